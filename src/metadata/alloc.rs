@@ -1,0 +1,1 @@
+//! Extent allocation (linear, striped). Owner: rules helper.

@@ -1,0 +1,1 @@
+//! libdm config-tree grammar: parse and write. Owner: text helper.

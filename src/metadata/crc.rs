@@ -1,0 +1,1 @@
+//! LVM2's CRC-32 variant. Owner: disk helper.

@@ -1,0 +1,1 @@
+//! Block-device trait and its file/memory implementations. Owner: disk helper.

@@ -1,0 +1,125 @@
+//! LVM2 identifiers: 32 characters from a 64-character alphabet, shown as
+//! 6-4-4-4-4-4-6 groups (`lib/id/id.c`). Pure; no I/O.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::Rng;
+
+/// The characters LVM2 accepts in an ID. Generated IDs use only the first 62.
+pub const ID_ALPHABET: &[u8; 64] =
+    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#";
+pub const ID_LEN: usize = 32;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(pub [u8; ID_LEN]);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("UUID contains invalid character '{0}'")]
+    InvalidChar(char),
+    #[error("UUID {0} has wrong length (expected 32 characters without dashes)")]
+    WrongLength(String),
+}
+
+impl Id {
+    /// A fresh random ID the way LVM2 makes one (each byte mod 62).
+    pub fn random() -> Id {
+        let mut rng = rand::rng();
+        let mut out = [0u8; ID_LEN];
+        for c in out.iter_mut() {
+            let b: u8 = rng.random();
+            *c = ID_ALPHABET[(b % 62) as usize];
+        }
+        Id(out)
+    }
+    /// From the raw 32 bytes stored in a PV header.
+    pub fn from_raw(raw: &[u8]) -> Result<Id, IdError> {
+        if raw.len() != ID_LEN {
+            return Err(IdError::WrongLength(String::from_utf8_lossy(raw).into()));
+        }
+        let mut out = [0u8; ID_LEN];
+        for (o, &c) in out.iter_mut().zip(raw) {
+            if !ID_ALPHABET.contains(&c) {
+                return Err(IdError::InvalidChar(c as char));
+            }
+            *o = c;
+        }
+        Ok(Id(out))
+    }
+    /// The 32 characters without dashes (PV header form, dm UUID form).
+    pub fn as_raw_str(&self) -> &str {
+        // The alphabet is ASCII, so this cannot fail for a constructed Id.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl FromStr for Id {
+    type Err = IdError;
+    /// Strips every `-` (LVM2 does not check their positions) and requires
+    /// 32 characters from the alphabet.
+    fn from_str(s: &str) -> Result<Id, IdError> {
+        let raw: Vec<u8> = s.bytes().filter(|&b| b != b'-').collect();
+        if let Some(&bad) = raw.iter().find(|c| !ID_ALPHABET.contains(c)) {
+            return Err(IdError::InvalidChar(bad as char));
+        }
+        if raw.len() != ID_LEN {
+            return Err(IdError::WrongLength(s.to_string()));
+        }
+        Id::from_raw(&raw)
+    }
+}
+
+impl fmt::Display for Id {
+    /// The dashed 6-4-4-4-4-4-6 form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.as_raw_str();
+        let groups = [6, 4, 4, 4, 4, 4, 6];
+        let mut pos = 0;
+        for (i, len) in groups.iter().enumerate() {
+            if i > 0 {
+                f.write_str("-")?;
+            }
+            f.write_str(&s[pos..pos + len])?;
+            pos += len;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dashed_round_trip() {
+        let s = "P0EYBO-y6TL-8mpV-sIy7-7tr3-GiNE-IC4wDC";
+        let id: Id = s.parse().unwrap();
+        assert_eq!(id.to_string(), s);
+        assert_eq!(id.as_raw_str(), "P0EYBOy6TL8mpVsIy77tr3GiNEIC4wDC");
+    }
+
+    #[test]
+    fn rejects_bad_char_and_length() {
+        assert_eq!(
+            "P0EYBO-y6TL-8mpV-sIy7-7tr3-GiNE-IC4wD_".parse::<Id>(),
+            Err(IdError::InvalidChar('_'))
+        );
+        assert!("abc".parse::<Id>().is_err());
+    }
+
+    #[test]
+    fn random_ids_use_62_chars() {
+        for _ in 0..50 {
+            let id = Id::random();
+            assert!(id.0.iter().all(|c| c.is_ascii_alphanumeric()));
+            assert_eq!(id.to_string().parse::<Id>().unwrap(), id);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! PV label and pv_header. Owner: disk helper.

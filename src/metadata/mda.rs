@@ -1,0 +1,1 @@
+//! Metadata area header and circular text buffer. Owner: disk helper.

@@ -1,0 +1,335 @@
+//! The typed model of an LVM2 volume group: VG, PVs, LVs and segments, as
+//! the text metadata describes them (`lib/format_text/import_vsn1.c` and
+//! `export.c` in LVM2 are the reference for which keys exist).
+//!
+//! Pure data and pure queries; no I/O. Text conversion lives in
+//! `metadata::text`, invariants in `metadata::validate`.
+
+use std::fmt;
+
+use super::id::Id;
+
+/// A status/flags word list as written in metadata (`status = ["READ", ...]`).
+///
+/// Kept as words, not bits, so that round-tripping preserves exactly what
+/// LVM2 wrote; `text` rejects unknown `status` words on import as LVM2 does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flags(pub Vec<String>);
+
+impl Flags {
+    pub fn new(words: &[&str]) -> Self {
+        Flags(words.iter().map(|w| w.to_string()).collect())
+    }
+    pub fn has(&self, word: &str) -> bool {
+        self.0.iter().any(|w| w == word)
+    }
+    pub fn set(&mut self, word: &str) {
+        if !self.has(word) {
+            self.0.push(word.to_string());
+        }
+    }
+    pub fn clear(&mut self, word: &str) {
+        self.0.retain(|w| w != word);
+    }
+}
+
+/// The volume group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vg {
+    pub name: String,
+    pub id: Id,
+    pub seqno: u32,
+    /// `format = "lvm2"` is informational; kept so a round trip is exact.
+    pub format: Option<String>,
+    pub status: Flags,
+    pub flags: Flags,
+    pub tags: Vec<String>,
+    pub system_id: Option<String>,
+    /// Extent size in 512-byte sectors.
+    pub extent_size: u64,
+    pub max_lv: u64,
+    pub max_pv: u64,
+    pub allocation_policy: Option<String>,
+    pub metadata_copies: Option<u64>,
+    pub pvs: Vec<Pv>,
+    pub lvs: Vec<Lv>,
+    /// Set when the metadata holds something rlvm does not model (unknown
+    /// keys, segment types, sections). Such a VG is listed but never written;
+    /// the string says why, for the error message.
+    pub unsupported: Option<String>,
+}
+
+/// A physical volume as the VG metadata records it (`pvN { ... }`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pv {
+    /// The key in `physical_volumes` (`pv0`, `pv1`, ...); segments refer to it.
+    pub key: String,
+    pub id: Id,
+    /// `device = "/dev/sdb"`: a hint only.
+    pub device: Option<String>,
+    pub device_id_type: Option<String>,
+    pub device_id: Option<String>,
+    pub status: Flags,
+    pub flags: Flags,
+    pub tags: Vec<String>,
+    /// Device size in sectors, if recorded.
+    pub dev_size: Option<u64>,
+    /// First extent, in sectors from the start of the device.
+    pub pe_start: u64,
+    pub pe_count: u64,
+    pub ba_start: Option<u64>,
+    pub ba_size: Option<u64>,
+}
+
+/// A logical volume section, including LVM's internal ones (`snapshotN`,
+/// COW LVs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lv {
+    pub name: String,
+    /// The LV half of the lvid; the full dm UUID is `vg.id ‖ lv.id`.
+    pub id: Id,
+    pub status: Flags,
+    pub flags: Flags,
+    pub tags: Vec<String>,
+    /// Seconds since the epoch; written together with `creation_host`.
+    pub creation_time: Option<u64>,
+    pub creation_host: Option<String>,
+    pub allocation_policy: Option<String>,
+    pub read_ahead: Option<u64>,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub segments: Vec<Segment>,
+}
+
+/// One `segmentN` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub start_extent: u64,
+    pub extent_count: u64,
+    pub tags: Vec<String>,
+    pub kind: SegmentKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SegmentKind {
+    /// `type = "striped"`; linear is `stripe_count = 1`.
+    Striped {
+        /// Stripe size in sectors; `None` when there is a single stripe.
+        stripe_size: Option<u64>,
+        /// One area per stripe: the PV key and the first PE on it. Each
+        /// area is `extent_count / stripes.len()` extents long.
+        stripes: Vec<StripeArea>,
+    },
+    /// `type = "snapshot"` on the internal `snapshotN` LV.
+    Snapshot {
+        /// Chunk size in sectors.
+        chunk_size: u64,
+        /// Name of the origin LV.
+        origin: String,
+        /// Name of the COW LV (`cow_store` or `merging_store`).
+        cow: String,
+        /// `merging_store` rather than `cow_store`.
+        merging: bool,
+    },
+    /// Anything else (thin, raid, mirror, cache, ...). The VG is then
+    /// read-only; the type name is kept for display.
+    Unknown { type_name: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StripeArea {
+    pub pv: String,
+    pub pe: u64,
+}
+
+impl Segment {
+    pub fn type_name(&self) -> &str {
+        match &self.kind {
+            SegmentKind::Striped { .. } => "striped",
+            SegmentKind::Snapshot { .. } => "snapshot",
+            SegmentKind::Unknown { type_name } => type_name,
+        }
+    }
+    /// Extents each stripe area covers on its PV.
+    pub fn area_len(&self) -> u64 {
+        match &self.kind {
+            SegmentKind::Striped { stripes, .. } if !stripes.is_empty() => {
+                self.extent_count / stripes.len() as u64
+            }
+            _ => 0,
+        }
+    }
+}
+
+impl Lv {
+    pub fn extent_count(&self) -> u64 {
+        self.segments.iter().map(|s| s.extent_count).sum()
+    }
+    pub fn is_visible_flag(&self) -> bool {
+        self.status.has("VISIBLE")
+    }
+    pub fn writable(&self) -> bool {
+        self.status.has("WRITE")
+    }
+    /// The snapshot segment, if this is an internal `snapshotN` LV.
+    pub fn snapshot_segment(&self) -> Option<(&str, &str, u64, bool)> {
+        match self.segments.as_slice() {
+            [Segment {
+                kind:
+                    SegmentKind::Snapshot {
+                        chunk_size,
+                        origin,
+                        cow,
+                        merging,
+                    },
+                ..
+            }] => Some((origin, cow, *chunk_size, *merging)),
+            _ => None,
+        }
+    }
+}
+
+/// What role an LV plays, derived from the snapshot segments in the VG
+/// (LVM2 stores no "origin" or "cow" flag: `lv_is_origin`, `lv_is_cow` are
+/// computed from the `snapshotN` LVs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LvRole {
+    /// A plain LV (or an origin; see `Vg::snapshots_of`).
+    Plain,
+    /// The internal `snapshotN` LV that ties an origin to a COW.
+    SnapshotLink,
+    /// The COW LV the user knows as "the snapshot".
+    Cow,
+}
+
+/// A snapshot as the user sees it: COW LV + link LV + origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotRef<'a> {
+    pub link: &'a Lv,
+    pub cow: &'a Lv,
+    pub origin: &'a Lv,
+    pub chunk_size: u64,
+    pub merging: bool,
+}
+
+impl Vg {
+    pub fn lv(&self, name: &str) -> Option<&Lv> {
+        self.lvs.iter().find(|l| l.name == name)
+    }
+    pub fn lv_mut(&mut self, name: &str) -> Option<&mut Lv> {
+        self.lvs.iter_mut().find(|l| l.name == name)
+    }
+    pub fn pv(&self, key: &str) -> Option<&Pv> {
+        self.pvs.iter().find(|p| p.key == key)
+    }
+    pub fn pv_by_id(&self, id: &Id) -> Option<&Pv> {
+        self.pvs.iter().find(|p| &p.id == id)
+    }
+
+    /// Every snapshot in the VG (one per `snapshotN` LV whose origin and
+    /// COW exist).
+    pub fn snapshots(&self) -> Vec<SnapshotRef<'_>> {
+        self.lvs
+            .iter()
+            .filter_map(|link| {
+                let (origin, cow, chunk_size, merging) = link.snapshot_segment()?;
+                Some(SnapshotRef {
+                    link,
+                    cow: self.lv(cow)?,
+                    origin: self.lv(origin)?,
+                    chunk_size,
+                    merging,
+                })
+            })
+            .collect()
+    }
+    /// Snapshots whose origin is `origin`, in metadata order.
+    pub fn snapshots_of(&self, origin: &str) -> Vec<SnapshotRef<'_>> {
+        self.snapshots()
+            .into_iter()
+            .filter(|s| s.origin.name == origin)
+            .collect()
+    }
+    /// The snapshot whose COW LV is `cow`.
+    pub fn snapshot_by_cow(&self, cow: &str) -> Option<SnapshotRef<'_>> {
+        self.snapshots().into_iter().find(|s| s.cow.name == cow)
+    }
+    pub fn is_origin(&self, lv: &str) -> bool {
+        !self.snapshots_of(lv).is_empty()
+    }
+    /// The merging snapshot of `origin`, if any.
+    pub fn merging_snapshot_of(&self, origin: &str) -> Option<SnapshotRef<'_>> {
+        self.snapshots_of(origin).into_iter().find(|s| s.merging)
+    }
+    pub fn role(&self, lv: &Lv) -> LvRole {
+        if lv.snapshot_segment().is_some() {
+            LvRole::SnapshotLink
+        } else if self.snapshot_by_cow(&lv.name).is_some() {
+            LvRole::Cow
+        } else {
+            LvRole::Plain
+        }
+    }
+    /// LVM2's `lv_is_visible`: a `snapshotN` link is never visible; a COW is
+    /// visible if its origin is, unless it is merging; others by flag.
+    pub fn lv_is_visible(&self, lv: &Lv) -> bool {
+        match self.role(lv) {
+            LvRole::SnapshotLink => false,
+            LvRole::Cow => match self.snapshot_by_cow(&lv.name) {
+                Some(s) => !s.merging && s.origin.is_visible_flag(),
+                None => lv.is_visible_flag(),
+            },
+            LvRole::Plain => lv.is_visible_flag(),
+        }
+    }
+    /// Extent size in bytes.
+    pub fn extent_bytes(&self) -> u64 {
+        self.extent_size * 512
+    }
+    pub fn pe_total(&self) -> u64 {
+        self.pvs.iter().map(|p| p.pe_count).sum()
+    }
+    /// Extents allocated on PV `key` (from striped segments).
+    pub fn pe_used_on(&self, key: &str) -> u64 {
+        self.lvs
+            .iter()
+            .flat_map(|lv| lv.segments.iter())
+            .map(|seg| match &seg.kind {
+                SegmentKind::Striped { stripes, .. } => {
+                    stripes.iter().filter(|a| a.pv == key).count() as u64 * seg.area_len()
+                }
+                _ => 0,
+            })
+            .sum()
+    }
+    pub fn pe_alloc(&self) -> u64 {
+        self.pvs.iter().map(|p| self.pe_used_on(&p.key)).sum()
+    }
+    pub fn pe_free(&self) -> u64 {
+        self.pe_total().saturating_sub(self.pe_alloc())
+    }
+    /// Whether rlvm may write this VG; the error says why not.
+    pub fn check_writable(&self) -> Result<(), String> {
+        match &self.unsupported {
+            Some(why) => Err(format!(
+                "Cannot change VG {} with unsupported content: {}.",
+                self.name, why
+            )),
+            None => Ok(()),
+        }
+    }
+    /// The lowest free `snapshotN` name (LVM2's `vg_add_snapshot`).
+    pub fn next_snapshot_link_name(&self) -> String {
+        (0..)
+            .map(|n| format!("snapshot{n}"))
+            .find(|n| self.lv(n).is_none())
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted: Vec<String> = self.0.iter().map(|w| format!("\"{w}\"")).collect();
+        write!(f, "[{}]", quoted.join(", "))
+    }
+}

@@ -1,0 +1,1 @@
+//! VG/LV name rules. Owner: rules helper.

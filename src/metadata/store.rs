@@ -1,0 +1,1 @@
+//! Reading a VG from its PVs and committing it. Owner: lead.

@@ -1,0 +1,1 @@
+//! Text metadata import/export. Owner: text helper.

@@ -1,0 +1,1 @@
+//! Sizes and units. Owner: rules helper.

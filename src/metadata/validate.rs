@@ -1,0 +1,1 @@
+//! LVM2's vg_validate invariants. Owner: text helper.

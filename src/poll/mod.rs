@@ -1,0 +1,1 @@
+//! Merge progress polling (arrives with the merge issue).

@@ -1,0 +1,9 @@
+//! The host side of LVM2 compatibility: lvm.conf settings, device scanning
+//! and filters, the devices file, LVM2's file locks, metadata backups.
+
+pub mod backup;
+pub mod devicesfile;
+pub mod filter;
+pub mod lock;
+pub mod lvmconf;
+pub mod scan;
