@@ -1,2 +1,4 @@
 //! Device-mapper: target types, the one place dm names/UUIDs are built, a
 //! pure activation planner and the single executor that calls the kernel.
+
+pub mod state;
