@@ -1,7 +1,126 @@
-//! The commands: each parses its arguments into a request, loads metadata,
-//! plans and executes. Owner: lead.
+//! The commands: each parses its arguments (clap) into a typed request,
+//! loads metadata, plans and executes. Dispatch is on the name the binary
+//! was called by (`lvcreate`, `vgs`, ...) or on the first argument
+//! (`rlvm lvs`). Exit codes follow LVM2: 0 success, 3 invalid command
+//! line, 5 command failed.
+
+mod common;
+mod lv;
+mod pv;
+mod report;
+mod vg;
+
+use std::ffi::OsString;
+use std::path::Path;
+
+pub use common::{CmdError, Ctx};
+
+/// LVM2's exit codes (`ECMD_PROCESSED`, `EINVALID_CMD_LINE`, `ECMD_FAILED`).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_USAGE: i32 = 3;
+pub const EXIT_FAILED: i32 = 5;
+
+type Runner = fn(Vec<OsString>) -> Result<(), CmdError>;
+
+/// The command table: name, one-line description, entry point.
+pub const COMMANDS: &[(&str, &str, Runner)] = &[
+    ("pvcreate", "Initialize physical volume(s) for use by LVM", pv::pvcreate),
+    ("pvremove", "Remove LVM label(s) from physical volume(s)", pv::pvremove),
+    ("pvs", "Display information about physical volumes", report::pvs),
+    ("pvdisplay", "Display various attributes of physical volume(s)", report::pvdisplay),
+    ("vgcreate", "Create a volume group", vg::vgcreate),
+    ("vgremove", "Remove volume group(s)", vg::vgremove),
+    ("vgs", "Display information about volume groups", report::vgs),
+    ("vgdisplay", "Display volume group information", report::vgdisplay),
+    ("vgck", "Check the consistency of volume group(s)", vg::vgck),
+    ("vgchange", "Change volume group attributes", vg::vgchange),
+    ("vgcfgbackup", "Backup volume group configuration(s)", vg::vgcfgbackup),
+    ("vgcfgrestore", "Restore volume group configuration", vg::vgcfgrestore),
+    ("lvcreate", "Create a logical volume", lv::lvcreate),
+    ("lvremove", "Remove logical volume(s) from the system", lv::lvremove),
+    ("lvrename", "Rename a logical volume", lv::lvrename),
+    ("lvchange", "Change the attributes of logical volume(s)", lv::lvchange),
+    ("lvs", "Display information about logical volumes", report::lvs),
+    ("lvdisplay", "Display information about a logical volume", report::lvdisplay),
+];
+
+fn find_command(name: &str) -> Option<Runner> {
+    COMMANDS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, run)| *run)
+}
+
+fn print_top_help() {
+    println!("rlvm {} — LVM2-compatible volume manager", env!("CARGO_PKG_VERSION"));
+    println!();
+    println!("Usage: rlvm COMMAND [ARGS]   (or call through a link named after the command)");
+    println!();
+    for (name, about, _) in COMMANDS {
+        println!("  {name:<14}{about}");
+    }
+}
 
 /// Entry point used by `main`; returns the process exit code.
-pub fn main_with_args(_args: Vec<std::ffi::OsString>) -> i32 {
-    3
+pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    common::reset_sigpipe();
+    let invoked = args
+        .first()
+        .map(|a| {
+            Path::new(a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let (name, rest) = if find_command(&invoked).is_some() {
+        (invoked, args)
+    } else {
+        match args.get(1).map(|a| a.to_string_lossy().into_owned()) {
+            None => {
+                print_top_help();
+                return EXIT_USAGE;
+            }
+            Some(a) if a == "--version" || a == "version" => {
+                println!("  rlvm version: {}", env!("CARGO_PKG_VERSION"));
+                println!("  LVM2 metadata format: lvm2 (text format version 1)");
+                return EXIT_OK;
+            }
+            Some(a) if a == "--help" || a == "-h" || a == "help" => {
+                print_top_help();
+                return EXIT_OK;
+            }
+            Some(a) => (a, args[1..].to_vec()),
+        }
+    };
+    let Some(run) = find_command(&name) else {
+        eprintln!("  No such command '{name}'.  Try 'rlvm help'.");
+        return EXIT_USAGE;
+    };
+    match run(rest) {
+        Ok(()) => EXIT_OK,
+        Err(e) => e.report(),
+    }
+}
+
+/// Asks a yes/no question the way LVM2 does; `-y` answers yes, end of input
+/// answers no.
+pub(crate) fn confirm(ctx: &Ctx, question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    if ctx.common.yes {
+        return true;
+    }
+    print!("{question}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(n) if n > 0 => {
+            let ans = line.trim().to_ascii_lowercase();
+            ans == "y" || ans == "yes"
+        }
+        _ => {
+            println!();
+            false
+        }
+    }
 }

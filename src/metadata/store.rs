@@ -1,1 +1,697 @@
-//! Reading a VG from its PVs and committing it. Owner: lead.
+//! Reading VGs from their PVs and committing changes to every metadata
+//! area. Touches disk only through `DevOpener`/`BlockDev`, so every path
+//! here runs on in-memory devices in tests.
+//!
+//! Reading (`scan`): each device's label, each metadata area's header and
+//! committed text. Copies are grouped by VG UUID; the highest seqno wins
+//! (LVM2's rule), older or damaged copies are reported and repaired by the
+//! next commit, which writes every area of every PV in the VG.
+//!
+//! Writing (`VgHandle::commit`) follows LVM2's protocol, explained in
+//! `mda.rs`: write the new text into free space of every area, then point
+//! the precommit slot at it, flush, then the committed slot, flush.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::device::{BlockDev, FileDev};
+use super::id::Id;
+use super::label::{self, DiskLocn, Label, PvHeader, PV_EXT_USED};
+use super::mda::{self, MdaHeader, RawLocn};
+use super::model::Vg;
+use super::text::{self, TextHeader};
+use super::validate;
+
+/// Opens block devices by path (real files in production, memory in tests).
+pub trait DevOpener {
+    fn open(&self, path: &str, writable: bool) -> io::Result<Box<dyn BlockDev>>;
+}
+
+/// Opens real block devices (or image files).
+pub struct FileOpener;
+
+impl DevOpener for FileOpener {
+    fn open(&self, path: &str, writable: bool) -> io::Result<Box<dyn BlockDev>> {
+        Ok(Box::new(FileDev::open(path, writable)?))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Volume group \"{0}\" not found")]
+    VgNotFound(String),
+    #[error("Multiple VGs found with the same name \"{0}\": use the VG UUID to choose one.")]
+    DuplicateVgName(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{0}")]
+    Format(String),
+    #[error("Metadata for VG {vg} failed validation: {msg}")]
+    Invalid { vg: String, msg: String },
+    #[error("No metadata areas to write to in VG {0}.")]
+    NoMetadataAreas(String),
+}
+
+fn io_err(path: &str) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_string(),
+        source,
+    }
+}
+
+/// One metadata area as found on a PV.
+#[derive(Clone, Debug)]
+pub struct MdaState {
+    pub locn: DiskLocn,
+    /// The header, or why it was rejected.
+    pub header: Result<MdaHeader, String>,
+    /// The committed copy: `None` for an empty area (orphan PV).
+    pub committed: Option<Result<(Vg, TextHeader), String>>,
+}
+
+impl MdaState {
+    pub fn vg(&self) -> Option<&Vg> {
+        match &self.committed {
+            Some(Ok((vg, _))) => Some(vg),
+            _ => None,
+        }
+    }
+    /// Bytes of text area not used by the committed copy (for `pv_mda_free`).
+    pub fn free_bytes(&self) -> u64 {
+        match &self.header {
+            Ok(h) => {
+                let used = h.slots[0].size;
+                h.size.saturating_sub(mda::MDA_HEADER_SIZE + used)
+            }
+            Err(_) => 0,
+        }
+    }
+}
+
+/// A device carrying an LVM2 label.
+#[derive(Clone, Debug)]
+pub struct PvInfo {
+    pub path: String,
+    /// Device size in bytes.
+    pub size: u64,
+    pub label: Label,
+    pub mdas: Vec<MdaState>,
+}
+
+impl PvInfo {
+    pub fn id(&self) -> Id {
+        self.label.header.id
+    }
+    /// The newest VG metadata on this PV's own areas.
+    pub fn vg(&self) -> Option<&Vg> {
+        self.mdas.iter().filter_map(|m| m.vg()).max_by_key(|v| v.seqno)
+    }
+    /// First data sector (from the label's data area).
+    pub fn pe_start_sectors(&self) -> u64 {
+        self.label
+            .header
+            .data_areas
+            .first()
+            .map(|d| d.offset / 512)
+            .unwrap_or(2048)
+    }
+}
+
+/// Everything a scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub pvs: Vec<PvInfo>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads labels and metadata from `paths`. Devices without a label are
+/// skipped silently; unreadable devices and damaged areas become warnings.
+pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
+    let mut out = Scan::default();
+    let mut seen_ids: BTreeMap<Id, String> = BTreeMap::new();
+    for path in paths {
+        let dev = match opener.open(path, false) {
+            Ok(d) => d,
+            Err(_) => continue,
+        };
+        match read_pv(dev.as_ref(), path) {
+            Ok(Some((pv, warnings))) => {
+                out.warnings.extend(warnings);
+                if let Some(first) = seen_ids.get(&pv.id()) {
+                    out.warnings.push(format!(
+                        "Not using device {} for PV {}: duplicate of {}.",
+                        path,
+                        pv.id(),
+                        first
+                    ));
+                    continue;
+                }
+                seen_ids.insert(pv.id(), path.clone());
+                out.pvs.push(pv);
+            }
+            Ok(None) => {}
+            Err(e) => out.warnings.push(e.to_string()),
+        }
+    }
+    out
+}
+
+/// Reads one device's label and metadata areas.
+pub fn read_pv(
+    dev: &dyn BlockDev,
+    path: &str,
+) -> Result<Option<(PvInfo, Vec<String>)>, StoreError> {
+    let size = dev.size().map_err(io_err(path))?;
+    let found = match label::read_label(dev) {
+        Ok(f) => f,
+        Err(e) => return Err(StoreError::Format(format!("{path}: {e}"))),
+    };
+    let Some(label) = found else {
+        return Ok(None);
+    };
+    let mut warnings = Vec::new();
+    let mut mdas = Vec::new();
+    for locn in &label.header.metadata_areas {
+        let header = mda::read_mda_header(dev, locn.offset).map_err(|e| e.to_string());
+        let committed = match &header {
+            Ok(h) => match mda::read_text(dev, h, 0) {
+                Ok(None) => None,
+                Ok(Some(bytes)) => {
+                    let parsed = std::str::from_utf8(&bytes)
+                        .map_err(|_| "metadata text is not valid UTF-8".to_string())
+                        .and_then(|t| text::import_vg(t).map_err(|e| e.to_string()));
+                    Some(parsed)
+                }
+                Err(e) => Some(Err(e.to_string())),
+            },
+            Err(_) => None,
+        };
+        if let Err(e) = &header {
+            warnings.push(format!(
+                "Ignoring metadata area at offset {} on {}: {}",
+                locn.offset, path, e
+            ));
+        }
+        if let Some(Err(e)) = &committed {
+            warnings.push(format!(
+                "Ignoring bad metadata in area at offset {} on {}: {}",
+                locn.offset, path, e
+            ));
+        }
+        mdas.push(MdaState {
+            locn: *locn,
+            header,
+            committed,
+        });
+    }
+    Ok(Some((
+        PvInfo {
+            path: path.to_string(),
+            size,
+            label,
+            mdas,
+        },
+        warnings,
+    )))
+}
+
+/// One VG as read: the winning metadata and where its PVs are.
+#[derive(Clone, Debug)]
+pub struct VgHandle {
+    /// The working copy; commands change it and then `commit`.
+    pub vg: Vg,
+    committed: Vg,
+    /// PV key → device path, for PVs that are present.
+    pub pv_paths: BTreeMap<String, String>,
+    /// The present PVs' scan results, keyed like `pv_paths`.
+    pub pvs: BTreeMap<String, PvInfo>,
+    /// Keys of PVs listed in the metadata but not found.
+    pub missing: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Scan {
+    /// VG names found, sorted.
+    pub fn vg_names(&self) -> Vec<String> {
+        let names: BTreeSet<String> = self
+            .pvs
+            .iter()
+            .filter_map(|p| p.vg().map(|v| v.name.clone()))
+            .collect();
+        names.into_iter().collect()
+    }
+
+    /// PVs that belong to no VG.
+    pub fn orphans(&self) -> Vec<&PvInfo> {
+        let in_vg: BTreeSet<Id> = self
+            .vg_names()
+            .iter()
+            .filter_map(|n| self.vg(n).ok())
+            .flat_map(|h| h.vg.pvs.iter().map(|p| p.id).collect::<Vec<_>>())
+            .collect();
+        self.pvs
+            .iter()
+            .filter(|p| !in_vg.contains(&p.id()) && p.vg().is_none())
+            .collect()
+    }
+
+    pub fn pv_by_path(&self, path: &str) -> Option<&PvInfo> {
+        self.pvs.iter().find(|p| p.path == path)
+    }
+
+    /// The VG called `name`: highest seqno across all copies wins.
+    pub fn vg(&self, name: &str) -> Result<VgHandle, StoreError> {
+        let mut best: Option<&Vg> = None;
+        let mut ids: BTreeSet<Id> = BTreeSet::new();
+        for pv in &self.pvs {
+            for m in &pv.mdas {
+                if let Some(v) = m.vg() {
+                    if v.name == name {
+                        ids.insert(v.id);
+                        if best.is_none_or(|b| v.seqno > b.seqno) {
+                            best = Some(v);
+                        }
+                    }
+                }
+            }
+        }
+        if ids.len() > 1 {
+            return Err(StoreError::DuplicateVgName(name.to_string()));
+        }
+        let vg = best
+            .cloned()
+            .ok_or_else(|| StoreError::VgNotFound(name.to_string()))?;
+        let mut warnings = Vec::new();
+        for pv in &self.pvs {
+            for m in &pv.mdas {
+                if let Some(v) = m.vg() {
+                    if v.id == vg.id && v.seqno != vg.seqno {
+                        warnings.push(format!(
+                            "ignoring metadata seqno {} on {} for seqno {} for VG {}.",
+                            v.seqno, pv.path, vg.seqno, vg.name
+                        ));
+                    }
+                }
+            }
+        }
+        let mut pv_paths = BTreeMap::new();
+        let mut pvs = BTreeMap::new();
+        let mut missing = Vec::new();
+        for p in &vg.pvs {
+            match self.pvs.iter().find(|s| s.id() == p.id) {
+                Some(s) => {
+                    pv_paths.insert(p.key.clone(), s.path.clone());
+                    pvs.insert(p.key.clone(), s.clone());
+                }
+                None => {
+                    warnings.push(format!(
+                        "Couldn't find device with uuid {}.",
+                        p.id
+                    ));
+                    missing.push(p.key.clone());
+                }
+            }
+        }
+        Ok(VgHandle {
+            committed: vg.clone(),
+            vg,
+            pv_paths,
+            pvs,
+            missing,
+            warnings,
+        })
+    }
+
+    pub fn into_vg(self, name: &str) -> Result<VgHandle, StoreError> {
+        self.vg(name)
+    }
+}
+
+/// The header lines written with each commit.
+pub fn text_header(description: &str) -> TextHeader {
+    TextHeader {
+        description: description.to_string(),
+        creation_host: hostname(),
+        creation_time: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    }
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// The command line as LVM2 records it in descriptions.
+pub fn command_line() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let mut words = args;
+    if let Some(first) = words.first_mut() {
+        if let Some(base) = std::path::Path::new(first.as_str()).file_name() {
+            *first = base.to_string_lossy().into_owned();
+        }
+    }
+    if words.first().map(|w| w == "rlvm").unwrap_or(false) {
+        words.remove(0);
+    }
+    words.join(" ")
+}
+
+impl VgHandle {
+    /// A handle for a VG that does not exist on disk yet (vgcreate).
+    pub fn new_vg(vg: Vg, pvs: Vec<PvInfo>) -> VgHandle {
+        let mut committed = vg.clone();
+        committed.seqno = 0;
+        let mut pv_paths = BTreeMap::new();
+        let mut map = BTreeMap::new();
+        for (p, info) in vg.pvs.iter().zip(pvs) {
+            pv_paths.insert(p.key.clone(), info.path.clone());
+            map.insert(p.key.clone(), info);
+        }
+        VgHandle {
+            vg,
+            committed,
+            pv_paths,
+            pvs: map,
+            missing: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// For vgcfgrestore: the restored metadata counts as seqno `seqno`, so
+    /// the commit writes `seqno + 1` (what LVM2 does, whatever is on disk).
+    pub fn set_committed_seqno(&mut self, seqno: u32) {
+        self.committed.seqno = seqno;
+    }
+
+    pub fn pv_path(&self, key: &str) -> Option<&str> {
+        self.pv_paths.get(key).map(|s| s.as_str())
+    }
+
+    /// The last committed metadata.
+    pub fn committed(&self) -> &Vg {
+        &self.committed
+    }
+    pub fn committed_seqno(&self) -> u32 {
+        self.committed.seqno
+    }
+
+    /// The committed metadata in backup-file form, or None for a VG not
+    /// yet on disk.
+    pub fn committed_file_text(&self) -> Option<String> {
+        if self.committed.seqno == 0 {
+            return None;
+        }
+        let header = text_header(&format!(
+            "Created *after* executing '{}'",
+            command_line()
+        ));
+        Some(text::export_file(&self.committed, &header))
+    }
+
+    /// Commits `self.vg` (seqno + 1) to every metadata area of every PV in
+    /// the VG. Returns warnings (repairs made). On error before the first
+    /// committed slot is written, nothing on disk refers to the new text.
+    pub fn commit(
+        &mut self,
+        opener: &dyn DevOpener,
+        description: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut warnings = Vec::new();
+        let mut new = self.vg.clone();
+        new.check_writable()
+            .map_err(|m| StoreError::Format(m))?;
+        new.seqno = self.committed.seqno.wrapping_add(1).max(1);
+        for pv in new.pvs.iter_mut() {
+            if let Some(path) = self.pv_paths.get(&pv.key) {
+                pv.device = Some(path.clone());
+            }
+        }
+        validate::validate_vg(&new).map_err(|e| StoreError::Invalid {
+            vg: new.name.clone(),
+            msg: e.to_string(),
+        })?;
+        let header = text_header(&format!("Write from {}.", description));
+        let text = text::export_disk(&new, &header);
+        // Self-check: what we write must read back as exactly what we mean.
+        match text::import_vg(&text) {
+            Ok((back, _)) if back == new => {}
+            Ok(_) => {
+                return Err(StoreError::Format(
+                    "Internal error: metadata does not round-trip; not written.".into(),
+                ))
+            }
+            Err(e) => {
+                return Err(StoreError::Format(format!(
+                    "Internal error: generated metadata does not parse ({e}); not written."
+                )))
+            }
+        }
+
+        // Phase 1: text into free space of every area (no header touched).
+        struct Pending {
+            dev: usize,
+            header: MdaHeader,
+            locn: RawLocn,
+        }
+        let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut labels: Vec<(String, Label)> = Vec::new();
+        for p in &new.pvs {
+            let Some(info) = self.pvs.get(&p.key) else {
+                continue;
+            };
+            let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
+            let mut label = info.label.clone();
+            if label.header.ext_version < 2 || label.header.ext_flags & PV_EXT_USED == 0 {
+                label.header.ext_version = 2;
+                label.header.ext_flags |= PV_EXT_USED;
+                labels.push((info.path.clone(), label.clone()));
+            }
+            for locn in &label.header.metadata_areas {
+                let header = match mda::read_mda_header(dev.as_ref(), locn.offset) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        warnings.push(format!(
+                            "Repairing metadata area at offset {} on {} ({e}).",
+                            locn.offset, info.path
+                        ));
+                        mda::init_mda(dev.as_ref(), locn.offset, locn.size)
+                            .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                        mda::read_mda_header(dev.as_ref(), locn.offset)
+                            .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?
+                    }
+                };
+                if header.slots[0].flags & mda::RAW_LOCN_IGNORED != 0 {
+                    continue;
+                }
+                let wrote_seqno = match mda::read_text(dev.as_ref(), &header, 0) {
+                    Ok(Some(b)) => std::str::from_utf8(&b)
+                        .ok()
+                        .and_then(|t| text::import_vg(t).ok())
+                        .map(|(v, _)| v.seqno),
+                    _ => None,
+                };
+                if let Some(s) = wrote_seqno {
+                    if s != self.committed.seqno {
+                        warnings.push(format!(
+                            "updating old metadata to {} on {}",
+                            new.seqno, info.path
+                        ));
+                    }
+                }
+                let locn = mda::write_text(dev.as_ref(), &header, text.as_bytes())
+                    .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                pending.push(Pending {
+                    dev: devs.len(),
+                    header,
+                    locn,
+                });
+            }
+            devs.push((info.path.clone(), dev));
+        }
+        if pending.is_empty() {
+            return Err(StoreError::NoMetadataAreas(new.name.clone()));
+        }
+        for (path, label) in &labels {
+            if let Some((_, dev)) = devs.iter().find(|(p, _)| p == path) {
+                label::write_label(dev.as_ref(), label)
+                    .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+            }
+        }
+        // Phase 2: precommit slot, then flush everything.
+        for p in &mut pending {
+            let (path, dev) = &devs[p.dev];
+            p.header.slots[1] = p.locn;
+            mda::write_mda_header(dev.as_ref(), &p.header)
+                .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+        }
+        for (path, dev) in &devs {
+            dev.sync().map_err(io_err(path))?;
+        }
+        // Phase 3: committed slot; clear precommit; flush.
+        for p in &mut pending {
+            let (path, dev) = &devs[p.dev];
+            p.header.slots[0] = p.locn;
+            p.header.slots[1] = RawLocn::default();
+            mda::write_mda_header(dev.as_ref(), &p.header)
+                .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+        }
+        for (path, dev) in &devs {
+            dev.sync().map_err(io_err(path))?;
+        }
+        for (key, info) in self.pvs.iter_mut() {
+            if let Some((_, l)) = labels.iter().find(|(path, _)| *path == info.path) {
+                info.label = l.clone();
+            }
+            let _ = key;
+        }
+        self.committed = new.clone();
+        self.vg = new;
+        Ok(warnings)
+    }
+
+    /// Removes the VG from its PVs (vgremove): both slots of every area
+    /// are cleared and the PVs' "used" flag dropped. The text stays, as
+    /// with LVM2.
+    pub fn remove(&self, opener: &dyn DevOpener) -> Result<(), StoreError> {
+        for info in self.pvs.values() {
+            let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
+            for locn in &info.label.header.metadata_areas {
+                if let Ok(mut h) = mda::read_mda_header(dev.as_ref(), locn.offset) {
+                    h.slots = [RawLocn::default(), RawLocn::default()];
+                    mda::write_mda_header(dev.as_ref(), &h)
+                        .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                } else {
+                    mda::init_mda(dev.as_ref(), locn.offset, locn.size)
+                        .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                }
+            }
+            let mut label = info.label.clone();
+            label.header.ext_flags &= !PV_EXT_USED;
+            label.header.ext_version = 2;
+            label::write_label(dev.as_ref(), &label)
+                .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+            dev.sync().map_err(io_err(&info.path))?;
+        }
+        Ok(())
+    }
+}
+
+/// Layout choices for a new PV (pvcreate).
+#[derive(Clone, Debug)]
+pub struct PvLayout {
+    /// Size of each metadata area in bytes (mda1 is at 4096).
+    pub mda_size: u64,
+    /// 0, 1 or 2 metadata areas.
+    pub mda_copies: u32,
+    /// First data byte (pe_start).
+    pub pe_start: u64,
+}
+
+impl Default for PvLayout {
+    fn default() -> Self {
+        PvLayout {
+            mda_size: 1024 * 1024 - 4096,
+            mda_copies: 1,
+            pe_start: 1024 * 1024,
+        }
+    }
+}
+
+/// The second metadata area, when asked for, sits at the end of the device.
+fn mda2_start(dev_size: u64, mda_size: u64) -> u64 {
+    (dev_size.saturating_sub(mda_size)) & !4095
+}
+
+/// Writes a new PV label and empty metadata areas on `dev` (pvcreate).
+pub fn create_pv(
+    dev: &dyn BlockDev,
+    path: &str,
+    id: Id,
+    layout: &PvLayout,
+) -> Result<PvInfo, StoreError> {
+    let size = dev.size().map_err(io_err(path))?;
+    let mut metadata_areas = Vec::new();
+    if layout.mda_copies >= 1 {
+        metadata_areas.push(DiskLocn {
+            offset: 4096,
+            size: layout.mda_size.min(layout.pe_start.saturating_sub(4096)),
+        });
+    }
+    if layout.mda_copies >= 2 {
+        let start = mda2_start(size, layout.mda_size);
+        metadata_areas.push(DiskLocn {
+            offset: start,
+            size: size - start,
+        });
+    }
+    let min_size = layout.pe_start + 2 * 1024 * 1024;
+    if size < min_size {
+        return Err(StoreError::Format(format!(
+            "Cannot use {path}: device is too small (need at least {} KiB).",
+            min_size / 1024
+        )));
+    }
+    let label = Label {
+        sector: 1,
+        header: PvHeader {
+            id,
+            device_size: size,
+            data_areas: vec![DiskLocn {
+                offset: layout.pe_start,
+                size: 0,
+            }],
+            metadata_areas: metadata_areas.clone(),
+            ext_version: 2,
+            ext_flags: 0,
+            bootloader_areas: Vec::new(),
+        },
+    };
+    // Zero the label sectors and the first text sector of each area, then
+    // write areas before the label so a half-made PV has no label.
+    let zero = vec![0u8; 4096];
+    dev.write_at(0, &zero).map_err(io_err(path))?;
+    let mut mdas = Vec::new();
+    for locn in &metadata_areas {
+        mda::init_mda(dev, locn.offset, locn.size)
+            .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+        mdas.push(MdaState {
+            locn: *locn,
+            header: mda::read_mda_header(dev, locn.offset).map_err(|e| e.to_string()),
+            committed: None,
+        });
+    }
+    label::write_label(dev, &label).map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+    dev.sync().map_err(io_err(path))?;
+    Ok(PvInfo {
+        path: path.to_string(),
+        size,
+        label,
+        mdas,
+    })
+}
+
+/// Usable extents on a PV of `dev_size` bytes for a VG with
+/// `extent_size` sectors (space of a trailing second mda excluded).
+pub fn pe_count_for(info: &PvInfo, extent_size: u64) -> u64 {
+    let pe_start = info.pe_start_sectors() * 512;
+    let end = info
+        .label
+        .header
+        .metadata_areas
+        .iter()
+        .filter(|m| m.offset > pe_start)
+        .map(|m| m.offset)
+        .min()
+        .unwrap_or(info.size);
+    if extent_size == 0 {
+        return 0;
+    }
+    end.saturating_sub(pe_start) / (extent_size * 512)
+}

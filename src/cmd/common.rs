@@ -1,0 +1,253 @@
+//! What every command shares: the common options, the command context
+//! (configuration, scan, locks, load/commit of a VG), messages in LVM2's
+//! style and the error type that maps to LVM2's exit codes.
+
+use std::ffi::OsString;
+use std::fmt::Display;
+
+use clap::{Args, FromArgMatches, Parser};
+
+use crate::metadata::store::{self, FileOpener, Scan, VgHandle};
+use crate::system::lock::{self, LockGuard};
+use crate::system::lvmconf::LvmConf;
+use crate::system::scan;
+
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+
+/// A command's failure: a bad command line (exit 3) or a failed command
+/// (exit 5). The message is printed once, on stderr, in LVM2's style.
+#[derive(Debug)]
+pub enum CmdError {
+    Usage(String),
+    Failed(String),
+    /// clap's own report (help, version, usage errors).
+    Clap(clap::Error),
+}
+
+impl CmdError {
+    pub fn report(&self) -> i32 {
+        match self {
+            CmdError::Usage(m) => {
+                eprintln!("  {m}");
+                EXIT_USAGE
+            }
+            CmdError::Failed(m) => {
+                if !m.is_empty() {
+                    eprintln!("  {m}");
+                }
+                EXIT_FAILED
+            }
+            CmdError::Clap(e) => {
+                let _ = e.print();
+                if e.use_stderr() {
+                    EXIT_USAGE
+                } else {
+                    EXIT_OK
+                }
+            }
+        }
+    }
+}
+
+/// `.map_err(failed)`: any lower-layer error becomes a failed command.
+pub fn failed<E: Display>(e: E) -> CmdError {
+    CmdError::Failed(e.to_string())
+}
+
+pub fn usage(msg: impl Into<String>) -> CmdError {
+    CmdError::Usage(msg.into())
+}
+
+/// Options every LVM2 command accepts.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CommonArgs {
+    /// Set verbose level (repeat for more).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Suppress output and log messages.
+    #[arg(short = 'q', long = "quiet", action = clap::ArgAction::Count)]
+    pub quiet: u8,
+    /// Run in test mode: nothing on disk or in the kernel is changed.
+    #[arg(short = 't', long = "test")]
+    pub test: bool,
+    /// Config settings overriding lvm.conf, in lvm.conf syntax.
+    #[arg(long = "config", value_name = "STRING")]
+    pub config: Vec<String>,
+    /// Debug level (accepted for compatibility).
+    #[arg(short = 'd', long = "debug", action = clap::ArgAction::Count)]
+    pub debug: u8,
+    /// Do not ask for confirmation; answer yes.
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+    /// Accepted for compatibility: whether device-mapper is loaded.
+    #[arg(long = "driverloaded", value_name = "y|n")]
+    pub driverloaded: Option<String>,
+    /// Do not synchronise with udev.
+    #[arg(long = "noudevsync")]
+    pub noudevsync: bool,
+    /// Use a different lvm.conf profile (accepted, ignored).
+    #[arg(long = "commandprofile", value_name = "String")]
+    pub commandprofile: Option<String>,
+}
+
+/// Parses a command's arguments with clap, mapping clap's errors to
+/// LVM2's exit codes (help → 0, bad usage → 3).
+pub fn parse<T: Parser>(name: &str, args: Vec<OsString>) -> Result<T, CmdError> {
+    let mut argv = args;
+    if argv.is_empty() {
+        argv.push(name.into());
+    } else {
+        argv[0] = name.into();
+    }
+    let cmd = T::command().name(name.to_string());
+    let matches = cmd.try_get_matches_from(argv).map_err(CmdError::Clap)?;
+    T::from_arg_matches(&matches).map_err(CmdError::Clap)
+}
+
+/// Restore the default SIGPIPE action so `rlvm lvs | head` ends quietly
+/// instead of failing with "broken pipe" (ripgrep does the same).
+pub fn reset_sigpipe() {
+    // SAFETY: setting a signal disposition to SIG_DFL at start-up, before
+    // any thread exists, has no memory-safety implications.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// The context of one command run.
+pub struct Ctx {
+    pub conf: LvmConf,
+    pub common: CommonArgs,
+    prefix: String,
+}
+
+impl Ctx {
+    pub fn new(common: &CommonArgs) -> Result<Ctx, CmdError> {
+        let conf = LvmConf::load(&common.config).map_err(|e| usage(e.to_string()))?;
+        let prefix = conf.log_prefix();
+        let ctx = Ctx {
+            conf,
+            common: common.clone(),
+            prefix,
+        };
+        if ctx.common.test {
+            ctx.print(
+                "TEST MODE: Metadata will NOT be updated and volumes will not be (de)activated.",
+            );
+        }
+        Ok(ctx)
+    }
+
+    /// A normal message on stdout (suppressed by -q).
+    pub fn print(&self, msg: impl Display) {
+        if self.common.quiet == 0 {
+            println!("{}{msg}", self.prefix);
+        }
+    }
+    /// A warning on stderr.
+    pub fn warn(&self, msg: impl Display) {
+        if self.common.quiet == 0 {
+            eprintln!("{}WARNING: {msg}", self.prefix);
+        }
+    }
+    /// An error line on stderr (for commands that go on after one).
+    pub fn error(&self, msg: impl Display) {
+        eprintln!("{}{msg}", self.prefix);
+    }
+    /// A verbose message (-v).
+    pub fn verbose(&self, level: u8, msg: impl Display) {
+        if self.common.verbose >= level {
+            eprintln!("{}{msg}", self.prefix);
+        }
+    }
+
+    /// Scans every device the configuration lets LVM see.
+    pub fn scan(&self) -> Result<Scan, CmdError> {
+        let devs = scan::candidate_devices(&self.conf).map_err(failed)?;
+        let paths: Vec<String> = devs
+            .iter()
+            .map(|d| d.path.to_string_lossy().into_owned())
+            .collect();
+        let result = store::scan(&FileOpener, &paths);
+        for w in &result.warnings {
+            self.warn(w);
+        }
+        Ok(result)
+    }
+
+    /// Takes LVM2's lock on a VG (exclusive for a change).
+    pub fn lock_vg(&self, vg: &str, exclusive: bool) -> Result<LockGuard, CmdError> {
+        lock::lock_vg(&self.conf, vg, exclusive).map_err(failed)
+    }
+    pub fn lock_global(&self, exclusive: bool) -> Result<LockGuard, CmdError> {
+        lock::lock_global(&self.conf, exclusive).map_err(failed)
+    }
+
+    /// Locks and loads VG `name` for a change; the lock is held by the
+    /// returned handle until it is dropped.
+    pub fn load_vg_for_update(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
+        let guard = self.lock_vg(name, true)?;
+        let scan = self.scan()?;
+        let handle = scan.into_vg(name).map_err(failed)?;
+        for w in &handle.warnings {
+            self.warn(w);
+        }
+        handle.vg.check_writable().map_err(CmdError::Failed)?;
+        if !handle.missing.is_empty() {
+            return Err(CmdError::Failed(format!(
+                "Cannot change VG {} while PVs are missing.",
+                name
+            )));
+        }
+        Ok((handle, guard))
+    }
+
+    /// Commits the handle's (changed) VG to every metadata area, then
+    /// writes the backup as LVM2 does. In test mode nothing is written.
+    pub fn commit(&self, handle: &mut VgHandle, description: &str) -> Result<(), CmdError> {
+        if self.common.test {
+            return Ok(());
+        }
+        if self.conf.archive_enabled() {
+            if let Some(old) = handle.committed_file_text() {
+                if let Err(e) = crate::system::backup::write_archive(
+                    &self.conf,
+                    &handle.vg.name,
+                    handle.committed_seqno(),
+                    &old,
+                ) {
+                    self.warn(format!("Failed to archive volume group {}: {e}", handle.vg.name));
+                }
+            }
+        }
+        for w in handle.commit(&FileOpener, description).map_err(failed)? {
+            self.warn(w);
+        }
+        self.backup(handle);
+        Ok(())
+    }
+
+    /// Writes `/etc/lvm/backup/<vg>` from the committed metadata.
+    pub fn backup(&self, handle: &VgHandle) {
+        if !self.conf.backup_enabled() || self.common.test {
+            return;
+        }
+        if let Some(text) = handle.committed_file_text() {
+            if let Err(e) = crate::system::backup::write_backup(&self.conf, &handle.vg.name, &text) {
+                self.warn(format!("Failed to write backup of volume group {}: {e}", handle.vg.name));
+            }
+        }
+    }
+}
+
+/// Splits `vg/lv` style arguments; `LVM_VG_NAME` supplies a default VG.
+pub fn lv_arg(arg: &str) -> Result<(String, String), CmdError> {
+    let default_vg = std::env::var("LVM_VG_NAME").ok();
+    crate::metadata::names::split_lv_path(arg, default_vg.as_deref()).map_err(|e| usage(e.to_string()))
+}
+
+/// Strips a leading `/dev/` from a VG argument (`vgs /dev/vg0` works in LVM2).
+pub fn vg_arg(arg: &str) -> String {
+    let a = arg.trim_end_matches('/');
+    a.strip_prefix("/dev/").unwrap_or(a).to_string()
+}

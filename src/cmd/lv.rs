@@ -1,0 +1,663 @@
+//! lvcreate, lvremove, lvrename, lvchange.
+
+use std::ffi::OsString;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+
+use crate::metadata::alloc::{self, AllocRequest};
+use crate::metadata::id::Id;
+use crate::metadata::model::{Flags, Lv, Segment, SegmentKind, Vg};
+use crate::metadata::store;
+use crate::metadata::units::{self, ExtentSpec};
+use crate::metadata::names;
+
+use super::common::{failed, lv_arg, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use super::{activate, confirm};
+
+#[derive(Parser, Debug)]
+#[command(about = "Create a logical volume")]
+struct LvcreateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Name of the new LV (default lvolN).
+    #[arg(short = 'n', long = "name")]
+    name: Option<String>,
+    /// Size of the LV.
+    #[arg(short = 'L', long = "size", value_name = "Size[m|UNIT]")]
+    size: Option<String>,
+    /// Size in extents, or a percentage: 100%FREE, 50%VG, %PVS, %ORIGIN.
+    #[arg(short = 'l', long = "extents", value_name = "Number[PERCENT]")]
+    extents: Option<String>,
+    /// Number of stripes.
+    #[arg(short = 'i', long = "stripes")]
+    stripes: Option<u32>,
+    /// Stripe size.
+    #[arg(short = 'I', long = "stripesize", value_name = "Size[k|UNIT]")]
+    stripesize: Option<String>,
+    /// Create a COW snapshot of the named origin LV.
+    #[arg(short = 's', long = "snapshot")]
+    snapshot: bool,
+    /// Snapshot chunk size.
+    #[arg(short = 'c', long = "chunksize", value_name = "Size[k|UNIT]")]
+    chunksize: Option<String>,
+    /// Activate the new LV (y) or not (n).
+    #[arg(short = 'a', long = "activate", value_name = "y|n|ey|ly")]
+    activate: Option<String>,
+    /// Zero the start of the new LV (y) or not (n).
+    #[arg(short = 'Z', long = "zero", value_name = "y|n")]
+    zero: Option<String>,
+    /// Permission: r or rw.
+    #[arg(short = 'p', long = "permission", value_name = "rw|r")]
+    permission: Option<String>,
+    #[arg(long = "addtag", value_name = "Tag")]
+    addtag: Vec<String>,
+    /// Segment type: linear, striped or snapshot.
+    #[arg(long = "type")]
+    segtype: Option<String>,
+    /// Wipe signatures (accepted; rlvm zeroes with -Z).
+    #[arg(short = 'W', long = "wipesignatures", value_name = "y|n")]
+    wipesignatures: Option<String>,
+    /// VG, or VG/origin (with -s).
+    #[arg(value_name = "VG|LV")]
+    target: String,
+    /// PVs to allocate from.
+    #[arg(value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+fn yes_no(opt: &Option<String>, default: bool, what: &str) -> Result<bool, CmdError> {
+    match opt.as_deref() {
+        None => Ok(default),
+        Some("y") | Some("yes") | Some("ey") | Some("ly") | Some("ay") => Ok(true),
+        Some("n") | Some("no") => Ok(false),
+        Some(other) => Err(usage(format!("Invalid argument for {what}: {other}"))),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn new_lv(name: &str, writable: bool, visible: bool, segments: Vec<Segment>, tags: &[String]) -> Lv {
+    let mut status = Flags::new(&["READ"]);
+    if writable {
+        status.set("WRITE");
+    }
+    if visible {
+        status.set("VISIBLE");
+    }
+    Lv {
+        name: name.to_string(),
+        id: Id::random(),
+        status,
+        flags: Flags::default(),
+        tags: tags.to_vec(),
+        creation_time: Some(now()),
+        creation_host: Some(store::hostname()),
+        allocation_policy: None,
+        read_ahead: None,
+        major: None,
+        minor: None,
+        segments,
+    }
+}
+
+/// The first free `lvolN` name.
+fn default_lv_name(vg: &Vg) -> String {
+    (0..)
+        .map(|n| format!("lvol{n}"))
+        .find(|n| vg.lv(n).is_none())
+        .unwrap_or_default()
+}
+
+/// PV keys for PV path arguments.
+fn pv_keys(handle: &store::VgHandle, args: &[String]) -> Result<Option<Vec<String>>, CmdError> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = Vec::new();
+    for a in args {
+        let real = std::fs::canonicalize(a).ok();
+        let key = handle.pv_paths.iter().find(|(_, p)| {
+            *p == a || real.as_ref().map(|r| std::fs::canonicalize(p).ok().as_ref() == Some(r)).unwrap_or(false)
+        });
+        match key {
+            Some((k, _)) => keys.push(k.clone()),
+            None => {
+                return Err(CmdError::Failed(format!(
+                    "Physical Volume \"{a}\" not found in Volume Group \"{}\".",
+                    handle.vg.name
+                )))
+            }
+        }
+    }
+    Ok(Some(keys))
+}
+
+/// Largest COW (in extents) a snapshot of `origin_extents` can use: header,
+/// one exception per origin chunk and the metadata areas that index them
+/// (dm-snap-persistent's layout), plus a zeroed terminator area.
+pub(crate) fn cow_max_extents(origin_extents: u64, extent_size: u64, chunk: u64) -> u64 {
+    let origin_sectors = origin_extents * extent_size;
+    let data_chunks = origin_sectors.div_ceil(chunk);
+    let epa = chunk * 512 / 16;
+    let areas = data_chunks.div_ceil(epa) + 1;
+    let total_sectors = (1 + data_chunks + areas) * chunk;
+    total_sectors.div_ceil(extent_size)
+}
+
+pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: LvcreateArgs = parse("lvcreate", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let snapshot = a.snapshot || a.segtype.as_deref() == Some("snapshot");
+    match a.segtype.as_deref() {
+        None | Some("linear") | Some("striped") | Some("snapshot") => {}
+        Some(t) => {
+            return Err(CmdError::Failed(format!(
+                "Segment type {t} is not supported by rlvm."
+            )))
+        }
+    }
+    if a.size.is_some() && a.extents.is_some() {
+        return Err(usage("Please specify either size or extents (not both)."));
+    }
+    if a.size.is_none() && a.extents.is_none() {
+        return Err(usage("Please specify either size or extents."));
+    }
+    for t in &a.addtag {
+        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
+    }
+    let (vg_name, origin_name) = if snapshot {
+        let (v, l) = lv_arg(&a.target)?;
+        (v, Some(l))
+    } else {
+        (vg_arg(&a.target), None)
+    };
+    names::validate_vg_name(&vg_name).map_err(|e| usage(e.to_string()))?;
+    let activate_new = yes_no(&a.activate, true, "--activate")?;
+    let zero = yes_no(&a.zero, activate_new, "--zero")?;
+    let writable = match a.permission.as_deref() {
+        None | Some("rw") => true,
+        Some("r") => false,
+        Some(p) => return Err(usage(format!("Invalid permission {p}"))),
+    };
+    if let Some(n) = &a.name {
+        names::validate_lv_name(n).map_err(|e| usage(e.to_string()))?;
+        names::validate_full_name(&vg_name, n).map_err(|e| usage(e.to_string()))?;
+    }
+    let stripes = a.stripes.unwrap_or(1);
+    if stripes == 0 {
+        return Err(usage("Number of stripes must be at least 1."));
+    }
+    let chunk = match &a.chunksize {
+        Some(c) => units::parse_chunk_size(c).map_err(|e| usage(e.to_string()))?,
+        None => 8,
+    };
+
+    let (mut handle, _guard) = ctx.load_vg_for_update(&vg_name)?;
+    let name = a.name.clone().unwrap_or_else(|| default_lv_name(&handle.vg));
+    if handle.vg.lv(&name).is_some() {
+        return Err(CmdError::Failed(format!(
+            "Logical Volume \"{name}\" already exists in volume group \"{vg_name}\""
+        )));
+    }
+    if handle.vg.max_lv > 0 {
+        let visible = handle.vg.lvs.iter().filter(|l| handle.vg.lv_is_visible(l)).count() as u64;
+        if visible >= handle.vg.max_lv {
+            return Err(CmdError::Failed(format!(
+                "Maximum number of logical volumes ({}) reached in volume group {vg_name}",
+                handle.vg.max_lv
+            )));
+        }
+    }
+    let origin_extents = match &origin_name {
+        Some(o) => {
+            let Some(ol) = handle.vg.lv(o) else {
+                return Err(CmdError::Failed(format!(
+                    "Failed to find logical volume \"{vg_name}/{o}\""
+                )));
+            };
+            if handle.vg.role(ol) != crate::metadata::model::LvRole::Plain
+                || !handle.vg.lv_is_visible(ol)
+            {
+                return Err(CmdError::Failed(format!(
+                    "Snapshots of snapshots are not supported: {vg_name}/{o}."
+                )));
+            }
+            if handle.vg.merging_snapshot_of(o).is_some() {
+                return Err(CmdError::Failed(format!(
+                    "Cannot create snapshot of {vg_name}/{o}: origin has a merging snapshot."
+                )));
+            }
+            Some(ol.extent_count())
+        }
+        None => None,
+    };
+    let pvs = pv_keys(&handle, &a.pvs)?;
+    let extent_size = handle.vg.extent_size;
+    let mut extents = match (&a.size, &a.extents) {
+        (Some(s), _) => {
+            let sectors = units::parse_size(s, 'm').map_err(|e| usage(e.to_string()))?;
+            if sectors == 0 {
+                return Err(usage("Size must be larger than 0."));
+            }
+            let (ext, rounded) = units::size_to_extents(sectors, extent_size);
+            if rounded {
+                ctx.print(format!(
+                    "Rounding up size to full physical extent {}.",
+                    crate::report::units::human_size(ext * extent_size)
+                ));
+            }
+            ext
+        }
+        (None, Some(e)) => {
+            let spec = units::parse_extents(e).map_err(|e| usage(e.to_string()))?;
+            if let ExtentSpec::Percent { of: units::PercentOf::Origin, .. } = spec {
+                if origin_extents.is_none() {
+                    return Err(usage("Can't use %ORIGIN without --snapshot."));
+                }
+            }
+            units::resolve_extents(&spec, &handle.vg, origin_extents, pvs.as_deref())
+                .map_err(failed)?
+        }
+        _ => 0,
+    };
+    if extents == 0 {
+        return Err(CmdError::Failed("Logical volume size must be larger than 0.".into()));
+    }
+    if stripes > 1 && extents % stripes as u64 != 0 {
+        let up = extents.div_ceil(stripes as u64) * stripes as u64;
+        ctx.print(format!(
+            "Rounding size {} ({extents} extents) up to stripe boundary size {} ({up} extents).",
+            crate::report::units::human_size(extents * extent_size),
+            crate::report::units::human_size(up * extent_size)
+        ));
+        extents = up;
+    }
+    if let Some(oe) = origin_extents {
+        let max = cow_max_extents(oe, extent_size, chunk);
+        if extents > max {
+            ctx.print(format!(
+                "Reducing COW size {} down to maximum usable size {}.",
+                crate::report::units::human_size(extents * extent_size),
+                crate::report::units::human_size(max * extent_size)
+            ));
+            extents = max;
+        }
+    }
+    let stripe_size = match &a.stripesize {
+        Some(s) if stripes > 1 => Some(
+            units::parse_stripe_size(s, extent_size).map_err(|e| usage(e.to_string()))?,
+        ),
+        Some(_) => None,
+        None if stripes > 1 => Some(128),
+        None => None,
+    };
+    let req = AllocRequest {
+        extents,
+        stripes,
+        stripe_size,
+        pvs,
+        contiguous: false,
+    };
+    let segments = alloc::allocate(&handle.vg, &req).map_err(failed)?;
+    let before = handle.vg.clone();
+    match &origin_name {
+        None => {
+            handle
+                .vg
+                .lvs
+                .push(new_lv(&name, writable, true, segments, &a.addtag));
+        }
+        Some(origin) => {
+            if !activate_new {
+                return Err(CmdError::Failed(
+                    "Snapshots must be active: -an is not supported for snapshots.".into(),
+                ));
+            }
+            let oe = origin_extents.unwrap_or(0);
+            let cow = new_lv(&name, writable, false, segments, &a.addtag);
+            let link_name = handle.vg.next_snapshot_link_name();
+            let mut link = new_lv(&link_name, true, true, Vec::new(), &[]);
+            link.creation_time = cow.creation_time;
+            link.segments = vec![Segment {
+                start_extent: 0,
+                extent_count: oe,
+                tags: Vec::new(),
+                kind: SegmentKind::Snapshot {
+                    chunk_size: chunk,
+                    origin: origin.clone(),
+                    cow: name.clone(),
+                    merging: false,
+                },
+            }];
+            handle.vg.lvs.push(cow);
+            handle.vg.lvs.push(link);
+        }
+    }
+    if activate_new {
+        activate::create_and_activate(&ctx, &mut handle, &before, &name, zero)?;
+    } else {
+        if zero {
+            ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
+        }
+        ctx.commit(&mut handle, &store::command_line())?;
+    }
+    ctx.print(format!("Logical volume \"{name}\" created."));
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Remove logical volume(s) from the system")]
+struct LvremoveArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Remove without asking; remove active LVs.
+    #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
+    force: u8,
+    /// LVs (vg/lv) or a whole VG.
+    #[arg(required = true, value_name = "VG|LV")]
+    lvs: Vec<String>,
+}
+
+pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: LvremoveArgs = parse("lvremove", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    // Group the arguments by VG, keeping order.
+    let mut targets: Vec<(String, Vec<String>)> = Vec::new();
+    for arg in &a.lvs {
+        let (vg, lv) = if arg.trim_start_matches("/dev/").contains('/') {
+            lv_arg(arg)?
+        } else {
+            (vg_arg(arg), String::new())
+        };
+        match targets.iter_mut().find(|(v, _)| *v == vg) {
+            Some((_, l)) => l.push(lv),
+            None => targets.push((vg, vec![lv])),
+        }
+    }
+    let mut result = Ok(());
+    for (vg_name, lvs) in targets {
+        let (mut handle, _g) = ctx.load_vg_for_update(&vg_name)?;
+        let mut names: Vec<String> = Vec::new();
+        for lv in lvs {
+            if lv.is_empty() {
+                names.extend(
+                    handle
+                        .vg
+                        .lvs
+                        .iter()
+                        .filter(|l| handle.vg.lv_is_visible(l))
+                        .map(|l| l.name.clone()),
+                );
+            } else {
+                names.push(lv);
+            }
+        }
+        for name in names {
+            if let Err(e) = remove_lv(&ctx, &mut handle, &name, a.force > 0) {
+                if let CmdError::Failed(m) = &e {
+                    ctx.error(m);
+                }
+                result = Err(CmdError::Failed(String::new()));
+            }
+        }
+    }
+    result
+}
+
+fn remove_lv(ctx: &Ctx, handle: &mut store::VgHandle, name: &str, force: bool) -> Result<(), CmdError> {
+    let vg_name = handle.vg.name.clone();
+    let Some(lv) = handle.vg.lv(name) else {
+        // Already removed together with its origin.
+        return Err(CmdError::Failed(format!(
+            "Failed to find logical volume \"{vg_name}/{name}\""
+        )));
+    };
+    if handle.vg.role(lv) == crate::metadata::model::LvRole::SnapshotLink {
+        return Err(CmdError::Failed(format!(
+            "Can't remove logical volume {name} used as snapshot link; remove its COW instead."
+        )));
+    }
+    let snapshots: Vec<String> = handle
+        .vg
+        .snapshots_of(name)
+        .iter()
+        .map(|s| s.cow.name.clone())
+        .collect();
+    if !snapshots.is_empty() && !force {
+        let q = format!(
+            "Removing origin {name} will also remove {} snapshots(s). Proceed? [y/n]: ",
+            snapshots.len()
+        );
+        if !confirm(ctx, &q) {
+            return Err(CmdError::Failed(format!("Logical volume {name} not removed.")));
+        }
+    }
+    let before = handle.vg.clone();
+    let mut removed: Vec<String> = snapshots.clone();
+    removed.push(name.to_string());
+    // Drop the COWs, their snapshot links and the LV itself.
+    let links: Vec<String> = handle
+        .vg
+        .snapshots()
+        .iter()
+        .filter(|s| removed.contains(&s.cow.name) || s.origin.name == name)
+        .map(|s| s.link.name.clone())
+        .collect();
+    handle
+        .vg
+        .lvs
+        .retain(|l| !removed.contains(&l.name) && !links.contains(&l.name));
+    activate::remove_lvs(ctx, handle, &before, &removed, force)?;
+    for r in snapshots.iter().chain(std::iter::once(&name.to_string())) {
+        ctx.print(format!("Logical volume \"{r}\" successfully removed."));
+    }
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Rename a logical volume")]
+struct LvrenameArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// VG OLD NEW, VG/OLD VG/NEW or VG/OLD NEW.
+    #[arg(required = true, num_args = 2..=3, value_name = "ARG")]
+    args: Vec<String>,
+}
+
+pub fn lvrename(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: LvrenameArgs = parse("lvrename", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let (vg_name, old, new) = match a.args.as_slice() {
+        [vg, old, new] => (vg_arg(vg), old.clone(), new.clone()),
+        [old, new] => {
+            let (vg, o) = lv_arg(old)?;
+            let n = if new.contains('/') {
+                let (nvg, n) = lv_arg(new)?;
+                if nvg != vg {
+                    return Err(usage(format!(
+                        "Logical volume names must have the same volume group (\"{vg}\" or \"{nvg}\")."
+                    )));
+                }
+                n
+            } else {
+                new.clone()
+            };
+            (vg, o, n)
+        }
+        _ => return Err(usage("Old and new logical volume names required")),
+    };
+    names::validate_lv_name(&new).map_err(|e| usage(e.to_string()))?;
+    names::validate_full_name(&vg_name, &new).map_err(|e| usage(e.to_string()))?;
+    if old == new {
+        return Err(usage(format!(
+            "Old and new logical volume names must differ"
+        )));
+    }
+    let (mut handle, _g) = ctx.load_vg_for_update(&vg_name)?;
+    let Some(lv) = handle.vg.lv(&old) else {
+        return Err(CmdError::Failed(format!(
+            "Existing logical volume \"{old}\" not found in volume group \"{vg_name}\""
+        )));
+    };
+    if handle.vg.role(lv) == crate::metadata::model::LvRole::SnapshotLink {
+        return Err(CmdError::Failed(format!(
+            "Cannot rename internal LV \"{old}\"."
+        )));
+    }
+    if handle.vg.lv(&new).is_some() {
+        return Err(CmdError::Failed(format!(
+            "Logical volume \"{new}\" already exists in volume group \"{vg_name}\""
+        )));
+    }
+    let before = handle.vg.clone();
+    for l in handle.vg.lvs.iter_mut() {
+        if l.name == old {
+            l.name = new.clone();
+        }
+        for seg in l.segments.iter_mut() {
+            if let SegmentKind::Snapshot { origin, cow, .. } = &mut seg.kind {
+                if *origin == old {
+                    *origin = new.clone();
+                }
+                if *cow == old {
+                    *cow = new.clone();
+                }
+            }
+        }
+    }
+    activate::rename_lv(&ctx, &mut handle, &before, &old, &new)?;
+    ctx.print(format!(
+        "Renamed \"{old}\" to \"{new}\" in volume group \"{vg_name}\""
+    ));
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Change the attributes of logical volume(s)")]
+pub(crate) struct LvchangeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Activate (y, ey, ly, ay) or deactivate (n).
+    #[arg(short = 'a', long = "activate", value_name = "y|n|ay|ey|ly")]
+    pub activate: Option<String>,
+    /// Permission: r or rw.
+    #[arg(short = 'p', long = "permission", value_name = "rw|r")]
+    pub permission: Option<String>,
+    #[arg(long = "addtag", value_name = "Tag")]
+    pub addtag: Vec<String>,
+    #[arg(long = "deltag", value_name = "Tag")]
+    pub deltag: Vec<String>,
+    /// Reload the LV's tables from metadata.
+    #[arg(long = "refresh")]
+    pub refresh: bool,
+    #[arg(long = "monitor", value_name = "y|n")]
+    pub monitor: Option<String>,
+    #[arg(long = "poll", value_name = "y|n")]
+    pub poll: Option<String>,
+    #[arg(long = "ignoremonitoring")]
+    pub ignoremonitoring: bool,
+    #[arg(long = "sysinit")]
+    pub sysinit: bool,
+    #[arg(required = true, value_name = "VG|LV")]
+    pub lvs: Vec<String>,
+}
+
+pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: LvchangeArgs = parse("lvchange", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    for t in a.addtag.iter().chain(&a.deltag) {
+        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
+    }
+    let perm = match a.permission.as_deref() {
+        None => None,
+        Some("rw") => Some(true),
+        Some("r") => Some(false),
+        Some(p) => return Err(usage(format!("Invalid permission {p}"))),
+    };
+    if a.activate.is_none() && perm.is_none() && a.addtag.is_empty() && a.deltag.is_empty() && !a.refresh
+    {
+        return Err(usage(
+            "One of -a, -p, --addtag, --deltag or --refresh is required.",
+        ));
+    }
+    let mut result = Ok(());
+    for arg in &a.lvs {
+        let one = (|| -> Result<(), CmdError> {
+            let (vg_name, lv_name) = lv_arg(arg)?;
+            if !a.addtag.is_empty() || !a.deltag.is_empty() || perm.is_some() {
+                let (mut h, _g) = ctx.load_vg_for_update(&vg_name)?;
+                let before = h.vg.clone();
+                let Some(lv) = h.vg.lv_mut(&lv_name) else {
+                    return Err(CmdError::Failed(format!(
+                        "Failed to find logical volume \"{vg_name}/{lv_name}\""
+                    )));
+                };
+                for t in &a.addtag {
+                    if !lv.tags.contains(t) {
+                        lv.tags.push(t.clone());
+                    }
+                }
+                lv.tags.retain(|t| !a.deltag.contains(t));
+                let mut perm_changed = false;
+                if let Some(w) = perm {
+                    if lv.writable() == w {
+                        return Err(CmdError::Failed(format!(
+                            "Logical volume {vg_name}/{lv_name} is already {}.",
+                            if w { "read/write" } else { "read only" }
+                        )));
+                    }
+                    if w {
+                        lv.status.set("WRITE");
+                    } else {
+                        lv.status.clear("WRITE");
+                    }
+                    perm_changed = true;
+                }
+                if perm_changed {
+                    activate::change_permission(&ctx, &mut h, &before, &lv_name)?;
+                    ctx.print(format!(
+                        "Logical volume {vg_name}/{lv_name} changed."
+                    ));
+                } else {
+                    ctx.commit(&mut h, &store::command_line())?;
+                    ctx.print(format!(
+                        "Logical volume {vg_name}/{lv_name} changed."
+                    ));
+                }
+            }
+            if let Some(mode) = &a.activate {
+                activate::lvchange_activate(&ctx, &vg_name, &lv_name, mode)?;
+            }
+            if a.refresh {
+                activate::lvchange_refresh(&ctx, &vg_name, &lv_name)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = one {
+            match &e {
+                CmdError::Usage(_) | CmdError::Clap(_) => return Err(e),
+                CmdError::Failed(m) => ctx.error(m),
+            }
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cow_max_extents;
+
+    #[test]
+    fn cow_cap_covers_whole_origin() {
+        // 16 MiB origin, 4 MiB extents, 4 KiB chunks: 4096 data chunks,
+        // 16 areas + terminator, header: (1+4096+17)*8 sectors → 5 extents.
+        assert_eq!(cow_max_extents(4, 8192, 8), 5);
+    }
+}

@@ -1,0 +1,211 @@
+//! pvcreate, pvremove: label and metadata-area set-up on devices.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::metadata::id::Id;
+use crate::metadata::label;
+use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout};
+use crate::metadata::units;
+use crate::system::{devicesfile, lock, scan};
+
+use super::common::{failed, parse, usage, CmdError, CommonArgs, Ctx};
+use super::confirm;
+
+#[derive(Parser, Debug)]
+#[command(about = "Initialize physical volume(s) for use by LVM")]
+struct PvcreateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Force the creation (twice to override a PV in a VG).
+    #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
+    force: u8,
+    /// Use this PV UUID instead of a random one.
+    #[arg(short = 'u', long = "uuid")]
+    uuid: Option<String>,
+    /// Size of each metadata area.
+    #[arg(long = "metadatasize", value_name = "Size[m|UNIT]")]
+    metadatasize: Option<String>,
+    /// Number of metadata areas (0, 1 or 2).
+    #[arg(long = "pvmetadatacopies", alias = "metadatacopies", value_name = "0|1|2")]
+    pvmetadatacopies: Option<u32>,
+    /// Accepted for compatibility (the label goes to sector 1).
+    #[arg(long = "zero", short = 'Z', value_name = "y|n")]
+    zero: Option<String>,
+    /// Devices to initialise.
+    #[arg(required = true, value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+/// Layout from the options and lvm.conf (`metadata/pvmetadatasize`,
+/// `metadata/pvmetadatacopies`).
+fn layout(
+    ctx: &Ctx,
+    metadatasize: &Option<String>,
+    copies: Option<u32>,
+) -> Result<PvLayout, CmdError> {
+    let mut l = PvLayout::default();
+    let copies = copies.unwrap_or_else(|| ctx.conf.pvmetadatacopies());
+    if copies > 2 {
+        return Err(usage("Metadatacopies may only be 0, 1 or 2"));
+    }
+    l.mda_copies = copies;
+    if let Some(s) = metadatasize {
+        let sectors = units::parse_size(s, 'm').map_err(|e| usage(e.to_string()))?;
+        let bytes = sectors * 512;
+        if bytes < 32 * 1024 {
+            return Err(usage("Metadata size must be at least 32 KiB."));
+        }
+        // mda1 at 4096; pe_start the next MiB boundary after it.
+        let end = 4096 + bytes;
+        l.pe_start = end.div_ceil(1024 * 1024) * 1024 * 1024;
+        l.mda_size = l.pe_start - 4096;
+    }
+    Ok(l)
+}
+
+pub fn pvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: PvcreateArgs = parse("pvcreate", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let layout = layout(&ctx, &a.metadatasize, a.pvmetadatacopies)?;
+    let fixed_id = match &a.uuid {
+        Some(u) => Some(u.parse::<Id>().map_err(|e| usage(e.to_string()))?),
+        None => None,
+    };
+    if fixed_id.is_some() && a.pvs.len() > 1 {
+        return Err(usage("Can only set uuid on one volume at once"));
+    }
+    let _g = ctx.lock_global(true)?;
+    let _o = lock::lock_orphans(&ctx.conf, true).map_err(failed)?;
+    let scan_result = ctx.scan()?;
+    let mut result = Ok(());
+    for arg in &a.pvs {
+        if let Err(e) = create_one(&ctx, &scan_result, arg, fixed_id, &layout, a.force) {
+            ctx.error(match &e {
+                CmdError::Failed(m) | CmdError::Usage(m) => m.clone(),
+                CmdError::Clap(c) => c.to_string(),
+            });
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    lock::invalidate_hints();
+    result
+}
+
+fn create_one(
+    ctx: &Ctx,
+    scan_result: &store::Scan,
+    arg: &str,
+    fixed_id: Option<Id>,
+    layout: &PvLayout,
+    force: u8,
+) -> Result<(), CmdError> {
+    let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
+    let path = dev.path.to_string_lossy().into_owned();
+    if let Some(existing) = scan_result.pv_by_path(&path) {
+        let in_vg = scan_result
+            .vg_names()
+            .into_iter()
+            .find(|n| {
+                scan_result
+                    .vg(n)
+                    .map(|h| h.vg.pv_by_id(&existing.id()).is_some())
+                    .unwrap_or(false)
+            });
+        if let Some(vg) = in_vg {
+            if force < 2 {
+                return Err(CmdError::Failed(format!(
+                    "Can't initialize physical volume \"{arg}\" of volume group \"{vg}\" without -ff"
+                )));
+            }
+            if !confirm(
+                ctx,
+                &format!("Really INITIALIZE physical volume \"{arg}\" of volume group \"{vg}\" [y/n]? "),
+            ) {
+                return Err(CmdError::Failed(format!("{arg}: physical volume not initialized.")));
+            }
+        }
+    }
+    if ctx.common.test {
+        ctx.print(format!("Physical volume \"{arg}\" successfully created."));
+        return Ok(());
+    }
+    let id = fixed_id.unwrap_or_else(Id::random);
+    let d = FileOpener.open(&path, true).map_err(|e| failed(format!("Cannot use {arg}: {e}")))?;
+    store::create_pv(d.as_ref(), &path, id, layout).map_err(failed)?;
+    if ctx.conf.use_devicesfile() {
+        if let Err(e) = devicesfile::add_device(&ctx.conf, &path, &id.to_string()) {
+            ctx.warn(format!("Failed to add {path} to the devices file: {e}"));
+        }
+    }
+    ctx.print(format!("Physical volume \"{arg}\" successfully created."));
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Remove LVM label(s) from physical volume(s)")]
+struct PvremoveArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
+    force: u8,
+    #[arg(required = true, value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: PvremoveArgs = parse("pvremove", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let _g = ctx.lock_global(true)?;
+    let _o = lock::lock_orphans(&ctx.conf, true).map_err(failed)?;
+    let scan_result = ctx.scan()?;
+    let mut result = Ok(());
+    for arg in &a.pvs {
+        let one = (|| -> Result<(), CmdError> {
+            let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
+            let path = dev.path.to_string_lossy().into_owned();
+            let Some(pv) = scan_result.pv_by_path(&path) else {
+                return Err(CmdError::Failed(format!(
+                    "No PV found on device {arg}."
+                )));
+            };
+            let vg = scan_result.vg_names().into_iter().find(|n| {
+                scan_result
+                    .vg(n)
+                    .map(|h| h.vg.pv_by_id(&pv.id()).is_some())
+                    .unwrap_or(false)
+            });
+            if let Some(vg) = vg {
+                if a.force < 2 {
+                    return Err(CmdError::Failed(format!(
+                        "PV {arg} is used by VG {vg} so please use vgreduce first.\n  (If you are certain you need pvremove, then confirm by using --force twice.)"
+                    )));
+                }
+                if !confirm(
+                    &ctx,
+                    &format!("Really WIPE LABELS from physical volume \"{arg}\" of volume group \"{vg}\" [y/n]? "),
+                ) {
+                    return Err(CmdError::Failed(format!("{arg}: physical volume label not removed.")));
+                }
+            }
+            if !ctx.common.test {
+                let d = FileOpener.open(&path, true).map_err(failed)?;
+                label::wipe_labels(d.as_ref()).map_err(failed)?;
+                d.sync().map_err(failed)?;
+            }
+            ctx.print(format!(
+                "Labels on physical volume \"{arg}\" successfully wiped."
+            ));
+            Ok(())
+        })();
+        if let Err(e) = one {
+            if let CmdError::Failed(m) = &e {
+                ctx.error(m);
+            }
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    lock::invalidate_hints();
+    result
+}

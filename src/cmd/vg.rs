@@ -1,0 +1,510 @@
+//! vgcreate, vgremove, vgck, vgchange, vgcfgbackup, vgcfgrestore.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::metadata::id::Id;
+use crate::metadata::model::{Flags, Pv, Vg};
+use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
+use crate::metadata::{names, text, units};
+use crate::system::{backup, lock, scan};
+
+use super::common::{failed, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use super::{activate, confirm};
+
+#[derive(Parser, Debug)]
+#[command(about = "Create a volume group")]
+struct VgcreateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Physical extent size.
+    #[arg(short = 's', long = "physicalextentsize", value_name = "Size[m|UNIT]")]
+    extent_size: Option<String>,
+    /// Maximum number of LVs (0 = unlimited).
+    #[arg(short = 'l', long = "maxlogicalvolumes")]
+    max_lv: Option<u64>,
+    /// Maximum number of PVs (0 = unlimited).
+    #[arg(short = 'p', long = "maxphysicalvolumes")]
+    max_pv: Option<u64>,
+    #[arg(long = "addtag", value_name = "Tag")]
+    addtag: Vec<String>,
+    #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
+    force: u8,
+    /// Metadata size for PVs created on the fly.
+    #[arg(long = "metadatasize", value_name = "Size[m|UNIT]")]
+    metadatasize: Option<String>,
+    #[arg(long = "pvmetadatacopies", alias = "metadatacopies")]
+    pvmetadatacopies: Option<u32>,
+    #[arg(value_name = "VG")]
+    vg: String,
+    #[arg(required = true, value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgcreateArgs = parse("vgcreate", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let name = vg_arg(&a.vg);
+    names::validate_vg_name(&name).map_err(|e| usage(e.to_string()))?;
+    for t in &a.addtag {
+        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
+    }
+    let extent_size = match &a.extent_size {
+        Some(s) => units::parse_extent_size(s).map_err(|e| usage(e.to_string()))?,
+        None => 8192,
+    };
+    let _g = ctx.lock_global(true)?;
+    let _v = ctx.lock_vg(&name, true)?;
+    let scan_result = ctx.scan()?;
+    if scan_result.vg_names().iter().any(|n| *n == name) {
+        return Err(CmdError::Failed(format!(
+            "A volume group called {name} already exists."
+        )));
+    }
+    let mut pv_infos = Vec::new();
+    for arg in &a.pvs {
+        let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
+        let path = dev.path.to_string_lossy().into_owned();
+        if pv_infos.iter().any(|p: &store::PvInfo| p.path == path) {
+            continue;
+        }
+        match scan_result.pv_by_path(&path) {
+            Some(p) => {
+                if let Some(v) = p.vg() {
+                    return Err(CmdError::Failed(format!(
+                        "Physical volume '{arg}' is already in volume group '{}'",
+                        v.name
+                    )));
+                }
+                if scan_result.orphans().iter().all(|o| o.path != path) {
+                    return Err(CmdError::Failed(format!(
+                        "Physical volume '{arg}' is already in a volume group"
+                    )));
+                }
+                pv_infos.push(p.clone());
+            }
+            None => {
+                // LVM2 initialises a plain device on the fly.
+                let mut layout = PvLayout::default();
+                if let Some(c) = a.pvmetadatacopies {
+                    layout.mda_copies = c.min(2);
+                }
+                if let Some(s) = &a.metadatasize {
+                    let b = units::parse_size(s, 'm').map_err(|e| usage(e.to_string()))? * 512;
+                    layout.pe_start = (4096 + b).div_ceil(1 << 20) << 20;
+                    layout.mda_size = layout.pe_start - 4096;
+                }
+                if ctx.common.test {
+                    return Err(CmdError::Failed(format!(
+                        "{arg} is not a physical volume (test mode does not create one)."
+                    )));
+                }
+                let d = FileOpener.open(&path, true).map_err(failed)?;
+                let info = store::create_pv(d.as_ref(), &path, Id::random(), &layout)
+                    .map_err(failed)?;
+                ctx.print(format!("Physical volume \"{arg}\" successfully created."));
+                pv_infos.push(info);
+            }
+        }
+    }
+    let mut pvs = Vec::new();
+    for (i, info) in pv_infos.iter().enumerate() {
+        let pe_count = store::pe_count_for(info, extent_size);
+        if pe_count == 0 {
+            return Err(CmdError::Failed(format!(
+                "Physical volume {} is too small for extent size {}.",
+                info.path,
+                extent_size * 512
+            )));
+        }
+        pvs.push(Pv {
+            key: format!("pv{i}"),
+            id: info.id(),
+            device: Some(info.path.clone()),
+            device_id_type: None,
+            device_id: None,
+            status: Flags::new(&["ALLOCATABLE"]),
+            flags: Flags::default(),
+            tags: Vec::new(),
+            dev_size: Some(info.size / 512),
+            pe_start: info.pe_start_sectors(),
+            pe_count,
+            ba_start: None,
+            ba_size: None,
+        });
+    }
+    let vg = Vg {
+        name: name.clone(),
+        id: Id::random(),
+        seqno: 0,
+        format: Some("lvm2".into()),
+        status: Flags::new(&["RESIZEABLE", "READ", "WRITE"]),
+        flags: Flags::default(),
+        tags: a.addtag.clone(),
+        system_id: None,
+        extent_size,
+        max_lv: a.max_lv.unwrap_or(0),
+        max_pv: a.max_pv.unwrap_or(0),
+        allocation_policy: None,
+        metadata_copies: Some(0),
+        pvs,
+        lvs: Vec::new(),
+        unsupported: None,
+    };
+    let mut handle = VgHandle::new_vg(vg, pv_infos);
+    ctx.commit(&mut handle, &store::command_line())?;
+    lock::invalidate_hints();
+    ctx.print(format!("Volume group \"{name}\" successfully created"));
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Remove volume group(s)")]
+struct VgremoveArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Remove logical volumes without asking.
+    #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
+    force: u8,
+    #[arg(required = true, value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+pub fn vgremove(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgremoveArgs = parse("vgremove", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let _g = ctx.lock_global(true)?;
+    let mut result = Ok(());
+    for arg in &a.vgs {
+        let name = vg_arg(arg);
+        if let Err(e) = remove_one(&ctx, &name, a.force > 0) {
+            if let CmdError::Failed(m) = &e {
+                ctx.error(m);
+            }
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    lock::invalidate_hints();
+    result
+}
+
+fn remove_one(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
+    let (mut handle, _guard) = ctx.load_vg_for_update(name)?;
+    let visible: Vec<String> = handle
+        .vg
+        .lvs
+        .iter()
+        .filter(|l| handle.vg.lv_is_visible(l))
+        .map(|l| l.name.clone())
+        .collect();
+    if !handle.vg.lvs.is_empty() {
+        if !force
+            && !confirm(
+                ctx,
+                &format!(
+                    "Do you really want to remove volume group \"{name}\" containing {} logical volumes? [y/n]: ",
+                    visible.len()
+                ),
+            )
+        {
+            return Err(CmdError::Failed(format!("Volume group \"{name}\" not removed")));
+        }
+        activate::deactivate_all_for_removal(ctx, &handle)?;
+        for lv in &visible {
+            ctx.print(format!("Logical volume \"{lv}\" successfully removed."));
+        }
+        handle.vg.lvs.clear();
+    }
+    if !ctx.common.test {
+        handle.remove(&FileOpener).map_err(failed)?;
+        if let Err(e) = backup::remove_backup(&ctx.conf, name) {
+            ctx.warn(format!("Failed to remove backup of volume group {name}: {e}"));
+        }
+    }
+    ctx.print(format!("Volume group \"{name}\" successfully removed"));
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Check the consistency of volume group(s)")]
+struct VgckArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Rewrite damaged or outdated metadata copies.
+    #[arg(long = "updatemetadata")]
+    updatemetadata: bool,
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgckArgs = parse("vgck", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let scan_result = ctx.scan()?;
+    let names: Vec<String> = if a.vgs.is_empty() {
+        scan_result.vg_names()
+    } else {
+        a.vgs.iter().map(|v| vg_arg(v)).collect()
+    };
+    let mut bad = false;
+    for name in &names {
+        let _l = ctx.lock_vg(name, a.updatemetadata)?;
+        let handle = match scan_result.vg(name) {
+            Ok(h) => h,
+            Err(e) => {
+                ctx.error(e);
+                bad = true;
+                continue;
+            }
+        };
+        let mut problems = handle.warnings.clone();
+        for info in handle.pvs.values() {
+            for m in &info.mdas {
+                match (&m.header, &m.committed) {
+                    (Err(e), _) => problems.push(format!(
+                        "Metadata area at offset {} on {} is damaged: {e}",
+                        m.locn.offset, info.path
+                    )),
+                    (_, Some(Err(e))) => problems.push(format!(
+                        "Metadata on {} at offset {} is damaged: {e}",
+                        info.path, m.locn.offset
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        if let Err(e) = crate::metadata::validate::validate_vg(&handle.vg) {
+            ctx.error(format!("VG {name} metadata is not valid: {e}"));
+            bad = true;
+            continue;
+        }
+        for p in &problems {
+            ctx.warn(p);
+        }
+        if !problems.is_empty() {
+            if a.updatemetadata {
+                let (mut h, _g) = ctx.load_vg_for_update(name)?;
+                ctx.commit(&mut h, &store::command_line())?;
+                ctx.print(format!("Updated metadata of volume group {name} to seqno {}.", h.vg.seqno));
+            } else {
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        Err(CmdError::Failed(String::new()))
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Change volume group attributes")]
+pub(crate) struct VgchangeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Activate (y, ey, ly, ay) or deactivate (n) the VG's LVs.
+    #[arg(short = 'a', long = "activate", value_name = "y|n|ay|ey|ly")]
+    pub activate: Option<String>,
+    #[arg(long = "addtag", value_name = "Tag")]
+    pub addtag: Vec<String>,
+    #[arg(long = "deltag", value_name = "Tag")]
+    pub deltag: Vec<String>,
+    /// Refresh the LVs' tables from metadata.
+    #[arg(long = "refresh")]
+    pub refresh: bool,
+    /// Accepted for compatibility with autoactivation callers.
+    #[arg(long = "autoactivation", value_name = "String")]
+    pub autoactivation: Option<String>,
+    #[arg(long = "sysinit")]
+    pub sysinit: bool,
+    #[arg(short = 'P', long = "partial")]
+    pub partial: bool,
+    #[arg(long = "ignoremonitoring")]
+    pub ignoremonitoring: bool,
+    #[arg(long = "monitor", value_name = "y|n")]
+    pub monitor: Option<String>,
+    #[arg(long = "poll", value_name = "y|n")]
+    pub poll: Option<String>,
+    #[arg(value_name = "VG")]
+    pub vgs: Vec<String>,
+}
+
+pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgchangeArgs = parse("vgchange", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    for t in a.addtag.iter().chain(&a.deltag) {
+        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
+    }
+    if a.activate.is_none() && a.addtag.is_empty() && a.deltag.is_empty() && !a.refresh {
+        return Err(usage(
+            "One of -a, --addtag, --deltag or --refresh is required.",
+        ));
+    }
+    let names: Vec<String> = if a.vgs.is_empty() {
+        ctx.scan()?.vg_names()
+    } else {
+        a.vgs.iter().map(|v| vg_arg(v)).collect()
+    };
+    let mut result = Ok(());
+    for name in &names {
+        let one = (|| -> Result<(), CmdError> {
+            if !a.addtag.is_empty() || !a.deltag.is_empty() {
+                let (mut h, _g) = ctx.load_vg_for_update(name)?;
+                for t in &a.addtag {
+                    if !h.vg.tags.contains(t) {
+                        h.vg.tags.push(t.clone());
+                    }
+                }
+                h.vg.tags.retain(|t| !a.deltag.contains(t));
+                ctx.commit(&mut h, &store::command_line())?;
+                ctx.print(format!("Volume group \"{name}\" successfully changed"));
+            }
+            if let Some(mode) = &a.activate {
+                activate::vgchange_activate(&ctx, name, mode, &a)?;
+            }
+            if a.refresh {
+                activate::vgchange_refresh(&ctx, name)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = one {
+            match &e {
+                CmdError::Usage(_) | CmdError::Clap(_) => return Err(e),
+                CmdError::Failed(m) => ctx.error(m),
+            }
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    result
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Backup volume group configuration(s)")]
+struct VgcfgbackupArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Write to this file instead (%s is replaced by the VG name).
+    #[arg(short = 'f', long = "file")]
+    file: Option<String>,
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgcfgbackupArgs = parse("vgcfgbackup", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let scan_result = ctx.scan()?;
+    let names: Vec<String> = if a.vgs.is_empty() {
+        scan_result.vg_names()
+    } else {
+        a.vgs.iter().map(|v| vg_arg(v)).collect()
+    };
+    if names.len() > 1 {
+        if let Some(f) = &a.file {
+            if !f.contains("%s") {
+                return Err(usage(
+                    "Cannot back up more than one VG to one file; use %s in the file name.",
+                ));
+            }
+        }
+    }
+    for name in &names {
+        let _l = ctx.lock_vg(name, false)?;
+        let h = scan_result.vg(name).map_err(failed)?;
+        let header = store::text_header(&format!(
+            "vgcfgbackup{} {name}",
+            a.file.as_ref().map(|f| format!(" -f {f}")).unwrap_or_default()
+        ));
+        let text = text::export_file(&h.vg, &header);
+        match &a.file {
+            Some(f) => {
+                let path = f.replace("%s", name);
+                std::fs::write(&path, text).map_err(|e| failed(format!("{path}: {e}")))?;
+            }
+            None => backup::write_backup(&ctx.conf, name, &text).map_err(failed)?,
+        }
+        ctx.print(format!("Volume group \"{name}\" successfully backed up."));
+    }
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Restore volume group configuration")]
+struct VgcfgrestoreArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Metadata file to restore (default: the VG's backup file).
+    #[arg(short = 'f', long = "file")]
+    file: Option<String>,
+    /// List the archived metadata of the VG.
+    #[arg(short = 'l', long = "list")]
+    list: bool,
+    #[arg(short = 'F', long = "force")]
+    force: bool,
+    #[arg(value_name = "VG")]
+    vg: String,
+}
+
+pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgcfgrestoreArgs = parse("vgcfgrestore", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let name = vg_arg(&a.vg);
+    if a.list {
+        for f in backup::list_archives(&ctx.conf, &name).map_err(failed)? {
+            ctx.print(format!("File:\t\t{}", f.display()));
+        }
+        return Ok(());
+    }
+    let path = match &a.file {
+        Some(f) => std::path::PathBuf::from(f),
+        None => backup::backup_path(&ctx.conf, &name),
+    };
+    let content = std::fs::read_to_string(&path)
+        .map_err(|e| failed(format!("Couldn't read {}: {e}", path.display())))?;
+    let (mut vg, _) = text::import_vg(&content)
+        .map_err(|e| failed(format!("Couldn't read volume group metadata from file {}: {e}", path.display())))?;
+    if vg.name != name {
+        return Err(CmdError::Failed(format!(
+            "Volume group name {} in file {} does not match {name}.",
+            vg.name,
+            path.display()
+        )));
+    }
+    vg.check_writable().map_err(CmdError::Failed)?;
+    let _g = ctx.lock_global(true)?;
+    let _l = ctx.lock_vg(&name, true)?;
+    let scan_result = ctx.scan()?;
+    if let Ok(current) = scan_result.vg(&name) {
+        if current.vg.id != vg.id && !a.force {
+            return Err(CmdError::Failed(format!(
+                "Volume group {name} on disk has a different UUID; use --force to overwrite."
+            )));
+        }
+        if !a.force && activate::any_lv_active(&current.vg) {
+            return Err(CmdError::Failed(format!(
+                "Volume group {name} has active volume(s); deactivate them first or use --force."
+            )));
+        }
+    }
+    let mut infos = Vec::new();
+    for pv in &vg.pvs {
+        match scan_result.pvs.iter().find(|p| p.id() == pv.id) {
+            Some(i) => infos.push(i.clone()),
+            None => {
+                return Err(CmdError::Failed(format!(
+                    "Couldn't find device with uuid {}.\n  Cannot restore Volume Group {name} with 1 PVs marked as missing.\n  Restore failed.",
+                    pv.id
+                )))
+            }
+        }
+    }
+    let file_seqno = vg.seqno;
+    let mut handle = VgHandle::new_vg(vg, infos);
+    handle.set_committed_seqno(file_seqno);
+    ctx.commit(&mut handle, &store::command_line())?;
+    lock::invalidate_hints();
+    ctx.print(format!("Restored volume group {name}."));
+    Ok(())
+}
