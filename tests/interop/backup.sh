@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Metadata backups: rlvm's vgcfgbackup file restores with LVM2's
+# vgcfgrestore and the other way round; rlvm writes LVM2-format backups.
+. "$(dirname "$0")/lib.sh"
+lvmi_setup 64M 64M
+d0=${LVMI_DEVS[0]} d1=${LVMI_DEVS[1]}
+rl vgcreate vg0 "$d0" "$d1"
+rl lvcreate -an -Zn -L 8M -n keep vg0
+rl vgcfgbackup -f "$LVMI_DIR/rlvm.vg" vg0
+# The automatic backup exists and LVM2 can restore from it too.
+test -s "$LVMI_DIR/backup/vg0" || fail "no automatic backup in $LVMI_DIR/backup"
+rl lvcreate -an -Zn -L 8M -n extra vg0
+lvmi vgcfgrestore -q -f "$LVMI_DIR/rlvm.vg" vg0
+expect_eq "LVM2 restored rlvm's backup" "keep" "$(lvm_field lvs -o lv_name vg0 | xargs)"
+expect_eq "rlvm reads LVM2's restore" "keep" "$(rl_field lvs -o lv_name vg0 | xargs)"
+
+lvmi lvcreate -q -an -Zn -L 4M -n bylvm vg0
+lvmi vgcfgbackup -q -f "$LVMI_DIR/lvm.vg" vg0
+lvmi lvremove -q -y vg0/bylvm
+rl vgcfgrestore -f "$LVMI_DIR/lvm.vg" vg0
+expect_eq "rlvm restored LVM2's backup" "bylvm keep" "$(lvm_field lvs -o lv_name vg0 | sort | xargs)"
+expect_rc 0 lvmi vgck vg0
+echo "PASS backup"
