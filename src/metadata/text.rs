@@ -1100,4 +1100,36 @@ fn iso_time(t: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_comments_match_lvm() {
+        assert_eq!(size_comment(8192), "# 4 Megabytes");
+        assert_eq!(size_comment(131072), "# 64 Megabytes");
+        assert_eq!(size_comment(2048), "# 1024 Kilobytes");
+        assert_eq!(size_comment(3), "# 1.5 Kilobytes");
+        assert_eq!(size_comment(0), "# 0 Kilobytes");
+        assert_eq!(size_comment(3 * 1024 * 1024 + 2), "# 1.5 Gigabytes");
+        assert_eq!(fmt_g(1.0 / 3.0), "0.333333");
+        assert_eq!(fmt_g(1023.999999), "1024");
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(ctime(1795299934), "Sat Nov 21 22:25:34 2026");
+        assert_eq!(ctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(iso_time(1795299680), "# 2026-11-21 22:21:20 +0000");
+    }
+
+    #[test]
+    fn comment_alignment() {
+        let mut f = Out::new(true);
+        f.indent = 1;
+        f.line_c("format = \"lvm2\"", Some("# informational"));
+        f.indent = 3;
+        f.line_c("device = \"/dev/loop0\"", Some("# Hint only"));
+        assert_eq!(
+            f.buf,
+            "\tformat = \"lvm2\"\t\t\t# informational\n\t\t\tdevice = \"/dev/loop0\"\t# Hint only\n"
+        );
+    }
 }
