@@ -1,1 +1,1135 @@
-//! Text metadata import/export. Owner: text helper.
+//! LVM2 text metadata: import into the typed `Vg` model and export in
+//! LVM2's two forms. Pure; no I/O (the generator line reads `uname` only).
+//!
+//! The key set, key order and comment layout follow LVM2's
+//! `lib/format_text/export.c`, `import_vsn1.c`, `flags.c` and
+//! `snapshot/snapshot.c`, `striped/striped.c` (facts, not code):
+//!
+//! * on-disk form: VG section first, no indentation, no size comments,
+//!   then the header lines; the text ends with an empty line (the disk
+//!   layer appends the NUL);
+//! * file form (`vgcfgbackup`): header first, tab indentation, size
+//!   comments aligned the way `_out_with_comment_file` does.
+//!
+//! Anything rlvm does not model (unknown keys, sections, segment types,
+//! pvmove/lvmlockd status words) does not fail the import: it sets
+//! `Vg::unsupported` so the VG can be listed but is never written.
+
+use super::config::{self, quote, Item, Section, Value};
+use super::id::Id;
+use super::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
+use super::validate;
+
+pub const CONTENTS_VALUE: &str = "Text Format Volume Group";
+
+/// The top-level keys that describe the write, not the VG.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextHeader {
+    pub description: String,
+    pub creation_host: String,
+    /// Seconds since the epoch.
+    pub creation_time: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error(transparent)]
+    Parse(#[from] config::ConfigError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid<T>(msg: impl Into<String>) -> Result<T, TextError> {
+    Err(TextError::Invalid(msg.into()))
+}
+
+// ---------------------------------------------------------------------------
+// Flags (`flags.c`): each table in LVM2's canonical output order. `true`
+// marks a word written in `status`, `false` one written in `flags`. On read,
+// LVM looks a `status` word up in the whole table, so a compat word in
+// `status` is not fatal.
+
+const VG_FLAGS: &[(&str, bool)] = &[
+    ("EXPORTED", true),
+    ("RESIZEABLE", true),
+    ("PVMOVE", true),
+    ("READ", true),
+    ("WRITE", true),
+    ("WRITE_LOCKED", false),
+    ("CLUSTERED", true),
+    ("SHARED", true),
+    ("NOAUTOACTIVATE", false),
+];
+const PV_FLAGS: &[(&str, bool)] = &[
+    ("ALLOCATABLE", true),
+    ("EXPORTED", true),
+    ("MISSING", false),
+];
+const LV_FLAGS: &[(&str, bool)] = &[
+    ("READ", true),
+    ("WRITE", true),
+    ("WRITE_LOCKED", false),
+    ("FIXED_MINOR", true),
+    ("VISIBLE", true),
+    ("PVMOVE", true),
+    ("LOCKED", true),
+    ("NOTSYNCED", true),
+    ("REBUILD", true),
+    ("WRITEMOSTLY", true),
+    ("ACTIVATION_SKIP", false),
+    ("ERROR_WHEN_FULL", false),
+    ("NOAUTOACTIVATE", false),
+    ("CACHE_VOL", false),
+];
+
+/// Known words that mean a feature rlvm does not model (pvmove, lvmlockd,
+/// clustering, raid/cache internals): the VG becomes read-only for rlvm.
+const UNMODELLED_WORDS: &[&str] = &[
+    "PVMOVE",
+    "LOCKED",
+    "CLUSTERED",
+    "SHARED",
+    "WRITE_LOCKED",
+    "NOTSYNCED",
+    "REBUILD",
+    "WRITEMOSTLY",
+    "CACHE_VOL",
+];
+
+/// The allocation policies LVM2 knows (`get_alloc_from_string`).
+pub const ALLOC_POLICIES: &[&str] = &[
+    "contiguous",
+    "cling",
+    "cling_by_tags",
+    "normal",
+    "anywhere",
+    "inherit",
+];
+
+/// Words in LVM2's canonical order: known ones by table position, then any
+/// unknown words in their stored order. Duplicates are dropped.
+fn canonical_words(flags: &Flags, table: &[(&str, bool)]) -> Vec<String> {
+    let mut out: Vec<String> = table
+        .iter()
+        .filter(|(w, _)| flags.has(w))
+        .map(|(w, _)| w.to_string())
+        .collect();
+    for w in &flags.0 {
+        if !table.iter().any(|(t, _)| t == w) && !out.contains(w) {
+            out.push(w.clone());
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Import.
+
+/// Import a VG from text in either form. Returns the VG and the header.
+pub fn import_vg(text: &str) -> Result<(Vg, TextHeader), TextError> {
+    let root = config::parse(text)?;
+    match root.find("contents") {
+        Some(Item::Value(Value::Str(s))) if s == CONTENTS_VALUE => {}
+        _ => return invalid("Can't process text format file - missing contents field."),
+    }
+    match root.find("version") {
+        Some(Item::Value(Value::Int(1))) => {}
+        Some(_) => return invalid("Can't process text format file - unsupported version number."),
+        None => return invalid("Can't process text format file - missing version field."),
+    }
+    let header = TextHeader {
+        description: match root.find("description") {
+            Some(Item::Value(Value::Str(s))) => s.clone(),
+            _ => String::new(),
+        },
+        creation_host: match root.find("creation_host") {
+            Some(Item::Value(Value::Str(s))) => s.clone(),
+            _ => String::new(),
+        },
+        creation_time: match root.find("creation_time") {
+            Some(Item::Value(Value::Int(t))) => u64::try_from(*t).unwrap_or(0),
+            _ => 0,
+        },
+    };
+    let Some((name, vgsec)) = root.items.iter().find_map(|(k, i)| match i {
+        Item::Section(s) => Some((k.as_str(), s)),
+        Item::Value(_) => None,
+    }) else {
+        return invalid("Couldn't find volume group in file.");
+    };
+    let mut imp = Importer {
+        unsupported: Vec::new(),
+    };
+    let vg = imp.vg(name, vgsec)?;
+    Ok((vg, header))
+}
+
+struct Importer {
+    unsupported: Vec<String>,
+}
+
+/// Typed reads from one section, with the object named in every error.
+struct Reader<'a> {
+    sec: &'a Section,
+    what: String,
+}
+
+impl Reader<'_> {
+    fn missing<T>(&self, key: &str) -> Result<T, TextError> {
+        invalid(format!("Couldn't read '{key}' for {}.", self.what))
+    }
+    fn int(&self, key: &str, max: u64) -> Result<Option<u64>, TextError> {
+        match self.sec.find(key) {
+            None => Ok(None),
+            Some(Item::Value(Value::Int(i))) if *i >= 0 && (*i as u64) <= max => {
+                Ok(Some(*i as u64))
+            }
+            Some(_) => invalid(format!(
+                "Invalid '{key}' for {}: expected an integer in 0..={max}.",
+                self.what
+            )),
+        }
+    }
+    fn req_int(&self, key: &str, max: u64) -> Result<u64, TextError> {
+        match self.int(key, max)? {
+            Some(v) => Ok(v),
+            None => self.missing(key),
+        }
+    }
+    fn u32(&self, key: &str) -> Result<u64, TextError> {
+        self.req_int(key, u32::MAX as u64)
+    }
+    fn signed(&self, key: &str) -> Result<Option<i64>, TextError> {
+        match self.sec.find(key) {
+            None => Ok(None),
+            Some(Item::Value(Value::Int(i))) => Ok(Some(*i)),
+            Some(_) => invalid(format!(
+                "Invalid '{key}' for {}: expected an integer.",
+                self.what
+            )),
+        }
+    }
+    fn str(&self, key: &str) -> Result<Option<String>, TextError> {
+        match self.sec.find(key) {
+            None => Ok(None),
+            Some(Item::Value(Value::Str(s))) => Ok(Some(s.clone())),
+            Some(_) => invalid(format!(
+                "Invalid '{key}' for {}: expected a string.",
+                self.what
+            )),
+        }
+    }
+    fn req_str(&self, key: &str) -> Result<String, TextError> {
+        match self.str(key)? {
+            Some(s) => Ok(s),
+            None => self.missing(key),
+        }
+    }
+    /// A string list (`tags`, `flags`, `status`); absent is empty.
+    fn list(&self, key: &str) -> Result<Vec<String>, TextError> {
+        match self.sec.find(key) {
+            None => Ok(Vec::new()),
+            Some(Item::Value(_)) => match self.sec.get_str_list(key) {
+                Some(v) => Ok(v.into_iter().map(String::from).collect()),
+                None => invalid(format!(
+                    "Invalid '{key}' for {}: expected a list of strings.",
+                    self.what
+                )),
+            },
+            Some(Item::Section(_)) => invalid(format!(
+                "Invalid '{key}' for {}: expected a list of strings.",
+                self.what
+            )),
+        }
+    }
+    fn id(&self) -> Result<Id, TextError> {
+        let s = self.req_str("id")?;
+        s.parse()
+            .map_err(|e| TextError::Invalid(format!("Invalid id for {}: {e}.", self.what)))
+    }
+    fn status(&self, table: &[(&str, bool)], vg: bool) -> Result<Flags, TextError> {
+        if self.sec.find("status").is_none() {
+            return self.missing("status");
+        }
+        let words = self.list("status")?;
+        for w in &words {
+            // "PARTIAL" is still read from old backups (`read_flags`).
+            let known = table.iter().any(|(t, _)| t == w) || (vg && w == "PARTIAL");
+            if !known {
+                return invalid(format!("Unknown status flag '{w}' in {}.", self.what));
+            }
+        }
+        Ok(Flags(words))
+    }
+    fn flags(&self) -> Result<Flags, TextError> {
+        Ok(Flags(self.list("flags")?))
+    }
+    fn alloc(&self) -> Result<Option<String>, TextError> {
+        let a = self.str("allocation_policy")?;
+        if let Some(p) = &a {
+            if !ALLOC_POLICIES.contains(&p.as_str()) {
+                return invalid(format!(
+                    "Unknown allocation policy '{p}' for {}.",
+                    self.what
+                ));
+            }
+        }
+        Ok(a)
+    }
+}
+
+impl Importer {
+    fn note(&mut self, why: String) {
+        if !self.unsupported.contains(&why) {
+            self.unsupported.push(why);
+        }
+    }
+
+    /// Note every key of `sec` not in `known` (sections in `known_sections`).
+    fn unknown_keys(&mut self, sec: &Section, known: &[&str], what: &str) {
+        for (k, item) in &sec.items {
+            let ok = match item {
+                Item::Value(_) => known.contains(&k.as_str()),
+                Item::Section(_) => false,
+            };
+            if !ok {
+                self.note(format!("unknown key '{k}' in {what}"));
+            }
+        }
+    }
+
+    fn words(&mut self, flags: &Flags, what: &str) {
+        for w in &flags.0 {
+            if UNMODELLED_WORDS.contains(&w.as_str()) {
+                self.note(format!("{w} flag on {what}"));
+            }
+        }
+    }
+
+    fn vg(&mut self, name: &str, sec: &Section) -> Result<Vg, TextError> {
+        let r = Reader {
+            sec,
+            what: format!("volume group {name}"),
+        };
+        let id = r.id()?;
+        let seqno = r.u32("seqno")? as u32;
+        let format = r.str("format")?;
+        if let Some(f) = &format {
+            if f != "lvm2" {
+                return invalid(format!("Unsupported metadata format '{f}' in {}.", r.what));
+            }
+        }
+        let status = r.status(VG_FLAGS, true)?;
+        let flags = r.flags()?;
+        let extent_size = r.u32("extent_size")?;
+        let max_lv = r.u32("max_lv")?;
+        let max_pv = r.u32("max_pv")?;
+        let mut vg = Vg {
+            name: name.to_string(),
+            id,
+            seqno,
+            format,
+            tags: r.list("tags")?,
+            system_id: r.str("system_id")?,
+            extent_size,
+            max_lv,
+            max_pv,
+            allocation_policy: r.alloc()?,
+            metadata_copies: r.int("metadata_copies", u32::MAX as u64)?,
+            pvs: Vec::new(),
+            lvs: Vec::new(),
+            unsupported: None,
+            status,
+            flags,
+        };
+        let what = format!("VG {name}");
+        self.words(&vg.status, &what);
+        self.words(&vg.flags, &what);
+        const KNOWN: &[&str] = &[
+            "id",
+            "seqno",
+            "format",
+            "status",
+            "flags",
+            "tags",
+            "system_id",
+            "extent_size",
+            "max_lv",
+            "max_pv",
+            "allocation_policy",
+            "metadata_copies",
+        ];
+        let mut pv_sec = None;
+        let mut lv_sec = None;
+        for (k, item) in &sec.items {
+            match (k.as_str(), item) {
+                ("physical_volumes", Item::Section(s)) if pv_sec.is_none() => pv_sec = Some(s),
+                ("logical_volumes", Item::Section(s)) if lv_sec.is_none() => lv_sec = Some(s),
+                (k, Item::Value(_)) if KNOWN.contains(&k) => {}
+                (k, Item::Section(_)) => self.note(format!("unknown section '{k}' in {what}")),
+                (k, Item::Value(_)) => self.note(format!("unknown key '{k}' in {what}")),
+            }
+        }
+        let Some(pv_sec) = pv_sec else {
+            return invalid(format!(
+                "Couldn't find physical_volumes section for {what}."
+            ));
+        };
+        for (key, item) in &pv_sec.items {
+            match item {
+                Item::Section(s) => {
+                    let pv = self.pv(key, s)?;
+                    vg.pvs.push(pv);
+                }
+                Item::Value(_) => self.note(format!("unknown key '{key}' in physical_volumes")),
+            }
+        }
+        if let Some(lv_sec) = lv_sec {
+            for (key, item) in &lv_sec.items {
+                match item {
+                    Item::Section(s) => {
+                        let lv = self.lv(key, s)?;
+                        vg.lvs.push(lv);
+                    }
+                    Item::Value(_) => self.note(format!("unknown key '{key}' in logical_volumes")),
+                }
+            }
+        }
+        // What LVM2 refuses on read once all LVs are known: dangling
+        // snapshot references, PE ranges outside a PV, overlapping areas.
+        validate::check_references(&vg).map_err(|e| TextError::Invalid(e.to_string()))?;
+        if !self.unsupported.is_empty() {
+            vg.unsupported = Some(self.unsupported.join("; "));
+        }
+        Ok(vg)
+    }
+
+    fn pv(&mut self, key: &str, sec: &Section) -> Result<Pv, TextError> {
+        let r = Reader {
+            sec,
+            what: format!("physical volume {key}"),
+        };
+        let pv = Pv {
+            key: key.to_string(),
+            id: r.id()?,
+            device: r.str("device")?,
+            device_id_type: r.str("device_id_type")?,
+            device_id: r.str("device_id")?,
+            status: r.status(PV_FLAGS, false)?,
+            flags: r.flags()?,
+            tags: r.list("tags")?,
+            dev_size: r.int("dev_size", u64::MAX)?,
+            pe_start: r.req_int("pe_start", u64::MAX)?,
+            pe_count: r.u32("pe_count")?,
+            ba_start: r.int("ba_start", u64::MAX)?,
+            ba_size: r.int("ba_size", u64::MAX)?,
+        };
+        let what = format!("PV {key}");
+        self.words(&pv.status, &what);
+        self.unknown_keys(
+            sec,
+            &[
+                "id",
+                "device",
+                "device_id_type",
+                "device_id",
+                "status",
+                "flags",
+                "tags",
+                "dev_size",
+                "pe_start",
+                "pe_count",
+                "ba_start",
+                "ba_size",
+            ],
+            &what,
+        );
+        Ok(pv)
+    }
+
+    fn lv(&mut self, name: &str, sec: &Section) -> Result<Lv, TextError> {
+        let r = Reader {
+            sec,
+            what: format!("logical volume {name}"),
+        };
+        let id = r.id()?;
+        let status = r.status(LV_FLAGS, false)?;
+        let (creation_time, creation_host) =
+            match (sec.find("creation_time"), sec.find("creation_host")) {
+                (Some(_), _) => {
+                    let t = r.int("creation_time", u64::MAX)?;
+                    match r.str("creation_host")? {
+                        Some(h) => (t, Some(h)),
+                        None => {
+                            return invalid(format!("Couldn't read creation_host for {}.", r.what))
+                        }
+                    }
+                }
+                (None, Some(_)) => {
+                    return invalid(format!("Missing creation_time for {}.", r.what))
+                }
+                (None, None) => (None, None),
+            };
+        let read_ahead = match r.signed("read_ahead")? {
+            None => None,
+            Some(v) if v >= 0 => Some(v as u64),
+            Some(_) => {
+                self.note(format!("read_ahead = -1 on LV {name}"));
+                None
+            }
+        };
+        let segment_count = r.u32("segment_count")?;
+        let mut lv = Lv {
+            name: name.to_string(),
+            id,
+            status,
+            flags: r.flags()?,
+            tags: r.list("tags")?,
+            creation_time,
+            creation_host,
+            allocation_policy: r.alloc()?,
+            read_ahead,
+            major: r.signed("major")?,
+            minor: r.signed("minor")?,
+            segments: Vec::new(),
+        };
+        let what = format!("LV {name}");
+        self.words(&lv.status, &what);
+        const KNOWN: &[&str] = &[
+            "id",
+            "status",
+            "flags",
+            "tags",
+            "creation_time",
+            "creation_host",
+            "allocation_policy",
+            "read_ahead",
+            "major",
+            "minor",
+            "segment_count",
+        ];
+        let mut next_le = 0u64;
+        for (key, item) in &sec.items {
+            match item {
+                // Every child section is a segment (`_read_segments`).
+                Item::Section(s) => {
+                    let n = lv.segments.len() + 1;
+                    let seg = self.segment(name, key, s)?;
+                    if seg.start_extent != next_le {
+                        return invalid(format!(
+                            "LV {name}: segment {n} starts at extent {}, expected {next_le} (segments must be contiguous from 0).",
+                            seg.start_extent
+                        ));
+                    }
+                    next_le = next_le.saturating_add(seg.extent_count);
+                    lv.segments.push(seg);
+                }
+                Item::Value(_) if KNOWN.contains(&key.as_str()) => {}
+                Item::Value(_) => self.note(format!("unknown key '{key}' in {what}")),
+            }
+        }
+        if segment_count != lv.segments.len() as u64 {
+            return invalid(format!(
+                "LV {name}: segment_count is {segment_count} but {} segments were found.",
+                lv.segments.len()
+            ));
+        }
+        Ok(lv)
+    }
+
+    fn segment(&mut self, lv: &str, key: &str, sec: &Section) -> Result<Segment, TextError> {
+        let r = Reader {
+            sec,
+            what: format!("segment {key} of logical volume {lv}"),
+        };
+        let start_extent = r.u32("start_extent")?;
+        let extent_count = r.u32("extent_count")?;
+        let type_name = r.req_str("type")?;
+        let tags = r.list("tags")?;
+        let what = format!("segment {key} of LV {lv}");
+        let (kind, known): (SegmentKind, &[&str]) = match type_name.as_str() {
+            "striped" => {
+                let count = r.u32("stripe_count")?;
+                if count == 0 {
+                    return invalid(format!("Zero areas not allowed for {}.", r.what));
+                }
+                let stripe_size = match r.int("stripe_size", u32::MAX as u64)? {
+                    None if count > 1 => return r.missing("stripe_size"),
+                    s => s,
+                };
+                let stripes = stripe_areas(&r, count)?;
+                (
+                    SegmentKind::Striped {
+                        stripe_size,
+                        stripes,
+                    },
+                    &[
+                        "start_extent",
+                        "extent_count",
+                        "type",
+                        "tags",
+                        "stripe_count",
+                        "stripe_size",
+                        "stripes",
+                    ],
+                )
+            }
+            "snapshot" => {
+                let chunk_size = r.u32("chunk_size")?;
+                let origin = r.req_str("origin")?;
+                let cow = r.str("cow_store")?;
+                let merge = r.str("merging_store")?;
+                let (cow, merging) = match (cow, merge) {
+                    (Some(_), Some(_)) => {
+                        return invalid(format!(
+                            "Both snapshot cow and merging storage were specified in {}.",
+                            r.what
+                        ))
+                    }
+                    (Some(c), None) => (c, false),
+                    (None, Some(m)) => (m, true),
+                    (None, None) => {
+                        return invalid(format!(
+                            "Snapshot cow storage not specified in {}.",
+                            r.what
+                        ))
+                    }
+                };
+                (
+                    SegmentKind::Snapshot {
+                        chunk_size,
+                        origin,
+                        cow,
+                        merging,
+                    },
+                    &[
+                        "start_extent",
+                        "extent_count",
+                        "type",
+                        "tags",
+                        "chunk_size",
+                        "origin",
+                        "cow_store",
+                        "merging_store",
+                    ],
+                )
+            }
+            other => {
+                self.note(format!("segment type '{other}' in LV {lv}"));
+                (
+                    SegmentKind::Unknown {
+                        type_name: other.to_string(),
+                    },
+                    &[],
+                )
+            }
+        };
+        if !known.is_empty() {
+            self.unknown_keys(sec, known, &what);
+        }
+        Ok(Segment {
+            start_extent,
+            extent_count,
+            tags,
+            kind,
+        })
+    }
+}
+
+/// `stripes = ["pv0", 0, "pv1", 12]`: exactly `count` (name, PE) pairs.
+fn stripe_areas(r: &Reader<'_>, count: u64) -> Result<Vec<StripeArea>, TextError> {
+    let vals = match r.sec.find("stripes") {
+        Some(Item::Value(Value::Array(v))) => v,
+        Some(_) => {
+            return invalid(format!(
+                "Invalid 'stripes' for {}: expected an array.",
+                r.what
+            ))
+        }
+        None => return r.missing("stripes"),
+    };
+    if vals.len() as u64 != count.saturating_mul(2) {
+        return invalid(format!(
+            "Incorrect number of areas in area array for {}.",
+            r.what
+        ));
+    }
+    vals.chunks(2)
+        .map(|pair| match pair {
+            [Value::Str(pv), Value::Int(pe)] if *pe >= 0 && *pe <= u32::MAX as i64 => {
+                Ok(StripeArea {
+                    pv: pv.clone(),
+                    pe: *pe as u64,
+                })
+            }
+            _ => invalid(format!(
+                "Bad area array for {}: expected \"pvN\", <extent> pairs.",
+                r.what
+            )),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Export.
+
+/// The values behind the comment lines of the header, which LVM2 takes
+/// from its version string and `uname(2)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generator {
+    /// Follows "# Generated by ": e.g. `rlvm version 0.1.0`.
+    pub program: String,
+    /// The `creation_host` comment: sysname nodename release version machine.
+    pub uname: String,
+}
+
+impl Generator {
+    pub fn current() -> Generator {
+        let uname = match nix::sys::utsname::uname() {
+            Ok(u) => [
+                u.sysname(),
+                u.nodename(),
+                u.release(),
+                u.version(),
+                u.machine(),
+            ]
+            .iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+            Err(_) => String::new(),
+        };
+        Generator {
+            program: format!("rlvm version {}", env!("CARGO_PKG_VERSION")),
+            uname,
+        }
+    }
+}
+
+/// The on-disk form (VG first; the caller appends the NUL).
+pub fn export_disk(vg: &Vg, header: &TextHeader) -> String {
+    export_disk_with(vg, header, &Generator::current())
+}
+
+/// The `vgcfgbackup` file form (header first, indented, commented).
+pub fn export_file(vg: &Vg, header: &TextHeader) -> String {
+    export_file_with(vg, header, &Generator::current())
+}
+
+pub fn export_disk_with(vg: &Vg, header: &TextHeader, gen: &Generator) -> String {
+    let mut f = Out::new(false);
+    f.vg(vg);
+    f.header(header, gen);
+    f.buf
+}
+
+pub fn export_file_with(vg: &Vg, header: &TextHeader, gen: &Generator) -> String {
+    let mut f = Out::new(true);
+    f.header(header, gen);
+    f.vg(vg);
+    f.buf
+}
+
+/// LVM2's formatter: one line per call, comments only in file form.
+struct Out {
+    buf: String,
+    indent: usize,
+    file: bool,
+}
+
+/// LVM2 aligns comments to this tab stop (`COMMENT_TAB`).
+const COMMENT_TAB: usize = 6;
+
+impl Out {
+    fn new(file: bool) -> Out {
+        Out {
+            buf: String::new(),
+            indent: 0,
+            file,
+        }
+    }
+    fn line(&mut self, text: &str) {
+        self.line_c(text, None);
+    }
+    fn line_c(&mut self, text: &str, comment: Option<&str>) {
+        if self.file {
+            for _ in 0..self.indent {
+                self.buf.push('\t');
+            }
+        }
+        self.buf.push_str(text);
+        if let (true, Some(c)) = (self.file, comment) {
+            // One tab at least, then up to the COMMENT_TAB stop, counting
+            // 8 columns per indentation tab.
+            let col = (text.len() + 8 * self.indent) / 8 + 1;
+            let tabs = COMMENT_TAB.saturating_sub(col).max(1);
+            for _ in 0..tabs {
+                self.buf.push('\t');
+            }
+            self.buf.push_str(c);
+        }
+        self.buf.push('\n');
+    }
+    fn size(&mut self, text: &str, sectors: u64) {
+        self.line_c(text, Some(&size_comment(sectors)));
+    }
+    fn nl(&mut self) {
+        self.buf.push('\n');
+    }
+    fn open(&mut self, name: &str) {
+        self.line(&format!("{name} {{"));
+        self.indent += 1;
+    }
+    fn close(&mut self) {
+        self.indent = self.indent.saturating_sub(1);
+        self.line("}");
+    }
+    fn flags(&mut self, status: &Flags, flags: &Flags, table: &[(&str, bool)]) {
+        self.line(&format!(
+            "status = {}",
+            list(&canonical_words(status, table))
+        ));
+        self.line(&format!("flags = {}", list(&canonical_words(flags, table))));
+    }
+    fn tags(&mut self, tags: &[String]) {
+        if !tags.is_empty() {
+            self.line(&format!("tags = {}", list(tags)));
+        }
+    }
+
+    fn header(&mut self, h: &TextHeader, gen: &Generator) {
+        let when = ctime(h.creation_time);
+        self.line(&format!("# Generated by {}: {when}\n", gen.program));
+        self.line(&format!("contents = {}", quote(CONTENTS_VALUE)));
+        self.line("version = 1");
+        self.nl();
+        self.line(&format!("description = {}", quote(&h.description)));
+        self.nl();
+        self.line(&format!(
+            "creation_host = {}\t# {}",
+            quote(&h.creation_host),
+            gen.uname
+        ));
+        self.line(&format!("creation_time = {}\t# {when}\n", h.creation_time));
+    }
+
+    fn vg(&mut self, vg: &Vg) {
+        self.open(&vg.name);
+        self.line(&format!("id = \"{}\"", vg.id));
+        self.line(&format!("seqno = {}", vg.seqno));
+        if let Some(fmt) = &vg.format {
+            self.line_c(&format!("format = {}", quote(fmt)), Some("# informational"));
+        }
+        self.flags(&vg.status, &vg.flags, VG_FLAGS);
+        self.tags(&vg.tags);
+        if let Some(s) = &vg.system_id {
+            self.line(&format!("system_id = {}", quote(s)));
+        }
+        self.size(&format!("extent_size = {}", vg.extent_size), vg.extent_size);
+        self.line(&format!("max_lv = {}", vg.max_lv));
+        self.line(&format!("max_pv = {}", vg.max_pv));
+        if let Some(a) = &vg.allocation_policy {
+            self.nl();
+            self.line(&format!("allocation_policy = {}", quote(a)));
+        }
+        if let Some(m) = vg.metadata_copies {
+            self.line(&format!("metadata_copies = {m}"));
+        }
+        self.nl();
+        self.open("physical_volumes");
+        for pv in &vg.pvs {
+            self.pv(vg, pv);
+        }
+        self.close();
+        self.nl();
+        if !vg.lvs.is_empty() {
+            self.open("logical_volumes");
+            // Visible LVs first, then hidden ones (`_print_lvs`).
+            for lv in vg.lvs.iter().filter(|l| vg.lv_is_visible(l)) {
+                self.lv(vg, lv);
+            }
+            for lv in vg.lvs.iter().filter(|l| !vg.lv_is_visible(l)) {
+                self.lv(vg, lv);
+            }
+            self.close();
+        }
+        self.nl();
+        self.close();
+    }
+
+    fn pv(&mut self, vg: &Vg, pv: &Pv) {
+        self.nl();
+        self.open(&pv.key);
+        self.line(&format!("id = \"{}\"", pv.id));
+        if let Some(d) = &pv.device {
+            self.line_c(&format!("device = {}", quote(d)), Some("# Hint only"));
+        }
+        if let Some(t) = &pv.device_id_type {
+            self.line(&format!("device_id_type = {}", quote(t)));
+        }
+        if let Some(d) = &pv.device_id {
+            self.line(&format!("device_id = {}", quote(d)));
+        }
+        self.nl();
+        self.flags(&pv.status, &pv.flags, PV_FLAGS);
+        self.tags(&pv.tags);
+        if let Some(s) = pv.dev_size {
+            self.size(&format!("dev_size = {s}"), s);
+        }
+        self.line(&format!("pe_start = {}", pv.pe_start));
+        self.size(
+            &format!("pe_count = {}", pv.pe_count),
+            vg.extent_size.saturating_mul(pv.pe_count),
+        );
+        if let Some(s) = pv.ba_start {
+            self.line(&format!("ba_start = {s}"));
+        }
+        if let Some(s) = pv.ba_size {
+            self.size(&format!("ba_size = {s}"), s);
+        }
+        self.close();
+    }
+
+    fn lv(&mut self, vg: &Vg, lv: &Lv) {
+        self.nl();
+        self.open(&lv.name);
+        self.line(&format!("id = \"{}\"", lv.id));
+        self.flags(&lv.status, &lv.flags, LV_FLAGS);
+        self.tags(&lv.tags);
+        if let Some(t) = lv.creation_time {
+            self.line_c(&format!("creation_time = {t}"), Some(&iso_time(t)));
+            let host = lv.creation_host.as_deref().unwrap_or("");
+            self.line(&format!("creation_host = {}", quote(host)));
+        }
+        if let Some(a) = &lv.allocation_policy {
+            self.line(&format!("allocation_policy = {}", quote(a)));
+        }
+        if let Some(r) = lv.read_ahead {
+            self.line(&format!("read_ahead = {r}"));
+        }
+        if let Some(m) = lv.major {
+            self.line(&format!("major = {m}"));
+        }
+        if let Some(m) = lv.minor {
+            self.line(&format!("minor = {m}"));
+        }
+        self.line(&format!("segment_count = {}", lv.segments.len()));
+        self.nl();
+        for (i, seg) in lv.segments.iter().enumerate() {
+            self.segment(vg, i + 1, seg);
+        }
+        self.close();
+    }
+
+    fn segment(&mut self, vg: &Vg, n: usize, seg: &Segment) {
+        self.open(&format!("segment{n}"));
+        self.line(&format!("start_extent = {}", seg.start_extent));
+        self.size(
+            &format!("extent_count = {}", seg.extent_count),
+            seg.extent_count.saturating_mul(vg.extent_size),
+        );
+        self.nl();
+        self.line(&format!("type = {}", quote(seg.type_name())));
+        self.tags(&seg.tags);
+        match &seg.kind {
+            SegmentKind::Striped {
+                stripe_size,
+                stripes,
+            } => {
+                let linear = (stripes.len() == 1).then_some("# linear");
+                self.line_c(&format!("stripe_count = {}", stripes.len()), linear);
+                if let Some(s) = stripe_size {
+                    self.size(&format!("stripe_size = {s}"), *s);
+                }
+                self.nl();
+                self.line("stripes = [");
+                self.indent += 1;
+                for (i, a) in stripes.iter().enumerate() {
+                    let sep = if i + 1 == stripes.len() { "" } else { "," };
+                    self.line(&format!("{}, {}{sep}", quote(&a.pv), a.pe));
+                }
+                self.indent -= 1;
+                self.line("]");
+            }
+            SegmentKind::Snapshot {
+                chunk_size,
+                origin,
+                cow,
+                merging,
+            } => {
+                self.line(&format!("chunk_size = {chunk_size}"));
+                self.line(&format!("origin = {}", quote(origin)));
+                let key = if *merging {
+                    "merging_store"
+                } else {
+                    "cow_store"
+                };
+                self.line(&format!("{key} = {}", quote(cow)));
+            }
+            // Not modelled: such a VG is never written, so only the type
+            // is kept.
+            SegmentKind::Unknown { .. } => {}
+        }
+        self.close();
+    }
+}
+
+fn list(words: &[String]) -> String {
+    let q: Vec<String> = words.iter().map(|w| quote(w)).collect();
+    format!("[{}]", q.join(", "))
+}
+
+// ---------------------------------------------------------------------------
+// Human comments.
+
+/// `# 4 Megabytes`: LVM2's `_sectors_to_units` (binary units, `%g`).
+pub fn size_comment(sectors: u64) -> String {
+    const UNITS: &[&str] = &[
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Petabytes",
+        "Exabytes",
+    ];
+    let mut d = sectors as f64 / 2.0;
+    let mut i = 0;
+    while d > 1024.0 && i + 1 < UNITS.len() {
+        d /= 1024.0;
+        i += 1;
+    }
+    format!("# {} {}", fmt_g(d), UNITS[i])
+}
+
+/// C's `%g` (precision 6) for finite non-negative values.
+fn fmt_g(d: f64) -> String {
+    if d == 0.0 || !d.is_finite() {
+        return "0".into();
+    }
+    let e = format!("{d:.5e}");
+    let exp: i32 = e
+        .split_once('e')
+        .and_then(|(_, x)| x.parse().ok())
+        .unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let (mant, _) = e.split_once('e').unwrap_or((&e, ""));
+        let mant = trim_zeros(mant);
+        return format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    let prec = (5 - exp).max(0) as usize;
+    trim_zeros(&format!("{d:.prec$}")).to_string()
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+struct Tm {
+    year: i64,
+    mon: u32,
+    day: u32,
+    wday: usize,
+    h: u64,
+    m: u64,
+    s: u64,
+}
+
+/// UTC broken-down time. rlvm writes times in UTC (LVM2 uses local time;
+/// the comments are informational only).
+fn tm(t: u64) -> Tm {
+    let days = (t / 86_400) as i64;
+    let secs = t % 86_400;
+    let (year, mon, day) = civil(days);
+    Tm {
+        year,
+        mon,
+        day,
+        wday: ((days + 4).rem_euclid(7)) as usize,
+        h: secs / 3600,
+        m: secs / 60 % 60,
+        s: secs % 60,
+    }
+}
+
+/// `ctime(3)` without the newline: `Sat Nov 21 22:25:34 2026`.
+pub fn ctime(t: u64) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let x = tm(t);
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} {}",
+        DAYS[x.wday],
+        MONS[(x.mon as usize).saturating_sub(1) % 12],
+        x.day,
+        x.h,
+        x.m,
+        x.s,
+        x.year
+    )
+}
+
+/// `# 2026-11-21 22:21:20 +0000` (strftime `%Y-%m-%d %T %z`, UTC).
+fn iso_time(t: u64) -> String {
+    let x = tm(t);
+    format!(
+        "# {}-{:02}-{:02} {:02}:{:02}:{:02} +0000",
+        x.year, x.mon, x.day, x.h, x.m, x.s
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_comments_match_lvm() {
+        assert_eq!(size_comment(8192), "# 4 Megabytes");
+        assert_eq!(size_comment(131072), "# 64 Megabytes");
+        assert_eq!(size_comment(2048), "# 1024 Kilobytes");
+        assert_eq!(size_comment(3), "# 1.5 Kilobytes");
+        assert_eq!(size_comment(0), "# 0 Kilobytes");
+        assert_eq!(size_comment(3 * 1024 * 1024 + 2), "# 1.5 Gigabytes");
+        assert_eq!(fmt_g(1.0 / 3.0), "0.333333");
+        assert_eq!(fmt_g(1023.999999), "1024");
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(ctime(1795299934), "Sat Nov 21 22:25:34 2026");
+        assert_eq!(ctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(iso_time(1795299680), "# 2026-11-21 22:21:20 +0000");
+    }
+
+    #[test]
+    fn comment_alignment() {
+        let mut f = Out::new(true);
+        f.indent = 1;
+        f.line_c("format = \"lvm2\"", Some("# informational"));
+        f.indent = 3;
+        f.line_c("device = \"/dev/loop0\"", Some("# Hint only"));
+        assert_eq!(
+            f.buf,
+            "\tformat = \"lvm2\"\t\t\t# informational\n\t\t\tdevice = \"/dev/loop0\"\t# Hint only\n"
+        );
+    }
+}
