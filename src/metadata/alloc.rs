@@ -190,8 +190,8 @@ fn continues(prev: &Segment, next: &Segment) -> bool {
                 && !a1.is_empty()
                 && prev.tags == next.tags
                 && prev.start_extent + prev.extent_count == next.start_extent
-                && prev.extent_count % a1.len() as u64 == 0
-                && next.extent_count % a2.len() as u64 == 0
+                && prev.extent_count.is_multiple_of(a1.len() as u64)
+                && next.extent_count.is_multiple_of(a2.len() as u64)
                 && a1
                     .iter()
                     .zip(a2)
@@ -247,7 +247,7 @@ fn run(vg: &Vg, lv: Option<&Lv>, req: &AllocRequest) -> Result<Vec<Segment>, All
         return Err(AllocError::NoStripes);
     }
     let stripes = req.stripes as u64;
-    if req.extents % stripes != 0 {
+    if !req.extents.is_multiple_of(stripes) {
         return Err(AllocError::NotDivisible {
             requested: req.extents,
             stripes: req.stripes,
@@ -476,7 +476,8 @@ fn normal_round(st: &mut State, stripes: usize, cling: bool, whole: bool) -> boo
             Some((k.clone(), area.0, area.1.min(need)))
         })
         .collect();
-    offers.sort_by(|a, b| b.2.cmp(&a.2));
+    // Stable: VG order breaks ties, as in LVM.
+    offers.sort_by_key(|o| std::cmp::Reverse(o.2));
     if offers.len() < stripes {
         return false;
     }
@@ -817,6 +818,19 @@ mod tests {
         assert_eq!(layout(&segs), l(&[&[("pv1", 4, 3)], &[("pv0", 4, 2)]]));
         assert_eq!(segs[0].start_extent, 3);
         assert_eq!(segs[1].start_extent, 6);
+
+        // Then `o` (pv0:0..4, pv0:4..6 now taken by `a`) clings to pv0:
+        // LVM 2.03.16 put `lvextend -l+3 rvg/o` at loop0(6).
+        vg.lv_mut("a").unwrap().segments.extend(segs);
+        let o = vg.lv("o").unwrap().clone();
+        assert_eq!(
+            layout(&extend(&vg, &o, &req(3)).unwrap()),
+            l(&[&[("pv0", 6, 3)]])
+        );
+        assert_eq!(
+            extend(&vg, &o, &req(100)).unwrap_err().to_string(),
+            "Insufficient free space: 100 extents needed, but only 16 available"
+        );
     }
 
     #[test]
@@ -974,7 +988,6 @@ mod tests {
                 let mut vg = vg(pvs, vec![]);
                 let mut next = 0;
                 for op in ops {
-                    let before = vg.clone();
                     match op {
                         Op::Create { extents, stripes, pvs, contiguous } => {
                             let n = vg.pvs.len();
@@ -1044,7 +1057,6 @@ mod tests {
                     }
                     check(&vg)?;
                     prop_assert!(vg.pe_alloc() <= vg.pe_total());
-                    let _ = before;
                 }
             }
         }

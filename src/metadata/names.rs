@@ -162,10 +162,7 @@ pub fn validate_lv_name(name: &str) -> Result<(), NameError> {
         name: name.to_string(),
         problem,
     })?;
-    if let Some(prefix) = RESERVED_LV_PREFIXES
-        .iter()
-        .find(|p| name.starts_with(**p))
-    {
+    if let Some(prefix) = RESERVED_LV_PREFIXES.iter().find(|p| name.starts_with(**p)) {
         return Err(NameError::ReservedLvPrefix {
             name: name.to_string(),
             prefix,
@@ -384,7 +381,10 @@ mod tests {
             ("-a", "Logical volume name \"-a\" is invalid."),
             ("lv@x", "Logical volume name \"lv@x\" is invalid."),
             // Charset is checked before the reserved words.
-            ("snapshot a", "Logical volume name \"snapshot a\" is invalid."),
+            (
+                "snapshot a",
+                "Logical volume name \"snapshot a\" is invalid.",
+            ),
         ];
         for (name, msg) in cases {
             assert_eq!(validate_lv_name(name).unwrap_err().to_string(), msg);
@@ -393,7 +393,9 @@ mod tests {
             assert!(validate_lv_name(&format!("x{s}")).is_err());
             assert!(is_reserved_lv_name(&format!("x{s}y")));
         }
-        for ok in ["lvol0", "x_vpool", "x_real", "x_cow", "x_tpool", "snap", "my-lv"] {
+        for ok in [
+            "lvol0", "x_vpool", "x_real", "x_cow", "x_tpool", "snap", "my-lv",
+        ] {
             assert_eq!(validate_lv_name(ok), Ok(()), "{ok}");
         }
         assert!(is_reserved_lv_name("snapshot0"));

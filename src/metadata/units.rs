@@ -386,7 +386,7 @@ pub fn size_to_extents(sectors: u64, extent_size: u64) -> u64 {
 /// prints [`rounding_notice`].
 pub fn size_to_extents_rounded(sectors: u64, extent_size: u64) -> (u64, bool) {
     let n = size_to_extents(sectors, extent_size);
-    (n, extent_size != 0 && sectors % extent_size != 0)
+    (n, extent_size != 0 && !sectors.is_multiple_of(extent_size))
 }
 
 /// "Rounding up size to full physical extent 8.00 MiB" (LVM2 prints the
@@ -693,7 +693,7 @@ mod tests {
             e.to_string(),
             "Volume too large (15.00 EiB) for extent size 4.00 MiB. Upper limit is less than <16.00 PiB."
         );
-        assert_eq!(extents_for_size(u64::MAX, 1).map(|_| ()).is_err(), true);
+        assert!(extents_for_size(u64::MAX, 1).is_err());
     }
 
     #[test]
