@@ -245,12 +245,10 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             if sectors == 0 {
                 return Err(usage("Size must be larger than 0."));
             }
-            let (ext, rounded) = units::size_to_extents(sectors, extent_size);
+            let (ext, rounded) =
+                units::extents_for_size(sectors, extent_size).map_err(failed)?;
             if rounded {
-                ctx.print(format!(
-                    "Rounding up size to full physical extent {}.",
-                    crate::report::units::human_size(ext * extent_size)
-                ));
+                ctx.print(units::rounding_notice(ext, extent_size));
             }
             ext
         }
@@ -261,21 +259,21 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                     return Err(usage("Can't use %ORIGIN without --snapshot."));
                 }
             }
-            units::resolve_extents(&spec, &handle.vg, origin_extents, pvs.as_deref())
-                .map_err(failed)?
+            let r = units::resolve_extents_detailed(&spec, &handle.vg, origin_extents, pvs.as_deref())
+                .map_err(failed)?;
+            if let Some(n) = r.notice {
+                ctx.print(n);
+            }
+            r.extents
         }
         _ => 0,
     };
     if extents == 0 {
         return Err(CmdError::Failed("Logical volume size must be larger than 0.".into()));
     }
-    if stripes > 1 && extents % stripes as u64 != 0 {
-        let up = extents.div_ceil(stripes as u64) * stripes as u64;
-        ctx.print(format!(
-            "Rounding size {} ({extents} extents) up to stripe boundary size {} ({up} extents).",
-            crate::report::units::human_size(extents * extent_size),
-            crate::report::units::human_size(up * extent_size)
-        ));
+    let up = alloc::round_up_to_stripes(extents, stripes);
+    if up != extents {
+        ctx.print(alloc::stripe_rounding_notice(extents, up, extent_size));
         extents = up;
     }
     if let Some(oe) = origin_extents {
@@ -283,18 +281,22 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         if extents > max {
             ctx.print(format!(
                 "Reducing COW size {} down to maximum usable size {}.",
-                crate::report::units::human_size(extents * extent_size),
-                crate::report::units::human_size(max * extent_size)
+                units::display_size(extents * extent_size),
+                units::display_size(max * extent_size)
             ));
             extents = max;
         }
     }
     let stripe_size = match &a.stripesize {
-        Some(s) if stripes > 1 => Some(
-            units::parse_stripe_size(s, extent_size).map_err(|e| usage(e.to_string()))?,
-        ),
+        Some(s) if stripes > 1 => {
+            let st = units::parse_stripe_size(s, extent_size).map_err(|e| usage(e.to_string()))?;
+            if let Some(n) = st.notice {
+                ctx.print(n);
+            }
+            Some(st.sectors)
+        }
         Some(_) => None,
-        None if stripes > 1 => Some(128),
+        None if stripes > 1 => Some(units::DEFAULT_STRIPE_SIZE),
         None => None,
     };
     let req = AllocRequest {
@@ -304,7 +306,8 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         pvs,
         contiguous: false,
     };
-    let segments = alloc::allocate(&handle.vg, &req).map_err(failed)?;
+    let segments = alloc::allocate(&handle.vg, &req)
+        .map_err(|e| failed(e.for_lv(&name)))?;
     let before = handle.vg.clone();
     match &origin_name {
         None => {

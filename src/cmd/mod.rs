@@ -4,6 +4,7 @@
 //! (`rlvm lvs`). Exit codes follow LVM2: 0 success, 3 invalid command
 //! line, 5 command failed.
 
+mod activate;
 mod common;
 mod lv;
 mod pv;

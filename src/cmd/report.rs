@@ -1,0 +1,420 @@
+//! lvs, vgs, pvs and lvdisplay, vgdisplay, pvdisplay: read-only commands
+//! that turn the scan (and the kernel's view of each LV) into report
+//! records for `crate::report`.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use clap::{Args, Parser};
+
+use crate::metadata::store::{Scan, VgHandle};
+use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
+
+use super::activate;
+use super::common::{parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+
+/// The options shared by lvs, vgs and pvs.
+#[derive(Args, Debug, Clone)]
+struct ReportArgs {
+    /// Fields to show: a comma list; +field adds, -field removes.
+    #[arg(short = 'o', long = "options", allow_hyphen_values = true, value_name = "String")]
+    options: Vec<String>,
+    /// Sort keys (a comma list; -field sorts descending).
+    #[arg(short = 'O', long = "sort", allow_hyphen_values = true, value_name = "String")]
+    sort: Vec<String>,
+    /// Suppress the headings line.
+    #[arg(long = "noheadings")]
+    noheadings: bool,
+    /// Separate columns with this string (columns are then not aligned).
+    #[arg(long = "separator", value_name = "String")]
+    separator: Option<String>,
+    /// Align columns even with --separator.
+    #[arg(long = "aligned")]
+    aligned: bool,
+    /// Units for sizes: hHbBsSkKmMgGtTpPeE, r/R (rounded human).
+    #[arg(long = "units", value_name = "r|R|h|H|b|B|s|S|k|K|m|M|g|G|t|T|p|P|e|E")]
+    units: Option<String>,
+    /// Do not print unit suffixes.
+    #[arg(long = "nosuffix")]
+    nosuffix: bool,
+    /// basic or json.
+    #[arg(long = "reportformat", value_name = "basic|json")]
+    reportformat: Option<String>,
+    /// Accepted for compatibility.
+    #[arg(long = "unbuffered")]
+    unbuffered: bool,
+}
+
+impl ReportArgs {
+    fn options(&self, ctx: &Ctx, all: bool) -> Result<ReportOptions, CmdError> {
+        let units = match &self.units {
+            Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
+            None => Units::parse(&ctx.conf.units()).unwrap_or_default(),
+        };
+        let json = match self.reportformat.as_deref() {
+            None | Some("basic") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(usage(format!("Invalid argument for --reportformat: {other}")))
+            }
+        };
+        Ok(ReportOptions {
+            fields: self.options.clone(),
+            sort: self.sort.clone(),
+            headings: !self.noheadings,
+            separator: self.separator.clone(),
+            aligned: self.aligned,
+            units,
+            suffix: !self.nosuffix,
+            json,
+            all,
+        })
+    }
+}
+
+fn print_report(out: Result<String, report::ReportError>) -> Result<(), CmdError> {
+    match out {
+        Ok(s) => {
+            print!("{s}");
+            Ok(())
+        }
+        Err(e) => Err(CmdError::Failed(e.to_string())),
+    }
+}
+
+/// The VGs named by the arguments (all VGs when none), read from one scan.
+fn handles(ctx: &Ctx, scan: &Scan, names: &[String]) -> (Vec<VgHandle>, bool) {
+    let wanted: Vec<String> = if names.is_empty() {
+        scan.vg_names()
+    } else {
+        let mut v: Vec<String> = names.iter().map(|n| vg_arg(n)).collect();
+        v.dedup();
+        v
+    };
+    let mut ok = true;
+    let mut out = Vec::new();
+    for n in wanted {
+        match scan.vg(&n) {
+            Ok(h) => {
+                for w in &h.warnings {
+                    ctx.warn(w);
+                }
+                out.push(h)
+            }
+            Err(e) => {
+                ctx.error(e);
+                ok = false;
+            }
+        }
+    }
+    (out, ok)
+}
+
+fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
+    let mdas: Vec<_> = h.pvs.values().flat_map(|p| p.mdas.iter()).collect();
+    VgRecord {
+        vg: &h.vg,
+        mda_count: mdas.len() as u32,
+        mda_used_count: mdas.iter().filter(|m| m.header.is_ok()).count() as u32,
+        mda_free_bytes: mdas.iter().map(|m| m.free_bytes()).min().unwrap_or(0),
+        mda_size_bytes: mdas
+            .iter()
+            .filter_map(|m| m.header.as_ref().ok().map(|h| h.size))
+            .min()
+            .unwrap_or(0),
+        missing_pvs: h.missing.len() as u32,
+        open_lvs,
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Display information about logical volumes")]
+struct LvsArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Show hidden (internal) LVs too.
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// VGs or LVs (vg/lv) to report.
+    #[arg(value_name = "VG|LV")]
+    targets: Vec<String>,
+}
+
+/// Splits report arguments into VG names and (vg, lv) pairs.
+fn lv_targets(targets: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), CmdError> {
+    let mut vgs = Vec::new();
+    let mut lvs = Vec::new();
+    for t in targets {
+        if t.trim_start_matches("/dev/").contains('/') {
+            let (v, l) = super::common::lv_arg(t)?;
+            if !vgs.contains(&v) {
+                vgs.push(v.clone());
+            }
+            lvs.push((v, l));
+        } else {
+            let v = vg_arg(t);
+            if !vgs.contains(&v) {
+                vgs.push(v);
+            }
+        }
+    }
+    Ok((vgs, lvs))
+}
+
+pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: LvsArgs = parse("lvs", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let opts = a.report.options(&ctx, a.all)?;
+    let (vg_names, lv_names) = lv_targets(&a.targets)?;
+    let scan = ctx.scan()?;
+    let (hs, mut ok) = handles(&ctx, &scan, &vg_names);
+    let states: Vec<_> = hs.iter().map(|h| activate::kernel_states(&ctx, h)).collect();
+    let mut records = Vec::new();
+    for (h, st) in hs.iter().zip(&states) {
+        for lv in &h.vg.lvs {
+            let explicitly = lv_names.iter().any(|(v, l)| *v == h.vg.name && *l == lv.name);
+            let vg_whole = !lv_names.iter().any(|(v, _)| *v == h.vg.name);
+            if !explicitly && !vg_whole {
+                continue;
+            }
+            let state = st.get(&lv.name).cloned().unwrap_or_default();
+            records.push(LvRecord {
+                vg: &h.vg,
+                lv,
+                state: state.state,
+                pv_devices: &h.pv_paths,
+                kernel_device: state.device,
+                kernel_read_ahead: state.read_ahead,
+            });
+        }
+        for (v, l) in &lv_names {
+            if *v == h.vg.name && h.vg.lv(l).is_none() {
+                ctx.error(format!("Failed to find logical volume \"{v}/{l}\""));
+                ok = false;
+            }
+        }
+    }
+    print_report(report::report_lvs(&records, &opts))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::Failed(String::new()))
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Display information about volume groups")]
+struct VgsArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgsArgs = parse("vgs", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let opts = a.report.options(&ctx, a.all)?;
+    let scan = ctx.scan()?;
+    let (hs, ok) = handles(&ctx, &scan, &a.vgs);
+    let records: Vec<VgRecord> = hs
+        .iter()
+        .map(|h| vg_record(h, activate::open_lv_count(&ctx, h)))
+        .collect();
+    print_report(report::report_vgs(&records, &opts))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::Failed(String::new()))
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Display information about physical volumes")]
+struct PvsArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    #[arg(value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<PvRecord<'a>> {
+    let mut out = Vec::new();
+    for info in &scan.pvs {
+        if !filter.is_empty() && !filter.iter().any(|f| *f == info.path) {
+            continue;
+        }
+        let vg = hs.iter().find_map(|h| {
+            h.vg
+                .pv_by_id(&info.id())
+                .map(|p| (&h.vg, p))
+        });
+        out.push(PvRecord {
+            device: info.path.clone(),
+            dev_size_bytes: info.size,
+            pv_id: info.id(),
+            pe_start_sectors: info.pe_start_sectors(),
+            mda_count: info.mdas.len() as u32,
+            mda_used_count: info.mdas.iter().filter(|m| m.header.is_ok()).count() as u32,
+            mda_size_bytes: info
+                .mdas
+                .iter()
+                .filter_map(|m| m.header.as_ref().ok().map(|h| h.size))
+                .min()
+                .unwrap_or(0),
+            mda_free_bytes: info.mdas.iter().map(|m| m.free_bytes()).min().unwrap_or(0),
+            vg,
+        });
+    }
+    out
+}
+
+pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: PvsArgs = parse("pvs", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let opts = a.report.options(&ctx, a.all)?;
+    let scan = ctx.scan()?;
+    let (hs, _) = handles(&ctx, &scan, &[]);
+    let records = pv_records(&scan, &hs, &a.pvs);
+    let mut ok = true;
+    for p in &a.pvs {
+        if !records.iter().any(|r| r.device == *p) {
+            ctx.error(format!("Failed to find physical volume \"{p}\"."));
+            ok = false;
+        }
+    }
+    print_report(report::report_pvs(&records, &opts))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::Failed(String::new()))
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Display information about a logical volume")]
+struct LvdisplayArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    #[arg(long = "units")]
+    units: Option<String>,
+    #[arg(value_name = "VG|LV")]
+    targets: Vec<String>,
+}
+
+pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: LvdisplayArgs = parse("lvdisplay", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let units = match &a.units {
+        Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
+        None => Units::parse("h").unwrap_or_default(),
+    };
+    let (vg_names, lv_names) = lv_targets(&a.targets)?;
+    let scan = ctx.scan()?;
+    let (hs, ok) = handles(&ctx, &scan, &vg_names);
+    let states: Vec<_> = hs.iter().map(|h| activate::kernel_states(&ctx, h)).collect();
+    let mut records = Vec::new();
+    for (h, st) in hs.iter().zip(&states) {
+        for lv in &h.vg.lvs {
+            let vg_whole = !lv_names.iter().any(|(v, _)| *v == h.vg.name);
+            if !vg_whole && !lv_names.iter().any(|(v, l)| *v == h.vg.name && *l == lv.name) {
+                continue;
+            }
+            let s = st.get(&lv.name).cloned().unwrap_or_default();
+            records.push(LvRecord {
+                vg: &h.vg,
+                lv,
+                state: s.state,
+                pv_devices: &h.pv_paths,
+                kernel_device: s.device,
+                kernel_read_ahead: s.read_ahead,
+            });
+        }
+    }
+    print!("{}", report::lvdisplay(&records, a.all, units));
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::Failed(String::new()))
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Display volume group information")]
+struct VgdisplayArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[arg(long = "units")]
+    units: Option<String>,
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgdisplayArgs = parse("vgdisplay", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let units = match &a.units {
+        Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
+        None => Units::parse("h").unwrap_or_default(),
+    };
+    let scan = ctx.scan()?;
+    let (hs, ok) = handles(&ctx, &scan, &a.vgs);
+    for h in &hs {
+        print!(
+            "{}",
+            report::vgdisplay(&vg_record(h, activate::open_lv_count(&ctx, h)), units)
+        );
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::Failed(String::new()))
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Display various attributes of physical volume(s)")]
+struct PvdisplayArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[arg(long = "units")]
+    units: Option<String>,
+    #[arg(value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: PvdisplayArgs = parse("pvdisplay", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let units = match &a.units {
+        Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
+        None => Units::parse("h").unwrap_or_default(),
+    };
+    let scan = ctx.scan()?;
+    let (hs, _) = handles(&ctx, &scan, &[]);
+    let records = pv_records(&scan, &hs, &a.pvs);
+    print!("{}", report::pvdisplay(&records, units));
+    Ok(())
+}
+
+/// Kernel facts for one LV, gathered by `activate::kernel_states`.
+#[derive(Clone, Debug, Default)]
+pub struct LvKernelFacts {
+    pub state: crate::dm::state::LvKernelState,
+    pub device: Option<(u32, u32)>,
+    pub read_ahead: Option<u64>,
+}
+
+pub type KernelFacts = BTreeMap<String, LvKernelFacts>;
