@@ -7,6 +7,8 @@
 #   vg-pv.bin.gz       first 1 MiB of a PV after `vgcreate` + one LV
 #   wrapped-pv.bin.gz  first pe_start bytes of a PV with a small mda whose
 #                      committed copy wraps around the end of the buffer
+#   wrapped-pv.locns   slot-0 "offset size" after every commit on that PV,
+#                      to check our placement against LVM2's
 set -eu
 out=$(cd "$(dirname "$0")" && pwd)
 t=$(mktemp -d)
@@ -67,21 +69,37 @@ lvm lvcreate -q -an -Zn -L8M -n lv0 rlvmfix >/dev/null
 dd if="$b" bs=1M count=1 status=none | gzip -9n >"$out/vg-pv.bin.gz"
 
 attach wrap; c=$dev
+# raw_locn[0] sits at mda offset 0x28 (absolute 4096+0x28), after the mda
+# size at 0x20; all little-endian u64.
+slot0() {
+    dd if="$c" bs=1 skip=4128 count=24 status=none | od -An -tu8 | tr -s ' \n' ' '
+}
+: >"$out/wrapped-pv.locns"
+record() {
+    set -- $(slot0)
+    echo "$2 $3" >>"$out/wrapped-pv.locns"
+}
 lvm pvcreate -q --metadatasize 32k --dataalignment 64k "$c" >/dev/null
 lvm vgcreate -q rlvmwrap "$c" >/dev/null
+record
 lvm lvcreate -q -an -Zn -L8M -n lv0 rlvmwrap >/dev/null
+record
 pe_start=$(lvm pvs --noheadings --units b --nosuffix -o pe_start "$c" | tr -d ' ')
-# Commit until the committed copy wraps: raw_locn[0] at mda offset 4096+0x28,
-# and the mda size at 4096+0x20 (both little-endian u64).
+# Commit until the committed copy wraps.
 i=0
 while :; do
     i=$((i + 1))
     lvm lvchange -q --addtag "t$i" rlvmwrap/lv0 >/dev/null
-    hdr=$(dd if="$c" bs=1 skip=4128 count=24 status=none | od -An -tu8 | tr -s ' \n' ' ')
-    set -- $hdr
+    record
+    set -- $(slot0)
     size=$1; off=$2; len=$3
     if [ $((off + len)) -gt "$size" ]; then break; fi
     [ $i -lt 500 ] || { echo "no wrap after $i commits" >&2; exit 1; }
 done
 echo "wrapped after $i commits: mda size $size, copy at $off, $len bytes" >&2
 dd if="$c" bs="$pe_start" count=1 status=none | gzip -9n >"$out/wrapped-pv.bin.gz"
+# Two more commits, to see where LVM2 puts the copy after a wrapped one.
+for j in 1 2; do
+    lvm lvchange -q --addtag "after$j" rlvmwrap/lv0 >/dev/null
+    record
+done

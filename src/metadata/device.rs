@@ -27,9 +27,7 @@ pub trait BlockDev {
 
 /// Checks that `[offset, offset+len)` lies inside a device of `size` bytes.
 fn check_range(offset: u64, len: usize, size: u64, what: &str) -> io::Result<()> {
-    let end = u64::try_from(len)
-        .ok()
-        .and_then(|l| offset.checked_add(l));
+    let end = u64::try_from(len).ok().and_then(|l| offset.checked_add(l));
     match end {
         Some(end) if end <= size => Ok(()),
         _ => Err(io::Error::new(
@@ -48,10 +46,7 @@ pub struct FileDev {
 impl FileDev {
     /// Opens `path` read-only, or read-write when `writable`.
     pub fn open(path: impl AsRef<Path>, writable: bool) -> io::Result<FileDev> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .open(path)?;
+        let file = OpenOptions::new().read(true).write(writable).open(path)?;
         Ok(FileDev { file })
     }
 
@@ -92,11 +87,16 @@ pub enum Fault {
     /// writing anything.
     FailWriteAfterCalls(u64),
     /// The next `n` bytes are written; the write that crosses the budget is
-    /// torn (its first bytes up to the budget land) and fails.
+    /// torn and fails. Disks write a 512-byte sector atomically, so a torn
+    /// write keeps only the whole sectors that fit in what is left of the
+    /// budget (a write that is not sector-aligned keeps less).
     FailWriteAfterBytes(u64),
     /// The next `sync` fails (writes stay in place).
     FailSync,
 }
+
+/// The unit a torn [`MemDev`] write keeps or loses as a whole.
+const TORN_SECTOR: u64 = 512;
 
 #[derive(Debug, Default)]
 struct MemState {
@@ -191,9 +191,13 @@ impl BlockDev for MemDev {
                 s.crashed = true;
                 return Err(injected());
             }
-            Some(Fault::FailWriteAfterCalls(n)) => s.fault = Some(Fault::FailWriteAfterCalls(n - 1)),
+            Some(Fault::FailWriteAfterCalls(n)) => {
+                s.fault = Some(Fault::FailWriteAfterCalls(n - 1))
+            }
             Some(Fault::FailWriteAfterBytes(n)) if (n as u128) < len as u128 => {
-                len = n as usize;
+                // Round the end of what lands down to a sector boundary.
+                let end = (offset + n) / TORN_SECTOR * TORN_SECTOR;
+                len = end.saturating_sub(offset) as usize;
                 s.crashed = true;
             }
             Some(Fault::FailWriteAfterBytes(n)) => {
@@ -254,12 +258,14 @@ mod tests {
 
     #[test]
     fn memdev_tears_writes_after_bytes() {
-        let d = MemDev::new(64);
-        d.set_fault(Some(Fault::FailWriteAfterBytes(10)));
+        let d = MemDev::new(4096);
+        d.set_fault(Some(Fault::FailWriteAfterBytes(1100)));
         d.write_at(0, &[1; 8]).unwrap();
-        assert!(d.write_at(8, &[2; 8]).is_err());
+        // 1092 bytes of budget left: sectors 0 and 1 land, sector 2 not.
+        assert!(d.write_at(8, &[2; 2000]).is_err());
         let v = d.to_vec();
-        assert_eq!(&v[..12], &[1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 0, 0]);
+        assert_eq!(&v[..10], &[1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
+        assert_eq!((v[1023], v[1024]), (2, 0));
         d.set_fault(None);
         d.write_at(10, &[3; 2]).unwrap();
     }

