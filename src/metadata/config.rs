@@ -1,1 +1,584 @@
-//! libdm config-tree grammar: parse and write. Owner: text helper.
+//! The libdm config-tree grammar (`libdm/libdm-config.c`): parse and write.
+//! Pure; no I/O. Used for VG text metadata, `lvm.conf` and `--config`
+//! strings.
+//!
+//! Grammar: `key = value`, `name { ... }`, arrays `[v, v]`, `"..."` strings
+//! with backslash escapes, `'...'` strings, `#` comments to end of line.
+//! A key is any run of characters other than whitespace, `#`, `=`, `{`, `}`;
+//! a key containing `/` is a path (`global/locking_dir = "/x"` means the
+//! `locking_dir` key inside section `global`), as libdm's
+//! `_find_or_make_node` treats it. Re-opening a section name merges into
+//! the first section of that name. Integers follow `strtoll(s, 0)`: `0x`
+//! hex, leading `0` octal, optional sign.
+
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Value>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Value(Value),
+    Section(Section),
+}
+
+/// A section: its items in file order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Section {
+    pub items: Vec<(String, Item)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Parse error at line {line}: {message}")]
+pub struct ConfigError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Parse a whole config text into its top-level section.
+pub fn parse(text: &str) -> Result<Section, ConfigError> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        pos: 0,
+        line: 1,
+    };
+    let mut root = Section::default();
+    p.items(&mut root, 0)?;
+    Ok(root)
+}
+
+/// Deeper nesting than this is refused rather than risking the stack.
+const MAX_DEPTH: usize = 128;
+
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl Parser<'_> {
+    fn err<T>(&self, message: impl Into<String>) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            line: self.line,
+            message: message.into(),
+        })
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.pos += 1;
+        if c == b'\n' {
+            self.line += 1;
+        }
+        Some(c)
+    }
+
+    /// Skip whitespace and `#` comments.
+    fn skip(&mut self) {
+        while let Some(c) = self.peek() {
+            if c.is_ascii_whitespace() {
+                self.bump();
+            } else if c == b'#' {
+                while let Some(c) = self.peek() {
+                    if c == b'\n' {
+                        break;
+                    }
+                    self.bump();
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Items until `}` (depth > 0) or end of text (depth 0).
+    fn items(&mut self, sec: &mut Section, depth: usize) -> Result<(), ConfigError> {
+        if depth > MAX_DEPTH {
+            return self.err("sections nested too deeply");
+        }
+        loop {
+            self.skip();
+            match self.peek() {
+                None if depth == 0 => return Ok(()),
+                None => return self.err("unexpected end of text: missing '}'"),
+                Some(b'}') if depth > 0 => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some(b'}') => return self.err("unexpected '}'"),
+                Some(b'=') | Some(b'{') => {
+                    return self.err(format!("expected a key, found '{}'", self.peek_char()))
+                }
+                Some(_) => {}
+            }
+            let key_line = self.line;
+            let key = self.key()?;
+            let path: Vec<&str> = key.split('/').filter(|c| !c.is_empty()).collect();
+            if path.is_empty() {
+                return self.err(format!("invalid key '{key}'"));
+            }
+            self.skip();
+            match self.bump() {
+                Some(b'{') => {
+                    let target = sec.section_mut_create(&path);
+                    self.items(target, depth + 1)?;
+                }
+                Some(b'=') => {
+                    self.skip();
+                    let v = self.value(false)?;
+                    let (last, parents) = path.split_last().unwrap_or((&"", &[]));
+                    sec.section_mut_create(parents)
+                        .items
+                        .push((last.to_string(), Item::Value(v)));
+                }
+                _ => {
+                    return Err(ConfigError {
+                        line: key_line,
+                        message: format!("expected '=' or '{{' after key '{key}'"),
+                    })
+                }
+            }
+        }
+    }
+
+    fn peek_char(&self) -> char {
+        self.peek().map(char::from).unwrap_or(' ')
+    }
+
+    fn key(&mut self) -> Result<String, ConfigError> {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c.is_ascii_whitespace() || matches!(c, b'#' | b'=' | b'{' | b'}') {
+                break;
+            }
+            self.bump();
+        }
+        self.utf8(start, self.pos)
+    }
+
+    fn utf8(&self, a: usize, b: usize) -> Result<String, ConfigError> {
+        match std::str::from_utf8(&self.s[a..b]) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) => self.err("invalid UTF-8"),
+        }
+    }
+
+    fn value(&mut self, in_array: bool) -> Result<Value, ConfigError> {
+        match self.peek() {
+            Some(b'[') if !in_array => {
+                self.bump();
+                let mut vals = Vec::new();
+                self.skip();
+                if self.peek() == Some(b']') {
+                    self.bump();
+                    return Ok(Value::Array(vals));
+                }
+                loop {
+                    self.skip();
+                    vals.push(self.value(true)?);
+                    self.skip();
+                    match self.bump() {
+                        Some(b',') => continue,
+                        Some(b']') => return Ok(Value::Array(vals)),
+                        Some(c) => {
+                            return self.err(format!(
+                                "expected ',' or ']' in array, found '{}'",
+                                char::from(c)
+                            ))
+                        }
+                        None => return self.err("unexpected end of text: missing ']'"),
+                    }
+                }
+            }
+            Some(b'[') => self.err("nested arrays are not allowed"),
+            Some(b'"') => {
+                self.bump();
+                let mut out = Vec::new();
+                loop {
+                    match self.bump() {
+                        None => return self.err("unterminated string"),
+                        Some(b'"') => break,
+                        // libdm unescapes only \" and \\ (dm_unescape_double_quotes);
+                        // any other backslash stays as written.
+                        Some(b'\\') => match self.peek() {
+                            Some(c @ (b'"' | b'\\')) => {
+                                self.bump();
+                                out.push(c);
+                            }
+                            _ => out.push(b'\\'),
+                        },
+                        Some(c) => out.push(c),
+                    }
+                }
+                match String::from_utf8(out) {
+                    Ok(s) => Ok(Value::Str(s)),
+                    Err(_) => self.err("invalid UTF-8 in string"),
+                }
+            }
+            Some(b'\'') => {
+                self.bump();
+                let start = self.pos;
+                loop {
+                    match self.bump() {
+                        None => return self.err("unterminated string"),
+                        Some(b'\'') => break,
+                        Some(_) => {}
+                    }
+                }
+                Ok(Value::Str(self.utf8(start, self.pos - 1)?))
+            }
+            Some(c) if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.') => {
+                let start = self.pos;
+                while let Some(c) = self.peek() {
+                    if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') {
+                        self.bump();
+                    } else {
+                        break;
+                    }
+                }
+                let tok = self.utf8(start, self.pos)?;
+                match parse_number(&tok) {
+                    Some(v) => Ok(v),
+                    None => self.err(format!("invalid number '{tok}'")),
+                }
+            }
+            None => self.err("unexpected end of text: missing value"),
+            Some(_) => {
+                let start = self.pos;
+                while let Some(c) = self.peek() {
+                    if c.is_ascii_whitespace() || matches!(c, b',' | b']' | b'}' | b'#') {
+                        break;
+                    }
+                    self.bump();
+                }
+                let tok = String::from_utf8_lossy(&self.s[start..self.pos.max(start + 1)]);
+                self.err(format!(
+                    "unexpected token '{tok}' where a value was expected"
+                ))
+            }
+        }
+    }
+}
+
+/// `strtoll(tok, NULL, 0)` for whole tokens, or a float if the token has a
+/// `.` or an exponent (and is not hex).
+pub fn parse_number(tok: &str) -> Option<Value> {
+    let (neg, body) = match tok.as_bytes().first()? {
+        b'-' => (true, &tok[1..]),
+        b'+' => (false, &tok[1..]),
+        _ => (false, tok),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(h) = lower.strip_prefix("0x") {
+        (16, h)
+    } else if lower.contains(['.', 'e']) {
+        let f: f64 = tok.parse().ok()?;
+        return f.is_finite().then_some(Value::Float(f));
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    // Parse the magnitude as u64 so that i64::MIN is representable.
+    let mag = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        if mag == 1u64 << 63 {
+            Some(Value::Int(i64::MIN))
+        } else {
+            i64::try_from(mag).ok().map(|m| Value::Int(-m))
+        }
+    } else {
+        i64::try_from(mag).ok().map(Value::Int)
+    }
+}
+
+impl Section {
+    /// The first item directly in this section with key `key` (no path).
+    pub fn find(&self, key: &str) -> Option<&Item> {
+        self.items.iter().find(|(k, _)| k == key).map(|(_, i)| i)
+    }
+
+    /// The item at `path` (`a/b/c`). Like libdm, the first match wins.
+    pub fn get(&self, path: &str) -> Option<&Item> {
+        let mut parts = path.split('/').filter(|c| !c.is_empty()).peekable();
+        let mut sec = self;
+        while let Some(part) = parts.next() {
+            let item = sec.find(part)?;
+            if parts.peek().is_none() {
+                return Some(item);
+            }
+            match item {
+                Item::Section(s) => sec = s,
+                Item::Value(_) => return None,
+            }
+        }
+        None
+    }
+
+    pub fn get_value(&self, path: &str) -> Option<&Value> {
+        match self.get(path)? {
+            Item::Value(v) => Some(v),
+            Item::Section(_) => None,
+        }
+    }
+
+    pub fn get_int(&self, path: &str) -> Option<i64> {
+        match self.get_value(path)? {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn get_float(&self, path: &str) -> Option<f64> {
+        match self.get_value(path)? {
+            Value::Float(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+
+    pub fn get_str(&self, path: &str) -> Option<&str> {
+        match self.get_value(path)? {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A string, or an array of strings, as a list. `None` if absent or of
+    /// another type (including an array holding a non-string).
+    pub fn get_str_list(&self, path: &str) -> Option<Vec<&str>> {
+        match self.get_value(path)? {
+            Value::Str(s) => Some(vec![s.as_str()]),
+            Value::Array(vals) => vals
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    }
+
+    pub fn get_section(&self, path: &str) -> Option<&Section> {
+        match self.get(path)? {
+            Item::Section(s) => Some(s),
+            Item::Value(_) => None,
+        }
+    }
+
+    /// The section at `path`, created (and any value in the way replaced)
+    /// if needed.
+    fn section_mut_create(&mut self, path: &[&str]) -> &mut Section {
+        let Some((first, rest)) = path.split_first() else {
+            return self;
+        };
+        let idx = match self
+            .items
+            .iter()
+            .position(|(k, i)| k == first && matches!(i, Item::Section(_)))
+        {
+            Some(i) => i,
+            None => {
+                self.items
+                    .push((first.to_string(), Item::Section(Section::default())));
+                self.items.len() - 1
+            }
+        };
+        match &mut self.items[idx].1 {
+            Item::Section(s) => s.section_mut_create(rest),
+            Item::Value(_) => unreachable!("idx was chosen or pushed as a section"),
+        }
+    }
+
+    /// Replace the first item named `key` or append it.
+    fn put(&mut self, key: &str, item: Item) {
+        match self.items.iter_mut().find(|(k, _)| k == key) {
+            Some((_, slot)) => *slot = item,
+            None => self.items.push((key.to_string(), item)),
+        }
+    }
+
+    /// Set the value at `path`, creating sections on the way.
+    pub fn set(&mut self, path: &str, value: Value) {
+        let parts: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+        if let Some((last, parents)) = parts.split_last() {
+            self.section_mut_create(parents)
+                .put(last, Item::Value(value));
+        }
+    }
+
+    /// Overlay `other` onto `self`: its values replace ours, sections merge
+    /// recursively (`--config` overrides on top of `lvm.conf`).
+    pub fn merge_from(&mut self, other: &Section) {
+        for (key, item) in &other.items {
+            match item {
+                Item::Section(o) => self.section_mut_create(&[key]).merge_from(o),
+                Item::Value(v) => self.put(key, Item::Value(v.clone())),
+            }
+        }
+    }
+}
+
+/// Quote a string the way libdm writes it: `"` and `\` get a backslash.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Format one value as config text.
+pub fn format_value(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => {
+            let s = format!("{f:?}");
+            if s.contains(['.', 'e', 'E']) || !f.is_finite() {
+                s
+            } else {
+                format!("{s}.0")
+            }
+        }
+        Value::Str(s) => quote(s),
+        Value::Array(vals) => {
+            let parts: Vec<String> = vals.iter().map(format_value).collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+/// Write a section tree as config text; `indent` adds one tab per level.
+pub fn write(section: &Section, indent: bool) -> String {
+    let mut out = String::new();
+    write_into(&mut out, section, indent, 0);
+    out
+}
+
+fn write_into(out: &mut String, section: &Section, indent: bool, depth: usize) {
+    let pad = if indent {
+        "\t".repeat(depth)
+    } else {
+        String::new()
+    };
+    for (key, item) in &section.items {
+        match item {
+            Item::Value(v) => {
+                let _ = writeln!(out, "{pad}{key} = {}", format_value(v));
+            }
+            Item::Section(s) => {
+                let _ = writeln!(out, "{pad}{key} {{");
+                write_into(out, s, indent, depth + 1);
+                let _ = writeln!(out, "{pad}}}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sections_values_arrays_comments() {
+        let t = "# c\nvg0 {\n id = \"a\\\"b\\\\c\" # x\n n = 010\n h = 0x1F\n m = -5\n f = 1.5\n a = [\"x\", 1, 'y']\n e = []\n sub { k = 1 }\n}\ncontents = 'T'\n";
+        let s = parse(t).unwrap();
+        assert_eq!(s.get_str("vg0/id"), Some("a\"b\\c"));
+        assert_eq!(s.get_int("vg0/n"), Some(8));
+        assert_eq!(s.get_int("vg0/h"), Some(31));
+        assert_eq!(s.get_int("vg0/m"), Some(-5));
+        assert_eq!(s.get_float("vg0/f"), Some(1.5));
+        assert_eq!(
+            s.get_value("vg0/a"),
+            Some(&Value::Array(vec![
+                Value::Str("x".into()),
+                Value::Int(1),
+                Value::Str("y".into())
+            ]))
+        );
+        assert_eq!(s.get_str_list("vg0/e"), Some(vec![]));
+        assert_eq!(s.get_int("vg0/sub/k"), Some(1));
+        assert_eq!(s.get_str("contents"), Some("T"));
+        assert_eq!(s.get_str_list("contents"), Some(vec!["T"]));
+        assert!(s.get_section("vg0").is_some());
+    }
+
+    #[test]
+    fn path_keys_make_nested_sections() {
+        let s = parse("global/locking_dir=\"/x\" global/a = 1\nglobal { b = 2 }").unwrap();
+        assert_eq!(s.items.len(), 1);
+        assert_eq!(s.get_str("global/locking_dir"), Some("/x"));
+        assert_eq!(s.get_int("global/b"), Some(2));
+    }
+
+    #[test]
+    fn errors_carry_line_numbers() {
+        let e = parse("a {\n b = \n}\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(parse("a = [1, [2]]").is_err());
+        assert!(parse("a = \"x").is_err());
+        assert!(parse("a { b = 1").is_err());
+        assert!(parse("a = bare").is_err());
+        assert!(parse("}").is_err());
+        assert!(parse("a = 09").is_err());
+        assert_eq!(
+            parse("a = -9223372036854775808").unwrap().get_int("a"),
+            Some(i64::MIN)
+        );
+        assert!(parse("a = 9223372036854775808").is_err());
+        assert_eq!(
+            parse("x = 1\n\n= 2").unwrap_err().to_string(),
+            "Parse error at line 3: expected a key, found '='"
+        );
+    }
+
+    #[test]
+    fn merge_and_set() {
+        let mut base = parse("global { a = 1 b = 2 } devices { f = [\"a\"] }").unwrap();
+        let over = parse("global/b = 3 global/c = \"z\" new { k = 1 }").unwrap();
+        base.merge_from(&over);
+        assert_eq!(base.get_int("global/a"), Some(1));
+        assert_eq!(base.get_int("global/b"), Some(3));
+        assert_eq!(base.get_str("global/c"), Some("z"));
+        assert_eq!(base.get_int("new/k"), Some(1));
+        base.set("x/y/z", Value::Int(4));
+        assert_eq!(base.get_int("x/y/z"), Some(4));
+        base.set("global/a", Value::Str("q".into()));
+        assert_eq!(base.get_str("global/a"), Some("q"));
+    }
+
+    #[test]
+    fn write_round_trips() {
+        let t = "a {\n\ts = \"q\\\"\\\\ 'x'\"\n\tl = [\"a\", 2, 1.5]\n\tb {\n\t\tc = -1\n\t}\n}\nd = 0.0\n";
+        let s = parse(t).unwrap();
+        assert_eq!(write(&s, true), t);
+        assert_eq!(parse(&write(&s, false)).unwrap(), s);
+    }
+
+    #[test]
+    fn never_panics_on_junk() {
+        for t in [
+            "", "{", "=", "[", "a=[", "a=\"\\", "a='", "a=-", "a=0x", "a=+", "/=1", "é=1",
+        ] {
+            let _ = parse(t);
+        }
+    }
+}
