@@ -105,7 +105,7 @@ impl LvmConf {
 
     /// Generic lookup of any `section/key` path.
     pub fn get(&self, path: &str) -> Option<&Value> {
-        self.tree.get(path)
+        self.tree.get_value(path)
     }
 
     /// Integer setting, or `default` when unset or not an integer.
