@@ -1,1 +1,465 @@
-//! Owner: system helper.
+//! lvm.conf: loads `$LVM_SYSTEM_DIR/lvm.conf`, `lvmlocal.conf` and
+//! `--config` overrides, and gives typed access, with LVM2's defaults, to
+//! the settings rlvm uses. Reads files only; never writes.
+//!
+//! Precedence follows LVM2 (`lib/commands/toolcontext.c`, `_init_lvm_conf`
+//! and `_init_tags`/`--config` handling): `--config` strings win over
+//! `lvmlocal.conf`, which wins over `lvm.conf`. A missing `lvm.conf` is not
+//! an error: every setting then has its compiled-in default (values below
+//! are those of `lvmconfig --type default` of LVM 2.03.16 on Debian).
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::metadata::config::{self, Section, Value};
+
+/// Where LVM2 looks for lvm.conf when `LVM_SYSTEM_DIR` is unset.
+pub const DEFAULT_SYSTEM_DIR: &str = "/etc/lvm";
+/// Device directory when `DM_DEV_DIR` is unset.
+pub const DEFAULT_DEV_DIR: &str = "/dev";
+
+#[derive(Debug, Error)]
+pub enum ConfError {
+    #[error("Failed to load config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Failed to load config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: config::ConfigError,
+    },
+    #[error("Failed to set overridden configuration entries: {source}")]
+    Override {
+        #[source]
+        source: config::ConfigError,
+    },
+}
+
+/// The merged configuration tree plus the environment LVM2 consults.
+#[derive(Debug, Clone)]
+pub struct LvmConf {
+    tree: Section,
+    system_dir: PathBuf,
+    dev_dir: PathBuf,
+}
+
+impl LvmConf {
+    /// Load as an LVM2 command does: `LVM_SYSTEM_DIR` (default /etc/lvm),
+    /// `DM_DEV_DIR` (default /dev), then `overrides` (each a `--config`
+    /// string) merged on top, in order.
+    pub fn load(overrides: &[String]) -> Result<LvmConf, ConfError> {
+        let system_dir = env_path("LVM_SYSTEM_DIR", DEFAULT_SYSTEM_DIR);
+        let dev_dir = env_path("DM_DEV_DIR", DEFAULT_DEV_DIR);
+        Self::load_from(&system_dir, &dev_dir, overrides)
+    }
+
+    /// Same as [`LvmConf::load`] with explicit directories (tests, tools).
+    pub fn load_from(
+        system_dir: &Path,
+        dev_dir: &Path,
+        overrides: &[String],
+    ) -> Result<LvmConf, ConfError> {
+        let mut tree = Section::default();
+        for name in ["lvm.conf", "lvmlocal.conf"] {
+            let path = system_dir.join(name);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(ConfError::Read { path, source }),
+            };
+            let parsed = config::parse(&text).map_err(|source| ConfError::Parse {
+                path: path.clone(),
+                source,
+            })?;
+            tree.merge_from(&parsed);
+        }
+        for text in overrides {
+            let parsed = config::parse(text).map_err(|source| ConfError::Override { source })?;
+            tree.merge_from(&parsed);
+        }
+        Ok(LvmConf {
+            tree,
+            system_dir: system_dir.to_path_buf(),
+            dev_dir: dev_dir.to_path_buf(),
+        })
+    }
+
+    /// All defaults, as with no lvm.conf at all.
+    pub fn defaults(system_dir: &Path, dev_dir: &Path) -> LvmConf {
+        LvmConf {
+            tree: Section::default(),
+            system_dir: system_dir.to_path_buf(),
+            dev_dir: dev_dir.to_path_buf(),
+        }
+    }
+
+    /// The merged tree, for settings without a typed accessor.
+    pub fn tree(&self) -> &Section {
+        &self.tree
+    }
+
+    /// Generic lookup of any `section/key` path.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        self.tree.get_value(path)
+    }
+
+    /// Integer setting, or `default` when unset or not an integer.
+    pub fn get_int(&self, path: &str, default: i64) -> i64 {
+        match self.get(path) {
+            Some(Value::Int(i)) => *i,
+            _ => default,
+        }
+    }
+
+    /// Boolean setting. LVM2 (`config.c`, `_str_to_bool`) also accepts
+    /// y/yes/on/true and n/no/off/false as strings.
+    pub fn get_bool(&self, path: &str, default: bool) -> bool {
+        match self.get(path) {
+            Some(Value::Int(i)) => *i != 0,
+            Some(Value::Str(s)) => match s.to_ascii_lowercase().as_str() {
+                "y" | "yes" | "on" | "true" | "1" => true,
+                "n" | "no" | "off" | "false" | "0" => false,
+                _ => default,
+            },
+            _ => default,
+        }
+    }
+
+    /// String setting, or `default` when unset or not a string.
+    pub fn get_str(&self, path: &str, default: &str) -> String {
+        match self.get(path) {
+            Some(Value::Str(s)) => s.clone(),
+            _ => default.to_string(),
+        }
+    }
+
+    /// String-list setting: an array of strings, or a single string taken
+    /// as a one-element list (LVM2 accepts both). `None` when unset.
+    pub fn get_str_list(&self, path: &str) -> Option<Vec<String>> {
+        match self.get(path)? {
+            Value::Str(s) => Some(vec![s.clone()]),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    // ---- environment ----
+
+    /// `LVM_SYSTEM_DIR` (default /etc/lvm): where lvm.conf, devices/ live.
+    pub fn system_dir(&self) -> &Path {
+        &self.system_dir
+    }
+
+    /// `DM_DEV_DIR` (default /dev).
+    pub fn dev_dir(&self) -> &Path {
+        &self.dev_dir
+    }
+
+    // ---- devices ----
+
+    /// devices/filter (default `["a|.*|"]`).
+    pub fn filter(&self) -> Vec<String> {
+        self.get_str_list("devices/filter")
+            .unwrap_or_else(|| vec!["a|.*|".to_string()])
+    }
+
+    /// devices/global_filter (default `["a|.*|"]`).
+    pub fn global_filter(&self) -> Vec<String> {
+        self.get_str_list("devices/global_filter")
+            .unwrap_or_else(|| vec!["a|.*|".to_string()])
+    }
+
+    /// devices/scan: directories searched for device names (default /dev;
+    /// LVM2 prefixes `DM_DEV_DIR` handling itself, we do the same by
+    /// replacing a leading "/dev" with `dev_dir()`).
+    pub fn scan_dirs(&self) -> Vec<PathBuf> {
+        let dirs = self
+            .get_str_list("devices/scan")
+            .unwrap_or_else(|| vec!["/dev".to_string()]);
+        dirs.iter().map(|d| self.under_dev_dir(d)).collect()
+    }
+
+    /// devices/scan_lvs (default 0).
+    pub fn scan_lvs(&self) -> bool {
+        self.get_bool("devices/scan_lvs", false)
+    }
+
+    /// devices/use_devicesfile (upstream and Debian default 0; RHEL 9 and
+    /// Fedora ship 1 in their lvm.conf).
+    pub fn use_devicesfile(&self) -> bool {
+        self.get_bool("devices/use_devicesfile", false)
+    }
+
+    /// devices/devicesfile (default "system.devices").
+    pub fn devicesfile(&self) -> String {
+        self.get_str("devices/devicesfile", "system.devices")
+    }
+
+    /// `<system_dir>/devices/<devicesfile>`.
+    pub fn devicesfile_path(&self) -> PathBuf {
+        self.system_dir.join("devices").join(self.devicesfile())
+    }
+
+    /// devices/hints (default "all").
+    pub fn hints(&self) -> String {
+        self.get_str("devices/hints", "all")
+    }
+
+    // ---- global ----
+
+    /// global/locking_dir (default /run/lock/lvm).
+    pub fn locking_dir(&self) -> PathBuf {
+        PathBuf::from(self.get_str("global/locking_dir", "/run/lock/lvm"))
+    }
+
+    /// global/wait_for_locks (default 1).
+    pub fn wait_for_locks(&self) -> bool {
+        self.get_bool("global/wait_for_locks", true)
+    }
+
+    /// global/prioritise_write_locks (default 1).
+    pub fn prioritise_write_locks(&self) -> bool {
+        self.get_bool("global/prioritise_write_locks", true)
+    }
+
+    /// global/activation (default 1).
+    pub fn activation(&self) -> bool {
+        self.get_bool("global/activation", true)
+    }
+
+    /// global/etc (default /etc).
+    pub fn etc_dir(&self) -> PathBuf {
+        PathBuf::from(self.get_str("global/etc", "/etc"))
+    }
+
+    /// global/units (default "r").
+    pub fn units(&self) -> String {
+        self.get_str("global/units", "r")
+    }
+
+    /// global/suffix (default 1).
+    pub fn suffix(&self) -> bool {
+        self.get_bool("global/suffix", true)
+    }
+
+    /// global/system_id_source (default "none").
+    pub fn system_id_source(&self) -> String {
+        self.get_str("global/system_id_source", "none")
+    }
+
+    // ---- backup ----
+
+    /// backup/backup (default 1).
+    pub fn backup_enabled(&self) -> bool {
+        self.get_bool("backup/backup", true)
+    }
+
+    /// backup/backup_dir (default `<system_dir>/backup`).
+    pub fn backup_dir(&self) -> PathBuf {
+        match self.get("backup/backup_dir") {
+            Some(Value::Str(s)) => PathBuf::from(s),
+            _ => self.system_dir.join("backup"),
+        }
+    }
+
+    /// backup/archive (default 1).
+    pub fn archive_enabled(&self) -> bool {
+        self.get_bool("backup/archive", true)
+    }
+
+    /// backup/archive_dir (default `<system_dir>/archive`).
+    pub fn archive_dir(&self) -> PathBuf {
+        match self.get("backup/archive_dir") {
+            Some(Value::Str(s)) => PathBuf::from(s),
+            _ => self.system_dir.join("archive"),
+        }
+    }
+
+    /// backup/retain_min (default 10).
+    pub fn retain_min(&self) -> u32 {
+        clamp_u32(self.get_int("backup/retain_min", 10))
+    }
+
+    /// backup/retain_days (default 30).
+    pub fn retain_days(&self) -> u32 {
+        clamp_u32(self.get_int("backup/retain_days", 30))
+    }
+
+    // ---- activation ----
+
+    /// activation/polling_interval in seconds (default 15).
+    pub fn polling_interval(&self) -> u32 {
+        clamp_u32(self.get_int("activation/polling_interval", 15))
+    }
+
+    /// activation/udev_sync (default 1).
+    pub fn udev_sync(&self) -> bool {
+        self.get_bool("activation/udev_sync", true)
+    }
+
+    /// activation/udev_rules (default 1).
+    pub fn udev_rules(&self) -> bool {
+        self.get_bool("activation/udev_rules", true)
+    }
+
+    /// activation/volume_list; `None` when unset (everything allowed).
+    pub fn volume_list(&self) -> Option<Vec<String>> {
+        self.get_str_list("activation/volume_list")
+    }
+
+    /// activation/auto_activation_volume_list; `None` when unset.
+    pub fn auto_activation_volume_list(&self) -> Option<Vec<String>> {
+        self.get_str_list("activation/auto_activation_volume_list")
+    }
+
+    // ---- log ----
+
+    /// log/prefix (default two spaces).
+    pub fn log_prefix(&self) -> String {
+        self.get_str("log/prefix", "  ")
+    }
+
+    /// log/verbose (default 0).
+    pub fn log_verbose(&self) -> i64 {
+        self.get_int("log/verbose", 0)
+    }
+
+    // ---- metadata ----
+
+    /// metadata/pvmetadatacopies (default 1).
+    pub fn pvmetadatacopies(&self) -> u32 {
+        clamp_u32(self.get_int("metadata/pvmetadatacopies", 1))
+    }
+
+    /// metadata/pvmetadatasize in 512-byte sectors; `None` when unset or 0,
+    /// meaning LVM2's automatic size.
+    pub fn pvmetadatasize(&self) -> Option<u64> {
+        match self.get_int("metadata/pvmetadatasize", 0) {
+            n if n > 0 => Some(n as u64),
+            _ => None,
+        }
+    }
+
+    /// Map a configured "/dev/..." path under `DM_DEV_DIR`, as LVM2 does
+    /// for device names when DM_DEV_DIR is set.
+    fn under_dev_dir(&self, p: &str) -> PathBuf {
+        match p.strip_prefix("/dev") {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                let mut out = self.dev_dir.clone().into_os_string();
+                out.push(rest);
+                PathBuf::from(out)
+            }
+            _ => PathBuf::from(p),
+        }
+    }
+}
+
+fn env_path(var: &str, default: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => PathBuf::from(default),
+    }
+}
+
+fn clamp_u32(v: i64) -> u32 {
+    v.clamp(0, u32::MAX as i64) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(dir: &Path, files: &[(&str, &str)], overrides: &[&str]) -> LvmConf {
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let ov: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        LvmConf::load_from(dir, Path::new("/dev"), &ov).unwrap()
+    }
+
+    #[test]
+    fn missing_file_means_defaults() {
+        let d = tempfile::tempdir().unwrap();
+        let c = load(d.path(), &[], &[]);
+        assert_eq!(c.filter(), vec!["a|.*|"]);
+        assert_eq!(c.scan_dirs(), vec![PathBuf::from("/dev")]);
+        assert!(!c.scan_lvs());
+        assert!(!c.use_devicesfile());
+        assert_eq!(c.devicesfile(), "system.devices");
+        assert_eq!(c.locking_dir(), PathBuf::from("/run/lock/lvm"));
+        assert_eq!(c.backup_dir(), d.path().join("backup"));
+        assert_eq!(c.archive_dir(), d.path().join("archive"));
+        assert_eq!((c.retain_min(), c.retain_days()), (10, 30));
+        assert_eq!(c.polling_interval(), 15);
+        assert!(c.udev_sync() && c.udev_rules() && c.activation());
+        assert_eq!(c.units(), "r");
+        assert_eq!(c.log_prefix(), "  ");
+        assert_eq!(c.pvmetadatacopies(), 1);
+        assert_eq!(c.pvmetadatasize(), None);
+        assert_eq!(c.volume_list(), None);
+    }
+
+    #[test]
+    fn local_overrides_main_and_config_overrides_both() {
+        let d = tempfile::tempdir().unwrap();
+        let c = load(
+            d.path(),
+            &[
+                (
+                    "lvm.conf",
+                    "global {\n locking_dir = \"/a\"\n units = \"g\"\n}\n\
+                     devices { filter = [ \"a|^/dev/loop|\", \"r|.*|\" ] scan_lvs = 1 }\n",
+                ),
+                ("lvmlocal.conf", "global { units = \"m\" }\n"),
+            ],
+            &["global/locking_dir=\"/b\"", "backup { retain_min = 3 }"],
+        );
+        assert_eq!(c.locking_dir(), PathBuf::from("/b"));
+        assert_eq!(c.units(), "m");
+        assert_eq!(c.filter(), vec!["a|^/dev/loop|", "r|.*|"]);
+        assert!(c.scan_lvs());
+        assert_eq!(c.retain_min(), 3);
+        assert_eq!(c.retain_days(), 30);
+    }
+
+    #[test]
+    fn single_string_filter_and_bool_words() {
+        let d = tempfile::tempdir().unwrap();
+        let c = load(
+            d.path(),
+            &[],
+            &["devices/global_filter=\"r|sda|\"", "global/suffix=\"no\""],
+        );
+        assert_eq!(c.global_filter(), vec!["r|sda|"]);
+        assert!(!c.suffix());
+    }
+
+    #[test]
+    fn dev_dir_applies_to_scan_dirs() {
+        let c = LvmConf::defaults(Path::new("/etc/lvm"), Path::new("/tmp/fake/dev"));
+        assert_eq!(c.scan_dirs(), vec![PathBuf::from("/tmp/fake/dev")]);
+    }
+
+    #[test]
+    fn parse_error_is_one_line() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("lvm.conf"), "global { units = \n").unwrap();
+        let e = LvmConf::load_from(d.path(), Path::new("/dev"), &[]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("Failed to load config file"), "{msg}");
+        assert!(!msg.contains('\n'));
+    }
+}
