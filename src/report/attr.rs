@@ -72,8 +72,8 @@ pub fn lv_attr(vg: &Vg, lv: &Lv, state: &LvKernelState) -> String {
     };
     let snap = snapshot_status(state);
     let invalid = cow.is_some() && matches!(snap, Some(SnapshotStatus::Invalid));
-    let merge_failed = (cow.is_some() || merging_origin)
-        && matches!(snap, Some(SnapshotStatus::MergeFailed));
+    let merge_failed =
+        (cow.is_some() || merging_origin) && matches!(snap, Some(SnapshotStatus::MergeFailed));
     // [4] state, [5] open.
     let (st, open) = if !state.known {
         ('X', 'X')
@@ -107,7 +107,11 @@ pub fn lv_attr(vg: &Vg, lv: &Lv, state: &LvKernelState) -> String {
     };
     // [7] zero (thin pools only), [8] health, [9] skip activation.
     let zero = '-';
-    let health = if unknown_seg && !state.known { 'X' } else { '-' };
+    let health = if unknown_seg && !state.known {
+        'X'
+    } else {
+        '-'
+    };
     let skip = if lv.flags.has("ACTIVATION_SKIP") || lv.status.has("ACTIVATION_SKIP") {
         'k'
     } else {
@@ -124,7 +128,11 @@ pub fn lv_attr(vg: &Vg, lv: &Lv, state: &LvKernelState) -> String {
 /// policy, clustered/shared.
 pub fn vg_attr(vg: &Vg, partial: bool) -> String {
     let perm = if vg.status.has("WRITE") { 'w' } else { 'r' };
-    let resize = if vg.status.has("RESIZEABLE") { 'z' } else { '-' };
+    let resize = if vg.status.has("RESIZEABLE") {
+        'z'
+    } else {
+        '-'
+    };
     let exported = if vg.status.has("EXPORTED") { 'x' } else { '-' };
     let part = if partial { 'p' } else { '-' };
     let alloc = match vg.allocation_policy.as_deref().unwrap_or("normal") {
@@ -134,7 +142,9 @@ pub fn vg_attr(vg: &Vg, partial: bool) -> String {
         _ => 'n',
     };
     let shared = if vg.status.has("CLUSTERED") { 'c' } else { '-' };
-    [perm, resize, exported, part, alloc, shared].iter().collect()
+    [perm, resize, exported, part, alloc, shared]
+        .iter()
+        .collect()
 }
 
 /// `pv_attr`: allocatable, exported/used, missing. An orphan is `---`.
@@ -142,7 +152,11 @@ pub fn pv_attr(vg: Option<(&Vg, &Pv)>) -> String {
     match vg {
         None => "---".to_string(),
         Some((vg, pv)) => {
-            let a = if pv.status.has("ALLOCATABLE") { 'a' } else { '-' };
+            let a = if pv.status.has("ALLOCATABLE") {
+                'a'
+            } else {
+                '-'
+            };
             let x = if vg.status.has("EXPORTED") { 'x' } else { '-' };
             let m = if pv.flags.has("MISSING") || pv.status.has("MISSING") {
                 'm'
@@ -221,7 +235,8 @@ mod tests {
     #[test]
     fn normal_origin_is_lowercase() {
         let mut vg = example_vg();
-        vg.lvs.retain(|l| l.name != "snapshot1" && l.name != "snap2");
+        vg.lvs
+            .retain(|l| l.name != "snapshot1" && l.name != "snap2");
         let x = st(true, true);
         assert_eq!(lv_attr(&vg, vg.lv("origin").unwrap(), &x), "owi-a-s---");
     }

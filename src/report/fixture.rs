@@ -96,8 +96,16 @@ pub fn example_vg() -> Vg {
         allocation_policy: None,
         metadata_copies: Some(0),
         pvs: vec![
-            pv("pv0", "HHzEoa-3G5p-GJXD-9KY4-2JbB-Gl3J-v0RBh5", "/dev/loop0"),
-            pv("pv1", "U20HMA-MaMC-vQTO-N3be-cwmW-qtca-xy693e", "/dev/loop1"),
+            pv(
+                "pv0",
+                "HHzEoa-3G5p-GJXD-9KY4-2JbB-Gl3J-v0RBh5",
+                "/dev/loop0",
+            ),
+            pv(
+                "pv1",
+                "U20HMA-MaMC-vQTO-N3be-cwmW-qtca-xy693e",
+                "/dev/loop1",
+            ),
         ],
         lvs: vec![
             linear(

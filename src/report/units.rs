@@ -132,10 +132,7 @@ pub fn format_size(sectors: u64, units: Units, suffix: bool, style: SuffixStyle)
             prefix = "<";
         }
         let sfx = suffix_for(letter, style);
-        return format!(
-            "{prefix}{}{sfx}",
-            fixed(bytes, factor, precision)
-        );
+        return format!("{prefix}{}{sfx}", fixed(bytes, factor, precision));
     }
     let (factor, letter, precision): (u128, char, usize) = match u {
         'b' | 'B' => (1, 'B', 0),

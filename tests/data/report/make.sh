@@ -66,6 +66,7 @@ cap() { # name, command...
   fi
   printf '%s\t%s\n' "$name" "$*" >> "$OUT/commands.txt"
 }
+rm -f "$OUT"/*.rc "$OUT"/*.err
 : > "$OUT/commands.txt"
 cap lvs lvs
 cap lvs-a lvs -a
