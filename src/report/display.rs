@@ -1,0 +1,3 @@
+pub fn lvdisplay() {}
+pub fn vgdisplay() {}
+pub fn pvdisplay() {}

@@ -1,0 +1,243 @@
+//! Laying out a report: selected fields and records in, LVM2's text out
+//! (aligned columns, `--noheadings`, `--separator`, `--reportformat json`),
+//! following libdm's `dm_report_output`. Pure.
+
+use super::fields::{select_fields, FieldDef, ReportType};
+use super::units::Units;
+use super::values::{lv_value, pv_value, vg_value, Cell, SizeFmt};
+use super::{LvRecord, PvRecord, ReportError, VgRecord};
+use crate::metadata::model::LvRole;
+
+/// The options of `lvs`/`vgs`/`pvs` that shape the output.
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    /// The `-o` arguments as given (each a comma list, `+`/`-` allowed).
+    pub fields: Vec<String>,
+    /// The `-O` arguments (each a comma list; `-name` sorts descending).
+    pub sort: Vec<String>,
+    pub headings: bool,
+    pub separator: Option<String>,
+    /// `--aligned`: pad columns even with a separator.
+    pub aligned: bool,
+    pub units: Units,
+    pub suffix: bool,
+    pub json: bool,
+    /// `-a`: include hidden LVs (shown as `[name]`).
+    pub all: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            fields: vec![],
+            sort: vec![],
+            headings: true,
+            separator: None,
+            aligned: false,
+            units: Units::default(),
+            suffix: true,
+            json: false,
+            all: false,
+        }
+    }
+}
+
+impl ReportOptions {
+    fn size_fmt(&self) -> SizeFmt {
+        SizeFmt {
+            units: self.units,
+            suffix: self.suffix,
+        }
+    }
+}
+
+type Row = Vec<Cell>;
+
+fn sort_fields(
+    opts: &ReportOptions,
+    rt: ReportType,
+) -> Result<Vec<(&'static FieldDef, bool)>, ReportError> {
+    let keys: Vec<String> = if opts.sort.is_empty() {
+        rt.default_sort().iter().map(|s| s.to_string()).collect()
+    } else {
+        opts.sort
+            .iter()
+            .flat_map(|a| a.split(','))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    keys.iter()
+        .map(|k| {
+            let (desc, name) = match k.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, k.strip_prefix('+').unwrap_or(k)),
+            };
+            Ok((super::fields::resolve(name, rt)?, desc))
+        })
+        .collect()
+}
+
+/// Builds the table: `value(field, i)` for each of `n` objects, sorted.
+fn build<F>(n: usize, opts: &ReportOptions, rt: ReportType, value: F) -> Result<String, ReportError>
+where
+    F: Fn(&str, usize) -> Cell,
+{
+    let fields = select_fields(&opts.fields, rt)?;
+    let sort = sort_fields(opts, rt)?;
+    let mut rows: Vec<(Row, Row)> = (0..n)
+        .map(|i| {
+            (
+                fields.iter().map(|f| value(f.id, i)).collect(),
+                sort.iter().map(|(f, _)| value(f.id, i)).collect(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        for (k, (_, desc)) in sort.iter().enumerate() {
+            let o = a.1[k].sort.cmp(&b.1[k].sort);
+            let o = if *desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    let rows: Vec<Row> = rows.into_iter().map(|r| r.0).collect();
+    if opts.json {
+        Ok(json(&fields, &rows, rt))
+    } else {
+        Ok(columns(&fields, &rows, opts))
+    }
+}
+
+fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let aligned = opts.separator.is_none() || opts.aligned;
+    let sep = opts.separator.as_deref().unwrap_or(" ");
+    let widths: Vec<usize> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let w = rows
+                .iter()
+                .map(|r| r[i].text.chars().count())
+                .max()
+                .unwrap_or(0);
+            w.max(f.width).max(f.heading.len())
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: Vec<(&str, bool)>| {
+        out.push_str("  ");
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, (t, right))| {
+                if !aligned {
+                    t.to_string()
+                } else if *right {
+                    format!("{t:>w$}", w = widths[i])
+                } else {
+                    format!("{t:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        out.push_str(&parts.join(sep));
+        out.push('\n');
+    };
+    if opts.headings {
+        line(fields.iter().map(|f| (f.heading, false)).collect());
+    }
+    for r in rows {
+        line(
+            r.iter()
+                .zip(fields)
+                .map(|(c, f)| (c.text.as_str(), f.kind.right_aligned()))
+                .collect(),
+        );
+    }
+    out
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            _ => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn json(fields: &[&FieldDef], rows: &[Row], rt: ReportType) -> String {
+    let mut out = String::new();
+    out.push_str("  {\n      \"report\": [\n          {\n");
+    out.push_str(&format!("              \"{}\": [\n", rt.json_key()));
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let kv: Vec<String> = fields
+                .iter()
+                .zip(r)
+                .map(|(f, c)| format!("\"{}\":{}", f.id, json_str(&c.text)))
+                .collect();
+            format!("                  {{{}}}", kv.join(", "))
+        })
+        .collect();
+    if !lines.is_empty() {
+        out.push_str(&lines.join(",\n"));
+        out.push('\n');
+    }
+    out.push_str("              ]\n          }\n      ]\n  }\n");
+    out
+}
+
+/// `lvs`: one row per reportable LV (one per segment when a segment field
+/// is selected). Internal `snapshotN` LVs are never shown; hidden LVs only
+/// with `all`.
+pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
+    let fields = select_fields(&opts.fields, ReportType::Lvs)?;
+    let per_seg = fields.iter().any(|f| f.obj == super::fields::Obj::Seg);
+    let mut items: Vec<(usize, Option<usize>)> = vec![];
+    for (i, r) in records.iter().enumerate() {
+        if r.vg.role(r.lv) == LvRole::SnapshotLink {
+            continue;
+        }
+        if !opts.all && !r.vg.lv_is_visible(r.lv) {
+            continue;
+        }
+        if per_seg && !r.lv.segments.is_empty() {
+            items.extend((0..r.lv.segments.len()).map(|s| (i, Some(s))));
+        } else {
+            items.push((i, None));
+        }
+    }
+    let f = opts.size_fmt();
+    build(items.len(), opts, ReportType::Lvs, |id, k| {
+        let (i, s) = items[k];
+        let r = &records[i];
+        lv_value(id, r, s.and_then(|s| r.lv.segments.get(s)), f)
+    })
+}
+
+/// `vgs`: one row per VG.
+pub fn report_vgs(records: &[VgRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
+    let f = opts.size_fmt();
+    build(records.len(), opts, ReportType::Vgs, |id, i| {
+        vg_value(id, &records[i], f)
+    })
+}
+
+/// `pvs`: one row per PV, orphans included.
+pub fn report_pvs(records: &[PvRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
+    let f = opts.size_fmt();
+    build(records.len(), opts, ReportType::Pvs, |id, i| {
+        pv_value(id, &records[i], f)
+    })
+}

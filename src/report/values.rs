@@ -1,0 +1,477 @@
+//! Field values: what each field prints for one LV (or LV segment), VG or
+//! PV record, with the value used to sort it. The rules follow LVM2's
+//! `lib/report/report.c` display functions. Pure.
+
+use std::cmp::Ordering;
+
+use super::attr::{lv_attr, pv_attr, vg_attr};
+use super::units::{format_size, SuffixStyle, Units};
+use super::{LvRecord, PvRecord, VgRecord};
+use crate::dm::state::SnapshotStatus;
+use crate::metadata::model::{Segment, SegmentKind};
+
+/// One printed value and how it sorts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    pub text: String,
+    pub sort: SortKey,
+}
+
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+pub enum SortKey {
+    Num(f64),
+    Str(String),
+}
+
+impl SortKey {
+    pub fn cmp(&self, other: &SortKey) -> Ordering {
+        match (self, other) {
+            (SortKey::Num(a), SortKey::Num(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            (SortKey::Str(a), SortKey::Str(b)) => a.cmp(b),
+            (SortKey::Num(_), SortKey::Str(_)) => Ordering::Less,
+            (SortKey::Str(_), SortKey::Num(_)) => Ordering::Greater,
+        }
+    }
+}
+
+/// Unit settings for size fields.
+#[derive(Clone, Copy, Debug)]
+pub struct SizeFmt {
+    pub units: Units,
+    pub suffix: bool,
+}
+
+impl SizeFmt {
+    fn size(&self, sectors: u64) -> Cell {
+        Cell {
+            text: format_size(sectors, self.units, self.suffix, SuffixStyle::Unit),
+            sort: SortKey::Num(sectors as f64),
+        }
+    }
+}
+
+fn s(text: impl Into<String>) -> Cell {
+    let text = text.into();
+    Cell {
+        sort: SortKey::Str(text.clone()),
+        text,
+    }
+}
+
+fn n(v: i64) -> Cell {
+    Cell {
+        text: v.to_string(),
+        sort: SortKey::Num(v as f64),
+    }
+}
+
+/// A binary field: its word when set, blank when clear, `unknown` when
+/// the answer needs the kernel and the kernel could not be asked.
+fn bin(v: Option<bool>, word: &str) -> Cell {
+    let (text, k) = match v {
+        Some(true) => (word, 1.0),
+        Some(false) => ("", 0.0),
+        None => ("unknown", -1.0),
+    };
+    Cell {
+        text: text.into(),
+        sort: SortKey::Num(k),
+    }
+}
+
+/// LVM2's fixed-point percent (`dm_make_percent`) printed with two
+/// decimals (`dm_percent_to_round_float`): 0.00 and 100.00 only when exact.
+pub fn percent_text(num: u64, den: u64) -> (String, f64) {
+    if den == 0 {
+        return ("".into(), -1.0);
+    }
+    let num = num.min(den) as u128;
+    let den = den as u128;
+    let hundredths = if num == 0 {
+        0
+    } else if num == den {
+        10000
+    } else {
+        let h = (num * 10000 * 2 + den) / (den * 2);
+        h.clamp(1, 9999)
+    };
+    (
+        format!("{}.{:02}", hundredths / 100, hundredths % 100),
+        hundredths as f64 / 100.0,
+    )
+}
+
+fn pct(v: Option<(u64, u64)>) -> Cell {
+    match v {
+        Some((a, b)) => {
+            let (text, k) = percent_text(a, b);
+            Cell {
+                text,
+                sort: SortKey::Num(k),
+            }
+        }
+        None => Cell {
+            text: String::new(),
+            sort: SortKey::Num(-1.0),
+        },
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS +0000` in UTC (rlvm does not read the time zone
+/// database; LVM2 prints local time, identical when TZ is UTC).
+pub fn format_time(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// The snapshot percent LVM2 shows as Data%/Snap% for a COW or a merging
+/// origin: `None` when blank.
+fn snap_percent(r: &LvRecord<'_>) -> Option<(u64, u64)> {
+    let cow = r.vg.snapshot_by_cow(&r.lv.name);
+    let merging_origin = r.vg.merging_snapshot_of(&r.lv.name).is_some();
+    if (cow.is_none() && !merging_origin) || !r.state.known || !r.state.active {
+        return None;
+    }
+    match r.state.snapshot? {
+        SnapshotStatus::Usage {
+            allocated,
+            total,
+            metadata,
+        } => {
+            if metadata == Some(allocated) {
+                Some((0, total.max(1)))
+            } else {
+                Some((allocated, total))
+            }
+        }
+        // An unusable COW reads as full; a merging origin shows nothing.
+        _ if !merging_origin => Some((1, 1)),
+        _ => None,
+    }
+}
+
+fn segment_pv_list(r: &LvRecord<'_>, seg: &Segment) -> String {
+    match &seg.kind {
+        SegmentKind::Striped { stripes, .. } => stripes
+            .iter()
+            .map(|a| format!("{}({})", r.pv_device(&a.pv), a.pe))
+            .collect::<Vec<_>>()
+            .join(","),
+        SegmentKind::Snapshot { .. } | SegmentKind::Unknown { .. } => String::new(),
+    }
+}
+
+/// Value of LV (or segment, or VG) field `id` for `r`; `seg` is the
+/// segment for per-segment rows (the first one otherwise).
+pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -> Cell {
+    let vg = r.vg;
+    let lv = r.lv;
+    let visible = vg.lv_is_visible(lv);
+    let ext = vg.extent_size;
+    let known = r.state.known;
+    let active = known && r.state.active;
+    let cow = vg.snapshot_by_cow(&lv.name);
+    let seg = seg.or(lv.segments.first());
+    let kdev = if active { r.kernel_device } else { None };
+    match id {
+        "lv_uuid" => s(lv.id.to_string()),
+        "lv_name" => Cell {
+            text: if visible {
+                lv.name.clone()
+            } else {
+                format!("[{}]", lv.name)
+            },
+            sort: SortKey::Str(lv.name.clone()),
+        },
+        "lv_full_name" => s(format!("{}/{}", vg.name, lv.name)),
+        "lv_path" if visible => s(format!("/dev/{}/{}", vg.name, lv.name)),
+        "lv_dm_path" => s(format!(
+            "/dev/mapper/{}-{}",
+            vg.name.replace('-', "--"),
+            lv.name.replace('-', "--")
+        )),
+        "lv_layout" => s(match seg.map(|s| &s.kind) {
+            Some(SegmentKind::Striped { stripes, .. }) if stripes.len() > 1 => "striped",
+            Some(SegmentKind::Striped { .. }) => "linear",
+            Some(SegmentKind::Unknown { type_name }) => type_name.as_str(),
+            _ => "unknown",
+        }),
+        "lv_role" => {
+            let mut roles = vec!["public"];
+            if let Some(_c) = &cow {
+                roles.extend(["snapshot", "thicksnapshot"]);
+            } else {
+                let snaps = vg.snapshots_of(&lv.name).len();
+                if snaps > 0 {
+                    roles.extend(["origin", "thickorigin"]);
+                }
+                if snaps > 1 {
+                    roles.push("multithickorigin");
+                }
+            }
+            s(roles.join(","))
+        }
+        "lv_merging" => bin(
+            Some(
+                cow.as_ref().is_some_and(|c| c.merging)
+                    || vg.merging_snapshot_of(&lv.name).is_some(),
+            ),
+            "merging",
+        ),
+        "lv_converting" | "lv_allocation_locked" => bin(Some(false), ""),
+        "lv_allocation_policy" => s(lv.allocation_policy.clone().unwrap_or("inherit".into())),
+        "lv_fixed_minor" => bin(Some(lv.status.has("FIXED_MINOR")), "fixed minor"),
+        "lv_skip_activation" => bin(
+            Some(lv.flags.has("ACTIVATION_SKIP") || lv.status.has("ACTIVATION_SKIP")),
+            "skip activation",
+        ),
+        "lv_active" => s(match (known, active) {
+            (false, _) => "unknown",
+            (true, true) => "active",
+            (true, false) => "",
+        }),
+        "lv_active_locally" | "lv_active_exclusively" => bin(
+            known.then_some(active),
+            match id {
+                "lv_active_locally" => "active locally",
+                _ => "active exclusively",
+            },
+        ),
+        "lv_active_remotely" => bin(known.then_some(false), "active remotely"),
+        "lv_major" => n(lv.major.unwrap_or(-1)),
+        "lv_minor" => n(lv.minor.unwrap_or(-1)),
+        "lv_read_ahead" => match lv.read_ahead {
+            None => Cell {
+                text: "auto".into(),
+                sort: SortKey::Num(-1.0),
+            },
+            Some(ra) => f.size(ra),
+        },
+        "lv_size" => f.size(lv.extent_count() * ext),
+        "seg_count" => n(lv.segments.len() as i64),
+        "origin" => s(cow
+            .as_ref()
+            .map(|c| c.origin.name.clone())
+            .unwrap_or_default()),
+        "origin_uuid" => s(cow
+            .as_ref()
+            .map(|c| c.origin.id.to_string())
+            .unwrap_or_default()),
+        "origin_size" => match &cow {
+            Some(c) => f.size(c.origin.extent_count() * ext),
+            None => s(""),
+        },
+        "lv_tags" => s(sorted_tags(&lv.tags)),
+        "lv_time" => s(lv.creation_time.map(format_time).unwrap_or_default()),
+        "lv_host" => s(lv.creation_host.clone().unwrap_or_default()),
+        "lv_kernel_major" => n(kdev.map(|d| d.0 as i64).unwrap_or(-1)),
+        "lv_kernel_minor" => n(kdev.map(|d| d.1 as i64).unwrap_or(-1)),
+        "lv_kernel_read_ahead" => match (active, r.kernel_read_ahead) {
+            (true, Some(ra)) => f.size(ra),
+            _ => n(-1),
+        },
+        "lv_permissions" => s(match (known, lv.writable()) {
+            (false, _) => "unknown",
+            (true, false) => "read-only",
+            (true, true) if active && r.state.read_only => "read-only-override",
+            (true, true) => "writeable",
+        }),
+        "lv_suspended" => bin(known.then_some(active && r.state.suspended), "suspended"),
+        "lv_live_table" => bin(known.then_some(active), "live table present"),
+        "lv_inactive_table" => bin(known.then_some(false), "inactive table present"),
+        "lv_device_open" => bin(known.then_some(active && r.state.open), "open"),
+        "data_percent" | "snap_percent" => pct(snap_percent(r)),
+        "lv_health_status" => s(""),
+        "lv_merge_failed" | "lv_snapshot_invalid" => {
+            let relevant = cow.is_some() || vg.merging_snapshot_of(&lv.name).is_some();
+            let st = r.state.snapshot;
+            let v = if !relevant {
+                Some(false)
+            } else if !active {
+                None
+            } else if id == "lv_merge_failed" {
+                Some(matches!(st, Some(SnapshotStatus::MergeFailed)))
+            } else {
+                Some(matches!(st, Some(SnapshotStatus::Invalid)))
+            };
+            bin(
+                v,
+                if id == "lv_merge_failed" {
+                    "merge failed"
+                } else {
+                    "snapshot invalid"
+                },
+            )
+        }
+        "lv_attr" => s(lv_attr(vg, lv, &r.state)),
+        "segtype" => s(match seg.map(|s| &s.kind) {
+            Some(SegmentKind::Striped { stripes, .. }) if stripes.len() == 1 => "linear",
+            Some(s2) => match s2 {
+                SegmentKind::Striped { .. } => "striped",
+                SegmentKind::Snapshot { .. } => "snapshot",
+                SegmentKind::Unknown { type_name } => type_name.as_str(),
+            },
+            None => "",
+        }),
+        "stripes" => n(match seg.map(|s| &s.kind) {
+            Some(SegmentKind::Striped { stripes, .. }) => stripes.len() as i64,
+            _ => 0,
+        }),
+        "stripe_size" => f.size(match seg.map(|s| &s.kind) {
+            Some(SegmentKind::Striped { stripe_size, .. }) => stripe_size.unwrap_or(0),
+            _ => 0,
+        }),
+        "chunk_size" => f.size(cow.as_ref().map(|c| c.chunk_size).unwrap_or(0)),
+        "seg_start" => f.size(seg.map(|s| s.start_extent * ext).unwrap_or(0)),
+        "seg_start_pe" => n(seg.map(|s| s.start_extent as i64).unwrap_or(0)),
+        "seg_size" => f.size(seg.map(|s| s.extent_count * ext).unwrap_or(0)),
+        "seg_size_pe" => n(seg.map(|s| s.extent_count as i64).unwrap_or(0)),
+        "seg_tags" => s(seg.map(|s| sorted_tags(&s.tags)).unwrap_or_default()),
+        // Zeroing is a thin-pool notion: unknown for everything rlvm models.
+        "zero" => bin(None, "zero"),
+        "devices" => s(seg.map(|sg| segment_pv_list(r, sg)).unwrap_or_default()),
+        _ if id.starts_with("vg_")
+            || ["pv_count", "lv_count", "snap_count", "max_lv", "max_pv"].contains(&id) =>
+        {
+            vg_value(id, &VgRecord::bare(vg), f)
+        }
+        _ => s(""),
+    }
+}
+
+fn sorted_tags(tags: &[String]) -> String {
+    let mut t = tags.to_vec();
+    t.sort();
+    t.join(",")
+}
+
+/// Value of VG field `id`.
+pub fn vg_value(id: &str, r: &VgRecord<'_>, f: SizeFmt) -> Cell {
+    let vg = r.vg;
+    let ext = vg.extent_size;
+    match id {
+        "vg_fmt" => s("lvm2"),
+        "vg_uuid" => s(vg.id.to_string()),
+        "vg_name" => s(vg.name.clone()),
+        "vg_attr" => s(vg_attr(vg, r.missing_pvs > 0)),
+        "vg_permissions" => s(if vg.status.has("WRITE") {
+            "writeable"
+        } else {
+            "read-only"
+        }),
+        "vg_extendable" => bin(Some(vg.status.has("RESIZEABLE")), "extendable"),
+        "vg_exported" => bin(Some(vg.status.has("EXPORTED")), "exported"),
+        "vg_partial" => bin(Some(r.missing_pvs > 0), "partial"),
+        "vg_allocation_policy" => s(vg.allocation_policy.clone().unwrap_or("normal".into())),
+        "vg_clustered" => bin(Some(vg.status.has("CLUSTERED")), "clustered"),
+        "vg_shared" => bin(Some(false), "shared"),
+        "vg_size" => f.size(vg.pe_total() * ext),
+        "vg_free" => f.size(vg.pe_free() * ext),
+        "vg_sysid" | "vg_systemid" => s(vg.system_id.clone().unwrap_or_default()),
+        "vg_extent_size" => f.size(ext),
+        "vg_extent_count" => n(vg.pe_total() as i64),
+        "vg_free_count" => n(vg.pe_free() as i64),
+        "max_lv" => n(vg.max_lv as i64),
+        "max_pv" => n(vg.max_pv as i64),
+        "pv_count" => n(vg.pvs.len() as i64),
+        "vg_missing_pv_count" => n(r.missing_pvs as i64),
+        "lv_count" => n(vg.lvs.iter().filter(|l| vg.lv_is_visible(l)).count() as i64),
+        "snap_count" => n(vg.snapshots().len() as i64),
+        "vg_seqno" => n(vg.seqno as i64),
+        "vg_tags" => s(sorted_tags(&vg.tags)),
+        "vg_mda_count" => n(r.mda_count as i64),
+        "vg_mda_used_count" => n(r.mda_used_count as i64),
+        "vg_mda_free" => f.size(r.mda_free_bytes / 512),
+        "vg_mda_size" => f.size(r.mda_size_bytes / 512),
+        _ => s(""),
+    }
+}
+
+/// Value of PV (or VG) field `id`.
+pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
+    let dev_sectors = r.dev_size_bytes / 512;
+    let (size, free, used, pe, alloc) = match r.vg {
+        Some((vg, pv)) => {
+            let used = vg.pe_used_on(&pv.key);
+            (
+                pv.pe_count * vg.extent_size,
+                pv.pe_count.saturating_sub(used) * vg.extent_size,
+                used * vg.extent_size,
+                pv.pe_count,
+                used,
+            )
+        }
+        None => (dev_sectors, dev_sectors, 0, 0, 0),
+    };
+    match id {
+        "pv_fmt" => s("lvm2"),
+        "pv_uuid" => s(r.pv_id.to_string()),
+        "dev_size" => f.size(dev_sectors),
+        "pv_name" => s(r.device.clone()),
+        "pv_mda_free" => f.size(r.mda_free_bytes / 512),
+        "pv_mda_size" => f.size(r.mda_size_bytes / 512),
+        "pe_start" => f.size(r.pe_start_sectors),
+        "pv_size" => f.size(size),
+        "pv_free" => f.size(free),
+        "pv_used" => f.size(used),
+        "pv_attr" => s(pv_attr(r.vg)),
+        "pv_allocatable" => bin(
+            Some(r.vg.is_some_and(|(_, p)| p.status.has("ALLOCATABLE"))),
+            "allocatable",
+        ),
+        "pv_exported" => bin(
+            Some(r.vg.is_some_and(|(v, _)| v.status.has("EXPORTED"))),
+            "exported",
+        ),
+        "pv_missing" => bin(
+            Some(r.vg.is_some_and(|(_, p)| p.flags.has("MISSING"))),
+            "missing",
+        ),
+        "pv_pe_count" => n(pe as i64),
+        "pv_pe_alloc_count" => n(alloc as i64),
+        "pv_tags" => s(r.vg.map(|(_, p)| sorted_tags(&p.tags)).unwrap_or_default()),
+        "pv_mda_count" => n(r.mda_count as i64),
+        "pv_mda_used_count" => n(r.mda_used_count as i64),
+        "vg_name" => s(r.vg.map(|(v, _)| v.name.clone()).unwrap_or_default()),
+        _ => match r.vg {
+            Some((vg, _)) => vg_value(id, &VgRecord::bare(vg), f),
+            None => s(""),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounding_like_lvm() {
+        assert_eq!(percent_text(0, 100).0, "0.00");
+        assert_eq!(percent_text(1, 1000000).0, "0.01");
+        assert_eq!(percent_text(999999, 1000000).0, "99.99");
+        assert_eq!(percent_text(5, 5).0, "100.00");
+        assert_eq!(percent_text(16, 16384).0, "0.10");
+    }
+
+    #[test]
+    fn time_is_utc() {
+        assert_eq!(format_time(1795299680), "2026-11-21 22:21:20 +0000");
+        assert_eq!(format_time(0), "1970-01-01 00:00:00 +0000");
+    }
+}
