@@ -95,7 +95,7 @@ where
         .collect();
     rows.sort_by(|a, b| {
         for (k, (_, desc)) in sort.iter().enumerate() {
-            let o = a.1[k].sort.cmp(&b.1[k].sort);
+            let o = a.1[k].sort.compare(&b.1[k].sort);
             let o = if *desc { o.reverse() } else { o };
             if o != std::cmp::Ordering::Equal {
                 return o;

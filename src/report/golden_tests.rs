@@ -179,3 +179,45 @@ fn unknown_field_is_an_error() {
     assert_eq!(err.exit_code().to_string(), read("lvs-badfield.rc").trim());
     assert!(read("lvs-badfield.err").ends_with("  Unrecognised field: foo\n"));
 }
+
+fn h() -> Units {
+    Units::parse("h").unwrap()
+}
+
+#[test]
+fn lvdisplay_matches() {
+    let vg = example_vg();
+    let devs = devices();
+    let recs = lv_records(&vg, &devs);
+    assert_eq!(lvdisplay(&recs, false, h()), read("lvdisplay.out"));
+    assert_eq!(lvdisplay(&recs, true, h()), read("lvdisplay-a.out"));
+    let origin: Vec<_> = recs
+        .iter()
+        .filter(|r| r.lv.name == "origin")
+        .cloned()
+        .collect();
+    assert_eq!(
+        lvdisplay(&origin, false, Units::parse("s").unwrap()),
+        read("lvdisplay-units.out")
+    );
+}
+
+#[test]
+fn vgdisplay_matches() {
+    let vg = example_vg();
+    assert_eq!(vgdisplay(&vg_record(&vg), h()), read("vgdisplay.out"));
+    assert_eq!(
+        vgdisplay(&vg_record(&vg), Units::parse("k").unwrap()),
+        read("vgdisplay-units.out")
+    );
+}
+
+#[test]
+fn pvdisplay_matches() {
+    let vg = example_vg();
+    let devs = devices();
+    assert_eq!(
+        pvdisplay(&pv_records(&vg, &devs), h()),
+        read("pvdisplay.out")
+    );
+}

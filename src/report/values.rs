@@ -24,7 +24,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    pub fn cmp(&self, other: &SortKey) -> Ordering {
+    pub fn compare(&self, other: &SortKey) -> Ordering {
         match (self, other) {
             (SortKey::Num(a), SortKey::Num(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
             (SortKey::Str(a), SortKey::Str(b)) => a.cmp(b),
