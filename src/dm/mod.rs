@@ -2,3 +2,5 @@
 //! pure activation planner and the single executor that calls the kernel.
 
 pub mod state;
+pub mod names;
+pub mod target;
