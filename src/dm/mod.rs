@@ -4,3 +4,8 @@
 pub mod state;
 pub mod names;
 pub mod target;
+pub mod plan;
+pub mod tree;
+pub mod exec;
+pub mod fake;
+pub mod nodes;
