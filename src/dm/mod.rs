@@ -9,3 +9,6 @@ pub mod tree;
 pub mod exec;
 pub mod fake;
 pub mod nodes;
+
+#[cfg(test)]
+mod plan_tests;

@@ -362,6 +362,7 @@ pub fn plan_transition(
         for n in desired {
             let l = deps(n)
                 .iter()
+                .chain(n.after.iter())
                 .filter(|d| want.contains_key(d.as_str()))
                 .map(|d| level.get(d.as_str()).map_or(0, |x| x + 1))
                 .max()

@@ -42,6 +42,9 @@ pub struct Node {
     pub table: Vec<TargetLine>,
     pub read_only: bool,
     pub priority: u8,
+    /// Devices this one must be resumed after without sitting on them
+    /// (the merging snapshot after its `snapshot-merge` origin).
+    pub after: Vec<String>,
 }
 
 /// The desired devices of one LV family (an LV, or an origin with all its
@@ -177,6 +180,7 @@ pub fn lv_stack(
             table,
             read_only: !root.writable(),
             priority: 0,
+            after: vec![],
         };
         return Ok(Stack {
             nodes: vec![node],
@@ -192,6 +196,7 @@ pub fn lv_stack(
         table,
         read_only: !root.writable(),
         priority: 0,
+        after: vec![],
     }];
     let merging = merge_may_run(vg, root, kernel)
         .then(|| vg.merging_snapshot_of(&root.name))
@@ -217,6 +222,7 @@ pub fn lv_stack(
             table: lv_table(vg, s.cow, pvs)?,
             read_only: false,
             priority: 0,
+            after: vec![],
         });
         let snap_name = dm_name(&vg.name, &s.cow.name, None);
         let snap_uuid = dm_uuid(&vg.id, &s.cow.id, None);
@@ -235,6 +241,7 @@ pub fn lv_stack(
                     table: vec![TargetLine::new(0, len, Target::Error)],
                     read_only: !s.cow.writable(),
                     priority: 2,
+                    after: vec![top_name.clone()],
                 });
             }
         } else {
@@ -248,6 +255,7 @@ pub fn lv_stack(
                 )],
                 read_only: !s.cow.writable(),
                 priority: 0,
+                after: vec![],
             });
         }
     }
@@ -257,6 +265,7 @@ pub fn lv_stack(
         table: vec![TargetLine::new(0, origin_size, origin_target)],
         read_only: !root.writable(),
         priority: 1,
+        after: vec![],
     });
     Ok(Stack { nodes, owners })
 }
