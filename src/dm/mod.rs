@@ -5,9 +5,11 @@ pub mod state;
 pub mod names;
 pub mod target;
 pub mod plan;
+pub mod query;
 pub mod tree;
 pub mod exec;
 pub mod fake;
+pub mod kernel;
 pub mod nodes;
 
 #[cfg(test)]

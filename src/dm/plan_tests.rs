@@ -588,3 +588,22 @@ fn unresolvable_reference_fails_cleanly() {
     assert!(execute(&mut k, &ops).is_err());
     assert!(k.names().is_empty());
 }
+
+pub(crate) fn fixture_vg() -> Vg {
+    base_vg()
+}
+
+/// (vg with origin `lv` + snapshot `s1`, same vg with s1 merging, kernel
+/// with the stack active).
+pub(crate) fn active_origin_with_snapshot() -> (Vg, Vg, RecordingKernel) {
+    let v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let v2 = with_snapshot(base_vg(), "s1", 1, 0, true);
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    (v1, v2, k)
+}
+
+pub(crate) fn start_merge(k: &mut RecordingKernel, before: &Vg, after: &Vg) {
+    let ops = plan_update(before, after, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    run(k, &ops);
+}
