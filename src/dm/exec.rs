@@ -40,8 +40,12 @@ pub trait Kernel {
     /// INFO status of the live table: `(start, length, type, status)`.
     fn status(&self, name: &str) -> Result<Vec<(u64, u64, String, String)>, KernelError>;
     fn create(&mut self, name: &str, uuid: &str, read_only: bool) -> Result<DevNum, KernelError>;
-    fn load(&mut self, name: &str, table: &[TargetLine], read_only: bool)
-        -> Result<(), KernelError>;
+    fn load(
+        &mut self,
+        name: &str,
+        table: &[TargetLine],
+        read_only: bool,
+    ) -> Result<(), KernelError>;
     /// Drop the inactive table.
     fn clear(&mut self, name: &str) -> Result<(), KernelError>;
     fn suspend(&mut self, name: &str) -> Result<(), KernelError>;
@@ -132,7 +136,10 @@ pub fn resolve_table(
                     .ok_or_else(|| KernelError::NotFound(n.clone())),
                 n => Ok(n.clone()),
             })?;
-            Ok(TargetLine { target, ..l.clone() })
+            Ok(TargetLine {
+                target,
+                ..l.clone()
+            })
         })
         .collect()
 }
@@ -160,7 +167,9 @@ fn step(
             read_only,
         } => {
             let resolved = resolve_table(table, devs)?;
-            let before = k.info(name)?.ok_or_else(|| KernelError::NotFound(name.clone()))?;
+            let before = k
+                .info(name)?
+                .ok_or_else(|| KernelError::NotFound(name.clone()))?;
             k.load(name, &resolved, *read_only)?;
             journal.push(Done::Loaded {
                 name: name.clone(),
@@ -180,7 +189,9 @@ fn step(
             }
         }
         Op::Remove { name } => {
-            let before = k.info(name)?.ok_or_else(|| KernelError::NotFound(name.clone()))?;
+            let before = k
+                .info(name)?
+                .ok_or_else(|| KernelError::NotFound(name.clone()))?;
             k.remove(name)?;
             devs.remove(name);
             nodes.remove(name);
@@ -268,7 +279,11 @@ fn undo(
                 renumber.insert(saved.dev, dev);
                 devs.insert(saved.name.clone(), dev);
                 if !saved.table.is_empty() {
-                    k.load(&saved.name, &remap(&saved.table, &renumber), saved.read_only)?;
+                    k.load(
+                        &saved.name,
+                        &remap(&saved.table, &renumber),
+                        saved.read_only,
+                    )?;
                     if saved.suspended {
                         return Ok(());
                     }

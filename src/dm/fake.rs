@@ -241,14 +241,15 @@ impl Kernel for RecordingKernel {
     }
     fn resume(&mut self, name: &str) -> Result<(), KernelError> {
         self.call(format!("resume {name}"), "resume", name)?;
-        let others_active_snap = |devs: &BTreeMap<String, SimDev>, a: &super::target::SnapshotArgs| {
-            devs.iter().any(|(n, d)| {
-                n != name
-                    && !d.suspended
-                    && matches!(d.live.first().map(|l| &l.target),
+        let others_active_snap =
+            |devs: &BTreeMap<String, SimDev>, a: &super::target::SnapshotArgs| {
+                devs.iter().any(|(n, d)| {
+                    n != name
+                        && !d.suspended
+                        && matches!(d.live.first().map(|l| &l.target),
                         Some(Target::Snapshot(s)) if s.origin == a.origin && s.cow == a.cow)
-            })
-        };
+                })
+            };
         let devs_snapshot = self.devs.clone();
         let d = self
             .devs

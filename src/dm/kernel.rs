@@ -73,7 +73,10 @@ impl DmKernel {
         let flags = info.flags();
         let (_, raw) = self
             .dm
-            .table_status(&id, DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE))
+            .table_status(
+                &id,
+                DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE),
+            )
             .map_err(|e| failed("table", name, e))?;
         let table = raw
             .iter()

@@ -67,11 +67,7 @@ pub fn dm_name(vg: &str, lv: &str, layer: Option<&str>) -> String {
 
 /// dm UUID of LV `lv_id` in VG `vg_id`, optionally of one of its layers.
 pub fn dm_uuid(vg_id: &Id, lv_id: &Id, layer: Option<&str>) -> String {
-    let mut out = format!(
-        "{UUID_PREFIX}{}{}",
-        vg_id.as_raw_str(),
-        lv_id.as_raw_str()
-    );
+    let mut out = format!("{UUID_PREFIX}{}{}", vg_id.as_raw_str(), lv_id.as_raw_str());
     if let Some(layer) = layer.filter(|l| !l.is_empty()) {
         out.push('-');
         out.push_str(layer);
@@ -195,7 +191,10 @@ mod tests {
         ] {
             let name = dm_name(vg, lv, Some(layer));
             let s = split_dm_name(&name);
-            assert_eq!((s.vg.as_str(), s.lv.as_str(), s.layer.as_str()), (vg, lv, layer));
+            assert_eq!(
+                (s.vg.as_str(), s.lv.as_str(), s.layer.as_str()),
+                (vg, lv, layer)
+            );
         }
         assert!(is_layer_name("vg-lv-real"));
         assert!(!is_layer_name("my--vg-lv--1"));
@@ -204,7 +203,10 @@ mod tests {
     #[test]
     fn paths_under_dev_dir() {
         let d = std::path::Path::new("/tmp/x");
-        assert_eq!(mapper_path_in(d, "vg-lv"), PathBuf::from("/tmp/x/mapper/vg-lv"));
+        assert_eq!(
+            mapper_path_in(d, "vg-lv"),
+            PathBuf::from("/tmp/x/mapper/vg-lv")
+        );
         assert_eq!(lv_path_in(d, "vg", "lv"), PathBuf::from("/tmp/x/vg/lv"));
     }
 }

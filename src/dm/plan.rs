@@ -101,10 +101,16 @@ pub fn format_plan(ops: &[Op]) -> String {
 pub enum PlanError {
     #[error("Failed to find logical volume \"{vg}/{lv}\"")]
     NoSuchLv { vg: String, lv: String },
-    #[error("Refusing activation of partial LV {vg}/{lv}.  Use '--activationmode partial' to override.")]
+    #[error(
+        "Refusing activation of partial LV {vg}/{lv}.  Use '--activationmode partial' to override."
+    )]
     Partial { vg: String, lv: String },
     #[error("Can't activate {vg}/{lv}: segment type {what} is not supported.")]
-    Unsupported { vg: String, lv: String, what: String },
+    Unsupported {
+        vg: String,
+        lv: String,
+        what: String,
+    },
     #[error("Can't activate internal logical volume {vg}/{lv}.")]
     Internal { vg: String, lv: String },
     #[error("Logical volume {vg}/{lv} in use.")]
@@ -386,7 +392,10 @@ pub fn plan_transition(
                     DevRef::Name(s) => k.get(s.as_str()).map(|x| DevRef::Num(x.dev)).ok_or(()),
                     n => Ok(n.clone()),
                 });
-                target.ok().map(|target| TargetLine { target, ..l.clone() })
+                target.ok().map(|target| TargetLine {
+                    target,
+                    ..l.clone()
+                })
             })
             .collect()
     };
@@ -394,14 +403,11 @@ pub fn plan_transition(
         .iter()
         .filter(|n| match k.get(n.name.as_str()) {
             None => true,
-            Some(d) => {
-                resolve(&n.table).as_ref() != Some(&d.table) || d.read_only != n.read_only
-            }
+            Some(d) => resolve(&n.table).as_ref() != Some(&d.table) || d.read_only != n.read_only,
         })
         .map(|n| n.name.as_str())
         .collect();
-    let has_parents =
-        |name: &str| desired.iter().any(|p| deps(p).iter().any(|d| d == name));
+    let has_parents = |name: &str| desired.iter().any(|p| deps(p).iter().any(|d| d == name));
     let preload_resume: HashSet<&str> = up
         .iter()
         .filter(|n| {
@@ -485,9 +491,11 @@ pub fn plan_transition(
             };
             let uses = |s: &&str| {
                 deps(n).iter().any(|d| d == s)
-                    || kd.table.iter().flat_map(|l| l.target.devices()).any(|d| {
-                        matches!(d, DevRef::Num(x) if by_num.get(x) == Some(s))
-                    })
+                    || kd
+                        .table
+                        .iter()
+                        .flat_map(|l| l.target.devices())
+                        .any(|d| matches!(d, DevRef::Num(x) if by_num.get(x) == Some(s)))
             };
             if suspend.iter().any(uses) {
                 suspend.insert(&n.name);
@@ -540,8 +548,8 @@ pub fn plan_transition(
     // 4. Resume, bottom-up.
     for n in &up {
         let name = n.name.as_str();
-        let pending = (needs_load.contains(name) || !k.contains_key(name))
-            && !preload_resume.contains(name);
+        let pending =
+            (needs_load.contains(name) || !k.contains_key(name)) && !preload_resume.contains(name);
         if pending || suspend.contains(name) || k.get(name).is_some_and(|d| d.suspended) {
             ops.push(Op::Resume {
                 name: n.name.clone(),

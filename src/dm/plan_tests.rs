@@ -130,7 +130,11 @@ fn lines(ops: &[Op]) -> Vec<String> {
 
 fn run(k: &mut RecordingKernel, ops: &[Op]) {
     execute(k, ops).unwrap_or_else(|e| panic!("{e}\n{}", format_plan(ops)));
-    assert!(k.suspended().is_empty(), "left suspended: {:?}", k.suspended());
+    assert!(
+        k.suspended().is_empty(),
+        "left suspended: {:?}",
+        k.suspended()
+    );
     assert!(k.pending().is_empty());
 }
 
@@ -153,11 +157,15 @@ fn activate_linear_then_idempotent() {
         ]
     );
     match &ops[0] {
-        Op::Create { uuid, .. } => assert_eq!(uuid, &format!("LVM-{}{}", "Z".repeat(32), "a".repeat(32))),
+        Op::Create { uuid, .. } => {
+            assert_eq!(uuid, &format!("LVM-{}{}", "Z".repeat(32), "a".repeat(32)))
+        }
         o => panic!("{o}"),
     }
     run(&mut k, &ops);
-    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap().is_empty());
+    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -170,15 +178,24 @@ fn striped_table() {
         kind: SegmentKind::Striped {
             stripe_size: Some(128),
             stripes: vec![
-                StripeArea { pv: "pv0".into(), pe: 0 },
-                StripeArea { pv: "pv1".into(), pe: 5 },
+                StripeArea {
+                    pv: "pv0".into(),
+                    pe: 0,
+                },
+                StripeArea {
+                    pv: "pv1".into(),
+                    pe: 5,
+                },
             ],
         },
     }];
     let ops = plan_activate(&vg, "lv", &pvs(), &[]).unwrap();
     assert_eq!(
         lines(&ops)[1],
-        format!("load vg-lv: 0 32768 striped 2 128 8:16 2048 8:32 {}", 2048 + 5 * ES)
+        format!(
+            "load vg-lv: 0 32768 striped 2 128 8:16 2048 8:32 {}",
+            2048 + 5 * ES
+        )
     );
 }
 
@@ -226,7 +243,9 @@ fn activate_snapshot_activates_origin_stack() {
     assert_eq!(uuid("vg-lv-real"), format!("{base}{}-real", "a".repeat(32)));
     assert_eq!(uuid("vg-s1-cow"), format!("{base}{}-cow", "b".repeat(32)));
     assert_eq!(uuid("vg-s1"), format!("{base}{}", "b".repeat(32)));
-    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap().is_empty());
+    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -258,7 +277,10 @@ fn add_first_and_second_snapshot() {
     // Same state as activating from scratch.
     let mut fresh = kernel();
     activate(&mut fresh, &v1, "lv");
-    assert_eq!(k.dump().replace("253:1 ", "").len(), fresh.dump().replace("253:1 ", "").len());
+    assert_eq!(
+        k.dump().replace("253:1 ", "").len(),
+        fresh.dump().replace("253:1 ", "").len()
+    );
 
     // A second snapshot: the origin's table stays, but it is suspended
     // while the new snapshot starts.
@@ -313,7 +335,9 @@ fn add_first_and_second_snapshot() {
 fn snapshot_of_inactive_origin_does_nothing() {
     let v0 = base_vg();
     let v1 = with_snapshot(v0.clone(), "s1", 1, 0, false);
-    assert!(plan_add_snapshot(&v0, &v1, "s1", &pvs(), &[]).unwrap().is_empty());
+    assert!(plan_add_snapshot(&v0, &v1, "s1", &pvs(), &[])
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -349,7 +373,9 @@ fn deactivate_top_down_and_refuses_open() {
 fn refresh_reloads_changed_and_cycles_visible() {
     let vg = base_vg();
     let mut k = kernel();
-    assert!(plan_refresh(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap().is_empty());
+    assert!(plan_refresh(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
     activate(&mut k, &vg, "lv");
     let ops = plan_refresh(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap();
     assert_eq!(lines(&ops), ["suspend vg-lv", "resume vg-lv"]);
@@ -411,7 +437,9 @@ fn merging_snapshot_cold_start_at_activation() {
         ]
     );
     run(&mut k, &ops);
-    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap().is_empty());
+    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
     // Merge finished: the poller drops the snapshot.
     let done = base_vg();
     let ops = plan_remove_snapshot(&vg, &done, "s1", &pvs(), &k.list().unwrap()).unwrap();
@@ -454,7 +482,9 @@ fn merge_handover_order() {
     let mut k = kernel();
     activate(&mut k, &v1, "lv");
     k.set_open("vg-lv", 1);
-    assert!(plan_update(&v1, &v2, "lv", &pvs(), &k.list().unwrap()).unwrap().is_empty());
+    assert!(plan_update(&v1, &v2, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -531,8 +561,16 @@ fn undo_at_every_step() {
             k.fail_at.insert(at);
             let e = execute(&mut k, &ops).expect_err("injected failure");
             assert!(matches!(e, ExecError::Step { .. }), "{name} at {at}: {e}");
-            assert!(k.suspended().is_empty(), "{name} at {at}: suspended {:?}", k.suspended());
-            assert!(k.pending().is_empty(), "{name} at {at}: pending {:?}", k.pending());
+            assert!(
+                k.suspended().is_empty(),
+                "{name} at {at}: suspended {:?}",
+                k.suspended()
+            );
+            assert!(
+                k.pending().is_empty(),
+                "{name} at {at}: pending {:?}",
+                k.pending()
+            );
             assert_eq!(
                 normalise(&k.dump()),
                 normalise(&before),

@@ -24,7 +24,9 @@ pub fn lv_state(kernel: &dyn Kernel, vg: &Vg, lv: &str) -> LvKernelState {
     };
     let by_uuid = |id| {
         let u = dm_uuid(&vg.id, id, None);
-        devices.iter().find(|d| d.uuid.as_deref() == Some(u.as_str()))
+        devices
+            .iter()
+            .find(|d| d.uuid.as_deref() == Some(u.as_str()))
     };
     let top = by_uuid(&l.id);
     if let Some(d) = top {
@@ -89,10 +91,20 @@ mod tests {
         fn status(&self, _: &str) -> Result<Vec<(u64, u64, String, String)>, KernelError> {
             Err(KernelError::Unavailable("x".into()))
         }
-        fn create(&mut self, _: &str, _: &str, _: bool) -> Result<super::super::target::DevNum, KernelError> {
+        fn create(
+            &mut self,
+            _: &str,
+            _: &str,
+            _: bool,
+        ) -> Result<super::super::target::DevNum, KernelError> {
             Err(KernelError::Unavailable("x".into()))
         }
-        fn load(&mut self, _: &str, _: &[super::super::target::TargetLine], _: bool) -> Result<(), KernelError> {
+        fn load(
+            &mut self,
+            _: &str,
+            _: &[super::super::target::TargetLine],
+            _: bool,
+        ) -> Result<(), KernelError> {
             Err(KernelError::Unavailable("x".into()))
         }
         fn clear(&mut self, _: &str) -> Result<(), KernelError> {

@@ -403,7 +403,11 @@ impl TargetLine {
     }
     /// From the kernel's raw `(start, length, type, params)` tuple.
     pub fn from_raw(raw: &(u64, u64, String, String)) -> Result<TargetLine, TargetParseError> {
-        Ok(TargetLine::new(raw.0, raw.1, Target::from_parts(&raw.2, &raw.3)?))
+        Ok(TargetLine::new(
+            raw.0,
+            raw.1,
+            Target::from_parts(&raw.2, &raw.3)?,
+        ))
     }
     /// To the devicemapper crate's raw tuple.
     pub fn to_raw(&self) -> (u64, u64, String, String) {
@@ -629,13 +633,15 @@ mod tests {
                 ]),
             ],
         )
-            .prop_map(|(origin, cow, persistence, chunk_size, features)| SnapshotArgs {
-                origin,
-                cow,
-                persistence,
-                chunk_size,
-                features,
-            })
+            .prop_map(
+                |(origin, cow, persistence, chunk_size, features)| SnapshotArgs {
+                    origin,
+                    cow,
+                    persistence,
+                    chunk_size,
+                    features,
+                },
+            )
     }
 
     fn target() -> impl Strategy<Value = Target> {

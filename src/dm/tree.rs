@@ -113,10 +113,7 @@ pub fn family_root<'a>(vg: &'a Vg, lv_name: &str) -> Result<&'a Lv, PlanError> {
     })?;
     match vg.role(lv) {
         LvRole::Plain => Ok(lv),
-        LvRole::Cow => Ok(vg
-            .snapshot_by_cow(lv_name)
-            .map(|s| s.origin)
-            .unwrap_or(lv)),
+        LvRole::Cow => Ok(vg.snapshot_by_cow(lv_name).map(|s| s.origin).unwrap_or(lv)),
         LvRole::SnapshotLink => Err(PlanError::Internal {
             vg: vg.name.clone(),
             lv: lv_name.to_string(),
@@ -146,14 +143,17 @@ pub fn merge_may_run(vg: &Vg, origin: &Lv, kernel: &[KernelDevice]) -> bool {
     };
     let find = |name: &str| kernel.iter().find(|d| d.name == name);
     if let Some(o) = find(&dm_name(&vg.name, &origin.name, None)) {
-        if matches!(o.table.first().map(|l| &l.target), Some(Target::SnapshotMerge(_))) {
+        if matches!(
+            o.table.first().map(|l| &l.target),
+            Some(Target::SnapshotMerge(_))
+        ) {
             return true;
         }
         if o.open_count > 0 {
             return false;
         }
     }
-    !find(&dm_name(&vg.name, &m.cow.name, None)).is_some_and(|s| s.open_count > 0)
+    find(&dm_name(&vg.name, &m.cow.name, None)).is_none_or(|s| s.open_count <= 0)
 }
 
 fn size(table: &[TargetLine]) -> u64 {
