@@ -1,4 +1,16 @@
 //! Device-mapper: target types, the one place dm names/UUIDs are built, a
 //! pure activation planner and the single executor that calls the kernel.
 
+pub mod exec;
+pub mod fake;
+pub mod kernel;
+pub mod names;
+pub mod nodes;
+pub mod plan;
+pub mod query;
 pub mod state;
+pub mod target;
+pub mod tree;
+
+#[cfg(test)]
+mod plan_tests;

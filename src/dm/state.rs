@@ -98,6 +98,22 @@ pub struct LvKernelState {
     pub snapshot: Option<SnapshotStatus>,
 }
 
+/// One device as `Kernel::list` reports it: the planner's view of the
+/// kernel. Tables are the live ones, with devices as `maj:min`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelDevice {
+    pub name: String,
+    pub uuid: Option<String>,
+    pub dev: super::target::DevNum,
+    /// Live table; empty when the device has none (just created).
+    pub table: Vec<super::target::TargetLine>,
+    pub open_count: i32,
+    pub suspended: bool,
+    pub read_only: bool,
+    /// A loaded table waits in the inactive slot.
+    pub inactive_table: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,312 @@
+//! The one executor of plans, and the `Kernel` trait it drives: the only
+//! code path that changes device-mapper state. `DmKernel` (kernel.rs) is
+//! the real kernel, `RecordingKernel` (fake.rs) a simulation for tests.
+//!
+//! When a step fails, everything done so far is undone in reverse:
+//! devices it created are removed, tables it loaded are cleared or the
+//! previous live table restored, devices it removed are re-created, and
+//! everything it suspended is resumed, so nothing is left suspended or
+//! half-built. A failed undo reports both errors.
+
+use std::collections::{HashMap, HashSet};
+
+use super::nodes::Nodes;
+use super::plan::Op;
+use super::state::KernelDevice;
+use super::target::{DevNum, DevRef, TargetLine};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    #[error("device-mapper is not available: {0}")]
+    Unavailable(String),
+    #[error("device {0} not found")]
+    NotFound(String),
+    #[error("{op} {name} failed: {msg}")]
+    Failed {
+        op: &'static str,
+        name: String,
+        msg: String,
+    },
+    #[error("kernel table of {name} not understood: {msg}")]
+    BadTable { name: String, msg: String },
+}
+
+/// Device-mapper as the executor and queries see it. Tables passed to
+/// `load` reference devices by number only.
+pub trait Kernel {
+    fn list(&self) -> Result<Vec<KernelDevice>, KernelError>;
+    /// One device, or `None` if it does not exist.
+    fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError>;
+    /// INFO status of the live table: `(start, length, type, status)`.
+    fn status(&self, name: &str) -> Result<Vec<(u64, u64, String, String)>, KernelError>;
+    fn create(&mut self, name: &str, uuid: &str, read_only: bool) -> Result<DevNum, KernelError>;
+    fn load(
+        &mut self,
+        name: &str,
+        table: &[TargetLine],
+        read_only: bool,
+    ) -> Result<(), KernelError>;
+    /// Drop the inactive table.
+    fn clear(&mut self, name: &str) -> Result<(), KernelError>;
+    fn suspend(&mut self, name: &str) -> Result<(), KernelError>;
+    /// Resume, swapping in the inactive table if there is one.
+    fn resume(&mut self, name: &str) -> Result<(), KernelError>;
+    fn remove(&mut self, name: &str) -> Result<(), KernelError>;
+
+    /// Live table of a device (empty if it has none).
+    fn table(&self, name: &str) -> Result<Vec<TargetLine>, KernelError> {
+        self.info(name)?
+            .map(|d| d.table)
+            .ok_or_else(|| KernelError::NotFound(name.to_string()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// A step failed; everything done before it was undone.
+    #[error("{op}: {cause}")]
+    Step { op: String, cause: KernelError },
+    /// A step failed and the undo failed too.
+    #[error("{op}: {cause}; undo failed too: {}", undo.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    UndoFailed {
+        op: String,
+        cause: KernelError,
+        undo: Vec<KernelError>,
+    },
+}
+
+/// What a completed step changed, for the undo.
+#[derive(Debug)]
+enum Done {
+    Created(String),
+    Loaded {
+        name: String,
+        prev: Vec<TargetLine>,
+        prev_ro: bool,
+    },
+    Suspended(String),
+    Resumed,
+    Removed(KernelDevice),
+}
+
+/// Execute `ops`, leaving node creation to udev.
+pub fn execute(kernel: &mut dyn Kernel, ops: &[Op]) -> Result<(), ExecError> {
+    execute_with(kernel, ops, &Nodes::disabled())
+}
+
+/// Execute `ops`; `nodes` maintains /dev/mapper and /dev/<vg> entries
+/// when udev does not.
+pub fn execute_with(kernel: &mut dyn Kernel, ops: &[Op], nodes: &Nodes) -> Result<(), ExecError> {
+    let mut devs: HashMap<String, DevNum> = kernel
+        .list()
+        .map_err(|cause| ExecError::Step {
+            op: "list devices".into(),
+            cause,
+        })?
+        .into_iter()
+        .map(|d| (d.name, d.dev))
+        .collect();
+    let mut journal = Vec::new();
+    for op in ops {
+        if let Err(cause) = step(kernel, op, &mut devs, &mut journal, nodes) {
+            let undo = undo(kernel, journal, &mut devs, nodes);
+            let op = op.to_string();
+            return Err(if undo.is_empty() {
+                ExecError::Step { op, cause }
+            } else {
+                ExecError::UndoFailed { op, cause, undo }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Replace `DevRef::Name` with the device's number.
+pub fn resolve_table(
+    table: &[TargetLine],
+    devs: &HashMap<String, DevNum>,
+) -> Result<Vec<TargetLine>, KernelError> {
+    table
+        .iter()
+        .map(|l| {
+            let target = l.target.map_devices(|d| match d {
+                DevRef::Name(n) => devs
+                    .get(n)
+                    .map(|x| DevRef::Num(*x))
+                    .ok_or_else(|| KernelError::NotFound(n.clone())),
+                n => Ok(n.clone()),
+            })?;
+            Ok(TargetLine {
+                target,
+                ..l.clone()
+            })
+        })
+        .collect()
+}
+
+fn step(
+    k: &mut dyn Kernel,
+    op: &Op,
+    devs: &mut HashMap<String, DevNum>,
+    journal: &mut Vec<Done>,
+    nodes: &Nodes,
+) -> Result<(), KernelError> {
+    match op {
+        Op::Create {
+            name,
+            uuid,
+            read_only,
+        } => {
+            let dev = k.create(name, uuid, *read_only)?;
+            devs.insert(name.clone(), dev);
+            journal.push(Done::Created(name.clone()));
+        }
+        Op::Load {
+            name,
+            table,
+            read_only,
+        } => {
+            let resolved = resolve_table(table, devs)?;
+            let before = k
+                .info(name)?
+                .ok_or_else(|| KernelError::NotFound(name.clone()))?;
+            k.load(name, &resolved, *read_only)?;
+            journal.push(Done::Loaded {
+                name: name.clone(),
+                prev: before.table,
+                prev_ro: before.read_only,
+            });
+        }
+        Op::Suspend { name } => {
+            k.suspend(name)?;
+            journal.push(Done::Suspended(name.clone()));
+        }
+        Op::Resume { name } => {
+            k.resume(name)?;
+            journal.push(Done::Resumed);
+            if let Some(dev) = devs.get(name) {
+                nodes.add(name, *dev);
+            }
+        }
+        Op::Remove { name } => {
+            let before = k
+                .info(name)?
+                .ok_or_else(|| KernelError::NotFound(name.clone()))?;
+            k.remove(name)?;
+            devs.remove(name);
+            nodes.remove(name);
+            journal.push(Done::Removed(before));
+        }
+    }
+    Ok(())
+}
+
+/// Undo `journal` in reverse. Returns the undo's own errors.
+fn undo(
+    k: &mut dyn Kernel,
+    journal: Vec<Done>,
+    devs: &mut HashMap<String, DevNum>,
+    nodes: &Nodes,
+) -> Vec<KernelError> {
+    let mut errors = Vec::new();
+    let created: HashSet<String> = journal
+        .iter()
+        .filter_map(|d| match d {
+            Done::Created(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    // Old device numbers of re-created devices, for restored tables.
+    let mut renumber: HashMap<DevNum, DevNum> = HashMap::new();
+    let mut suspended: Vec<String> = Vec::new();
+    let remap = |t: &[TargetLine], renumber: &HashMap<DevNum, DevNum>| -> Vec<TargetLine> {
+        t.iter()
+            .map(|l| TargetLine {
+                target: l
+                    .target
+                    .map_devices::<()>(|d| {
+                        Ok(match d {
+                            DevRef::Num(n) => DevRef::Num(*renumber.get(n).unwrap_or(n)),
+                            other => other.clone(),
+                        })
+                    })
+                    .unwrap_or_else(|_| l.target.clone()),
+                ..l.clone()
+            })
+            .collect()
+    };
+    for done in journal.into_iter().rev() {
+        let r: Result<(), KernelError> = (|| match done {
+            Done::Created(name) => {
+                if k.info(&name)?.is_some() {
+                    k.remove(&name)?;
+                }
+                devs.remove(&name);
+                nodes.remove(&name);
+                Ok(())
+            }
+            Done::Loaded { name, .. } if created.contains(&name) => Ok(()),
+            Done::Loaded {
+                name,
+                prev,
+                prev_ro,
+            } => {
+                let Some(now) = k.info(&name)? else {
+                    return Ok(());
+                };
+                if now.inactive_table {
+                    k.clear(&name)?;
+                }
+                let prev = remap(&prev, &renumber);
+                if now.table != prev || now.read_only != prev_ro {
+                    // The new table went live: put the old one back now,
+                    // before the devices it used are removed below.
+                    k.load(&name, &prev, prev_ro)?;
+                    k.resume(&name)?;
+                }
+                Ok(())
+            }
+            Done::Suspended(name) => {
+                if !created.contains(&name) {
+                    suspended.push(name);
+                }
+                Ok(())
+            }
+            Done::Resumed => Ok(()),
+            Done::Removed(saved) => {
+                let uuid = saved.uuid.clone().unwrap_or_default();
+                let dev = k.create(&saved.name, &uuid, saved.read_only)?;
+                renumber.insert(saved.dev, dev);
+                devs.insert(saved.name.clone(), dev);
+                if !saved.table.is_empty() {
+                    k.load(
+                        &saved.name,
+                        &remap(&saved.table, &renumber),
+                        saved.read_only,
+                    )?;
+                    if saved.suspended {
+                        return Ok(());
+                    }
+                    k.resume(&saved.name)?;
+                    nodes.add(&saved.name, dev);
+                }
+                Ok(())
+            }
+        })();
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    // Suspends happened top-down; resume bottom-up.
+    for name in suspended {
+        let r = match k.info(&name) {
+            Ok(Some(d)) if d.suspended => k.resume(&name),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    errors
+}

@@ -1,0 +1,243 @@
+//! `DmKernel`: the real device-mapper, through the `devicemapper` crate's
+//! ioctls on /dev/mapper/control. The only file that talks to the kernel.
+//!
+//! udev: the crate waits on a udev cookie for resume and remove only when
+//! /run/udev/control exists. Layer devices (`-real`, `-cow`) are resumed
+//! with `DmOptions::private()` so udev hides them, as LVM2 does; visible
+//! LVs with the default flags. With lvm.conf `udev_rules = 0` we also set
+//! `DM_UDEV_DISABLE_DM_RULES_FLAG` and `nodes.rs` makes the nodes. (With
+//! udevd running the crate always waits for the cookie; dm's
+//! 95-dm-notify rule completes it whatever the disable flags say.)
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
+
+use devicemapper::{DevId, DmFlags, DmName, DmOptions, DmUdevFlags, DmUuid, DM};
+
+use super::exec::{Kernel, KernelError};
+use super::names::is_layer_name;
+use super::state::KernelDevice;
+use super::target::{DevNum, TargetLine};
+
+pub struct DmKernel {
+    dm: DM,
+    /// lvm.conf `activation/udev_rules`.
+    udev_rules: bool,
+}
+
+fn failed(op: &'static str, name: &str, e: impl std::fmt::Display) -> KernelError {
+    KernelError::Failed {
+        op,
+        name: name.to_string(),
+        msg: e.to_string(),
+    }
+}
+
+fn dm_name(name: &str) -> Result<&DmName, KernelError> {
+    DmName::new(name).map_err(|e| failed("name", name, e))
+}
+
+impl DmKernel {
+    /// Open /dev/mapper/control. `Unavailable` when the kernel has no
+    /// device-mapper (or we may not use it).
+    pub fn open(udev_rules: bool) -> Result<DmKernel, KernelError> {
+        let dm = DM::new().map_err(|e| KernelError::Unavailable(e.to_string()))?;
+        Ok(DmKernel { dm, udev_rules })
+    }
+
+    fn options(&self, name: &str) -> DmOptions {
+        let mut o = if is_layer_name(name) {
+            DmOptions::private()
+        } else {
+            DmOptions::default()
+        };
+        if !self.udev_rules {
+            o = o.set_udev_flags(
+                o.udev_flags()
+                    | DmUdevFlags::DM_UDEV_DISABLE_DM_RULES_FLAG
+                    | DmUdevFlags::DM_UDEV_DISABLE_SUBSYSTEM_RULES_FLAG,
+            );
+        }
+        o
+    }
+
+    fn device(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
+        let n = dm_name(name)?;
+        let id = DevId::Name(n);
+        let info = match self.dm.device_info(&id) {
+            Ok(i) => i,
+            Err(e) if is_enxio(&e) => return Ok(None),
+            Err(e) => return Err(failed("info", name, e)),
+        };
+        let flags = info.flags();
+        let (_, raw) = self
+            .dm
+            .table_status(
+                &id,
+                DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE),
+            )
+            .map_err(|e| failed("table", name, e))?;
+        let table = raw
+            .iter()
+            .map(TargetLine::from_raw)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| KernelError::BadTable {
+                name: name.to_string(),
+                msg: e.to_string(),
+            })?;
+        let d = info.device();
+        Ok(Some(KernelDevice {
+            name: name.to_string(),
+            uuid: info.uuid().map(|u| u.to_string()),
+            dev: DevNum::new(d.major, d.minor),
+            table,
+            open_count: info.open_count(),
+            suspended: flags.contains(DmFlags::DM_SUSPEND),
+            read_only: flags.contains(DmFlags::DM_READONLY),
+            inactive_table: flags.contains(DmFlags::DM_INACTIVE_PRESENT),
+        }))
+    }
+}
+
+fn is_enxio(e: &devicemapper::DmError) -> bool {
+    // The crate reports a missing device as an ioctl error with ENXIO.
+    format!("{e:?}").contains("ENXIO")
+}
+
+impl Kernel for DmKernel {
+    fn list(&self) -> Result<Vec<KernelDevice>, KernelError> {
+        let names = self
+            .dm
+            .list_devices()
+            .map_err(|e| KernelError::Unavailable(e.to_string()))?;
+        let mut out = Vec::new();
+        for (name, _, _) in names {
+            // A device may vanish between the list and the query.
+            if let Some(d) = self.device(&name.to_string())? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
+        self.device(name)
+    }
+
+    fn status(&self, name: &str) -> Result<Vec<(u64, u64, String, String)>, KernelError> {
+        let id = DevId::Name(dm_name(name)?);
+        self.dm
+            .table_status(&id, DmOptions::default().set_flags(DmFlags::DM_NOFLUSH))
+            .map(|(_, s)| s)
+            .map_err(|e| failed("status", name, e))
+    }
+
+    fn create(&mut self, name: &str, uuid: &str, read_only: bool) -> Result<DevNum, KernelError> {
+        let u = DmUuid::new(uuid).map_err(|e| failed("create", name, e))?;
+        let mut o = self.options(name);
+        if read_only {
+            o = o.set_flags(DmFlags::DM_READONLY);
+        }
+        let info = self
+            .dm
+            .device_create(dm_name(name)?, Some(u), o)
+            .map_err(|e| failed("create", name, e))?;
+        let d = info.device();
+        Ok(DevNum::new(d.major, d.minor))
+    }
+
+    fn load(&mut self, name: &str, table: &[TargetLine], ro: bool) -> Result<(), KernelError> {
+        let id = DevId::Name(dm_name(name)?);
+        let raw: Vec<_> = table.iter().map(TargetLine::to_raw).collect();
+        let mut o = DmOptions::default();
+        if ro {
+            o = o.set_flags(DmFlags::DM_READONLY);
+        }
+        let kmsg = Kmsg::open();
+        self.dm.table_load(&id, &raw, o).map(|_| ()).map_err(|e| {
+            let mut msg = e.to_string();
+            if let Some(k) = kmsg.and_then(|mut k| k.device_mapper_lines()) {
+                msg = format!("{msg} (kernel: {k})");
+            }
+            failed("load", name, msg)
+        })
+    }
+
+    fn clear(&mut self, name: &str) -> Result<(), KernelError> {
+        let id = DevId::Name(dm_name(name)?);
+        self.dm
+            .table_clear(&id)
+            .map(|_| ())
+            .map_err(|e| failed("clear", name, e))
+    }
+
+    fn suspend(&mut self, name: &str) -> Result<(), KernelError> {
+        let id = DevId::Name(dm_name(name)?);
+        let o = self.options(name).set_flags(DmFlags::DM_SUSPEND);
+        self.dm
+            .device_suspend(&id, o)
+            .map(|_| ())
+            .map_err(|e| failed("suspend", name, e))
+    }
+
+    fn resume(&mut self, name: &str) -> Result<(), KernelError> {
+        let id = DevId::Name(dm_name(name)?);
+        let kmsg = Kmsg::open();
+        self.dm
+            .device_suspend(&id, self.options(name))
+            .map(|_| ())
+            .map_err(|e| {
+                let mut msg = e.to_string();
+                if let Some(k) = kmsg.and_then(|mut k| k.device_mapper_lines()) {
+                    msg = format!("{msg} (kernel: {k})");
+                }
+                failed("resume", name, msg)
+            })
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), KernelError> {
+        let id = DevId::Name(dm_name(name)?);
+        self.dm
+            .device_remove(&id, self.options(name))
+            .map(|_| ())
+            .map_err(|e| failed("remove", name, e))
+    }
+}
+
+/// Best-effort reader of the kernel log from "now": a rejected table's
+/// reason (`ti->error`) only goes there, never through the ioctl.
+struct Kmsg(File);
+
+impl Kmsg {
+    fn open() -> Option<Kmsg> {
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open("/dev/kmsg")
+            .ok()?;
+        f.seek(SeekFrom::End(0)).ok()?;
+        Some(Kmsg(f))
+    }
+
+    /// `device-mapper:` messages logged since `open`, joined.
+    fn device_mapper_lines(&mut self) -> Option<String> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        // Each read returns one record; EAGAIN ends the log.
+        for _ in 0..64 {
+            match self.0.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let rec = String::from_utf8_lossy(&buf[..n]);
+                    let text = rec.split_once(';').map_or(&*rec, |(_, t)| t);
+                    let line = text.lines().next().unwrap_or("").trim();
+                    if line.starts_with("device-mapper:") {
+                        out.push(line.to_string());
+                    }
+                }
+            }
+        }
+        (!out.is_empty()).then(|| out.join("; "))
+    }
+}

@@ -1,0 +1,183 @@
+//! /dev/mapper/<name> block nodes and /dev/<vg>/<lv> links, for systems
+//! where udev does not make them (no udev daemon, or lvm.conf
+//! `activation/udev_rules = 0`). Touches the filesystem under an
+//! injectable device directory; never the kernel.
+//!
+//! This mirrors libdm's own node handling (`_add_dev_node`,
+//! `_rm_dev_node` in libdm/libdm-common.c) used when udev is off: a block
+//! node per dm device, and a `../mapper/<name>` link for visible LVs only
+//! (layer devices such as `-real` and `-cow` get none).
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use nix::sys::stat::{major, makedev, minor, mknod, Mode, SFlag};
+
+use super::names::{dev_dir, lv_path_in, mapper_path_in, split_dm_name};
+use super::target::DevNum;
+
+/// The file whose presence means udevd is running (the devicemapper crate
+/// and libdm use the same test).
+pub const UDEV_CONTROL: &str = "/run/udev/control";
+
+pub fn udev_running() -> bool {
+    Path::new(UDEV_CONTROL).exists()
+}
+
+/// Who makes device nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nodes {
+    /// `None`: udev does (we do nothing).
+    dev_dir: Option<PathBuf>,
+}
+
+impl Nodes {
+    /// udev manages nodes.
+    pub fn disabled() -> Nodes {
+        Nodes { dev_dir: None }
+    }
+    /// We manage nodes under `dev_dir` (normally `/dev`).
+    pub fn manual(dev_dir: impl Into<PathBuf>) -> Nodes {
+        Nodes {
+            dev_dir: Some(dev_dir.into()),
+        }
+    }
+    /// What this system needs: udev if it runs and lvm.conf lets its
+    /// rules act (`udev_rules`), else our own nodes under `DM_DEV_DIR`.
+    pub fn for_system(udev_rules: bool) -> Nodes {
+        if udev_rules && udev_running() {
+            Nodes::disabled()
+        } else {
+            Nodes::manual(dev_dir())
+        }
+    }
+    pub fn is_manual(&self) -> bool {
+        self.dev_dir.is_some()
+    }
+
+    /// Create the node (and link) for device `name`; failures are logged,
+    /// as libdm does: the device itself is fine without them.
+    pub fn add(&self, name: &str, dev: DevNum) {
+        if let Err(e) = self.try_add(name, dev) {
+            log::warn!("Failed to create device node for {name}: {e}");
+        }
+    }
+
+    pub fn remove(&self, name: &str) {
+        if let Err(e) = self.try_remove(name) {
+            log::warn!("Failed to remove device node for {name}: {e}");
+        }
+    }
+
+    pub fn try_add(&self, name: &str, dev: DevNum) -> io::Result<()> {
+        let Some(root) = &self.dev_dir else {
+            return Ok(());
+        };
+        let node = mapper_path_in(root, name);
+        fs::create_dir_all(node.parent().unwrap_or(root))?;
+        let want = makedev(dev.major.into(), dev.minor.into());
+        match fs::symlink_metadata(&node) {
+            Ok(m) if m.file_type().is_block_device() && m.rdev() == want => {}
+            Ok(_) => {
+                fs::remove_file(&node)?;
+                make_node(&node, want)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => make_node(&node, want)?,
+            Err(e) => return Err(e),
+        }
+        let s = split_dm_name(name);
+        if !s.layer.is_empty() || s.lv.is_empty() {
+            return Ok(());
+        }
+        let link = lv_path_in(root, &s.vg, &s.lv);
+        let target = Path::new("..").join("mapper").join(name);
+        fs::create_dir_all(link.parent().unwrap_or(root))?;
+        match fs::read_link(&link) {
+            Ok(t) if t == target => return Ok(()),
+            Ok(_) => fs::remove_file(&link)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(_) => fs::remove_file(&link)?,
+        }
+        std::os::unix::fs::symlink(&target, &link)
+    }
+
+    pub fn try_remove(&self, name: &str) -> io::Result<()> {
+        let Some(root) = &self.dev_dir else {
+            return Ok(());
+        };
+        let s = split_dm_name(name);
+        if s.layer.is_empty() && !s.lv.is_empty() {
+            let link = lv_path_in(root, &s.vg, &s.lv);
+            let target = Path::new("..").join("mapper").join(name);
+            if fs::read_link(&link).is_ok_and(|t| t == target) {
+                fs::remove_file(&link)?;
+            }
+            // Only succeeds once the VG has no links left.
+            let _ = fs::remove_dir(root.join(&s.vg));
+        }
+        match fs::remove_file(mapper_path_in(root, name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn make_node(path: &Path, dev: nix::libc::dev_t) -> io::Result<()> {
+    log::debug!(
+        "Creating {} ({}:{})",
+        path.display(),
+        major(dev),
+        minor(dev)
+    );
+    mknod(path, SFlag::S_IFBLK, Mode::from_bits_truncate(0o600), dev).map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn am_root() -> bool {
+        nix::unistd::Uid::effective().is_root()
+    }
+
+    #[test]
+    fn disabled_does_nothing() {
+        let n = Nodes::disabled();
+        n.try_add("vg-lv", DevNum::new(253, 0)).unwrap();
+        n.try_remove("vg-lv").unwrap();
+        assert!(!n.is_manual());
+    }
+
+    #[test]
+    fn manual_nodes_and_links() {
+        if !am_root() {
+            eprintln!("skipped: mknod needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let n = Nodes::manual(dir.path());
+        n.try_add("my--vg-lv--1", DevNum::new(253, 7)).unwrap();
+        n.try_add("my--vg-lv--1-real", DevNum::new(253, 6)).unwrap();
+        let node = dir.path().join("mapper/my--vg-lv--1");
+        let m = fs::symlink_metadata(&node).unwrap();
+        assert!(m.file_type().is_block_device());
+        assert_eq!(m.rdev(), makedev(253, 7));
+        let link = dir.path().join("my-vg/lv-1");
+        assert_eq!(
+            fs::read_link(&link).unwrap(),
+            PathBuf::from("../mapper/my--vg-lv--1")
+        );
+        assert!(!dir.path().join("my-vg/lv-1-real").exists());
+        assert!(dir.path().join("mapper/my--vg-lv--1-real").exists());
+        // Idempotent, and a changed number replaces the node.
+        n.try_add("my--vg-lv--1", DevNum::new(253, 8)).unwrap();
+        assert_eq!(fs::symlink_metadata(&node).unwrap().rdev(), makedev(253, 8));
+        n.try_remove("my--vg-lv--1").unwrap();
+        n.try_remove("my--vg-lv--1-real").unwrap();
+        assert!(!node.exists());
+        assert!(!dir.path().join("my-vg").exists());
+        n.try_remove("never-made").unwrap();
+    }
+}

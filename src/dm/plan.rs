@@ -1,0 +1,612 @@
+//! The pure activation planner: VG metadata and the kernel's current
+//! devices in, an ordered list of device-mapper operations out, as data
+//! that can be printed and asserted on. No I/O.
+//!
+//! Every plan is one transition from the kernel's devices to a desired
+//! stack (`tree::lv_stack`), in LVM2's phases (libdm-deptree.c
+//! `dm_tree_preload_children`, `dm_tree_suspend_children`,
+//! `dm_tree_activate_children`, `dm_tree_deactivate_children`):
+//!
+//! 1. preload, bottom-up: create missing devices and load changed tables;
+//!    a new (or grown) device that other devices of the stack sit on is
+//!    resumed at once so that their tables can be loaded on top of it;
+//! 2. suspend, top-down: every existing device whose table changes, every
+//!    device above it, and the device holding `snapshot-origin` /
+//!    `snapshot-merge` whenever one of its snapshots is loaded or removed
+//!    (kernel snapshot.rst: the origin must be suspended then);
+//! 3. remove devices that leave the stack and that no live table uses;
+//! 4. resume, bottom-up and by priority within a depth;
+//! 5. remove the devices that were still in use before the resume.
+//!
+//! A device present with the right table is left alone, so plans are
+//! idempotent.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+use super::names::{is_layer_name, split_dm_name, uuid_is_lv};
+use super::state::KernelDevice;
+use super::target::{format_table, DevNum, DevRef, Target, TargetLine};
+use super::tree::{family_owners, family_root, lv_stack, Node, PvDevices, Stack};
+use crate::metadata::id::Id;
+use crate::metadata::model::Vg;
+
+/// One device-mapper operation. Tables may reference devices of the same
+/// plan by name (`DevRef::Name`); the executor resolves them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Create {
+        name: String,
+        uuid: String,
+        read_only: bool,
+    },
+    Load {
+        name: String,
+        table: Vec<TargetLine>,
+        read_only: bool,
+    },
+    Suspend {
+        name: String,
+    },
+    Resume {
+        name: String,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+impl Op {
+    pub fn name(&self) -> &str {
+        match self {
+            Op::Create { name, .. }
+            | Op::Load { name, .. }
+            | Op::Suspend { name }
+            | Op::Resume { name }
+            | Op::Remove { name } => name,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ro = |r: bool| if r { " (ro)" } else { "" };
+        match self {
+            Op::Create {
+                name, read_only, ..
+            } => write!(f, "create {name}{}", ro(*read_only)),
+            Op::Load {
+                name,
+                table,
+                read_only,
+            } => write!(
+                f,
+                "load {name}{}: {}",
+                ro(*read_only),
+                format_table(table).replace('\n', ", ")
+            ),
+            Op::Suspend { name } => write!(f, "suspend {name}"),
+            Op::Resume { name } => write!(f, "resume {name}"),
+            Op::Remove { name } => write!(f, "remove {name}"),
+        }
+    }
+}
+
+/// Print a plan one op per line.
+pub fn format_plan(ops: &[Op]) -> String {
+    ops.iter().map(|o| format!("{o}\n")).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("Failed to find logical volume \"{vg}/{lv}\"")]
+    NoSuchLv { vg: String, lv: String },
+    #[error(
+        "Refusing activation of partial LV {vg}/{lv}.  Use '--activationmode partial' to override."
+    )]
+    Partial { vg: String, lv: String },
+    #[error("Can't activate {vg}/{lv}: segment type {what} is not supported.")]
+    Unsupported {
+        vg: String,
+        lv: String,
+        what: String,
+    },
+    #[error("Can't activate internal logical volume {vg}/{lv}.")]
+    Internal { vg: String, lv: String },
+    #[error("Logical volume {vg}/{lv} in use.")]
+    InUse { vg: String, lv: String },
+    #[error("Can't deactivate volume group \"{vg}\" with {count} open logical volume(s)")]
+    VgInUse { vg: String, count: usize },
+    #[error("Device {name} already exists with UUID {found:?}, expected {expected}.")]
+    UuidConflict {
+        name: String,
+        found: Option<String>,
+        expected: String,
+    },
+    #[error("Table of {user} references device {name}, which is neither planned nor present.")]
+    MissingDevice { name: String, user: String },
+}
+
+/// Activate `lv` (with its whole snapshot family; a snapshot activates
+/// its origin's stack).
+pub fn plan_activate(
+    vg: &Vg,
+    lv: &str,
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> Result<Vec<Op>, PlanError> {
+    let stack = lv_stack(vg, lv, pvs, kernel)?;
+    plan_transition(&stack.nodes, &stack.owners, kernel, &[])
+}
+
+/// Deactivate `lv`'s family, top-down, layers included. Refuses when a
+/// visible device of the family is open.
+pub fn plan_deactivate(vg: &Vg, lv: &str, kernel: &[KernelDevice]) -> Result<Vec<Op>, PlanError> {
+    let root = family_root(vg, lv)?;
+    let owners = family_owners(vg, &root.name);
+    if let Some(d) = open_visible(&owners, kernel).first() {
+        return Err(PlanError::InUse {
+            vg: vg.name.clone(),
+            lv: split_dm_name(&d.name).lv,
+        });
+    }
+    plan_transition(&[], &owners, kernel, &[])
+}
+
+/// Deactivate every LV of `vg` (`vgchange -an`).
+pub fn plan_deactivate_vg(vg: &Vg, kernel: &[KernelDevice]) -> Result<Vec<Op>, PlanError> {
+    let owners: Vec<(Id, Id)> = vg.lvs.iter().map(|l| (vg.id, l.id)).collect();
+    let open = open_visible(&owners, kernel);
+    if !open.is_empty() {
+        return Err(PlanError::VgInUse {
+            vg: vg.name.clone(),
+            count: open.len(),
+        });
+    }
+    plan_transition(&[], &owners, kernel, &[])
+}
+
+/// `lvchange --refresh`: reload the family's tables from metadata and
+/// suspend/resume its visible devices even when nothing changed. Does
+/// nothing for an inactive LV.
+pub fn plan_refresh(
+    vg: &Vg,
+    lv: &str,
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> Result<Vec<Op>, PlanError> {
+    let stack = lv_stack(vg, lv, pvs, kernel)?;
+    if !is_active(&stack, kernel) {
+        return Ok(vec![]);
+    }
+    let refresh: Vec<String> = stack
+        .nodes
+        .iter()
+        .filter(|n| !is_layer_name(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    plan_transition(&stack.nodes, &stack.owners, kernel, &refresh)
+}
+
+/// Bring an active LV family from `before` to `after` metadata (LVM2's
+/// `lv_update_and_reload`). Nothing happens if the family is inactive,
+/// except that stale devices of it are removed.
+pub fn plan_update(
+    before: &Vg,
+    after: &Vg,
+    lv: &str,
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> Result<Vec<Op>, PlanError> {
+    let mut owners = match family_root(before, lv) {
+        Ok(r) => family_owners(before, &r.name),
+        Err(_) => vec![],
+    };
+    let stack = match after.lv(lv) {
+        Some(_) => {
+            let s = lv_stack(after, lv, pvs, kernel)?;
+            let before_active = family_root(before, lv)
+                .ok()
+                .is_some_and(|r| top_exists(before, &r.name, kernel));
+            if before_active || is_active(&s, kernel) {
+                s
+            } else {
+                Stack {
+                    nodes: vec![],
+                    owners: s.owners,
+                }
+            }
+        }
+        None => Stack::default(),
+    };
+    for o in &stack.owners {
+        if !owners.contains(o) {
+            owners.push(*o);
+        }
+    }
+    plan_transition(&stack.nodes, &owners, kernel, &[])
+}
+
+/// Add snapshot (COW LV) `snap` to an active origin; `after` has it.
+pub fn plan_add_snapshot(
+    before: &Vg,
+    after: &Vg,
+    snap: &str,
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> Result<Vec<Op>, PlanError> {
+    let origin = family_root(after, snap)?.name.clone();
+    plan_update(before, after, &origin, pvs, kernel)
+}
+
+/// Remove snapshot (COW LV) `snap`; `before` has it, `after` not. The
+/// last snapshot gone, the origin gets its plain table back and `-real`
+/// goes.
+pub fn plan_remove_snapshot(
+    before: &Vg,
+    after: &Vg,
+    snap: &str,
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> Result<Vec<Op>, PlanError> {
+    let origin = family_root(before, snap)?.name.clone();
+    plan_update(before, after, &origin, pvs, kernel)
+}
+
+fn top_exists(vg: &Vg, lv: &str, kernel: &[KernelDevice]) -> bool {
+    let name = super::names::dm_name(&vg.name, lv, None);
+    kernel.iter().any(|d| d.name == name)
+}
+
+fn is_active(stack: &Stack, kernel: &[KernelDevice]) -> bool {
+    stack
+        .nodes
+        .iter()
+        .any(|n| !is_layer_name(&n.name) && kernel.iter().any(|d| d.name == n.name))
+}
+
+fn owned(owners: &[(Id, Id)], d: &KernelDevice) -> bool {
+    d.uuid
+        .as_deref()
+        .is_some_and(|u| owners.iter().any(|(v, l)| uuid_is_lv(u, v, l)))
+}
+
+fn open_visible<'a>(owners: &[(Id, Id)], kernel: &'a [KernelDevice]) -> Vec<&'a KernelDevice> {
+    kernel
+        .iter()
+        .filter(|d| owned(owners, d) && !is_layer_name(&d.name) && d.open_count > 0)
+        .collect()
+}
+
+fn table_size(t: &[TargetLine]) -> u64 {
+    t.iter().map(|l| l.start + l.length).max().unwrap_or(0)
+}
+
+/// Resume priority of a live table: origins after their snapshots.
+pub fn table_priority(t: &[TargetLine]) -> u8 {
+    match t.first().map(|l| &l.target) {
+        Some(Target::SnapshotOrigin { .. } | Target::SnapshotMerge(_)) => 1,
+        _ => 0,
+    }
+}
+
+fn snapshot_origin_of(t: &[TargetLine]) -> Option<&DevRef> {
+    match t.first().map(|l| &l.target) {
+        Some(Target::Snapshot(a)) => Some(&a.origin),
+        _ => None,
+    }
+}
+
+fn origin_holder_of(t: &[TargetLine]) -> Option<&DevRef> {
+    match t.first().map(|l| &l.target) {
+        Some(Target::SnapshotOrigin { origin }) => Some(origin),
+        Some(Target::SnapshotMerge(a)) => Some(&a.origin),
+        _ => None,
+    }
+}
+
+/// The core: operations taking `kernel` to `desired`. Devices owned by
+/// `owners` (by UUID) that are not desired are removed; `refresh` names
+/// are suspended and resumed even when unchanged.
+pub fn plan_transition(
+    desired: &[Node],
+    owners: &[(Id, Id)],
+    kernel: &[KernelDevice],
+    refresh: &[String],
+) -> Result<Vec<Op>, PlanError> {
+    let k: HashMap<&str, &KernelDevice> = kernel.iter().map(|d| (d.name.as_str(), d)).collect();
+    let by_num: HashMap<DevNum, &str> = kernel.iter().map(|d| (d.dev, d.name.as_str())).collect();
+    let want: HashMap<&str, &Node> = desired.iter().map(|n| (n.name.as_str(), n)).collect();
+
+    for n in desired {
+        let found = k.get(n.name.as_str()).map(|d| d.uuid.clone());
+        let other = kernel
+            .iter()
+            .find(|d| d.uuid.as_deref() == Some(&n.uuid) && d.name != n.name);
+        match (found, other) {
+            (Some(u), _) if u.as_deref() != Some(&n.uuid) => {
+                return Err(PlanError::UuidConflict {
+                    name: n.name.clone(),
+                    found: u,
+                    expected: n.uuid.clone(),
+                })
+            }
+            (_, Some(d)) => {
+                return Err(PlanError::UuidConflict {
+                    name: d.name.clone(),
+                    found: d.uuid.clone(),
+                    expected: n.uuid.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+
+    // Depth of each desired node: 0 for nodes on PVs only.
+    let deps = |n: &Node| -> Vec<String> {
+        n.table
+            .iter()
+            .flat_map(|l| l.target.devices())
+            .filter_map(|d| match d {
+                DevRef::Name(s) => Some(s.clone()),
+                DevRef::Num(_) => None,
+            })
+            .collect()
+    };
+    for n in desired {
+        for d in deps(n) {
+            if !want.contains_key(d.as_str()) && !k.contains_key(d.as_str()) {
+                return Err(PlanError::MissingDevice {
+                    name: d,
+                    user: n.name.clone(),
+                });
+            }
+        }
+    }
+    let mut level: HashMap<&str, usize> = HashMap::new();
+    for _ in 0..=desired.len() {
+        for n in desired {
+            let l = deps(n)
+                .iter()
+                .chain(n.after.iter())
+                .filter(|d| want.contains_key(d.as_str()))
+                .map(|d| level.get(d.as_str()).map_or(0, |x| x + 1))
+                .max()
+                .unwrap_or(0);
+            level.insert(&n.name, l);
+        }
+    }
+    let mut up: Vec<&Node> = desired.iter().collect();
+    up.sort_by(|a, b| {
+        (level[a.name.as_str()], a.priority, &a.name).cmp(&(
+            level[b.name.as_str()],
+            b.priority,
+            &b.name,
+        ))
+    });
+
+    let resolve = |t: &[TargetLine]| -> Option<Vec<TargetLine>> {
+        t.iter()
+            .map(|l| {
+                let target = l.target.map_devices(|d| match d {
+                    DevRef::Name(s) => k.get(s.as_str()).map(|x| DevRef::Num(x.dev)).ok_or(()),
+                    n => Ok(n.clone()),
+                });
+                target.ok().map(|target| TargetLine {
+                    target,
+                    ..l.clone()
+                })
+            })
+            .collect()
+    };
+    let needs_load: HashSet<&str> = desired
+        .iter()
+        .filter(|n| match k.get(n.name.as_str()) {
+            None => true,
+            Some(d) => resolve(&n.table).as_ref() != Some(&d.table) || d.read_only != n.read_only,
+        })
+        .map(|n| n.name.as_str())
+        .collect();
+    let has_parents = |name: &str| desired.iter().any(|p| deps(p).iter().any(|d| d == name));
+    let preload_resume: HashSet<&str> = up
+        .iter()
+        .filter(|n| {
+            needs_load.contains(n.name.as_str())
+                && has_parents(&n.name)
+                && k.get(n.name.as_str())
+                    .is_none_or(|d| table_size(&n.table) > table_size(&d.table))
+        })
+        .map(|n| n.name.as_str())
+        .collect();
+
+    let obsolete: Vec<&KernelDevice> = kernel
+        .iter()
+        .filter(|d| owned(owners, d) && !want.contains_key(d.name.as_str()))
+        .collect();
+    if let Some(d) = obsolete
+        .iter()
+        .find(|d| !is_layer_name(&d.name) && d.open_count > 0)
+    {
+        let s = split_dm_name(&d.name);
+        return Err(PlanError::InUse { vg: s.vg, lv: s.lv });
+    }
+
+    // Suspend set.
+    let mut suspend: BTreeSet<&str> = desired
+        .iter()
+        .filter(|n| {
+            k.contains_key(n.name.as_str())
+                && needs_load.contains(n.name.as_str())
+                && !preload_resume.contains(n.name.as_str())
+        })
+        .map(|n| n.name.as_str())
+        .collect();
+    for r in refresh {
+        if let Some(n) = want.get(r.as_str()) {
+            if k.contains_key(r.as_str()) {
+                suspend.insert(&n.name);
+            }
+        }
+    }
+    // Snapshot rule: origins whose snapshots are loaded or removed.
+    let mut snap_origins: Vec<Option<DevNum>> = Vec::new();
+    for n in desired {
+        if needs_load.contains(n.name.as_str()) {
+            if let Some(DevRef::Name(r)) = snapshot_origin_of(&n.table) {
+                snap_origins.push(k.get(r.as_str()).map(|d| d.dev));
+            }
+        }
+    }
+    for d in &obsolete {
+        if let Some(DevRef::Num(x)) = snapshot_origin_of(&d.table) {
+            snap_origins.push(Some(*x));
+        }
+    }
+    for n in desired {
+        let Some(kd) = k.get(n.name.as_str()) else {
+            continue;
+        };
+        let live = match origin_holder_of(&kd.table) {
+            Some(DevRef::Num(x)) => Some(*x),
+            _ => None,
+        };
+        let want_ref = match origin_holder_of(&n.table) {
+            Some(DevRef::Name(r)) => k.get(r.as_str()).map(|d| d.dev),
+            _ => None,
+        };
+        if snap_origins
+            .iter()
+            .flatten()
+            .any(|x| Some(*x) == live || Some(*x) == want_ref)
+        {
+            suspend.insert(&n.name);
+        }
+    }
+    // Everything above a suspended device, transitively.
+    loop {
+        let before = suspend.len();
+        for n in desired {
+            let Some(kd) = k.get(n.name.as_str()) else {
+                continue;
+            };
+            let uses = |s: &&str| {
+                deps(n).iter().any(|d| d == s)
+                    || kd
+                        .table
+                        .iter()
+                        .flat_map(|l| l.target.devices())
+                        .any(|d| matches!(d, DevRef::Num(x) if by_num.get(x) == Some(s)))
+            };
+            if suspend.iter().any(uses) {
+                suspend.insert(&n.name);
+            }
+        }
+        if suspend.len() == before {
+            break;
+        }
+    }
+
+    let mut ops = Vec::new();
+    // 1. Preload.
+    for n in &up {
+        if !k.contains_key(n.name.as_str()) {
+            ops.push(Op::Create {
+                name: n.name.clone(),
+                uuid: n.uuid.clone(),
+                read_only: n.read_only,
+            });
+        }
+        if needs_load.contains(n.name.as_str()) {
+            ops.push(Op::Load {
+                name: n.name.clone(),
+                table: n.table.clone(),
+                read_only: n.read_only,
+            });
+        }
+        if preload_resume.contains(n.name.as_str()) {
+            ops.push(Op::Resume {
+                name: n.name.clone(),
+            });
+        }
+    }
+    // 2. Suspend, top-down.
+    for n in up.iter().rev() {
+        if suspend.contains(n.name.as_str()) && !k.get(n.name.as_str()).is_some_and(|d| d.suspended)
+        {
+            ops.push(Op::Suspend {
+                name: n.name.clone(),
+            });
+        }
+    }
+    // 3. Remove what nothing live uses any more.
+    let mut live: HashMap<String, Vec<DevNum>> = kernel
+        .iter()
+        .map(|d| (d.name.clone(), nums(&d.table)))
+        .collect();
+    let mut left: Vec<&KernelDevice> = obsolete.clone();
+    remove_unused(&mut left, &mut live, &mut ops);
+    // 4. Resume, bottom-up.
+    for n in &up {
+        let name = n.name.as_str();
+        let pending =
+            (needs_load.contains(name) || !k.contains_key(name)) && !preload_resume.contains(name);
+        if pending || suspend.contains(name) || k.get(name).is_some_and(|d| d.suspended) {
+            ops.push(Op::Resume {
+                name: n.name.clone(),
+            });
+        }
+        if let Some(t) = resolve(&n.table) {
+            live.insert(n.name.clone(), nums(&t));
+        } else {
+            // References to devices created by this plan: their numbers
+            // are unknown, and obsolete devices are never among them.
+            live.insert(n.name.clone(), vec![]);
+        }
+    }
+    // 5. Remove the rest.
+    remove_unused(&mut left, &mut live, &mut ops);
+    for d in left {
+        // Still referenced by a device outside this stack: leave it.
+        log::warn!("not removing {}: still in use by another device", d.name);
+    }
+    Ok(ops)
+}
+
+fn nums(t: &[TargetLine]) -> Vec<DevNum> {
+    t.iter()
+        .flat_map(|l| l.target.devices())
+        .filter_map(|d| match d {
+            DevRef::Num(n) => Some(*n),
+            DevRef::Name(_) => None,
+        })
+        .collect()
+}
+
+/// Remove, round by round, obsolete devices that no remaining live table
+/// uses; within a round origins before snapshots, then by name.
+fn remove_unused(
+    left: &mut Vec<&KernelDevice>,
+    live: &mut HashMap<String, Vec<DevNum>>,
+    ops: &mut Vec<Op>,
+) {
+    loop {
+        let mut round: Vec<&KernelDevice> = left
+            .iter()
+            .filter(|d| !live.values().any(|refs| refs.contains(&d.dev)))
+            .copied()
+            .collect();
+        if round.is_empty() {
+            return;
+        }
+        round.sort_by(|a, b| {
+            (table_priority(&b.table), &a.name).cmp(&(table_priority(&a.table), &b.name))
+        });
+        for d in round {
+            ops.push(Op::Remove {
+                name: d.name.clone(),
+            });
+            live.remove(&d.name);
+            left.retain(|x| x.name != d.name);
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! Planner and executor tests: the printed operation order of every plan,
+//! executed against `RecordingKernel`, and the executor's undo with a
+//! failure injected at every step.
+
+use super::exec::{execute, ExecError, Kernel};
+use super::fake::RecordingKernel;
+use super::plan::*;
+use super::target::DevNum;
+use super::tree::PvDevices;
+use crate::metadata::id::Id;
+use crate::metadata::model::*;
+
+const ES: u64 = 8192; // 4 MiB extents
+
+fn lv(name: &str, n: u8, segs: Vec<Segment>, visible: bool) -> Lv {
+    let mut status = Flags::new(&["READ", "WRITE"]);
+    if visible {
+        status.set("VISIBLE");
+    }
+    Lv {
+        name: name.into(),
+        id: Id([b'a' + n; 32]),
+        status,
+        flags: Flags::default(),
+        tags: vec![],
+        creation_time: None,
+        creation_host: None,
+        allocation_policy: None,
+        read_ahead: None,
+        major: None,
+        minor: None,
+        segments: segs,
+    }
+}
+
+fn linear(pv: &str, pe: u64, count: u64) -> Segment {
+    Segment {
+        start_extent: 0,
+        extent_count: count,
+        tags: vec![],
+        kind: SegmentKind::Striped {
+            stripe_size: None,
+            stripes: vec![StripeArea { pv: pv.into(), pe }],
+        },
+    }
+}
+
+fn pv(key: &str, n: u8) -> Pv {
+    Pv {
+        key: key.into(),
+        id: Id([b'A' + n; 32]),
+        device: None,
+        device_id_type: None,
+        device_id: None,
+        status: Flags::new(&["ALLOCATABLE"]),
+        flags: Flags::default(),
+        tags: vec![],
+        dev_size: Some(200 * ES),
+        pe_start: 2048,
+        pe_count: 100,
+        ba_start: None,
+        ba_size: None,
+    }
+}
+
+/// VG `vg` with LV `lv` (10 extents on pv0), no snapshots.
+fn base_vg() -> Vg {
+    Vg {
+        name: "vg".into(),
+        id: Id([b'Z'; 32]),
+        seqno: 1,
+        format: None,
+        status: Flags::new(&["READ", "WRITE"]),
+        flags: Flags::default(),
+        tags: vec![],
+        system_id: None,
+        extent_size: ES,
+        max_lv: 0,
+        max_pv: 0,
+        allocation_policy: None,
+        metadata_copies: None,
+        pvs: vec![pv("pv0", 0), pv("pv1", 1)],
+        lvs: vec![lv("lv", 0, vec![linear("pv0", 0, 10)], true)],
+        unsupported: None,
+    }
+}
+
+fn with_snapshot(mut vg: Vg, cow: &str, n: u8, pe: u64, merging: bool) -> Vg {
+    vg.lvs.push(lv(cow, n, vec![linear("pv1", pe, 2)], false));
+    let link = vg.next_snapshot_link_name();
+    let mut l = lv(
+        &link,
+        n + 10,
+        vec![Segment {
+            start_extent: 0,
+            extent_count: 10,
+            tags: vec![],
+            kind: SegmentKind::Snapshot {
+                chunk_size: 8,
+                origin: "lv".into(),
+                cow: cow.into(),
+                merging,
+            },
+        }],
+        true,
+    );
+    l.status.clear("WRITE");
+    vg.lvs.push(l);
+    vg
+}
+
+fn pvs() -> PvDevices {
+    [
+        ("pv0".to_string(), DevNum::new(8, 16)),
+        ("pv1".to_string(), DevNum::new(8, 32)),
+    ]
+    .into()
+}
+
+fn kernel() -> RecordingKernel {
+    let mut k = RecordingKernel::new();
+    k.add_disk(DevNum::new(8, 16), 200 * ES);
+    k.add_disk(DevNum::new(8, 32), 200 * ES);
+    k
+}
+
+fn lines(ops: &[Op]) -> Vec<String> {
+    ops.iter().map(|o| o.to_string()).collect()
+}
+
+fn run(k: &mut RecordingKernel, ops: &[Op]) {
+    execute(k, ops).unwrap_or_else(|e| panic!("{e}\n{}", format_plan(ops)));
+    assert!(
+        k.suspended().is_empty(),
+        "left suspended: {:?}",
+        k.suspended()
+    );
+    assert!(k.pending().is_empty());
+}
+
+fn activate(k: &mut RecordingKernel, vg: &Vg, lv: &str) {
+    let ops = plan_activate(vg, lv, &pvs(), &k.list().unwrap()).unwrap();
+    run(k, &ops);
+}
+
+#[test]
+fn activate_linear_then_idempotent() {
+    let vg = base_vg();
+    let mut k = kernel();
+    let ops = plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "create vg-lv",
+            "load vg-lv: 0 81920 linear 8:16 2048",
+            "resume vg-lv"
+        ]
+    );
+    match &ops[0] {
+        Op::Create { uuid, .. } => {
+            assert_eq!(uuid, &format!("LVM-{}{}", "Z".repeat(32), "a".repeat(32)))
+        }
+        o => panic!("{o}"),
+    }
+    run(&mut k, &ops);
+    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn striped_table() {
+    let mut vg = base_vg();
+    vg.lvs[0].segments = vec![Segment {
+        start_extent: 0,
+        extent_count: 4,
+        tags: vec![],
+        kind: SegmentKind::Striped {
+            stripe_size: Some(128),
+            stripes: vec![
+                StripeArea {
+                    pv: "pv0".into(),
+                    pe: 0,
+                },
+                StripeArea {
+                    pv: "pv1".into(),
+                    pe: 5,
+                },
+            ],
+        },
+    }];
+    let ops = plan_activate(&vg, "lv", &pvs(), &[]).unwrap();
+    assert_eq!(
+        lines(&ops)[1],
+        format!(
+            "load vg-lv: 0 32768 striped 2 128 8:16 2048 8:32 {}",
+            2048 + 5 * ES
+        )
+    );
+}
+
+#[test]
+fn missing_pv_refuses_partial() {
+    let vg = base_vg();
+    let e = plan_activate(&vg, "lv", &PvDevices::new(), &[]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Refusing activation of partial LV vg/lv.  Use '--activationmode partial' to override."
+    );
+}
+
+const ORIGIN_STACK: [&str; 12] = [
+    "create vg-lv-real",
+    "load vg-lv-real: 0 81920 linear 8:16 2048",
+    "resume vg-lv-real",
+    "create vg-s1-cow",
+    "load vg-s1-cow: 0 16384 linear 8:32 2048",
+    "resume vg-s1-cow",
+    "create vg-s1",
+    "load vg-s1: 0 81920 snapshot vg-lv-real vg-s1-cow P 8",
+    "create vg-lv",
+    "load vg-lv: 0 81920 snapshot-origin vg-lv-real",
+    "resume vg-s1",
+    "resume vg-lv",
+];
+
+#[test]
+fn activate_snapshot_activates_origin_stack() {
+    let vg = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let mut k = kernel();
+    let ops = plan_activate(&vg, "s1", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(lines(&ops), ORIGIN_STACK);
+    run(&mut k, &ops);
+    assert_eq!(
+        k.dump(),
+        "vg-lv: 0 81920 snapshot-origin 253:0\n\
+         vg-lv-real: 0 81920 linear 8:16 2048\n\
+         vg-s1: 0 81920 snapshot 253:0 253:1 P 8\n\
+         vg-s1-cow: 0 16384 linear 8:32 2048\n"
+    );
+    let uuid = |n: &str| k.info(n).unwrap().unwrap().uuid.unwrap();
+    let base = format!("LVM-{}", "Z".repeat(32));
+    assert_eq!(uuid("vg-lv-real"), format!("{base}{}-real", "a".repeat(32)));
+    assert_eq!(uuid("vg-s1-cow"), format!("{base}{}-cow", "b".repeat(32)));
+    assert_eq!(uuid("vg-s1"), format!("{base}{}", "b".repeat(32)));
+    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn add_first_and_second_snapshot() {
+    let v0 = base_vg();
+    let v1 = with_snapshot(v0.clone(), "s1", 1, 0, false);
+    let v2 = with_snapshot(v1.clone(), "s2", 2, 2, false);
+    let mut k = kernel();
+    activate(&mut k, &v0, "lv");
+    let ops = plan_add_snapshot(&v0, &v1, "s1", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "create vg-lv-real",
+            "load vg-lv-real: 0 81920 linear 8:16 2048",
+            "resume vg-lv-real",
+            "create vg-s1-cow",
+            "load vg-s1-cow: 0 16384 linear 8:32 2048",
+            "resume vg-s1-cow",
+            "create vg-s1",
+            "load vg-s1: 0 81920 snapshot vg-lv-real vg-s1-cow P 8",
+            "load vg-lv: 0 81920 snapshot-origin vg-lv-real",
+            "suspend vg-lv",
+            "resume vg-s1",
+            "resume vg-lv",
+        ]
+    );
+    run(&mut k, &ops);
+    // Same state as activating from scratch.
+    let mut fresh = kernel();
+    activate(&mut fresh, &v1, "lv");
+    assert_eq!(
+        k.dump().replace("253:1 ", "").len(),
+        fresh.dump().replace("253:1 ", "").len()
+    );
+
+    // A second snapshot: the origin's table stays, but it is suspended
+    // while the new snapshot starts.
+    let ops = plan_add_snapshot(&v1, &v2, "s2", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "create vg-s2-cow",
+            "load vg-s2-cow: 0 16384 linear 8:32 18432",
+            "resume vg-s2-cow",
+            "create vg-s2",
+            "load vg-s2: 0 81920 snapshot vg-lv-real vg-s2-cow P 8",
+            "suspend vg-lv",
+            "resume vg-s2",
+            "resume vg-lv",
+        ]
+    );
+    run(&mut k, &ops);
+
+    // Remove one of two: origin suspended around the snapshot's removal.
+    let ops = plan_remove_snapshot(&v2, &v1, "s2", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "suspend vg-lv",
+            "remove vg-s2",
+            "remove vg-s2-cow",
+            "resume vg-lv"
+        ]
+    );
+    run(&mut k, &ops);
+
+    // Remove the last: origin back to linear, -real goes after the resume.
+    let ops = plan_remove_snapshot(&v1, &v0, "s1", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "load vg-lv: 0 81920 linear 8:16 2048",
+            "suspend vg-lv",
+            "remove vg-s1",
+            "remove vg-s1-cow",
+            "resume vg-lv",
+            "remove vg-lv-real",
+        ]
+    );
+    run(&mut k, &ops);
+    assert_eq!(k.names(), ["vg-lv"]);
+    assert_eq!(k.dump(), "vg-lv: 0 81920 linear 8:16 2048\n");
+}
+
+#[test]
+fn snapshot_of_inactive_origin_does_nothing() {
+    let v0 = base_vg();
+    let v1 = with_snapshot(v0.clone(), "s1", 1, 0, false);
+    assert!(plan_add_snapshot(&v0, &v1, "s1", &pvs(), &[])
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn deactivate_top_down_and_refuses_open() {
+    let vg = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let mut k = kernel();
+    activate(&mut k, &vg, "lv");
+    k.set_open("vg-lv", 1);
+    let e = plan_deactivate(&vg, "s1", &k.list().unwrap()).unwrap_err();
+    assert_eq!(e.to_string(), "Logical volume vg/lv in use.");
+    let e = plan_deactivate_vg(&vg, &k.list().unwrap()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Can't deactivate volume group \"vg\" with 1 open logical volume(s)"
+    );
+    k.set_open("vg-lv", 0);
+    let ops = plan_deactivate(&vg, "lv", &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "remove vg-lv",
+            "remove vg-s1",
+            "remove vg-lv-real",
+            "remove vg-s1-cow"
+        ]
+    );
+    run(&mut k, &ops);
+    assert!(k.names().is_empty());
+    assert!(plan_deactivate(&vg, "lv", &[]).unwrap().is_empty());
+}
+
+#[test]
+fn refresh_reloads_changed_and_cycles_visible() {
+    let vg = base_vg();
+    let mut k = kernel();
+    assert!(plan_refresh(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
+    activate(&mut k, &vg, "lv");
+    let ops = plan_refresh(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(lines(&ops), ["suspend vg-lv", "resume vg-lv"]);
+    // The PV moved to another device number: refresh reloads.
+    let mut moved = pvs();
+    moved.insert("pv0".into(), DevNum::new(8, 32));
+    let ops = plan_refresh(&vg, "lv", &moved, &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "load vg-lv: 0 81920 linear 8:32 2048",
+            "suspend vg-lv",
+            "resume vg-lv"
+        ]
+    );
+    run(&mut k, &ops);
+}
+
+#[test]
+fn extend_origin_resumes_grown_real_early() {
+    let v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let mut v2 = v1.clone();
+    let mut seg = linear("pv0", 10, 5);
+    seg.start_extent = 10;
+    v2.lvs[0].segments.push(seg);
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    let ops = plan_update(&v1, &v2, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "load vg-lv-real: 0 81920 linear 8:16 2048, 81920 40960 linear 8:16 83968",
+            "resume vg-lv-real",
+            "load vg-lv: 0 122880 snapshot-origin vg-lv-real",
+            "suspend vg-lv",
+            "resume vg-lv",
+        ]
+    );
+    run(&mut k, &ops);
+}
+
+#[test]
+fn merging_snapshot_cold_start_at_activation() {
+    let vg = with_snapshot(base_vg(), "s1", 1, 0, true);
+    let mut k = kernel();
+    let ops = plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "create vg-lv-real",
+            "load vg-lv-real: 0 81920 linear 8:16 2048",
+            "resume vg-lv-real",
+            "create vg-s1-cow",
+            "load vg-s1-cow: 0 16384 linear 8:32 2048",
+            "resume vg-s1-cow",
+            "create vg-lv",
+            "load vg-lv: 0 81920 snapshot-merge vg-lv-real vg-s1-cow P 8",
+            "resume vg-lv",
+        ]
+    );
+    run(&mut k, &ops);
+    assert!(plan_activate(&vg, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
+    // Merge finished: the poller drops the snapshot.
+    let done = base_vg();
+    let ops = plan_remove_snapshot(&vg, &done, "s1", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "load vg-lv: 0 81920 linear 8:16 2048",
+            "suspend vg-lv",
+            "resume vg-lv",
+            "remove vg-lv-real",
+            "remove vg-s1-cow",
+        ]
+    );
+    run(&mut k, &ops);
+    assert_eq!(k.names(), ["vg-lv"]);
+}
+
+/// The coming `lvconvert --merge` is `plan_update` to merging metadata:
+/// LVM's handover order falls out of the generic phases.
+#[test]
+fn merge_handover_order() {
+    let v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let v2 = with_snapshot(base_vg(), "s1", 1, 0, true);
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    let ops = plan_update(&v1, &v2, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "load vg-lv: 0 81920 snapshot-merge vg-lv-real vg-s1-cow P 8",
+            "load vg-s1: 0 81920 error",
+            "suspend vg-s1",
+            "suspend vg-lv",
+            "resume vg-lv",
+            "resume vg-s1",
+        ]
+    );
+    run(&mut k, &ops);
+    // Origin open: the merge is postponed, nothing changes.
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    k.set_open("vg-lv", 1);
+    assert!(plan_update(&v1, &v2, "lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn uuid_conflict_is_refused() {
+    let vg = base_vg();
+    let mut k = kernel();
+    k.create("vg-lv", "LVM-other", false).unwrap();
+    let e = plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap_err();
+    assert!(matches!(e, PlanError::UuidConflict { .. }), "{e}");
+}
+
+/// Every plan, failing at every step: the kernel ends exactly as it
+/// started, with nothing suspended and no table pending.
+#[test]
+fn undo_at_every_step() {
+    let v0 = base_vg();
+    let v1 = with_snapshot(v0.clone(), "s1", 1, 0, false);
+    let v2 = with_snapshot(v1.clone(), "s2", 2, 2, false);
+    let v1m = with_snapshot(base_vg(), "s1", 1, 0, true);
+    type Setup = fn(&mut RecordingKernel);
+    type Planner = Box<dyn Fn(&RecordingKernel) -> Vec<Op>>;
+    let cases: Vec<(&str, Setup, Planner)> = vec![
+        ("activate origin", |_| {}, {
+            let v = v1.clone();
+            Box::new(move |k| plan_activate(&v, "lv", &pvs(), &k.list().unwrap()).unwrap())
+        }),
+        ("add first snapshot", |_| {}, {
+            let (a, b) = (v0.clone(), v1.clone());
+            Box::new(move |k| plan_add_snapshot(&a, &b, "s1", &pvs(), &k.list().unwrap()).unwrap())
+        }),
+        ("add second snapshot", |_| {}, {
+            let (a, b) = (v1.clone(), v2.clone());
+            Box::new(move |k| plan_add_snapshot(&a, &b, "s2", &pvs(), &k.list().unwrap()).unwrap())
+        }),
+        ("remove last snapshot", |_| {}, {
+            let (a, b) = (v1.clone(), v0.clone());
+            Box::new(move |k| {
+                plan_remove_snapshot(&a, &b, "s1", &pvs(), &k.list().unwrap()).unwrap()
+            })
+        }),
+        ("deactivate", |_| {}, {
+            let v = v1.clone();
+            Box::new(move |k| plan_deactivate(&v, "lv", &k.list().unwrap()).unwrap())
+        }),
+        ("merge handover", |_| {}, {
+            let (a, b) = (v1.clone(), v1m.clone());
+            Box::new(move |k| plan_update(&a, &b, "lv", &pvs(), &k.list().unwrap()).unwrap())
+        }),
+    ];
+    let starts: [(&str, &Vg); 6] = [
+        ("activate origin", &v0),
+        ("add first snapshot", &v0),
+        ("add second snapshot", &v1),
+        ("remove last snapshot", &v1),
+        ("deactivate", &v1),
+        ("merge handover", &v1),
+    ];
+    for ((name, setup, planner), (_, start)) in cases.iter().zip(starts) {
+        let mut base = kernel();
+        if name != &"activate origin" {
+            activate(&mut base, start, "lv");
+        }
+        setup(&mut base);
+        base.calls.clear();
+        let ops = planner(&base);
+        assert!(!ops.is_empty(), "{name}");
+        let before = base.dump();
+        // Count the calls of a clean run.
+        let mut clean = base.clone();
+        run(&mut clean, &ops);
+        let n = clean.calls.len();
+        for at in 0..n {
+            let mut k = base.clone();
+            k.fail_at.insert(at);
+            let e = execute(&mut k, &ops).expect_err("injected failure");
+            assert!(matches!(e, ExecError::Step { .. }), "{name} at {at}: {e}");
+            assert!(
+                k.suspended().is_empty(),
+                "{name} at {at}: suspended {:?}",
+                k.suspended()
+            );
+            assert!(
+                k.pending().is_empty(),
+                "{name} at {at}: pending {:?}",
+                k.pending()
+            );
+            assert_eq!(
+                normalise(&k.dump()),
+                normalise(&before),
+                "{name} at {at}: calls {:#?}",
+                k.calls
+            );
+        }
+    }
+}
+
+/// Re-created devices get new minors; compare tables without them.
+fn normalise(dump: &str) -> String {
+    let re = regex::Regex::new(r"253:\d+").unwrap();
+    re.replace_all(dump, "253:N").into_owned()
+}
+
+#[test]
+fn failed_undo_reports_both() {
+    let v0 = base_vg();
+    let v1 = with_snapshot(v0.clone(), "s1", 1, 0, false);
+    let mut k = kernel();
+    activate(&mut k, &v0, "lv");
+    let ops = plan_add_snapshot(&v0, &v1, "s1", &pvs(), &k.list().unwrap()).unwrap();
+    k.calls.clear();
+    // Fail at "suspend vg-lv" (call 9) and every call after it.
+    k.fail_from = Some(9);
+    let e = execute(&mut k, &ops).unwrap_err();
+    match &e {
+        ExecError::UndoFailed { op, undo, .. } => {
+            assert_eq!(op, "suspend vg-lv");
+            assert!(!undo.is_empty());
+        }
+        e => panic!("{e}"),
+    }
+    assert!(e.to_string().contains("undo failed too"), "{e}");
+}
+
+#[test]
+fn unresolvable_reference_fails_cleanly() {
+    let mut k = kernel();
+    let ops = vec![
+        Op::Create {
+            name: "x".into(),
+            uuid: "LVM-x".into(),
+            read_only: false,
+        },
+        Op::Load {
+            name: "x".into(),
+            table: vec!["0 8 snapshot-origin nowhere".parse().unwrap()],
+            read_only: false,
+        },
+    ];
+    assert!(execute(&mut k, &ops).is_err());
+    assert!(k.names().is_empty());
+}
+
+pub(crate) fn fixture_vg() -> Vg {
+    base_vg()
+}
+
+/// (vg with origin `lv` + snapshot `s1`, same vg with s1 merging, kernel
+/// with the stack active).
+pub(crate) fn active_origin_with_snapshot() -> (Vg, Vg, RecordingKernel) {
+    let v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let v2 = with_snapshot(base_vg(), "s1", 1, 0, true);
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    (v1, v2, k)
+}
+
+pub(crate) fn start_merge(k: &mut RecordingKernel, before: &Vg, after: &Vg) {
+    let ops = plan_update(before, after, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    run(k, &ops);
+}
