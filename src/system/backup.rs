@@ -81,9 +81,8 @@ pub fn write_backup(
     create_dir(&dir).map_err(err)?;
     let tmp = write_temp(&dir, file_text).map_err(err)?;
     std::fs::rename(&tmp, &path)
-        .map_err(|e| {
+        .inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
-            e
         })
         .map_err(err)?;
     sync_dir(&dir).map_err(err)?;
@@ -246,7 +245,11 @@ fn create_dir(dir: &Path) -> std::io::Result<()> {
 fn write_temp(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
     let mut rng = rand::rng();
     loop {
-        let path = dir.join(format!(".lvm_rlvm_{}_{}", std::process::id(), rng.random::<u32>()));
+        let path = dir.join(format!(
+            ".lvm_rlvm_{}_{}",
+            std::process::id(),
+            rng.random::<u32>()
+        ));
         let mut f = match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -287,12 +290,18 @@ mod tests {
         let p = write_backup(&c, "vg0", "vg0 {\n}\n").unwrap().unwrap();
         assert_eq!(p, d.path().join("backup/vg0"));
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "vg0 {\n}\n");
-        let mode = std::fs::metadata(d.path().join("backup")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(d.path().join("backup"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
         write_backup(&c, "vg0", "v2").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "v2");
         // No temp files left behind.
-        assert_eq!(std::fs::read_dir(d.path().join("backup")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(d.path().join("backup")).unwrap().count(),
+            1
+        );
     }
 
     #[test]
@@ -316,7 +325,9 @@ mod tests {
         let c = conf(d.path(), &[]);
         let re = regex::Regex::new(r"^vg_0_0000([0-2])-\d+\.vg$").unwrap();
         for want in 0..3u32 {
-            let p = write_archive(&c, "vg_0", want + 5, "text").unwrap().unwrap();
+            let p = write_archive(&c, "vg_0", want + 5, "text")
+                .unwrap()
+                .unwrap();
             let name = p.file_name().unwrap().to_str().unwrap();
             let caps = re.captures(name).unwrap_or_else(|| panic!("{name}"));
             assert_eq!(caps[1].parse::<u32>().unwrap(), want);
@@ -326,7 +337,10 @@ mod tests {
         let l = list_archives(&c, "vg_0").unwrap();
         assert_eq!(l.iter().map(|a| a.index).collect::<Vec<_>>(), vec![0, 1, 2]);
         assert_eq!(list_archives(&c, "vg").unwrap().len(), 1);
-        let mode = std::fs::metadata(d.path().join("archive")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(d.path().join("archive"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
 
@@ -338,7 +352,12 @@ mod tests {
         for i in 0..6 {
             let p = write_archive(&c, "vg", i, "t").unwrap().unwrap();
             if i < 5 {
-                File::options().write(true).open(&p).unwrap().set_modified(old).unwrap();
+                File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
             }
         }
         // Pruning ran after the 6th: 6 files, 5 old; delete oldest until 3.
@@ -358,6 +377,9 @@ mod tests {
     fn bad_names_refused() {
         let d = tempfile::tempdir().unwrap();
         let c = conf(d.path(), &[]);
-        assert!(matches!(write_backup(&c, "../x", "t"), Err(BackupError::BadName(_))));
+        assert!(matches!(
+            write_backup(&c, "../x", "t"),
+            Err(BackupError::BadName(_))
+        ));
     }
 }
