@@ -34,8 +34,15 @@ fn lvm_sees_pv_added_by_rlvm() {
     }
     let d = tempfile::tempdir().unwrap();
     let img = d.path().join("pv.img");
-    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
-    let out = Command::new("losetup").args(["-f", "--show"]).arg(&img).output().unwrap();
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let out = Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(&img)
+        .output()
+        .unwrap();
     if !out.status.success() {
         eprintln!("skipped: no loop device");
         return;
@@ -56,14 +63,33 @@ fn lvm_sees_pv_added_by_rlvm() {
 
     // Create the PV without the devices file, as another tool would.
     let out = lvm(d.path(), &["pvcreate", "-y", "--devicesfile", "", devs]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = lvm(d.path(), &["pvs", "--devicesfile", "", "--noheadings", "-o", "pv_uuid", devs]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = lvm(
+        d.path(),
+        &[
+            "pvs",
+            "--devicesfile",
+            "",
+            "--noheadings",
+            "-o",
+            "pv_uuid",
+            devs,
+        ],
+    );
     let pvid: String = String::from_utf8_lossy(&out.stdout).trim().replace('-', "");
     assert_eq!(pvid.len(), 32, "{}", String::from_utf8_lossy(&out.stderr));
 
     // An empty devices file in use: LVM2 does not see the PV.
     let df = d.path().join("devices/system.devices");
-    std::fs::write(&df, "# LVM uses devices listed in this file.\nVERSION=1.1.1\n").unwrap();
+    std::fs::write(
+        &df,
+        "# LVM uses devices listed in this file.\nVERSION=1.1.1\n",
+    )
+    .unwrap();
     let out = lvm(d.path(), &["pvs", "--noheadings", "-o", "pv_name"]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains(devs));
 
@@ -79,8 +105,16 @@ fn lvm_sees_pv_added_by_rlvm() {
 
     let out = lvm(d.path(), &["pvs", "--noheadings", "-o", "pv_name,pv_uuid"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(devs), "pvs: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains(devs),
+        "pvs: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = lvm(d.path(), &["lvmdevices", "--check"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = lvm(d.path(), &["pvremove", "-y", devs]);
 }

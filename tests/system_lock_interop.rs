@@ -63,7 +63,11 @@ fn lvm_cannot_take_global_lock_held_by_rlvm() {
     drop(held);
 
     let out = lvm(d.path(), &["vgs", "--config", "global/wait_for_locks=0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -93,20 +97,38 @@ fn lvm_cannot_read_vg_locked_by_rlvm() {
     let devs = dev.to_str().unwrap();
     let vg = format!("rlvmlk{}", std::process::id());
     let out = lvm(d.path(), &["vgcreate", "-y", &vg, devs]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let conf = LvmConf::load_from(d.path(), Path::new("/dev"), &[]).unwrap();
     let held = lock_vg(&conf, &vg, true).unwrap();
-    let out = lvm(d.path(), &["vgs", &vg, "--config", "global/wait_for_locks=0"]);
+    let out = lvm(
+        d.path(),
+        &["vgs", &vg, "--config", "global/wait_for_locks=0"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "lvm vgs read a VG rlvm holds");
     assert!(err.contains(&format!("V_{vg}: flock failed")), "{err}");
     drop(held);
 
     // Released: LVM2 reads the VG again.
-    let out = lvm(d.path(), &["vgs", &vg, "--config", "global/wait_for_locks=0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = lvm(
+        d.path(),
+        &["vgs", &vg, "--config", "global/wait_for_locks=0"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = lvm(d.path(), &["vgremove", "-f", &vg]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = lvm(d.path(), &["pvremove", "-y", devs]);
 }

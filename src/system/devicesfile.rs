@@ -170,7 +170,13 @@ impl DevIds {
                 return (t.into(), u.clone(), None);
             }
         }
-        let devname = || ("devname".to_string(), self.names.first().cloned().unwrap_or_default(), None);
+        let devname = || {
+            (
+                "devname".to_string(),
+                self.names.first().cloned().unwrap_or_default(),
+                None,
+            )
+        };
         if self.names.first().is_some_and(|n| is_loop_name(n)) {
             return match &self.loop_file {
                 Some(f) => ("loop_file".into(), f.clone(), None),
@@ -192,9 +198,9 @@ impl DevIds {
     /// Whether a devices-file entry names this device.
     pub fn matches(&self, e: &Entry) -> bool {
         let eq = |v: &Option<String>| v.as_deref() == Some(e.idname.as_str());
-        let part_ok = e.part == self.part || (e.part.is_none() && self.part.is_none());
+        let part_ok = e.part == self.part;
         match e.idtype.as_str() {
-            "devname" => self.names.iter().any(|n| *n == e.idname),
+            "devname" => self.names.contains(&e.idname),
             "sys_wwid" | "wwid_naa" | "wwid_eui" | "wwid_t10" => eq(&self.sys_wwid) && part_ok,
             "sys_serial" => eq(&self.sys_serial) && part_ok,
             "loop_file" => eq(&self.loop_file),
@@ -231,7 +237,13 @@ fn read_sys(dir: &Path, suffix: &str) -> Option<String> {
 fn format_general(s: &str) -> String {
     s.trim()
         .chars()
-        .map(|c| if c.is_whitespace() || c == '"' || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if c.is_whitespace() || c == '"' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -240,7 +252,10 @@ fn format_wwid(s: &str) -> String {
     let t = s.trim();
     if t.starts_with("t10") {
         let mut out = String::new();
-        for word in t.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
+        for word in t
+            .split(|c: char| c.is_whitespace())
+            .filter(|w| !w.is_empty())
+        {
             if !out.is_empty() {
                 out.push('_');
             }
@@ -254,7 +269,13 @@ fn format_wwid(s: &str) -> String {
 
 fn replace_unsafe(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_whitespace() || c == '"' || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if c.is_whitespace() || c == '"' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -263,7 +284,10 @@ fn field(line: &str, key: &str) -> Option<String> {
     let at = line.find(key)?;
     let rest = &line[at + key.len()..];
     let rest = rest.strip_prefix('=')?.trim_start_matches(' ');
-    let v: String = rest.chars().take_while(|c| *c != ' ' && *c != '\n').collect();
+    let v: String = rest
+        .chars()
+        .take_while(|c| *c != ' ' && *c != '\n')
+        .collect();
     (!v.is_empty() && v != ".").then_some(v)
 }
 
@@ -278,7 +302,9 @@ impl DevicesFile {
                     Line::Other(l.to_string())
                 } else if l.starts_with("VERSION") {
                     Line::Version(field(l, "VERSION").unwrap_or_default())
-                } else if let (Some(idtype), Some(idname)) = (field(l, "IDTYPE"), field(l, "IDNAME")) {
+                } else if let (Some(idtype), Some(idname)) =
+                    (field(l, "IDTYPE"), field(l, "IDNAME"))
+                {
                     Line::Entry(Entry {
                         idtype,
                         idname,
@@ -364,7 +390,11 @@ impl DevicesFile {
         let counter = match self.version() {
             None => 0,
             Some(v) => {
-                let p: Vec<u32> = v.split('.').map(|x| x.parse::<u32>()).collect::<Result<_, _>>().map_err(|_| v.to_string())?;
+                let p: Vec<u32> = v
+                    .split('.')
+                    .map(|x| x.parse::<u32>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| v.to_string())?;
                 match p.as_slice() {
                     [major, _, c] if *major <= FILE_MAJOR => *c,
                     _ => return Err(v.to_string()),
@@ -403,7 +433,10 @@ impl DevicesFile {
             }
         }
         // The HASH comment goes after the leading comment block.
-        let at = body.iter().position(|l| !l.starts_with('#')).unwrap_or(body.len());
+        let at = body
+            .iter()
+            .position(|l| !l.starts_with('#'))
+            .unwrap_or(body.len());
         body.insert(at, format!("# HASH={hash}"));
         let mut out = body.join("\n");
         out.push('\n');
@@ -521,7 +554,11 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
         for &b in data {
             crc ^= b as u32;
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         crc
@@ -541,7 +578,10 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].idtype, "sys_wwid");
         assert_eq!(e[0].part, Some(2));
-        assert_eq!(e[1].pvid.as_deref(), Some("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"));
+        assert_eq!(
+            e[1].pvid.as_deref(),
+            Some("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")
+        );
         assert!(df.contains("/dev/sda2", None));
         assert!(df.contains("/dev/vdb", None));
         assert!(df.contains("/dev/zzz", Some("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")));
@@ -572,7 +612,11 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
             "IDTYPE=loop_file IDNAME=/var/tmp/pv.img DEVNAME=/dev/loop0 PVID=CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
         );
         // The hash covers the non-comment lines.
-        let hashed: String = lines.iter().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+        let hashed: String = lines
+            .iter()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let want = crc_bitwise(INITIAL_CRC, hashed.as_bytes());
         assert_eq!(lines[2], format!("# HASH={want}"));
         // Re-reading gives the same entries plus one.
@@ -597,7 +641,10 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
         std::fs::write(disk.join("device/wwid"), "naa.5000c500a1b2c3d4\n").unwrap();
         std::fs::write(part.join("partition"), "2\n").unwrap();
         let ids = DevIds::read(&part, Some(&disk), vec!["/dev/sda2".into()]);
-        assert_eq!(ids.preferred(), ("sys_wwid".into(), "naa.5000c500a1b2c3d4".into(), Some(2)));
+        assert_eq!(
+            ids.preferred(),
+            ("sys_wwid".into(), "naa.5000c500a1b2c3d4".into(), Some(2))
+        );
         let df = DevicesFile::parse(RHEL);
         assert!(df.lists(&ids));
 
@@ -605,7 +652,10 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
             sys_wwid: Some(format_wwid("t10.ATA     QEMU HARDDISK   QM00001   ")),
             ..DevIds::default()
         };
-        assert_eq!(t10.sys_wwid.as_deref(), Some("t10.ATA_QEMU_HARDDISK_QM00001"));
+        assert_eq!(
+            t10.sys_wwid.as_deref(),
+            Some("t10.ATA_QEMU_HARDDISK_QM00001")
+        );
 
         let lv = DevIds {
             names: vec!["/dev/mapper/vg-lv".into()],
@@ -617,7 +667,10 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
             names: vec!["/dev/vdb".into()],
             ..DevIds::default()
         };
-        assert_eq!(plain.preferred(), ("devname".into(), "/dev/vdb".into(), None));
+        assert_eq!(
+            plain.preferred(),
+            ("devname".into(), "/dev/vdb".into(), None)
+        );
         assert!(df.lists(&plain));
     }
 
@@ -626,7 +679,10 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
         // Needs a real block device node for stat(); /dev/loop0 exists on
         // most Linux hosts even unbound.
         let node = Path::new("/dev/loop0");
-        if std::fs::metadata(node).map(|m| !m.file_type().is_block_device()).unwrap_or(true) {
+        if std::fs::metadata(node)
+            .map(|m| !m.file_type().is_block_device())
+            .unwrap_or(true)
+        {
             return;
         }
         let d = tempfile::tempdir().unwrap();
@@ -641,7 +697,9 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
         assert!(!add_device(&conf, node, "P".repeat(32).as_str()).unwrap());
         std::fs::write(conf.devicesfile_path(), "VERSION=1.1.1\n").unwrap();
         assert!(add_device(&conf, node, "P".repeat(32).as_str()).unwrap());
-        let df = DevicesFile::load(&conf.devicesfile_path()).unwrap().unwrap();
+        let df = DevicesFile::load(&conf.devicesfile_path())
+            .unwrap()
+            .unwrap();
         assert_eq!(df.version(), Some("1.1.2"));
         assert!(df.contains("/dev/loop0", None));
         // Same again: unchanged.

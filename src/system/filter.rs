@@ -149,9 +149,24 @@ mod tests {
 
     #[test]
     fn delimiters() {
-        for p in ["a|^/dev/sda$|", "a/^\\/dev\\/sda$/", "a(^/dev/sda$)", "a[^/dev/sda$]", "a{^/dev/sda$}", "a#^/dev/sda$#"] {
-            assert_eq!(f(&[p, "r|.*|"]).check(&["/dev/sda"]), Verdict::Accepted(0), "{p}");
-            assert_eq!(f(&[p, "r|.*|"]).check(&["/dev/sdb"]), Verdict::Rejected, "{p}");
+        for p in [
+            "a|^/dev/sda$|",
+            "a/^\\/dev\\/sda$/",
+            "a(^/dev/sda$)",
+            "a[^/dev/sda$]",
+            "a{^/dev/sda$}",
+            "a#^/dev/sda$#",
+        ] {
+            assert_eq!(
+                f(&[p, "r|.*|"]).check(&["/dev/sda"]),
+                Verdict::Accepted(0),
+                "{p}"
+            );
+            assert_eq!(
+                f(&[p, "r|.*|"]).check(&["/dev/sdb"]),
+                Verdict::Rejected,
+                "{p}"
+            );
         }
     }
 
@@ -177,7 +192,11 @@ mod tests {
     #[test]
     fn any_accepted_alias_accepts() {
         let r = f(&["a|/dev/disk/by-id/wwn-|", "r|.*|"]);
-        let names = ["/dev/sdc", "/dev/disk/by-id/wwn-0x5000c500a", "/dev/disk/by-path/pci-0"];
+        let names = [
+            "/dev/sdc",
+            "/dev/disk/by-id/wwn-0x5000c500a",
+            "/dev/disk/by-path/pci-0",
+        ];
         assert_eq!(r.check(&names), Verdict::Accepted(1));
         // Rejected on one alias, accepted on a later one: accepted.
         let r = f(&["r|^/dev/sdc$|", "a|by-id|"]);

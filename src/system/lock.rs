@@ -366,7 +366,9 @@ mod tests {
         let b = lock_vg(&c, "vg", false).unwrap();
         let e = lock_vg(&c, "vg", true).unwrap_err();
         assert!(matches!(e, LockError::WouldBlock { .. }), "{e}");
-        assert!(e.to_string().contains("V_vg: flock failed: Resource temporarily unavailable"));
+        assert!(e
+            .to_string()
+            .contains("V_vg: flock failed: Resource temporarily unavailable"));
         drop((a, b));
         let x = lock_vg(&c, "vg", true).unwrap();
         assert!(matches!(

@@ -462,4 +462,16 @@ mod tests {
         assert!(msg.starts_with("Failed to load config file"), "{msg}");
         assert!(!msg.contains('\n'));
     }
+
+    #[test]
+    fn host_lvm_conf_loads() {
+        // Debian's lvm.conf has every setting commented out: all defaults.
+        let dir = Path::new(DEFAULT_SYSTEM_DIR);
+        if !dir.join("lvm.conf").exists() {
+            return;
+        }
+        let c = LvmConf::load_from(dir, Path::new("/dev"), &[]).unwrap();
+        assert_eq!(c.locking_dir(), PathBuf::from("/run/lock/lvm"));
+        assert_eq!(c.backup_dir(), dir.join("backup"));
+    }
 }
