@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::fmt::Display;
 
-use clap::{Args, FromArgMatches, Parser};
+use clap::{Args, Parser};
 
 use crate::metadata::store::{self, FileOpener, Scan, VgHandle};
 use crate::system::lock::{self, LockGuard};

@@ -89,7 +89,7 @@ pub fn pvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             result = Err(CmdError::Failed(String::new()));
         }
     }
-    lock::invalidate_hints();
+    let _ = lock::invalidate_hints();
     result
 }
 
@@ -135,7 +135,7 @@ fn create_one(
     let d = FileOpener.open(&path, true).map_err(|e| failed(format!("Cannot use {arg}: {e}")))?;
     store::create_pv(d.as_ref(), &path, id, layout).map_err(failed)?;
     if ctx.conf.use_devicesfile() {
-        if let Err(e) = devicesfile::add_device(&ctx.conf, &path, &id.to_string()) {
+        if let Err(e) = devicesfile::add_device(&ctx.conf, std::path::Path::new(&path), id.as_raw_str()) {
             ctx.warn(format!("Failed to add {path} to the devices file: {e}"));
         }
     }
@@ -206,6 +206,6 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
             result = Err(CmdError::Failed(String::new()));
         }
     }
-    lock::invalidate_hints();
+    let _ = lock::invalidate_hints();
     result
 }

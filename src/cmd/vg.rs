@@ -154,7 +154,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let mut handle = VgHandle::new_vg(vg, pv_infos);
     ctx.commit(&mut handle, &store::command_line())?;
-    lock::invalidate_hints();
+    let _ = lock::invalidate_hints();
     ctx.print(format!("Volume group \"{name}\" successfully created"));
     Ok(())
 }
@@ -185,7 +185,7 @@ pub fn vgremove(args: Vec<OsString>) -> Result<(), CmdError> {
             result = Err(CmdError::Failed(String::new()));
         }
     }
-    lock::invalidate_hints();
+    let _ = lock::invalidate_hints();
     result
 }
 
@@ -249,7 +249,6 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let mut bad = false;
     for name in &names {
-        let _l = ctx.lock_vg(name, a.updatemetadata)?;
         let handle = match scan_result.vg(name) {
             Ok(h) => h,
             Err(e) => {
@@ -423,7 +422,9 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
                 let path = f.replace("%s", name);
                 std::fs::write(&path, text).map_err(|e| failed(format!("{path}: {e}")))?;
             }
-            None => backup::write_backup(&ctx.conf, name, &text).map_err(failed)?,
+            None => {
+                backup::write_backup(&ctx.conf, name, &text).map_err(failed)?;
+            }
         }
         ctx.print(format!("Volume group \"{name}\" successfully backed up."));
     }
@@ -453,7 +454,7 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     let name = vg_arg(&a.vg);
     if a.list {
         for f in backup::list_archives(&ctx.conf, &name).map_err(failed)? {
-            ctx.print(format!("File:\t\t{}", f.display()));
+            ctx.print(format!("File:\t\t{}", f.path.display()));
         }
         return Ok(());
     }
@@ -463,7 +464,7 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let content = std::fs::read_to_string(&path)
         .map_err(|e| failed(format!("Couldn't read {}: {e}", path.display())))?;
-    let (mut vg, _) = text::import_vg(&content)
+    let (vg, _) = text::import_vg(&content)
         .map_err(|e| failed(format!("Couldn't read volume group metadata from file {}: {e}", path.display())))?;
     if vg.name != name {
         return Err(CmdError::Failed(format!(
@@ -504,7 +505,7 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut handle = VgHandle::new_vg(vg, infos);
     handle.set_committed_seqno(file_seqno);
     ctx.commit(&mut handle, &store::command_line())?;
-    lock::invalidate_hints();
+    let _ = lock::invalidate_hints();
     ctx.print(format!("Restored volume group {name}."));
     Ok(())
 }

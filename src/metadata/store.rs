@@ -432,6 +432,12 @@ impl VgHandle {
                 pv.device = Some(path.clone());
             }
         }
+        // Keep LVs in the order the text lists them (LVM2 writes visible
+        // LVs first), so memory and disk agree.
+        let visible: Vec<bool> = new.lvs.iter().map(|l| new.lv_is_visible(l)).collect();
+        let mut order: Vec<usize> = (0..new.lvs.len()).collect();
+        order.sort_by_key(|&i| !visible[i]);
+        new.lvs = order.iter().map(|&i| new.lvs[i].clone()).collect();
         validate::validate_vg(&new).map_err(|e| StoreError::Invalid {
             vg: new.name.clone(),
             msg: e.to_string(),
@@ -441,10 +447,11 @@ impl VgHandle {
         // Self-check: what we write must read back as exactly what we mean.
         match text::import_vg(&text) {
             Ok((back, _)) if back == new => {}
-            Ok(_) => {
-                return Err(StoreError::Format(
-                    "Internal error: metadata does not round-trip; not written.".into(),
-                ))
+            Ok((back, _)) => {
+                let diff = round_trip_difference(&new, &back);
+                return Err(StoreError::Format(format!(
+                    "Internal error: metadata does not round-trip ({diff}); not written."
+                )));
             }
             Err(e) => {
                 return Err(StoreError::Format(format!(
@@ -581,6 +588,28 @@ impl VgHandle {
         }
         Ok(())
     }
+}
+
+/// Names the first part of two VGs that differs (for the self-check's
+/// error message).
+fn round_trip_difference(a: &Vg, b: &Vg) -> String {
+    for (x, y) in a.pvs.iter().zip(&b.pvs) {
+        if x != y {
+            return format!("PV {}: {:?} vs {:?}", x.key, x, y);
+        }
+    }
+    for (x, y) in a.lvs.iter().zip(&b.lvs) {
+        if x != y {
+            return format!("LV {}: {:?} vs {:?}", x.name, x, y);
+        }
+    }
+    let mut a2 = a.clone();
+    a2.pvs.clear();
+    a2.lvs.clear();
+    let mut b2 = b.clone();
+    b2.pvs.clear();
+    b2.lvs.clear();
+    format!("VG: {a2:?} vs {b2:?}")
 }
 
 /// Layout choices for a new PV (pvcreate).

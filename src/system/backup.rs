@@ -89,6 +89,28 @@ pub fn write_backup(
     Ok(Some(path))
 }
 
+/// `<backup_dir>/<vg_name>`: where vgcfgbackup writes and vgcfgrestore
+/// reads by default.
+pub fn backup_path(conf: &LvmConf, vg_name: &str) -> PathBuf {
+    conf.backup_dir().join(vg_name)
+}
+
+/// Removes the backup file of a removed VG (LVM2's `remove_backup`); a
+/// missing file is not an error.
+pub fn remove_backup(conf: &LvmConf, vg_name: &str) -> Result<(), BackupError> {
+    check_name(vg_name)?;
+    let path = backup_path(conf, vg_name);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(BackupError::Backup {
+            vg: vg_name.to_string(),
+            path,
+            source,
+        }),
+    }
+}
+
 /// Store `file_text` (metadata as it was *before* a change, seqno `seqno`)
 /// as the next archive of `vg_name` when backup/archive=1, then prune.
 /// Returns the archive path, or `None` when archiving is disabled.

@@ -9,14 +9,14 @@ rl pvcreate "$d0" "$d1"
 expect_eq "LVM2 sees rlvm's PVs" "2" "$(lvmi pvs --noheadings -o pv_name | wc -l)"
 rl vgcreate -s 4M my-vg "$d0" "$d1"
 rl lvcreate -an -Zn -L 20M -n lv-1 my-vg
-rl lvcreate -an -Zn -l 100%FREE -n rest my-vg "$d1"
+rl lvcreate -an -Zn -l 100%PVS -n rest my-vg "$d1"
 
 expect_rc 0 lvmi vgck my-vg
 expect_eq "LVM2 VG summary" "my-vg 2 2 0 wz--n-" \
     "$(lvm_field vgs -o vg_name,pv_count,lv_count,snap_count,vg_attr my-vg | tr -s ' ')"
 expect_eq "LVM2 LV sizes" "lv-1 20.00m rest 60.00m" \
     "$(lvm_field lvs -o lv_name,lv_size my-vg | tr -s ' ' | sort | xargs)"
-expect_eq "LVM2 free space" "0 " "$(lvm_field vgs -o vg_free_count my-vg) "
+expect_eq "LVM2 free space" "10 " "$(lvm_field vgs -o vg_free_count my-vg) "
 expect_eq "same uuids" "$(rl_field lvs -o lv_uuid my-vg/lv-1)" "$(lvm_field lvs -o lv_uuid my-vg/lv-1)"
 
 # LVM2 changes it; rlvm reads the change back.
