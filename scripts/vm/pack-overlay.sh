@@ -9,6 +9,7 @@
 #            [--bin HOST[:GUEST]]... an executable plus its libraries (GUEST defaults to HOST)
 #            [--file HOST:GUEST]...  a plain file
 #            [--env KEY=VALUE]...    exported before the scenario runs
+# Executables lose their debug info on the way in unless RLVM_VM_STRIP=0.
 # Scenarios find the helpers of tests/vm/lib.sh at $RLVM_TEST_LIB.
 set -euo pipefail
 
@@ -16,8 +17,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=scripts/vm/copy-bin.sh
 . "$here/copy-bin.sh"
+COPY_BIN_STRIP=${RLVM_VM_STRIP:-1}
 
-[ $# -ge 1 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 out=$1; shift
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
