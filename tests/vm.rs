@@ -144,3 +144,26 @@ fn disks_survive_a_reboot() {
     assert!(cut.power_cut && cut.rc.is_none(), "boot 2 should have been cut: {cut:?}");
     vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
 }
+
+/// scripts/vm/run-on-host.sh, run in the guest on loop devices: the one place this machine
+/// has a dm-capable kernel to try it on.
+#[test]
+fn host_runner_in_vm() {
+    let Some(image) = image_or_skip("host-runner") else {
+        return;
+    };
+    let mut builder = Vm::builder("host-runner")
+        .disks(&[])
+        .memory_mib(768)
+        .scenario(repo_root().join("tests/vm/support/host-runner-in-vm.sh"));
+    for f in [
+        "scripts/vm/run-on-host.sh",
+        "scripts/vm/lvm.conf.sh",
+        "tests/vm/lib.sh",
+        "tests/vm/scenarios/00-kernel-smoke.sh",
+    ] {
+        builder = builder.file(repo_root().join(f), Path::new("/repo").join(f));
+    }
+    let mut vm = builder.build(image).unwrap_or_else(|e| panic!("{e}"));
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}

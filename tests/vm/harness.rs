@@ -13,7 +13,8 @@
 //! ```
 //! qemu is always killed: on timeout, on error and on panic (a `Drop` guard, plus
 //! `PR_SET_PDEATHSIG` should the test process itself die). A failed boot keeps its directory
-//! (console log and disks) under `target/tmp/vm/` and says where.
+//! (console log and disks) under `target/tmp/vm/` and says where; `RLVM_VM_KEEP=1` keeps
+//! every boot's.
 #![allow(dead_code)] // each test binary that includes this module uses a different part of it
 
 use std::ffi::OsString;
@@ -44,10 +45,16 @@ pub fn repo_root() -> &'static Path {
 
 /// A harness failure: the VM could not be set up, run, or observed. A scenario that ran and
 /// failed is not an error here: it is an [`Outcome`] with `rc != Some(0)`.
-#[derive(Debug)]
 pub struct VmError(pub String);
 
 impl fmt::Display for VmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The message itself, so that `.unwrap()` shows a readable console tail.
+impl fmt::Debug for VmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -644,7 +651,8 @@ impl Vm {
 
 impl Drop for Vm {
     fn drop(&mut self) {
-        if self.keep || std::thread::panicking() {
+        let keep_all = std::env::var("RLVM_VM_KEEP").is_ok_and(|v| v == "1");
+        if self.keep || keep_all || std::thread::panicking() {
             shout(&format!("VM {}: kept {} (console logs, disks)", self.cfg.name, self.dir.display()));
         } else {
             let _ = fs::remove_dir_all(&self.dir);

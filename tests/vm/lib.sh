@@ -4,6 +4,10 @@
 # and `rlvm`, `lvm`, `dmsetup` on PATH. $RLVM_IN_VM=1 inside the test VM.
 set -eu
 
+# A scratch directory for the scenario's own files, removed when it exits.
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/rlvm-scenario.XXXXXX")
+trap 'rm -rf "$SCRATCH"' EXIT
+
 # step TEXT: a progress line on the console, with the time since boot when known.
 step() {
     if [ -r /proc/uptime ]; then

@@ -1,4 +1,5 @@
 #!/bin/sh
+# vm: disks=3 size=64M timeout=180
 # The real-kernel stack works: real LVM2 (not rlvm) creates, activates and snapshots an LV on
 # /dev/mapper in this kernel, and a snapshot keeps the origin's old data after the origin is
 # overwritten. If this fails, no other VM scenario's result means anything.
@@ -20,23 +21,23 @@ run lvm lvcreate -y -L 16M -n origin "$vg"
 [ -e "/dev/$vg/origin" ] || fail "/dev/$vg/origin link not created"
 
 step "write pattern A to the origin"
-dd if=/dev/urandom of=/tmp/pattern-a bs=1M count=16 2>/dev/null
-dd if=/dev/urandom of=/tmp/pattern-b bs=1M count=4 2>/dev/null
-run dd if=/tmp/pattern-a of="/dev/$vg/origin" bs=1M oflag=direct
-expect_eq "origin after write" "$(sum "/dev/$vg/origin")" "$(sum /tmp/pattern-a)"
+dd if=/dev/urandom of="$SCRATCH"/pattern-a bs=1M count=16 2>/dev/null
+dd if=/dev/urandom of="$SCRATCH"/pattern-b bs=1M count=4 2>/dev/null
+run dd if="$SCRATCH"/pattern-a of="/dev/$vg/origin" bs=1M oflag=direct
+expect_eq "origin after write" "$(sum "/dev/$vg/origin")" "$(sum "$SCRATCH"/pattern-a)"
 
 step "snapshot, then overwrite the origin's first 4 MiB"
 run lvm lvcreate -y -s -L 8M -n snap "$vg/origin"
-run dd if=/tmp/pattern-b of="/dev/$vg/origin" bs=1M oflag=direct conv=notrunc
+run dd if="$SCRATCH"/pattern-b of="/dev/$vg/origin" bs=1M oflag=direct conv=notrunc
 sync
 # The snapshot keeps A; the origin is B followed by the rest of A.
-run cmp "/dev/$vg/snap" /tmp/pattern-a
-cp /tmp/pattern-a /tmp/pattern-ab
-dd if=/tmp/pattern-b of=/tmp/pattern-ab bs=1M conv=notrunc 2>/dev/null
-run cmp "/dev/$vg/origin" /tmp/pattern-ab
+run cmp "/dev/$vg/snap" "$SCRATCH"/pattern-a
+cp "$SCRATCH"/pattern-a "$SCRATCH"/pattern-ab
+dd if="$SCRATCH"/pattern-b of="$SCRATCH"/pattern-ab bs=1M conv=notrunc 2>/dev/null
+run cmp "/dev/$vg/origin" "$SCRATCH"/pattern-ab
 
 step "the kernel has the snapshot stack"
-dmsetup table
+dmsetup table | grep "^$vg-"
 dmsetup table "$vg-origin" | grep -q ' snapshot-origin ' || fail "origin is not snapshot-origin"
 dmsetup table "$vg-snap" | grep -q ' snapshot ' || fail "snap is not a snapshot target"
 dmsetup table "$vg-snap-cow" | grep -q ' linear ' || fail "no linear -cow device"
@@ -49,6 +50,6 @@ dmsetup table "$vg-origin" | grep -q ' linear ' || fail "origin not back to line
 run lvm lvremove -y "$vg/origin"
 run lvm vgremove -y "$vg"
 run lvm pvremove -y "$pv"
-left=$(dmsetup ls | grep -v '^No devices found' || true)
+left=$(dmsetup ls | grep "^$vg-" || true)
 [ -z "$left" ] || fail "dm devices left behind: $left"
 step "kernel smoke OK"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# vm: disks=1 size=16M timeout=120
 # rlvm, as built by cargo on the host, starts in the guest: its shared libraries
 # (libdevmapper and friends) are all there. Its exit status is not judged yet: the command
 # set is still being written. Status 126/127 (cannot execute / not found) is a failure.
