@@ -52,13 +52,21 @@ scenarios! {
 fn every_scenario_file_has_a_test() {
     let mut on_disk: Vec<String> = std::fs::read_dir(repo_root().join("tests/vm/scenarios"))
         .expect("tests/vm/scenarios")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|f| f.ends_with(".sh"))
         .collect();
     on_disk.sort();
     let mut listed: Vec<String> = SCENARIO_FILES.iter().map(|s| s.to_string()).collect();
     listed.sort();
-    assert_eq!(on_disk, listed, "add each tests/vm/scenarios/*.sh to `scenarios!` in tests/vm.rs");
+    assert_eq!(
+        on_disk, listed,
+        "add each tests/vm/scenarios/*.sh to `scenarios!` in tests/vm.rs"
+    );
 }
 
 /// Runs a host-built test executable in the guest, one test at a time (they share the disks).
@@ -81,8 +89,13 @@ fn cargo_test_executable(target: &str) -> Option<PathBuf> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(repo_root())
-        .args(["test", "--no-run", "--message-format=json", "--test", target]);
+    cmd.current_dir(repo_root()).args([
+        "test",
+        "--no-run",
+        "--message-format=json",
+        "--test",
+        target,
+    ]);
     let me = std::env::current_exe().expect("current_exe");
     if me.components().any(|c| c.as_os_str() == "release") {
         cmd.arg("--release");
@@ -94,13 +107,15 @@ fn cargo_test_executable(target: &str) -> Option<PathBuf> {
         String::from_utf8_lossy(&out.stderr)
     );
     // One JSON object per line; the test target's artifact carries "executable".
-    String::from_utf8_lossy(&out.stdout).lines().find_map(|line| {
-        let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        let is_it = v["reason"] == "compiler-artifact"
-            && v["target"]["name"] == target
-            && v["target"]["kind"][0] == "test";
-        is_it.then(|| v["executable"].as_str().map(PathBuf::from))?
-    })
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            let is_it = v["reason"] == "compiler-artifact"
+                && v["target"]["name"] == target
+                && v["target"]["kind"][0] == "test";
+            is_it.then(|| v["executable"].as_str().map(PathBuf::from))?
+        })
 }
 
 #[test]
@@ -119,7 +134,9 @@ fn extra_test_binaries_in_vm() {
     };
     for exe in list.split(':').filter(|s| !s.is_empty()) {
         let exe = Path::new(exe);
-        let name = exe.file_name().map_or("test-bin".into(), |n| n.to_string_lossy());
+        let name = exe
+            .file_name()
+            .map_or("test-bin".into(), |n| n.to_string_lossy());
         run_test_binary_in_vm(&name, exe);
     }
 }
@@ -141,7 +158,10 @@ fn disks_survive_a_reboot() {
     let cut = vm
         .boot_with(Boot::new().power_cut_at("BOOT2-WRITTEN"))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(cut.power_cut && cut.rc.is_none(), "boot 2 should have been cut: {cut:?}");
+    assert!(
+        cut.power_cut && cut.rc.is_none(),
+        "boot 2 should have been cut: {cut:?}"
+    );
     vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
 }
 
