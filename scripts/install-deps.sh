@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs, as root, everything rlvm needs to build and test on a Debian 12 machine:
 #   build:   libdevmapper-dev libclang-dev pkg-config   (devicemapper crate / bindgen)
+#            gcc libc6-dev                              (the linker rustc calls)
 #   VM:      qemu-system-x86 busybox-static cpio kmod   (scripts/vm/build-image.sh, tests/vm.rs)
 #   interop: lvm2                                       (real LVM2 on the host and in the guest)
 # Idempotent: does nothing (not even `apt-get update`) when every package is installed.
 # The test kernel itself is not installed: build-image.sh fetches it with `apt-get download`.
+# The Rust toolchain (cargo, rustfmt, clippy) is not a Debian package here: CI images bring it.
 set -euo pipefail
 
 packages=(
-    libdevmapper-dev libclang-dev pkg-config
+    libdevmapper-dev libclang-dev pkg-config gcc libc6-dev
     qemu-system-x86 busybox-static cpio kmod
     lvm2
 )
