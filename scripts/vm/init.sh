@@ -53,7 +53,7 @@ else
 fi
 echo "RLVM-SCENARIO-RESULT $name rc=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"
 if [ "${RLVM_VM_SHELL:-0}" = 1 ]; then
-    echo "rlvm-init: RLVM_VM_SHELL=1, starting a shell (exit to power off)"
+    echo "rlvm-init: RLVM_VM_SHELL=1 (scripts/vm/boot.sh): a shell; exit it to power off"
     setsid cttyhack sh
 fi
 sync

@@ -378,7 +378,7 @@ impl Vm {
             spec.push(guest);
             cmd.arg("--file").arg(spec);
         }
-        let passthrough = ["RUST_BACKTRACE", "RUST_LOG", "RLVM_VM_SHELL"]
+        let passthrough = ["RUST_BACKTRACE", "RUST_LOG"]
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)));
         let env = [
