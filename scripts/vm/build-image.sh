@@ -46,16 +46,19 @@ exec 9>"$cache/.lock"
 flock 9   # one builder at a time per cache; others wait, then find the result cached
 
 # ---- the kernel package -------------------------------------------------------------------
+# The kernel version the metapackage depends on, per the local package lists.
+metapackage_kernel() {
+    apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: linux-image-\([0-9].*-cloud-amd64\)$/\1/p' | head -n1
+}
 resolve_kernel() {
     if [ -n "${RLVM_VM_KERNEL_VERSION:-}" ]; then echo "$RLVM_VM_KERNEL_VERSION"; return; fi
     local dep
-    dep=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-          sed -n 's/^ *Depends: linux-image-\([0-9].*-cloud-amd64\)$/\1/p' | head -n1)
+    dep=$(metapackage_kernel)
     if [ -z "$dep" ] && [ "$(id -u)" = 0 ]; then
         log "no package lists know linux-image-cloud-amd64; running apt-get update"
         apt-get update -q >&2 || true
-        dep=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-              sed -n 's/^ *Depends: linux-image-\([0-9].*-cloud-amd64\)$/\1/p' | head -n1)
+        dep=$(metapackage_kernel)
     fi
     if [ -z "$dep" ]; then
         # Offline: take the newest kernel already unpacked in the cache.

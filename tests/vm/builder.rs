@@ -20,41 +20,29 @@ pub(crate) enum Scenario {
 #[derive(Clone, Debug)]
 pub struct VmBuilder {
     pub(crate) name: String,
-    pub(crate) disks: Vec<u64>,
+    /// Explicit settings; unset ones come from the script's `# vm:` line, then defaults.
+    pub(crate) disks: Option<Vec<u64>>,
     pub(crate) scenario: Option<Scenario>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) files: Vec<(PathBuf, PathBuf)>,
     pub(crate) bins: Vec<PathBuf>,
     pub(crate) rlvm: Option<PathBuf>,
-    pub(crate) timeout: Duration,
-    pub(crate) memory_mib: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) memory_mib: Option<u32>,
     pub(crate) cpus: u32,
 }
 
 impl VmBuilder {
     /// Scratch disks, one raw file each, seen in the guest as /dev/vda, /dev/vdb, ...
     pub fn disks(mut self, sizes: &[u64]) -> Self {
-        self.disks = sizes.to_vec();
+        self.disks = Some(sizes.to_vec());
         self
     }
 
-    /// The guest script every [`Vm::boot`] runs. Its `# vm:` header line, if any, sets
-    /// defaults (see [`ScenarioHeader`]); builder calls made after this one override them.
+    /// The guest script every [`Vm::boot`] runs. Its `# vm:` header line, if any, gives the
+    /// disks, timeout and memory that no builder call sets (see [`ScenarioHeader`]).
     pub fn scenario(mut self, path: impl Into<PathBuf>) -> Self {
-        let path = path.into();
-        if let Ok(text) = fs::read_to_string(&path) {
-            let header = ScenarioHeader::parse(&text);
-            if let Some(n) = header.disks {
-                self.disks = vec![header.disk_size.unwrap_or(64 * MIB); n];
-            }
-            if let Some(t) = header.timeout {
-                self.timeout = t;
-            }
-            if let Some(m) = header.memory_mib {
-                self.memory_mib = m;
-            }
-        }
-        self.scenario = Some(Scenario::Script(path));
+        self.scenario = Some(Scenario::Script(path.into()));
         self
     }
 
@@ -95,12 +83,12 @@ impl VmBuilder {
     /// Hard limit for one boot, from qemu's start to its exit. Scaled by
     /// `RLVM_VM_TIMEOUT_SCALE` (e.g. 3 on a slow machine).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = Some(timeout);
         self
     }
 
     pub fn memory_mib(mut self, mib: u32) -> Self {
-        self.memory_mib = mib;
+        self.memory_mib = Some(mib);
         self
     }
 
@@ -111,9 +99,21 @@ impl VmBuilder {
 
     /// Creates the VM's directory and disk files; boots nothing yet.
     pub fn build(self, image: &'static Image) -> Result<Vm, VmError> {
-        if self.scenario.is_none() {
-            return err(format!("VM {}: no scenario", self.name));
-        }
+        let header = match &self.scenario {
+            None => return err(format!("VM {}: no scenario", self.name)),
+            Some(Scenario::Script(path)) => fs::read_to_string(path)
+                .map(|text| ScenarioHeader::parse(&text))
+                .map_err(|e| VmError(format!("{}: {e}", path.display())))?,
+            Some(Scenario::Executable { .. }) => ScenarioHeader::default(),
+        };
+        let disk_sizes = self.disks.clone().unwrap_or_else(|| {
+            vec![header.disk_size.unwrap_or(64 * MIB); header.disks.unwrap_or(3)]
+        });
+        let timeout = self
+            .timeout
+            .or(header.timeout)
+            .unwrap_or(Duration::from_secs(300));
+        let memory_mib = self.memory_mib.or(header.memory_mib).unwrap_or(512);
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("vm")
@@ -126,7 +126,7 @@ impl VmBuilder {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).map_err(|e| VmError(format!("{}: {e}", dir.display())))?;
         let mut disks = Vec::new();
-        for (i, size) in self.disks.iter().enumerate() {
+        for (i, size) in disk_sizes.iter().enumerate() {
             let path = dir.join(format!("disk{i}.img"));
             let f = fs::File::create(&path).and_then(|f| f.set_len(*size).map(|_| f));
             f.map_err(|e| VmError(format!("{}: {e}", path.display())))?;
@@ -137,6 +137,8 @@ impl VmBuilder {
             image,
             dir,
             disks,
+            timeout,
+            memory_mib,
             boots: 0,
             keep: false,
         })

@@ -156,6 +156,9 @@ pub struct Vm {
     pub(crate) image: &'static Image,
     pub(crate) dir: PathBuf,
     pub(crate) disks: Vec<PathBuf>,
+    /// Resolved from the builder and the scenario's header.
+    pub(crate) timeout: Duration,
+    pub(crate) memory_mib: u32,
     pub(crate) boots: u32,
     /// Set once a boot fails: the directory then outlives the test, for a post-mortem.
     pub(crate) keep: bool,
@@ -165,14 +168,14 @@ impl Vm {
     pub fn builder(name: &str) -> VmBuilder {
         VmBuilder {
             name: name.to_owned(),
-            disks: vec![64 * MIB; 3],
+            disks: None,
             scenario: None,
             env: Vec::new(),
             files: Vec::new(),
             bins: Vec::new(),
             rlvm: Some(PathBuf::from(env!("CARGO_BIN_EXE_rlvm"))),
-            timeout: Duration::from_secs(300),
-            memory_mib: 512,
+            timeout: None,
+            memory_mib: None,
             cpus: 1,
         }
     }
@@ -218,14 +221,14 @@ impl Vm {
         let mut qemu = QemuGuard::spawn(&QemuSpec {
             vmlinuz: &self.image.vmlinuz,
             initrd: &initrd,
-            memory_mib: self.cfg.memory_mib,
+            memory_mib: self.memory_mib,
             cpus: self.cfg.cpus,
             disks: &self.disks,
             console: &console,
             log: &qemu_log,
         })?;
 
-        let limit = self.cfg.timeout.mul_f64(timeout_scale());
+        let limit = self.timeout.mul_f64(timeout_scale());
         let deadline = started + limit;
         let start_deadline = started + START_TIMEOUT.mul_f64(timeout_scale()).min(limit);
         let mut outcome = Outcome {
