@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Builds the base image of the real-kernel test VM (host side, no kernel access):
+#   $OUT/vmlinuz       stock Debian cloud kernel (has every dm target we need as a module)
+#   $OUT/base.cpio.gz  busybox, the kernel modules, /init, real LVM2 (lvm, dmsetup + libs),
+#                      /etc/lvm/lvm.conf for a guest without udev
+#   $OUT/kernel-version
+# What changes per boot (the scenario, rlvm, test executables) is not in here: it goes into a
+# second, small archive made by pack-overlay.sh, which the kernel unpacks over this one
+# (concatenated initramfs archives, Documentation/driver-api/early-userspace/buffer-format.rst).
+#
+# The kernel package is fetched with `apt-get download` and kept in $CACHE (default
+# <repo>/.vm-cache, git-ignored). The version is the newest the linux-image-cloud-amd64
+# metapackage depends on, or $RLVM_VM_KERNEL_VERSION (e.g. 6.1.0-56-cloud-amd64) if set.
+# Without package lists or network, a kernel already in the cache is used.
+#
+# Usage: scripts/vm/build-image.sh [--cache DIR] [--quiet]
+# Prints the output directory on stdout (last line).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${RLVM_VM_CACHE:-$repo/.vm-cache}
+quiet=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --cache) cache=$2; shift 2 ;;
+        --quiet) quiet=1; shift ;;
+        *) echo "build-image: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+log() { [ "$quiet" = 1 ] || echo "build-image: $*" >&2; }
+die() { echo "build-image: error: $*" >&2; exit 1; }
+
+for tool in busybox cpio gzip dpkg-deb modinfo ldd flock apt-get apt-cache; do
+    command -v "$tool" >/dev/null || die "$tool not found (run scripts/install-deps.sh)"
+done
+busybox_bin=$(command -v busybox)
+# busybox-static is the one to ship: the dynamic `busybox` package has no libs in the guest.
+file_out=$(ldd "$busybox_bin" 2>&1 || true)
+case $file_out in *"not a dynamic"*|*"statically linked"*) ;; *) die "$busybox_bin is not static (install busybox-static)" ;; esac
+lvm_bin=$(PATH=$PATH:/usr/sbin:/sbin command -v lvm) || die "lvm not found (install lvm2)"
+dmsetup_bin=$(PATH=$PATH:/usr/sbin:/sbin command -v dmsetup) || die "dmsetup not found (install lvm2)"
+
+mkdir -p "$cache/kernel"
+exec 9>"$cache/.lock"
+flock 9   # one builder at a time per cache; others wait, then find the result cached
+
+# ---- the kernel package -------------------------------------------------------------------
+# The kernel version the metapackage depends on, per the local package lists.
+metapackage_kernel() {
+    apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: linux-image-\([0-9].*-cloud-amd64\)$/\1/p' | head -n1
+}
+resolve_kernel() {
+    if [ -n "${RLVM_VM_KERNEL_VERSION:-}" ]; then echo "$RLVM_VM_KERNEL_VERSION"; return; fi
+    local dep
+    dep=$(metapackage_kernel)
+    if [ -z "$dep" ] && [ "$(id -u)" = 0 ]; then
+        log "no package lists know linux-image-cloud-amd64; running apt-get update"
+        apt-get update -q >&2 || true
+        dep=$(metapackage_kernel)
+    fi
+    if [ -z "$dep" ]; then
+        # Offline: take the newest kernel already unpacked in the cache.
+        dep=$(ls "$cache/kernel" 2>/dev/null | grep -- '-cloud-amd64$' | sort -V | tail -n1 || true)
+        [ -n "$dep" ] && log "cannot resolve linux-image-cloud-amd64; using cached $dep"
+    fi
+    [ -n "$dep" ] || die "cannot resolve the linux-image-cloud-amd64 kernel version"
+    echo "$dep"
+}
+kver=$(resolve_kernel)
+kroot=$cache/kernel/$kver
+if [ ! -f "$kroot/.unpacked" ]; then
+    log "fetching linux-image-$kver"
+    tmp=$(mktemp -d "$cache/kernel/dl.XXXXXX")
+    (cd "$tmp" && apt-get download -q -o APT::Sandbox::User="$(id -un)" "linux-image-$kver" >&2) ||
+        { rm -rf "$tmp"; die "apt-get download linux-image-$kver failed"; }
+    rm -rf "$kroot"; mkdir -p "$kroot"
+    dpkg-deb -x "$tmp"/linux-image-"$kver"_*.deb "$kroot"
+    rm -rf "$tmp"
+    touch "$kroot/.unpacked"
+fi
+vmlinuz=$kroot/boot/vmlinuz-$kver
+moddir=$kroot/lib/modules/$kver
+[ -f "$vmlinuz" ] || die "$vmlinuz missing from the kernel package"
+
+# ---- is the image up to date? -------------------------------------------------------------
+out=$cache/image
+stamp=$( { echo "$kver"; cat "$0" "$here/lvm.conf.sh" "$here/init.sh";
+           sha256sum "$busybox_bin" "$lvm_bin" "$dmsetup_bin"; } | sha256sum | cut -d' ' -f1)
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
+   [ -f "$out/base.cpio.gz" ] && [ -f "$out/vmlinuz" ]; then
+    log "image up to date ($kver)"
+    echo "$out"
+    exit 0
+fi
+log "building base image for $kver"
+
+root=$(mktemp -d "$cache/root.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc/lvm,lib/modules,opt/lvm2/bin,opt/rlvm/bin,rlvm}
+
+# ---- busybox -------------------------------------------------------------------------------
+cp "$busybox_bin" "$root/bin/busybox"
+for applet in $("$busybox_bin" --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+
+# ---- kernel modules, in dependency order ---------------------------------------------------
+# No modules.dep ships in the package, so resolve `depends=` ourselves; file names use '-'
+# or '_' freely, module names always '_'.
+declare -A modfile=()
+while IFS= read -r f; do
+    b=$(basename "$f"); b=${b%%.ko*}; modfile[${b//-/_}]=$f
+done < <(find "$moddir/kernel" -name '*.ko*')
+builtin_list=$moddir/modules.builtin
+declare -A loaded=()
+order=()
+add_module() {   # name required(0/1)
+    local m=${1//-/_} dep
+    [ -n "${loaded[$m]:-}" ] && return 0
+    loaded[$m]=1
+    local f=${modfile[$m]:-}
+    if [ -z "$f" ]; then
+        if [ -f "$builtin_list" ] && grep -q "/${m}.ko\$\|/${m//_/-}.ko\$" "$builtin_list"; then
+            log "module $m is built in"; return 0
+        fi
+        [ "$2" = 1 ] && die "module $m not found in $moddir"
+        log "optional module $m not present; skipped"; return 0
+    fi
+    for dep in $(modinfo -F depends "$f" | tr ',' ' '); do add_module "$dep" 1; done
+    order+=("$m")
+    case $f in
+        *.ko) cp "$f" "$root/lib/modules/$m.ko" ;;
+        *.ko.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;;
+        *.ko.zst) zstd -qdc "$f" >"$root/lib/modules/$m.ko" ;;
+        *.ko.gz) gzip -dc "$f" >"$root/lib/modules/$m.ko" ;;
+    esac
+}
+for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
+         dm_mod dm_bufio dm_snapshot; do
+    add_module "$m" 1
+done
+for m in loop dm_flakey dm_delay dm_zero; do add_module "$m" 0; done
+printf '%s\n' "${order[@]}" >"$root/lib/modules/load-order"
+log "modules: ${order[*]}"
+
+# ---- real LVM2 and its libraries -----------------------------------------------------------
+# shellcheck source=scripts/vm/copy-bin.sh
+. "$here/copy-bin.sh"
+copy_bin "$root" "$lvm_bin" /opt/lvm2/bin/lvm
+copy_bin "$root" "$dmsetup_bin" /opt/lvm2/bin/dmsetup
+# LVM2's command links, in their own directory so they never shadow rlvm's.
+for c in pvcreate pvremove pvs pvscan pvdisplay pvchange pvresize pvmove pvck \
+         vgcreate vgremove vgs vgscan vgdisplay vgchange vgextend vgreduce vgrename vgcfgbackup \
+         vgcfgrestore vgck vgconvert vgexport vgimport vgmknodes vgsplit vgmerge \
+         lvcreate lvremove lvs lvscan lvdisplay lvchange lvconvert lvextend lvreduce lvresize \
+         lvrename fsadm; do
+    ln -s lvm "$root/opt/lvm2/bin/$c"
+done
+"$here/lvm.conf.sh" '^/dev/vd' >"$root/etc/lvm/lvm.conf"
+
+# ---- init ----------------------------------------------------------------------------------
+cp "$here/init.sh" "$root/init"
+chmod 755 "$root/init"
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+
+# ---- pack ----------------------------------------------------------------------------------
+mkdir -p "$out"
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+    gzip -1 >"$out/base.cpio.gz.tmp"
+mv "$out/base.cpio.gz.tmp" "$out/base.cpio.gz"
+cp "$vmlinuz" "$out/vmlinuz"
+echo "$kver" >"$out/kernel-version"
+echo "$stamp" >"$out/stamp"
+log "done: $out ($(du -h "$out/base.cpio.gz" | cut -f1) initramfs)"
+echo "$out"

@@ -1,0 +1,189 @@
+//! Real-kernel tests: each `tests/vm/scenarios/*.sh` boots its own VM (see tests/vm/harness.rs)
+//! and runs there with real device-mapper, real LVM2 and this build of rlvm. Also runs
+//! host-built test executables in the guest: `tests/dm_kernel.rs`, when it exists, and any
+//! listed in `RLVM_VM_TEST_BINS`.
+//!
+//! Without qemu or the kernel these tests skip loudly, unless `CI` or `RLVM_VM_TESTS=1` is
+//! set: then they fail. `RLVM_VM_TESTS=0` skips them (outside CI).
+
+#[path = "vm/harness.rs"]
+mod harness;
+
+use harness::{image_or_skip, repo_root, Boot, Vm};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scenario_path(file: &str) -> PathBuf {
+    repo_root().join("tests/vm/scenarios").join(file)
+}
+
+/// Boots one VM for one scenario script and asserts it exits 0.
+fn run_scenario(file: &str) {
+    let name = file.trim_end_matches(".sh");
+    let Some(image) = image_or_skip(name) else {
+        return;
+    };
+    let mut vm = Vm::builder(name)
+        .scenario(scenario_path(file))
+        .build(image)
+        .unwrap_or_else(|e| panic!("{e}"));
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}
+
+/// One `#[test]` per scenario file; `every_scenario_file_has_a_test` keeps the list complete.
+macro_rules! scenarios {
+    ($($test:ident => $file:literal),* $(,)?) => {
+        const SCENARIO_FILES: &[&str] = &[$($file),*];
+        $(
+            #[test]
+            fn $test() {
+                run_scenario($file);
+            }
+        )*
+    };
+}
+
+scenarios! {
+    kernel_smoke => "00-kernel-smoke.sh",
+    rlvm_runs => "01-rlvm-runs.sh",
+}
+
+#[test]
+fn every_scenario_file_has_a_test() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(repo_root().join("tests/vm/scenarios"))
+        .expect("tests/vm/scenarios")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|f| f.ends_with(".sh"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = SCENARIO_FILES.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "add each tests/vm/scenarios/*.sh to `scenarios!` in tests/vm.rs"
+    );
+}
+
+/// Runs a host-built test executable in the guest, one test at a time (they share the disks).
+fn run_test_binary_in_vm(name: &str, exe: &Path) {
+    let Some(image) = image_or_skip(name) else {
+        return;
+    };
+    let mut vm = Vm::builder(name)
+        .executable(exe, &["--test-threads=1"])
+        .build(image)
+        .unwrap_or_else(|e| panic!("{e}"));
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}
+
+/// The executable cargo builds for integration test `target`, with the profile this test
+/// binary was built with; `None` if the target does not exist.
+fn cargo_test_executable(target: &str) -> Option<PathBuf> {
+    if !repo_root().join(format!("tests/{target}.rs")).exists() {
+        return None;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(repo_root()).args([
+        "test",
+        "--no-run",
+        "--message-format=json",
+        "--test",
+        target,
+    ]);
+    let me = std::env::current_exe().expect("current_exe");
+    if me.components().any(|c| c.as_os_str() == "release") {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().expect("run cargo");
+    assert!(
+        out.status.success(),
+        "cargo test --no-run --test {target} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One JSON object per line; the test target's artifact carries "executable".
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            let is_it = v["reason"] == "compiler-artifact"
+                && v["target"]["name"] == target
+                && v["target"]["kind"][0] == "test";
+            is_it.then(|| v["executable"].as_str().map(PathBuf::from))?
+        })
+}
+
+#[test]
+fn dm_kernel_in_vm() {
+    match cargo_test_executable("dm_kernel") {
+        Some(exe) => run_test_binary_in_vm("dm_kernel", &exe),
+        None => eprintln!("tests/dm_kernel.rs does not exist yet; nothing to run"),
+    }
+}
+
+/// `RLVM_VM_TEST_BINS=/path/a:/path/b`: more host-built test executables to run in the guest.
+#[test]
+fn extra_test_binaries_in_vm() {
+    let Ok(list) = std::env::var("RLVM_VM_TEST_BINS") else {
+        return;
+    };
+    for exe in list.split(':').filter(|s| !s.is_empty()) {
+        let exe = Path::new(exe);
+        let name = exe
+            .file_name()
+            .map_or("test-bin".into(), |n| n.to_string_lossy());
+        run_test_binary_in_vm(&name, exe);
+    }
+}
+
+/// Disk files outlive a boot, clean or cut: later boots see what earlier ones wrote (what
+/// reboot and power-cut scenarios rely on).
+#[test]
+fn disks_survive_a_reboot() {
+    let Some(image) = image_or_skip("reboot") else {
+        return;
+    };
+    let script = repo_root().join("tests/vm/support/reboot-check.sh");
+    let mut vm = Vm::builder("reboot")
+        .disks(&[harness::MIB * 16])
+        .scenario(&script)
+        .build(image)
+        .unwrap_or_else(|e| panic!("{e}"));
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+    let cut = vm
+        .boot_with(Boot::new().power_cut_at("BOOT2-WRITTEN"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cut.power_cut && cut.rc.is_none(),
+        "boot 2 should have been cut: {cut:?}"
+    );
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}
+
+/// scripts/vm/run-on-host.sh, run in the guest on loop devices: the one place this machine
+/// has a dm-capable kernel to try it on.
+#[test]
+fn host_runner_in_vm() {
+    let Some(image) = image_or_skip("host-runner") else {
+        return;
+    };
+    let mut builder = Vm::builder("host-runner")
+        .disks(&[])
+        .memory_mib(768)
+        .scenario(repo_root().join("tests/vm/support/host-runner-in-vm.sh"));
+    for f in [
+        "scripts/vm/run-on-host.sh",
+        "scripts/vm/lvm.conf.sh",
+        "tests/vm/lib.sh",
+        "tests/vm/scenarios/00-kernel-smoke.sh",
+    ] {
+        builder = builder.file(repo_root().join(f), Path::new("/repo").join(f));
+    }
+    let mut vm = builder.build(image).unwrap_or_else(|e| panic!("{e}"));
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}
