@@ -528,9 +528,7 @@ pub fn lvrename(args: Vec<OsString>) -> Result<(), CmdError> {
     names::validate_lv_name(&new).map_err(|e| usage(e.to_string()))?;
     names::validate_full_name(&vg_name, &new).map_err(|e| usage(e.to_string()))?;
     if old == new {
-        return Err(usage(format!(
-            "Old and new logical volume names must differ"
-        )));
+        return Err(usage("Old and new logical volume names must differ"));
     }
     let (mut handle, _g) = ctx.load_vg_for_update(&vg_name)?;
     let Some(lv) = handle.vg.lv(&old) else {

@@ -155,7 +155,10 @@ struct LvsArgs {
 }
 
 /// Splits report arguments into VG names and (vg, lv) pairs.
-fn lv_targets(targets: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), CmdError> {
+/// VG names, and (vg, lv) pairs named on the command line.
+type LvTargets = (Vec<String>, Vec<(String, String)>);
+
+fn lv_targets(targets: &[String]) -> Result<LvTargets, CmdError> {
     let mut vgs = Vec::new();
     let mut lvs = Vec::new();
     for t in targets {
@@ -268,7 +271,7 @@ struct PvsArgs {
 fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<PvRecord<'a>> {
     let mut out = Vec::new();
     for info in &scan.pvs {
-        if !filter.is_empty() && !filter.iter().any(|f| *f == info.path) {
+        if !filter.is_empty() && !filter.contains(&info.path) {
             continue;
         }
         let vg = hs

@@ -57,7 +57,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let _g = ctx.lock_global(true)?;
     let _v = ctx.lock_vg(&name, true)?;
     let scan_result = ctx.scan()?;
-    if scan_result.vg_names().iter().any(|n| *n == name) {
+    if scan_result.vg_names().contains(&name) {
         return Err(CmdError::Failed(format!(
             "A volume group called {name} already exists."
         )));

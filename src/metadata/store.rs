@@ -421,7 +421,7 @@ impl VgHandle {
     ) -> Result<Vec<String>, StoreError> {
         let mut warnings = Vec::new();
         let mut new = self.vg.clone();
-        new.check_writable().map_err(|m| StoreError::Format(m))?;
+        new.check_writable().map_err(StoreError::Format)?;
         new.seqno = self.committed.seqno.wrapping_add(1).max(1);
         for pv in new.pvs.iter_mut() {
             if let Some(path) = self.pv_paths.get(&pv.key) {
