@@ -26,6 +26,11 @@ type Runner = fn(Vec<OsString>) -> Result<(), CmdError>;
 /// The command table: name, one-line description, entry point.
 pub const COMMANDS: &[(&str, &str, Runner)] = &[
     (
+        "pvscan",
+        "List physical volumes; autoactivate with --cache -aay",
+        pv::pvscan,
+    ),
+    (
         "pvcreate",
         "Initialize physical volume(s) for use by LVM",
         pv::pvcreate,

@@ -216,3 +216,115 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     let _ = lock::invalidate_hints();
     result
 }
+
+#[derive(Parser, Debug)]
+#[command(about = "List all physical volumes; with --cache -aay, autoactivate complete VGs")]
+struct PvscanArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Event-driven mode (what LVM2's udev rules run).
+    #[arg(long = "cache")]
+    cache: bool,
+    /// With --cache: ay to autoactivate VGs that are complete.
+    #[arg(short = 'a', long = "activate", value_name = "ay")]
+    activate: Option<String>,
+    /// Accepted for compatibility (major number of the device).
+    #[arg(long = "major")]
+    major: Option<u32>,
+    /// Accepted for compatibility (minor number of the device).
+    #[arg(long = "minor")]
+    minor: Option<u32>,
+    /// Devices (paths or major:minor) that appeared.
+    #[arg(value_name = "PV")]
+    devices: Vec<String>,
+}
+
+/// `pvscan`, and `pvscan --cache -aay [dev]` as LVM2's udev rules and
+/// lvm2-pvscan units call it: every VG that has a PV among the named
+/// devices (or any VG) and is complete gets autoactivated.
+pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: PvscanArgs = parse("pvscan", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let scan_result = ctx.scan()?;
+    if !a.cache {
+        if a.activate.is_some() {
+            return Err(usage("The --activate option requires --cache."));
+        }
+        for pv in &scan_result.pvs {
+            let vg = pv.vg().map(|v| v.name.clone());
+            match vg {
+                Some(v) => ctx.print(format!("PV {:<12} VG {:<8} lvm2", pv.path, v)),
+                None => ctx.print(format!("PV {:<12}          lvm2", pv.path)),
+            }
+        }
+        ctx.print(format!(
+            "Total: {} [in use: {} / in no VG: {}]",
+            scan_result.pvs.len(),
+            scan_result.pvs.len() - scan_result.orphans().len(),
+            scan_result.orphans().len()
+        ));
+        return Ok(());
+    }
+    let auto = match a.activate.as_deref() {
+        None => false,
+        Some("ay") | Some("y") => true,
+        Some(o) => return Err(usage(format!("Invalid argument for --activate: {o}"))),
+    };
+    // Which devices appeared: paths, or major:minor.
+    let wanted: Vec<String> = a
+        .devices
+        .iter()
+        .filter_map(|d| {
+            if d.contains(':') || d.parse::<u32>().is_ok() {
+                scan::candidate_devices(&ctx.conf).ok().and_then(|devs| {
+                    devs.into_iter()
+                        .find(|s| {
+                            format!("{}:{}", s.major, s.minor) == *d
+                                || a.minor
+                                    .is_some_and(|m| s.minor == m && Some(s.major) == a.major)
+                        })
+                        .map(|s| s.path.to_string_lossy().into_owned())
+                })
+            } else {
+                Some(d.clone())
+            }
+        })
+        .collect();
+    let pid = std::process::id();
+    let mut result = Ok(());
+    for vg_name in scan_result.vg_names() {
+        let Ok(h) = scan_result.vg(&vg_name) else {
+            continue;
+        };
+        let mine: Vec<&String> = h
+            .pv_paths
+            .values()
+            .filter(|p| wanted.is_empty() || wanted.contains(p))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        for p in &mine {
+            ctx.print(format!("pvscan[{pid}] PV {p} online."));
+        }
+        if !h.missing.is_empty() {
+            ctx.print(format!("pvscan[{pid}] VG {vg_name} is incomplete."));
+            continue;
+        }
+        ctx.print(format!("pvscan[{pid}] VG {vg_name} is complete."));
+        if auto {
+            ctx.print(format!("pvscan[{pid}] VG {vg_name} run autoactivation."));
+            let va: super::vg::VgchangeArgs = parse(
+                "vgchange",
+                vec!["vgchange".into(), "-aay".into(), vg_name.clone().into()],
+            )?;
+            if let Err(e) = super::activate::vgchange_activate(&ctx, &vg_name, "ay", &va) {
+                if let CmdError::Failed(m) = &e {
+                    ctx.error(m);
+                }
+                result = Err(CmdError::Failed(String::new()));
+            }
+        }
+    }
+    result
+}
