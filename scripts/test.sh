@@ -19,6 +19,13 @@ if [ -n "$ci" ] && [ "$RLVM_VM_TESTS" != 1 ]; then
     exit 1
 fi
 
+# All set-up is done here too, so a new user needs only this one command:
+# system packages (as root) and the test kernel image (cached in .vm-cache/).
+if [ "$(id -u)" = 0 ]; then
+    scripts/install-deps.sh
+fi
+scripts/vm/build-image.sh
+
 stage_start=$SECONDS
 stage() {
     echo "test.sh: --- $* ($((SECONDS - stage_start))s so far)"
