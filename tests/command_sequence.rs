@@ -1,0 +1,248 @@
+//! Property test: a random sequence of metadata changes, each committed
+//! through the store onto in-memory PVs and read back from the bytes,
+//! always leaves a VG that passes LVM2's invariants and reads back exactly
+//! as committed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use rlvm::metadata::alloc::{allocate, AllocRequest};
+use rlvm::metadata::device::{BlockDev, MemDev};
+use rlvm::metadata::id::Id;
+use rlvm::metadata::model::{Flags, Lv, Pv, Segment, SegmentKind, Vg};
+use rlvm::metadata::store::{self, DevOpener, PvLayout, VgHandle};
+use rlvm::metadata::validate::validate_vg;
+
+struct Shared(Arc<MemDev>);
+impl BlockDev for Shared {
+    fn size(&self) -> std::io::Result<u64> {
+        self.0.size()
+    }
+    fn read_at(&self, o: u64, b: &mut [u8]) -> std::io::Result<()> {
+        self.0.read_at(o, b)
+    }
+    fn write_at(&self, o: u64, b: &[u8]) -> std::io::Result<()> {
+        self.0.write_at(o, b)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.0.sync()
+    }
+}
+struct Opener(BTreeMap<String, Arc<MemDev>>);
+impl DevOpener for Opener {
+    fn open(&self, path: &str, _w: bool) -> std::io::Result<Box<dyn BlockDev>> {
+        self.0
+            .get(path)
+            .map(|d| Box::new(Shared(d.clone())) as Box<dyn BlockDev>)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Create { extents: u64, stripes: u32 },
+    Remove(usize),
+    Rename(usize),
+    Tag(usize),
+    Snapshot { origin: usize, extents: u64 },
+    Merge(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (1u64..20, 1u32..3).prop_map(|(extents, stripes)| Op::Create { extents, stripes }),
+        2 => any::<usize>().prop_map(Op::Remove),
+        1 => any::<usize>().prop_map(Op::Rename),
+        1 => any::<usize>().prop_map(Op::Tag),
+        2 => (any::<usize>(), 1u64..4).prop_map(|(origin, extents)| Op::Snapshot { origin, extents }),
+        1 => any::<usize>().prop_map(Op::Merge),
+    ]
+}
+
+fn new_lv(name: &str, visible: bool, segments: Vec<Segment>) -> Lv {
+    let mut status = Flags::new(&["READ", "WRITE"]);
+    if visible {
+        status.set("VISIBLE");
+    }
+    Lv {
+        name: name.into(),
+        id: Id::random(),
+        status,
+        flags: Flags::default(),
+        tags: vec![],
+        creation_time: Some(1_800_000_000),
+        creation_host: Some("host".into()),
+        allocation_policy: None,
+        read_ahead: None,
+        major: None,
+        minor: None,
+        segments,
+    }
+}
+
+/// Applies one op to the working VG; returns false when it does not apply.
+fn apply(vg: &mut Vg, op: &Op, n: &mut u32) -> bool {
+    let plain: Vec<String> = vg
+        .lvs
+        .iter()
+        .filter(|l| vg.role(l) == rlvm::metadata::model::LvRole::Plain)
+        .map(|l| l.name.clone())
+        .collect();
+    let cows: Vec<String> = vg.snapshots().iter().map(|s| s.cow.name.clone()).collect();
+    *n += 1;
+    match op {
+        Op::Create { extents, stripes } => {
+            let req = AllocRequest {
+                extents: *extents * *stripes as u64,
+                stripes: *stripes,
+                stripe_size: (*stripes > 1).then_some(128),
+                pvs: None,
+                contiguous: false,
+            };
+            match allocate(vg, &req) {
+                Ok(segs) => {
+                    vg.lvs.push(new_lv(&format!("lv{n}"), true, segs));
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        Op::Remove(i) if !plain.is_empty() => {
+            let name = plain[i % plain.len()].clone();
+            let snaps: Vec<(String, String)> = vg
+                .snapshots_of(&name)
+                .iter()
+                .map(|s| (s.cow.name.clone(), s.link.name.clone()))
+                .collect();
+            vg.lvs.retain(|l| {
+                l.name != name && !snaps.iter().any(|(c, k)| *c == l.name || *k == l.name)
+            });
+            true
+        }
+        Op::Rename(i) if !plain.is_empty() => {
+            let old = plain[i % plain.len()].clone();
+            let new = format!("renamed{n}");
+            for l in vg.lvs.iter_mut() {
+                if l.name == old {
+                    l.name = new.clone();
+                }
+                for s in l.segments.iter_mut() {
+                    if let SegmentKind::Snapshot { origin, cow, .. } = &mut s.kind {
+                        if *origin == old {
+                            *origin = new.clone();
+                        }
+                        if *cow == old {
+                            *cow = new.clone();
+                        }
+                    }
+                }
+            }
+            true
+        }
+        Op::Tag(i) if !vg.lvs.is_empty() => {
+            let k = i % vg.lvs.len();
+            vg.lvs[k].tags.push(format!("t{n}"));
+            true
+        }
+        Op::Snapshot { origin, extents } if !plain.is_empty() => {
+            let o = plain[origin % plain.len()].clone();
+            if vg.merging_snapshot_of(&o).is_some() {
+                return false;
+            }
+            let oe = vg.lv(&o).map(|l| l.extent_count()).unwrap_or(0);
+            let req = AllocRequest {
+                extents: *extents,
+                stripes: 1,
+                stripe_size: None,
+                pvs: None,
+                contiguous: false,
+            };
+            let Ok(segs) = allocate(vg, &req) else {
+                return false;
+            };
+            let cow = format!("snap{n}");
+            vg.lvs.push(new_lv(&cow, false, segs));
+            let link = vg.next_snapshot_link_name();
+            vg.lvs.push(new_lv(
+                &link,
+                true,
+                vec![Segment {
+                    start_extent: 0,
+                    extent_count: oe,
+                    tags: vec![],
+                    kind: SegmentKind::Snapshot {
+                        chunk_size: 8,
+                        origin: o,
+                        cow,
+                        merging: false,
+                    },
+                }],
+            ));
+            true
+        }
+        Op::Merge(i) if !cows.is_empty() => {
+            let cow = cows[i % cows.len()].clone();
+            let (origin, link) = {
+                let s = vg.snapshot_by_cow(&cow).unwrap();
+                (s.origin.name.clone(), s.link.name.clone())
+            };
+            if vg.merging_snapshot_of(&origin).is_some() {
+                return false;
+            }
+            let l = vg.lv_mut(&link).unwrap();
+            l.status.clear("VISIBLE");
+            if let SegmentKind::Snapshot { merging, .. } = &mut l.segments[0].kind {
+                *merging = true;
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+    #[test]
+    fn random_commands_keep_a_valid_vg(ops in prop::collection::vec(op(), 1..25)) {
+        let mut devs = BTreeMap::new();
+        let mut names = vec![];
+        let mut infos = vec![];
+        for i in 0..3 {
+            let name = format!("/dev/test{i}");
+            let d = Arc::new(MemDev::new(32 << 20));
+            infos.push(store::create_pv(&Shared(d.clone()), &name, Id::random(), &PvLayout::default()).unwrap());
+            devs.insert(name.clone(), d);
+            names.push(name);
+        }
+        let opener = Opener(devs);
+        let pvs: Vec<Pv> = infos.iter().enumerate().map(|(i, info)| Pv {
+            key: format!("pv{i}"), id: info.id(), device: Some(info.path.clone()),
+            device_id_type: None, device_id: None, status: Flags::new(&["ALLOCATABLE"]),
+            flags: Flags::default(), tags: vec![], dev_size: Some(info.size / 512),
+            pe_start: info.pe_start_sectors(), pe_count: store::pe_count_for(info, 2048),
+            ba_start: None, ba_size: None,
+        }).collect();
+        let vg = Vg {
+            name: "vg0".into(), id: Id::random(), seqno: 0, format: Some("lvm2".into()),
+            status: Flags::new(&["RESIZEABLE", "READ", "WRITE"]), flags: Flags::default(),
+            tags: vec![], system_id: None, extent_size: 2048, max_lv: 0, max_pv: 0,
+            allocation_policy: None, metadata_copies: Some(0), pvs, lvs: vec![], unsupported: None,
+        };
+        let mut h = VgHandle::new_vg(vg, infos);
+        h.commit(&opener, "create").unwrap();
+        let mut n = 0;
+        for op in &ops {
+            let mut work = h.vg.clone();
+            if !apply(&mut work, op, &mut n) {
+                continue;
+            }
+            prop_assert!(validate_vg(&work).is_ok(), "{op:?} made an invalid VG: {:?}", validate_vg(&work));
+            h.vg = work;
+            h.commit(&opener, "step").unwrap();
+            let back = store::scan(&opener, &names).vg("vg0").unwrap();
+            prop_assert!(back.warnings.is_empty(), "{:?}", back.warnings);
+            prop_assert_eq!(&back.vg, &h.vg);
+        }
+    }
+}
