@@ -8,7 +8,7 @@
 # fuzz/artifacts/<target>. Exits non-zero if any target crashed or failed
 # to build; a target that does not build yet is reported and skipped.
 set -u
-secs=${1:-60}
+secs=${1:-${RLVM_FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/fuzz" || exit 1
