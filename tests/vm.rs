@@ -46,6 +46,7 @@ macro_rules! scenarios {
 scenarios! {
     kernel_smoke => "00-kernel-smoke.sh",
     rlvm_runs => "01-rlvm-runs.sh",
+    rlvm_activate => "10-rlvm-activate.sh",
 }
 
 #[test]
