@@ -42,7 +42,10 @@ fn run_scenario(name: &str) {
         "interop scenario {name} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         out.status
     );
-    assert!(stdout.contains("PASS"), "scenario {name} did not reach PASS:\n{stdout}");
+    assert!(
+        stdout.contains("PASS"),
+        "scenario {name} did not reach PASS:\n{stdout}"
+    );
 }
 
 macro_rules! scenarios {

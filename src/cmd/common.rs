@@ -216,7 +216,10 @@ impl Ctx {
                     handle.committed_seqno(),
                     &old,
                 ) {
-                    self.warn(format!("Failed to archive volume group {}: {e}", handle.vg.name));
+                    self.warn(format!(
+                        "Failed to archive volume group {}: {e}",
+                        handle.vg.name
+                    ));
                 }
             }
         }
@@ -233,8 +236,12 @@ impl Ctx {
             return;
         }
         if let Some(text) = handle.committed_file_text() {
-            if let Err(e) = crate::system::backup::write_backup(&self.conf, &handle.vg.name, &text) {
-                self.warn(format!("Failed to write backup of volume group {}: {e}", handle.vg.name));
+            if let Err(e) = crate::system::backup::write_backup(&self.conf, &handle.vg.name, &text)
+            {
+                self.warn(format!(
+                    "Failed to write backup of volume group {}: {e}",
+                    handle.vg.name
+                ));
             }
         }
     }
@@ -243,7 +250,8 @@ impl Ctx {
 /// Splits `vg/lv` style arguments; `LVM_VG_NAME` supplies a default VG.
 pub fn lv_arg(arg: &str) -> Result<(String, String), CmdError> {
     let default_vg = std::env::var("LVM_VG_NAME").ok();
-    crate::metadata::names::split_lv_path(arg, default_vg.as_deref()).map_err(|e| usage(e.to_string()))
+    crate::metadata::names::split_lv_path(arg, default_vg.as_deref())
+        .map_err(|e| usage(e.to_string()))
 }
 
 /// Strips a leading `/dev/` from a VG argument (`vgs /dev/vg0` works in LVM2).

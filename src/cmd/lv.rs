@@ -8,9 +8,9 @@ use clap::Parser;
 use crate::metadata::alloc::{self, AllocRequest};
 use crate::metadata::id::Id;
 use crate::metadata::model::{Flags, Lv, Segment, SegmentKind, Vg};
+use crate::metadata::names;
 use crate::metadata::store;
 use crate::metadata::units::{self, ExtentSpec};
-use crate::metadata::names;
 
 use super::common::{failed, lv_arg, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
 use super::{activate, confirm};
@@ -82,7 +82,13 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn new_lv(name: &str, writable: bool, visible: bool, segments: Vec<Segment>, tags: &[String]) -> Lv {
+fn new_lv(
+    name: &str,
+    writable: bool,
+    visible: bool,
+    segments: Vec<Segment>,
+    tags: &[String],
+) -> Lv {
     let mut status = Flags::new(&["READ"]);
     if writable {
         status.set("WRITE");
@@ -123,7 +129,11 @@ fn pv_keys(handle: &store::VgHandle, args: &[String]) -> Result<Option<Vec<Strin
     for a in args {
         let real = std::fs::canonicalize(a).ok();
         let key = handle.pv_paths.iter().find(|(_, p)| {
-            *p == a || real.as_ref().map(|r| std::fs::canonicalize(p).ok().as_ref() == Some(r)).unwrap_or(false)
+            *p == a
+                || real
+                    .as_ref()
+                    .map(|r| std::fs::canonicalize(p).ok().as_ref() == Some(r))
+                    .unwrap_or(false)
         });
         match key {
             Some((k, _)) => keys.push(k.clone()),
@@ -199,14 +209,22 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     };
 
     let (mut handle, _guard) = ctx.load_vg_for_update(&vg_name)?;
-    let name = a.name.clone().unwrap_or_else(|| default_lv_name(&handle.vg));
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| default_lv_name(&handle.vg));
     if handle.vg.lv(&name).is_some() {
         return Err(CmdError::Failed(format!(
             "Logical Volume \"{name}\" already exists in volume group \"{vg_name}\""
         )));
     }
     if handle.vg.max_lv > 0 {
-        let visible = handle.vg.lvs.iter().filter(|l| handle.vg.lv_is_visible(l)).count() as u64;
+        let visible = handle
+            .vg
+            .lvs
+            .iter()
+            .filter(|l| handle.vg.lv_is_visible(l))
+            .count() as u64;
         if visible >= handle.vg.max_lv {
             return Err(CmdError::Failed(format!(
                 "Maximum number of logical volumes ({}) reached in volume group {vg_name}",
@@ -245,8 +263,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             if sectors == 0 {
                 return Err(usage("Size must be larger than 0."));
             }
-            let (ext, rounded) =
-                units::extents_for_size(sectors, extent_size).map_err(failed)?;
+            let (ext, rounded) = units::extents_for_size(sectors, extent_size).map_err(failed)?;
             if rounded {
                 ctx.print(units::rounding_notice(ext, extent_size));
             }
@@ -254,13 +271,18 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         }
         (None, Some(e)) => {
             let spec = units::parse_extents(e).map_err(|e| usage(e.to_string()))?;
-            if let ExtentSpec::Percent { of: units::PercentOf::Origin, .. } = spec {
+            if let ExtentSpec::Percent {
+                of: units::PercentOf::Origin,
+                ..
+            } = spec
+            {
                 if origin_extents.is_none() {
                     return Err(usage("Can't use %ORIGIN without --snapshot."));
                 }
             }
-            let r = units::resolve_extents_detailed(&spec, &handle.vg, origin_extents, pvs.as_deref())
-                .map_err(failed)?;
+            let r =
+                units::resolve_extents_detailed(&spec, &handle.vg, origin_extents, pvs.as_deref())
+                    .map_err(failed)?;
             if let Some(n) = r.notice {
                 ctx.print(n);
             }
@@ -269,7 +291,9 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         _ => 0,
     };
     if extents == 0 {
-        return Err(CmdError::Failed("Logical volume size must be larger than 0.".into()));
+        return Err(CmdError::Failed(
+            "Logical volume size must be larger than 0.".into(),
+        ));
     }
     let up = alloc::round_up_to_stripes(extents, stripes);
     if up != extents {
@@ -306,8 +330,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         pvs,
         contiguous: false,
     };
-    let segments = alloc::allocate(&handle.vg, &req)
-        .map_err(|e| failed(e.for_lv(&name)))?;
+    let segments = alloc::allocate(&handle.vg, &req).map_err(|e| failed(e.for_lv(&name)))?;
     let before = handle.vg.clone();
     match &origin_name {
         None => {
@@ -413,7 +436,12 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     result
 }
 
-fn remove_lv(ctx: &Ctx, handle: &mut store::VgHandle, name: &str, force: bool) -> Result<(), CmdError> {
+fn remove_lv(
+    ctx: &Ctx,
+    handle: &mut store::VgHandle,
+    name: &str,
+    force: bool,
+) -> Result<(), CmdError> {
     let vg_name = handle.vg.name.clone();
     let Some(lv) = handle.vg.lv(name) else {
         // Already removed together with its origin.
@@ -438,7 +466,9 @@ fn remove_lv(ctx: &Ctx, handle: &mut store::VgHandle, name: &str, force: bool) -
             snapshots.len()
         );
         if !confirm(ctx, &q) {
-            return Err(CmdError::Failed(format!("Logical volume {name} not removed.")));
+            return Err(CmdError::Failed(format!(
+                "Logical volume {name} not removed."
+            )));
         }
     }
     let before = handle.vg.clone();
@@ -498,9 +528,7 @@ pub fn lvrename(args: Vec<OsString>) -> Result<(), CmdError> {
     names::validate_lv_name(&new).map_err(|e| usage(e.to_string()))?;
     names::validate_full_name(&vg_name, &new).map_err(|e| usage(e.to_string()))?;
     if old == new {
-        return Err(usage(format!(
-            "Old and new logical volume names must differ"
-        )));
+        return Err(usage("Old and new logical volume names must differ"));
     }
     let (mut handle, _g) = ctx.load_vg_for_update(&vg_name)?;
     let Some(lv) = handle.vg.lv(&old) else {
@@ -583,7 +611,11 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         Some("r") => Some(false),
         Some(p) => return Err(usage(format!("Invalid permission {p}"))),
     };
-    if a.activate.is_none() && perm.is_none() && a.addtag.is_empty() && a.deltag.is_empty() && !a.refresh
+    if a.activate.is_none()
+        && perm.is_none()
+        && a.addtag.is_empty()
+        && a.deltag.is_empty()
+        && !a.refresh
     {
         return Err(usage(
             "One of -a, -p, --addtag, --deltag or --refresh is required.",
@@ -624,14 +656,10 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 }
                 if perm_changed {
                     activate::change_permission(&ctx, &mut h, &before, &lv_name)?;
-                    ctx.print(format!(
-                        "Logical volume {vg_name}/{lv_name} changed."
-                    ));
+                    ctx.print(format!("Logical volume {vg_name}/{lv_name} changed."));
                 } else {
                     ctx.commit(&mut h, &store::command_line())?;
-                    ctx.print(format!(
-                        "Logical volume {vg_name}/{lv_name} changed."
-                    ));
+                    ctx.print(format!("Logical volume {vg_name}/{lv_name} changed."));
                 }
             }
             if let Some(mode) = &a.activate {

@@ -25,24 +25,72 @@ type Runner = fn(Vec<OsString>) -> Result<(), CmdError>;
 
 /// The command table: name, one-line description, entry point.
 pub const COMMANDS: &[(&str, &str, Runner)] = &[
-    ("pvcreate", "Initialize physical volume(s) for use by LVM", pv::pvcreate),
-    ("pvremove", "Remove LVM label(s) from physical volume(s)", pv::pvremove),
-    ("pvs", "Display information about physical volumes", report::pvs),
-    ("pvdisplay", "Display various attributes of physical volume(s)", report::pvdisplay),
+    (
+        "pvcreate",
+        "Initialize physical volume(s) for use by LVM",
+        pv::pvcreate,
+    ),
+    (
+        "pvremove",
+        "Remove LVM label(s) from physical volume(s)",
+        pv::pvremove,
+    ),
+    (
+        "pvs",
+        "Display information about physical volumes",
+        report::pvs,
+    ),
+    (
+        "pvdisplay",
+        "Display various attributes of physical volume(s)",
+        report::pvdisplay,
+    ),
     ("vgcreate", "Create a volume group", vg::vgcreate),
     ("vgremove", "Remove volume group(s)", vg::vgremove),
-    ("vgs", "Display information about volume groups", report::vgs),
-    ("vgdisplay", "Display volume group information", report::vgdisplay),
+    (
+        "vgs",
+        "Display information about volume groups",
+        report::vgs,
+    ),
+    (
+        "vgdisplay",
+        "Display volume group information",
+        report::vgdisplay,
+    ),
     ("vgck", "Check the consistency of volume group(s)", vg::vgck),
     ("vgchange", "Change volume group attributes", vg::vgchange),
-    ("vgcfgbackup", "Backup volume group configuration(s)", vg::vgcfgbackup),
-    ("vgcfgrestore", "Restore volume group configuration", vg::vgcfgrestore),
+    (
+        "vgcfgbackup",
+        "Backup volume group configuration(s)",
+        vg::vgcfgbackup,
+    ),
+    (
+        "vgcfgrestore",
+        "Restore volume group configuration",
+        vg::vgcfgrestore,
+    ),
     ("lvcreate", "Create a logical volume", lv::lvcreate),
-    ("lvremove", "Remove logical volume(s) from the system", lv::lvremove),
+    (
+        "lvremove",
+        "Remove logical volume(s) from the system",
+        lv::lvremove,
+    ),
     ("lvrename", "Rename a logical volume", lv::lvrename),
-    ("lvchange", "Change the attributes of logical volume(s)", lv::lvchange),
-    ("lvs", "Display information about logical volumes", report::lvs),
-    ("lvdisplay", "Display information about a logical volume", report::lvdisplay),
+    (
+        "lvchange",
+        "Change the attributes of logical volume(s)",
+        lv::lvchange,
+    ),
+    (
+        "lvs",
+        "Display information about logical volumes",
+        report::lvs,
+    ),
+    (
+        "lvdisplay",
+        "Display information about a logical volume",
+        report::lvdisplay,
+    ),
 ];
 
 fn find_command(name: &str) -> Option<Runner> {
@@ -53,7 +101,10 @@ fn find_command(name: &str) -> Option<Runner> {
 }
 
 fn print_top_help() {
-    println!("rlvm {} — LVM2-compatible volume manager", env!("CARGO_PKG_VERSION"));
+    println!(
+        "rlvm {} — LVM2-compatible volume manager",
+        env!("CARGO_PKG_VERSION")
+    );
     println!();
     println!("Usage: rlvm COMMAND [ARGS]   (or call through a link named after the command)");
     println!();

@@ -28,7 +28,11 @@ struct PvcreateArgs {
     #[arg(long = "metadatasize", value_name = "Size[m|UNIT]")]
     metadatasize: Option<String>,
     /// Number of metadata areas (0, 1 or 2).
-    #[arg(long = "pvmetadatacopies", alias = "metadatacopies", value_name = "0|1|2")]
+    #[arg(
+        long = "pvmetadatacopies",
+        alias = "metadatacopies",
+        value_name = "0|1|2"
+    )]
     pvmetadatacopies: Option<u32>,
     /// Accepted for compatibility (the label goes to sector 1).
     #[arg(long = "zero", short = 'Z', value_name = "y|n")]
@@ -104,15 +108,12 @@ fn create_one(
     let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
     let path = dev.path.to_string_lossy().into_owned();
     if let Some(existing) = scan_result.pv_by_path(&path) {
-        let in_vg = scan_result
-            .vg_names()
-            .into_iter()
-            .find(|n| {
-                scan_result
-                    .vg(n)
-                    .map(|h| h.vg.pv_by_id(&existing.id()).is_some())
-                    .unwrap_or(false)
-            });
+        let in_vg = scan_result.vg_names().into_iter().find(|n| {
+            scan_result
+                .vg(n)
+                .map(|h| h.vg.pv_by_id(&existing.id()).is_some())
+                .unwrap_or(false)
+        });
         if let Some(vg) = in_vg {
             if force < 2 {
                 return Err(CmdError::Failed(format!(
@@ -121,9 +122,13 @@ fn create_one(
             }
             if !confirm(
                 ctx,
-                &format!("Really INITIALIZE physical volume \"{arg}\" of volume group \"{vg}\" [y/n]? "),
+                &format!(
+                    "Really INITIALIZE physical volume \"{arg}\" of volume group \"{vg}\" [y/n]? "
+                ),
             ) {
-                return Err(CmdError::Failed(format!("{arg}: physical volume not initialized.")));
+                return Err(CmdError::Failed(format!(
+                    "{arg}: physical volume not initialized."
+                )));
             }
         }
     }
@@ -132,10 +137,14 @@ fn create_one(
         return Ok(());
     }
     let id = fixed_id.unwrap_or_else(Id::random);
-    let d = FileOpener.open(&path, true).map_err(|e| failed(format!("Cannot use {arg}: {e}")))?;
+    let d = FileOpener
+        .open(&path, true)
+        .map_err(|e| failed(format!("Cannot use {arg}: {e}")))?;
     store::create_pv(d.as_ref(), &path, id, layout).map_err(failed)?;
     if ctx.conf.use_devicesfile() {
-        if let Err(e) = devicesfile::add_device(&ctx.conf, std::path::Path::new(&path), id.as_raw_str()) {
+        if let Err(e) =
+            devicesfile::add_device(&ctx.conf, std::path::Path::new(&path), id.as_raw_str())
+        {
             ctx.warn(format!("Failed to add {path} to the devices file: {e}"));
         }
     }
@@ -166,9 +175,7 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
             let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
             let path = dev.path.to_string_lossy().into_owned();
             let Some(pv) = scan_result.pv_by_path(&path) else {
-                return Err(CmdError::Failed(format!(
-                    "No PV found on device {arg}."
-                )));
+                return Err(CmdError::Failed(format!("No PV found on device {arg}.")));
             };
             let vg = scan_result.vg_names().into_iter().find(|n| {
                 scan_result

@@ -17,10 +17,20 @@ use super::common::{parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
 #[derive(Args, Debug, Clone)]
 struct ReportArgs {
     /// Fields to show: a comma list; +field adds, -field removes.
-    #[arg(short = 'o', long = "options", allow_hyphen_values = true, value_name = "String")]
+    #[arg(
+        short = 'o',
+        long = "options",
+        allow_hyphen_values = true,
+        value_name = "String"
+    )]
     options: Vec<String>,
     /// Sort keys (a comma list; -field sorts descending).
-    #[arg(short = 'O', long = "sort", allow_hyphen_values = true, value_name = "String")]
+    #[arg(
+        short = 'O',
+        long = "sort",
+        allow_hyphen_values = true,
+        value_name = "String"
+    )]
     sort: Vec<String>,
     /// Suppress the headings line.
     #[arg(long = "noheadings")]
@@ -55,7 +65,9 @@ impl ReportArgs {
             None | Some("basic") => false,
             Some("json") => true,
             Some(other) => {
-                return Err(usage(format!("Invalid argument for --reportformat: {other}")))
+                return Err(usage(format!(
+                    "Invalid argument for --reportformat: {other}"
+                )))
             }
         };
         Ok(ReportOptions {
@@ -143,7 +155,10 @@ struct LvsArgs {
 }
 
 /// Splits report arguments into VG names and (vg, lv) pairs.
-fn lv_targets(targets: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), CmdError> {
+/// VG names, and (vg, lv) pairs named on the command line.
+type LvTargets = (Vec<String>, Vec<(String, String)>);
+
+fn lv_targets(targets: &[String]) -> Result<LvTargets, CmdError> {
     let mut vgs = Vec::new();
     let mut lvs = Vec::new();
     for t in targets {
@@ -170,11 +185,16 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
     let (hs, mut ok) = handles(&ctx, &scan, &vg_names);
-    let states: Vec<_> = hs.iter().map(|h| activate::kernel_states(&ctx, h)).collect();
+    let states: Vec<_> = hs
+        .iter()
+        .map(|h| activate::kernel_states(&ctx, h))
+        .collect();
     let mut records = Vec::new();
     for (h, st) in hs.iter().zip(&states) {
         for lv in &h.vg.lvs {
-            let explicitly = lv_names.iter().any(|(v, l)| *v == h.vg.name && *l == lv.name);
+            let explicitly = lv_names
+                .iter()
+                .any(|(v, l)| *v == h.vg.name && *l == lv.name);
             let vg_whole = !lv_names.iter().any(|(v, _)| *v == h.vg.name);
             if !explicitly && !vg_whole {
                 continue;
@@ -251,14 +271,12 @@ struct PvsArgs {
 fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<PvRecord<'a>> {
     let mut out = Vec::new();
     for info in &scan.pvs {
-        if !filter.is_empty() && !filter.iter().any(|f| *f == info.path) {
+        if !filter.is_empty() && !filter.contains(&info.path) {
             continue;
         }
-        let vg = hs.iter().find_map(|h| {
-            h.vg
-                .pv_by_id(&info.id())
-                .map(|p| (&h.vg, p))
-        });
+        let vg = hs
+            .iter()
+            .find_map(|h| h.vg.pv_by_id(&info.id()).map(|p| (&h.vg, p)));
         out.push(PvRecord {
             device: info.path.clone(),
             dev_size_bytes: info.size,
@@ -324,12 +342,19 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
     let (hs, ok) = handles(&ctx, &scan, &vg_names);
-    let states: Vec<_> = hs.iter().map(|h| activate::kernel_states(&ctx, h)).collect();
+    let states: Vec<_> = hs
+        .iter()
+        .map(|h| activate::kernel_states(&ctx, h))
+        .collect();
     let mut records = Vec::new();
     for (h, st) in hs.iter().zip(&states) {
         for lv in &h.vg.lvs {
             let vg_whole = !lv_names.iter().any(|(v, _)| *v == h.vg.name);
-            if !vg_whole && !lv_names.iter().any(|(v, l)| *v == h.vg.name && *l == lv.name) {
+            if !vg_whole
+                && !lv_names
+                    .iter()
+                    .any(|(v, l)| *v == h.vg.name && *l == lv.name)
+            {
                 continue;
             }
             let s = st.get(&lv.name).cloned().unwrap_or_default();

@@ -57,7 +57,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let _g = ctx.lock_global(true)?;
     let _v = ctx.lock_vg(&name, true)?;
     let scan_result = ctx.scan()?;
-    if scan_result.vg_names().iter().any(|n| *n == name) {
+    if scan_result.vg_names().contains(&name) {
         return Err(CmdError::Failed(format!(
             "A volume group called {name} already exists."
         )));
@@ -101,8 +101,8 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                     )));
                 }
                 let d = FileOpener.open(&path, true).map_err(failed)?;
-                let info = store::create_pv(d.as_ref(), &path, Id::random(), &layout)
-                    .map_err(failed)?;
+                let info =
+                    store::create_pv(d.as_ref(), &path, Id::random(), &layout).map_err(failed)?;
                 ctx.print(format!("Physical volume \"{arg}\" successfully created."));
                 pv_infos.push(info);
             }
@@ -219,7 +219,9 @@ fn remove_one(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
     if !ctx.common.test {
         handle.remove(&FileOpener).map_err(failed)?;
         if let Err(e) = backup::remove_backup(&ctx.conf, name) {
-            ctx.warn(format!("Failed to remove backup of volume group {name}: {e}"));
+            ctx.warn(format!(
+                "Failed to remove backup of volume group {name}: {e}"
+            ));
         }
     }
     ctx.print(format!("Volume group \"{name}\" successfully removed"));
@@ -285,7 +287,10 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
             if a.updatemetadata {
                 let (mut h, _g) = ctx.load_vg_for_update(name)?;
                 ctx.commit(&mut h, &store::command_line())?;
-                ctx.print(format!("Updated metadata of volume group {name} to seqno {}.", h.vg.seqno));
+                ctx.print(format!(
+                    "Updated metadata of volume group {name} to seqno {}.",
+                    h.vg.seqno
+                ));
             } else {
                 bad = true;
             }
@@ -414,7 +419,10 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
         let h = scan_result.vg(name).map_err(failed)?;
         let header = store::text_header(&format!(
             "vgcfgbackup{} {name}",
-            a.file.as_ref().map(|f| format!(" -f {f}")).unwrap_or_default()
+            a.file
+                .as_ref()
+                .map(|f| format!(" -f {f}"))
+                .unwrap_or_default()
         ));
         let text = text::export_file(&h.vg, &header);
         match &a.file {
@@ -464,8 +472,12 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let content = std::fs::read_to_string(&path)
         .map_err(|e| failed(format!("Couldn't read {}: {e}", path.display())))?;
-    let (vg, _) = text::import_vg(&content)
-        .map_err(|e| failed(format!("Couldn't read volume group metadata from file {}: {e}", path.display())))?;
+    let (vg, _) = text::import_vg(&content).map_err(|e| {
+        failed(format!(
+            "Couldn't read volume group metadata from file {}: {e}",
+            path.display()
+        ))
+    })?;
     if vg.name != name {
         return Err(CmdError::Failed(format!(
             "Volume group name {} in file {} does not match {name}.",
@@ -483,7 +495,7 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
                 "Volume group {name} on disk has a different UUID; use --force to overwrite."
             )));
         }
-        if !a.force && activate::any_lv_active(&current.vg) {
+        if !a.force && activate::any_lv_active(&ctx, &current.vg) {
             return Err(CmdError::Failed(format!(
                 "Volume group {name} has active volume(s); deactivate them first or use --force."
             )));

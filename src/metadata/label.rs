@@ -148,17 +148,16 @@ fn parse_pv_header(
         read_locns(buf, &mut pos).ok_or(LabelError::Unterminated("metadata area", sector))?;
     // The extension exists only if its 8 bytes fit after the two lists.
     let (mut ext_version, mut ext_flags, mut bootloader_areas) = (0, 0, Vec::new());
-    if let (Some(v), Some(f)) = (u32_at(buf, pos), u32_at(buf, pos + 4)) {
+    if let (Some(v @ 1..), Some(f)) = (u32_at(buf, pos), u32_at(buf, pos + 4)) {
+        // Version 0 means no extension: its flags are not looked at.
         ext_version = v;
         ext_flags = f;
         pos += 8;
-        if v >= 1 {
-            match read_locns(buf, &mut pos) {
-                Some(list) => bootloader_areas = list,
-                None => warnings.push(format!(
-                    "bootloader area list in PV header at sector {sector} is not terminated - ignoring it"
-                )),
-            }
+        match read_locns(buf, &mut pos) {
+            Some(list) => bootloader_areas = list,
+            None => warnings.push(format!(
+                "bootloader area list in PV header at sector {sector} is not terminated - ignoring it"
+            )),
         }
     }
     Ok(PvHeader {

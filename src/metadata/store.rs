@@ -105,7 +105,10 @@ impl PvInfo {
     }
     /// The newest VG metadata on this PV's own areas.
     pub fn vg(&self) -> Option<&Vg> {
-        self.mdas.iter().filter_map(|m| m.vg()).max_by_key(|v| v.seqno)
+        self.mdas
+            .iter()
+            .filter_map(|m| m.vg())
+            .max_by_key(|v| v.seqno)
     }
     /// First data sector (from the label's data area).
     pub fn pe_start_sectors(&self) -> u64 {
@@ -305,10 +308,7 @@ impl Scan {
                     pvs.insert(p.key.clone(), s.clone());
                 }
                 None => {
-                    warnings.push(format!(
-                        "Couldn't find device with uuid {}.",
-                        p.id
-                    ));
+                    warnings.push(format!("Couldn't find device with uuid {}.", p.id));
                     missing.push(p.key.clone());
                 }
             }
@@ -407,10 +407,7 @@ impl VgHandle {
         if self.committed.seqno == 0 {
             return None;
         }
-        let header = text_header(&format!(
-            "Created *after* executing '{}'",
-            command_line()
-        ));
+        let header = text_header(&format!("Created *after* executing '{}'", command_line()));
         Some(text::export_file(&self.committed, &header))
     }
 
@@ -424,8 +421,7 @@ impl VgHandle {
     ) -> Result<Vec<String>, StoreError> {
         let mut warnings = Vec::new();
         let mut new = self.vg.clone();
-        new.check_writable()
-            .map_err(|m| StoreError::Format(m))?;
+        new.check_writable().map_err(StoreError::Format)?;
         new.seqno = self.committed.seqno.wrapping_add(1).max(1);
         for pv in new.pvs.iter_mut() {
             if let Some(path) = self.pv_paths.get(&pv.key) {
