@@ -46,6 +46,8 @@ macro_rules! scenarios {
 scenarios! {
     kernel_smoke => "00-kernel-smoke.sh",
     rlvm_runs => "01-rlvm-runs.sh",
+    rlvm_activate => "10-rlvm-activate.sh",
+    rlvm_snapshot => "11-rlvm-snapshot.sh",
 }
 
 #[test]
