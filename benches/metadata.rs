@@ -128,8 +128,7 @@ fn fixture() -> Fixture {
     for i in 0..2 {
         let path = format!("/dev/mem{i}");
         let dev = Arc::new(MemDev::new(dev_size as usize));
-        let info = store::create_pv(dev.as_ref(), &path, Id::random(), &layout)
-            .expect("create_pv");
+        let info = store::create_pv(dev.as_ref(), &path, Id::random(), &layout).expect("create_pv");
         opener.devs.insert(path.clone(), dev);
         paths.push(path);
         infos.push(info);
@@ -201,7 +200,9 @@ fn fixture() -> Fixture {
         unsupported: None,
     };
     let mut handle = VgHandle::new_vg(vg, infos);
-    handle.commit(&opener, "bench setup").expect("initial commit");
+    handle
+        .commit(&opener, "bench setup")
+        .expect("initial commit");
     let vg = handle.committed().clone();
     let text = text::export_disk(&vg, &store::text_header("bench"));
     Fixture {
@@ -221,7 +222,10 @@ fn bench_metadata(c: &mut Criterion) {
     let scan = store::scan(&fx.opener, &fx.paths);
     assert_eq!(scan.pvs.len(), 2);
     assert!(scan.warnings.is_empty(), "{:?}", scan.warnings);
-    assert!(scan.pvs.iter().all(|p| p.vg().map(|v| v.lvs.len()) == Some(fx.vg.lvs.len())));
+    assert!(scan
+        .pvs
+        .iter()
+        .all(|p| p.vg().map(|v| v.lvs.len()) == Some(fx.vg.lvs.len())));
 
     let mut g = c.benchmark_group("vg1000");
     g.throughput(Throughput::Bytes(fx.text.len() as u64));

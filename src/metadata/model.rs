@@ -23,9 +23,19 @@ impl Flags {
     pub fn has(&self, word: &str) -> bool {
         self.0.iter().any(|w| w == word)
     }
+    /// Adds `word`, keeping LVM2's order for the words it orders (what its
+    /// exporter writes), so a changed VG still round-trips exactly.
     pub fn set(&mut self, word: &str) {
-        if !self.has(word) {
-            self.0.push(word.to_string());
+        const ORDER: &[&str] = &["RESIZEABLE", "READ", "WRITE", "FIXED_MINOR", "VISIBLE"];
+        if self.has(word) {
+            return;
+        }
+        let rank = |w: &str| ORDER.iter().position(|o| *o == w);
+        let at =
+            rank(word).and_then(|r| self.0.iter().position(|w| rank(w).is_some_and(|x| x > r)));
+        match at {
+            Some(i) => self.0.insert(i, word.to_string()),
+            None => self.0.push(word.to_string()),
         }
     }
     pub fn clear(&mut self, word: &str) {
@@ -324,6 +334,20 @@ impl Vg {
             .map(|n| format!("snapshot{n}"))
             .find(|n| self.lv(n).is_none())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Flags;
+
+    #[test]
+    fn set_keeps_lvm_order() {
+        let mut f = Flags::new(&["READ", "VISIBLE"]);
+        f.set("WRITE");
+        assert_eq!(f, Flags::new(&["READ", "WRITE", "VISIBLE"]));
+        f.set("PVMOVE");
+        assert_eq!(f.0.last().map(String::as_str), Some("PVMOVE"));
     }
 }
 
