@@ -49,6 +49,7 @@ scenarios! {
     rlvm_activate => "10-rlvm-activate.sh",
     rlvm_snapshot => "11-rlvm-snapshot.sh",
     differential_lvm2 => "12-differential-lvm2.sh",
+    failure => "13-failure.sh",
 }
 
 #[test]
