@@ -48,6 +48,8 @@ scenarios! {
     rlvm_runs => "01-rlvm-runs.sh",
     rlvm_activate => "10-rlvm-activate.sh",
     rlvm_snapshot => "11-rlvm-snapshot.sh",
+    differential_lvm2 => "12-differential-lvm2.sh",
+    failure => "13-failure.sh",
 }
 
 #[test]

@@ -1,0 +1,130 @@
+#!/bin/sh
+# vm: disks=3 size=64M timeout=240
+# rlvm and real LVM2 activate the same VG identically: after `rlvm vgchange -ay` and after
+# `lvm vgchange -ay` the kernel holds the same devices (names, UUIDs) with the same tables
+# (major:minor numbers normalised to device names), and the same /dev links. Each tool
+# deactivates cleanly what the other activated. The VG has a hyphenated name, a hyphenated
+# LV, a snapshot with its origin and a striped LV.
+. "$RLVM_TEST_LIB"
+need_disks 2
+d1=$(disk 1)
+d2=$(disk 2)
+vg=my-vg
+
+dm_devices() {
+    dmsetup ls | awk '$1 != "No" {print $1}' | sort
+}
+# state FILE: the kernel's view of every dm device (name, UUID, table with device names for
+# major:minor) and the /dev/$vg links, as one comparable text.
+state() {
+    : >"$SCRATCH/map.sed"
+    dmsetup info -c --noheadings --separator ' ' -o major,minor,name |
+        while read -r ma mi n; do echo "s/ $ma:$mi / $n /g"; done >>"$SCRATCH/map.sed"
+    for b in /sys/class/block/vd*; do
+        echo "s/ $(cat "$b/dev") / ${b##*/} /g"
+    done >>"$SCRATCH/map.sed"
+    {
+        echo "# dmsetup table"
+        dmsetup table | sort | sed 's/$/ /' | sed -f "$SCRATCH/map.sed" | sed 's/ $//'
+        echo "# dmsetup info name,uuid"
+        dmsetup info -c --noheadings -o name,uuid | sort
+        echo "# dmsetup info name,attr (suspended, read-only, open...)"
+        dmsetup info -c --noheadings -o name,attr | sort
+        # Where the links lead (LVM2 without udev writes absolute links, rlvm may write
+        # relative ones: the same device either way).
+        echo "# /dev/$vg"
+        for l in "/dev/$vg"/*; do
+            [ -L "$l" ] && echo "$l -> $(readlink -f "$l")"
+        done | sort
+    } >"$1"
+}
+expect_same() {
+    if ! cmp -s "$2" "$3"; then
+        echo "--- $2"; cat "$2"; echo "--- $3"; cat "$3"
+        diff "$2" "$3" || true
+        fail "$1"
+    fi
+}
+
+step "rlvm builds $vg: lv-1, origin + snap, striped st"
+run rlvm pvcreate -y "$d1" "$d2"
+run rlvm vgcreate "$vg" "$d1" "$d2"
+run rlvm lvcreate -L 12M -n lv-1 "$vg"
+run rlvm lvcreate -L 16M -n origin "$vg"
+run rlvm lvcreate -i 2 -I 64k -L 16M -n st "$vg"
+dd if=/dev/urandom of="$SCRATCH/data" bs=1M count=2 2>/dev/null
+run dd if="$SCRATCH/data" of="/dev/$vg/origin" bs=1M oflag=direct conv=notrunc
+run rlvm lvcreate -s -L 8M -n snap "$vg/origin"
+dd if=/dev/urandom of="$SCRATCH/new" bs=1M count=1 2>/dev/null
+dd if="$SCRATCH/data" of="$SCRATCH/data-tail" bs=1M skip=1 2>/dev/null
+run dd if="$SCRATCH/new" of="/dev/$vg/origin" bs=1M oflag=direct conv=notrunc
+run lvm lvs -a -o lv_name,lv_attr,lv_size,origin,devices "$vg"
+run rlvm vgchange -an "$vg"
+expect_eq "dm devices after rlvm vgchange -an" "$(dm_devices)" ""
+
+step "rlvm vgchange -ay"
+run rlvm vgchange -ay "$vg"
+state "$SCRATCH/rlvm.state"
+cat "$SCRATCH/rlvm.state"
+grep -q '^my--vg-lv--1:' "$SCRATCH/rlvm.state" || fail "no my--vg-lv--1 device (dm name escaping)"
+
+step "lvm vgchange -an deactivates what rlvm activated"
+run lvm vgchange -an "$vg"
+expect_eq "dm devices after lvm vgchange -an" "$(dm_devices)" ""
+[ ! -e "/dev/$vg" ] || [ -z "$(ls "/dev/$vg")" ] || fail "/dev/$vg still has: $(ls -l "/dev/$vg")"
+
+step "lvm vgchange -ay: the same kernel state as rlvm's"
+run lvm vgchange -ay "$vg"
+state "$SCRATCH/lvm.state"
+expect_same "rlvm and LVM2 activate $vg differently" "$SCRATCH/rlvm.state" "$SCRATCH/lvm.state"
+dd if="/dev/$vg/snap" bs=1M count=2 2>/dev/null | cmp -s - "$SCRATCH/data" ||
+    fail "the snapshot does not hold the data written before it was taken"
+dd if="/dev/$vg/origin" bs=1M count=1 2>/dev/null | cmp -s - "$SCRATCH/new" || fail "origin lost its new data"
+dd if="/dev/$vg/origin" bs=1M skip=1 count=1 2>/dev/null |
+    cmp -s - "$SCRATCH/data-tail" || fail "origin lost its old second MiB"
+
+step "rlvm lvs sees LVM2's activation"
+run rlvm lvs -a -o lv_name,lv_attr "$vg"
+for lv in lv-1 st; do
+    expect_eq "lv_attr of $lv (LVM2-activated)" "$(rlvm lvs --noheadings -o lv_attr "$vg/$lv" | tr -d ' ')" "-wi-a-----"
+done
+expect_eq "lv_attr of origin (LVM2-activated)" "$(rlvm lvs --noheadings -o lv_attr "$vg/origin" | tr -d ' ')" "owi-a-s---"
+expect_eq "lv_attr of snap (LVM2-activated)" "$(rlvm lvs --noheadings -o lv_attr "$vg/snap" | tr -d ' ')" "swi-a-s---"
+
+step "rlvm vgchange -an deactivates what LVM2 activated"
+run rlvm vgchange -an "$vg"
+expect_eq "dm devices after rlvm vgchange -an" "$(dm_devices)" ""
+[ ! -e "/dev/$vg" ] || [ -z "$(ls "/dev/$vg")" ] || fail "/dev/$vg still has: $(ls -l "/dev/$vg")"
+
+step "per-LV: lvm lvchange -ay / rlvm lvchange -an, and the reverse"
+run lvm lvchange -ay "$vg/lv-1"
+run rlvm lvchange -an "$vg/lv-1"
+expect_eq "dm devices after rlvm lvchange -an of LVM2's lv-1" "$(dm_devices)" ""
+[ ! -L "/dev/$vg/lv-1" ] || fail "rlvm lvchange -an left LVM2's link: $(ls -l "/dev/$vg/lv-1")"
+run rlvm lvchange -ay "$vg/origin"
+dmsetup table | grep "^my--vg-" || true
+run lvm lvchange -an "$vg/origin"
+expect_eq "dm devices after lvm lvchange -an of rlvm's origin" "$(dm_devices)" ""
+for l in origin snap; do
+    [ ! -L "/dev/$vg/$l" ] || fail "lvm lvchange -an left rlvm's link: $(ls -l "/dev/$vg/$l")"
+done
+
+step "a VG created by LVM2, activated by each tool"
+run lvm vgremove -ff -y "$vg"
+[ ! -e "/dev/$vg" ] || fail "/dev/$vg left after vgremove: $(ls -l "/dev/$vg")"
+run lvm vgcreate "$vg" "$d1" "$d2"
+run lvm lvcreate -y -an -Zn -L 12M -n lv-1 "$vg"
+run lvm lvcreate -y -an -Zn -L 16M -n origin "$vg"
+run lvm lvcreate -y -an -Zn -i 2 -I 64k -L 16M -n st "$vg"
+run lvm lvchange -ay "$vg/origin"
+run lvm lvcreate -y -s -L 8M -n snap "$vg/origin"
+run lvm vgchange -an "$vg"
+run lvm vgchange -ay "$vg"
+state "$SCRATCH/lvm2.state"
+run lvm vgchange -an "$vg"
+run rlvm vgchange -ay "$vg"
+state "$SCRATCH/rlvm2.state"
+expect_same "rlvm activates an LVM2-made VG differently" "$SCRATCH/lvm2.state" "$SCRATCH/rlvm2.state"
+run lvm vgchange -an "$vg"
+expect_eq "dm devices at the end" "$(dm_devices)" ""
+step "rlvm and LVM2 activate identically"
