@@ -245,11 +245,10 @@ pub fn vgchange_activate(
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
     let pvs = pv_devices(&h);
     if on {
-        if !h.missing.is_empty() {
-            return Err(CmdError::Failed(format!(
-                "Refusing activation of partial LV {vg_name}/{}.  Use '--activationmode partial' to override.",
-                top_level_lvs(&h.vg).first().cloned().unwrap_or_default()
-            )));
+        // Like LVM2: complete LVs come up, LVs on missing PVs are refused
+        // by the planner ("Refusing activation of partial LV").
+        for w in &h.warnings {
+            ctx.warn(w);
         }
         let mut result = Ok(());
         for lv in top_level_lvs(&h.vg) {

@@ -110,8 +110,10 @@ impl Nodes {
         let s = split_dm_name(name);
         if s.layer.is_empty() && !s.lv.is_empty() {
             let link = lv_path_in(root, &s.vg, &s.lv);
-            let target = Path::new("..").join("mapper").join(name);
-            if fs::read_link(&link).is_ok_and(|t| t == target) {
+            // Ours are relative; LVM2 without udev writes absolute links.
+            let relative = Path::new("..").join("mapper").join(name);
+            let absolute = mapper_path_in(root, name);
+            if fs::read_link(&link).is_ok_and(|t| t == relative || t == absolute) {
                 fs::remove_file(&link)?;
             }
             // Only succeeds once the VG has no links left.

@@ -337,6 +337,13 @@ impl Vg {
     }
 }
 
+impl fmt::Display for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted: Vec<String> = self.0.iter().map(|w| format!("\"{w}\"")).collect();
+        write!(f, "[{}]", quoted.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Flags;
@@ -348,12 +355,5 @@ mod tests {
         assert_eq!(f, Flags::new(&["READ", "WRITE", "VISIBLE"]));
         f.set("PVMOVE");
         assert_eq!(f.0.last().map(String::as_str), Some("PVMOVE"));
-    }
-}
-
-impl fmt::Display for Flags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quoted: Vec<String> = self.0.iter().map(|w| format!("\"{w}\"")).collect();
-        write!(f, "[{}]", quoted.join(", "))
     }
 }
