@@ -48,6 +48,7 @@ scenarios! {
     rlvm_runs => "01-rlvm-runs.sh",
     rlvm_activate => "10-rlvm-activate.sh",
     rlvm_snapshot => "11-rlvm-snapshot.sh",
+    pvscan_autoactivate => "14-pvscan-autoactivate.sh",
     differential_lvm2 => "12-differential-lvm2.sh",
     failure => "13-failure.sh",
 }

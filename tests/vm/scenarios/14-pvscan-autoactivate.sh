@@ -1,0 +1,30 @@
+#!/bin/sh
+# vm: disks=2 size=64M timeout=180
+# pvscan --cache -aay (what LVM2's udev rules run when a PV appears) and
+# vgchange -aay autoactivate complete VGs, honouring
+# activation/auto_activation_volume_list.
+. "$RLVM_TEST_LIB"
+need_disks 2
+d1=$(disk 1)
+d2=$(disk 2)
+run rlvm pvcreate "$d1" "$d2"
+run rlvm vgcreate vg0 "$d1" "$d2"
+run rlvm lvcreate -L 8M -n a vg0
+run rlvm lvcreate -L 8M -n b vg0
+run rlvm vgchange -an vg0
+[ ! -e /dev/mapper/vg0-a ] || fail "vg0-a still active"
+
+step "pvscan --cache -aay activates the complete VG"
+run rlvm pvscan --cache -aay "$d1"
+[ -b /dev/mapper/vg0-a ] || fail "pvscan did not activate vg0-a"
+[ -b /dev/mapper/vg0-b ] || fail "pvscan did not activate vg0-b"
+expect_eq "active flag" "$(rlvm lvs --noheadings -o lv_active vg0/a | tr -d ' ')" "active"
+
+step "auto_activation_volume_list limits -aay"
+run rlvm vgchange -an vg0
+run rlvm vgchange -aay --config 'activation { auto_activation_volume_list = [ "vg0/b" ] }' vg0
+[ ! -e /dev/mapper/vg0-a ] || fail "vg0-a activated despite auto_activation_volume_list"
+[ -b /dev/mapper/vg0-b ] || fail "vg0-b not autoactivated"
+run rlvm vgchange -an vg0
+[ -z "$(dmsetup ls | grep vg0 || true)" ] || fail "devices left: $(dmsetup ls)"
+step "pvscan autoactivation OK"
