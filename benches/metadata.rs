@@ -12,18 +12,14 @@
 //! Run: `cargo bench --bench metadata` (add `-- --quick` for a fast pass).
 //! Nothing is printed besides criterion's own output.
 
-use std::collections::BTreeMap;
-use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 
 use rlvm::metadata::alloc::{self, AllocRequest};
-use rlvm::metadata::device::{BlockDev, MemDev};
 use rlvm::metadata::id::Id;
 use rlvm::metadata::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
-use rlvm::metadata::store::{self, DevOpener, PvLayout, VgHandle};
+use rlvm::metadata::store::{self, MemOpener, PvLayout, VgHandle};
 use rlvm::metadata::{text, validate};
 
 const LINEAR_LVS: usize = 1000;
@@ -33,40 +29,6 @@ const MIB: u64 = 1024 * 1024;
 /// differs from 4 MiB extents only in numbers.
 const EXTENT_SECTORS: u64 = 2048;
 const EXTENTS_PER_PV: u64 = 600;
-
-/// A shared in-memory device, so the opener can hand out many handles to
-/// the same bytes.
-struct SharedDev(Arc<MemDev>);
-
-impl BlockDev for SharedDev {
-    fn size(&self) -> io::Result<u64> {
-        self.0.size()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.0.read_at(offset, buf)
-    }
-    fn write_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
-        self.0.write_at(offset, buf)
-    }
-    fn sync(&self) -> io::Result<()> {
-        self.0.sync()
-    }
-}
-
-/// Opens in-memory devices by path.
-#[derive(Default)]
-struct MemOpener {
-    devs: BTreeMap<String, Arc<MemDev>>,
-}
-
-impl DevOpener for MemOpener {
-    fn open(&self, path: &str, _writable: bool) -> io::Result<Box<dyn BlockDev>> {
-        match self.devs.get(path) {
-            Some(d) => Ok(Box::new(SharedDev(Arc::clone(d)))),
-            None => Err(io::Error::new(io::ErrorKind::NotFound, path.to_string())),
-        }
-    }
-}
 
 fn lv(name: &str, visible: bool, segments: Vec<Segment>) -> Lv {
     let mut status = Flags::new(&["READ", "WRITE"]);
@@ -127,9 +89,8 @@ fn fixture() -> Fixture {
     let mut infos = Vec::new();
     for i in 0..2 {
         let path = format!("/dev/mem{i}");
-        let dev = Arc::new(MemDev::new(dev_size as usize));
+        let dev = opener.add(&path, vec![0u8; dev_size as usize]);
         let info = store::create_pv(dev.as_ref(), &path, Id::random(), &layout).expect("create_pv");
-        opener.devs.insert(path.clone(), dev);
         paths.push(path);
         infos.push(info);
     }

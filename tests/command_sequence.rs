@@ -3,41 +3,12 @@
 //! always leaves a VG that passes LVM2's invariants and reads back exactly
 //! as committed.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use proptest::prelude::*;
 use rlvm::metadata::alloc::{allocate, AllocRequest};
-use rlvm::metadata::device::{BlockDev, MemDev};
 use rlvm::metadata::id::Id;
 use rlvm::metadata::model::{Flags, Lv, Pv, Segment, SegmentKind, Vg};
-use rlvm::metadata::store::{self, DevOpener, PvLayout, VgHandle};
+use rlvm::metadata::store::{self, MemOpener, PvLayout, VgHandle};
 use rlvm::metadata::validate::validate_vg;
-
-struct Shared(Arc<MemDev>);
-impl BlockDev for Shared {
-    fn size(&self) -> std::io::Result<u64> {
-        self.0.size()
-    }
-    fn read_at(&self, o: u64, b: &mut [u8]) -> std::io::Result<()> {
-        self.0.read_at(o, b)
-    }
-    fn write_at(&self, o: u64, b: &[u8]) -> std::io::Result<()> {
-        self.0.write_at(o, b)
-    }
-    fn sync(&self) -> std::io::Result<()> {
-        self.0.sync()
-    }
-}
-struct Opener(BTreeMap<String, Arc<MemDev>>);
-impl DevOpener for Opener {
-    fn open(&self, path: &str, _w: bool) -> std::io::Result<Box<dyn BlockDev>> {
-        self.0
-            .get(path)
-            .map(|d| Box::new(Shared(d.clone())) as Box<dyn BlockDev>)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -205,17 +176,15 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
     #[test]
     fn random_commands_keep_a_valid_vg(ops in prop::collection::vec(op(), 1..25)) {
-        let mut devs = BTreeMap::new();
+        let mut opener = MemOpener::default();
         let mut names = vec![];
         let mut infos = vec![];
         for i in 0..3 {
             let name = format!("/dev/test{i}");
-            let d = Arc::new(MemDev::new(32 << 20));
-            infos.push(store::create_pv(&Shared(d.clone()), &name, Id::random(), &PvLayout::default()).unwrap());
-            devs.insert(name.clone(), d);
+            let d = opener.add(&name, vec![0u8; 32 << 20]);
+            infos.push(store::create_pv(&d, &name, Id::random(), &PvLayout::default()).unwrap());
             names.push(name);
         }
-        let opener = Opener(devs);
         let pvs: Vec<Pv> = infos.iter().enumerate().map(|(i, info)| Pv {
             key: format!("pv{i}"), id: info.id(), device: Some(info.path.clone()),
             device_id_type: None, device_id: None, status: Flags::new(&["ALLOCATABLE"]),

@@ -4,44 +4,13 @@
 //! devices, tags, seqnos, and an unknown segment type marks the VG
 //! read-only.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rlvm::dm::state::LvKernelState;
-use rlvm::metadata::device::{BlockDev, MemDev};
-use rlvm::metadata::store::{self, DevOpener};
+use rlvm::metadata::store::{self, MemOpener};
 use rlvm::report::{self, LvRecord, ReportOptions, Units, VgRecord};
 use serde_json::Value;
-
-struct Shared(Arc<MemDev>);
-
-impl BlockDev for Shared {
-    fn size(&self) -> std::io::Result<u64> {
-        self.0.size()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.0.read_at(offset, buf)
-    }
-    fn write_at(&self, offset: u64, buf: &[u8]) -> std::io::Result<()> {
-        self.0.write_at(offset, buf)
-    }
-    fn sync(&self) -> std::io::Result<()> {
-        self.0.sync()
-    }
-}
-
-struct Opener(BTreeMap<String, Arc<MemDev>>);
-
-impl DevOpener for Opener {
-    fn open(&self, path: &str, _writable: bool) -> std::io::Result<Box<dyn BlockDev>> {
-        self.0
-            .get(path)
-            .map(|d| Box::new(Shared(d.clone())) as Box<dyn BlockDev>)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
 
 fn gunzip(path: &Path) -> Vec<u8> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -53,10 +22,10 @@ fn gunzip(path: &Path) -> Vec<u8> {
 }
 
 /// The case's PVs as in-memory devices named by their placeholders.
-fn load_case(dir: &Path) -> (Value, Opener, Vec<String>) {
+fn load_case(dir: &Path) -> (Value, MemOpener, Vec<String>) {
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
-    let mut devs = BTreeMap::new();
+    let mut devs = MemOpener::default();
     let mut names = Vec::new();
     for pv in meta["pvs"].as_array().unwrap() {
         let size = pv["size_bytes"].as_u64().unwrap() as usize;
@@ -69,10 +38,10 @@ fn load_case(dir: &Path) -> (Value, Opener, Vec<String>) {
             bytes[off..off + t.len()].copy_from_slice(&t);
         }
         let name = pv["placeholder"].as_str().unwrap().to_string();
-        devs.insert(name.clone(), Arc::new(MemDev::from_vec(bytes)));
+        devs.add(&name, bytes);
         names.push(name);
     }
-    (meta, Opener(devs), names)
+    (meta, devs, names)
 }
 
 /// Rows of an LVM2 JSON report, as sorted key=value strings.

@@ -259,3 +259,21 @@ pub fn vg_arg(arg: &str) -> String {
     let a = arg.trim_end_matches('/');
     a.strip_prefix("/dev/").unwrap_or(a).to_string()
 }
+
+/// Checks `--addtag`/`--deltag` values (a leading `@` is dropped, as LVM2
+/// does) and returns them cleaned.
+pub fn tag_args(opt: &str, tags: &[String]) -> Result<Vec<String>, CmdError> {
+    tags.iter()
+        .map(|t| crate::metadata::names::parse_tag_arg(opt, t).map_err(|e| usage(e.to_string())))
+        .collect()
+}
+
+/// Adds and removes tags, keeping order and never duplicating one.
+pub fn apply_tags(tags: &mut Vec<String>, add: &[String], del: &[String]) {
+    for t in add {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+    tags.retain(|t| !del.contains(t));
+}

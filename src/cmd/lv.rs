@@ -12,7 +12,9 @@ use crate::metadata::names;
 use crate::metadata::store;
 use crate::metadata::units::{self, ExtentSpec};
 
-use super::common::{failed, lv_arg, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use super::common::{
+    apply_tags, failed, lv_arg, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
+};
 use super::{activate, confirm};
 
 #[derive(Parser, Debug)]
@@ -178,9 +180,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     if a.size.is_none() && a.extents.is_none() {
         return Err(usage("Please specify either size or extents."));
     }
-    for t in &a.addtag {
-        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
-    }
+    let addtag = tag_args("--addtag", &a.addtag)?;
     let (vg_name, origin_name) = if snapshot {
         let (v, l) = lv_arg(&a.target)?;
         (v, Some(l))
@@ -337,7 +337,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             handle
                 .vg
                 .lvs
-                .push(new_lv(&name, writable, true, segments, &a.addtag));
+                .push(new_lv(&name, writable, true, segments, &addtag));
         }
         Some(origin) => {
             if !activate_new {
@@ -346,7 +346,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                 ));
             }
             let oe = origin_extents.unwrap_or(0);
-            let cow = new_lv(&name, writable, false, segments, &a.addtag);
+            let cow = new_lv(&name, writable, false, segments, &addtag);
             let link_name = handle.vg.next_snapshot_link_name();
             let mut link = new_lv(&link_name, true, true, Vec::new(), &[]);
             link.creation_time = cow.creation_time;
@@ -602,9 +602,8 @@ pub(crate) struct LvchangeArgs {
 pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvchangeArgs = parse("lvchange", args)?;
     let ctx = Ctx::new(&a.common)?;
-    for t in a.addtag.iter().chain(&a.deltag) {
-        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
-    }
+    let addtag = tag_args("--addtag", &a.addtag)?;
+    let deltag = tag_args("--deltag", &a.deltag)?;
     let perm = match a.permission.as_deref() {
         None => None,
         Some("rw") => Some(true),
@@ -625,7 +624,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     for arg in &a.lvs {
         let one = (|| -> Result<(), CmdError> {
             let (vg_name, lv_name) = lv_arg(arg)?;
-            if !a.addtag.is_empty() || !a.deltag.is_empty() || perm.is_some() {
+            if !addtag.is_empty() || !deltag.is_empty() || perm.is_some() {
                 let (mut h, _g) = ctx.load_vg_for_update(&vg_name)?;
                 let before = h.vg.clone();
                 let Some(lv) = h.vg.lv_mut(&lv_name) else {
@@ -633,12 +632,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                         "Failed to find logical volume \"{vg_name}/{lv_name}\""
                     )));
                 };
-                for t in &a.addtag {
-                    if !lv.tags.contains(t) {
-                        lv.tags.push(t.clone());
-                    }
-                }
-                lv.tags.retain(|t| !a.deltag.contains(t));
+                apply_tags(&mut lv.tags, &addtag, &deltag);
                 let mut perm_changed = false;
                 if let Some(w) = perm {
                     if lv.writable() == w {

@@ -139,6 +139,52 @@ fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
     }
 }
 
+/// Report records for the LVs of `hs`: all of a VG's LVs, or only the
+/// LVs named for that VG.
+fn lv_records<'a>(
+    hs: &'a [VgHandle],
+    states: &[KernelFacts],
+    lv_names: &[(String, String)],
+) -> Vec<LvRecord<'a>> {
+    let mut records = Vec::new();
+    for (h, st) in hs.iter().zip(states) {
+        let named: Vec<&str> = lv_names
+            .iter()
+            .filter(|(v, _)| *v == h.vg.name)
+            .map(|(_, l)| l.as_str())
+            .collect();
+        for lv in &h.vg.lvs {
+            if !named.is_empty() && !named.contains(&lv.name.as_str()) {
+                continue;
+            }
+            let facts = st.get(&lv.name).cloned().unwrap_or_default();
+            records.push(LvRecord {
+                vg: &h.vg,
+                lv,
+                state: facts.state,
+                pv_devices: &h.pv_paths,
+                kernel_device: facts.device,
+                kernel_read_ahead: facts.read_ahead,
+            });
+        }
+    }
+    records
+}
+
+/// `--units` of the display commands (human units by default).
+fn display_units(opt: &Option<String>) -> Result<Units, CmdError> {
+    Units::parse(opt.as_deref().unwrap_or("h")).map_err(|e| usage(e.to_string()))
+}
+
+/// Exit status once everything that could be reported was reported.
+fn finish(ok: bool) -> Result<(), CmdError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::Failed(String::new()))
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(about = "Display information about logical volumes")]
 struct LvsArgs {
@@ -189,26 +235,8 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
         .iter()
         .map(|h| activate::kernel_states(&ctx, h))
         .collect();
-    let mut records = Vec::new();
-    for (h, st) in hs.iter().zip(&states) {
-        for lv in &h.vg.lvs {
-            let explicitly = lv_names
-                .iter()
-                .any(|(v, l)| *v == h.vg.name && *l == lv.name);
-            let vg_whole = !lv_names.iter().any(|(v, _)| *v == h.vg.name);
-            if !explicitly && !vg_whole {
-                continue;
-            }
-            let state = st.get(&lv.name).cloned().unwrap_or_default();
-            records.push(LvRecord {
-                vg: &h.vg,
-                lv,
-                state: state.state,
-                pv_devices: &h.pv_paths,
-                kernel_device: state.device,
-                kernel_read_ahead: state.read_ahead,
-            });
-        }
+    let records = lv_records(&hs, &states, &lv_names);
+    for h in &hs {
         for (v, l) in &lv_names {
             if *v == h.vg.name && h.vg.lv(l).is_none() {
                 ctx.error(format!("Failed to find logical volume \"{v}/{l}\""));
@@ -217,11 +245,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     print_report(report::report_lvs(&records, &opts))?;
-    if ok {
-        Ok(())
-    } else {
-        Err(CmdError::Failed(String::new()))
-    }
+    finish(ok)
 }
 
 #[derive(Parser, Debug)]
@@ -248,11 +272,7 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
         .map(|h| vg_record(h, activate::open_lv_count(&ctx, h)))
         .collect();
     print_report(report::report_vgs(&records, &opts))?;
-    if ok {
-        Ok(())
-    } else {
-        Err(CmdError::Failed(String::new()))
-    }
+    finish(ok)
 }
 
 #[derive(Parser, Debug)]
@@ -312,11 +332,7 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     print_report(report::report_pvs(&records, &opts))?;
-    if ok {
-        Ok(())
-    } else {
-        Err(CmdError::Failed(String::new()))
-    }
+    finish(ok)
 }
 
 #[derive(Parser, Debug)]
@@ -335,10 +351,7 @@ struct LvdisplayArgs {
 pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvdisplayArgs = parse("lvdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let units = match &a.units {
-        Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
-        None => Units::parse("h").unwrap_or_default(),
-    };
+    let units = display_units(&a.units)?;
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
     let (hs, ok) = handles(&ctx, &scan, &vg_names);
@@ -346,34 +359,9 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         .iter()
         .map(|h| activate::kernel_states(&ctx, h))
         .collect();
-    let mut records = Vec::new();
-    for (h, st) in hs.iter().zip(&states) {
-        for lv in &h.vg.lvs {
-            let vg_whole = !lv_names.iter().any(|(v, _)| *v == h.vg.name);
-            if !vg_whole
-                && !lv_names
-                    .iter()
-                    .any(|(v, l)| *v == h.vg.name && *l == lv.name)
-            {
-                continue;
-            }
-            let s = st.get(&lv.name).cloned().unwrap_or_default();
-            records.push(LvRecord {
-                vg: &h.vg,
-                lv,
-                state: s.state,
-                pv_devices: &h.pv_paths,
-                kernel_device: s.device,
-                kernel_read_ahead: s.read_ahead,
-            });
-        }
-    }
+    let records = lv_records(&hs, &states, &lv_names);
     print!("{}", report::lvdisplay(&records, a.all, units));
-    if ok {
-        Ok(())
-    } else {
-        Err(CmdError::Failed(String::new()))
-    }
+    finish(ok)
 }
 
 #[derive(Parser, Debug)]
@@ -390,10 +378,7 @@ struct VgdisplayArgs {
 pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgdisplayArgs = parse("vgdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let units = match &a.units {
-        Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
-        None => Units::parse("h").unwrap_or_default(),
-    };
+    let units = display_units(&a.units)?;
     let scan = ctx.scan()?;
     let (hs, ok) = handles(&ctx, &scan, &a.vgs);
     for h in &hs {
@@ -402,11 +387,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
             report::vgdisplay(&vg_record(h, activate::open_lv_count(&ctx, h)), units)
         );
     }
-    if ok {
-        Ok(())
-    } else {
-        Err(CmdError::Failed(String::new()))
-    }
+    finish(ok)
 }
 
 #[derive(Parser, Debug)]
@@ -423,10 +404,7 @@ struct PvdisplayArgs {
 pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvdisplayArgs = parse("pvdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let units = match &a.units {
-        Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
-        None => Units::parse("h").unwrap_or_default(),
-    };
+    let units = display_units(&a.units)?;
     let scan = ctx.scan()?;
     let (hs, _) = handles(&ctx, &scan, &[]);
     let records = pv_records(&scan, &hs, &a.pvs);

@@ -10,7 +10,9 @@ use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
 use crate::metadata::{names, text, units};
 use crate::system::{backup, lock, scan};
 
-use super::common::{failed, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use super::common::{
+    apply_tags, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
+};
 use super::{activate, confirm};
 
 #[derive(Parser, Debug)]
@@ -47,9 +49,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let name = vg_arg(&a.vg);
     names::validate_vg_name(&name).map_err(|e| usage(e.to_string()))?;
-    for t in &a.addtag {
-        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
-    }
+    let addtag = tag_args("--addtag", &a.addtag)?;
     let extent_size = match &a.extent_size {
         Some(s) => units::parse_extent_size(s).map_err(|e| usage(e.to_string()))?,
         None => 8192,
@@ -141,7 +141,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         format: Some("lvm2".into()),
         status: Flags::new(&["RESIZEABLE", "READ", "WRITE"]),
         flags: Flags::default(),
-        tags: a.addtag.clone(),
+        tags: addtag.clone(),
         system_id: None,
         extent_size,
         max_lv: a.max_lv.unwrap_or(0),
@@ -338,10 +338,9 @@ pub(crate) struct VgchangeArgs {
 pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgchangeArgs = parse("vgchange", args)?;
     let ctx = Ctx::new(&a.common)?;
-    for t in a.addtag.iter().chain(&a.deltag) {
-        names::validate_tag(t).map_err(|e| usage(e.to_string()))?;
-    }
-    if a.activate.is_none() && a.addtag.is_empty() && a.deltag.is_empty() && !a.refresh {
+    let addtag = tag_args("--addtag", &a.addtag)?;
+    let deltag = tag_args("--deltag", &a.deltag)?;
+    if a.activate.is_none() && addtag.is_empty() && deltag.is_empty() && !a.refresh {
         return Err(usage(
             "One of -a, --addtag, --deltag or --refresh is required.",
         ));
@@ -354,14 +353,9 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut result = Ok(());
     for name in &names {
         let one = (|| -> Result<(), CmdError> {
-            if !a.addtag.is_empty() || !a.deltag.is_empty() {
+            if !addtag.is_empty() || !deltag.is_empty() {
                 let (mut h, _g) = ctx.load_vg_for_update(name)?;
-                for t in &a.addtag {
-                    if !h.vg.tags.contains(t) {
-                        h.vg.tags.push(t.clone());
-                    }
-                }
-                h.vg.tags.retain(|t| !a.deltag.contains(t));
+                apply_tags(&mut h.vg.tags, &addtag, &deltag);
                 ctx.commit(&mut h, &store::command_line())?;
                 ctx.print(format!("Volume group \"{name}\" successfully changed"));
             }

@@ -227,6 +227,23 @@ impl BlockDev for MemDev {
     }
 }
 
+/// A shared device is a device: lets several openers hand out the same
+/// in-memory disk (tests, benches, `store::MemOpener`).
+impl<T: BlockDev + ?Sized> BlockDev for std::sync::Arc<T> {
+    fn size(&self) -> io::Result<u64> {
+        (**self).size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        (**self).read_at(offset, buf)
+    }
+    fn write_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        (**self).write_at(offset, buf)
+    }
+    fn sync(&self) -> io::Result<()> {
+        (**self).sync()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

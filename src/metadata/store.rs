@@ -37,6 +37,34 @@ impl DevOpener for FileOpener {
     }
 }
 
+/// Opens in-memory devices by name: the store's tests, the golden and
+/// property tests and the benchmarks run the real commit path on these.
+#[derive(Default, Clone)]
+pub struct MemOpener {
+    pub devs: BTreeMap<String, std::sync::Arc<super::device::MemDev>>,
+}
+
+impl MemOpener {
+    /// Adds a device of `bytes` (zero-filled) under `name`.
+    pub fn add(&mut self, name: &str, bytes: Vec<u8>) -> std::sync::Arc<super::device::MemDev> {
+        let d = std::sync::Arc::new(super::device::MemDev::from_vec(bytes));
+        self.devs.insert(name.to_string(), d.clone());
+        d
+    }
+    pub fn names(&self) -> Vec<String> {
+        self.devs.keys().cloned().collect()
+    }
+}
+
+impl DevOpener for MemOpener {
+    fn open(&self, path: &str, _writable: bool) -> io::Result<Box<dyn BlockDev>> {
+        self.devs
+            .get(path)
+            .map(|d| Box::new(d.clone()) as Box<dyn BlockDev>)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.to_string()))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("Volume group \"{0}\" not found")]
