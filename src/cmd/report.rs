@@ -141,7 +141,7 @@ fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about logical volumes")]
-struct LvsArgs {
+pub(crate) struct LvsArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
@@ -226,7 +226,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about volume groups")]
-struct VgsArgs {
+pub(crate) struct VgsArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
@@ -257,7 +257,7 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about physical volumes")]
-struct PvsArgs {
+pub(crate) struct PvsArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
@@ -321,7 +321,7 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about a logical volume")]
-struct LvdisplayArgs {
+pub(crate) struct LvdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[arg(short = 'a', long = "all")]
@@ -378,7 +378,7 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display volume group information")]
-struct VgdisplayArgs {
+pub(crate) struct VgdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[arg(long = "units")]
@@ -411,7 +411,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display various attributes of physical volume(s)")]
-struct PvdisplayArgs {
+pub(crate) struct PvdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[arg(long = "units")]
