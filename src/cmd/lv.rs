@@ -19,7 +19,7 @@ use super::{activate, confirm};
 
 #[derive(Parser, Debug)]
 #[command(about = "Create a logical volume")]
-struct LvcreateArgs {
+pub(crate) struct LvcreateArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Name of the new LV (default lvolN).
@@ -379,7 +379,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Remove logical volume(s) from the system")]
-struct LvremoveArgs {
+pub(crate) struct LvremoveArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Remove without asking; remove active LVs.
@@ -495,7 +495,7 @@ fn remove_lv(
 
 #[derive(Parser, Debug)]
 #[command(about = "Rename a logical volume")]
-struct LvrenameArgs {
+pub(crate) struct LvrenameArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// VG OLD NEW, VG/OLD VG/NEW or VG/OLD NEW.

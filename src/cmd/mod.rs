@@ -7,6 +7,7 @@
 mod activate;
 mod common;
 mod lv;
+mod man;
 mod pv;
 mod report;
 mod vg;
@@ -98,6 +99,46 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
     ),
 ];
 
+/// The clap definition a command parses its arguments with (the one its
+/// `--help` prints), named as it is dispatched.
+fn definition(name: &str) -> Option<clap::Command> {
+    use clap::CommandFactory;
+    let cmd = match name {
+        "pvscan" => pv::PvscanArgs::command(),
+        "pvcreate" => pv::PvcreateArgs::command(),
+        "pvremove" => pv::PvremoveArgs::command(),
+        "pvs" => report::PvsArgs::command(),
+        "pvdisplay" => report::PvdisplayArgs::command(),
+        "vgcreate" => vg::VgcreateArgs::command(),
+        "vgremove" => vg::VgremoveArgs::command(),
+        "vgs" => report::VgsArgs::command(),
+        "vgdisplay" => report::VgdisplayArgs::command(),
+        "vgck" => vg::VgckArgs::command(),
+        "vgchange" => vg::VgchangeArgs::command(),
+        "vgcfgbackup" => vg::VgcfgbackupArgs::command(),
+        "vgcfgrestore" => vg::VgcfgrestoreArgs::command(),
+        "lvcreate" => lv::LvcreateArgs::command(),
+        "lvremove" => lv::LvremoveArgs::command(),
+        "lvrename" => lv::LvrenameArgs::command(),
+        "lvchange" => lv::LvchangeArgs::command(),
+        "lvs" => report::LvsArgs::command(),
+        "lvdisplay" => report::LvdisplayArgs::command(),
+        _ => return None,
+    };
+    Some(cmd.name(name.to_string()))
+}
+
+/// Each command's `clap::Command`, in `COMMANDS` order, named as it is
+/// dispatched: what `--help` prints and the man pages are rendered from.
+/// A command of `COMMANDS` without a definition is left out (and the man
+/// page test fails).
+pub fn command_definitions() -> Vec<clap::Command> {
+    COMMANDS
+        .iter()
+        .filter_map(|(name, _, _)| definition(name))
+        .collect()
+}
+
 fn find_command(name: &str) -> Option<Runner> {
     COMMANDS
         .iter()
@@ -146,6 +187,23 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
             Some(a) if a == "--help" || a == "-h" || a == "help" => {
                 print_top_help();
                 return EXIT_OK;
+            }
+            // Hidden: writes the man pages (scripts/gen-man.sh).
+            Some(a) if a == "--generate-man" => {
+                let Some(dir) = args.get(2) else {
+                    eprintln!("  Usage: rlvm --generate-man DIR");
+                    return EXIT_USAGE;
+                };
+                return match man::generate(Path::new(dir)) {
+                    Ok(_) => EXIT_OK,
+                    Err(e) => {
+                        eprintln!(
+                            "  Cannot write man pages to {}: {e}",
+                            Path::new(dir).display()
+                        );
+                        EXIT_FAILED
+                    }
+                };
             }
             Some(a) => (a, args[1..].to_vec()),
         }

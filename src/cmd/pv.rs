@@ -15,7 +15,7 @@ use super::confirm;
 
 #[derive(Parser, Debug)]
 #[command(about = "Initialize physical volume(s) for use by LVM")]
-struct PvcreateArgs {
+pub(crate) struct PvcreateArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Force the creation (twice to override a PV in a VG).
@@ -154,7 +154,7 @@ fn create_one(
 
 #[derive(Parser, Debug)]
 #[command(about = "Remove LVM label(s) from physical volume(s)")]
-struct PvremoveArgs {
+pub(crate) struct PvremoveArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
@@ -219,7 +219,7 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "List all physical volumes; with --cache -aay, autoactivate complete VGs")]
-struct PvscanArgs {
+pub(crate) struct PvscanArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Event-driven mode (what LVM2's udev rules run).

@@ -187,7 +187,7 @@ fn finish(ok: bool) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about logical volumes")]
-struct LvsArgs {
+pub(crate) struct LvsArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
@@ -250,7 +250,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about volume groups")]
-struct VgsArgs {
+pub(crate) struct VgsArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
@@ -277,7 +277,7 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about physical volumes")]
-struct PvsArgs {
+pub(crate) struct PvsArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
@@ -337,7 +337,7 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display information about a logical volume")]
-struct LvdisplayArgs {
+pub(crate) struct LvdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[arg(short = 'a', long = "all")]
@@ -366,7 +366,7 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display volume group information")]
-struct VgdisplayArgs {
+pub(crate) struct VgdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[arg(long = "units")]
@@ -392,7 +392,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Display various attributes of physical volume(s)")]
-struct PvdisplayArgs {
+pub(crate) struct PvdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
     #[arg(long = "units")]

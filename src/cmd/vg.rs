@@ -17,7 +17,7 @@ use super::{activate, confirm};
 
 #[derive(Parser, Debug)]
 #[command(about = "Create a volume group")]
-struct VgcreateArgs {
+pub(crate) struct VgcreateArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Physical extent size.
@@ -161,7 +161,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Remove volume group(s)")]
-struct VgremoveArgs {
+pub(crate) struct VgremoveArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Remove logical volumes without asking.
@@ -230,7 +230,7 @@ fn remove_one(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Check the consistency of volume group(s)")]
-struct VgckArgs {
+pub(crate) struct VgckArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Rewrite damaged or outdated metadata copies.
@@ -380,7 +380,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Backup volume group configuration(s)")]
-struct VgcfgbackupArgs {
+pub(crate) struct VgcfgbackupArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Write to this file instead (%s is replaced by the VG name).
@@ -435,7 +435,7 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
 
 #[derive(Parser, Debug)]
 #[command(about = "Restore volume group configuration")]
-struct VgcfgrestoreArgs {
+pub(crate) struct VgcfgrestoreArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Metadata file to restore (default: the VG's backup file).
