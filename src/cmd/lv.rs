@@ -52,6 +52,7 @@ pub(crate) struct LvcreateArgs {
     /// Permission: r or rw.
     #[arg(short = 'p', long = "permission", value_name = "rw|r")]
     permission: Option<String>,
+    /// Add a tag (a leading @ is accepted).
     #[arg(long = "addtag", value_name = "Tag")]
     addtag: Vec<String>,
     /// Segment type: linear, striped or snapshot.
@@ -580,8 +581,10 @@ pub(crate) struct LvchangeArgs {
     /// Permission: r or rw.
     #[arg(short = 'p', long = "permission", value_name = "rw|r")]
     pub permission: Option<String>,
+    /// Add a tag (a leading @ is accepted).
     #[arg(long = "addtag", value_name = "Tag")]
     pub addtag: Vec<String>,
+    /// Remove a tag.
     #[arg(long = "deltag", value_name = "Tag")]
     pub deltag: Vec<String>,
     /// Reload the LV's tables from metadata.

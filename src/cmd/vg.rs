@@ -29,6 +29,7 @@ pub(crate) struct VgcreateArgs {
     /// Maximum number of PVs (0 = unlimited).
     #[arg(short = 'p', long = "maxphysicalvolumes")]
     max_pv: Option<u64>,
+    /// Add a tag (a leading @ is accepted).
     #[arg(long = "addtag", value_name = "Tag")]
     addtag: Vec<String>,
     #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
@@ -311,8 +312,10 @@ pub(crate) struct VgchangeArgs {
     /// Activate (y, ey, ly, ay) or deactivate (n) the VG's LVs.
     #[arg(short = 'a', long = "activate", value_name = "y|n|ay|ey|ly")]
     pub activate: Option<String>,
+    /// Add a tag (a leading @ is accepted).
     #[arg(long = "addtag", value_name = "Tag")]
     pub addtag: Vec<String>,
+    /// Remove a tag.
     #[arg(long = "deltag", value_name = "Tag")]
     pub deltag: Vec<String>,
     /// Refresh the LVs' tables from metadata.
