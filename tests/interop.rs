@@ -60,4 +60,5 @@ scenarios! {
     backups_both_ways => "backup.sh",
     damaged_copies => "damaged.sh",
     unsupported_vg_is_read_only => "readonly.sh",
+    pvcreate_asks_before_wiping_signatures => "signatures.sh",
 }

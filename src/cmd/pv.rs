@@ -4,11 +4,12 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
+use crate::metadata::device::BlockDev;
 use crate::metadata::id::Id;
 use crate::metadata::label;
 use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout};
 use crate::metadata::units;
-use crate::system::{devicesfile, lock, scan};
+use crate::system::{devicesfile, lock, scan, signatures};
 
 use super::common::{failed, parse, usage, CmdError, CommonArgs, Ctx};
 use super::confirm;
@@ -140,6 +141,7 @@ fn create_one(
     let d = FileOpener
         .open(&path, true)
         .map_err(|e| failed(format!("Cannot use {arg}: {e}")))?;
+    wipe_signatures(ctx, d.as_ref(), arg)?;
     store::create_pv(d.as_ref(), &path, id, layout).map_err(failed)?;
     if ctx.conf.use_devicesfile() {
         if let Err(e) =
@@ -149,6 +151,32 @@ fn create_one(
         }
     }
     ctx.print(format!("Physical volume \"{arg}\" successfully created."));
+    Ok(())
+}
+
+/// Asks before destroying another format's signature, as LVM2 does
+/// (`-y` answers yes); refusing aborts the pvcreate of that device.
+pub(crate) fn wipe_signatures(ctx: &Ctx, dev: &dyn BlockDev, arg: &str) -> Result<(), CmdError> {
+    let sigs = signatures::detect(dev);
+    let mut left = 0;
+    for s in &sigs {
+        let q = format!(
+            "WARNING: {} signature detected on {arg} at offset {}. Wipe it? [y/n]: ",
+            s.name, s.offset
+        );
+        if confirm(ctx, &q) {
+            ctx.print(format!("Wiping {} signature on {arg}.", s.name));
+            signatures::wipe(dev, s).map_err(|e| failed(format!("{arg}: {e}")))?;
+        } else {
+            ctx.print(format!("Aborted wiping of {}.", s.name));
+            left += 1;
+        }
+    }
+    if left > 0 {
+        return Err(CmdError::Failed(format!(
+            "{left} existing signature left on the device.\n  Aborting pvcreate on {arg}."
+        )));
+    }
     Ok(())
 }
 

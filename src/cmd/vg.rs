@@ -102,6 +102,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                     )));
                 }
                 let d = FileOpener.open(&path, true).map_err(failed)?;
+                super::pv::wipe_signatures(&ctx, d.as_ref(), arg)?;
                 let info =
                     store::create_pv(d.as_ref(), &path, Id::random(), &layout).map_err(failed)?;
                 ctx.print(format!("Physical volume \"{arg}\" successfully created."));

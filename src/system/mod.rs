@@ -7,3 +7,4 @@ pub mod filter;
 pub mod lock;
 pub mod lvmconf;
 pub mod scan;
+pub mod signatures;
