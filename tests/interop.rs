@@ -61,4 +61,5 @@ scenarios! {
     damaged_copies => "damaged.sh",
     unsupported_vg_is_read_only => "readonly.sh",
     pvcreate_asks_before_wiping_signatures => "signatures.sh",
+    missing_pv_and_test_mode_change_nothing => "missing.sh",
 }
