@@ -4,9 +4,10 @@
 
 use super::fields::{select_fields, FieldDef, ReportType};
 use super::units::Units;
-use super::values::{lv_value, pv_value, vg_value, Cell, SizeFmt};
+use super::facts::{LvFacts, SnapIndex};
+use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt};
 use super::{LvRecord, PvRecord, ReportError, VgRecord};
-use crate::metadata::model::LvRole;
+use crate::metadata::model::{LvRole, Vg};
 
 /// The options of `lvs`/`vgs`/`pvs` that shape the output.
 #[derive(Clone, Debug)]
@@ -204,12 +205,29 @@ fn json(fields: &[&FieldDef], rows: &[Row], rt: ReportType) -> String {
 pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
     let fields = select_fields(&opts.fields, ReportType::Lvs)?;
     let per_seg = fields.iter().any(|f| f.obj == super::fields::Obj::Seg);
+    // Snapshot facts: one index per VG, one `LvFacts` per record, so no
+    // field has to scan the VG (that made large VGs quadratic).
+    let mut indexes: Vec<SnapIndex<'_>> = vec![];
+    let mut index_vgs: Vec<&Vg> = vec![];
+    let mut facts: Vec<(usize, LvFacts<'_>)> = Vec::with_capacity(records.len());
+    for r in records {
+        let k = match index_vgs.iter().position(|v| std::ptr::eq(*v, r.vg)) {
+            Some(k) => k,
+            None => {
+                index_vgs.push(r.vg);
+                indexes.push(SnapIndex::new(r.vg));
+                indexes.len() - 1
+            }
+        };
+        facts.push((k, indexes[k].facts(r.lv)));
+    }
     let mut items: Vec<(usize, Option<usize>)> = vec![];
     for (i, r) in records.iter().enumerate() {
-        if r.vg.role(r.lv) == LvRole::SnapshotLink {
+        let lf = &facts[i].1;
+        if lf.role == LvRole::SnapshotLink {
             continue;
         }
-        if !opts.all && !r.vg.lv_is_visible(r.lv) {
+        if !opts.all && !lf.visible {
             continue;
         }
         if per_seg && !r.lv.segments.is_empty() {
@@ -222,7 +240,8 @@ pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     build(items.len(), opts, ReportType::Lvs, |id, k| {
         let (i, s) = items[k];
         let r = &records[i];
-        lv_value(id, r, s.and_then(|s| r.lv.segments.get(s)), f)
+        let (k, lf) = &facts[i];
+        lv_value_with(id, r, lf, &indexes[*k], s.and_then(|s| r.lv.segments.get(s)), f)
     })
 }
 
