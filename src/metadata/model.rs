@@ -283,8 +283,7 @@ impl Vg {
     }
     /// The merging snapshot of `origin`, if any.
     pub fn merging_snapshot_of(&self, origin: &str) -> Option<SnapshotRef<'_>> {
-        self.snapshots_where(|o, _| o == origin)
-            .find(|s| s.merging)
+        self.snapshots_where(|o, _| o == origin).find(|s| s.merging)
     }
     pub fn role(&self, lv: &Lv) -> LvRole {
         if lv.snapshot_segment().is_some() {

@@ -2,9 +2,9 @@
 //! (aligned columns, `--noheadings`, `--separator`, `--reportformat json`),
 //! following libdm's `dm_report_output`. Pure.
 
+use super::facts::{LvFacts, SnapIndex};
 use super::fields::{select_fields, FieldDef, ReportType};
 use super::units::Units;
-use super::facts::{LvFacts, SnapIndex};
 use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt};
 use super::{LvRecord, PvRecord, ReportError, VgRecord};
 use crate::metadata::model::{LvRole, Vg};
@@ -241,7 +241,14 @@ pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<Stri
         let (i, s) = items[k];
         let r = &records[i];
         let (k, lf) = &facts[i];
-        lv_value_with(id, r, lf, &indexes[*k], s.and_then(|s| r.lv.segments.get(s)), f)
+        lv_value_with(
+            id,
+            r,
+            lf,
+            &indexes[*k],
+            s.and_then(|s| r.lv.segments.get(s)),
+            f,
+        )
     })
 }
 
@@ -259,4 +266,61 @@ pub fn report_pvs(records: &[PvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     build(records.len(), opts, ReportType::Pvs, |id, i| {
         pv_value(id, &records[i], f)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::dm::state::{LvKernelState, SnapshotStatus};
+    use crate::report::fixture::example_vg;
+
+    /// Percent columns are left-aligned like every non-number, non-size
+    /// field in libdm (LVM2 prints `25.15 ` under `Data% `); sizes stay
+    /// right-aligned.
+    #[test]
+    fn percent_columns_are_left_aligned() {
+        let vg = example_vg();
+        let devs = BTreeMap::new();
+        let records: Vec<LvRecord<'_>> = vg
+            .lvs
+            .iter()
+            .map(|lv| LvRecord {
+                vg: &vg,
+                lv,
+                state: LvKernelState {
+                    known: true,
+                    active: true,
+                    snapshot: (lv.name == "snap1").then_some(SnapshotStatus::Usage {
+                        allocated: 2515,
+                        total: 10000,
+                        metadata: Some(16),
+                    }),
+                    ..Default::default()
+                },
+                pv_devices: &devs,
+                kernel_device: None,
+                kernel_read_ahead: None,
+            })
+            .collect();
+        let out = report_lvs(&records, &ReportOptions::default()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "  LV     VG  Attr       LSize  Pool Origin Data%  Meta%  Move Log Cpy%Sync Convert"
+        );
+        assert_eq!(
+            lines[2],
+            "  snap1  vg0 swi-a-s---  8.00m      origin 25.15                                  "
+        );
+        let sep = ReportOptions {
+            fields: vec!["lv_name,data_percent,lv_size".into()],
+            separator: Some("|".into()),
+            aligned: true,
+            ..Default::default()
+        };
+        let out = report_lvs(&records, &sep).unwrap();
+        assert!(out.contains("  snap1 |25.15 | 8.00m\n"), "{out}");
+    }
 }

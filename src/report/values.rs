@@ -245,9 +245,7 @@ pub fn lv_value_with<'a>(
             s(roles.join(","))
         }
         "lv_merging" => bin(
-            Some(
-                cow.as_ref().is_some_and(|c| c.merging) || facts.merging_origin,
-            ),
+            Some(cow.as_ref().is_some_and(|c| c.merging) || facts.merging_origin),
             "merging",
         ),
         "lv_converting" | "lv_allocation_locked" => bin(Some(false), ""),
