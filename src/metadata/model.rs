@@ -236,40 +236,54 @@ impl Vg {
         self.pvs.iter().find(|p| &p.id == id)
     }
 
+    /// The snapshot that `link` defines, if it is a `snapshotN` LV whose
+    /// origin and COW exist.
+    fn snapshot_of_link<'a>(&'a self, link: &'a Lv) -> Option<SnapshotRef<'a>> {
+        let (origin, cow, chunk_size, merging) = link.snapshot_segment()?;
+        Some(SnapshotRef {
+            link,
+            cow: self.lv(cow)?,
+            origin: self.lv(origin)?,
+            chunk_size,
+            merging,
+        })
+    }
+    /// The snapshots whose segment satisfies `pick(origin, cow)`, in
+    /// metadata order. Only the (few) matching links pay for the origin and
+    /// COW name lookups; the scan itself allocates nothing.
+    fn snapshots_where<'a: 'p, 'p>(
+        &'a self,
+        pick: impl Fn(&str, &str) -> bool + 'p,
+    ) -> impl Iterator<Item = SnapshotRef<'a>> + 'p {
+        self.lvs.iter().filter_map(move |link| {
+            let (origin, cow, _, _) = link.snapshot_segment()?;
+            if pick(origin, cow) {
+                self.snapshot_of_link(link)
+            } else {
+                None
+            }
+        })
+    }
+
     /// Every snapshot in the VG (one per `snapshotN` LV whose origin and
     /// COW exist).
     pub fn snapshots(&self) -> Vec<SnapshotRef<'_>> {
-        self.lvs
-            .iter()
-            .filter_map(|link| {
-                let (origin, cow, chunk_size, merging) = link.snapshot_segment()?;
-                Some(SnapshotRef {
-                    link,
-                    cow: self.lv(cow)?,
-                    origin: self.lv(origin)?,
-                    chunk_size,
-                    merging,
-                })
-            })
-            .collect()
+        self.snapshots_where(|_, _| true).collect()
     }
     /// Snapshots whose origin is `origin`, in metadata order.
     pub fn snapshots_of(&self, origin: &str) -> Vec<SnapshotRef<'_>> {
-        self.snapshots()
-            .into_iter()
-            .filter(|s| s.origin.name == origin)
-            .collect()
+        self.snapshots_where(|o, _| o == origin).collect()
     }
     /// The snapshot whose COW LV is `cow`.
     pub fn snapshot_by_cow(&self, cow: &str) -> Option<SnapshotRef<'_>> {
-        self.snapshots().into_iter().find(|s| s.cow.name == cow)
+        self.snapshots_where(|_, c| c == cow).next()
     }
     pub fn is_origin(&self, lv: &str) -> bool {
-        !self.snapshots_of(lv).is_empty()
+        self.snapshots_where(|o, _| o == lv).next().is_some()
     }
     /// The merging snapshot of `origin`, if any.
     pub fn merging_snapshot_of(&self, origin: &str) -> Option<SnapshotRef<'_>> {
-        self.snapshots_of(origin).into_iter().find(|s| s.merging)
+        self.snapshots_where(|o, _| o == origin).find(|s| s.merging)
     }
     pub fn role(&self, lv: &Lv) -> LvRole {
         if lv.snapshot_segment().is_some() {
@@ -283,13 +297,12 @@ impl Vg {
     /// LVM2's `lv_is_visible`: a `snapshotN` link is never visible; a COW is
     /// visible if its origin is, unless it is merging; others by flag.
     pub fn lv_is_visible(&self, lv: &Lv) -> bool {
-        match self.role(lv) {
-            LvRole::SnapshotLink => false,
-            LvRole::Cow => match self.snapshot_by_cow(&lv.name) {
-                Some(s) => !s.merging && s.origin.is_visible_flag(),
-                None => lv.is_visible_flag(),
-            },
-            LvRole::Plain => lv.is_visible_flag(),
+        if lv.snapshot_segment().is_some() {
+            return false;
+        }
+        match self.snapshot_by_cow(&lv.name) {
+            Some(s) => !s.merging && s.origin.is_visible_flag(),
+            None => lv.is_visible_flag(),
         }
     }
     /// Extent size in bytes.

@@ -4,6 +4,7 @@
 //! LV kinds rlvm models. Pure; the kernel's view comes in as
 //! `LvKernelState`.
 
+use super::facts::LvFacts;
 use crate::dm::state::{LvKernelState, SnapshotStatus};
 use crate::metadata::model::{Lv, LvRole, Pv, SegmentKind, Vg};
 
@@ -31,17 +32,22 @@ fn snapshot_status(state: &LvKernelState) -> Option<SnapshotStatus> {
 
 /// `lv_attr` for one LV.
 pub fn lv_attr(vg: &Vg, lv: &Lv, state: &LvKernelState) -> String {
-    let role = vg.role(lv);
-    let cow = vg.snapshot_by_cow(&lv.name);
-    let is_origin = vg.is_origin(&lv.name);
-    let merging_origin = vg.merging_snapshot_of(&lv.name).is_some();
+    lv_attr_with(&LvFacts::of(vg, lv), lv, state)
+}
+
+/// `lv_attr` for one LV whose snapshot facts are already known.
+pub fn lv_attr_with(facts: &LvFacts<'_>, lv: &Lv, state: &LvKernelState) -> String {
+    let role = facts.role;
+    let cow = &facts.cow;
+    let is_origin = facts.is_origin();
+    let merging_origin = facts.merging_origin;
     let unknown_seg = lv
         .segments
         .iter()
         .any(|s| matches!(s.kind, SegmentKind::Unknown { .. }));
 
     // [0] volume type.
-    let kind = match (&cow, role) {
+    let kind = match (cow, role) {
         (Some(s), _) if s.merging => 'S',
         (Some(_), _) => 's',
         (None, LvRole::SnapshotLink) => 's',

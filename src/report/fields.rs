@@ -15,8 +15,10 @@ pub enum Obj {
     Pv,
 }
 
-/// How a value is typed; numbers, sizes, percents and binary fields are
-/// right-aligned, strings left-aligned.
+/// How a value is typed. libdm right-aligns only `DM_REPORT_FIELD_TYPE_NUMBER`
+/// (LVM2's `NUM`, `BIN`, `SNUM`) and `DM_REPORT_FIELD_TYPE_SIZE` (`SIZ`)
+/// fields; everything else, percents (`PCT`) included, is left-aligned
+/// (`_output_field` in `libdm/libdm-report.c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Str,
@@ -30,7 +32,7 @@ pub enum Kind {
 
 impl Kind {
     pub fn right_aligned(self) -> bool {
-        matches!(self, Kind::Num | Kind::Size | Kind::Pct | Kind::Bin)
+        matches!(self, Kind::Num | Kind::Size | Kind::Bin)
     }
 }
 

@@ -2,11 +2,12 @@
 //! (aligned columns, `--noheadings`, `--separator`, `--reportformat json`),
 //! following libdm's `dm_report_output`. Pure.
 
+use super::facts::{LvFacts, SnapIndex};
 use super::fields::{select_fields, FieldDef, ReportType};
 use super::units::Units;
-use super::values::{lv_value, pv_value, vg_value, Cell, SizeFmt};
+use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt};
 use super::{LvRecord, PvRecord, ReportError, VgRecord};
-use crate::metadata::model::LvRole;
+use crate::metadata::model::{LvRole, Vg};
 
 /// The options of `lvs`/`vgs`/`pvs` that shape the output.
 #[derive(Clone, Debug)]
@@ -204,12 +205,29 @@ fn json(fields: &[&FieldDef], rows: &[Row], rt: ReportType) -> String {
 pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
     let fields = select_fields(&opts.fields, ReportType::Lvs)?;
     let per_seg = fields.iter().any(|f| f.obj == super::fields::Obj::Seg);
+    // Snapshot facts: one index per VG, one `LvFacts` per record, so no
+    // field has to scan the VG (that made large VGs quadratic).
+    let mut indexes: Vec<SnapIndex<'_>> = vec![];
+    let mut index_vgs: Vec<&Vg> = vec![];
+    let mut facts: Vec<(usize, LvFacts<'_>)> = Vec::with_capacity(records.len());
+    for r in records {
+        let k = match index_vgs.iter().position(|v| std::ptr::eq(*v, r.vg)) {
+            Some(k) => k,
+            None => {
+                index_vgs.push(r.vg);
+                indexes.push(SnapIndex::new(r.vg));
+                indexes.len() - 1
+            }
+        };
+        facts.push((k, indexes[k].facts(r.lv)));
+    }
     let mut items: Vec<(usize, Option<usize>)> = vec![];
     for (i, r) in records.iter().enumerate() {
-        if r.vg.role(r.lv) == LvRole::SnapshotLink {
+        let lf = &facts[i].1;
+        if lf.role == LvRole::SnapshotLink {
             continue;
         }
-        if !opts.all && !r.vg.lv_is_visible(r.lv) {
+        if !opts.all && !lf.visible {
             continue;
         }
         if per_seg && !r.lv.segments.is_empty() {
@@ -222,7 +240,15 @@ pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     build(items.len(), opts, ReportType::Lvs, |id, k| {
         let (i, s) = items[k];
         let r = &records[i];
-        lv_value(id, r, s.and_then(|s| r.lv.segments.get(s)), f)
+        let (k, lf) = &facts[i];
+        lv_value_with(
+            id,
+            r,
+            lf,
+            &indexes[*k],
+            s.and_then(|s| r.lv.segments.get(s)),
+            f,
+        )
     })
 }
 
@@ -240,4 +266,61 @@ pub fn report_pvs(records: &[PvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     build(records.len(), opts, ReportType::Pvs, |id, i| {
         pv_value(id, &records[i], f)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::dm::state::{LvKernelState, SnapshotStatus};
+    use crate::report::fixture::example_vg;
+
+    /// Percent columns are left-aligned like every non-number, non-size
+    /// field in libdm (LVM2 prints `25.15 ` under `Data% `); sizes stay
+    /// right-aligned.
+    #[test]
+    fn percent_columns_are_left_aligned() {
+        let vg = example_vg();
+        let devs = BTreeMap::new();
+        let records: Vec<LvRecord<'_>> = vg
+            .lvs
+            .iter()
+            .map(|lv| LvRecord {
+                vg: &vg,
+                lv,
+                state: LvKernelState {
+                    known: true,
+                    active: true,
+                    snapshot: (lv.name == "snap1").then_some(SnapshotStatus::Usage {
+                        allocated: 2515,
+                        total: 10000,
+                        metadata: Some(16),
+                    }),
+                    ..Default::default()
+                },
+                pv_devices: &devs,
+                kernel_device: None,
+                kernel_read_ahead: None,
+            })
+            .collect();
+        let out = report_lvs(&records, &ReportOptions::default()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "  LV     VG  Attr       LSize  Pool Origin Data%  Meta%  Move Log Cpy%Sync Convert"
+        );
+        assert_eq!(
+            lines[2],
+            "  snap1  vg0 swi-a-s---  8.00m      origin 25.15                                  "
+        );
+        let sep = ReportOptions {
+            fields: vec!["lv_name,data_percent,lv_size".into()],
+            separator: Some("|".into()),
+            aligned: true,
+            ..Default::default()
+        };
+        let out = report_lvs(&records, &sep).unwrap();
+        assert!(out.contains("  snap1 |25.15 | 8.00m\n"), "{out}");
+    }
 }

@@ -12,6 +12,7 @@ use crate::metadata::model::{Lv, Pv, Vg};
 
 pub mod attr;
 pub mod display;
+pub mod facts;
 pub mod fields;
 pub mod format;
 pub mod units;

@@ -4,7 +4,8 @@
 
 use std::cmp::Ordering;
 
-use super::attr::{lv_attr, pv_attr, vg_attr};
+use super::attr::{lv_attr_with, pv_attr, vg_attr};
+use super::facts::{LvFacts, SnapIndex};
 use super::units::{format_size, SuffixStyle, Units};
 use super::{LvRecord, PvRecord, VgRecord};
 use crate::dm::state::SnapshotStatus;
@@ -142,10 +143,9 @@ pub fn format_time(secs: u64) -> String {
 
 /// The snapshot percent LVM2 shows as Data%/Snap% for a COW or a merging
 /// origin: `None` when blank.
-fn snap_percent(r: &LvRecord<'_>) -> Option<(u64, u64)> {
-    let cow = r.vg.snapshot_by_cow(&r.lv.name);
-    let merging_origin = r.vg.merging_snapshot_of(&r.lv.name).is_some();
-    if (cow.is_none() && !merging_origin) || !r.state.known || !r.state.active {
+fn snap_percent(r: &LvRecord<'_>, facts: &LvFacts<'_>) -> Option<(u64, u64)> {
+    let merging_origin = facts.merging_origin;
+    if (facts.cow.is_none() && !merging_origin) || !r.state.known || !r.state.active {
         return None;
     }
     match r.state.snapshot? {
@@ -179,14 +179,31 @@ fn segment_pv_list(r: &LvRecord<'_>, seg: &Segment) -> String {
 
 /// Value of LV (or segment, or VG) field `id` for `r`; `seg` is the
 /// segment for per-segment rows (the first one otherwise).
+///
+/// Each call scans the VG for snapshot facts; reports over many LVs use
+/// `lv_value_with`.
 pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -> Cell {
+    let index = SnapIndex::new(r.vg);
+    lv_value_with(id, r, &index.facts(r.lv), &index, seg, f)
+}
+
+/// `lv_value` with the LV's snapshot facts and its VG's `SnapIndex`
+/// computed once by the caller (`index` must be built from `r.vg`).
+pub fn lv_value_with<'a>(
+    id: &str,
+    r: &LvRecord<'a>,
+    facts: &LvFacts<'a>,
+    index: &SnapIndex<'a>,
+    seg: Option<&Segment>,
+    f: SizeFmt,
+) -> Cell {
     let vg = r.vg;
     let lv = r.lv;
-    let visible = vg.lv_is_visible(lv);
+    let visible = facts.visible;
     let ext = vg.extent_size;
     let known = r.state.known;
     let active = known && r.state.active;
-    let cow = vg.snapshot_by_cow(&lv.name);
+    let cow = &facts.cow;
     let seg = seg.or(lv.segments.first());
     let kdev = if active { r.kernel_device } else { None };
     match id {
@@ -214,10 +231,10 @@ pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -
         }),
         "lv_role" => {
             let mut roles = vec!["public"];
-            if let Some(_c) = &cow {
+            if cow.is_some() {
                 roles.extend(["snapshot", "thicksnapshot"]);
             } else {
-                let snaps = vg.snapshots_of(&lv.name).len();
+                let snaps = facts.snapshots;
                 if snaps > 0 {
                     roles.extend(["origin", "thickorigin"]);
                 }
@@ -228,10 +245,7 @@ pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -
             s(roles.join(","))
         }
         "lv_merging" => bin(
-            Some(
-                cow.as_ref().is_some_and(|c| c.merging)
-                    || vg.merging_snapshot_of(&lv.name).is_some(),
-            ),
+            Some(cow.as_ref().is_some_and(|c| c.merging) || facts.merging_origin),
             "merging",
         ),
         "lv_converting" | "lv_allocation_locked" => bin(Some(false), ""),
@@ -273,7 +287,7 @@ pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -
             .as_ref()
             .map(|c| c.origin.id.to_string())
             .unwrap_or_default()),
-        "origin_size" => match &cow {
+        "origin_size" => match cow {
             Some(c) => f.size(c.origin.extent_count() * ext),
             None => s(""),
         },
@@ -296,10 +310,10 @@ pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -
         "lv_live_table" => bin(known.then_some(active), "live table present"),
         "lv_inactive_table" => bin(known.then_some(false), "inactive table present"),
         "lv_device_open" => bin(known.then_some(active && r.state.open), "open"),
-        "data_percent" | "snap_percent" => pct(snap_percent(r)),
+        "data_percent" | "snap_percent" => pct(snap_percent(r, facts)),
         "lv_health_status" => s(""),
         "lv_merge_failed" | "lv_snapshot_invalid" => {
-            let relevant = cow.is_some() || vg.merging_snapshot_of(&lv.name).is_some();
+            let relevant = cow.is_some() || facts.merging_origin;
             let st = r.state.snapshot;
             let v = if !relevant {
                 Some(false)
@@ -319,7 +333,7 @@ pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -
                 },
             )
         }
-        "lv_attr" => s(lv_attr(vg, lv, &r.state)),
+        "lv_attr" => s(lv_attr_with(facts, lv, &r.state)),
         "segtype" => s(match seg.map(|s| &s.kind) {
             Some(SegmentKind::Striped { stripes, .. }) if stripes.len() == 1 => "linear",
             Some(s2) => match s2 {
@@ -349,7 +363,7 @@ pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -
         _ if id.starts_with("vg_")
             || ["pv_count", "lv_count", "snap_count", "max_lv", "max_pv"].contains(&id) =>
         {
-            vg_value(id, &VgRecord::bare(vg), f)
+            vg_value_with(id, &VgRecord::bare(vg), f, Some(index))
         }
         _ => s(""),
     }
@@ -363,6 +377,16 @@ fn sorted_tags(tags: &[String]) -> String {
 
 /// Value of VG field `id`.
 pub fn vg_value(id: &str, r: &VgRecord<'_>, f: SizeFmt) -> Cell {
+    vg_value_with(id, r, f, None)
+}
+
+/// `vg_value`, reusing the VG's `SnapIndex` when the caller has one.
+fn vg_value_with<'a>(
+    id: &str,
+    r: &VgRecord<'a>,
+    f: SizeFmt,
+    index: Option<&SnapIndex<'a>>,
+) -> Cell {
     let vg = r.vg;
     let ext = vg.extent_size;
     match id {
@@ -391,7 +415,10 @@ pub fn vg_value(id: &str, r: &VgRecord<'_>, f: SizeFmt) -> Cell {
         "max_pv" => n(vg.max_pv as i64),
         "pv_count" => n(vg.pvs.len() as i64),
         "vg_missing_pv_count" => n(r.missing_pvs as i64),
-        "lv_count" => n(vg.lvs.iter().filter(|l| vg.lv_is_visible(l)).count() as i64),
+        "lv_count" => n(match index {
+            Some(index) => index.visible_count(vg),
+            None => SnapIndex::new(vg).visible_count(vg),
+        } as i64),
         "snap_count" => n(vg.snapshots().len() as i64),
         "vg_seqno" => n(vg.seqno as i64),
         "vg_tags" => s(sorted_tags(&vg.tags)),
