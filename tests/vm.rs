@@ -51,6 +51,7 @@ scenarios! {
     pvscan_autoactivate => "14-pvscan-autoactivate.sh",
     differential_lvm2 => "12-differential-lvm2.sh",
     failure => "13-failure.sh",
+    rlvm_rename => "15-rlvm-rename.sh",
 }
 
 #[test]

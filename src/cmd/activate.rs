@@ -40,7 +40,9 @@ fn open_dm(ctx: &Ctx) -> Option<Dm> {
         return None;
     }
     let udev_rules = ctx.conf.udev_rules() && !ctx.common.noudevsync;
-    let kernel = DmKernel::open(udev_rules).ok()?;
+    // udev_sync = 0 / --noudevsync: never wait for udev (kernel.rs).
+    let udev_sync = ctx.conf.udev_sync() && !ctx.common.noudevsync;
+    let kernel = DmKernel::open(udev_rules).ok()?.with_udev_sync(udev_sync);
     Some(Dm {
         kernel,
         nodes: Nodes::for_system(udev_rules),
@@ -466,36 +468,41 @@ pub fn remove_lvs(
     ctx.commit(h, &store::command_line())
 }
 
-/// lvrename: an active LV's devices would need renaming, which rlvm does
-/// not do yet; inactive LVs are renamed in metadata.
+/// lvrename: `h.vg` has the new names, `before` the old ones. Commit the
+/// metadata, then rename the active family's devices (DM_DEV_RENAME, the
+/// UUIDs stay) and move their /dev nodes and links. If the kernel refuses,
+/// the executor renames back what it renamed and the old metadata is
+/// committed again.
 pub fn rename_lv(
     ctx: &Ctx,
     h: &mut VgHandle,
     before: &Vg,
     old: &str,
-    _new: &str,
+    new: &str,
 ) -> Result<(), CmdError> {
-    if let Some(dm) = open_dm(ctx) {
-        let devs = list(&dm)?;
-        let root = crate::dm::tree::family_root(before, old)
-            .map(|r| r.name.clone())
-            .unwrap_or_else(|_| old.to_string());
-        let owners = crate::dm::tree::family_owners(before, &root);
-        let active = devs.iter().any(|d| {
-            d.uuid.as_deref().is_some_and(|u| {
-                owners
-                    .iter()
-                    .any(|(v, l)| crate::dm::names::uuid_is_lv(u, v, l))
-            })
-        });
-        if active {
-            return Err(CmdError::Failed(format!(
-                "Cannot rename active logical volume {}/{old}: deactivate it first.",
-                before.name
-            )));
+    let Some(mut dm) = open_dm(ctx) else {
+        return ctx.commit(h, &store::command_line());
+    };
+    let ops =
+        plan::plan_rename(before, &h.vg, old, new, &pv_devices(h), &list(&dm)?).map_err(failed)?;
+    ctx.commit(h, &store::command_line())?;
+    if let Err(e) = run(ctx, &mut dm, &ops) {
+        let mut revert = before.clone();
+        revert.seqno = h.vg.seqno;
+        h.vg = revert;
+        if let Err(e2) = ctx.commit(h, &store::command_line()) {
+            ctx.error(format!("Failed to revert metadata: {e2:?}"));
         }
+        let msg = match e {
+            CmdError::Failed(m) => m,
+            other => format!("{other:?}"),
+        };
+        return Err(CmdError::Failed(format!(
+            "{msg}\n  Failed to rename {}/{old} to {new}: devices renamed back.",
+            before.name
+        )));
     }
-    ctx.commit(h, &store::command_line())
+    Ok(())
 }
 
 /// lvchange -p: commit, then reload the active tables read-only or

@@ -29,6 +29,59 @@ pub enum KernelError {
     },
     #[error("kernel table of {name} not understood: {msg}")]
     BadTable { name: String, msg: String },
+    /// A rejected ioctl, printed as libdm prints it.
+    #[error("{0}")]
+    Ioctl(Box<IoctlFailure>),
+}
+
+/// A rejected ioctl, printed as libdm prints it (libdm-iface.c
+/// `_dm_task_run`: "device-mapper: reload ioctl on  (253:3) failed:
+/// Invalid argument"), then the kernel's own reason from its log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoctlFailure {
+    /// libdm's name for the task: create, reload, resume, ...
+    pub ioctl: &'static str,
+    /// Name and UUID as the task carried them ("" when it went by
+    /// device number).
+    pub name: String,
+    pub uuid: String,
+    pub dev: Option<DevNum>,
+    /// strerror of the errno.
+    pub reason: String,
+    /// `device-mapper:` lines the kernel logged meanwhile.
+    pub kernel: Vec<String>,
+}
+
+impl std::fmt::Display for IoctlFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_ioctl_error(
+            self.ioctl,
+            &self.name,
+            &self.uuid,
+            self.dev.as_ref(),
+            &self.reason,
+            &self.kernel,
+        ))
+    }
+}
+
+/// libdm's one-liner for a failed ioctl, and the kernel's lines after it
+/// (each on its own line, indented like every message of a command).
+pub fn format_ioctl_error(
+    ioctl: &str,
+    name: &str,
+    uuid: &str,
+    dev: Option<&DevNum>,
+    reason: &str,
+    kernel: &[String],
+) -> String {
+    let dev = dev.map(|d| format!("({d})")).unwrap_or_default();
+    let mut out = format!("device-mapper: {ioctl} ioctl on {name} {uuid}{dev} failed: {reason}");
+    for k in kernel {
+        out.push_str("\n  ");
+        out.push_str(k);
+    }
+    out
 }
 
 /// Device-mapper as the executor and queries see it. Tables passed to
@@ -52,6 +105,8 @@ pub trait Kernel {
     /// Resume, swapping in the inactive table if there is one.
     fn resume(&mut self, name: &str) -> Result<(), KernelError>;
     fn remove(&mut self, name: &str) -> Result<(), KernelError>;
+    /// DM_DEV_RENAME: same device (number, UUID, tables), new name.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), KernelError>;
 
     /// Live table of a device (empty if it has none).
     fn table(&self, name: &str) -> Result<Vec<TargetLine>, KernelError> {
@@ -63,11 +118,12 @@ pub trait Kernel {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    /// A step failed; everything done before it was undone.
-    #[error("{op}: {cause}")]
+    /// A step failed; everything done before it was undone. Prints the
+    /// kernel's error only, as LVM2 does; `op` is for logs and tests.
+    #[error("{cause}")]
     Step { op: String, cause: KernelError },
     /// A step failed and the undo failed too.
-    #[error("{op}: {cause}; undo failed too: {}", undo.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("{cause}\n  Failed to undo {op}: undo failed too: {}", undo.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  "))]
     UndoFailed {
         op: String,
         cause: KernelError,
@@ -87,6 +143,10 @@ enum Done {
     Suspended(String),
     Resumed,
     Removed(KernelDevice),
+    Renamed {
+        from: String,
+        to: String,
+    },
 }
 
 /// Execute `ops`, leaving node creation to udev.
@@ -108,7 +168,9 @@ pub fn execute_with(kernel: &mut dyn Kernel, ops: &[Op], nodes: &Nodes) -> Resul
         .collect();
     let mut journal = Vec::new();
     for op in ops {
+        log::debug!("dm: {op}");
         if let Err(cause) = step(kernel, op, &mut devs, &mut journal, nodes) {
+            log::debug!("dm: {op} failed: {cause}; undoing");
             let undo = undo(kernel, journal, &mut devs, nodes);
             let op = op.to_string();
             return Err(if undo.is_empty() {
@@ -197,6 +259,18 @@ fn step(
             nodes.remove(name);
             journal.push(Done::Removed(before));
         }
+        Op::Rename { from, to } => {
+            k.rename(from, to)?;
+            let dev = devs.remove(from);
+            if let Some(dev) = dev {
+                devs.insert(to.clone(), dev);
+            }
+            nodes.rename(from, to, dev);
+            journal.push(Done::Renamed {
+                from: from.clone(),
+                to: to.clone(),
+            });
+        }
     }
     Ok(())
 }
@@ -273,6 +347,22 @@ fn undo(
                 Ok(())
             }
             Done::Resumed => Ok(()),
+            Done::Renamed { from, to } => {
+                // Rename back; a device renamed after being suspended is
+                // resumed below under its old name.
+                k.rename(&to, &from)?;
+                let dev = devs.remove(&to);
+                if let Some(dev) = dev {
+                    devs.insert(from.clone(), dev);
+                }
+                nodes.rename(&to, &from, dev);
+                for s in suspended.iter_mut() {
+                    if *s == to {
+                        *s = from.clone();
+                    }
+                }
+                Ok(())
+            }
             Done::Removed(saved) => {
                 let uuid = saved.uuid.clone().unwrap_or_default();
                 let dev = k.create(&saved.name, &uuid, saved.read_only)?;
@@ -309,4 +399,44 @@ fn undo(
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioctl_errors_read_like_libdm() {
+        let e = KernelError::Ioctl(Box::new(IoctlFailure {
+            ioctl: "reload",
+            name: String::new(),
+            uuid: String::new(),
+            dev: Some(DevNum::new(253, 3)),
+            reason: "Invalid argument".into(),
+            kernel: vec!["device-mapper: table: 253:3: linear: Device lookup failed".into()],
+        }));
+        assert_eq!(
+            e.to_string(),
+            "device-mapper: reload ioctl on  (253:3) failed: Invalid argument\n  \
+             device-mapper: table: 253:3: linear: Device lookup failed"
+        );
+        let e = KernelError::Ioctl(Box::new(IoctlFailure {
+            ioctl: "rename",
+            name: "vg-a".into(),
+            uuid: String::new(),
+            dev: None,
+            reason: "Device or resource busy".into(),
+            kernel: vec![],
+        }));
+        assert_eq!(
+            e.to_string(),
+            "device-mapper: rename ioctl on vg-a  failed: Device or resource busy"
+        );
+        // The executor prints the kernel's error alone.
+        let s = ExecError::Step {
+            op: "load x".into(),
+            cause: e,
+        };
+        assert!(s.to_string().starts_with("device-mapper: rename ioctl"));
+    }
 }

@@ -2,7 +2,8 @@
 //! every state-changing call, simulates the rules of the real kernel that
 //! plans depend on, and fails on demand at call N. No I/O.
 //!
-//! Simulated rules: names and UUIDs are unique; a new device has no table
+//! Simulated rules: names and UUIDs are unique (a rename to a taken name
+//! fails, a renamed device keeps its number, UUID and tables); a new device has no table
 //! and counts as suspended; a table may only use devices that exist and
 //! are large enough (a dm device's size is its live table's); resume
 //! swaps in the inactive table; a device that is open or used by another
@@ -294,6 +295,17 @@ impl Kernel for RecordingKernel {
             return Err(fail("remove", name, "Device or resource busy (in use)"));
         }
         self.devs.remove(name);
+        Ok(())
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), KernelError> {
+        self.call(format!("rename {from} {to}"), "rename", from)?;
+        self.get(from)?;
+        if self.devs.contains_key(to) {
+            return Err(fail("rename", from, "Device or resource busy"));
+        }
+        if let Some(d) = self.devs.remove(from) {
+            self.devs.insert(to.to_string(), d);
+        }
         Ok(())
     }
 }

@@ -8,14 +8,23 @@
 //! `DM_UDEV_DISABLE_DM_RULES_FLAG` and `nodes.rs` makes the nodes. (With
 //! udevd running the crate always waits for the cookie; dm's
 //! 95-dm-notify rule completes it whatever the disable flags say.)
+//!
+//! udev_sync: with lvm.conf `activation/udev_sync = 0` (or `--noudevsync`)
+//! resume, remove and rename bypass the crate (`ioctl.rs`) so that no
+//! cookie is made and nothing waits for udev; the other ioctls never wait.
+//!
+//! Errors: a rejected ioctl is reported as libdm reports it, with the
+//! kernel's reason from /dev/kmsg after it (`KernelError::Ioctl`).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
-use devicemapper::{DevId, DmFlags, DmName, DmOptions, DmUdevFlags, DmUuid, DM};
+use devicemapper::{DevId, DmError, DmFlags, DmName, DmOptions, DmUdevFlags, DmUuid, DM};
+use nix::errno::Errno;
 
-use super::exec::{Kernel, KernelError};
+use super::exec::{IoctlFailure, Kernel, KernelError};
 use super::names::is_layer_name;
 use super::state::KernelDevice;
 use super::target::{DevNum, TargetLine};
@@ -24,6 +33,8 @@ pub struct DmKernel {
     dm: DM,
     /// lvm.conf `activation/udev_rules`.
     udev_rules: bool,
+    /// lvm.conf `activation/udev_sync` and not `--noudevsync`.
+    udev_sync: bool,
 }
 
 fn failed(op: &'static str, name: &str, e: impl std::fmt::Display) -> KernelError {
@@ -43,7 +54,101 @@ impl DmKernel {
     /// device-mapper (or we may not use it).
     pub fn open(udev_rules: bool) -> Result<DmKernel, KernelError> {
         let dm = DM::new().map_err(|e| KernelError::Unavailable(e.to_string()))?;
-        Ok(DmKernel { dm, udev_rules })
+        Ok(DmKernel {
+            dm,
+            udev_rules,
+            udev_sync: true,
+        })
+    }
+
+    /// Whether resume, remove and rename wait for udev (lvm.conf
+    /// `activation/udev_sync`; `false` for `--noudevsync`).
+    pub fn with_udev_sync(mut self, udev_sync: bool) -> DmKernel {
+        self.udev_sync = udev_sync;
+        self
+    }
+
+    pub fn udev_sync(&self) -> bool {
+        self.udev_sync
+    }
+
+    /// The error for a failed ioctl on `name`: libdm's wording, by device
+    /// number for the tasks LVM2's deptree runs by number.
+    fn ioctl_error(
+        &self,
+        ioctl: &'static str,
+        name: &str,
+        by_number: bool,
+        errno: Option<Errno>,
+        other: Option<String>,
+        kmsg: Option<Kmsg>,
+    ) -> KernelError {
+        let dev = if by_number {
+            self.dm
+                .device_info(&DevId::Name(match DmName::new(name) {
+                    Ok(n) => n,
+                    Err(_) => return failed(ioctl, name, other.unwrap_or_default()),
+                }))
+                .ok()
+                .map(|i| DevNum::new(i.device().major, i.device().minor))
+        } else {
+            None
+        };
+        let kernel = kmsg
+            .and_then(|mut k| k.device_mapper_lines())
+            .unwrap_or_default();
+        // Lines about this device (the table's reason names its number),
+        // plus dm-ioctl's own; everything if none names it.
+        let kernel = match dev {
+            Some(d) => {
+                let tag = format!("{d}:");
+                let mine: Vec<String> = kernel
+                    .iter()
+                    .filter(|l| l.contains(&tag) || l.starts_with("device-mapper: ioctl:"))
+                    .cloned()
+                    .collect();
+                if mine.is_empty() {
+                    kernel
+                } else {
+                    mine
+                }
+            }
+            None => kernel,
+        };
+        let (name, uuid) = if dev.is_some() {
+            (String::new(), String::new())
+        } else {
+            (name.to_string(), String::new())
+        };
+        KernelError::Ioctl(Box::new(IoctlFailure {
+            ioctl,
+            name,
+            uuid,
+            dev,
+            reason: match errno {
+                Some(e) => e.desc().to_string(),
+                None => other.unwrap_or_default(),
+            },
+            kernel,
+        }))
+    }
+
+    fn crate_error(
+        &self,
+        ioctl: &'static str,
+        name: &str,
+        by_number: bool,
+        e: DmError,
+        kmsg: Option<Kmsg>,
+    ) -> KernelError {
+        match errno_of(&e) {
+            Some(errno) => self.ioctl_error(ioctl, name, by_number, Some(errno), None, kmsg),
+            None => failed(ioctl, name, e),
+        }
+    }
+
+    fn udev_bits(&self, name: &str) -> u32 {
+        self.options(name).udev_flags().bits()
     }
 
     fn options(&self, name: &str) -> DmOptions {
@@ -100,9 +205,17 @@ impl DmKernel {
     }
 }
 
-fn is_enxio(e: &devicemapper::DmError) -> bool {
+/// The errno of a failed ioctl, if that is what failed.
+fn errno_of(e: &DmError) -> Option<Errno> {
+    match e {
+        DmError::Core(devicemapper::errors::Error::Ioctl(_, _, _, errno)) => Some(**errno),
+        _ => None,
+    }
+}
+
+fn is_enxio(e: &DmError) -> bool {
     // The crate reports a missing device as an ioctl error with ENXIO.
-    format!("{e:?}").contains("ENXIO")
+    errno_of(e) == Some(Errno::ENXIO)
 }
 
 impl Kernel for DmKernel {
@@ -139,10 +252,21 @@ impl Kernel for DmKernel {
         if read_only {
             o = o.set_flags(DmFlags::DM_READONLY);
         }
-        let info = self
-            .dm
-            .device_create(dm_name(name)?, Some(u), o)
-            .map_err(|e| failed("create", name, e))?;
+        let info =
+            self.dm
+                .device_create(dm_name(name)?, Some(u), o)
+                .map_err(|e| match errno_of(&e) {
+                    // libdm's create task carries the name and the UUID.
+                    Some(errno) => KernelError::Ioctl(Box::new(IoctlFailure {
+                        ioctl: "create",
+                        name: name.to_string(),
+                        uuid: uuid.to_string(),
+                        dev: None,
+                        reason: errno.desc().to_string(),
+                        kernel: vec![],
+                    })),
+                    None => failed("create", name, e),
+                })?;
         let d = info.device();
         Ok(DevNum::new(d.major, d.minor))
     }
@@ -155,13 +279,10 @@ impl Kernel for DmKernel {
             o = o.set_flags(DmFlags::DM_READONLY);
         }
         let kmsg = Kmsg::open();
-        self.dm.table_load(&id, &raw, o).map(|_| ()).map_err(|e| {
-            let mut msg = e.to_string();
-            if let Some(k) = kmsg.and_then(|mut k| k.device_mapper_lines()) {
-                msg = format!("{msg} (kernel: {k})");
-            }
-            failed("load", name, msg)
-        })
+        self.dm
+            .table_load(&id, &raw, o)
+            .map(|_| ())
+            .map_err(|e| self.crate_error("reload", name, true, e, kmsg))
     }
 
     fn clear(&mut self, name: &str) -> Result<(), KernelError> {
@@ -169,7 +290,7 @@ impl Kernel for DmKernel {
         self.dm
             .table_clear(&id)
             .map(|_| ())
-            .map_err(|e| failed("clear", name, e))
+            .map_err(|e| self.crate_error("clear", name, true, e, None))
     }
 
     fn suspend(&mut self, name: &str) -> Result<(), KernelError> {
@@ -178,30 +299,52 @@ impl Kernel for DmKernel {
         self.dm
             .device_suspend(&id, o)
             .map(|_| ())
-            .map_err(|e| failed("suspend", name, e))
+            .map_err(|e| self.crate_error("suspend", name, true, e, None))
     }
 
     fn resume(&mut self, name: &str) -> Result<(), KernelError> {
         let id = DevId::Name(dm_name(name)?);
         let kmsg = Kmsg::open();
+        if !self.udev_sync {
+            return super::ioctl::resume(self.dm.file().as_raw_fd(), name, self.udev_bits(name))
+                .map(|_| ())
+                .map_err(|e| self.ioctl_error("resume", name, true, Some(e), None, kmsg));
+        }
         self.dm
             .device_suspend(&id, self.options(name))
             .map(|_| ())
-            .map_err(|e| {
-                let mut msg = e.to_string();
-                if let Some(k) = kmsg.and_then(|mut k| k.device_mapper_lines()) {
-                    msg = format!("{msg} (kernel: {k})");
-                }
-                failed("resume", name, msg)
-            })
+            .map_err(|e| self.crate_error("resume", name, true, e, kmsg))
     }
 
     fn remove(&mut self, name: &str) -> Result<(), KernelError> {
         let id = DevId::Name(dm_name(name)?);
+        if !self.udev_sync {
+            return super::ioctl::remove(self.dm.file().as_raw_fd(), name, self.udev_bits(name))
+                .map(|_| ())
+                .map_err(|e| self.ioctl_error("remove", name, true, Some(e), None, None));
+        }
         self.dm
             .device_remove(&id, self.options(name))
             .map(|_| ())
-            .map_err(|e| failed("remove", name, e))
+            .map_err(|e| self.crate_error("remove", name, true, e, None))
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), KernelError> {
+        let old = dm_name(from)?;
+        let new = dm_name(to)?;
+        if !self.udev_sync {
+            // The layer's udev flags go with it, as libdm's rename task
+            // carries the node's flags.
+            return super::ioctl::rename(self.dm.file().as_raw_fd(), from, to, self.udev_bits(to))
+                .map(|_| ())
+                .map_err(|e| self.ioctl_error("rename", from, false, Some(e), None, None));
+        }
+        // The crate's rename takes no options: udev sees it without our
+        // flags (DISABLE_* for layers and with udev_rules = 0).
+        self.dm
+            .device_rename(old, &DevId::Name(new))
+            .map(|_| ())
+            .map_err(|e| self.crate_error("rename", from, false, e, None))
     }
 }
 
@@ -220,8 +363,8 @@ impl Kmsg {
         Some(Kmsg(f))
     }
 
-    /// `device-mapper:` messages logged since `open`, joined.
-    fn device_mapper_lines(&mut self) -> Option<String> {
+    /// `device-mapper:` messages logged since `open`.
+    fn device_mapper_lines(&mut self) -> Option<Vec<String>> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 8192];
         // Each read returns one record; EAGAIN ends the log.
@@ -238,6 +381,6 @@ impl Kmsg {
                 }
             }
         }
-        (!out.is_empty()).then(|| out.join("; "))
+        (!out.is_empty()).then_some(out)
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod exec;
 pub mod fake;
+pub mod ioctl;
 pub mod kernel;
 pub mod names;
 pub mod nodes;

@@ -71,6 +71,32 @@ impl Nodes {
         }
     }
 
+    /// A device renamed from `from` to `to`: its node and link move (libdm
+    /// `_rename_dev_node`). `dev` is its number, when known.
+    pub fn rename(&self, from: &str, to: &str, dev: Option<DevNum>) {
+        if let Err(e) = self.try_rename(from, to, dev) {
+            log::warn!("Failed to rename device node {from} to {to}: {e}");
+        }
+    }
+
+    pub fn try_rename(&self, from: &str, to: &str, dev: Option<DevNum>) -> io::Result<()> {
+        let Some(root) = &self.dev_dir else {
+            return Ok(());
+        };
+        let dev = match dev {
+            Some(d) => Some(d),
+            None => fs::symlink_metadata(mapper_path_in(root, from))
+                .ok()
+                .filter(|m| m.file_type().is_block_device())
+                .map(|m| DevNum::new(major(m.rdev()) as u32, minor(m.rdev()) as u32)),
+        };
+        self.try_remove(from)?;
+        match dev {
+            Some(d) => self.try_add(to, d),
+            None => Ok(()),
+        }
+    }
+
     pub fn try_add(&self, name: &str, dev: DevNum) -> io::Result<()> {
         let Some(root) = &self.dev_dir else {
             return Ok(());
@@ -181,5 +207,36 @@ mod tests {
         assert!(!node.exists());
         assert!(!dir.path().join("my-vg").exists());
         n.try_remove("never-made").unwrap();
+    }
+
+    #[test]
+    fn rename_moves_node_and_link() {
+        if !am_root() {
+            eprintln!("skipped: mknod needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let n = Nodes::manual(dir.path());
+        n.try_add("my--vg-a", DevNum::new(253, 3)).unwrap();
+        n.try_add("my--vg-a-real", DevNum::new(253, 2)).unwrap();
+        n.try_rename("my--vg-a-real", "my--vg-b--1-real", None)
+            .unwrap();
+        n.try_rename("my--vg-a", "my--vg-b--1", Some(DevNum::new(253, 3)))
+            .unwrap();
+        for gone in ["mapper/my--vg-a", "mapper/my--vg-a-real", "my-vg/a"] {
+            assert!(
+                fs::symlink_metadata(dir.path().join(gone)).is_err(),
+                "{gone}"
+            );
+        }
+        let m = fs::symlink_metadata(dir.path().join("mapper/my--vg-b--1-real")).unwrap();
+        assert_eq!(m.rdev(), makedev(253, 2));
+        let m = fs::symlink_metadata(dir.path().join("mapper/my--vg-b--1")).unwrap();
+        assert_eq!(m.rdev(), makedev(253, 3));
+        assert_eq!(
+            fs::read_link(dir.path().join("my-vg/b-1")).unwrap(),
+            PathBuf::from("../mapper/my--vg-b--1")
+        );
+        assert!(!dir.path().join("my-vg/b-1-real").exists());
     }
 }

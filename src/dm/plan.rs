@@ -20,11 +20,19 @@
 //!
 //! A device present with the right table is left alone, so plans are
 //! idempotent.
+//!
+//! A desired device whose UUID the kernel holds under another name (an LV
+//! renamed in the metadata while active) is renamed first, bottom-up, and
+//! the rest of the plan sees it under its new name. LVM2 renames in the
+//! same bottom-up, by-priority order (libdm-deptree.c
+//! `dm_tree_activate_children`: "Rename?" before each node's resume); a
+//! pure rename changes no table, so nothing is loaded, suspended or
+//! resumed around it.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
-use super::names::{is_layer_name, split_dm_name, uuid_is_lv};
+use super::names::{dm_name, dm_uuid, is_layer_name, split_dm_name, uuid_is_lv, Layer};
 use super::state::KernelDevice;
 use super::target::{format_table, DevNum, DevRef, Target, TargetLine};
 use super::tree::{family_owners, family_root, lv_stack, Node, PvDevices, Stack};
@@ -54,6 +62,11 @@ pub enum Op {
     Remove {
         name: String,
     },
+    /// DM_DEV_RENAME: the device keeps its UUID, number and tables.
+    Rename {
+        from: String,
+        to: String,
+    },
 }
 
 impl Op {
@@ -64,6 +77,7 @@ impl Op {
             | Op::Suspend { name }
             | Op::Resume { name }
             | Op::Remove { name } => name,
+            Op::Rename { to, .. } => to,
         }
     }
 }
@@ -88,6 +102,7 @@ impl fmt::Display for Op {
             Op::Suspend { name } => write!(f, "suspend {name}"),
             Op::Resume { name } => write!(f, "resume {name}"),
             Op::Remove { name } => write!(f, "remove {name}"),
+            Op::Rename { from, to } => write!(f, "rename {from} to {to}"),
         }
     }
 }
@@ -253,8 +268,61 @@ pub fn plan_remove_snapshot(
     plan_update(before, after, &origin, pvs, kernel)
 }
 
+/// lvrename of `old` to `new` (`before` has `old`, `after` has `new`):
+/// rename the devices of an active family, keeping their UUIDs. Nothing
+/// to do when the family has no visible device in the kernel.
+pub fn plan_rename(
+    before: &Vg,
+    after: &Vg,
+    old: &str,
+    new: &str,
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> Result<Vec<Op>, PlanError> {
+    let root = family_root(before, old)?;
+    let mut owners = family_owners(before, &root.name);
+    if !kernel
+        .iter()
+        .any(|d| owned(&owners, d) && !is_layer_name(&d.name))
+    {
+        return Ok(vec![]);
+    }
+    // The stack's own lookups (merge state, open counts) go by name: give
+    // it the kernel as it will be once renamed.
+    let root_after = family_root(after, new)?;
+    let mut names: HashMap<String, String> = HashMap::new();
+    for (vg_id, lv_id) in family_owners(after, &root_after.name) {
+        let Some(lv) = after.lvs.iter().find(|l| l.id == lv_id) else {
+            continue;
+        };
+        for layer in [None, Some(Layer::Real.as_str()), Some(Layer::Cow.as_str())] {
+            names.insert(
+                dm_uuid(&vg_id, &lv_id, layer),
+                dm_name(&after.name, &lv.name, layer),
+            );
+        }
+    }
+    let view: Vec<KernelDevice> = kernel
+        .iter()
+        .map(|d| match d.uuid.as_ref().and_then(|u| names.get(u)) {
+            Some(n) => KernelDevice {
+                name: n.clone(),
+                ..d.clone()
+            },
+            None => d.clone(),
+        })
+        .collect();
+    let stack = lv_stack(after, new, pvs, &view)?;
+    for o in &stack.owners {
+        if !owners.contains(o) {
+            owners.push(*o);
+        }
+    }
+    plan_transition(&stack.nodes, &owners, kernel, &[])
+}
+
 fn top_exists(vg: &Vg, lv: &str, kernel: &[KernelDevice]) -> bool {
-    let name = super::names::dm_name(&vg.name, lv, None);
+    let name = dm_name(&vg.name, lv, None);
     kernel.iter().any(|d| d.name == name)
 }
 
@@ -314,31 +382,73 @@ pub fn plan_transition(
     kernel: &[KernelDevice],
     refresh: &[String],
 ) -> Result<Vec<Op>, PlanError> {
-    let k: HashMap<&str, &KernelDevice> = kernel.iter().map(|d| (d.name.as_str(), d)).collect();
-    let by_num: HashMap<DevNum, &str> = kernel.iter().map(|d| (d.dev, d.name.as_str())).collect();
     let want: HashMap<&str, &Node> = desired.iter().map(|n| (n.name.as_str(), n)).collect();
 
+    // Renames: the kernel holds the desired UUID under another name, and
+    // the desired name is free (or held by a device renamed away too).
+    let mut renames: Vec<(&str, &str)> = Vec::new();
     for n in desired {
-        let found = k.get(n.name.as_str()).map(|d| d.uuid.clone());
-        let other = kernel
+        if let Some(d) = kernel
             .iter()
-            .find(|d| d.uuid.as_deref() == Some(&n.uuid) && d.name != n.name);
-        match (found, other) {
-            (Some(u), _) if u.as_deref() != Some(&n.uuid) => {
-                return Err(PlanError::UuidConflict {
-                    name: n.name.clone(),
-                    found: u,
-                    expected: n.uuid.clone(),
-                })
-            }
-            (_, Some(d)) => {
+            .find(|d| d.uuid.as_deref() == Some(&n.uuid) && d.name != n.name)
+        {
+            if want.get(d.name.as_str()).is_some_and(|w| w.uuid != n.uuid) {
+                // The old name is wanted by another device: a swap, which
+                // no rlvm command asks for.
                 return Err(PlanError::UuidConflict {
                     name: d.name.clone(),
                     found: d.uuid.clone(),
                     expected: n.uuid.clone(),
-                })
+                });
             }
-            _ => {}
+            renames.push((d.name.as_str(), n.name.as_str()));
+        }
+    }
+    let renamed_view: Vec<KernelDevice>;
+    let kernel: &[KernelDevice] = if renames.is_empty() {
+        kernel
+    } else {
+        renamed_view = kernel
+            .iter()
+            .map(|d| match renames.iter().find(|(from, _)| *from == d.name) {
+                Some((_, to)) => KernelDevice {
+                    name: to.to_string(),
+                    ..d.clone()
+                },
+                None => d.clone(),
+            })
+            .collect();
+        &renamed_view
+    };
+    let k: HashMap<&str, &KernelDevice> = kernel.iter().map(|d| (d.name.as_str(), d)).collect();
+    let by_num: HashMap<DevNum, &str> = kernel.iter().map(|d| (d.dev, d.name.as_str())).collect();
+    if k.len() != kernel.len() {
+        // A new name is taken by a device that stays: a name conflict.
+        if let Some((_, to)) = renames
+            .iter()
+            .find(|(_, to)| kernel.iter().filter(|d| d.name == *to).count() > 1)
+        {
+            let n = want[to];
+            let other = kernel
+                .iter()
+                .find(|d| d.name == *to && d.uuid.as_deref() != Some(&n.uuid));
+            return Err(PlanError::UuidConflict {
+                name: to.to_string(),
+                found: other.and_then(|d| d.uuid.clone()),
+                expected: n.uuid.clone(),
+            });
+        }
+    }
+    for n in desired {
+        let found = k.get(n.name.as_str()).map(|d| d.uuid.clone());
+        if let Some(u) = found {
+            if u.as_deref() != Some(&n.uuid) {
+                return Err(PlanError::UuidConflict {
+                    name: n.name.clone(),
+                    found: u,
+                    expected: n.uuid.clone(),
+                });
+            }
         }
     }
 
@@ -507,6 +617,15 @@ pub fn plan_transition(
     }
 
     let mut ops = Vec::new();
+    // 0. Renames, bottom-up, so that every later op uses the new names.
+    for n in &up {
+        if let Some((from, to)) = renames.iter().find(|(_, to)| *to == n.name) {
+            ops.push(Op::Rename {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
+        }
+    }
     // 1. Preload.
     for n in &up {
         if !k.contains_key(n.name.as_str()) {

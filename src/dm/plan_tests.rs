@@ -645,3 +645,173 @@ pub(crate) fn start_merge(k: &mut RecordingKernel, before: &Vg, after: &Vg) {
     let ops = plan_update(before, after, "lv", &pvs(), &k.list().unwrap()).unwrap();
     run(k, &ops);
 }
+
+/// `vg` with LV `old` renamed to `new`, as lvrename edits the metadata.
+fn renamed(vg: &Vg, old: &str, new: &str) -> Vg {
+    let mut v = vg.clone();
+    for l in v.lvs.iter_mut() {
+        if l.name == old {
+            l.name = new.into();
+        }
+        for seg in l.segments.iter_mut() {
+            if let SegmentKind::Snapshot { origin, cow, .. } = &mut seg.kind {
+                if origin == old {
+                    *origin = new.into();
+                }
+                if cow == old {
+                    *cow = new.into();
+                }
+            }
+        }
+    }
+    v
+}
+
+/// (name, uuid, table) of every device, sorted by name.
+fn devices(k: &RecordingKernel) -> Vec<(String, Option<String>, String)> {
+    k.list()
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.name, d.uuid, super::target::format_table(&d.table)))
+        .collect()
+}
+
+#[test]
+fn rename_active_linear_lv() {
+    let mut vg = base_vg();
+    vg.name = "my-vg".into();
+    let mut k = kernel();
+    activate(&mut k, &vg, "lv");
+    let before = devices(&k);
+    let after = renamed(&vg, "lv", "new-lv");
+    let ops = plan_rename(&vg, &after, "lv", "new-lv", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(lines(&ops), ["rename my--vg-lv to my--vg-new--lv"]);
+    k.calls.clear();
+    run(&mut k, &ops);
+    assert_eq!(k.calls, ["rename my--vg-lv my--vg-new--lv"]);
+    let now = devices(&k);
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].0, "my--vg-new--lv");
+    assert_eq!((&now[0].1, &now[0].2), (&before[0].1, &before[0].2));
+    // Done: the renamed stack is what activation wants.
+    assert!(plan_activate(&after, "new-lv", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn rename_inactive_lv_does_nothing() {
+    let vg = base_vg();
+    let k = kernel();
+    let after = renamed(&vg, "lv", "x");
+    assert!(
+        plan_rename(&vg, &after, "lv", "x", &pvs(), &k.list().unwrap())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn rename_active_origin_and_snapshot_bottom_up() {
+    let v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    let uuids: Vec<_> = devices(&k).into_iter().map(|d| (d.1, d.2)).collect();
+    // The origin: -real first, then the top device; the snapshot's
+    // devices keep their names (their tables use numbers).
+    let v2 = renamed(&v1, "lv", "o");
+    let ops = plan_rename(&v1, &v2, "lv", "o", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        ["rename vg-lv-real to vg-o-real", "rename vg-lv to vg-o"]
+    );
+    run(&mut k, &ops);
+    // The snapshot: its -cow, then itself.
+    let v3 = renamed(&v2, "s1", "s-2");
+    let ops = plan_rename(&v2, &v3, "s1", "s-2", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        ["rename vg-s1-cow to vg-s--2-cow", "rename vg-s1 to vg-s--2"]
+    );
+    run(&mut k, &ops);
+    assert_eq!(k.names(), ["vg-o", "vg-o-real", "vg-s--2", "vg-s--2-cow"]);
+    let mut now: Vec<_> = devices(&k).into_iter().map(|d| (d.1, d.2)).collect();
+    let mut was = uuids;
+    now.sort();
+    was.sort();
+    assert_eq!(now, was, "same UUIDs and tables under the new names");
+    assert!(plan_activate(&v3, "o", &pvs(), &k.list().unwrap())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn rename_to_a_taken_name_is_refused() {
+    let vg = base_vg();
+    let mut k = kernel();
+    activate(&mut k, &vg, "lv");
+    k.create("vg-x", "LVM-foreign", false).unwrap();
+    let after = renamed(&vg, "lv", "x");
+    let e = plan_rename(&vg, &after, "lv", "x", &pvs(), &k.list().unwrap()).unwrap_err();
+    assert!(
+        matches!(e, PlanError::UuidConflict { ref name, .. } if name == "vg-x"),
+        "{e}"
+    );
+}
+
+/// A failure at every call of a rename plan: everything renamed back.
+#[test]
+fn rename_undo_at_every_step() {
+    let v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let v2 = renamed(&v1, "lv", "o");
+    let mut base = kernel();
+    activate(&mut base, &v1, "lv");
+    base.calls.clear();
+    let ops = plan_rename(&v1, &v2, "lv", "o", &pvs(), &base.list().unwrap()).unwrap();
+    let before = base.dump();
+    for at in 0..ops.len() {
+        let mut k = base.clone();
+        k.fail_at.insert(at);
+        let e = execute(&mut k, &ops).expect_err("injected failure");
+        assert!(matches!(e, ExecError::Step { .. }), "at {at}: {e}");
+        assert_eq!(k.dump(), before, "at {at}: calls {:#?}", k.calls);
+        assert!(k.suspended().is_empty());
+    }
+    // Failing at the second rename: the first is renamed back.
+    let mut k = base.clone();
+    k.fail_at.insert(1);
+    execute(&mut k, &ops).unwrap_err();
+    assert_eq!(
+        k.calls,
+        [
+            "rename vg-lv-real vg-o-real",
+            "rename vg-lv vg-o",
+            "rename vg-o-real vg-lv-real"
+        ]
+    );
+}
+
+/// A device renamed after it was suspended is resumed under its old name
+/// by the undo.
+#[test]
+fn undo_resumes_renamed_suspended_device_under_old_name() {
+    let vg = base_vg();
+    let mut k = kernel();
+    activate(&mut k, &vg, "lv");
+    k.calls.clear();
+    let ops = vec![
+        Op::Suspend {
+            name: "vg-lv".into(),
+        },
+        Op::Rename {
+            from: "vg-lv".into(),
+            to: "vg-x".into(),
+        },
+        Op::Resume {
+            name: "vg-nope".into(),
+        },
+    ];
+    execute(&mut k, &ops).unwrap_err();
+    assert_eq!(k.names(), ["vg-lv"]);
+    assert!(k.suspended().is_empty(), "{:?}", k.calls);
+}

@@ -107,6 +107,9 @@ mod tests {
         ) -> Result<(), KernelError> {
             Err(KernelError::Unavailable("x".into()))
         }
+        fn rename(&mut self, _: &str, _: &str) -> Result<(), KernelError> {
+            Err(KernelError::Unavailable("x".into()))
+        }
         fn clear(&mut self, _: &str) -> Result<(), KernelError> {
             Err(KernelError::Unavailable("x".into()))
         }

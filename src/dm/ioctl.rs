@@ -1,0 +1,181 @@
+//! The three device-mapper ioctls that carry a udev cookie (resume,
+//! remove, rename), issued directly on /dev/mapper/control without one.
+//! Used when lvm.conf `activation/udev_sync = 0` or `--noudevsync`: rlvm
+//! must then never wait for udev.
+//!
+//! Why not the `devicemapper` crate: its `DM::do_ioctl` always runs
+//! `UdevSync::begin` for these ioctls, which makes a SysV-semaphore
+//! cookie and blocks until udev's 95-dm-notify rule completes it whenever
+//! /run/udev/control exists. No `DmOptions` flag turns that off (its only
+//! per-call exit is `DM_SUSPEND`, which means "suspend" to the resume
+//! ioctl and is filtered out of remove and rename), so the wait cannot be
+//! skipped through the crate's API. Everything else (create, load,
+//! suspend, info, status) never waits and stays with the crate.
+//!
+//! What goes into `event_nr` follows libdm with sync disabled
+//! (libdm-common.c `dm_task_set_cookie`, libdm-iface.c): the udev flags
+//! in the high 16 bits with DM_UDEV_PRIMARY_SOURCE_FLAG, and a zero base
+//! cookie. The kernel passes it on as DM_COOKIE in the uevent, so udev
+//! rules still see the flags, and `dmsetup udevcomplete` ignores a
+//! cookie without a base: nobody waits, nothing is left to clean up.
+
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+
+/// `struct dm_ioctl` of <linux/dm-ioctl.h> (kernel ABI, 312 bytes).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct DmIoctl {
+    pub version: [u32; 3],
+    pub data_size: u32,
+    pub data_start: u32,
+    pub target_count: u32,
+    pub open_count: i32,
+    pub flags: u32,
+    pub event_nr: u32,
+    pub padding: u32,
+    pub dev: u64,
+    pub name: [u8; 128],
+    pub uuid: [u8; 129],
+    pub data: [u8; 7],
+}
+
+const _: () = assert!(std::mem::size_of::<DmIoctl>() == 312);
+
+pub const DM_IOCTL: u8 = 0xfd;
+pub const DM_DEV_REMOVE_CMD: u8 = 4;
+pub const DM_DEV_RENAME_CMD: u8 = 5;
+pub const DM_DEV_SUSPEND_CMD: u8 = 6;
+const DM_UDEV_FLAGS_SHIFT: u32 = 16;
+const DM_UDEV_PRIMARY_SOURCE_FLAG: u32 = 0x0040;
+/// Big enough for any answer to these three (they return no data).
+const BUF_SIZE: usize = 16 * 1024;
+
+/// `event_nr` for a cookie-carrying ioctl without udev sync.
+pub fn event_nr_without_sync(udev_flags: u32) -> u32 {
+    ((udev_flags | DM_UDEV_PRIMARY_SOURCE_FLAG) & 0xffff) << DM_UDEV_FLAGS_SHIFT
+}
+
+/// The request buffer: header, then `data` (NUL-terminated) at
+/// `data_start`, 8-byte aligned as the kernel wants it.
+pub fn build(name: &str, flags: u32, event_nr: u32, data: Option<&str>) -> Vec<u64> {
+    let mut buf = vec![0u64; BUF_SIZE / 8];
+    let mut hdr = DmIoctl {
+        // 4.0.0: the lowest that knows these ioctls; the kernel accepts
+        // any 4.x up to its own.
+        version: [4, 0, 0],
+        data_size: BUF_SIZE as u32,
+        data_start: std::mem::size_of::<DmIoctl>() as u32,
+        target_count: 0,
+        open_count: 0,
+        flags,
+        event_nr,
+        padding: 0,
+        dev: 0,
+        name: [0; 128],
+        uuid: [0; 129],
+        data: [0; 7],
+    };
+    let n = name.as_bytes();
+    hdr.name[..n.len().min(127)].copy_from_slice(&n[..n.len().min(127)]);
+    let bytes: &mut [u8] = bytemuck_bytes(&mut buf);
+    // SAFETY: DmIoctl is plain old data and the buffer is larger.
+    unsafe {
+        std::ptr::write_unaligned(bytes.as_mut_ptr() as *mut DmIoctl, hdr);
+    }
+    if let Some(d) = data {
+        let start = std::mem::size_of::<DmIoctl>();
+        bytes[start..start + d.len()].copy_from_slice(d.as_bytes());
+        bytes[start + d.len()] = 0;
+    }
+    buf
+}
+
+fn bytemuck_bytes(buf: &mut [u64]) -> &mut [u8] {
+    // SAFETY: u64 has no invalid bit patterns and u8 alignment is 1.
+    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, buf.len() * 8) }
+}
+
+/// The header as the kernel left it.
+pub fn header(buf: &[u64]) -> DmIoctl {
+    // SAFETY: the buffer holds at least one header.
+    unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const DmIoctl) }
+}
+
+/// Issue ioctl `cmd` with `buf` on the control device `fd`.
+pub fn run(fd: RawFd, cmd: u8, buf: &mut [u64]) -> Result<DmIoctl, Errno> {
+    let req = nix::request_code_readwrite!(DM_IOCTL, cmd, std::mem::size_of::<DmIoctl>());
+    // SAFETY: buf is a writable dm_ioctl buffer of `data_size` bytes.
+    let r = unsafe { nix::libc::ioctl(fd, req, buf.as_mut_ptr()) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(header(buf))
+}
+
+/// Resume `name` (no DM_SUSPEND_FLAG), never waiting for udev.
+pub fn resume(fd: RawFd, name: &str, udev_flags: u32) -> Result<DmIoctl, Errno> {
+    let mut b = build(name, 0, event_nr_without_sync(udev_flags), None);
+    run(fd, DM_DEV_SUSPEND_CMD, &mut b)
+}
+
+/// Remove `name`, retrying while it is busy as the crate and libdm do
+/// (a closing opener may hold it for a moment).
+pub fn remove(fd: RawFd, name: &str, udev_flags: u32) -> Result<DmIoctl, Errno> {
+    let mut tries = 0;
+    loop {
+        let mut b = build(name, 0, event_nr_without_sync(udev_flags), None);
+        match run(fd, DM_DEV_REMOVE_CMD, &mut b) {
+            Err(Errno::EBUSY) if tries < 4 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Rename `from` to `to`, never waiting for udev.
+pub fn rename(fd: RawFd, from: &str, to: &str, udev_flags: u32) -> Result<DmIoctl, Errno> {
+    let mut b = build(from, 0, event_nr_without_sync(udev_flags), Some(to));
+    run(fd, DM_DEV_RENAME_CMD, &mut b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_cookie_only_flags() {
+        // DISABLE_DM_RULES (0x01) | DISABLE_SUBSYSTEM_RULES (0x02).
+        let e = event_nr_without_sync(0x03);
+        assert_eq!(e, 0x0043 << 16);
+        assert_eq!(e & 0xffff, 0, "no base cookie: nobody waits");
+        assert_eq!(event_nr_without_sync(0), 0x0040 << 16);
+    }
+
+    #[test]
+    fn rename_request_layout() {
+        let b = build("my--vg-a", 0, event_nr_without_sync(0), Some("my--vg-b"));
+        let h = header(&b);
+        assert_eq!(h.version, [4, 0, 0]);
+        assert_eq!(h.data_start, 312);
+        assert_eq!(h.data_size as usize, BUF_SIZE);
+        assert_eq!(&h.name[..9], b"my--vg-a\0");
+        assert_eq!(h.flags, 0);
+        let bytes: Vec<u8> = b.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        assert_eq!(&bytes[312..321], b"my--vg-b\0");
+    }
+
+    #[test]
+    #[allow(clippy::unnecessary_cast)]
+    fn request_codes_match_the_kernel_header() {
+        // _IOWR(0xfd, 6, struct dm_ioctl) from <linux/dm-ioctl.h>:
+        // DM_DEV_SUSPEND = 0xc138fd06, DM_DEV_RENAME = 0xc138fd05.
+        let r = nix::request_code_readwrite!(DM_IOCTL, DM_DEV_SUSPEND_CMD, 312) as u64;
+        assert_eq!(r, 0xc138_fd06);
+        let r = nix::request_code_readwrite!(DM_IOCTL, DM_DEV_RENAME_CMD, 312) as u64;
+        assert_eq!(r, 0xc138_fd05);
+    }
+}
