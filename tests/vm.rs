@@ -49,6 +49,7 @@ scenarios! {
     rlvm_activate => "10-rlvm-activate.sh",
     rlvm_snapshot => "11-rlvm-snapshot.sh",
     pvscan_autoactivate => "14-pvscan-autoactivate.sh",
+    snapshot_invalid => "16-snapshot-invalid.sh",
     differential_lvm2 => "12-differential-lvm2.sh",
     failure => "13-failure.sh",
     rlvm_rename => "15-rlvm-rename.sh",
