@@ -18,7 +18,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 
 use rlvm::metadata::alloc::{self, AllocRequest};
 use rlvm::metadata::id::Id;
-use rlvm::metadata::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
+use rlvm::metadata::model::{Flags, Lv, Segment, SegmentKind, StripeArea, Vg};
 use rlvm::metadata::store::{self, MemOpener, PvLayout, VgHandle};
 use rlvm::metadata::{text, validate};
 
@@ -94,25 +94,6 @@ fn fixture() -> Fixture {
         paths.push(path);
         infos.push(info);
     }
-    let pvs: Vec<Pv> = infos
-        .iter()
-        .enumerate()
-        .map(|(i, info)| Pv {
-            key: format!("pv{i}"),
-            id: info.id(),
-            device: Some(info.path.clone()),
-            device_id_type: None,
-            device_id: None,
-            status: Flags::new(&["ALLOCATABLE"]),
-            flags: Flags::default(),
-            tags: Vec::new(),
-            dev_size: Some(info.size / 512),
-            pe_start: info.pe_start_sectors(),
-            pe_count: store::pe_count_for(info, EXTENT_SECTORS),
-            ba_start: None,
-            ba_size: None,
-        })
-        .collect();
     let mut next_pe = [0u64; 2];
     let mut take = |i: usize| {
         let pe = next_pe[i % 2];
@@ -142,24 +123,8 @@ fn fixture() -> Fixture {
             }],
         ));
     }
-    let vg = Vg {
-        name: "benchvg".to_string(),
-        id: Id::random(),
-        seqno: 0,
-        format: Some("lvm2".into()),
-        status: Flags::new(&["RESIZEABLE", "READ", "WRITE"]),
-        flags: Flags::default(),
-        tags: Vec::new(),
-        system_id: None,
-        extent_size: EXTENT_SECTORS,
-        max_lv: 0,
-        max_pv: 0,
-        allocation_policy: None,
-        metadata_copies: Some(0),
-        pvs,
-        lvs,
-        unsupported: None,
-    };
+    let mut vg = store::new_vg("benchvg", EXTENT_SECTORS, &infos);
+    vg.lvs = lvs;
     let mut handle = VgHandle::new_vg(vg, infos);
     handle
         .commit(&opener, "bench setup")

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use rlvm::metadata::alloc::{allocate, AllocRequest};
 use rlvm::metadata::id::Id;
-use rlvm::metadata::model::{Flags, Lv, Pv, Segment, SegmentKind, Vg};
+use rlvm::metadata::model::{Flags, Lv, Segment, SegmentKind, Vg};
 use rlvm::metadata::store::{self, MemOpener, PvLayout, VgHandle};
 use rlvm::metadata::validate::validate_vg;
 
@@ -185,19 +185,7 @@ proptest! {
             infos.push(store::create_pv(&d, &name, Id::random(), &PvLayout::default()).unwrap());
             names.push(name);
         }
-        let pvs: Vec<Pv> = infos.iter().enumerate().map(|(i, info)| Pv {
-            key: format!("pv{i}"), id: info.id(), device: Some(info.path.clone()),
-            device_id_type: None, device_id: None, status: Flags::new(&["ALLOCATABLE"]),
-            flags: Flags::default(), tags: vec![], dev_size: Some(info.size / 512),
-            pe_start: info.pe_start_sectors(), pe_count: store::pe_count_for(info, 2048),
-            ba_start: None, ba_size: None,
-        }).collect();
-        let vg = Vg {
-            name: "vg0".into(), id: Id::random(), seqno: 0, format: Some("lvm2".into()),
-            status: Flags::new(&["RESIZEABLE", "READ", "WRITE"]), flags: Flags::default(),
-            tags: vec![], system_id: None, extent_size: 2048, max_lv: 0, max_pv: 0,
-            allocation_policy: None, metadata_copies: Some(0), pvs, lvs: vec![], unsupported: None,
-        };
+        let vg = store::new_vg("vg0", 2048, &infos);
         let mut h = VgHandle::new_vg(vg, infos);
         h.commit(&opener, "create").unwrap();
         let mut n = 0;

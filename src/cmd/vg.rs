@@ -5,7 +5,6 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::metadata::id::Id;
-use crate::metadata::model::{Flags, Pv, Vg};
 use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
 use crate::metadata::{names, text, units};
 use crate::system::{backup, lock, scan};
@@ -110,50 +109,20 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             }
         }
     }
-    let mut pvs = Vec::new();
-    for (i, info) in pv_infos.iter().enumerate() {
-        let pe_count = store::pe_count_for(info, extent_size);
-        if pe_count == 0 {
-            return Err(CmdError::Failed(format!(
-                "Physical volume {} is too small for extent size {}.",
-                info.path,
-                extent_size * 512
-            )));
-        }
-        pvs.push(Pv {
-            key: format!("pv{i}"),
-            id: info.id(),
-            device: Some(info.path.clone()),
-            device_id_type: None,
-            device_id: None,
-            status: Flags::new(&["ALLOCATABLE"]),
-            flags: Flags::default(),
-            tags: Vec::new(),
-            dev_size: Some(info.size / 512),
-            pe_start: info.pe_start_sectors(),
-            pe_count,
-            ba_start: None,
-            ba_size: None,
-        });
+    if let Some(info) = pv_infos
+        .iter()
+        .find(|i| store::pe_count_for(i, extent_size) == 0)
+    {
+        return Err(CmdError::Failed(format!(
+            "Physical volume {} is too small for extent size {}.",
+            info.path,
+            extent_size * 512
+        )));
     }
-    let vg = Vg {
-        name: name.clone(),
-        id: Id::random(),
-        seqno: 0,
-        format: Some("lvm2".into()),
-        status: Flags::new(&["RESIZEABLE", "READ", "WRITE"]),
-        flags: Flags::default(),
-        tags: addtag.clone(),
-        system_id: None,
-        extent_size,
-        max_lv: a.max_lv.unwrap_or(0),
-        max_pv: a.max_pv.unwrap_or(0),
-        allocation_policy: None,
-        metadata_copies: Some(0),
-        pvs,
-        lvs: Vec::new(),
-        unsupported: None,
-    };
+    let mut vg = store::new_vg(&name, extent_size, &pv_infos);
+    vg.tags = addtag.clone();
+    vg.max_lv = a.max_lv.unwrap_or(0);
+    vg.max_pv = a.max_pv.unwrap_or(0);
     let mut handle = VgHandle::new_vg(vg, pv_infos);
     ctx.commit(&mut handle, &store::command_line())?;
     let _ = lock::invalidate_hints();

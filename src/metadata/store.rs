@@ -636,6 +636,50 @@ fn round_trip_difference(a: &Vg, b: &Vg) -> String {
     format!("VG: {a2:?} vs {b2:?}")
 }
 
+/// A new, empty VG on freshly labelled PVs (what vgcreate writes, before
+/// its first commit): PVs keyed pv0, pv1, ... in the given order, as many
+/// whole extents as fit on each.
+pub fn new_vg(name: &str, extent_size: u64, infos: &[PvInfo]) -> Vg {
+    use super::model::{Flags, Pv};
+    let pvs = infos
+        .iter()
+        .enumerate()
+        .map(|(i, info)| Pv {
+            key: format!("pv{i}"),
+            id: info.id(),
+            device: Some(info.path.clone()),
+            device_id_type: None,
+            device_id: None,
+            status: Flags::new(&["ALLOCATABLE"]),
+            flags: Flags::default(),
+            tags: Vec::new(),
+            dev_size: Some(info.size / 512),
+            pe_start: info.pe_start_sectors(),
+            pe_count: pe_count_for(info, extent_size),
+            ba_start: None,
+            ba_size: None,
+        })
+        .collect();
+    Vg {
+        name: name.to_string(),
+        id: Id::random(),
+        seqno: 0,
+        format: Some("lvm2".into()),
+        status: Flags::new(&["RESIZEABLE", "READ", "WRITE"]),
+        flags: Flags::default(),
+        tags: Vec::new(),
+        system_id: None,
+        extent_size,
+        max_lv: 0,
+        max_pv: 0,
+        allocation_policy: None,
+        metadata_copies: Some(0),
+        pvs,
+        lvs: Vec::new(),
+        unsupported: None,
+    }
+}
+
 /// Layout choices for a new PV (pvcreate).
 #[derive(Clone, Debug)]
 pub struct PvLayout {
