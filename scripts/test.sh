@@ -6,8 +6,8 @@
 # 3. cargo test: unit, integration and real-kernel VM tests (tests/vm.rs). The VM tests are
 #    required here: without qemu or the test kernel they fail instead of skipping (run
 #    scripts/install-deps.sh first). RLVM_VM_TESTS=0 skips them, outside CI only.
-# 4. a bounded fuzz run, if scripts/fuzz.sh exists: RLVM_FUZZ_SECONDS (default 120) is its
-#    budget, and it is killed after twice that plus 5 minutes.
+# 4. a bounded fuzz run, if scripts/fuzz.sh exists: RLVM_FUZZ_SECONDS (default 60) is the
+#    budget per target (default 60), with a hard limit that covers installing and building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,8 +53,12 @@ if [ "$RLVM_VM_TESTS" = 1 ]; then
 fi
 
 if [ -x scripts/fuzz.sh ]; then
-    budget=${RLVM_FUZZ_SECONDS:-120}
-    stage "scripts/fuzz.sh (${budget}s)"
-    RLVM_FUZZ_SECONDS=$budget timeout --kill-after=30 $((budget * 2 + 300)) scripts/fuzz.sh
+    # Seconds per fuzz target. The hard limit leaves room for installing
+    # cargo-fuzz and building the sanitizer builds on a fresh machine
+    # (about 10 minutes on 2 cores) plus every target's run.
+    budget=${RLVM_FUZZ_SECONDS:-60}
+    targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -vc '^rlvm-fuzz$')
+    stage "scripts/fuzz.sh (${budget}s x ${targets} targets)"
+    RLVM_FUZZ_SECONDS=$budget timeout --kill-after=30 $((budget * targets + 1800)) scripts/fuzz.sh
 fi
 stage "all passed"
