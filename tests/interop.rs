@@ -62,4 +62,5 @@ scenarios! {
     unsupported_vg_is_read_only => "readonly.sh",
     pvcreate_asks_before_wiping_signatures => "signatures.sh",
     missing_pv_and_test_mode_change_nothing => "missing.sh",
+    reports_match_lvm2_byte_for_byte => "reports-match.sh",
 }

@@ -144,6 +144,18 @@ impl Ctx {
             println!("{}{msg}", self.prefix);
         }
     }
+    /// Report output, which the report engine lays out with LVM2's default
+    /// two-space prefix: each line gets `log/prefix` instead, as in LVM2.
+    pub fn print_lines(&self, text: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for line in text.lines() {
+            let _ = match line.strip_prefix("  ") {
+                Some(body) => writeln!(out, "{}{body}", self.prefix),
+                None => writeln!(out, "{line}"),
+            };
+        }
+    }
     /// A warning on stderr.
     pub fn warn(&self, msg: impl Display) {
         if self.common.quiet == 0 {

@@ -84,10 +84,10 @@ impl ReportArgs {
     }
 }
 
-fn print_report(out: Result<String, report::ReportError>) -> Result<(), CmdError> {
+fn print_report(ctx: &Ctx, out: Result<String, report::ReportError>) -> Result<(), CmdError> {
     match out {
         Ok(s) => {
-            print!("{s}");
+            ctx.print_lines(&s);
             Ok(())
         }
         Err(e) => Err(CmdError::Failed(e.to_string())),
@@ -244,7 +244,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
             }
         }
     }
-    print_report(report::report_lvs(&records, &opts))?;
+    print_report(&ctx, report::report_lvs(&records, &opts))?;
     finish(ok)
 }
 
@@ -271,7 +271,7 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
         .iter()
         .map(|h| vg_record(h, activate::open_lv_count(&ctx, h)))
         .collect();
-    print_report(report::report_vgs(&records, &opts))?;
+    print_report(&ctx, report::report_vgs(&records, &opts))?;
     finish(ok)
 }
 
@@ -331,7 +331,7 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
             ok = false;
         }
     }
-    print_report(report::report_pvs(&records, &opts))?;
+    print_report(&ctx, report::report_pvs(&records, &opts))?;
     finish(ok)
 }
 
@@ -360,7 +360,7 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         .map(|h| activate::kernel_states(&ctx, h))
         .collect();
     let records = lv_records(&hs, &states, &lv_names);
-    print!("{}", report::lvdisplay(&records, a.all, units));
+    ctx.print_lines(&report::lvdisplay(&records, a.all, units));
     finish(ok)
 }
 
@@ -382,10 +382,10 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let scan = ctx.scan()?;
     let (hs, ok) = handles(&ctx, &scan, &a.vgs);
     for h in &hs {
-        print!(
-            "{}",
-            report::vgdisplay(&vg_record(h, activate::open_lv_count(&ctx, h)), units)
-        );
+        ctx.print_lines(&report::vgdisplay(
+            &vg_record(h, activate::open_lv_count(&ctx, h)),
+            units,
+        ));
     }
     finish(ok)
 }
@@ -408,7 +408,7 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let scan = ctx.scan()?;
     let (hs, _) = handles(&ctx, &scan, &[]);
     let records = pv_records(&scan, &hs, &a.pvs);
-    print!("{}", report::pvdisplay(&records, units));
+    ctx.print_lines(&report::pvdisplay(&records, units));
     Ok(())
 }
 
