@@ -19,7 +19,8 @@ compare_all() {
         "vgs -o +vg_uuid,vg_seqno,vg_extent_size,vg_tags --units b --nosuffix" \
         "pvs -o +pv_uuid,pe_start,pv_mda_count --separator :" \
         "lvs -a --reportformat json" "vgs --reportformat json" \
-        "pvs --config log{prefix=\"\"}" "lvs --noheadings -o lv_name,lv_attr,origin"; do
+        "pvs --config log{prefix=\"\"}" "lvs --noheadings -o lv_name,lv_attr,origin" \
+        "lvdisplay -a" "vgdisplay" "pvdisplay" "lvs -O -lv_name"; do
         # shellcheck disable=SC2086
         expect_eq "$1: $c" "$(lvmi $c 2>/dev/null)" "$(rl $c 2>/dev/null)"
     done
