@@ -113,7 +113,7 @@ pub fn kernel_states(ctx: &Ctx, h: &VgHandle) -> KernelFacts {
                 LvKernelFacts {
                     state,
                     device,
-                    read_ahead: device.map(|_| 256),
+                    read_ahead: device.and_then(kernel_read_ahead),
                 }
             }
             _ => LvKernelFacts::default(),
@@ -121,6 +121,14 @@ pub fn kernel_states(ctx: &Ctx, h: &VgHandle) -> KernelFacts {
         out.insert(lv.name.clone(), facts);
     }
     out
+}
+
+/// The read-ahead the kernel uses for a device, in sectors (what
+/// lvdisplay's "currently set to" shows), from sysfs.
+fn kernel_read_ahead((major, minor): (u32, u32)) -> Option<u64> {
+    let path = format!("/sys/dev/block/{major}:{minor}/queue/read_ahead_kb");
+    let kb: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    Some(kb * 2)
 }
 
 /// Visible LVs whose device is open (vgdisplay's "Open LV").

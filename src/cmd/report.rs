@@ -154,7 +154,8 @@ fn lv_records<'a>(
             .map(|(_, l)| l.as_str())
             .collect();
         for lv in &h.vg.lvs {
-            if !named.is_empty() && !named.contains(&lv.name.as_str()) {
+            let whole = named.is_empty() || named.contains(&"");
+            if !whole && !named.contains(&lv.name.as_str()) {
                 continue;
             }
             let facts = st.get(&lv.name).cloned().unwrap_or_default();
@@ -217,8 +218,10 @@ fn lv_targets(targets: &[String]) -> Result<LvTargets, CmdError> {
         } else {
             let v = vg_arg(t);
             if !vgs.contains(&v) {
-                vgs.push(v);
+                vgs.push(v.clone());
             }
+            // A bare VG means all of it, even next to vg/lv arguments.
+            lvs.push((v, String::new()));
         }
     }
     Ok((vgs, lvs))
@@ -238,7 +241,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let records = lv_records(&hs, &states, &lv_names);
     for h in &hs {
         for (v, l) in &lv_names {
-            if *v == h.vg.name && h.vg.lv(l).is_none() {
+            if *v == h.vg.name && !l.is_empty() && h.vg.lv(l).is_none() {
                 ctx.error(format!("Failed to find logical volume \"{v}/{l}\""));
                 ok = false;
             }

@@ -91,6 +91,14 @@ done
 expect_eq "lv_attr of origin (LVM2-activated)" "$(rlvm lvs --noheadings -o lv_attr "$vg/origin" | tr -d ' ')" "owi-a-s---"
 expect_eq "lv_attr of snap (LVM2-activated)" "$(rlvm lvs --noheadings -o lv_attr "$vg/snap" | tr -d ' ')" "swi-a-s---"
 
+step "with active LVs, rlvm's reports equal LVM2's byte for byte"
+for c in "lvs -a $vg" "lvs -a -o +lv_active,lv_dm_path,devices $vg" "vgs $vg" "pvs" \
+    "lvdisplay $vg/snap" "lvdisplay $vg/origin $vg" "vgdisplay $vg"; do
+    # shellcheck disable=SC2086
+    expect_eq "report: $c" "$(rlvm $c 2>/dev/null | grep -v '^ *$' || true)" \
+        "$(lvm $c 2>/dev/null | grep -v '^ *$' || true)"
+done
+
 step "rlvm vgchange -an deactivates what LVM2 activated"
 run rlvm vgchange -an "$vg"
 expect_eq "dm devices after rlvm vgchange -an" "$(dm_devices)" ""
