@@ -267,6 +267,73 @@ pub(crate) struct PvscanArgs {
     devices: Vec<String>,
 }
 
+/// Plain `pvscan` output in LVM2's layout (pvscan.c): one line per PV with
+/// name and VG columns padded to the longest (orphans count as
+/// `#orphans_lvm2`), sizes in extents of the VG or the device size of an
+/// orphan, then the totals line.
+fn pvscan_listing(scan: &store::Scan) -> String {
+    const ORPHAN_VG: &str = "#orphans_lvm2";
+    // (device, Some((vg, size, free)) in sectors, device size in sectors)
+    type Row = (String, Option<(String, u64, u64)>, u64);
+    let rows: Vec<Row> = scan
+        .pvs
+        .iter()
+        .map(|pv| {
+            let in_vg = scan.vg_names().into_iter().find_map(|n| {
+                let h = scan.vg(&n).ok()?;
+                let p = h.vg.pv_by_id(&pv.id())?;
+                let ext = h.vg.extent_size;
+                let free = p.pe_count.saturating_sub(h.vg.pe_used_on(&p.key));
+                Some((n, p.pe_count * ext, free * ext))
+            });
+            (pv.path.clone(), in_vg, pv.size / 512)
+        })
+        .collect();
+    let pw = rows.iter().map(|r| r.0.len()).max().unwrap_or(0) + 2;
+    let vw = rows
+        .iter()
+        .map(|r| r.1.as_ref().map(|v| v.0.len()).unwrap_or(ORPHAN_VG.len()))
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let size = units::display_size;
+    let mut out = String::new();
+    let (mut total, mut used, mut free_pvs) = ((0u32, 0u64), (0u32, 0u64), (0u32, 0u64));
+    for (name, vg, dev_sectors) in &rows {
+        match vg {
+            Some((vg, sz, free)) => {
+                out.push_str(&format!(
+                    "  PV {name:<pw$} VG {vg:<vw$} lvm2 [{} / {} free]\n",
+                    size(*sz),
+                    size(*free)
+                ));
+                used = (used.0 + 1, used.1 + sz);
+                total = (total.0 + 1, total.1 + sz);
+            }
+            None => {
+                out.push_str(&format!(
+                    "  PV {name:<pw$}    {:<vw$} lvm2 [{}]\n",
+                    " ",
+                    size(*dev_sectors)
+                ));
+                free_pvs = (free_pvs.0 + 1, free_pvs.1 + dev_sectors);
+                total = (total.0 + 1, total.1 + dev_sectors);
+            }
+        }
+    }
+    let total_size = |n: u64| if n == 0 { "0   ".to_string() } else { size(n) };
+    out.push_str(&format!(
+        "  Total: {} [{}] / in use: {} [{}] / in no VG: {} [{}]\n",
+        total.0,
+        total_size(total.1),
+        used.0,
+        total_size(used.1),
+        free_pvs.0,
+        total_size(free_pvs.1)
+    ));
+    out
+}
+
 /// `pvscan`, and `pvscan --cache -aay [dev]` as LVM2's udev rules and
 /// lvm2-pvscan units call it: every VG that has a PV among the named
 /// devices (or any VG) and is complete gets autoactivated.
@@ -278,19 +345,7 @@ pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
         if a.activate.is_some() {
             return Err(usage("The --activate option requires --cache."));
         }
-        for pv in &scan_result.pvs {
-            let vg = pv.vg().map(|v| v.name.clone());
-            match vg {
-                Some(v) => ctx.print(format!("PV {:<12} VG {:<8} lvm2", pv.path, v)),
-                None => ctx.print(format!("PV {:<12}          lvm2", pv.path)),
-            }
-        }
-        ctx.print(format!(
-            "Total: {} [in use: {} / in no VG: {}]",
-            scan_result.pvs.len(),
-            scan_result.pvs.len() - scan_result.orphans().len(),
-            scan_result.orphans().len()
-        ));
+        ctx.print_lines(&pvscan_listing(&scan_result));
         return Ok(());
     }
     let auto = match a.activate.as_deref() {

@@ -20,7 +20,7 @@ compare_all() {
         "pvs -o +pv_uuid,pe_start,pv_mda_count --separator :" \
         "lvs -a --reportformat json" "vgs --reportformat json" \
         "pvs --config log{prefix=\"\"}" "lvs --noheadings -o lv_name,lv_attr,origin" \
-        "lvdisplay -a" "vgdisplay" "pvdisplay" "lvs -O -lv_name"; do
+        "lvdisplay -a" "vgdisplay" "pvdisplay" "lvs -O -lv_name" "pvscan"; do
         # shellcheck disable=SC2086
         expect_eq "$1: $c" "$(lvmi $c 2>/dev/null)" "$(rl $c 2>/dev/null)"
     done
