@@ -268,8 +268,8 @@ pub(crate) struct PvscanArgs {
 }
 
 /// Plain `pvscan` output in LVM2's layout (pvscan.c): one line per PV with
-/// name and VG columns padded to the longest (orphans count as
-/// `#orphans_lvm2`), sizes in extents of the VG or the device size of an
+/// name and VG columns padded to the longest (the orphan VG
+/// `#orphans_lvm2` always counts), sizes in extents of the VG or the device size of an
 /// orphan, then the totals line.
 fn pvscan_listing(scan: &store::Scan) -> String {
     const ORPHAN_VG: &str = "#orphans_lvm2";
@@ -290,9 +290,11 @@ fn pvscan_listing(scan: &store::Scan) -> String {
         })
         .collect();
     let pw = rows.iter().map(|r| r.0.len()).max().unwrap_or(0) + 2;
+    // LVM2 counts the orphan VG's name whether or not there are orphans.
     let vw = rows
         .iter()
-        .map(|r| r.1.as_ref().map(|v| v.0.len()).unwrap_or(ORPHAN_VG.len()))
+        .filter_map(|r| r.1.as_ref().map(|v| v.0.len()))
+        .chain(std::iter::once(ORPHAN_VG.len()))
         .max()
         .unwrap_or(0)
         + 2;
