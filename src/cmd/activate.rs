@@ -84,8 +84,12 @@ fn pv_devices(h: &VgHandle) -> PvDevices {
     out
 }
 
-/// Runs a plan (or prints it in test mode).
+/// Runs a plan (or prints it in test mode). Interrupting signals are held
+/// back while it runs, as LVM2 does around its critical sections, so a
+/// Ctrl-C cannot stop rlvm between a suspend and its resume; they are
+/// delivered when the plan (or its undo) has finished.
 fn run(ctx: &Ctx, dm: &mut Dm, ops: &[Op]) -> Result<(), CmdError> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
     if ops.is_empty() {
         return Ok(());
     }
@@ -93,7 +97,24 @@ fn run(ctx: &Ctx, dm: &mut Dm, ops: &[Op]) -> Result<(), CmdError> {
     if ctx.common.test {
         return Ok(());
     }
-    execute_with(&mut dm.kernel, ops, &dm.nodes).map_err(failed)
+    let mut held = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        held.add(s);
+    }
+    let mut previous = SigSet::empty();
+    let blocked =
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut previous))
+            .is_ok();
+    let result = execute_with(&mut dm.kernel, ops, &dm.nodes).map_err(failed);
+    if blocked {
+        let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+    }
+    result
 }
 
 /// The kernel's view of every LV in the VG.
