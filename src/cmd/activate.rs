@@ -84,10 +84,12 @@ fn pv_devices(h: &VgHandle) -> PvDevices {
     out
 }
 
-/// Runs a plan (or prints it in test mode). Interrupting signals are held
-/// back while it runs, as LVM2 does around its critical sections, so a
-/// Ctrl-C cannot stop rlvm between a suspend and its resume; they are
-/// delivered when the plan (or its undo) has finished.
+/// Runs a plan (or prints it in test mode). Interactive interrupts
+/// (SIGINT, SIGHUP, SIGQUIT) are held back while it runs, as LVM2 does
+/// around its critical sections, so a Ctrl-C cannot stop rlvm between a
+/// suspend and its resume; they are delivered when the plan (or its undo)
+/// has finished. SIGTERM is left alone: it is how supervisors (and
+/// `timeout`) stop a command stuck on a udev cookie nobody completes.
 fn run(ctx: &Ctx, dm: &mut Dm, ops: &[Op]) -> Result<(), CmdError> {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal};
     if ops.is_empty() {
@@ -98,12 +100,7 @@ fn run(ctx: &Ctx, dm: &mut Dm, ops: &[Op]) -> Result<(), CmdError> {
         return Ok(());
     }
     let mut held = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-    ] {
+    for s in [Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT] {
         held.add(s);
     }
     let mut previous = SigSet::empty();
