@@ -347,7 +347,11 @@ pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
         if a.activate.is_some() {
             return Err(usage("The --activate option requires --cache."));
         }
-        ctx.print_lines(&pvscan_listing(&scan_result));
+        if scan_result.pvs.is_empty() {
+            ctx.print("No matching physical volumes found");
+        } else {
+            ctx.print_lines(&pvscan_listing(&scan_result));
+        }
         return Ok(());
     }
     let auto = match a.activate.as_deref() {

@@ -115,6 +115,7 @@ fn handles(ctx: &Ctx, scan: &Scan, names: &[String]) -> (Vec<VgHandle>, bool) {
             }
             Err(e) => {
                 ctx.error(e);
+                ctx.error(format!("Cannot process volume group {n}"));
                 ok = false;
             }
         }
@@ -330,7 +331,11 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut ok = true;
     for p in &a.pvs {
         if !records.iter().any(|r| r.device == *p) {
-            ctx.error(format!("Failed to find physical volume \"{p}\"."));
+            if std::path::Path::new(p).exists() {
+                ctx.error(format!("Failed to find physical volume \"{p}\"."));
+            } else {
+                ctx.error(format!("Cannot use {p}: device not found"));
+            }
             ok = false;
         }
     }

@@ -30,4 +30,15 @@ rl lvcreate -an -Zn -L 12M -n from-rlvm my-vg
 rl lvchange --addtag t1 my-vg/striped
 rl lvrename my-vg lv-1 origin-1
 compare_all "after rlvm's changes"
+# Errors too: same lines and the same exit code.
+both() {
+    local rc=0 out
+    out=$("$@" 2>&1) || rc=$?
+    printf '%s\nrc=%s\n' "$out" "$rc" | grep -v "Activation disabled"
+}
+for c in "lvs nosuchvg" "vgs nosuchvg" "lvs nosuchvg/x" "pvs /dev/nosuch"; do
+    # shellcheck disable=SC2086
+    expect_eq "error: $c" "$(both lvmi $c)" \
+        "$(both rl $c)"
+done
 echo "PASS reports-match"
