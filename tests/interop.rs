@@ -63,4 +63,5 @@ scenarios! {
     pvcreate_asks_before_wiping_signatures => "signatures.sh",
     missing_pv_and_test_mode_change_nothing => "missing.sh",
     reports_match_lvm2_byte_for_byte => "reports-match.sh",
+    messages_match_lvm2 => "messages-match.sh",
 }

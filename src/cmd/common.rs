@@ -19,6 +19,9 @@ use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 #[derive(Debug)]
 pub enum CmdError {
     Usage(String),
+    /// An option value that does not parse: LVM2 reports it while parsing
+    /// the command line ("Invalid argument for --size: 4X"), exit 3.
+    BadArg(String),
     Failed(String),
     /// clap's own report (help, version, usage errors).
     Clap(clap::Error),
@@ -29,6 +32,11 @@ impl CmdError {
         match self {
             CmdError::Usage(m) => {
                 eprintln!("  {m}");
+                EXIT_USAGE
+            }
+            CmdError::BadArg(m) => {
+                eprintln!("  {m}");
+                eprintln!("  Error during parsing of command line.");
                 EXIT_USAGE
             }
             CmdError::Failed(m) => {
@@ -52,6 +60,14 @@ impl CmdError {
 /// `.map_err(failed)`: any lower-layer error becomes a failed command.
 pub fn failed<E: Display>(e: E) -> CmdError {
     CmdError::Failed(e.to_string())
+}
+
+/// `.map_err(bad_arg("--size", value))`: a value of option `opt` that does
+/// not parse, reported as LVM2 does.
+pub fn bad_arg<E: Display>(opt: &str, value: &str) -> impl FnOnce(E) -> CmdError {
+    let opt = opt.to_string();
+    let value = value.to_string();
+    move |e| CmdError::BadArg(format!("{e}\n  Invalid argument for {opt}: {value}"))
 }
 
 pub fn usage(msg: impl Into<String>) -> CmdError {

@@ -13,7 +13,7 @@ use crate::metadata::store;
 use crate::metadata::units::{self, ExtentSpec};
 
 use super::common::{
-    apply_tags, failed, lv_arg, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
+    apply_tags, bad_arg, failed, lv_arg, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
 };
 use super::{activate, confirm};
 
@@ -181,6 +181,16 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     if a.size.is_none() && a.extents.is_none() {
         return Err(usage("Please specify either size or extents."));
     }
+    // Option values are checked while parsing the command line, as LVM2
+    // does, before any VG is read.
+    let size_arg = match &a.size {
+        Some(s) => Some(units::parse_size(s, 'm').map_err(bad_arg("--size", s))?),
+        None => None,
+    };
+    let extents_arg = match &a.extents {
+        Some(e) => Some(units::parse_extents(e).map_err(bad_arg("--extents", e))?),
+        None => None,
+    };
     let addtag = tag_args("--addtag", &a.addtag)?;
     let (vg_name, origin_name) = if snapshot {
         let (v, l) = lv_arg(&a.target)?;
@@ -205,7 +215,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         return Err(usage("Number of stripes must be at least 1."));
     }
     let chunk = match &a.chunksize {
-        Some(c) => units::parse_chunk_size(c).map_err(|e| usage(e.to_string()))?,
+        Some(c) => units::parse_chunk_size(c).map_err(bad_arg("--chunksize", c))?,
         None => 8,
     };
 
@@ -258,9 +268,8 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let pvs = pv_keys(&handle, &a.pvs)?;
     let extent_size = handle.vg.extent_size;
-    let mut extents = match (&a.size, &a.extents) {
-        (Some(s), _) => {
-            let sectors = units::parse_size(s, 'm').map_err(|e| usage(e.to_string()))?;
+    let mut extents = match (size_arg, extents_arg) {
+        (Some(sectors), _) => {
             if sectors == 0 {
                 return Err(usage("Size must be larger than 0."));
             }
@@ -270,8 +279,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             }
             ext
         }
-        (None, Some(e)) => {
-            let spec = units::parse_extents(e).map_err(|e| usage(e.to_string()))?;
+        (None, Some(spec)) => {
             if let ExtentSpec::Percent {
                 of: units::PercentOf::Origin,
                 ..
@@ -289,7 +297,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             }
             r.extents
         }
-        _ => 0,
+        (None, None) => 0,
     };
     if extents == 0 {
         return Err(CmdError::Failed(
@@ -314,7 +322,8 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     let stripe_size = match &a.stripesize {
         Some(s) if stripes > 1 => {
-            let st = units::parse_stripe_size(s, extent_size).map_err(|e| usage(e.to_string()))?;
+            let st =
+                units::parse_stripe_size(s, extent_size).map_err(bad_arg("--stripesize", s))?;
             if let Some(n) = st.notice {
                 ctx.print(n);
             }
@@ -369,9 +378,8 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     if activate_new {
         activate::create_and_activate(&ctx, &mut handle, &before, &name, zero)?;
     } else {
-        if zero {
-            ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
-        }
+        // Without activation nothing is zeroed, whatever -Z says.
+        ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
         ctx.commit(&mut handle, &store::command_line())?;
     }
     ctx.print(format!("Logical volume \"{name}\" created."));
@@ -669,7 +677,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         })();
         if let Err(e) = one {
             match &e {
-                CmdError::Usage(_) | CmdError::Clap(_) => return Err(e),
+                CmdError::Usage(_) | CmdError::BadArg(_) | CmdError::Clap(_) => return Err(e),
                 CmdError::Failed(m) => ctx.error(m),
             }
             result = Err(CmdError::Failed(String::new()));

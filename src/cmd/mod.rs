@@ -214,7 +214,13 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
     };
     match run(rest) {
         Ok(()) => EXIT_OK,
-        Err(e) => e.report(),
+        Err(e) => {
+            let code = e.report();
+            if matches!(e, CmdError::Usage(_)) {
+                eprintln!("  Run `{name} --help' for more information.");
+            }
+            code
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout};
 use crate::metadata::units;
 use crate::system::{devicesfile, lock, scan, signatures};
 
-use super::common::{failed, parse, usage, CmdError, CommonArgs, Ctx};
+use super::common::{bad_arg, failed, parse, usage, CmdError, CommonArgs, Ctx};
 use super::confirm;
 
 #[derive(Parser, Debug)]
@@ -57,7 +57,7 @@ fn layout(
     }
     l.mda_copies = copies;
     if let Some(s) = metadatasize {
-        let sectors = units::parse_size(s, 'm').map_err(|e| usage(e.to_string()))?;
+        let sectors = units::parse_size(s, 'm').map_err(bad_arg("--metadatasize", s))?;
         let bytes = sectors * 512;
         if bytes < 32 * 1024 {
             return Err(usage("Metadata size must be at least 32 KiB."));
@@ -88,7 +88,7 @@ pub fn pvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     for arg in &a.pvs {
         if let Err(e) = create_one(&ctx, &scan_result, arg, fixed_id, &layout, a.force) {
             ctx.error(match &e {
-                CmdError::Failed(m) | CmdError::Usage(m) => m.clone(),
+                CmdError::Failed(m) | CmdError::Usage(m) | CmdError::BadArg(m) => m.clone(),
                 CmdError::Clap(c) => c.to_string(),
             });
             result = Err(CmdError::Failed(String::new()));

@@ -10,7 +10,7 @@ use crate::metadata::{names, text, units};
 use crate::system::{backup, lock, scan};
 
 use super::common::{
-    apply_tags, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
+    apply_tags, bad_arg, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
 };
 use super::{activate, confirm};
 
@@ -51,7 +51,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     names::validate_vg_name(&name).map_err(|e| usage(e.to_string()))?;
     let addtag = tag_args("--addtag", &a.addtag)?;
     let extent_size = match &a.extent_size {
-        Some(s) => units::parse_extent_size(s).map_err(|e| usage(e.to_string()))?,
+        Some(s) => units::parse_extent_size(s).map_err(bad_arg("--physicalextentsize", s))?,
         None => 8192,
     };
     let _g = ctx.lock_global(true)?;
@@ -91,7 +91,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                     layout.mda_copies = c.min(2);
                 }
                 if let Some(s) = &a.metadatasize {
-                    let b = units::parse_size(s, 'm').map_err(|e| usage(e.to_string()))? * 512;
+                    let b = units::parse_size(s, 'm').map_err(bad_arg("--metadatasize", s))? * 512;
                     layout.pe_start = (4096 + b).div_ceil(1 << 20) << 20;
                     layout.mda_size = layout.pe_start - 4096;
                 }
@@ -342,7 +342,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         })();
         if let Err(e) = one {
             match &e {
-                CmdError::Usage(_) | CmdError::Clap(_) => return Err(e),
+                CmdError::Usage(_) | CmdError::BadArg(_) | CmdError::Clap(_) => return Err(e),
                 CmdError::Failed(m) => ctx.error(m),
             }
             result = Err(CmdError::Failed(String::new()));
