@@ -4,6 +4,9 @@
 #            gcc libc6-dev                              (the linker rustc calls)
 #   VM:      qemu-system-x86 busybox-static cpio kmod   (scripts/vm/build-image.sh, tests/vm.rs)
 #   interop: lvm2                                       (real LVM2 on the host and in the guest)
+#   udev:    udev                                       (udevd + udevadm copied into the guest
+#                                                        image for tests/vm/scenarios/17-udev.sh;
+#                                                        in a container its postinst starts nothing)
 # Idempotent: does nothing (not even `apt-get update`) when every package is installed.
 # The test kernel itself is not installed: build-image.sh fetches it with `apt-get download`.
 # The Rust toolchain (cargo, rustfmt, clippy) is not a Debian package here: CI images bring it.
@@ -13,6 +16,7 @@ packages=(
     libdevmapper-dev libclang-dev pkg-config gcc libc6-dev
     qemu-system-x86 busybox-static cpio kmod
     lvm2
+    udev
 )
 
 missing=()

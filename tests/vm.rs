@@ -53,6 +53,7 @@ scenarios! {
     differential_lvm2 => "12-differential-lvm2.sh",
     failure => "13-failure.sh",
     rlvm_rename => "15-rlvm-rename.sh",
+    udev => "17-udev.sh",
 }
 
 #[test]

@@ -2,7 +2,9 @@
 # Builds the base image of the real-kernel test VM (host side, no kernel access):
 #   $OUT/vmlinuz       stock Debian cloud kernel (has every dm target we need as a module)
 #   $OUT/base.cpio.gz  busybox, the kernel modules, /init, real LVM2 (lvm, dmsetup + libs),
-#                      /etc/lvm/lvm.conf for a guest without udev
+#                      /etc/lvm/lvm.conf for a guest without udev, and, when the host has
+#                      Debian's `udev` package, systemd-udevd + udevadm with the block, dm and
+#                      LVM rules (not started by /init: only a scenario that wants udev starts it)
 #   $OUT/kernel-version
 # What changes per boot (the scenario, rlvm, test executables) is not in here: it goes into a
 # second, small archive made by pack-overlay.sh, which the kernel unpacks over this one
@@ -40,6 +42,23 @@ file_out=$(ldd "$busybox_bin" 2>&1 || true)
 case $file_out in *"not a dynamic"*|*"statically linked"*) ;; *) die "$busybox_bin is not static (install busybox-static)" ;; esac
 lvm_bin=$(PATH=$PATH:/usr/sbin:/sbin command -v lvm) || die "lvm not found (install lvm2)"
 dmsetup_bin=$(PATH=$PATH:/usr/sbin:/sbin command -v dmsetup) || die "dmsetup not found (install lvm2)"
+# Optional: udev (Debian 12: systemd-udevd is a link to udevadm, a multi-call binary). Without
+# it the image simply has no udev and tests/vm/scenarios/17-udev.sh says it is skipped.
+udevadm_bin=$(PATH=$PATH:/usr/sbin:/sbin command -v udevadm || true)
+udev_rules_dir=/lib/udev/rules.d
+# The rules a block/dm/LVM system needs, as Debian's udev, dmsetup and lvm2 packages ship them
+# (LVM2's upstream 11-dm-lvm.rules is Debian's 56-lvm.rules; 13-dm-disk.rules is
+# 60-persistent-storage-dm.rules).
+udev_rules="50-udev-default.rules 55-dm.rules 56-lvm.rules 60-block.rules
+            60-persistent-storage.rules 60-persistent-storage-dm.rules 69-lvm.rules
+            95-dm-notify.rules"
+udev_files=()
+if [ -n "$udevadm_bin" ]; then
+    for r in $udev_rules; do
+        if [ -f "$udev_rules_dir/$r" ]; then udev_files+=("$udev_rules_dir/$r")
+        else log "udev rule $r not on this host; skipped"; fi
+    done
+fi
 
 mkdir -p "$cache/kernel"
 exec 9>"$cache/.lock"
@@ -87,7 +106,9 @@ moddir=$kroot/lib/modules/$kver
 # ---- is the image up to date? -------------------------------------------------------------
 out=$cache/image
 stamp=$( { echo "$kver"; cat "$0" "$here/lvm.conf.sh" "$here/init.sh";
-           sha256sum "$busybox_bin" "$lvm_bin" "$dmsetup_bin"; } | sha256sum | cut -d' ' -f1)
+           sha256sum "$busybox_bin" "$lvm_bin" "$dmsetup_bin";
+           [ -z "$udevadm_bin" ] || sha256sum "$udevadm_bin" "${udev_files[@]}"; } |
+         sha256sum | cut -d' ' -f1)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
    [ -f "$out/base.cpio.gz" ] && [ -f "$out/vmlinuz" ]; then
     log "image up to date ($kver)"
@@ -160,11 +181,31 @@ for c in pvcreate pvremove pvs pvscan pvdisplay pvchange pvresize pvmove pvck \
 done
 "$here/lvm.conf.sh" '^/dev/vd' >"$root/etc/lvm/lvm.conf"
 
+# ---- udev (optional) ----------------------------------------------------------------------
+# /sbin/dmsetup and /sbin/lvm are where the rules call them (55-dm, 56-lvm, 95-dm-notify:
+# `dmsetup udevflags|udevcomplete|splitname`; 69-lvm: `lvm pvscan --cache`, which the guest's
+# lvm.conf (event_activation = 0) turns into a no-op). Harmless without udev: the same binaries.
+ln -s /opt/lvm2/bin/dmsetup "$root/sbin/dmsetup"
+ln -s /opt/lvm2/bin/lvm "$root/sbin/lvm"
+if [ -n "$udevadm_bin" ]; then
+    copy_bin "$root" "$udevadm_bin" /usr/bin/udevadm
+    # udevadm is the daemon too when its argv[0] names "udevd": systemd-udevd (Debian's path),
+    # udevd (initramfs-tools' name).
+    mkdir -p "$root/lib/systemd" "$root/lib/udev/rules.d" "$root/etc/udev"
+    ln -s /usr/bin/udevadm "$root/lib/systemd/systemd-udevd"
+    ln -s /usr/bin/udevadm "$root/sbin/udevd"
+    cp "${udev_files[@]}" "$root/lib/udev/rules.d/"
+    log "udev: $udevadm_bin with ${#udev_files[@]} rules files"
+else
+    log "udevadm not found: the image has no udev (install Debian's udev package)"
+fi
+
 # ---- init ----------------------------------------------------------------------------------
 cp "$here/init.sh" "$root/init"
 chmod 755 "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
-echo "root:x:0:" >"$root/etc/group"
+# The groups the udev rules name (GROUP="disk"), so udevd need not complain.
+printf '%s\n' "root:x:0:" "tty:x:5:" "disk:x:6:" "kmem:x:15:" "cdrom:x:24:" >"$root/etc/group"
 
 # ---- pack ----------------------------------------------------------------------------------
 mkdir -p "$out"
