@@ -39,7 +39,9 @@ fn open_dm(ctx: &Ctx) -> Option<Dm> {
     if !ctx.conf.activation() {
         return None;
     }
-    let udev_rules = ctx.conf.udev_rules() && !ctx.common.noudevsync;
+    // --noudevsync only stops the waiting; udev's rules still make the
+    // nodes (as with LVM2), so nodes are never made twice.
+    let udev_rules = ctx.conf.udev_rules();
     // udev_sync = 0 / --noudevsync: never wait for udev (kernel.rs).
     let udev_sync = ctx.conf.udev_sync() && !ctx.common.noudevsync;
     let kernel = DmKernel::open(udev_rules).ok()?.with_udev_sync(udev_sync);

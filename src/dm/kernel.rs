@@ -35,6 +35,10 @@ pub struct DmKernel {
     udev_rules: bool,
     /// lvm.conf `activation/udev_sync` and not `--noudevsync`.
     udev_sync: bool,
+    /// Devices given a `snapshot` table in this run: like their `-cow`
+    /// layers they carry DM_UDEV_LOW_PRIORITY_FLAG, so udev's by-uuid and
+    /// by-label links keep pointing at the origin (as with LVM2).
+    low_priority: std::collections::HashSet<String>,
 }
 
 fn failed(op: &'static str, name: &str, e: impl std::fmt::Display) -> KernelError {
@@ -58,6 +62,7 @@ impl DmKernel {
             dm,
             udev_rules,
             udev_sync: true,
+            low_priority: Default::default(),
         })
     }
 
@@ -157,6 +162,9 @@ impl DmKernel {
         } else {
             DmOptions::default()
         };
+        if self.low_priority.contains(name) || super::names::split_dm_name(name).layer == "cow" {
+            o = o.set_udev_flags(o.udev_flags() | DmUdevFlags::DM_UDEV_LOW_PRIORITY_FLAG);
+        }
         if !self.udev_rules {
             o = o.set_udev_flags(
                 o.udev_flags()
@@ -274,6 +282,12 @@ impl Kernel for DmKernel {
     fn load(&mut self, name: &str, table: &[TargetLine], ro: bool) -> Result<(), KernelError> {
         let id = DevId::Name(dm_name(name)?);
         let raw: Vec<_> = table.iter().map(TargetLine::to_raw).collect();
+        if matches!(
+            table.first().map(|l| &l.target),
+            Some(super::target::Target::Snapshot(_))
+        ) {
+            self.low_priority.insert(name.to_string());
+        }
         let mut o = DmOptions::default();
         if ro {
             o = o.set_flags(DmFlags::DM_READONLY);

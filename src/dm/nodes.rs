@@ -31,24 +31,35 @@ pub fn udev_running() -> bool {
 pub struct Nodes {
     /// `None`: udev does (we do nothing).
     dev_dir: Option<PathBuf>,
+    /// With udev in charge: where to look for nodes of ours left from a
+    /// time without udev (initramfs, `udev_rules = 0`), removed with their
+    /// device so they can never name another device later.
+    stale_dir: Option<PathBuf>,
 }
 
 impl Nodes {
     /// udev manages nodes.
     pub fn disabled() -> Nodes {
-        Nodes { dev_dir: None }
+        Nodes {
+            dev_dir: None,
+            stale_dir: None,
+        }
     }
     /// We manage nodes under `dev_dir` (normally `/dev`).
     pub fn manual(dev_dir: impl Into<PathBuf>) -> Nodes {
         Nodes {
             dev_dir: Some(dev_dir.into()),
+            stale_dir: None,
         }
     }
     /// What this system needs: udev if it runs and lvm.conf lets its
     /// rules act (`udev_rules`), else our own nodes under `DM_DEV_DIR`.
     pub fn for_system(udev_rules: bool) -> Nodes {
         if udev_rules && udev_running() {
-            Nodes::disabled()
+            Nodes {
+                dev_dir: None,
+                stale_dir: Some(dev_dir()),
+            }
         } else {
             Nodes::manual(dev_dir())
         }
@@ -130,6 +141,9 @@ impl Nodes {
     }
 
     pub fn try_remove(&self, name: &str) -> io::Result<()> {
+        if let (None, Some(root)) = (&self.dev_dir, &self.stale_dir) {
+            return remove_stale(root, name);
+        }
         let Some(root) = &self.dev_dir else {
             return Ok(());
         };
@@ -149,6 +163,29 @@ impl Nodes {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
+    }
+}
+
+/// udev manages /dev, but nodes we made without it may remain: udev's
+/// `/dev/mapper/<name>` and `/dev/<vg>/<lv>` are links to `../dm-N`, ours
+/// are a block node and a link to `../mapper/<name>` (LVM2's fallback: an
+/// absolute link). Only those are removed; udev's are left to udev.
+fn remove_stale(root: &Path, name: &str) -> io::Result<()> {
+    let s = split_dm_name(name);
+    if s.layer.is_empty() && !s.lv.is_empty() {
+        let link = lv_path_in(root, &s.vg, &s.lv);
+        let relative = Path::new("..").join("mapper").join(name);
+        let absolute = mapper_path_in(root, name);
+        if fs::read_link(&link).is_ok_and(|t| t == relative || t == absolute) {
+            fs::remove_file(&link)?;
+        }
+    }
+    let node = mapper_path_in(root, name);
+    match fs::symlink_metadata(&node) {
+        Ok(m) if std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()) => {
+            fs::remove_file(&node)
+        }
+        _ => Ok(()),
     }
 }
 

@@ -203,6 +203,8 @@ timed "lvm pvcreate" lvm pvcreate --config "$UC" -y "$d3"
 timed "lvm vgcreate" lvm vgcreate --config "$UC" vg1 "$d3"
 timed "lvm lvcreate -L 8M" lvm lvcreate --config "$UC" -L 8M -n lv vg1
 run mke2fs -q /dev/vg1/lv
+# udev's inotify watch may not have fired yet: ask for the change event.
+udevadm trigger --action=change /dev/vg1/lv 2>/dev/null || true
 settle "mke2fs vg1/lv"
 uuid1=$(prop /dev/vg1/lv ID_FS_UUID)
 [ -n "$uuid1" ] || fail "blkid (udev) found no filesystem UUID on vg1/lv after mke2fs"
@@ -243,6 +245,8 @@ check_visible vg0 lv
 expect_eq "DM_LV_LAYER of vg0-lv" "$(prop /dev/mapper/vg0-lv DM_LV_LAYER)" ""
 expect_eq "DM_UDEV_PRIMARY_SOURCE_FLAG of vg0-lv" "$(prop /dev/mapper/vg0-lv DM_UDEV_PRIMARY_SOURCE_FLAG)" 1
 run mke2fs -q /dev/vg0/lv
+# udev's inotify watch may not have fired yet: ask for the change event.
+udevadm trigger --action=change /dev/vg0/lv 2>/dev/null || true
 settle "mke2fs vg0/lv"
 uuid0=$(prop /dev/vg0/lv ID_FS_UUID)
 [ -n "$uuid0" ] || fail "blkid (udev) found no filesystem UUID on vg0/lv after mke2fs"
