@@ -438,24 +438,42 @@ pub fn create_and_activate(
         plan::plan_activate(&h.vg, name, &pvs, &kernel_now)
     };
     let result = ops.map_err(failed).and_then(|ops| run(ctx, &mut dm, &ops));
-    if let Err(e) = result {
+    result.map_err(|e| {
         // Take the new LV out of the metadata again (LVM2 does the same).
-        let mut revert = before.clone();
-        revert.seqno = h.vg.seqno;
-        h.vg = revert;
-        if let Err(e2) = ctx.commit(h, &store::command_line()) {
-            ctx.error(format!("Failed to revert metadata: {e2:?}"));
-        }
-        let msg = match e {
-            CmdError::Failed(m) => m,
-            other => format!("{other:?}"),
-        };
-        return Err(CmdError::Failed(format!(
-            "{msg}\n  Aborting. Failed to activate new LV {}/{name}.",
-            before.name
-        )));
+        revert_metadata(
+            ctx,
+            h,
+            before,
+            e,
+            &format!(
+                "Aborting. Failed to activate new LV {}/{name}.",
+                before.name
+            ),
+        )
+    })
+}
+
+/// After a kernel step failed (and the executor undid its part), commits
+/// `before` again so metadata and kernel agree, and returns the error with
+/// `what` appended.
+fn revert_metadata(
+    ctx: &Ctx,
+    h: &mut VgHandle,
+    before: &Vg,
+    err: CmdError,
+    what: &str,
+) -> CmdError {
+    let mut revert = before.clone();
+    revert.seqno = h.vg.seqno;
+    h.vg = revert;
+    if let Err(e2) = ctx.commit(h, &store::command_line()) {
+        ctx.error(format!("Failed to revert metadata: {e2:?}"));
     }
-    Ok(())
+    let msg = match err {
+        CmdError::Failed(m) => m,
+        other => format!("{other:?}"),
+    };
+    CmdError::Failed(format!("{msg}\n  {what}"))
 }
 
 /// lvremove: `h.vg` no longer holds `removed`; `before` does.
@@ -514,23 +532,18 @@ pub fn rename_lv(
     let ops =
         plan::plan_rename(before, &h.vg, old, new, &pv_devices(h), &list(&dm)?).map_err(failed)?;
     ctx.commit(h, &store::command_line())?;
-    if let Err(e) = run(ctx, &mut dm, &ops) {
-        let mut revert = before.clone();
-        revert.seqno = h.vg.seqno;
-        h.vg = revert;
-        if let Err(e2) = ctx.commit(h, &store::command_line()) {
-            ctx.error(format!("Failed to revert metadata: {e2:?}"));
-        }
-        let msg = match e {
-            CmdError::Failed(m) => m,
-            other => format!("{other:?}"),
-        };
-        return Err(CmdError::Failed(format!(
-            "{msg}\n  Failed to rename {}/{old} to {new}: devices renamed back.",
-            before.name
-        )));
-    }
-    Ok(())
+    run(ctx, &mut dm, &ops).map_err(|e| {
+        revert_metadata(
+            ctx,
+            h,
+            before,
+            e,
+            &format!(
+                "Failed to rename {}/{old} to {new}: devices renamed back.",
+                before.name
+            ),
+        )
+    })
 }
 
 /// lvchange -p: commit, then reload the active tables read-only or
