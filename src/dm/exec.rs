@@ -92,7 +92,15 @@ pub trait Kernel {
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError>;
     /// INFO status of the live table: `(start, length, type, status)`.
     fn status(&self, name: &str) -> Result<Vec<(u64, u64, String, String)>, KernelError>;
-    fn create(&mut self, name: &str, uuid: &str, read_only: bool) -> Result<DevNum, KernelError>;
+    /// Create a device without a table; with `minor`, on that fixed
+    /// minor (DM_PERSISTENT_DEV), failing if it is taken.
+    fn create(
+        &mut self,
+        name: &str,
+        uuid: &str,
+        read_only: bool,
+        minor: Option<u32>,
+    ) -> Result<DevNum, KernelError>;
     fn load(
         &mut self,
         name: &str,
@@ -218,8 +226,9 @@ fn step(
             name,
             uuid,
             read_only,
+            minor,
         } => {
-            let dev = k.create(name, uuid, *read_only)?;
+            let dev = k.create(name, uuid, *read_only, *minor)?;
             devs.insert(name.clone(), dev);
             journal.push(Done::Created(name.clone()));
         }
@@ -365,7 +374,8 @@ fn undo(
             }
             Done::Removed(saved) => {
                 let uuid = saved.uuid.clone().unwrap_or_default();
-                let dev = k.create(&saved.name, &uuid, saved.read_only)?;
+                // Back on its old number, so that a fixed minor stays.
+                let dev = k.create(&saved.name, &uuid, saved.read_only, Some(saved.dev.minor))?;
                 renumber.insert(saved.dev, dev);
                 devs.insert(saved.name.clone(), dev);
                 if !saved.table.is_empty() {

@@ -191,13 +191,34 @@ impl Kernel for RecordingKernel {
             })
             .collect())
     }
-    fn create(&mut self, name: &str, uuid: &str, read_only: bool) -> Result<DevNum, KernelError> {
+    fn create(
+        &mut self,
+        name: &str,
+        uuid: &str,
+        read_only: bool,
+        minor: Option<u32>,
+    ) -> Result<DevNum, KernelError> {
         self.call(format!("create {name}"), "create", name)?;
         if self.devs.contains_key(name) || self.devs.values().any(|d| d.uuid == uuid) {
             return Err(fail("create", name, "Device or resource busy"));
         }
-        let dev = DevNum::new(253, self.next_minor);
-        self.next_minor += 1;
+        let taken =
+            |devs: &BTreeMap<String, SimDev>, m: u32| devs.values().any(|d| d.dev.minor == m);
+        let dev = match minor {
+            // dm-ioctl.c: a persistent minor that is taken is EBUSY.
+            Some(m) if taken(&self.devs, m) => {
+                return Err(fail("create", name, "Device or resource busy"))
+            }
+            Some(m) => DevNum::new(253, m),
+            None => {
+                while taken(&self.devs, self.next_minor) {
+                    self.next_minor += 1;
+                }
+                let d = DevNum::new(253, self.next_minor);
+                self.next_minor += 1;
+                d
+            }
+        };
         self.devs.insert(
             name.to_string(),
             SimDev {

@@ -3,6 +3,13 @@
 //! Used when lvm.conf `activation/udev_sync = 0` or `--noudevsync`: rlvm
 //! must then never wait for udev.
 //!
+//! Also DM_DEV_CREATE with DM_PERSISTENT_DEV_FLAG and a device number, for
+//! LVs with a fixed minor (LVM2's `FIXED_MINOR`): the crate's
+//! `device_create` accepts the flag but cannot fill in `dev`. As in libdm
+//! (libdm-iface.c, a create task with major/minor set), `dev` carries the
+//! encoded major:minor; the kernel uses the minor (dm-ioctl.c
+//! `dev_create`) and fails with EBUSY if that minor is taken.
+//!
 //! Why not the `devicemapper` crate: its `DM::do_ioctl` always runs
 //! `UdevSync::begin` for these ioctls, which makes a SysV-semaphore
 //! cookie and blocks until udev's 95-dm-notify rule completes it whenever
@@ -44,9 +51,12 @@ pub struct DmIoctl {
 const _: () = assert!(std::mem::size_of::<DmIoctl>() == 312);
 
 pub const DM_IOCTL: u8 = 0xfd;
+pub const DM_DEV_CREATE_CMD: u8 = 3;
 pub const DM_DEV_REMOVE_CMD: u8 = 4;
 pub const DM_DEV_RENAME_CMD: u8 = 5;
 pub const DM_DEV_SUSPEND_CMD: u8 = 6;
+pub const DM_READONLY_FLAG: u32 = 1 << 0;
+pub const DM_PERSISTENT_DEV_FLAG: u32 = 1 << 3;
 const DM_UDEV_FLAGS_SHIFT: u32 = 16;
 const DM_UDEV_PRIMARY_SOURCE_FLAG: u32 = 0x0040;
 /// Big enough for any answer to these three (they return no data).
@@ -136,6 +146,42 @@ pub fn remove(fd: RawFd, name: &str, udev_flags: u32) -> Result<DmIoctl, Errno> 
     }
 }
 
+/// The create request for `name`/`uuid` on device number
+/// `major:minor` (DM_PERSISTENT_DEV_FLAG set, DM_READONLY_FLAG with
+/// `read_only`). Create carries no cookie: `event_nr` stays 0.
+pub fn build_create(name: &str, uuid: &str, read_only: bool, major: u32, minor: u32) -> Vec<u64> {
+    let mut flags = DM_PERSISTENT_DEV_FLAG;
+    if read_only {
+        flags |= DM_READONLY_FLAG;
+    }
+    let mut b = build(name, flags, 0, None);
+    let mut hdr = header(&b);
+    let u = uuid.as_bytes();
+    let n = u.len().min(128);
+    hdr.uuid[..n].copy_from_slice(&u[..n]);
+    hdr.dev = nix::sys::stat::makedev(major.into(), minor.into());
+    let bytes = bytemuck_bytes(&mut b);
+    // SAFETY: as in `build`.
+    unsafe {
+        std::ptr::write_unaligned(bytes.as_mut_ptr() as *mut DmIoctl, hdr);
+    }
+    b
+}
+
+/// DM_DEV_CREATE of `name` with the fixed number `major:minor`; the
+/// answer's `dev` is the number the kernel gave.
+pub fn create_persistent(
+    fd: RawFd,
+    name: &str,
+    uuid: &str,
+    read_only: bool,
+    major: u32,
+    minor: u32,
+) -> Result<DmIoctl, Errno> {
+    let mut b = build_create(name, uuid, read_only, major, minor);
+    run(fd, DM_DEV_CREATE_CMD, &mut b)
+}
+
 /// Rename `from` to `to`, never waiting for udev.
 pub fn rename(fd: RawFd, from: &str, to: &str, udev_flags: u32) -> Result<DmIoctl, Errno> {
     let mut b = build(from, 0, event_nr_without_sync(udev_flags), Some(to));
@@ -166,6 +212,18 @@ mod tests {
         assert_eq!(h.flags, 0);
         let bytes: Vec<u8> = b.iter().flat_map(|w| w.to_ne_bytes()).collect();
         assert_eq!(&bytes[312..321], b"my--vg-b\0");
+    }
+
+    #[test]
+    fn persistent_create_request_layout() {
+        let b = build_create("vg-lv", "LVM-abc", true, 253, 300);
+        let h = header(&b);
+        assert_eq!(h.flags, DM_PERSISTENT_DEV_FLAG | DM_READONLY_FLAG);
+        assert_eq!(h.event_nr, 0);
+        // new_encode_dev: minor low byte, major, minor high bits << 12.
+        assert_eq!(h.dev, (300 & 0xff) | (253 << 8) | ((300 & !0xff) << 12));
+        assert_eq!(&h.name[..6], b"vg-lv\0");
+        assert_eq!(&h.uuid[..8], b"LVM-abc\0");
     }
 
     #[test]

@@ -213,6 +213,23 @@ impl DmKernel {
     }
 }
 
+/// device-mapper's block major from /proc/devices (what LVM2 stores as
+/// `major` and puts in the create request; the kernel only uses the
+/// minor of it). 253 if it cannot be read.
+fn dm_major() -> u32 {
+    std::fs::read_to_string("/proc/devices")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .skip_while(|l| !l.starts_with("Block devices:"))
+                .find_map(|l| {
+                    let (n, name) = l.trim().split_once(' ')?;
+                    (name.trim() == "device-mapper").then(|| n.parse().ok())?
+                })
+        })
+        .unwrap_or(253)
+}
+
 /// The errno of a failed ioctl, if that is what failed.
 fn errno_of(e: &DmError) -> Option<Errno> {
     match e {
@@ -254,8 +271,41 @@ impl Kernel for DmKernel {
             .map_err(|e| failed("status", name, e))
     }
 
-    fn create(&mut self, name: &str, uuid: &str, read_only: bool) -> Result<DevNum, KernelError> {
+    fn create(
+        &mut self,
+        name: &str,
+        uuid: &str,
+        read_only: bool,
+        minor: Option<u32>,
+    ) -> Result<DevNum, KernelError> {
         let u = DmUuid::new(uuid).map_err(|e| failed("create", name, e))?;
+        // libdm's create task carries the name and the UUID.
+        let ioctl_failure = |errno: Errno| {
+            KernelError::Ioctl(Box::new(IoctlFailure {
+                ioctl: "create",
+                name: name.to_string(),
+                uuid: uuid.to_string(),
+                dev: None,
+                reason: errno.desc().to_string(),
+                kernel: vec![],
+            }))
+        };
+        if let Some(m) = minor {
+            // The crate cannot set the number: our own DM_DEV_CREATE.
+            let h = super::ioctl::create_persistent(
+                self.dm.file().as_raw_fd(),
+                dm_name(name)?.to_string().as_str(),
+                u.to_string().as_str(),
+                read_only,
+                dm_major(),
+                m,
+            )
+            .map_err(ioctl_failure)?;
+            return Ok(DevNum::new(
+                nix::sys::stat::major(h.dev) as u32,
+                nix::sys::stat::minor(h.dev) as u32,
+            ));
+        }
         let mut o = self.options(name);
         if read_only {
             o = o.set_flags(DmFlags::DM_READONLY);
@@ -264,15 +314,7 @@ impl Kernel for DmKernel {
             self.dm
                 .device_create(dm_name(name)?, Some(u), o)
                 .map_err(|e| match errno_of(&e) {
-                    // libdm's create task carries the name and the UUID.
-                    Some(errno) => KernelError::Ioctl(Box::new(IoctlFailure {
-                        ioctl: "create",
-                        name: name.to_string(),
-                        uuid: uuid.to_string(),
-                        dev: None,
-                        reason: errno.desc().to_string(),
-                        kernel: vec![],
-                    })),
+                    Some(errno) => ioctl_failure(errno),
                     None => failed("create", name, e),
                 })?;
         let d = info.device();

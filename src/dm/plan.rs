@@ -47,6 +47,8 @@ pub enum Op {
         name: String,
         uuid: String,
         read_only: bool,
+        /// Fixed minor (DM_PERSISTENT_DEV), for LVs with `FIXED_MINOR`.
+        minor: Option<u32>,
     },
     Load {
         name: String,
@@ -87,8 +89,17 @@ impl fmt::Display for Op {
         let ro = |r: bool| if r { " (ro)" } else { "" };
         match self {
             Op::Create {
-                name, read_only, ..
-            } => write!(f, "create {name}{}", ro(*read_only)),
+                name,
+                read_only,
+                minor,
+                ..
+            } => {
+                write!(f, "create {name}{}", ro(*read_only))?;
+                match minor {
+                    Some(m) => write!(f, " (minor {m})"),
+                    None => Ok(()),
+                }
+            }
             Op::Load {
                 name,
                 table,
@@ -633,6 +644,7 @@ pub fn plan_transition(
                 name: n.name.clone(),
                 uuid: n.uuid.clone(),
                 read_only: n.read_only,
+                minor: n.minor,
             });
         }
         if needs_load.contains(n.name.as_str()) {

@@ -491,7 +491,7 @@ fn merge_handover_order() {
 fn uuid_conflict_is_refused() {
     let vg = base_vg();
     let mut k = kernel();
-    k.create("vg-lv", "LVM-other", false).unwrap();
+    k.create("vg-lv", "LVM-other", false, None).unwrap();
     let e = plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap_err();
     assert!(matches!(e, PlanError::UuidConflict { .. }), "{e}");
 }
@@ -616,6 +616,7 @@ fn unresolvable_reference_fails_cleanly() {
             name: "x".into(),
             uuid: "LVM-x".into(),
             read_only: false,
+            minor: None,
         },
         Op::Load {
             name: "x".into(),
@@ -750,7 +751,7 @@ fn rename_to_a_taken_name_is_refused() {
     let vg = base_vg();
     let mut k = kernel();
     activate(&mut k, &vg, "lv");
-    k.create("vg-x", "LVM-foreign", false).unwrap();
+    k.create("vg-x", "LVM-foreign", false, None).unwrap();
     let after = renamed(&vg, "lv", "x");
     let e = plan_rename(&vg, &after, "lv", "x", &pvs(), &k.list().unwrap()).unwrap_err();
     assert!(
@@ -814,4 +815,53 @@ fn undo_resumes_renamed_suspended_device_under_old_name() {
     execute(&mut k, &ops).unwrap_err();
     assert_eq!(k.names(), ["vg-lv"]);
     assert!(k.suspended().is_empty(), "{:?}", k.calls);
+}
+
+fn fixed(vg: &mut Vg, lv: &str, minor: i64) {
+    let l = vg.lv_mut(lv).unwrap();
+    l.status.set("FIXED_MINOR");
+    l.major = Some(253);
+    l.minor = Some(minor);
+}
+
+#[test]
+fn fixed_minor_goes_into_create_of_the_visible_device_only() {
+    let mut vg = with_snapshot(base_vg(), "snap", 1, 0, false);
+    fixed(&mut vg, "lv", 200);
+    fixed(&mut vg, "snap", 201);
+    let mut k = kernel();
+    let ops = plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    let creates: Vec<String> = lines(&ops)
+        .into_iter()
+        .filter(|l| l.starts_with("create"))
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "create vg-lv-real",
+            "create vg-snap-cow",
+            "create vg-snap (minor 201)",
+            "create vg-lv (minor 200)"
+        ]
+    );
+    run(&mut k, &ops);
+    let dev = |k: &RecordingKernel, n: &str| k.info(n).unwrap().unwrap().dev;
+    assert_eq!(dev(&k, "vg-lv"), DevNum::new(253, 200));
+    assert_eq!(dev(&k, "vg-snap"), DevNum::new(253, 201));
+    // Without FIXED_MINOR the minor key is ignored.
+    let mut vg2 = base_vg();
+    vg2.lvs[0].minor = Some(7);
+    let ops = plan_activate(&vg2, "lv", &pvs(), &[]).unwrap();
+    assert_eq!(lines(&ops)[0], "create vg-lv");
+}
+
+#[test]
+fn fixed_minor_in_use_fails_and_leaves_nothing() {
+    let mut vg = base_vg();
+    fixed(&mut vg, "lv", 0);
+    let mut k = kernel();
+    k.create("other", "LVM-other", false, None).unwrap();
+    let ops = plan_activate(&vg, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    assert!(execute(&mut k, &ops).is_err());
+    assert_eq!(k.names(), ["other"]);
 }

@@ -96,6 +96,7 @@ mod tests {
             _: &str,
             _: &str,
             _: bool,
+            _: Option<u32>,
         ) -> Result<super::super::target::DevNum, KernelError> {
             Err(KernelError::Unavailable("x".into()))
         }

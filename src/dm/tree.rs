@@ -45,6 +45,19 @@ pub struct Node {
     /// Devices this one must be resumed after without sitting on them
     /// (the merging snapshot after its `snapshot-merge` origin).
     pub after: Vec<String>,
+    /// The fixed minor the device is created with (LV status
+    /// `FIXED_MINOR`, key `minor`): only the LV's own visible device,
+    /// never a `-real`/`-cow` layer (dev_manager.c `_add_new_lv_to_dtree`
+    /// passes the LV's major/minor for the layer-less node only).
+    pub minor: Option<u32>,
+}
+
+/// The persistent minor of `lv`, if it has one.
+pub fn fixed_minor(lv: &Lv) -> Option<u32> {
+    if !lv.status.has("FIXED_MINOR") {
+        return None;
+    }
+    lv.minor.and_then(|m| u32::try_from(m).ok())
 }
 
 /// The desired devices of one LV family (an LV, or an origin with all its
@@ -181,6 +194,7 @@ pub fn lv_stack(
             read_only: !root.writable(),
             priority: 0,
             after: vec![],
+            minor: fixed_minor(root),
         };
         return Ok(Stack {
             nodes: vec![node],
@@ -197,6 +211,7 @@ pub fn lv_stack(
         read_only: !root.writable(),
         priority: 0,
         after: vec![],
+        minor: None,
     }];
     let merging = merge_may_run(vg, root, kernel)
         .then(|| vg.merging_snapshot_of(&root.name))
@@ -223,6 +238,7 @@ pub fn lv_stack(
             read_only: false,
             priority: 0,
             after: vec![],
+            minor: None,
         });
         let snap_name = dm_name(&vg.name, &s.cow.name, None);
         let snap_uuid = dm_uuid(&vg.id, &s.cow.id, None);
@@ -242,6 +258,7 @@ pub fn lv_stack(
                     read_only: !s.cow.writable(),
                     priority: 2,
                     after: vec![top_name.clone()],
+                    minor: fixed_minor(s.cow),
                 });
             }
         } else {
@@ -256,6 +273,7 @@ pub fn lv_stack(
                 read_only: !s.cow.writable(),
                 priority: 0,
                 after: vec![],
+                minor: fixed_minor(s.cow),
             });
         }
     }
@@ -266,6 +284,7 @@ pub fn lv_stack(
         read_only: !root.writable(),
         priority: 1,
         after: vec![],
+        minor: fixed_minor(root),
     });
     Ok(Stack { nodes, owners })
 }
