@@ -54,6 +54,7 @@ scenarios! {
     failure => "13-failure.sh",
     rlvm_rename => "15-rlvm-rename.sh",
     udev => "17-udev.sh",
+    persistent_minor => "18-persistent-minor.sh",
 }
 
 #[test]

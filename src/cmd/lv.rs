@@ -58,6 +58,15 @@ pub(crate) struct LvcreateArgs {
     /// Segment type: linear, striped or snapshot.
     #[arg(long = "type")]
     segtype: Option<String>,
+    /// Persistent device number: y (needs --minor) or n.
+    #[arg(short = 'M', long = "persistent", value_name = "y|n")]
+    persistent: Option<String>,
+    /// Minor number of the LV's device (persistent).
+    #[arg(long = "minor", value_name = "Number")]
+    minor: Option<i64>,
+    /// Major number: ignored, the kernel assigns device-mapper's (a warning says so, as with LVM2).
+    #[arg(short = 'j', long = "major", value_name = "Number")]
+    major: Option<i64>,
     /// Wipe signatures (accepted; rlvm zeroes with -Z).
     #[arg(short = 'W', long = "wipesignatures", value_name = "y|n")]
     wipesignatures: Option<String>,
@@ -113,6 +122,67 @@ fn new_lv(
         minor: None,
         segments,
     }
+}
+
+/// What -M/--persistent, --minor and --major ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Persistent {
+    Unchanged,
+    /// -Mn: dynamic number again.
+    Off,
+    /// A fixed (major, minor).
+    Fixed(i64, i64),
+}
+
+/// LVM2's rules (toollib.c `get_and_validate_major_minor`, Linux 2.6+):
+/// -Mn takes neither --major nor --minor; -My needs --minor; --major is
+/// ignored with a warning, the major stored being device-mapper's; a
+/// --minor alone makes the number persistent too.
+fn persistent_args(
+    ctx: &Ctx,
+    persistent: &Option<String>,
+    major: Option<i64>,
+    minor: Option<i64>,
+) -> Result<Persistent, CmdError> {
+    let on = match persistent.as_deref() {
+        None => None,
+        Some("y") | Some("yes") => Some(true),
+        Some("n") | Some("no") => Some(false),
+        Some(other) => return Err(usage(format!("Invalid argument for --persistent: {other}"))),
+    };
+    if on == Some(false) {
+        if major.is_some() || minor.is_some() {
+            return Err(usage(
+                "Options --major and --minor are incompatible with -Mn.",
+            ));
+        }
+        return Ok(Persistent::Off);
+    }
+    if on == Some(true) && minor.is_none() {
+        return Err(usage(
+            "Please specify minor number with --minor when using -My.",
+        ));
+    }
+    let dm_major = crate::dm::kernel::dm_major() as i64;
+    if let Some(j) = major {
+        ctx.warn(format!(
+            "Ignoring supplied major number {j} - kernel assigns major numbers dynamically. Using major number {dm_major} instead."
+        ));
+    }
+    match minor {
+        None => Ok(Persistent::Unchanged),
+        Some(m) if !(0..=1_048_575).contains(&m) => Err(CmdError::Failed(format!(
+            "Minor number {m} outside range 0-1048575."
+        ))),
+        Some(m) => Ok(Persistent::Fixed(dm_major, m)),
+    }
+}
+
+fn set_fixed_minor(ctx: &Ctx, lv: &mut Lv, major: i64, minor: i64) {
+    lv.status.set("FIXED_MINOR");
+    lv.major = Some(major);
+    lv.minor = Some(minor);
+    ctx.verbose(1, format!("Setting device number to ({major}, {minor})."));
 }
 
 /// The first free `lvolN` name.
@@ -217,6 +287,10 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let chunk = match &a.chunksize {
         Some(c) => units::parse_chunk_size(c).map_err(bad_arg("--chunksize", c))?,
         None => 8,
+    };
+    let fixed = match persistent_args(&ctx, &a.persistent, a.major, a.minor)? {
+        Persistent::Fixed(j, m) => Some((j, m)),
+        _ => None,
     };
 
     let (mut handle, _guard) = ctx.load_vg_for_update(&vg_name)?;
@@ -344,10 +418,11 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let before = handle.vg.clone();
     match &origin_name {
         None => {
-            handle
-                .vg
-                .lvs
-                .push(new_lv(&name, writable, true, segments, &addtag));
+            let mut lv = new_lv(&name, writable, true, segments, &addtag);
+            if let Some((j, m)) = fixed {
+                set_fixed_minor(&ctx, &mut lv, j, m);
+            }
+            handle.vg.lvs.push(lv);
         }
         Some(origin) => {
             if !activate_new {
@@ -356,7 +431,10 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                 ));
             }
             let oe = origin_extents.unwrap_or(0);
-            let cow = new_lv(&name, writable, false, segments, &addtag);
+            let mut cow = new_lv(&name, writable, false, segments, &addtag);
+            if let Some((j, m)) = fixed {
+                set_fixed_minor(&ctx, &mut cow, j, m);
+            }
             let link_name = handle.vg.next_snapshot_link_name();
             let mut link = new_lv(&link_name, true, true, Vec::new(), &[]);
             link.creation_time = cow.creation_time;
@@ -606,6 +684,15 @@ pub(crate) struct LvchangeArgs {
     pub ignoremonitoring: bool,
     #[arg(long = "sysinit")]
     pub sysinit: bool,
+    /// Persistent device number: y (needs --minor) or n.
+    #[arg(short = 'M', long = "persistent", value_name = "y|n")]
+    pub persistent: Option<String>,
+    /// Minor number of the LV's device (persistent).
+    #[arg(long = "minor", value_name = "Number")]
+    pub minor: Option<i64>,
+    /// Major number: ignored, the kernel assigns device-mapper's (a warning says so, as with LVM2).
+    #[arg(short = 'j', long = "major", value_name = "Number")]
+    pub major: Option<i64>,
     #[arg(required = true, value_name = "VG|LV")]
     pub lvs: Vec<String>,
 }
@@ -621,20 +708,28 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         Some("r") => Some(false),
         Some(p) => return Err(usage(format!("Invalid permission {p}"))),
     };
+    if a.persistent.is_none() && (a.minor.is_some() || a.major.is_some()) {
+        return Err(usage("Options --major and --minor need -M|--persistent."));
+    }
+    let pers = persistent_args(&ctx, &a.persistent, a.major, a.minor)?;
     if a.activate.is_none()
         && perm.is_none()
         && a.addtag.is_empty()
         && a.deltag.is_empty()
         && !a.refresh
+        && pers == Persistent::Unchanged
     {
         return Err(usage(
-            "One of -a, -p, --addtag, --deltag or --refresh is required.",
+            "One of -a, -p, -M, --addtag, --deltag or --refresh is required.",
         ));
     }
     let mut result = Ok(());
     for arg in &a.lvs {
         let one = (|| -> Result<(), CmdError> {
             let (vg_name, lv_name) = lv_arg(arg)?;
+            if pers != Persistent::Unchanged {
+                change_persistent(&ctx, &vg_name, &lv_name, pers)?;
+            }
             if !addtag.is_empty() || !deltag.is_empty() || perm.is_some() {
                 let (mut h, _g) = ctx.load_vg_for_update(&vg_name)?;
                 let before = h.vg.clone();
@@ -684,6 +779,85 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     result
+}
+
+/// lvchange -M: LVM2's `_lvchange_persistent`. -Mn only changes the
+/// metadata; -My on an active LV deactivates it (after asking, unless
+/// -y), commits, and activates it again on the new number.
+fn change_persistent(
+    ctx: &Ctx,
+    vg_name: &str,
+    lv_name: &str,
+    p: Persistent,
+) -> Result<(), CmdError> {
+    let not_found = || {
+        CmdError::Failed(format!(
+            "Failed to find logical volume \"{vg_name}/{lv_name}\""
+        ))
+    };
+    match p {
+        Persistent::Unchanged => return Ok(()),
+        Persistent::Off => {
+            let (mut h, _g) = ctx.load_vg_for_update(vg_name)?;
+            let lv = h.vg.lv_mut(lv_name).ok_or_else(not_found)?;
+            if !lv.status.has("FIXED_MINOR") {
+                return Err(CmdError::Failed(format!(
+                    "Minor number is already not persistent for {vg_name}/{lv_name}."
+                )));
+            }
+            lv.status.clear("FIXED_MINOR");
+            lv.major = None;
+            lv.minor = None;
+            ctx.verbose(
+                1,
+                format!("Disabling persistent device number for {vg_name}/{lv_name}."),
+            );
+            ctx.commit(&mut h, &store::command_line())?;
+        }
+        Persistent::Fixed(j, m) => {
+            let active = {
+                let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
+                if h.vg.lv(lv_name).is_none() {
+                    return Err(not_found());
+                }
+                activate::kernel_states(ctx, &h)
+                    .get(lv_name)
+                    .is_some_and(|f| f.device.is_some())
+            };
+            if active {
+                if !confirm(
+                    ctx,
+                    &format!(
+                        "Logical volume {vg_name}/{lv_name} will be deactivated temporarily. Continue? [y/n]: "
+                    ),
+                ) {
+                    return Err(CmdError::Failed(format!(
+                        "{vg_name}/{lv_name} device number not changed."
+                    )));
+                }
+                ctx.verbose(
+                    1,
+                    format!("Deactivating logical volume {vg_name}/{lv_name}."),
+                );
+                activate::lvchange_activate(ctx, vg_name, lv_name, "n")?;
+            }
+            {
+                let (mut h, _g) = ctx.load_vg_for_update(vg_name)?;
+                let lv = h.vg.lv_mut(lv_name).ok_or_else(not_found)?;
+                set_fixed_minor(ctx, lv, j, m);
+                ctx.commit(&mut h, &store::command_line())?;
+            }
+            if active {
+                ctx.verbose(
+                    1,
+                    format!("Reactivating logical volume {vg_name}/{lv_name}."),
+                );
+                activate::lvchange_activate(ctx, vg_name, lv_name, "y")?;
+            }
+        }
+    }
+    ctx.print(format!("Logical volume {vg_name}/{lv_name} changed."));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ impl DmKernel {
 /// device-mapper's block major from /proc/devices (what LVM2 stores as
 /// `major` and puts in the create request; the kernel only uses the
 /// minor of it). 253 if it cannot be read.
-fn dm_major() -> u32 {
+pub fn dm_major() -> u32 {
     std::fs::read_to_string("/proc/devices")
         .ok()
         .and_then(|t| {
