@@ -288,7 +288,13 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         Some(c) => units::parse_chunk_size(c).map_err(bad_arg("--chunksize", c))?,
         None => 8,
     };
-    let fixed = match persistent_args(&ctx, &a.persistent, a.major, a.minor)? {
+    // A bad --minor is a command-line error for lvcreate (LVM2 checks it
+    // while reading the parameters: exit 3).
+    let pers = persistent_args(&ctx, &a.persistent, a.major, a.minor).map_err(|e| match e {
+        CmdError::Failed(m) => usage(m),
+        e => e,
+    })?;
+    let fixed = match pers {
         Persistent::Fixed(j, m) => Some((j, m)),
         _ => None,
     };

@@ -66,6 +66,9 @@ try rlvm lvcreate -My -L 8M -n nominor vg0
 expect_eq "lvcreate -My without --minor: rc" "$RC" 3
 try rlvm lvcreate -Mn --minor 5 -L 8M -n both vg0
 expect_eq "lvcreate -Mn --minor: rc" "$RC" 3
+try rlvm lvcreate -My --minor 1048576 -L 8M -n toobig vg0
+expect_eq "lvcreate --minor 1048576: rc" "$RC" 3
+case $OUT in *"Minor number 1048576 outside range 0-1048575."*) ;; *) fail "no range error in: $OUT" ;; esac
 run rlvm lvremove -f vg0/warned
 
 step "rlvm vgchange -an / -ay keeps minor 200"
