@@ -15,7 +15,7 @@ use crate::dm::exec::{execute_with, Kernel};
 use crate::dm::kernel::DmKernel;
 use crate::dm::nodes::Nodes;
 use crate::dm::plan::{self, format_plan, Op};
-use crate::dm::query::lv_state;
+use crate::dm::query::lv_state_in;
 use crate::dm::state::KernelDevice;
 use crate::dm::target::DevNum;
 use crate::dm::tree::PvDevices;
@@ -124,7 +124,7 @@ pub fn kernel_states(ctx: &Ctx, h: &VgHandle) -> KernelFacts {
     for lv in &h.vg.lvs {
         let facts = match (&dm, &devices) {
             (Some(dm), Some(devs)) => {
-                let state = lv_state(&dm.kernel, &h.vg, &lv.name);
+                let state = lv_state_in(&dm.kernel, devs, &h.vg, &lv.name);
                 let uuid = crate::dm::names::dm_uuid(&h.vg.id, &lv.id, None);
                 let device = devs
                     .iter()

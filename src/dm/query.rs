@@ -12,9 +12,20 @@ use crate::metadata::model::{LvRole, Vg};
 /// merging origin's `snapshot-merge` (for the merging COW too).
 /// `known == false` when device-mapper cannot be asked.
 pub fn lv_state(kernel: &dyn Kernel, vg: &Vg, lv: &str) -> LvKernelState {
-    let Ok(devices) = kernel.list() else {
-        return LvKernelState::default();
-    };
+    match kernel.list() {
+        Ok(devices) => lv_state_in(kernel, &devices, vg, lv),
+        Err(_) => LvKernelState::default(),
+    }
+}
+
+/// `lv_state` over a device list the caller already has, so a report of
+/// many LVs lists the kernel's devices once, not once per LV.
+pub fn lv_state_in(
+    kernel: &dyn Kernel,
+    devices: &[KernelDevice],
+    vg: &Vg,
+    lv: &str,
+) -> LvKernelState {
     let mut st = LvKernelState {
         known: true,
         ..Default::default()
