@@ -11,6 +11,7 @@ pub mod label;
 pub mod mda;
 pub mod model;
 pub mod names;
+pub mod snapshot;
 pub mod store;
 pub mod text;
 pub mod units;
