@@ -81,6 +81,16 @@ pub enum StoreError {
     NoMetadataAreas(String),
 }
 
+/// A two-phase commit's failure: the store's own, or the step run between
+/// precommit and commit (nothing committed then).
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError<E> {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Between(E),
+}
+
 fn io_err(path: &str) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_string(),
@@ -447,6 +457,26 @@ impl VgHandle {
         opener: &dyn DevOpener,
         description: &str,
     ) -> Result<Vec<String>, StoreError> {
+        self.commit_around(opener, description, || Ok::<(), std::convert::Infallible>(()))
+            .map_err(|e| match e {
+                CommitError::Store(e) => e,
+                CommitError::Between(never) => match never {},
+            })
+    }
+
+    /// Commits `self.vg` in two halves around `between`, LVM2's
+    /// `vg_write` / `vg_commit` split: the new text and the precommit slot
+    /// are written and flushed, then `between` runs (the kernel's preload
+    /// and suspend), and only if it succeeds the committed slot is
+    /// switched. A crash or a failure in `between` leaves the committed
+    /// slot on the old text: readers (rlvm's and LVM2's) see the old VG,
+    /// and the next commit overwrites the dangling precommit slot.
+    pub fn commit_around<E>(
+        &mut self,
+        opener: &dyn DevOpener,
+        description: &str,
+        between: impl FnOnce() -> Result<(), E>,
+    ) -> Result<Vec<String>, CommitError<E>> {
         let mut warnings = Vec::new();
         let mut new = self.vg.clone();
         new.check_writable().map_err(StoreError::Format)?;
@@ -473,14 +503,14 @@ impl VgHandle {
             Ok((back, _)) if back == new => {}
             Ok((back, _)) => {
                 let diff = round_trip_difference(&new, &back);
-                return Err(StoreError::Format(format!(
+                return Err(CommitError::Store(StoreError::Format(format!(
                     "Internal error: metadata does not round-trip ({diff}); not written."
-                )));
+                ))));
             }
             Err(e) => {
-                return Err(StoreError::Format(format!(
+                return Err(CommitError::Store(StoreError::Format(format!(
                     "Internal error: generated metadata does not parse ({e}); not written."
-                )))
+                ))))
             }
         }
 
@@ -547,7 +577,7 @@ impl VgHandle {
             devs.push((info.path.clone(), dev));
         }
         if pending.is_empty() {
-            return Err(StoreError::NoMetadataAreas(new.name.clone()));
+            return Err(StoreError::NoMetadataAreas(new.name.clone()).into());
         }
         for (path, label) in &labels {
             if let Some((_, dev)) = devs.iter().find(|(p, _)| p == path) {
@@ -565,6 +595,7 @@ impl VgHandle {
         for (path, dev) in &devs {
             dev.sync().map_err(io_err(path))?;
         }
+        between().map_err(CommitError::Between)?;
         // Phase 3: committed slot; clear precommit; flush.
         for p in &mut pending {
             let (path, dev) = &devs[p.dev];
