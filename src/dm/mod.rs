@@ -10,6 +10,7 @@ pub mod nodes;
 pub mod plan;
 pub mod query;
 pub mod state;
+pub mod status;
 pub mod target;
 pub mod tree;
 

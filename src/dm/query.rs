@@ -3,8 +3,9 @@
 
 use super::exec::Kernel;
 use super::names::dm_uuid;
-use super::state::{KernelDevice, LvKernelState, SnapshotStatus};
-use super::target::{parse_status, Target, TargetStatus};
+use super::state::{KernelDevice, LvKernelState};
+use super::status::{parse_status, SnapshotStatus, TargetStatus};
+use super::target::Target;
 use crate::metadata::model::{LvRole, Vg};
 
 /// The kernel state of LV `lv`: its top device (found by UUID, as LVM2

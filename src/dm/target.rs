@@ -1,6 +1,6 @@
 //! Typed device-mapper table lines for the targets rlvm uses, in the
 //! devicemapper-rs style: each line prints and parses round-trip
-//! (Display/FromStr), and status lines parse into typed values. Pure.
+//! (Display/FromStr). Status lines parse in `status.rs`. Pure.
 //!
 //! Syntax reference: the kernel's Documentation/admin-guide/device-mapper
 //! (linear, striped, snapshot.rst) and `snapshot_ctr`/`snapshot_status` in
@@ -8,8 +8,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-
-use super::state::SnapshotStatus;
 
 /// A block device number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -490,34 +488,6 @@ impl TargetParseError {
     }
 }
 
-/// INFO status of one target, typed by target type.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TargetStatus {
-    /// `snapshot` and `snapshot-merge`.
-    Snapshot(SnapshotStatus),
-    /// Targets whose status is empty (`snapshot-origin`, `linear`, `error`,
-    /// `zero`) or per-stripe state we do not interpret.
-    Empty,
-    Other(String),
-}
-
-/// Parse the INFO status params of a target of type `target_type`.
-pub fn parse_status(target_type: &str, status: &str) -> Result<TargetStatus, TargetParseError> {
-    match target_type {
-        "snapshot" | "snapshot-merge" => status
-            .parse()
-            .map(TargetStatus::Snapshot)
-            .map_err(|e| TargetParseError::new(e.to_string())),
-        "snapshot-origin" | "linear" | "error" | "zero" if status.trim().is_empty() => {
-            Ok(TargetStatus::Empty)
-        }
-        "snapshot-origin" | "linear" | "error" | "zero" => Err(TargetParseError::new(format!(
-            "{target_type}: unexpected status '{status}'"
-        ))),
-        _ => Ok(TargetStatus::Other(status.to_string())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,28 +554,6 @@ mod tests {
         ] {
             assert!(s.parse::<TargetLine>().is_err(), "accepted '{s}'");
         }
-    }
-
-    #[test]
-    fn status_parsing() {
-        assert_eq!(
-            parse_status("snapshot-merge", "16/2097152 16").unwrap(),
-            TargetStatus::Snapshot(SnapshotStatus::Usage {
-                allocated: 16,
-                total: 2097152,
-                metadata: Some(16)
-            })
-        );
-        assert_eq!(
-            parse_status("snapshot", "Invalid").unwrap(),
-            TargetStatus::Snapshot(SnapshotStatus::Invalid)
-        );
-        assert_eq!(
-            parse_status("snapshot-origin", "").unwrap(),
-            TargetStatus::Empty
-        );
-        assert!(parse_status("snapshot", "").is_err());
-        assert!(parse_status("snapshot-origin", "junk").is_err());
     }
 
     fn devref() -> impl Strategy<Value = DevRef> {
