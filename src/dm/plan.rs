@@ -32,6 +32,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
+pub use super::error::PlanError;
 use super::names::{dm_name, dm_uuid, is_layer_name, split_dm_name, uuid_is_lv, Layer};
 use super::state::KernelDevice;
 use super::target::{format_table, DevNum, DevRef, Target, TargetLine};
@@ -121,36 +122,6 @@ impl fmt::Display for Op {
 /// Print a plan one op per line.
 pub fn format_plan(ops: &[Op]) -> String {
     ops.iter().map(|o| format!("{o}\n")).collect()
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    #[error("Failed to find logical volume \"{vg}/{lv}\"")]
-    NoSuchLv { vg: String, lv: String },
-    #[error(
-        "Refusing activation of partial LV {vg}/{lv}.  Use '--activationmode partial' to override."
-    )]
-    Partial { vg: String, lv: String },
-    #[error("Can't activate {vg}/{lv}: segment type {what} is not supported.")]
-    Unsupported {
-        vg: String,
-        lv: String,
-        what: String,
-    },
-    #[error("Can't activate internal logical volume {vg}/{lv}.")]
-    Internal { vg: String, lv: String },
-    #[error("Logical volume {vg}/{lv} in use.")]
-    InUse { vg: String, lv: String },
-    #[error("Can't deactivate volume group \"{vg}\" with {count} open logical volume(s)")]
-    VgInUse { vg: String, count: usize },
-    #[error("Device {name} already exists with UUID {found:?}, expected {expected}.")]
-    UuidConflict {
-        name: String,
-        found: Option<String>,
-        expected: String,
-    },
-    #[error("Table of {user} references device {name}, which is neither planned nor present.")]
-    MissingDevice { name: String, user: String },
 }
 
 /// Activate `lv` (with its whole snapshot family; a snapshot activates

@@ -22,8 +22,8 @@
 
 use std::collections::HashMap;
 
+use super::error::PlanError;
 use super::names::{dm_name, dm_uuid, Layer};
-use super::plan::PlanError;
 use super::state::KernelDevice;
 use super::target::{DevNum, DevRef, Persistence, SnapshotArgs, Stripe, Target, TargetLine};
 use crate::metadata::id::Id;
