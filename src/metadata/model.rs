@@ -9,6 +9,17 @@ use std::fmt;
 
 use super::id::Id;
 
+/// The allocation policies LVM2 knows (`get_alloc_from_string`): the values
+/// `allocation_policy` may hold.
+pub const ALLOC_POLICIES: &[&str] = &[
+    "contiguous",
+    "cling",
+    "cling_by_tags",
+    "normal",
+    "anywhere",
+    "inherit",
+];
+
 /// A status/flags word list as written in metadata (`status = ["READ", ...]`).
 ///
 /// Kept as words, not bits, so that round-tripping preserves exactly what

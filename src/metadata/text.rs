@@ -17,6 +17,7 @@
 
 use super::config::{self, quote, Item, Section, Value};
 use super::id::Id;
+pub use super::model::ALLOC_POLICIES;
 use super::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
 use super::validate;
 
@@ -94,16 +95,6 @@ const UNMODELLED_WORDS: &[&str] = &[
     "REBUILD",
     "WRITEMOSTLY",
     "CACHE_VOL",
-];
-
-/// The allocation policies LVM2 knows (`get_alloc_from_string`).
-pub const ALLOC_POLICIES: &[&str] = &[
-    "contiguous",
-    "cling",
-    "cling_by_tags",
-    "normal",
-    "anywhere",
-    "inherit",
 ];
 
 /// Words in LVM2's canonical order: known ones by table position, then any

@@ -8,8 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::{Lv, SegmentKind, Vg};
-use super::text::ALLOC_POLICIES;
+use super::model::{Lv, SegmentKind, Vg, ALLOC_POLICIES};
 
 /// One invariant broken; the message names the object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
