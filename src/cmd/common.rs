@@ -220,7 +220,7 @@ impl Ctx {
         for w in &handle.warnings {
             self.warn(w);
         }
-        handle.vg.check_writable().map_err(CmdError::Failed)?;
+        handle.vg.check_writable().map_err(failed)?;
         if !handle.missing.is_empty() {
             return Err(CmdError::Failed(format!(
                 "Cannot change VG {} while PVs are missing.",

@@ -452,7 +452,7 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
             path.display()
         )));
     }
-    vg.check_writable().map_err(CmdError::Failed)?;
+    vg.check_writable().map_err(failed)?;
     let _g = ctx.lock_global(true)?;
     let _l = ctx.lock_vg(&name, true)?;
     let scan_result = ctx.scan()?;

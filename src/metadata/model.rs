@@ -20,6 +20,14 @@ pub const ALLOC_POLICIES: &[&str] = &[
     "inherit",
 ];
 
+/// Why the model refuses a change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// The VG holds content rlvm does not model (`Vg::unsupported`).
+    #[error("Cannot change VG {vg} with unsupported content: {why}.")]
+    Unsupported { vg: String, why: String },
+}
+
 /// A status/flags word list as written in metadata (`status = ["READ", ...]`).
 ///
 /// Kept as words, not bits, so that round-tripping preserves exactly what
@@ -343,12 +351,12 @@ impl Vg {
         self.pe_total().saturating_sub(self.pe_alloc())
     }
     /// Whether rlvm may write this VG; the error says why not.
-    pub fn check_writable(&self) -> Result<(), String> {
+    pub fn check_writable(&self) -> Result<(), ModelError> {
         match &self.unsupported {
-            Some(why) => Err(format!(
-                "Cannot change VG {} with unsupported content: {}.",
-                self.name, why
-            )),
+            Some(why) => Err(ModelError::Unsupported {
+                vg: self.name.clone(),
+                why: why.clone(),
+            }),
             None => Ok(()),
         }
     }

@@ -13,15 +13,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::device::{BlockDev, FileDev};
 use super::id::Id;
-use super::label::{self, DiskLocn, Label, PvHeader, PV_EXT_USED};
-use super::mda::{self, MdaHeader, RawLocn};
-use super::model::Vg;
-use super::text::{self, TextHeader};
-use super::validate;
+use super::label::{self, DiskLocn, Label, LabelError, PvHeader, PV_EXT_USED};
+use super::mda::{self, MdaError, MdaHeader, RawLocn};
+use super::model::{ModelError, Vg};
+use super::text::{self, TextError, TextHeader};
+use super::validate::{self, ValidateError};
 
 /// Opens block devices by path (real files in production, memory in tests).
 pub trait DevOpener {
@@ -73,12 +74,41 @@ pub enum StoreError {
     DuplicateVgName(String),
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
-    #[error("{0}")]
-    Format(String),
-    #[error("Metadata for VG {vg} failed validation: {msg}")]
-    Invalid { vg: String, msg: String },
+    #[error("{path}: {source}")]
+    Label { path: String, source: LabelError },
+    #[error("{path}: {source}")]
+    Mda { path: String, source: MdaError },
+    #[error(transparent)]
+    Unwritable(#[from] ModelError),
+    /// The self-check before writing: the text must read back as the VG.
+    #[error("Internal error: metadata does not round-trip ({0}); not written.")]
+    NoRoundTrip(String),
+    #[error("Internal error: generated metadata does not parse ({0}); not written.")]
+    Unparsable(TextError),
+    #[error("Metadata for VG {vg} failed validation: {source}")]
+    Invalid { vg: String, source: ValidateError },
     #[error("No metadata areas to write to in VG {0}.")]
     NoMetadataAreas(String),
+    #[error("Cannot use {path}: device is too small (need at least {need_kib} KiB).")]
+    TooSmall { path: String, need_kib: u64 },
+}
+
+/// Why a metadata area, or the copy in it, is ignored when reading. Kept
+/// in `MdaState` (hence `Clone`: the I/O-carrying `MdaError` is shared).
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum MdaDamage {
+    #[error(transparent)]
+    Area(Arc<MdaError>),
+    #[error("metadata text is not valid UTF-8")]
+    NotUtf8,
+    #[error(transparent)]
+    Text(#[from] TextError),
+}
+
+impl From<MdaError> for MdaDamage {
+    fn from(e: MdaError) -> Self {
+        MdaDamage::Area(Arc::new(e))
+    }
 }
 
 /// A two-phase commit's failure: the store's own, or the step run between
@@ -98,14 +128,28 @@ fn io_err(path: &str) -> impl FnOnce(io::Error) -> StoreError + '_ {
     }
 }
 
+fn label_err(path: &str) -> impl FnOnce(LabelError) -> StoreError + '_ {
+    move |source| StoreError::Label {
+        path: path.to_string(),
+        source,
+    }
+}
+
+fn mda_err(path: &str) -> impl FnOnce(MdaError) -> StoreError + '_ {
+    move |source| StoreError::Mda {
+        path: path.to_string(),
+        source,
+    }
+}
+
 /// One metadata area as found on a PV.
 #[derive(Clone, Debug)]
 pub struct MdaState {
     pub locn: DiskLocn,
     /// The header, or why it was rejected.
-    pub header: Result<MdaHeader, String>,
+    pub header: Result<MdaHeader, MdaDamage>,
     /// The committed copy: `None` for an empty area (orphan PV).
-    pub committed: Option<Result<(Vg, TextHeader), String>>,
+    pub committed: Option<Result<(Vg, TextHeader), MdaDamage>>,
 }
 
 impl MdaState {
@@ -204,27 +248,24 @@ pub fn read_pv(
     path: &str,
 ) -> Result<Option<(PvInfo, Vec<String>)>, StoreError> {
     let size = dev.size().map_err(io_err(path))?;
-    let found = match label::read_label(dev) {
-        Ok(f) => f,
-        Err(e) => return Err(StoreError::Format(format!("{path}: {e}"))),
-    };
+    let found = label::read_label(dev).map_err(label_err(path))?;
     let Some(label) = found else {
         return Ok(None);
     };
     let mut warnings = Vec::new();
     let mut mdas = Vec::new();
     for locn in &label.header.metadata_areas {
-        let header = mda::read_mda_header(dev, locn.offset).map_err(|e| e.to_string());
+        let header = mda::read_mda_header(dev, locn.offset).map_err(MdaDamage::from);
         let committed = match &header {
             Ok(h) => match mda::read_text(dev, h, 0) {
                 Ok(None) => None,
                 Ok(Some(bytes)) => {
                     let parsed = std::str::from_utf8(&bytes)
-                        .map_err(|_| "metadata text is not valid UTF-8".to_string())
-                        .and_then(|t| text::import_vg(t).map_err(|e| e.to_string()));
+                        .map_err(|_| MdaDamage::NotUtf8)
+                        .and_then(|t| text::import_vg(t).map_err(MdaDamage::from));
                     Some(parsed)
                 }
-                Err(e) => Some(Err(e.to_string())),
+                Err(e) => Some(Err(e.into())),
             },
             Err(_) => None,
         };
@@ -457,11 +498,13 @@ impl VgHandle {
         opener: &dyn DevOpener,
         description: &str,
     ) -> Result<Vec<String>, StoreError> {
-        self.commit_around(opener, description, || Ok::<(), std::convert::Infallible>(()))
-            .map_err(|e| match e {
-                CommitError::Store(e) => e,
-                CommitError::Between(never) => match never {},
-            })
+        self.commit_around(opener, description, || {
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            CommitError::Store(e) => e,
+            CommitError::Between(never) => match never {},
+        })
     }
 
     /// Commits `self.vg` in two halves around `between`, LVM2's
@@ -479,7 +522,7 @@ impl VgHandle {
     ) -> Result<Vec<String>, CommitError<E>> {
         let mut warnings = Vec::new();
         let mut new = self.vg.clone();
-        new.check_writable().map_err(StoreError::Format)?;
+        new.check_writable().map_err(StoreError::from)?;
         new.seqno = self.committed.seqno.wrapping_add(1).max(1);
         for pv in new.pvs.iter_mut() {
             if let Some(path) = self.pv_paths.get(&pv.key) {
@@ -492,9 +535,9 @@ impl VgHandle {
         let mut order: Vec<usize> = (0..new.lvs.len()).collect();
         order.sort_by_key(|&i| !visible[i]);
         new.lvs = order.iter().map(|&i| new.lvs[i].clone()).collect();
-        validate::validate_vg(&new).map_err(|e| StoreError::Invalid {
+        validate::validate_vg(&new).map_err(|source| StoreError::Invalid {
             vg: new.name.clone(),
-            msg: e.to_string(),
+            source,
         })?;
         let header = text_header(&format!("Write from {}.", description));
         let text = text::export_disk(&new, &header);
@@ -503,15 +546,9 @@ impl VgHandle {
             Ok((back, _)) if back == new => {}
             Ok((back, _)) => {
                 let diff = round_trip_difference(&new, &back);
-                return Err(CommitError::Store(StoreError::Format(format!(
-                    "Internal error: metadata does not round-trip ({diff}); not written."
-                ))));
+                return Err(CommitError::Store(StoreError::NoRoundTrip(diff)));
             }
-            Err(e) => {
-                return Err(CommitError::Store(StoreError::Format(format!(
-                    "Internal error: generated metadata does not parse ({e}); not written."
-                ))))
-            }
+            Err(e) => return Err(CommitError::Store(StoreError::Unparsable(e))),
         }
 
         // Phase 1: text into free space of every area (no header touched).
@@ -543,9 +580,9 @@ impl VgHandle {
                             locn.offset, info.path
                         ));
                         mda::init_mda(dev.as_ref(), locn.offset, locn.size)
-                            .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                            .map_err(mda_err(&info.path))?;
                         mda::read_mda_header(dev.as_ref(), locn.offset)
-                            .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?
+                            .map_err(mda_err(&info.path))?
                     }
                 };
                 if header.slots[0].flags & mda::RAW_LOCN_IGNORED != 0 {
@@ -567,7 +604,7 @@ impl VgHandle {
                     }
                 }
                 let locn = mda::write_text(dev.as_ref(), &header, text.as_bytes())
-                    .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                    .map_err(mda_err(&info.path))?;
                 pending.push(Pending {
                     dev: devs.len(),
                     header,
@@ -581,16 +618,14 @@ impl VgHandle {
         }
         for (path, label) in &labels {
             if let Some((_, dev)) = devs.iter().find(|(p, _)| p == path) {
-                label::write_label(dev.as_ref(), label)
-                    .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+                label::write_label(dev.as_ref(), label).map_err(label_err(path))?;
             }
         }
         // Phase 2: precommit slot, then flush everything.
         for p in &mut pending {
             let (path, dev) = &devs[p.dev];
             p.header.slots[1] = p.locn;
-            mda::write_mda_header(dev.as_ref(), &p.header)
-                .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+            mda::write_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
         for (path, dev) in &devs {
             dev.sync().map_err(io_err(path))?;
@@ -601,8 +636,7 @@ impl VgHandle {
             let (path, dev) = &devs[p.dev];
             p.header.slots[0] = p.locn;
             p.header.slots[1] = RawLocn::default();
-            mda::write_mda_header(dev.as_ref(), &p.header)
-                .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+            mda::write_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
         for (path, dev) in &devs {
             dev.sync().map_err(io_err(path))?;
@@ -627,18 +661,16 @@ impl VgHandle {
             for locn in &info.label.header.metadata_areas {
                 if let Ok(mut h) = mda::read_mda_header(dev.as_ref(), locn.offset) {
                     h.slots = [RawLocn::default(), RawLocn::default()];
-                    mda::write_mda_header(dev.as_ref(), &h)
-                        .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                    mda::write_mda_header(dev.as_ref(), &h).map_err(mda_err(&info.path))?;
                 } else {
                     mda::init_mda(dev.as_ref(), locn.offset, locn.size)
-                        .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+                        .map_err(mda_err(&info.path))?;
                 }
             }
             let mut label = info.label.clone();
             label.header.ext_flags &= !PV_EXT_USED;
             label.header.ext_version = 2;
-            label::write_label(dev.as_ref(), &label)
-                .map_err(|e| StoreError::Format(format!("{}: {e}", info.path)))?;
+            label::write_label(dev.as_ref(), &label).map_err(label_err(&info.path))?;
             dev.sync().map_err(io_err(&info.path))?;
         }
         Ok(())
@@ -761,10 +793,10 @@ pub fn create_pv(
     }
     let min_size = layout.pe_start + 2 * 1024 * 1024;
     if size < min_size {
-        return Err(StoreError::Format(format!(
-            "Cannot use {path}: device is too small (need at least {} KiB).",
-            min_size / 1024
-        )));
+        return Err(StoreError::TooSmall {
+            path: path.to_string(),
+            need_kib: min_size / 1024,
+        });
     }
     let label = Label {
         sector: 1,
@@ -787,15 +819,14 @@ pub fn create_pv(
     dev.write_at(0, &zero).map_err(io_err(path))?;
     let mut mdas = Vec::new();
     for locn in &metadata_areas {
-        mda::init_mda(dev, locn.offset, locn.size)
-            .map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+        mda::init_mda(dev, locn.offset, locn.size).map_err(mda_err(path))?;
         mdas.push(MdaState {
             locn: *locn,
-            header: mda::read_mda_header(dev, locn.offset).map_err(|e| e.to_string()),
+            header: mda::read_mda_header(dev, locn.offset).map_err(MdaDamage::from),
             committed: None,
         });
     }
-    label::write_label(dev, &label).map_err(|e| StoreError::Format(format!("{path}: {e}")))?;
+    label::write_label(dev, &label).map_err(label_err(path))?;
     dev.sync().map_err(io_err(path))?;
     Ok(PvInfo {
         path: path.to_string(),
