@@ -33,58 +33,87 @@ const RESERVED_LV_SUBSTRINGS: &[&str] = &[
     "_rimage", "_rmeta", "_tdata", "_tmeta", "_vorigin", "_vdata", "_imeta", "_iorig",
 ];
 
+/// Which name or tag rule a string breaks; the message is completed with
+/// the object's name by `validate_vg`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("name is empty")]
+    EmptyName,
+    #[error("name is longer than {MAX_NAME_LEN} characters")]
+    NameTooLong,
+    #[error("name may not be \".\" or \"..\"")]
+    DotName,
+    #[error("name may not start with '-'")]
+    HyphenName,
+    #[error("name contains invalid character '{0}'")]
+    NameChar(char),
+    #[error("names starting with \"{0}\" are reserved")]
+    ReservedPrefix(&'static str),
+    #[error("names containing \"{0}\" are reserved")]
+    ReservedSubstring(&'static str),
+    #[error("tag is empty")]
+    EmptyTag,
+    #[error("tag is longer than {MAX_TAG_LEN} characters")]
+    TagTooLong,
+    #[error("tag \"{tag}\" contains invalid character '{c}'")]
+    TagChar { tag: String, c: char },
+}
+
 /// The basic name rule (`_validate_name`): non-empty, at most 127
 /// characters of `[A-Za-z0-9+_.-]`, no leading `-`, not `.` or `..`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), RuleError> {
     if name.is_empty() {
-        return Err("name is empty".into());
+        return Err(RuleError::EmptyName);
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!("name is longer than {MAX_NAME_LEN} characters"));
+        return Err(RuleError::NameTooLong);
     }
     if name == "." || name == ".." {
-        return Err("name may not be \".\" or \"..\"".into());
+        return Err(RuleError::DotName);
     }
     if name.starts_with('-') {
-        return Err("name may not start with '-'".into());
+        return Err(RuleError::HyphenName);
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "+_.-".contains(*c)))
     {
-        return Err(format!("name contains invalid character '{c}'"));
+        return Err(RuleError::NameChar(c));
     }
     Ok(())
 }
 
 /// The extra LV rules: reserved prefixes and internal suffixes.
-pub fn check_lv_name(name: &str, snapshot_link: bool) -> Result<(), String> {
+pub fn check_lv_name(name: &str, snapshot_link: bool) -> Result<(), RuleError> {
     check_name(name)?;
     for p in RESERVED_LV_PREFIXES {
         if name.starts_with(p) && !(snapshot_link && *p == "snapshot") {
-            return Err(format!("names starting with \"{p}\" are reserved"));
+            return Err(RuleError::ReservedPrefix(p));
         }
     }
     for s in RESERVED_LV_SUBSTRINGS {
         if name.contains(s) {
-            return Err(format!("names containing \"{s}\" are reserved"));
+            return Err(RuleError::ReservedSubstring(s));
         }
     }
     Ok(())
 }
 
-pub fn check_tag(tag: &str) -> Result<(), String> {
+pub fn check_tag(tag: &str) -> Result<(), RuleError> {
     if tag.is_empty() {
-        return Err("tag is empty".into());
+        return Err(RuleError::EmptyTag);
     }
     if tag.len() > MAX_TAG_LEN {
-        return Err(format!("tag is longer than {MAX_TAG_LEN} characters"));
+        return Err(RuleError::TagTooLong);
     }
     match tag
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || TAG_EXTRA.contains(*c)))
     {
-        Some(c) => Err(format!("tag \"{tag}\" contains invalid character '{c}'")),
+        Some(c) => Err(RuleError::TagChar {
+            tag: tag.to_string(),
+            c,
+        }),
         None => Ok(()),
     }
 }
@@ -372,4 +401,45 @@ fn check_snapshots(vg: &Vg) -> Result<(), ValidateError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule messages are part of `validate_vg`'s errors: same words
+    /// as when they were plain strings.
+    #[test]
+    fn rule_messages() {
+        let msg = |r: Result<(), RuleError>| r.unwrap_err().to_string();
+        assert_eq!(msg(check_name("")), "name is empty");
+        assert_eq!(
+            msg(check_name(&"v".repeat(128))),
+            "name is longer than 127 characters"
+        );
+        assert_eq!(msg(check_name("..")), "name may not be \".\" or \"..\"");
+        assert_eq!(msg(check_name("-a")), "name may not start with '-'");
+        assert_eq!(
+            msg(check_name("a b")),
+            "name contains invalid character ' '"
+        );
+        assert_eq!(
+            msg(check_lv_name("snapshot1", false)),
+            "names starting with \"snapshot\" are reserved"
+        );
+        assert_eq!(check_lv_name("snapshot1", true), Ok(()));
+        assert_eq!(
+            msg(check_lv_name("a_tmeta", false)),
+            "names containing \"_tmeta\" are reserved"
+        );
+        assert_eq!(msg(check_tag("")), "tag is empty");
+        assert_eq!(
+            msg(check_tag(&"t".repeat(1025))),
+            "tag is longer than 1024 characters"
+        );
+        assert_eq!(
+            msg(check_tag("a b")),
+            "tag \"a b\" contains invalid character ' '"
+        );
+    }
 }
