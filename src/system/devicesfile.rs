@@ -53,6 +53,10 @@ pub enum DevicesFileError {
     },
     #[error("not updating devices file {0} with unparsed or larger major version")]
     Version(PathBuf),
+    /// `render_next` on a file whose VERSION it cannot bump (no path known
+    /// there; `save` reports `Version`).
+    #[error("unparsed or larger major version {0}")]
+    UnknownVersion(String),
     #[error("Cannot use {0}: device not found")]
     NoDevice(String),
     #[error(transparent)]
@@ -386,7 +390,7 @@ impl DevicesFile {
 
     /// Text for the next version of the file: VERSION counter bumped,
     /// `# HASH=` refreshed, everything else kept.
-    pub fn render_next(&self) -> Result<String, String> {
+    pub fn render_next(&self) -> Result<String, DevicesFileError> {
         let counter = match self.version() {
             None => 0,
             Some(v) => {
@@ -394,10 +398,10 @@ impl DevicesFile {
                     .split('.')
                     .map(|x| x.parse::<u32>())
                     .collect::<Result<_, _>>()
-                    .map_err(|_| v.to_string())?;
+                    .map_err(|_| DevicesFileError::UnknownVersion(v.to_string()))?;
                 match p.as_slice() {
                     [major, _, c] if *major <= FILE_MAJOR => *c,
-                    _ => return Err(v.to_string()),
+                    _ => return Err(DevicesFileError::UnknownVersion(v.to_string())),
                 }
             }
         };

@@ -45,7 +45,7 @@ pub enum ScanError {
     #[error("No device found for {0}.")]
     NotFound(String),
     #[error("Cannot use {path}: {reason}")]
-    Excluded { path: String, reason: &'static str },
+    Excluded { path: String, reason: Exclusion },
     #[error("Cannot read block devices from {path}: {source}")]
     Sysfs {
         path: PathBuf,
@@ -56,6 +56,21 @@ pub enum ScanError {
     Filter(#[from] FilterError),
     #[error(transparent)]
     DevicesFile(#[from] DevicesFileError),
+}
+
+/// Why a device is not used, in LVM2's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Exclusion {
+    #[error("device is too small (pv_min_size)")]
+    TooSmall,
+    #[error("device is an LV")]
+    Lv,
+    #[error("device is partitioned")]
+    Partitioned,
+    #[error("device is rejected by filter config")]
+    Filtered,
+    #[error("device is not in devices file")]
+    NotInDevicesFile,
 }
 
 /// Where to read the kernel's view from; tests point these at a temp tree.
@@ -165,7 +180,7 @@ impl Judge {
     }
 
     /// The device, or the reason (LVM2's words) it is not usable.
-    fn judge(&self, r: &RawDev, typed: Option<&str>) -> Result<ScanDev, &'static str> {
+    fn judge(&self, r: &RawDev, typed: Option<&str>) -> Result<ScanDev, Exclusion> {
         let dev_dir = self.conf.dev_dir();
         let kpath = dev_dir.join(&r.kname);
         let dm_name = read_sys(&r.sys_dir, "dm/name");
@@ -183,19 +198,19 @@ impl Judge {
                 && r.sys_dir.join("loop").exists()
                 && read_sys(&r.sys_dir, "loop/backing_file").is_none())
         {
-            return Err("device is too small (pv_min_size)");
+            return Err(Exclusion::TooSmall);
         }
         if let Some(uuid) = &dm_uuid {
             if let Some(rest) = uuid.strip_prefix("LVM-") {
                 // "LVM-" + 64 ID chars is an LV; anything after is a
                 // private layer (-cow, -real, -pool...), never scanned.
                 if !self.conf.scan_lvs() || rest.len() > 64 {
-                    return Err("device is an LV");
+                    return Err(Exclusion::Lv);
                 }
             }
         }
         if r.partitioned {
-            return Err("device is partitioned");
+            return Err(Exclusion::Partitioned);
         }
 
         let mut names: Vec<String> = vec![path.display().to_string()];
@@ -221,12 +236,12 @@ impl Judge {
         }
 
         if !self.filter.accepts(&names) {
-            return Err("device is rejected by filter config");
+            return Err(Exclusion::Filtered);
         }
         if let Some(df) = &self.devices_file {
             let ids = DevIds::read(&r.sys_dir, r.parent_dir.as_deref(), names);
             if !df.lists(&ids) {
-                return Err("device is not in devices file");
+                return Err(Exclusion::NotInDevicesFile);
             }
         }
         Ok(ScanDev {
