@@ -4,7 +4,10 @@
 #   $OUT/base.cpio.gz  busybox, the kernel modules, /init, real LVM2 (lvm, dmsetup + libs),
 #                      /etc/lvm/lvm.conf for a guest without udev, and, when the host has
 #                      Debian's `udev` package, systemd-udevd + udevadm with the block, dm and
-#                      LVM rules (not started by /init: only a scenario that wants udev starts it)
+#                      LVM rules (not started by /init: only a scenario that wants udev starts it),
+#                      and, under /opt/gnu/bin, the GNU userland LVM2's own test suite needs
+#                      (bash, coreutils, util-linux, e2fsprogs, procps...: tests/lvm2-suite/run.sh
+#                      puts it first on its PATH; the other scenarios keep busybox)
 #   $OUT/kernel-version
 # What changes per boot (the scenario, rlvm, test executables) is not in here: it goes into a
 # second, small archive made by pack-overlay.sh, which the kernel unpacks over this one
@@ -60,6 +63,13 @@ if [ -n "$udevadm_bin" ]; then
     done
 fi
 
+# The userland LVM2's test suite (tests/lvm2-suite) runs on: its scripts are bash and expect
+# GNU tools (mktemp -p, ls --hide, ps ehax, losetup --show, mkfs.ext3, fsck...). Packages not
+# installed on the host are left out (the suite's runner then says what is missing).
+suite_pkgs="bash coreutils findutils grep sed mawk diffutils procps psmisc util-linux mount
+            e2fsprogs debianutils bc gzip tar"
+suite_pkg_versions=$(dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\n' $suite_pkgs 2>/dev/null || true)
+
 mkdir -p "$cache/kernel"
 exec 9>"$cache/.lock"
 flock 9   # one builder at a time per cache; others wait, then find the result cached
@@ -107,7 +117,8 @@ moddir=$kroot/lib/modules/$kver
 out=$cache/image
 stamp=$( { echo "$kver"; cat "$0" "$here/lvm.conf.sh" "$here/init.sh";
            sha256sum "$busybox_bin" "$lvm_bin" "$dmsetup_bin";
-           [ -z "$udevadm_bin" ] || sha256sum "$udevadm_bin" "${udev_files[@]}"; } |
+           [ -z "$udevadm_bin" ] || sha256sum "$udevadm_bin" "${udev_files[@]}";
+           echo "$suite_pkg_versions"; } |
          sha256sum | cut -d' ' -f1)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
    [ -f "$out/base.cpio.gz" ] && [ -f "$out/vmlinuz" ]; then
@@ -199,6 +210,44 @@ if [ -n "$udevadm_bin" ]; then
 else
     log "udevadm not found: the image has no udev (install Debian's udev package)"
 fi
+
+# ---- GNU userland for LVM2's test suite ----------------------------------------------------
+# Every executable of those packages into /opt/gnu/bin (symlinks kept as links by name, e.g.
+# mkfs.ext3 -> mke2fs, which picks its behaviour from argv[0]), plus the alternatives `awk`
+# and `which`. /usr/bin/env and /bin/bash, which the suite's #! lines name, are added where
+# busybox has nothing of that name.
+gnu=/opt/gnu/bin
+mkdir -p "$root$gnu"
+gnu_add() {   # HOST_PATH [NAME]
+    local src=$1 name=${2:-$(basename "$1")} real
+    [ -e "$root$gnu/$name" ] || [ -L "$root$gnu/$name" ] && return 0
+    real=$(readlink -f "$src")
+    [ -f "$real" ] && [ -x "$real" ] || return 0
+    if [ "$(basename "$real")" != "$name" ]; then
+        gnu_add "$real"
+        ln -s "$(basename "$real")" "$root$gnu/$name"
+    else
+        copy_bin "$root" "$real" "$gnu/$name"
+    fi
+}
+for p in $suite_pkgs; do
+    if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+        log "package $p not installed: its tools are not in $gnu (run scripts/install-deps.sh)"
+        continue
+    fi
+    while IFS= read -r f; do
+        gnu_add "$f"
+    done < <(dpkg -L "$p" | grep -E '^(/usr)?/s?bin/[^/]+$')
+done
+for alt in awk which; do
+    a=$(command -v "$alt" || true)
+    [ -n "$a" ] && gnu_add "$a" "$alt"
+done
+[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
+mkdir -p "$root/usr/bin"
+[ -e "$root/usr/bin/env" ] || ln -s /bin/busybox "$root/usr/bin/env"
+[ -e "$root/bin/bash" ] || { [ -e "$root$gnu/bash" ] && ln -s "$gnu/bash" "$root/bin/bash"; }
+log "GNU userland for the LVM2 suite: $(ls "$root$gnu" | wc -l) commands in $gnu"
 
 # ---- init ----------------------------------------------------------------------------------
 cp "$here/init.sh" "$root/init"

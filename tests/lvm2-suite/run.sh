@@ -1,0 +1,186 @@
+#!/bin/bash
+# vm: disks=0 memory=1024
+# Guest side of tests/lvm2-suite: runs LVM2's own test/shell scripts, unchanged, in the
+# real-kernel test VM, with either real LVM2 or rlvm standing in for `lvm` (and so for every
+# lvm command: the suite's lib/<command> links all go through lib/lvm-wrapper, which runs the
+# `lvm` first on $PATH). tests/lvm2_suite.rs boots the VM with this as its scenario.
+#
+# What it needs in the guest (tests/lvm2_suite.rs puts them there):
+#   $LVM2_SUITE_TARBALL  the suite in its installed layout, from tests/lvm2-suite/prepare.sh
+#                        (default /rlvm/lvm2-suite/lvm2-testsuite.tar.gz)
+#   $LVM2_SUITE_LIST     which scripts to run: tests/lvm2-suite/scripts.list
+#                        (default /rlvm/lvm2-suite/scripts.list)
+#   /opt/gnu/bin         bash and the GNU userland (scripts/vm/build-image.sh)
+# Settings:
+#   LVM2_SUITE_LVM=rlvm|lvm2  what `lvm` is: /opt/rlvm/bin/rlvm (default) or /opt/lvm2/bin/lvm
+#   LVM2_SUITE_SCRIPTS="a.sh b.sh"  run these instead of the list
+#   LVM2_SUITE_TIMEOUT=300    seconds one script may take (then it is killed and fails)
+#   LVM2_SUITE_TAIL=100       lines of a failed script's output shown on the console
+#
+# The scripts run as LVM2's own runner (test/lib/brick-shelltest.h) runs them: from the suite's
+# directory, `bash -noprofile -norc shell/NAME`, stdin /dev/null, in the ndev-vanilla flavour
+# (private /dev in the test's directory, no udev), on loop devices over a tmpfs; exit 0 passes,
+# 200 is a skip, anything else fails. Prints, per script:
+#   PASS name (12.3s) | FAIL name (12.3s) ... | SKIP name (0.4s): reason
+# a failed script's output tail (indented, "    | "), and last a line
+#   N passed, M failed, K skipped
+# Exit status: 0 unless a script failed that the list does not expect to fail in this mode.
+#
+# By hand in the VM: scripts/vm/boot.sh tests/lvm2-suite/run.sh does not bring the tarball;
+# run `cargo test --test lvm2_suite` (RLVM_VM_KEEP=1 keeps the console logs).
+set -euo pipefail
+
+mode=${LVM2_SUITE_LVM:-rlvm}
+tarball=${LVM2_SUITE_TARBALL:-/rlvm/lvm2-suite/lvm2-testsuite.tar.gz}
+list=${LVM2_SUITE_LIST:-/rlvm/lvm2-suite/scripts.list}
+per_timeout=${LVM2_SUITE_TIMEOUT:-300}
+tail_n=${LVM2_SUITE_TAIL:-100}
+datadir=/usr/share/lvm2-testsuite
+gnu=/opt/gnu/bin
+work=/mnt/lvm2-suite          # tmpfs: the tests' directories, loop files and logs
+bindir=/run/lvm-under-test    # holds `lvm`; its name must not contain "lvm2-testsuite"
+                              # (lvm-wrapper drops such entries from PATH before running lvm)
+
+say() { echo "lvm2-suite: $*"; }
+die() { say "error: $*"; exit 2; }
+
+[ -x "$gnu/bash" ] && [ -x "$gnu/mke2fs" ] ||
+    die "no GNU userland in $gnu (scripts/vm/build-image.sh copies it; run scripts/install-deps.sh on the host)"
+[ -f "$tarball" ] || die "no suite tarball at $tarball (tests/lvm2-suite/prepare.sh)"
+
+case $mode in
+    rlvm) lvm_target=/opt/rlvm/bin/rlvm ;;
+    lvm2) lvm_target=/opt/lvm2/bin/lvm ;;
+    *) die "LVM2_SUITE_LVM must be rlvm or lvm2, not $mode" ;;
+esac
+[ -x "$lvm_target" ] || die "$lvm_target missing"
+mkdir -p "$bindir"
+ln -sf "$lvm_target" "$bindir/lvm"
+
+# GNU tools first; `lvm` before anything else (the lvm2 links in /opt/lvm2/bin stay off PATH).
+export PATH=$bindir:$gnu:/usr/sbin:/usr/bin:/sbin:/bin
+export LVM_TEST_FLAVOUR=ndev-vanilla LVM_TEST_DIR=$work/tmp LVM_TEST_PREFER_BRD=0
+export TMPDIR=$work/tmp LANG=C
+
+# What udev or systemd would have made: bash's process substitution needs /dev/fd.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do
+    [ -e "/dev/${i#*:}" ] || ln -s "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"
+done
+
+mkdir -p "$work"
+mountpoint -q "$work" || mount -t tmpfs -o size=75%,mode=0755 lvm2-suite "$work"
+mkdir -p "$work/tmp" "$work/logs"
+tar -xzf "$tarball" -C /
+
+# ---- which scripts, and which may fail in this mode ----------------------------------------
+# List format: one script name per line, then optional flags; '#' starts a comment.
+#   rlvm-xfail   known to fail with rlvm (must still pass with LVM2)
+declare -a scripts=()
+declare -A xfail=()
+if [ -n "${LVM2_SUITE_SCRIPTS:-}" ]; then
+    read -r -a scripts <<<"$LVM2_SUITE_SCRIPTS"
+fi
+if [ -f "$list" ]; then
+    from_list=()
+    while read -r name flags; do
+        case $flags in *rlvm-xfail*) xfail[$name]=1 ;; esac
+        from_list+=("$name")
+    done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+    [ ${#scripts[@]} -gt 0 ] || scripts=("${from_list[@]}")
+fi
+[ ${#scripts[@]} -gt 0 ] || die "no scripts to run (empty $list and no LVM2_SUITE_SCRIPTS)"
+
+say "mode=$mode: lvm is $lvm_target ($(lvm version 2>&1 | head -n1 | sed 's/^ *//'))"
+say "lvm2 suite $(cat "$datadir/lib/version-expected"), kernel $(uname -r), ${#scripts[@]} scripts, timeout ${per_timeout}s each"
+
+# ---- helpers -----------------------------------------------------------------------------
+now_ms() { local t; t=$(cut -d' ' -f1 /proc/uptime); echo "${t%.*}${t#*.}0"; }
+secs() { local ms=$1; printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
+
+# The part of a failed script's log that says why: the commands and output before LVM2's
+# stack trace (the script's `set -vx` trace), the trace itself, the device-mapper state it
+# dumps, the end of the failing command's debug log, and the teardown. Not the full debug
+# logs, nor the script listing STACKTRACE appends.
+show_failure() {
+    local log=$1
+    {
+        if grep -q '^## - ' "$log"; then
+            sed -n '/^## - /q;p' "$log" | grep -v '^## DEBUG' | tail -n "$tail_n"
+            echo "[...]"
+            grep -E '^## ([0-9]+ |- )' "$log" | head -n 12
+            grep -E '^## DM(INFO|TABLE|ITABLE|STATUS):' "$log" | head -n 40
+            grep -E '^## [A-Z0-9]+: ' "$log" | grep -vE '^## (DM|LVMCONF|Line|LSLR|UDEV|GDB)' | tail -n 30
+            sed -n '/^## teardown/,$p' "$log" | tail -n 15
+        else
+            grep -vE '^## (DEBUG|Line:)' "$log" | tail -n "$tail_n"
+        fi
+    } | sed 's/^/    | /'
+}
+
+# Whatever a script left behind must not bleed into the next one.
+cleanup_after() {
+    local name=$1 left
+    left=$(dmsetup info -c --noheadings -o name 2>/dev/null | grep LVMTEST || true)
+    if [ -n "$left" ]; then
+        say "after $name: removing leftover devices: $(echo $left)"
+        grep LVMTEST /proc/mounts | cut -d' ' -f2 | xargs -r umount -fl 2>/dev/null || true
+        for d in $left; do dmsetup remove -f "$d" >/dev/null 2>&1 || true; done
+    fi
+    losetup -a 2>/dev/null | grep LVMTEST | cut -d: -f1 | xargs -r -n1 losetup -d 2>/dev/null || true
+    rm -rf "${LVM_TEST_DIR:?}"/LVMTEST* 2>/dev/null || true
+}
+
+# ---- run --------------------------------------------------------------------------------
+passed=0 failed=0 skipped=0 unexpected=0
+suite_start=$(now_ms)
+cd "$datadir"
+for name in "${scripts[@]}"; do
+    log=$work/logs/${name%.sh}.log
+    if [ ! -f "shell/$name" ]; then
+        echo "FAIL $name (0.0s): no such script in the suite"
+        failed=$((failed + 1)); unexpected=$((unexpected + 1))
+        continue
+    fi
+    say "--- $name"
+    start=$(now_ms)
+    set +e
+    # timeout(1) signals its whole process group, so helpers a script left running go too.
+    timeout -k 15 "$per_timeout" bash -noprofile -norc "shell/$name" </dev/null >"$log" 2>&1
+    rc=$?
+    set -e
+    took=$(secs $(($(now_ms) - start)))
+    expected_fail=0
+    [ "$mode" = rlvm ] && [ -n "${xfail[$name]:-}" ] && expected_fail=1
+    case $rc in
+        0)
+            passed=$((passed + 1))
+            note=""
+            [ "$expected_fail" = 1 ] && note=" (listed rlvm-xfail but passed: drop the flag)"
+            echo "PASS $name (${took}s)$note"
+            ;;
+        200)
+            skipped=$((skipped + 1))
+            reason=$(grep -m1 '^TEST SKIPPED' "$log" | sed 's/^TEST SKIPPED: *//' || true)
+            [ -n "$reason" ] || reason=$(grep -m1 -B2 '^## - ' "$log" | head -n1 || true)
+            echo "SKIP $name (${took}s): ${reason:-no reason given}"
+            ;;
+        *)
+            failed=$((failed + 1))
+            why="exit $rc"
+            [ "$rc" = 124 ] || [ "$rc" = 137 ] && why="timed out after ${per_timeout}s"
+            if [ "$expected_fail" = 1 ]; then
+                why="$why; expected with rlvm (listed rlvm-xfail)"
+            else
+                unexpected=$((unexpected + 1))
+            fi
+            echo "FAIL $name (${took}s): $why"
+            show_failure "$log"
+            ;;
+    esac
+    cleanup_after "$name"
+done
+
+say "total $(secs $(($(now_ms) - suite_start)))s for ${#scripts[@]} scripts (mode=$mode)"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$unexpected" = 0 ]

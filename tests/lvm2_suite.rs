@@ -1,0 +1,298 @@
+//! LVM2's own test suite in the real-kernel test VM: the `test/shell` scripts of Debian's
+//! `lvm2` source package, run unchanged, with real LVM2 and with rlvm as `lvm`.
+//!
+//! - `tests/lvm2-suite/prepare.sh` (host) fetches the source with `apt-get source` into
+//!   `.vm-cache/lvm2-suite` (once) and packs the suite in its installed layout;
+//! - `tests/lvm2-suite/run.sh` (guest, the scenario) runs the scripts listed in
+//!   `tests/lvm2-suite/scripts.list`, all in one boot, and prints `PASS|FAIL|SKIP name (secs)`
+//!   per script and `N passed, M failed, K skipped`;
+//! - this file boots one VM per mode and checks every listed script passed (a script flagged
+//!   `rlvm-xfail` may fail with rlvm).
+//!
+//! Like tests/vm.rs these fail, not skip, when the VM or the source cannot be had under CI
+//! (`CI` set) or `RLVM_VM_TESTS=1`. Knobs: `RLVM_LVM2_SUITE_SCRIPTS="a.sh b.sh"` runs those
+//! scripts instead of the list; `RLVM_LVM2_SUITE_TIMEOUT` (seconds per script, default 300,
+//! times `RLVM_VM_TIMEOUT_SCALE`); `RLVM_VM_KEEP=1` keeps the console logs.
+
+#[path = "vm/harness.rs"]
+mod harness;
+
+use harness::{image_or_skip, repo_root, shout, vm_tests_required, Vm};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const GUEST_DIR: &str = "/rlvm/lvm2-suite";
+const MERGE_SCRIPTS: [&str; 3] = [
+    "snapshot-merge.sh",
+    "snapshot-merge-stack.sh",
+    "pvscan-autoactivation-polling.sh",
+];
+
+fn list_path() -> PathBuf {
+    repo_root().join("tests/lvm2-suite/scripts.list")
+}
+
+/// A script of the list and whether it is known to fail with rlvm.
+#[derive(Debug, PartialEq)]
+struct Listed {
+    name: String,
+    rlvm_xfail: bool,
+}
+
+/// `tests/lvm2-suite/scripts.list`, parsed as run.sh parses it.
+fn listed_scripts() -> Vec<Listed> {
+    let text = std::fs::read_to_string(list_path()).expect("tests/lvm2-suite/scripts.list");
+    parse_list(&text)
+}
+
+fn parse_list(text: &str) -> Vec<Listed> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let name = words.next()?.to_owned();
+            let rlvm_xfail = words.any(|w| w == "rlvm-xfail");
+            Some(Listed { name, rlvm_xfail })
+        })
+        .collect()
+}
+
+/// The suite tarball from prepare.sh, once per process; `None` after a loud message when it
+/// cannot be had and need not. Panics when it cannot be had and must.
+fn suite_tarball(test: &str) -> Option<&'static PathBuf> {
+    static TARBALL: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let result = TARBALL.get_or_init(|| {
+        let script = repo_root().join("tests/lvm2-suite/prepare.sh");
+        let out = Command::new(&script)
+            .arg("--quiet")
+            .output()
+            .map_err(|e| format!("{}: {e}", script.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} failed ({}):\n{}",
+                script.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let path = PathBuf::from(stdout.lines().last().unwrap_or("").trim());
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("{} printed no tarball path", script.display()))
+        }
+    });
+    match result {
+        Ok(path) => Some(path),
+        Err(why) if vm_tests_required() => panic!(
+            "VM test {test} cannot get LVM2's test suite, and VM tests are required here (CI or RLVM_VM_TESTS=1): {why}"
+        ),
+        Err(why) => {
+            shout(&format!(
+                "\n*** SKIPPED VM test {test}: no LVM2 test suite: {why}\n*** (run scripts/install-deps.sh; CI=true or RLVM_VM_TESTS=1 makes this a failure)\n"
+            ));
+            None
+        }
+    }
+}
+
+/// One script's result line from the console: `PASS name (1.2s)`, `FAIL name (3.4s): why`.
+#[derive(Debug, PartialEq)]
+struct ScriptResult {
+    status: String,
+    line: String,
+    /// The indented output tail run.sh prints under a FAIL line.
+    detail: Vec<String>,
+}
+
+fn parse_console(console: &str) -> (BTreeMap<String, ScriptResult>, Option<String>) {
+    let mut results: BTreeMap<String, ScriptResult> = BTreeMap::new();
+    let mut summary = None;
+    let mut last: Option<String> = None;
+    for line in console.lines().map(|l| l.trim_end_matches('\r')) {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if matches!(first, "PASS" | "FAIL" | "SKIP") {
+            if let Some(name) = words.next() {
+                results.insert(
+                    name.to_owned(),
+                    ScriptResult {
+                        status: first.to_owned(),
+                        line: line.to_owned(),
+                        detail: Vec::new(),
+                    },
+                );
+                last = Some(name.to_owned());
+                continue;
+            }
+        }
+        if line.starts_with("    | ") {
+            if let Some(r) = last.as_ref().and_then(|n| results.get_mut(n)) {
+                r.detail.push(line.to_owned());
+            }
+            continue;
+        }
+        last = None;
+        let is_summary = line
+            .split_once(" passed, ")
+            .is_some_and(|(n, rest)| n.parse::<u32>().is_ok() && rest.contains(" failed"));
+        if is_summary {
+            summary = Some(line.to_owned());
+        }
+    }
+    (results, summary)
+}
+
+fn timeout_scale() -> f64 {
+    std::env::var("RLVM_VM_TIMEOUT_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s: &f64| *s > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// Boots the VM once with run.sh for `mode` ("lvm2" or "rlvm") and checks the results.
+fn run_suite(mode: &str) {
+    let name = format!("lvm2-suite-{mode}");
+    let Some(image) = image_or_skip(&name) else {
+        return;
+    };
+    let Some(tarball) = suite_tarball(&name) else {
+        return;
+    };
+    let listed = listed_scripts();
+    let chosen: Option<Vec<String>> = std::env::var("RLVM_LVM2_SUITE_SCRIPTS")
+        .ok()
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .filter(|v: &Vec<String>| !v.is_empty());
+    let to_run: Vec<String> = chosen
+        .clone()
+        .unwrap_or_else(|| listed.iter().map(|l| l.name.clone()).collect());
+    let per_script_unscaled: u64 = std::env::var("RLVM_LVM2_SUITE_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let per_script = (per_script_unscaled as f64 * timeout_scale()).ceil() as u64;
+
+    let mut builder = Vm::builder(&name)
+        .scenario(repo_root().join("tests/lvm2-suite/run.sh"))
+        .disks(&[])
+        .memory_mib(1024)
+        // Unscaled: the harness scales the boot's limit itself.
+        .timeout(Duration::from_secs(
+            to_run.len() as u64 * per_script_unscaled + 180,
+        ))
+        .file(tarball, format!("{GUEST_DIR}/lvm2-testsuite.tar.gz"))
+        .file(list_path(), format!("{GUEST_DIR}/scripts.list"))
+        .env("LVM2_SUITE_LVM", mode)
+        .env("LVM2_SUITE_TIMEOUT", &per_script.to_string());
+    if let Some(chosen) = &chosen {
+        builder = builder.env("LVM2_SUITE_SCRIPTS", &chosen.join(" "));
+    }
+    let mut vm = builder.build(image).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = vm.boot().unwrap_or_else(|e| panic!("{e}"));
+    let console = String::from_utf8_lossy(&std::fs::read(&outcome.console).unwrap_or_default())
+        .into_owned();
+    let (results, summary) = parse_console(&console);
+
+    // The per-script lines with their timings, visible even when the test passes.
+    let mut report = format!(
+        "LVM2 test suite with {mode} as lvm (boot {:.1}s, suite {:.1}s):\n",
+        outcome.boot_time.as_secs_f64(),
+        outcome.scenario_time.as_secs_f64()
+    );
+    for r in results.values() {
+        report.push_str(&format!("  {}\n", r.line));
+    }
+    report.push_str(&format!(
+        "  {}\n",
+        summary.as_deref().unwrap_or("(no summary line)")
+    ));
+    shout(&report);
+
+    let Some(_) = summary else {
+        panic!(
+            "{}",
+            outcome.failure_report("run.sh did not finish (no summary line)")
+        );
+    };
+    let mut problems = Vec::new();
+    for script in &to_run {
+        let xfail =
+            mode == "rlvm" && listed.iter().any(|l| &l.name == script && l.rlvm_xfail);
+        match results.get(script) {
+            None => problems.push(format!("{script}: no result line")),
+            Some(r) if r.status == "PASS" => {}
+            Some(_) if xfail => {}
+            Some(r) => {
+                let mut p = r.line.clone();
+                for d in &r.detail {
+                    p.push('\n');
+                    p.push_str(d);
+                }
+                problems.push(p);
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "LVM2 test suite with {mode} as lvm: {} script(s) did not pass (console log: {}):\n{}",
+        problems.len(),
+        outcome.console.display(),
+        problems.join("\n")
+    );
+    // rc 0 is run.sh's own verdict, which must agree.
+    outcome.assert_success();
+}
+
+/// Real LVM2 as lvm: proves the harness (image, prepared suite, runner) is right.
+#[test]
+fn lvm2_suite_with_lvm2() {
+    run_suite("lvm2");
+}
+
+/// rlvm as lvm: the merge scripts (and whatever else the list holds) must pass.
+#[test]
+fn lvm2_suite_with_rlvm() {
+    run_suite("rlvm");
+}
+
+#[test]
+fn the_list_holds_the_merge_scripts() {
+    let listed = listed_scripts();
+    for script in MERGE_SCRIPTS {
+        let entry = listed.iter().find(|l| l.name == script);
+        assert!(
+            entry.is_some_and(|l| !l.rlvm_xfail),
+            "{script} must be in tests/lvm2-suite/scripts.list, without rlvm-xfail"
+        );
+    }
+}
+
+#[test]
+fn parses_the_list_and_the_console() {
+    assert_eq!(
+        parse_list("# c\n\na.sh\nb.sh  rlvm-xfail  # why\n"),
+        vec![
+            Listed {
+                name: "a.sh".into(),
+                rlvm_xfail: false
+            },
+            Listed {
+                name: "b.sh".into(),
+                rlvm_xfail: true
+            }
+        ]
+    );
+    let console = "lvm2-suite: --- a.sh\r\nPASS a.sh (1.2s)\r\nFAIL b.sh (3.0s): exit 1\r\n    | lvs\r\n    | boom\r\n[ 12.3] kernel line\r\nSKIP c.sh (0.1s): no thin\r\n1 passed, 1 failed, 1 skipped\r\n";
+    let (results, summary) = parse_console(console);
+    assert_eq!(summary.as_deref(), Some("1 passed, 1 failed, 1 skipped"));
+    assert_eq!(results["a.sh"].status, "PASS");
+    assert_eq!(results["b.sh"].status, "FAIL");
+    assert_eq!(results["b.sh"].detail, vec!["    | lvs", "    | boom"]);
+    assert_eq!(results["c.sh"].status, "SKIP");
+}
