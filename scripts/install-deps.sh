@@ -7,6 +7,12 @@
 #   udev:    udev                                       (udevd + udevadm copied into the guest
 #                                                        image for tests/vm/scenarios/17-udev.sh;
 #                                                        in a container its postinst starts nothing)
+#   LVM2's test suite (tests/lvm2-suite, tests/lvm2_suite.rs):
+#            dpkg-dev xz-utils                          (`apt-get source lvm2` unpacks with
+#                                                        dpkg-source; the deb-src entries are
+#                                                        the suite's own, see its prepare.sh)
+#            e2fsprogs procps psmisc bc mawk            (copied into the guest image with bash,
+#                                                        coreutils, util-linux: the scripts' tools)
 # Idempotent: does nothing (not even `apt-get update`) when every package is installed.
 # The test kernel itself is not installed: build-image.sh fetches it with `apt-get download`.
 # The Rust toolchain (cargo, rustfmt, clippy) is not a Debian package here: CI images bring it.
@@ -17,6 +23,7 @@ packages=(
     qemu-system-x86 busybox-static cpio kmod
     lvm2
     udev
+    dpkg-dev xz-utils e2fsprogs procps psmisc bc mawk
 )
 
 missing=()
