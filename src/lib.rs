@@ -8,6 +8,7 @@
 pub mod cmd;
 pub mod dm;
 pub mod metadata;
+pub mod ops;
 pub mod poll;
 pub mod report;
 pub mod system;

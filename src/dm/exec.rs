@@ -165,30 +165,78 @@ pub fn execute(kernel: &mut dyn Kernel, ops: &[Op]) -> Result<(), ExecError> {
 /// Execute `ops`; `nodes` maintains /dev/mapper and /dev/<vg> entries
 /// when udev does not.
 pub fn execute_with(kernel: &mut dyn Kernel, ops: &[Op], nodes: &Nodes) -> Result<(), ExecError> {
-    let mut devs: HashMap<String, DevNum> = kernel
-        .list()
-        .map_err(|cause| ExecError::Step {
-            op: "list devices".into(),
-            cause,
-        })?
-        .into_iter()
-        .map(|d| (d.name, d.dev))
-        .collect();
-    let mut journal = Vec::new();
-    for op in ops {
-        log::debug!("dm: {op}");
-        if let Err(cause) = step(kernel, op, &mut devs, &mut journal, nodes) {
-            log::debug!("dm: {op} failed: {cause}; undoing");
-            let undo = undo(kernel, journal, &mut devs, nodes);
-            let op = op.to_string();
-            return Err(if undo.is_empty() {
-                ExecError::Step { op, cause }
-            } else {
-                ExecError::UndoFailed { op, cause, undo }
-            });
-        }
+    Transaction::new(kernel, nodes)?.run(ops)
+}
+
+/// Where a plan is cut around the metadata commit (LVM2's order: preload
+/// and suspend with the new metadata precommitted, commit, then resume and
+/// remove): after the last suspend; in a plan that suspends nothing, after
+/// its last create or load (new devices exist, nothing is live yet).
+pub fn commit_point(ops: &[Op]) -> usize {
+    let last = |f: &dyn Fn(&Op) -> bool| ops.iter().rposition(f).map(|i| i + 1);
+    last(&|o| matches!(o, Op::Suspend { .. }))
+        .or_else(|| last(&|o| matches!(o, Op::Create { .. } | Op::Load { .. })))
+        .unwrap_or(0)
+}
+
+/// A plan run in parts with one undo journal: `run` may be called several
+/// times (before and after a metadata commit); when any part fails, or
+/// when `rollback` is called, everything every part did is undone.
+pub struct Transaction<'k> {
+    kernel: &'k mut dyn Kernel,
+    nodes: &'k Nodes,
+    devs: HashMap<String, DevNum>,
+    journal: Vec<Done>,
+}
+
+impl<'k> Transaction<'k> {
+    pub fn new(kernel: &'k mut dyn Kernel, nodes: &'k Nodes) -> Result<Self, ExecError> {
+        let devs = kernel
+            .list()
+            .map_err(|cause| ExecError::Step {
+                op: "list devices".into(),
+                cause,
+            })?
+            .into_iter()
+            .map(|d| (d.name, d.dev))
+            .collect();
+        Ok(Transaction {
+            kernel,
+            nodes,
+            devs,
+            journal: Vec::new(),
+        })
     }
-    Ok(())
+
+    /// Runs `ops`; on failure undoes this part and every earlier one.
+    pub fn run(&mut self, ops: &[Op]) -> Result<(), ExecError> {
+        for op in ops {
+            log::debug!("dm: {op}");
+            if let Err(cause) = step(
+                self.kernel,
+                op,
+                &mut self.devs,
+                &mut self.journal,
+                self.nodes,
+            ) {
+                log::debug!("dm: {op} failed: {cause}; undoing");
+                let undo = self.rollback();
+                let op = op.to_string();
+                return Err(if undo.is_empty() {
+                    ExecError::Step { op, cause }
+                } else {
+                    ExecError::UndoFailed { op, cause, undo }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes everything done so far; returns the undo's own errors.
+    pub fn rollback(&mut self) -> Vec<KernelError> {
+        let journal = std::mem::take(&mut self.journal);
+        undo(self.kernel, journal, &mut self.devs, self.nodes)
+    }
 }
 
 /// Replace `DevRef::Name` with the device's number.

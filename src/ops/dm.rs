@@ -1,0 +1,95 @@
+//! The kernel as operations use it: a `Kernel` (the real device-mapper or
+//! the recording fake), how /dev nodes are made, and test mode. Runs plans
+//! with interactive interrupts held, so a Ctrl-C cannot land between a
+//! suspend and its resume.
+
+use crate::dm::exec::{execute_with, Kernel, KernelError};
+use crate::dm::kernel::DmKernel;
+use crate::dm::nodes::Nodes;
+use crate::dm::plan::Op;
+use crate::dm::state::KernelDevice;
+
+use super::OpsError;
+
+/// An open connection to device-mapper plus how /dev nodes are made.
+pub struct Dm {
+    kernel: Box<dyn Kernel>,
+    nodes: Nodes,
+    /// `-t`: plans are computed, nothing is run.
+    test: bool,
+}
+
+/// How to open the real device-mapper (from lvm.conf and the command line).
+#[derive(Clone, Copy, Debug)]
+pub struct DmOptions {
+    pub udev_rules: bool,
+    pub udev_sync: bool,
+    pub test: bool,
+}
+
+impl Dm {
+    /// The real device-mapper; `None` when the kernel has none.
+    pub fn open(o: DmOptions) -> Option<Dm> {
+        let kernel = DmKernel::open(o.udev_rules)
+            .ok()?
+            .with_udev_sync(o.udev_sync);
+        Some(Dm {
+            kernel: Box::new(kernel),
+            nodes: Nodes::for_system(o.udev_rules),
+            test: o.test,
+        })
+    }
+
+    /// Any kernel (the recording fake in tests).
+    pub fn with_kernel(kernel: Box<dyn Kernel>, nodes: Nodes, test: bool) -> Dm {
+        Dm {
+            kernel,
+            nodes,
+            test,
+        }
+    }
+
+    pub fn kernel(&self) -> &dyn Kernel {
+        self.kernel.as_ref()
+    }
+
+    pub fn test_mode(&self) -> bool {
+        self.test
+    }
+
+    pub fn list(&self) -> Result<Vec<KernelDevice>, KernelError> {
+        self.kernel.list()
+    }
+
+    /// Runs `f` on the kernel with SIGINT, SIGHUP and SIGQUIT held back (as
+    /// LVM2 does around its critical sections); they are delivered when it
+    /// returns. SIGTERM is left alone: it is how supervisors (and `timeout`)
+    /// stop a command stuck on a udev cookie nobody completes.
+    pub fn with_signals_held<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Kernel, &Nodes) -> Result<T, OpsError>,
+    ) -> Result<T, OpsError> {
+        use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+        let mut held = SigSet::empty();
+        for s in [Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT] {
+            held.add(s);
+        }
+        let mut previous = SigSet::empty();
+        let blocked = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut previous)).is_ok();
+        let result = f(self.kernel.as_mut(), &self.nodes);
+        if blocked {
+            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+        }
+        result
+    }
+
+    /// Runs a plan that changes no metadata (activation, deactivation,
+    /// refresh); in test mode nothing runs.
+    pub fn run(&mut self, ops: &[Op]) -> Result<(), OpsError> {
+        if ops.is_empty() || self.test {
+            return Ok(());
+        }
+        log::debug!("device-mapper plan:\n{}", crate::dm::plan::format_plan(ops));
+        self.with_signals_held(|k, nodes| Ok(execute_with(k, ops, nodes)?))
+    }
+}

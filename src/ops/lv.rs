@@ -1,0 +1,185 @@
+//! Operations that change an LV in metadata and in the kernel together:
+//! create (with zeroing), remove, rename, change permission. Each builds
+//! the new VG, plans the kernel's transition and runs both through
+//! `super::update`, the one transaction order.
+
+use crate::dm::error::PlanError;
+use crate::dm::names::dm_name;
+use crate::dm::plan;
+use crate::metadata::model::{LvRole, SegmentKind, Vg};
+use crate::metadata::store::VgHandle;
+
+use super::{update, Dm, OpsError, Storage};
+
+/// Writes zeros over the first `bytes` of an LV (LVM2's default `-Zy`
+/// wipes 4 KiB), or over the first chunks of a new COW so the kernel sees
+/// an empty exception store. Written on the PV where LE 0 lives, before
+/// any device-mapper device exists for the LV.
+pub fn zero_lv_start(
+    store: &dyn Storage,
+    h: &VgHandle,
+    lv: &str,
+    bytes: u64,
+) -> Result<(), OpsError> {
+    let Some(l) = h.vg.lv(lv) else {
+        return Ok(());
+    };
+    let Some(seg) = l.segments.first() else {
+        return Ok(());
+    };
+    let SegmentKind::Striped {
+        stripes,
+        stripe_size,
+    } = &seg.kind
+    else {
+        return Ok(());
+    };
+    let Some(area) = stripes.first() else {
+        return Ok(());
+    };
+    let Some(pv) = h.vg.pv(&area.pv) else {
+        return Ok(());
+    };
+    let Some(path) = h.pv_path(&area.pv) else {
+        return Err(OpsError::MissingPv {
+            pv: area.pv.clone(),
+            lv: lv.to_string(),
+        });
+    };
+    // With stripes, the first stripe-size piece is on the first area.
+    let len = match stripe_size {
+        Some(ss) if stripes.len() > 1 => bytes.min(ss * 512),
+        _ => bytes,
+    };
+    let offset = (pv.pe_start + area.pe * h.vg.extent_size) * 512;
+    let wipe = |source| OpsError::Wipe {
+        vg: h.vg.name.clone(),
+        lv: lv.to_string(),
+        source,
+    };
+    let dev = store.open(path).map_err(wipe)?;
+    dev.write_at(offset, &vec![0u8; len as usize])
+        .and_then(|_| dev.sync())
+        .map_err(wipe)
+}
+
+/// lvcreate with activation: `h.vg` already holds the new LV (and, for a
+/// snapshot, its `snapshotN` link); `before` is the VG without it. A
+/// snapshot's COW is always wiped (header and first metadata area); a
+/// plain LV when `zero`. If activation fails the new LV leaves the
+/// metadata again (LVM2 does the same).
+pub fn create(
+    dm: &mut Dm,
+    store: &dyn Storage,
+    h: &mut VgHandle,
+    before: &Vg,
+    name: &str,
+    zero: bool,
+) -> Result<(), OpsError> {
+    let snapshot = h.vg.snapshot_by_cow(name).map(|s| s.chunk_size);
+    if !dm.test_mode() {
+        match snapshot {
+            Some(chunk) => zero_lv_start(store, h, name, (2 * chunk * 512).max(4096))?,
+            None if zero => zero_lv_start(store, h, name, 4096)?,
+            None => {}
+        }
+    }
+    let pvs = store.pv_devices(h);
+    let kernel = dm.list()?;
+    let mut ops = match snapshot {
+        Some(_) => plan::plan_add_snapshot(before, &h.vg, name, &pvs, &kernel)?,
+        None => vec![],
+    };
+    if ops.is_empty() {
+        ops = plan::plan_activate(&h.vg, name, &pvs, &kernel)?;
+    }
+    update(dm, store, h, before, &ops, "create").map_err(|e| match e {
+        OpsError::Reverted { cause, what } => OpsError::Reverted {
+            cause,
+            what: format!(
+                "{what}\n  Aborting. Failed to activate new LV {}/{name}.",
+                before.name
+            ),
+        },
+        e => e,
+    })
+}
+
+/// lvremove: `h.vg` no longer holds `removed` (the LV asked for last, its
+/// snapshots before it); `before` does. The kernel's devices go after the
+/// commit; a snapshot's origin is reloaded without it.
+pub fn remove(
+    dm: Option<&mut Dm>,
+    store: &dyn Storage,
+    h: &mut VgHandle,
+    before: &Vg,
+    removed: &[String],
+) -> Result<(), OpsError> {
+    let (Some(dm), Some(target)) = (dm, removed.last()) else {
+        return store.commit(h);
+    };
+    let pvs = store.pv_devices(h);
+    let kernel = dm.list()?;
+    let ops = match before.lv(target).map(|l| before.role(l)) {
+        Some(LvRole::Cow) => {
+            let snap_dev = dm_name(&before.name, target, None);
+            if kernel
+                .iter()
+                .any(|d| d.name == snap_dev && d.open_count > 0)
+            {
+                return Err(PlanError::InUse {
+                    vg: before.name.clone(),
+                    lv: target.clone(),
+                }
+                .into());
+            }
+            plan::plan_remove_snapshot(before, &h.vg, target, &pvs, &kernel)?
+        }
+        _ => plan::plan_deactivate(before, target, &kernel)?,
+    };
+    update(dm, store, h, before, &ops, "remove")
+}
+
+/// lvrename: `h.vg` has the new names, `before` the old ones. The active
+/// family's devices are renamed after the commit (DM_DEV_RENAME, UUIDs
+/// stay); if the kernel refuses, they are renamed back and the old
+/// metadata committed again.
+pub fn rename(
+    dm: Option<&mut Dm>,
+    store: &dyn Storage,
+    h: &mut VgHandle,
+    before: &Vg,
+    old: &str,
+    new: &str,
+) -> Result<(), OpsError> {
+    let Some(dm) = dm else {
+        return store.commit(h);
+    };
+    let ops = plan::plan_rename(before, &h.vg, old, new, &store.pv_devices(h), &dm.list()?)?;
+    update(dm, store, h, before, &ops, "rename").map_err(|e| match e {
+        OpsError::Reverted { cause, what } => OpsError::Reverted {
+            cause,
+            what: format!(
+                "{what}\n  Failed to rename {}/{old} to {new}: devices renamed back.",
+                before.name
+            ),
+        },
+        e => e,
+    })
+}
+
+/// lvchange -p: reload the active tables read-only or read-write with the
+/// new metadata, in the transaction order.
+pub fn change_permission(
+    dm: Option<&mut Dm>,
+    store: &dyn Storage,
+    h: &mut VgHandle,
+    before: &Vg,
+    lv: &str,
+) -> Result<(), OpsError> {
+    let Some(dm) = dm else {
+        return store.commit(h);
+    };
+    let ops = plan::plan_update(before, &h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
+    update(dm, store, h, before, &ops, "permission")
+}

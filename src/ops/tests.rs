@@ -1,0 +1,449 @@
+//! Operations against the recording kernel and in-memory PVs: the
+//! transaction order (what the kernel saw before and after the commit),
+//! reverts, and the merge from start to finish.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use super::merge::{self, Deferral, Finished, MergeStart, MergeState};
+use super::*;
+use crate::dm::exec::Kernel;
+use crate::dm::fake::RecordingKernel;
+use crate::dm::nodes::Nodes;
+use crate::metadata::device::MemDev;
+use crate::metadata::id::Id;
+use crate::metadata::model::{Flags, Lv, Segment, SegmentKind, StripeArea};
+use crate::metadata::store::{self, MemOpener, PvLayout};
+
+const PV_BYTES: usize = 64 << 20;
+
+/// In-memory PVs; records, at each commit, the kernel calls made so far.
+struct MemStorage {
+    opener: MemOpener,
+    names: Vec<String>,
+    devs: PvDevices,
+    /// How many kernel calls had been made at each commit.
+    calls_at_commit: RefCell<Vec<usize>>,
+    kernel: Fake,
+}
+
+impl Storage for MemStorage {
+    fn commit_around(
+        &self,
+        h: &mut VgHandle,
+        between: &mut dyn FnMut() -> Result<(), OpsError>,
+    ) -> Result<(), OpsError> {
+        let at = &self.calls_at_commit;
+        h.commit_around(&self.opener, "test", || {
+            between()?;
+            at.borrow_mut().push(self.kernel.borrow().calls.len());
+            Ok::<(), OpsError>(())
+        })
+        .map(|_| ())
+        .map_err(|e| match e {
+            store::CommitError::Store(e) => e.into(),
+            store::CommitError::Between(e) => e,
+        })
+    }
+    fn pv_devices(&self, _h: &VgHandle) -> PvDevices {
+        self.devs.clone()
+    }
+    fn open(&self, path: &str) -> std::io::Result<Box<dyn crate::metadata::device::BlockDev>> {
+        use crate::metadata::store::DevOpener;
+        self.opener.open(path, true)
+    }
+}
+
+impl MemStorage {
+    fn reread(&self) -> VgHandle {
+        store::scan(&self.opener, &self.names).vg("vg").unwrap()
+    }
+}
+
+type Fake = std::rc::Rc<RefCell<RecordingKernel>>;
+
+/// The recording kernel, shared between the `Dm` under test and the test
+/// (which sets open counts, status lines and failures on it).
+struct Shared(Fake);
+
+impl Kernel for Shared {
+    fn list(&self) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.0.borrow().list()
+    }
+    fn info(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.0.borrow().info(name)
+    }
+    fn status(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(u64, u64, String, String)>, crate::dm::exec::KernelError> {
+        self.0.borrow().status(name)
+    }
+    fn create(
+        &mut self,
+        name: &str,
+        uuid: &str,
+        ro: bool,
+        minor: Option<u32>,
+    ) -> Result<DevNum, crate::dm::exec::KernelError> {
+        self.0.borrow_mut().create(name, uuid, ro, minor)
+    }
+    fn load(
+        &mut self,
+        name: &str,
+        table: &[crate::dm::target::TargetLine],
+        ro: bool,
+    ) -> Result<(), crate::dm::exec::KernelError> {
+        self.0.borrow_mut().load(name, table, ro)
+    }
+    fn clear(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.0.borrow_mut().clear(name)
+    }
+    fn suspend(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.0.borrow_mut().suspend(name)
+    }
+    fn resume(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.0.borrow_mut().resume(name)
+    }
+    fn remove(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.0.borrow_mut().remove(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.0.borrow_mut().rename(from, to)
+    }
+}
+
+fn linear(pv: &str, pe: u64, count: u64) -> Segment {
+    Segment {
+        start_extent: 0,
+        extent_count: count,
+        tags: vec![],
+        kind: SegmentKind::Striped {
+            stripe_size: None,
+            stripes: vec![StripeArea { pv: pv.into(), pe }],
+        },
+    }
+}
+
+fn lv(name: &str, visible: bool, segs: Vec<Segment>) -> Lv {
+    let mut status = Flags::new(&["READ", "WRITE"]);
+    if visible {
+        status.set("VISIBLE");
+    }
+    Lv {
+        name: name.into(),
+        id: Id::random(),
+        status,
+        flags: Flags::default(),
+        tags: vec![],
+        creation_time: Some(1_800_000_000),
+        creation_host: Some("host".into()),
+        allocation_policy: None,
+        read_ahead: None,
+        major: None,
+        minor: None,
+        segments: segs,
+    }
+}
+
+/// VG `vg` on two in-memory PVs with origin `lv` (8 MiB on pv0) and
+/// snapshots `s1`, `s2` (2 MiB each on pv1), committed; the kernel has the
+/// origin's stack active.
+fn setup() -> (MemStorage, VgHandle, Dm, Fake) {
+    let mut opener = MemOpener::default();
+    let mut infos = vec![];
+    let mut names = vec![];
+    for i in 0..2 {
+        let name = format!("/dev/mem{i}");
+        let d: std::sync::Arc<MemDev> = opener.add(&name, vec![0u8; PV_BYTES]);
+        infos.push(store::create_pv(&*d, &name, Id::random(), &PvLayout::default()).unwrap());
+        names.push(name);
+    }
+    let mut vg = store::new_vg("vg", 2048, &infos);
+    let keys: Vec<String> = vg.pvs.iter().map(|p| p.key.clone()).collect();
+    vg.lvs.push(lv("lv", true, vec![linear(&keys[0], 0, 8)]));
+    for (i, s) in ["s1", "s2"].iter().enumerate() {
+        vg.lvs
+            .push(lv(s, false, vec![linear(&keys[1], 2 * i as u64, 2)]));
+        crate::metadata::snapshot::add_snapshot(&mut vg, "lv", s, 8).unwrap();
+    }
+    let mut h = VgHandle::new_vg(vg, infos);
+    h.commit(&opener, "setup").unwrap();
+    let mut k = RecordingKernel::new();
+    let mut devs = PvDevices::new();
+    for (i, key) in keys.iter().enumerate() {
+        let d = DevNum::new(8, 16 * (i as u32 + 1));
+        k.add_disk(d, (PV_BYTES / 512) as u64);
+        devs.insert(key.clone(), d);
+    }
+    let fake: Fake = std::rc::Rc::new(RefCell::new(k));
+    let storage = MemStorage {
+        opener,
+        names,
+        devs,
+        calls_at_commit: RefCell::new(vec![]),
+        kernel: fake.clone(),
+    };
+    let mut dm = Dm::with_kernel(Box::new(Shared(fake.clone())), Nodes::disabled(), false);
+    let out =
+        activate::activate_lv(&mut dm, &storage, &h, "lv", &Default::default(), false).unwrap();
+    assert!(out.failed.is_empty());
+    (storage, h, dm, fake)
+}
+
+fn table_type(dm: &Dm, name: &str) -> Option<String> {
+    dm.kernel()
+        .info(name)
+        .unwrap()
+        .and_then(|d| d.table.first().map(|t| t.target.target_type().to_string()))
+}
+
+fn names(dm: &Dm) -> HashSet<String> {
+    dm.list().unwrap().into_iter().map(|d| d.name).collect()
+}
+
+fn nothing_suspended(dm: &Dm) {
+    for d in dm.list().unwrap() {
+        assert!(!d.suspended, "{} left suspended", d.name);
+        assert!(!d.inactive_table, "{} left with an inactive table", d.name);
+    }
+}
+
+#[test]
+fn merge_start_hands_over_between_precommit_and_commit() {
+    let (st, mut h, mut dm, fake) = setup();
+    let seq = h.vg.seqno;
+    let start = fake.borrow().calls.len();
+    let out = merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap();
+    assert_eq!(
+        out,
+        MergeStart::Started {
+            origin: "lv".into()
+        }
+    );
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-merge"));
+    assert_eq!(table_type(&dm, "vg-s1").as_deref(), Some("error"));
+    assert_eq!(table_type(&dm, "vg-s2").as_deref(), Some("snapshot"));
+    nothing_suspended(&dm);
+    // The commit came after the loads and suspends, before any resume.
+    let calls = fake.borrow().calls.clone();
+    let at = *st.calls_at_commit.borrow().last().unwrap();
+    let before_commit = &calls[start..at];
+    let after_commit = &calls[at..];
+    assert!(before_commit.iter().any(|c| c.starts_with("load vg-lv")));
+    assert!(before_commit.iter().any(|c| c.starts_with("suspend vg-lv")));
+    assert!(!before_commit.iter().any(|c| c.starts_with("resume")));
+    assert!(after_commit.iter().any(|c| c.starts_with("resume vg-lv")));
+    // One commit, and it says merging on disk.
+    let back = st.reread();
+    assert_eq!(back.vg.seqno, seq + 1);
+    assert!(crate::metadata::snapshot::is_merging_cow(&back.vg, "s1"));
+}
+
+#[test]
+fn merge_deferred_while_origin_or_snapshot_open_changes_no_table() {
+    for (open, why) in [
+        ("vg-lv", Deferral::OriginOpen),
+        ("vg-s1", Deferral::SnapshotOpen),
+    ] {
+        let (st, mut h, mut dm, fake) = setup();
+        let n = fake.borrow().calls.len();
+        fake.borrow_mut().set_open(open, 1);
+        let out = merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap();
+        assert_eq!(
+            out,
+            MergeStart::Deferred {
+                origin: "lv".into(),
+                why
+            }
+        );
+        assert_eq!(fake.borrow().calls.len(), n, "no kernel call");
+        assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-origin"));
+        assert!(crate::metadata::snapshot::is_merging_cow(
+            &st.reread().vg,
+            "s1"
+        ));
+    }
+}
+
+#[test]
+fn onactivate_touches_nothing_running_then_activation_starts_it() {
+    let (st, mut h, mut dm, fake) = setup();
+    let n = fake.borrow().calls.len();
+    let out = merge::start(Some(&mut dm), &st, &mut h, "s1", true).unwrap();
+    assert!(matches!(
+        out,
+        MergeStart::Deferred {
+            why: Deferral::OnActivate,
+            ..
+        }
+    ));
+    assert_eq!(fake.borrow().calls.len(), n);
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-origin"));
+    // "Reboot": everything down, then activation of the VG.
+    activate::deactivate_vg(&mut dm, &h.vg).unwrap();
+    assert!(names(&dm).is_empty());
+    let h = st.reread();
+    let a = activate::activate_vg(&mut dm, &st, &h, &Default::default(), false).unwrap();
+    assert_eq!(a.merging, ["lv"]);
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-merge"));
+    // The merging snapshot's own device is not built on a cold start.
+    assert!(!names(&dm).contains("vg-s1"));
+    assert!(names(&dm).contains("vg-s2"));
+}
+
+#[test]
+fn finish_removes_snapshot_in_one_commit_and_keeps_other_snapshots() {
+    let (st, mut h, mut dm, fake) = setup();
+    merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap();
+    // Exceptions left: not finished, nothing changes.
+    fake.borrow_mut().snapshot_status = "48/4096 16".into();
+    assert!(matches!(
+        merge::check(&dm, &h.vg, "lv").unwrap(),
+        MergeState::Merging { .. }
+    ));
+    assert!(merge::finish(&mut dm, &st, &mut h, "lv").is_err());
+    fake.borrow_mut().snapshot_status = "16/4096 16".into();
+    assert_eq!(merge::check(&dm, &h.vg, "lv").unwrap(), MergeState::Done);
+    let seq = h.vg.seqno;
+    let out = merge::finish(&mut dm, &st, &mut h, "lv").unwrap();
+    assert_eq!(out, Finished::Merged { cow: "s1".into() });
+    let back = st.reread();
+    assert_eq!(back.vg.seqno, seq + 1, "one commit");
+    assert!(back.vg.lv("s1").is_none());
+    assert_eq!(back.vg.snapshots_of("lv").len(), 1);
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-origin"));
+    let n = names(&dm);
+    assert!(!n.contains("vg-s1") && !n.contains("vg-s1-cow"), "{n:?}");
+    assert!(n.contains("vg-s2") && n.contains("vg-lv-real"));
+    nothing_suspended(&dm);
+    // A second finisher finds nothing to do.
+    assert_eq!(
+        merge::finish(&mut dm, &st, &mut h, "lv").unwrap(),
+        Finished::NotMerging
+    );
+    // The last snapshot merged: a plain linear origin, no layers left.
+    merge::start(Some(&mut dm), &st, &mut h, "s2", false).unwrap();
+    merge::finish(&mut dm, &st, &mut h, "lv").unwrap();
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("linear"));
+    assert_eq!(names(&dm), HashSet::from(["vg-lv".to_string()]));
+}
+
+#[test]
+fn kernel_failure_before_commit_commits_nothing_and_leaves_nothing_suspended() {
+    let (st, mut h, mut dm, fake) = setup();
+    let seq = st.reread().vg.seqno;
+    // Fail the first suspend of the handover.
+    let base = fake.borrow_mut().calls.len();
+    fake.borrow_mut().fail_at = HashSet::from([base + 3]);
+    let e = merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap_err();
+    assert!(!e.to_string().is_empty());
+    assert_eq!(st.reread().vg.seqno, seq, "nothing committed");
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-origin"));
+    nothing_suspended(&dm);
+}
+
+#[test]
+fn kernel_failure_after_commit_reverts_metadata() {
+    let (st, mut h, mut dm, fake) = setup();
+    let seq = st.reread().vg.seqno;
+    // Every call from the first resume on fails: the resume after the
+    // commit, and then the undo's own steps... so allow undo: fail only
+    // the first resume.
+    let base = fake.borrow().calls.len();
+    // load lv, load s1, suspend s1, suspend lv | commit | resume lv ...
+    fake.borrow_mut().fail_at = HashSet::from([base + 4]);
+    let e = merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap_err();
+    assert!(matches!(e, OpsError::Reverted { .. }), "{e}");
+    let back = st.reread();
+    assert_eq!(back.vg.seqno, seq + 2, "committed, then reverted");
+    assert!(!crate::metadata::snapshot::is_merging_cow(&back.vg, "s1"));
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-origin"));
+    nothing_suspended(&dm);
+}
+
+#[test]
+fn removing_a_merging_snapshot_is_refused_and_hidden_cow_not_activatable() {
+    let (st, mut h, mut dm, fake) = setup();
+    merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap();
+    let e = merge::check_removable(Some(&dm), &h.vg, "s1").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Can't remove merging snapshot logical volume vg/s1."
+    );
+    assert!(merge::check_removable(Some(&dm), &h.vg, "s2").is_ok());
+    let e = activate::activate_lv(&mut dm, &st, &h, "s1", &Default::default(), false).unwrap_err();
+    assert_eq!(e.to_string(), "Operation not permitted on hidden LV vg/s1.");
+    // An invalidated merging snapshot may go.
+    fake.borrow_mut().snapshot_status = "Invalid".into();
+    assert!(merge::check_removable(Some(&dm), &h.vg, "s1").is_ok());
+}
+
+#[test]
+fn poller_errors_tell_invalid_failed_and_not_merging_apart() {
+    let (st, mut h, mut dm, fake) = setup();
+    assert_eq!(
+        merge::check(&dm, &h.vg, "lv").unwrap(),
+        MergeState::NotMerging
+    );
+    merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap();
+    fake.borrow_mut().snapshot_status = "Invalid".into();
+    assert!(matches!(
+        merge::check(&dm, &h.vg, "lv"),
+        Err(merge::MergeError::Invalid { .. })
+    ));
+    fake.borrow_mut().snapshot_status = "Merge failed".into();
+    let e = merge::check(&dm, &h.vg, "lv").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "vg/lv: Merge failed. Retry merge or inspect manually."
+    );
+    assert!(matches!(
+        merge::check(&dm, &h.vg, "nosuch"),
+        Err(merge::MergeError::LvGone { .. })
+    ));
+}
+
+#[test]
+fn create_activates_after_commit_and_reverts_when_the_kernel_refuses() {
+    let (st, mut h, mut dm, fake) = setup();
+    let before = h.vg.clone();
+    let key = h.vg.pvs[0].key.clone();
+    h.vg.lvs.push(lv("new", true, vec![linear(&key, 20, 4)]));
+    lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap();
+    assert_eq!(table_type(&dm, "vg-new").as_deref(), Some("linear"));
+    assert!(st.reread().vg.lv("new").is_some());
+    // Failing resume of the second new LV: metadata goes back.
+    let before = h.vg.clone();
+    h.vg.lvs.push(lv("new2", true, vec![linear(&key, 30, 4)]));
+    let base = fake.borrow().calls.len();
+    fake.borrow_mut().fail_at = HashSet::from([base + 2]);
+    let e = lv::create(&mut dm, &st, &mut h, &before, "new2", true).unwrap_err();
+    assert!(e
+        .to_string()
+        .contains("Aborting. Failed to activate new LV vg/new2."));
+    assert!(st.reread().vg.lv("new2").is_none());
+    assert!(!names(&dm).contains("vg-new2"));
+}
+
+#[test]
+fn commit_point_cuts_after_suspends_or_after_preload() {
+    use crate::dm::exec::commit_point;
+    use crate::dm::plan::Op;
+    let s = |n: &str| Op::Suspend { name: n.into() };
+    let r = |n: &str| Op::Resume { name: n.into() };
+    let c = |n: &str| Op::Create {
+        name: n.into(),
+        uuid: n.into(),
+        read_only: false,
+        minor: None,
+    };
+    let rm = |n: &str| Op::Remove { name: n.into() };
+    assert_eq!(commit_point(&[s("a"), s("b"), r("b"), r("a")]), 2);
+    assert_eq!(commit_point(&[c("a"), r("a")]), 1);
+    assert_eq!(commit_point(&[rm("a")]), 0);
+    assert_eq!(commit_point(&[]), 0);
+}
