@@ -103,7 +103,8 @@ secs() { local ms=$1; printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 # dumps, the end of the failing command's debug log, and the teardown. Not the full debug
 # logs, nor the script listing STACKTRACE appends.
 show_failure() {
-    local log=$1
+    local - log=$1
+    set +e +o pipefail   # a section with nothing to show is no error
     {
         if grep -q '^## - ' "$log"; then
             sed -n '/^## - /q;p' "$log" | grep -v '^## DEBUG' | tail -n "$tail_n"
@@ -125,6 +126,11 @@ cleanup_after() {
     if [ -n "$left" ]; then
         say "after $name: removing leftover devices: $(echo $left)"
         grep LVMTEST /proc/mounts | cut -d' ' -f2 | xargs -r umount -fl 2>/dev/null || true
+        for _ in 1 2 3; do   # users before what they use: take what can go, then again
+            for d in $left; do dmsetup remove "$d" >/dev/null 2>&1 || true; done
+            left=$(dmsetup info -c --noheadings -o name 2>/dev/null | grep LVMTEST || true)
+            [ -n "$left" ] || break
+        done
         for d in $left; do dmsetup remove -f "$d" >/dev/null 2>&1 || true; done
     fi
     losetup -a 2>/dev/null | grep LVMTEST | cut -d: -f1 | xargs -r -n1 losetup -d 2>/dev/null || true
@@ -144,11 +150,14 @@ for name in "${scripts[@]}"; do
     fi
     say "--- $name"
     start=$(now_ms)
-    set +e
-    # timeout(1) signals its whole process group, so helpers a script left running go too.
-    timeout -k 15 "$per_timeout" bash -noprofile -norc "shell/$name" </dev/null >"$log" 2>&1
-    rc=$?
-    set -e
+    # timeout(1) makes itself a process group leader and, on timeout, signals the group; once
+    # the script is over, whatever it left in that group (e.g. the `sleep` of
+    # aux hold_device_open, holding an LV open) is killed too, as LVM2's runner does.
+    timeout -k 15 "$per_timeout" bash -noprofile -norc "shell/$name" </dev/null >"$log" 2>&1 &
+    tpid=$!
+    rc=0
+    wait "$tpid" || rc=$?
+    kill -KILL -- "-$tpid" 2>/dev/null || true
     took=$(secs $(($(now_ms) - start)))
     expected_fail=0
     [ "$mode" = rlvm ] && [ -n "${xfail[$name]:-}" ] && expected_fail=1
