@@ -1,4 +1,4 @@
-//! The layering rules of /work/shared/STYLE.md ("For this project"),
+//! The project's layering rules (the style guide, "For this project"),
 //! checked on the source text of every `src/**/*.rs`:
 //!
 //! * imports point down only: `cmd → poll → ops → dm, system → metadata`;
