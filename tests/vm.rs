@@ -55,6 +55,7 @@ scenarios! {
     rlvm_rename => "15-rlvm-rename.sh",
     udev => "17-udev.sh",
     persistent_minor => "18-persistent-minor.sh",
+    merge => "19-merge.sh",
 }
 
 #[test]

@@ -57,6 +57,12 @@ impl CmdError {
     }
 }
 
+impl From<crate::ops::OpsError> for CmdError {
+    fn from(e: crate::ops::OpsError) -> Self {
+        CmdError::Failed(e.to_string())
+    }
+}
+
 /// `.map_err(failed)`: any lower-layer error becomes a failed command.
 pub fn failed<E: Display>(e: E) -> CmdError {
     CmdError::Failed(e.to_string())
@@ -233,6 +239,19 @@ impl Ctx {
     /// Commits the handle's (changed) VG to every metadata area, then
     /// writes the backup as LVM2 does. In test mode nothing is written.
     pub fn commit(&self, handle: &mut VgHandle, description: &str) -> Result<(), CmdError> {
+        self.commit_between(handle, description, || Ok(()))
+            .map_err(failed)
+    }
+
+    /// `commit` in two halves around `between` (see
+    /// `VgHandle::commit_around`): the archive, the precommit, `between`,
+    /// the commit, the backup.
+    fn commit_between(
+        &self,
+        handle: &mut VgHandle,
+        description: &str,
+        between: impl FnOnce() -> Result<(), crate::ops::OpsError>,
+    ) -> Result<(), crate::ops::OpsError> {
         if self.common.test {
             return Ok(());
         }
@@ -251,11 +270,46 @@ impl Ctx {
                 }
             }
         }
-        for w in handle.commit(&FileOpener, description).map_err(failed)? {
+        let warnings = handle
+            .commit_around(&FileOpener, description, between)
+            .map_err(|e| match e {
+                store::CommitError::Store(e) => e.into(),
+                store::CommitError::Between(e) => e,
+            })?;
+        for w in warnings {
             self.warn(w);
         }
         self.backup(handle);
         Ok(())
+    }
+
+    /// Opens device-mapper unless lvm.conf says `global/activation = 0`;
+    /// `None` when the kernel has no device-mapper.
+    pub fn dm(&self) -> Option<crate::ops::Dm> {
+        if !self.conf.activation() {
+            return None;
+        }
+        // --noudevsync only stops the waiting; udev's rules still make the
+        // nodes (as with LVM2), so nodes are never made twice.
+        crate::ops::Dm::open(crate::ops::dm::DmOptions {
+            udev_rules: self.conf.udev_rules(),
+            udev_sync: self.conf.udev_sync() && !self.common.noudevsync,
+            test: self.common.test,
+        })
+    }
+
+    /// `dm()`, or LVM2's error when activation is off or impossible.
+    pub fn require_dm(&self) -> Result<crate::ops::Dm, CmdError> {
+        if !self.conf.activation() {
+            return Err(CmdError::Failed(
+                "Activation is disabled by configuration (global/activation = 0).".into(),
+            ));
+        }
+        self.dm().ok_or_else(|| {
+            CmdError::Failed(
+                "Failure to communicate with kernel device-mapper driver.\n  Check that device-mapper is available in the kernel.".into(),
+            )
+        })
     }
 
     /// Writes `/etc/lvm/backup/<vg>` from the committed metadata.
@@ -272,6 +326,18 @@ impl Ctx {
                 ));
             }
         }
+    }
+}
+
+/// Operations commit through the command's store: archive, backup and
+/// test mode as configured.
+impl crate::ops::Storage for Ctx {
+    fn commit_around(
+        &self,
+        h: &mut VgHandle,
+        between: &mut dyn FnMut() -> Result<(), crate::ops::OpsError>,
+    ) -> Result<(), crate::ops::OpsError> {
+        self.commit_between(h, &store::command_line(), between)
     }
 }
 

@@ -7,8 +7,9 @@ use clap::Parser;
 
 use crate::metadata::alloc::{self, AllocRequest};
 use crate::metadata::id::Id;
-use crate::metadata::model::{Flags, Lv, Segment, SegmentKind, Vg};
+use crate::metadata::model::{Flags, Lv, Segment, Vg};
 use crate::metadata::names;
+use crate::metadata::snapshot;
 use crate::metadata::store;
 use crate::metadata::units::{self, ExtentSpec};
 
@@ -221,18 +222,6 @@ fn pv_keys(handle: &store::VgHandle, args: &[String]) -> Result<Option<Vec<Strin
     Ok(Some(keys))
 }
 
-/// Largest COW (in extents) a snapshot of `origin_extents` can use: header,
-/// one exception per origin chunk and the metadata areas that index them
-/// (dm-snap-persistent's layout), plus a zeroed terminator area.
-pub(crate) fn cow_max_extents(origin_extents: u64, extent_size: u64, chunk: u64) -> u64 {
-    let origin_sectors = origin_extents * extent_size;
-    let data_chunks = origin_sectors.div_ceil(chunk);
-    let epa = chunk * 512 / 16;
-    let areas = data_chunks.div_ceil(epa) + 1;
-    let total_sectors = (1 + data_chunks + areas) * chunk;
-    total_sectors.div_ceil(extent_size)
-}
-
 pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvcreateArgs = parse("lvcreate", args)?;
     let ctx = Ctx::new(&a.common)?;
@@ -324,26 +313,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     let origin_extents = match &origin_name {
-        Some(o) => {
-            let Some(ol) = handle.vg.lv(o) else {
-                return Err(CmdError::Failed(format!(
-                    "Failed to find logical volume \"{vg_name}/{o}\""
-                )));
-            };
-            if handle.vg.role(ol) != crate::metadata::model::LvRole::Plain
-                || !handle.vg.lv_is_visible(ol)
-            {
-                return Err(CmdError::Failed(format!(
-                    "Snapshots of snapshots are not supported: {vg_name}/{o}."
-                )));
-            }
-            if handle.vg.merging_snapshot_of(o).is_some() {
-                return Err(CmdError::Failed(format!(
-                    "Cannot create snapshot of {vg_name}/{o}: origin has a merging snapshot."
-                )));
-            }
-            Some(ol.extent_count())
-        }
+        Some(o) => Some(snapshot::check_snapshot_origin(&handle.vg, o).map_err(failed)?),
         None => None,
     };
     let pvs = pv_keys(&handle, &a.pvs)?;
@@ -390,7 +360,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         extents = up;
     }
     if let Some(oe) = origin_extents {
-        let max = cow_max_extents(oe, extent_size, chunk);
+        let max = snapshot::cow_max_extents(oe, extent_size, chunk);
         if extents > max {
             ctx.print(format!(
                 "Reducing COW size {} down to maximum usable size {}.",
@@ -436,31 +406,20 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                     "Snapshots must be active: -an is not supported for snapshots.".into(),
                 ));
             }
-            let oe = origin_extents.unwrap_or(0);
             let mut cow = new_lv(&name, writable, false, segments, &addtag);
             if let Some((j, m)) = fixed {
                 set_fixed_minor(&ctx, &mut cow, j, m);
             }
-            let link_name = handle.vg.next_snapshot_link_name();
-            let mut link = new_lv(&link_name, true, true, Vec::new(), &[]);
-            link.creation_time = cow.creation_time;
-            link.segments = vec![Segment {
-                start_extent: 0,
-                extent_count: oe,
-                tags: Vec::new(),
-                kind: SegmentKind::Snapshot {
-                    chunk_size: chunk,
-                    origin: origin.clone(),
-                    cow: name.clone(),
-                    merging: false,
-                },
-            }];
             handle.vg.lvs.push(cow);
-            handle.vg.lvs.push(link);
+            snapshot::add_snapshot(&mut handle.vg, origin, &name, chunk).map_err(failed)?;
         }
     }
     if activate_new {
-        activate::create_and_activate(&ctx, &mut handle, &before, &name, zero)?;
+        if !zero && origin_name.is_none() {
+            ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
+        }
+        let mut dm = ctx.require_dm()?;
+        crate::ops::lv::create(&mut dm, &ctx, &mut handle, &before, &name, zero)?;
     } else {
         // Without activation nothing is zeroed, whatever -Z says.
         ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
@@ -547,6 +506,7 @@ fn remove_lv(
             "Can't remove logical volume {name} used as snapshot link; remove its COW instead."
         )));
     }
+    crate::ops::merge::check_removable(ctx.dm().as_ref(), &handle.vg, name).map_err(failed)?;
     let snapshots: Vec<String> = handle
         .vg
         .snapshots_of(name)
@@ -579,7 +539,7 @@ fn remove_lv(
         .vg
         .lvs
         .retain(|l| !removed.contains(&l.name) && !links.contains(&l.name));
-    activate::remove_lvs(ctx, handle, &before, &removed, force)?;
+    crate::ops::lv::remove(ctx.dm().as_mut(), ctx, handle, &before, &removed)?;
     for r in snapshots.iter().chain(std::iter::once(&name.to_string())) {
         ctx.print(format!("Logical volume \"{r}\" successfully removed."));
     }
@@ -640,22 +600,8 @@ pub fn lvrename(args: Vec<OsString>) -> Result<(), CmdError> {
         )));
     }
     let before = handle.vg.clone();
-    for l in handle.vg.lvs.iter_mut() {
-        if l.name == old {
-            l.name = new.clone();
-        }
-        for seg in l.segments.iter_mut() {
-            if let SegmentKind::Snapshot { origin, cow, .. } = &mut seg.kind {
-                if *origin == old {
-                    *origin = new.clone();
-                }
-                if *cow == old {
-                    *cow = new.clone();
-                }
-            }
-        }
-    }
-    activate::rename_lv(&ctx, &mut handle, &before, &old, &new)?;
+    snapshot::rename_lv(&mut handle.vg, &old, &new);
+    crate::ops::lv::rename(ctx.dm().as_mut(), &ctx, &mut handle, &before, &old, &new)?;
     ctx.print(format!(
         "Renamed \"{old}\" to \"{new}\" in volume group \"{vg_name}\""
     ));
@@ -723,12 +669,14 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         && a.addtag.is_empty()
         && a.deltag.is_empty()
         && !a.refresh
+        && a.poll.is_none()
         && pers == Persistent::Unchanged
     {
         return Err(usage(
-            "One of -a, -p, -M, --addtag, --deltag or --refresh is required.",
+            "One of -a, -p, -M, --addtag, --deltag, --refresh or --poll is required.",
         ));
     }
+    let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
     let mut result = Ok(());
     for arg in &a.lvs {
         let one = (|| -> Result<(), CmdError> {
@@ -761,7 +709,13 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                     perm_changed = true;
                 }
                 if perm_changed {
-                    activate::change_permission(&ctx, &mut h, &before, &lv_name)?;
+                    crate::ops::lv::change_permission(
+                        ctx.dm().as_mut(),
+                        &ctx,
+                        &mut h,
+                        &before,
+                        &lv_name,
+                    )?;
                     ctx.print(format!("Logical volume {vg_name}/{lv_name} changed."));
                 } else {
                     ctx.commit(&mut h, &store::command_line())?;
@@ -769,10 +723,13 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 }
             }
             if let Some(mode) = &a.activate {
-                activate::lvchange_activate(&ctx, &vg_name, &lv_name, mode)?;
+                activate::lvchange_activate(&ctx, &vg_name, &lv_name, mode, poll)?;
             }
             if a.refresh {
-                activate::lvchange_refresh(&ctx, &vg_name, &lv_name)?;
+                activate::lvchange_refresh(&ctx, &vg_name, &lv_name, poll)?;
+            }
+            if a.activate.is_none() && !a.refresh && a.poll.as_deref() == Some("y") {
+                activate::lvchange_poll(&ctx, &vg_name, &lv_name)?;
             }
             Ok(())
         })();
@@ -826,7 +783,7 @@ fn change_persistent(
                 if h.vg.lv(lv_name).is_none() {
                     return Err(not_found());
                 }
-                activate::kernel_states(ctx, &h)
+                super::report::kernel_states(ctx, &h)
                     .get(lv_name)
                     .is_some_and(|f| f.device.is_some())
             };
@@ -845,7 +802,7 @@ fn change_persistent(
                     1,
                     format!("Deactivating logical volume {vg_name}/{lv_name}."),
                 );
-                activate::lvchange_activate(ctx, vg_name, lv_name, "n")?;
+                activate::lvchange_activate(ctx, vg_name, lv_name, "n", false)?;
             }
             {
                 let (mut h, _g) = ctx.load_vg_for_update(vg_name)?;
@@ -858,22 +815,10 @@ fn change_persistent(
                     1,
                     format!("Reactivating logical volume {vg_name}/{lv_name}."),
                 );
-                activate::lvchange_activate(ctx, vg_name, lv_name, "y")?;
+                activate::lvchange_activate(ctx, vg_name, lv_name, "y", true)?;
             }
         }
     }
     ctx.print(format!("Logical volume {vg_name}/{lv_name} changed."));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cow_max_extents;
-
-    #[test]
-    fn cow_cap_covers_whole_origin() {
-        // 16 MiB origin, 4 MiB extents, 4 KiB chunks: 4096 data chunks,
-        // 16 areas + terminator, header: (1+4096+17)*8 sectors → 5 extents.
-        assert_eq!(cow_max_extents(4, 8192, 8), 5);
-    }
 }

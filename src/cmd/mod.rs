@@ -7,7 +7,9 @@
 mod activate;
 mod common;
 mod lv;
+mod lvconvert;
 mod man;
+mod poll;
 mod pv;
 mod report;
 mod vg;
@@ -83,6 +85,16 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
     ),
     ("lvrename", "Rename a logical volume", lv::lvrename),
     (
+        "lvconvert",
+        "Merge a snapshot into its origin (--merge)",
+        lvconvert::lvconvert,
+    ),
+    (
+        "lvpoll",
+        "Continue a long-running operation (snapshot merge) until it ends",
+        poll::lvpoll,
+    ),
+    (
         "lvchange",
         "Change the attributes of logical volume(s)",
         lv::lvchange,
@@ -120,6 +132,8 @@ fn definition(name: &str) -> Option<clap::Command> {
         "lvcreate" => lv::LvcreateArgs::command(),
         "lvremove" => lv::LvremoveArgs::command(),
         "lvrename" => lv::LvrenameArgs::command(),
+        "lvconvert" => lvconvert::LvconvertArgs::command(),
+        "lvpoll" => poll::LvpollArgs::command(),
         "lvchange" => lv::LvchangeArgs::command(),
         "lvs" => report::LvsArgs::command(),
         "lvdisplay" => report::LvdisplayArgs::command(),

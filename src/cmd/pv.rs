@@ -262,6 +262,16 @@ pub(crate) struct PvscanArgs {
     /// Accepted for compatibility (minor number of the device).
     #[arg(long = "minor")]
     minor: Option<u32>,
+    /// Start background polling of merges that activation starts (y, the
+    /// default) or not (n).
+    #[arg(long = "poll", value_name = "y|n")]
+    poll: Option<String>,
+    /// Boot-time activation: no polling.
+    #[arg(long = "sysinit")]
+    sysinit: bool,
+    /// Accepted for compatibility with LVM2's udev rules.
+    #[arg(long = "autoactivation", value_name = "String")]
+    autoactivation: Option<String>,
     /// Devices (paths or major:minor) that appeared.
     #[arg(value_name = "PV")]
     devices: Vec<String>,
@@ -342,6 +352,7 @@ fn pvscan_listing(scan: &store::Scan) -> String {
 pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvscanArgs = parse("pvscan", args)?;
     let ctx = Ctx::new(&a.common)?;
+    let poll = super::activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
     let scan_result = ctx.scan()?;
     if !a.cache {
         if a.activate.is_some() {
@@ -403,11 +414,7 @@ pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
         ctx.print(format!("pvscan[{pid}] VG {vg_name} is complete."));
         if auto {
             ctx.print(format!("pvscan[{pid}] VG {vg_name} run autoactivation."));
-            let va: super::vg::VgchangeArgs = parse(
-                "vgchange",
-                vec!["vgchange".into(), "-aay".into(), vg_name.clone().into()],
-            )?;
-            if let Err(e) = super::activate::vgchange_activate(&ctx, &vg_name, "ay", &va) {
+            if let Err(e) = super::activate::vgchange_activate(&ctx, &vg_name, "ay", poll) {
                 if let CmdError::Failed(m) = &e {
                     ctx.error(m);
                 }

@@ -10,7 +10,6 @@ use clap::{Args, Parser};
 use crate::metadata::store::{Scan, VgHandle};
 use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
 
-use super::activate;
 use super::common::{parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
 
 /// The options shared by lvs, vgs and pvs.
@@ -235,10 +234,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
     let (hs, mut ok) = handles(&ctx, &scan, &vg_names);
-    let states: Vec<_> = hs
-        .iter()
-        .map(|h| activate::kernel_states(&ctx, h))
-        .collect();
+    let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     for h in &hs {
         for (v, l) in &lv_names {
@@ -273,7 +269,7 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
     let (hs, ok) = handles(&ctx, &scan, &a.vgs);
     let records: Vec<VgRecord> = hs
         .iter()
-        .map(|h| vg_record(h, activate::open_lv_count(&ctx, h)))
+        .map(|h| vg_record(h, open_lv_count(&ctx, h)))
         .collect();
     print_report(&ctx, report::report_vgs(&records, &opts))?;
     finish(ok)
@@ -363,10 +359,7 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
     let (hs, ok) = handles(&ctx, &scan, &vg_names);
-    let states: Vec<_> = hs
-        .iter()
-        .map(|h| activate::kernel_states(&ctx, h))
-        .collect();
+    let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
     finish(ok)
@@ -391,7 +384,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let (hs, ok) = handles(&ctx, &scan, &a.vgs);
     for h in &hs {
         ctx.print_lines(&report::vgdisplay(
-            &vg_record(h, activate::open_lv_count(&ctx, h)),
+            &vg_record(h, open_lv_count(&ctx, h)),
             units,
         ));
     }
@@ -420,12 +413,20 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// Kernel facts for one LV, gathered by `activate::kernel_states`.
-#[derive(Clone, Debug, Default)]
-pub struct LvKernelFacts {
-    pub state: crate::dm::state::LvKernelState,
-    pub device: Option<(u32, u32)>,
-    pub read_ahead: Option<u64>,
-}
+/// Kernel facts for one LV (`ops::activate::lv_facts`).
+pub type LvKernelFacts = crate::ops::activate::LvFacts;
 
 pub type KernelFacts = BTreeMap<String, LvKernelFacts>;
+
+/// The kernel's view of every LV in the VG.
+pub fn kernel_states(ctx: &Ctx, h: &VgHandle) -> KernelFacts {
+    crate::ops::activate::lv_facts(ctx.dm().as_ref(), &h.vg)
+}
+
+/// Visible LVs whose device is open (vgdisplay's "Open LV").
+fn open_lv_count(ctx: &Ctx, h: &VgHandle) -> u32 {
+    kernel_states(ctx, h)
+        .iter()
+        .filter(|(name, f)| f.state.open && h.vg.lv(name).is_some_and(|l| h.vg.lv_is_visible(l)))
+        .count() as u32
+}

@@ -181,7 +181,9 @@ fn remove_one(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
         {
             return Err(CmdError::Failed(format!("Volume group \"{name}\" not removed")));
         }
-        activate::deactivate_all_for_removal(ctx, &handle)?;
+        if let Some(mut dm) = ctx.dm() {
+            crate::ops::activate::deactivate_all_for_removal(&mut dm, &handle.vg)?;
+        }
         for lv in &visible {
             ctx.print(format!("Logical volume \"{lv}\" successfully removed."));
         }
@@ -313,9 +315,15 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let addtag = tag_args("--addtag", &a.addtag)?;
     let deltag = tag_args("--deltag", &a.deltag)?;
-    if a.activate.is_none() && addtag.is_empty() && deltag.is_empty() && !a.refresh {
+    let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
+    if a.activate.is_none()
+        && addtag.is_empty()
+        && deltag.is_empty()
+        && !a.refresh
+        && a.poll.is_none()
+    {
         return Err(usage(
-            "One of -a, --addtag, --deltag or --refresh is required.",
+            "One of -a, --addtag, --deltag, --refresh or --poll is required.",
         ));
     }
     let names: Vec<String> = if a.vgs.is_empty() {
@@ -333,10 +341,13 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 ctx.print(format!("Volume group \"{name}\" successfully changed"));
             }
             if let Some(mode) = &a.activate {
-                activate::vgchange_activate(&ctx, name, mode, &a)?;
+                activate::vgchange_activate(&ctx, name, mode, poll)?;
             }
             if a.refresh {
-                activate::vgchange_refresh(&ctx, name)?;
+                activate::vgchange_refresh(&ctx, name, poll)?;
+            }
+            if a.activate.is_none() && !a.refresh && a.poll.as_deref() == Some("y") {
+                activate::vgchange_poll(&ctx, name)?;
             }
             Ok(())
         })();
@@ -462,7 +473,11 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
                 "Volume group {name} on disk has a different UUID; use --force to overwrite."
             )));
         }
-        if !a.force && activate::any_lv_active(&ctx, &current.vg) {
+        if !a.force
+            && ctx
+                .dm()
+                .is_some_and(|dm| crate::ops::activate::any_lv_active(&dm, &current.vg))
+        {
             return Err(CmdError::Failed(format!(
                 "Volume group {name} has active volume(s); deactivate them first or use --force."
             )));

@@ -47,14 +47,18 @@ pub fn try_claim(path: &Path) -> io::Result<Option<Flock<File>>> {
 pub fn spawn_merge_poller(
     vg: &str,
     lv: &str,
-    interval_secs: u64,
+    interval: super::progress::Interval,
     config: &[String],
 ) -> io::Result<()> {
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
     cmd.arg0("rlvm")
-        .args(["lvpoll", "--polloperation", "merge", "-i"])
-        .arg(interval_secs.to_string());
+        .args(["lvpoll", "--detached", "--polloperation", "merge", "-i"])
+        .arg(format!(
+            "{}{}",
+            if interval.wait_first { "+" } else { "" },
+            interval.every.as_secs()
+        ));
     for c in config {
         cmd.arg("--config").arg(c);
     }

@@ -1,0 +1,184 @@
+//! lvconvert --merge (also --mergesnapshot): merge snapshots back into
+//! their origins, now or at the next activation (`--onactivate`), then
+//! follow the merge (foreground, or `-b` detached) until the snapshot is
+//! gone. Arguments are snapshots as VG/LV, a whole VG (its snapshots) or
+//! `@tag` (tagged LVs in every VG). The work is `ops::merge`; the polling
+//! `cmd::poll`.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::metadata::model::LvRole;
+use crate::metadata::snapshot;
+use crate::ops::merge::{self, Deferral, MergeStart};
+use crate::poll::progress::{self, Interval};
+
+use super::common::{failed, lv_arg, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use super::poll;
+
+#[derive(Parser, Debug)]
+#[command(about = "Merge a snapshot into its origin (roll the origin back)")]
+pub(crate) struct LvconvertArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Merge the snapshot(s) into their origin(s).
+    #[arg(long = "merge", visible_alias = "mergesnapshot")]
+    merge: bool,
+    /// Do not start the merge now: schedule it for the origin's next
+    /// activation (e.g. the next boot for a root volume that cannot be
+    /// unmounted). Nothing running changes until then.
+    #[arg(long = "onactivate", requires = "merge")]
+    onactivate: bool,
+    /// Do not wait: poll in the background (detached, logging to syslog).
+    #[arg(short = 'b', long = "background")]
+    background: bool,
+    /// Seconds between progress reports; +N waits before the first check.
+    #[arg(
+        short = 'i',
+        long = "interval",
+        value_name = "[+]Number",
+        allow_hyphen_values = true
+    )]
+    interval: Option<String>,
+    /// Snapshots (VG/LV), a VG, or @tag.
+    #[arg(required = true, value_name = "VG/LV|VG|@tag")]
+    lvs: Vec<String>,
+}
+
+/// The LVs an argument names, as (vg, lv).
+fn resolve(ctx: &Ctx, arg: &str) -> Result<Vec<(String, String)>, CmdError> {
+    if let Some(tag) = arg.strip_prefix('@') {
+        let scan = ctx.scan()?;
+        let mut out = Vec::new();
+        for vg in scan.vg_names() {
+            let Ok(h) = scan.vg(&vg) else { continue };
+            for l in &h.vg.lvs {
+                if l.tags.iter().any(|t| t == tag) && h.vg.role(l) != LvRole::SnapshotLink {
+                    out.push((vg.clone(), l.name.clone()));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if arg.trim_start_matches("/dev/").contains('/') {
+        return Ok(vec![lv_arg(arg)?]);
+    }
+    // A VG: its snapshots that are not merging yet.
+    let vg = vg_arg(arg);
+    let h = ctx.scan()?.vg(&vg).map_err(failed)?;
+    Ok(h.vg
+        .snapshots()
+        .iter()
+        .filter(|s| !s.merging)
+        .map(|s| (vg.clone(), s.cow.name.clone()))
+        .collect())
+}
+
+/// Starts (or schedules) the merge of `vg/lv`; returns the origin to poll
+/// if the kernel merges now.
+fn merge_one(ctx: &Ctx, vg: &str, lv: &str, on_activate: bool) -> Result<Option<String>, CmdError> {
+    let (mut h, _g) = ctx.load_vg_for_update(vg)?;
+    let Some(l) = h.vg.lv(lv) else {
+        return Err(CmdError::Failed(format!(
+            "Failed to find logical volume \"{vg}/{lv}\""
+        )));
+    };
+    // LVM2's command RULEs refuse a merging COW or origin as the argument.
+    let merging_cow = snapshot::is_merging_cow(&h.vg, lv);
+    if merging_cow || snapshot::is_merging_origin(&h.vg, lv) {
+        let what = if merging_cow {
+            "lv_is_merging_cow"
+        } else {
+            "lv_is_merging_origin"
+        };
+        ctx.warn(format!(
+            "Command on LV {vg}/{lv} is invalid on LV with properties: {what} ."
+        ));
+        return Err(CmdError::Failed(format!(
+            "Command not permitted on LV {vg}/{lv}."
+        )));
+    }
+    if h.vg.role(l) != LvRole::Cow {
+        // Not a snapshot: LVM2 tries a raid image merge and refuses.
+        return Err(CmdError::Failed(if l.writable() {
+            format!("{vg}/{lv} cannot be merged because --trackchanges was not used.")
+        } else {
+            format!("Unable to merge non-raid image {vg}/{lv}.")
+        }));
+    }
+    let mut dm = ctx.dm();
+    let out = merge::start(dm.as_mut(), ctx, &mut h, lv, on_activate)?;
+    match out {
+        MergeStart::Started { origin } => {
+            ctx.print(format!("Merging of volume {vg}/{lv} started."));
+            Ok(Some(origin))
+        }
+        MergeStart::Deferred { origin, why } => {
+            match why {
+                Deferral::OriginOpen => ctx.print("Delaying merge since origin is open."),
+                Deferral::SnapshotOpen => ctx.print("Delaying merge since snapshot is open."),
+                Deferral::OnActivate | Deferral::NotActive | Deferral::Race => {}
+            }
+            ctx.print(format!(
+                "Merging of snapshot {vg}/{lv} will occur on next activation of {vg}/{origin}."
+            ));
+            Ok(None)
+        }
+    }
+}
+
+pub fn lvconvert(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: LvconvertArgs = parse("lvconvert", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    if !a.merge {
+        return Err(usage(
+            "rlvm's lvconvert only merges snapshots: use --merge (or --mergesnapshot).",
+        ));
+    }
+    let interval = match &a.interval {
+        Some(s) => progress::parse_interval(s).map_err(|e| match e {
+            progress::IntervalError::Negative => CmdError::Failed(e.to_string()),
+            e => CmdError::BadArg(e.to_string()),
+        })?,
+        None => Interval::seconds(ctx.conf.polling_interval() as u64, false),
+    };
+    let mut targets = Vec::new();
+    for arg in &a.lvs {
+        targets.extend(resolve(&ctx, arg)?);
+    }
+    let mut result = Ok(());
+    let mut to_poll: Vec<(String, String)> = Vec::new();
+    for (vg, lv) in &targets {
+        match merge_one(&ctx, vg, lv, a.onactivate) {
+            Ok(Some(origin)) => to_poll.push((vg.clone(), origin)),
+            Ok(None) => {}
+            Err(e) => {
+                if let CmdError::Failed(m) = &e {
+                    ctx.error(m);
+                }
+                result = Err(CmdError::Failed(String::new()));
+            }
+        }
+    }
+    if ctx.common.test {
+        return result;
+    }
+    for (vg, origin) in &to_poll {
+        let polled = if a.background {
+            crate::poll::spawn::spawn_merge_poller(vg, origin, interval, &ctx.common.config)
+                .map_err(|e| {
+                    CmdError::Failed(format!("Failed to start polling of {vg}/{origin}: {e}"))
+                })
+        } else {
+            poll::foreground(&ctx, vg, origin, interval)
+        };
+        if let Err(e) = polled {
+            if let CmdError::Failed(m) = &e {
+                ctx.error(m);
+            }
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    result
+}
