@@ -198,6 +198,8 @@ done
 # lvm.conf (event_activation = 0) turns into a no-op). Harmless without udev: the same binaries.
 ln -s /opt/lvm2/bin/dmsetup "$root/sbin/dmsetup"
 ln -s /opt/lvm2/bin/lvm "$root/sbin/lvm"
+# dmsetup is dmstats too, by argv[0] (Debian's dmsetup package has the link; LVM2's suite runs it).
+ln -s /opt/lvm2/bin/dmsetup "$root/sbin/dmstats"
 if [ -n "$udevadm_bin" ]; then
     copy_bin "$root" "$udevadm_bin" /usr/bin/udevadm
     # udevadm is the daemon too when its argv[0] names "udevd": systemd-udevd (Debian's path),
