@@ -67,7 +67,7 @@ fi
 # GNU tools (mktemp -p, ls --hide, ps ehax, losetup --show, mkfs.ext3, fsck...). Packages not
 # installed on the host are left out (the suite's runner then says what is missing).
 suite_pkgs="bash coreutils findutils grep sed mawk diffutils procps psmisc util-linux mount
-            e2fsprogs debianutils bc gzip tar"
+            e2fsprogs debianutils bc gzip tar libc-bin"
 suite_pkg_versions=$(dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\n' $suite_pkgs 2>/dev/null || true)
 
 mkdir -p "$cache/kernel"
@@ -200,6 +200,10 @@ ln -s /opt/lvm2/bin/dmsetup "$root/sbin/dmsetup"
 ln -s /opt/lvm2/bin/lvm "$root/sbin/lvm"
 # dmsetup is dmstats too, by argv[0] (Debian's dmsetup package has the link; LVM2's suite runs it).
 ln -s /opt/lvm2/bin/dmsetup "$root/sbin/dmstats"
+# LVM2's fsadm script, which `lvresize -r` runs at this path (a bash script: the tools it needs
+# are in /opt/gnu/bin, below).
+fsadm_bin=$(PATH=$PATH:/usr/sbin:/sbin command -v fsadm || true)
+[ -z "$fsadm_bin" ] || cp "$fsadm_bin" "$root/sbin/fsadm"
 if [ -n "$udevadm_bin" ]; then
     copy_bin "$root" "$udevadm_bin" /usr/bin/udevadm
     # udevadm is the daemon too when its argv[0] names "udevd": systemd-udevd (Debian's path),
