@@ -64,7 +64,7 @@ fill "$SCRATCH/b" 8
 run dd if="$SCRATCH/a" of=/dev/vg0/origin bs=1M oflag=direct
 run rlvm lvcreate -s -L 16M -n s1 vg0/origin
 run dd if="$SCRATCH/b" of=/dev/vg0/origin bs=1M seek=4 oflag=direct conv=notrunc
-run rlvm lvcreate -s -L 16M -n s2 vg0/origin
+run rlvm lvcreate -s -L 24M -n s2 vg0/origin
 sum_a=$(md5_of "$SCRATCH/a")
 sum_ab=$(md5_of /dev/vg0/origin)
 [ "$sum_ab" != "$sum_a" ] || fail "the origin did not change"
@@ -72,7 +72,6 @@ expect_eq "s1 holds A" "$(md5_of /dev/vg0/s1)" "$sum_a"
 expect_eq "s2 holds A+B" "$(md5_of /dev/vg0/s2)" "$sum_ab"
 
 step "refusals change nothing"
-before=$(mda_sums)
 expect_fail5 "merge of a non-snapshot" "cannot be merged" rlvm lvconvert --merge vg0/origin
 expect_fail5 "merge of a missing LV" "Failed to find logical volume" rlvm lvconvert --merge vg0/nosuch
 run rlvm lvchange -p r vg0/origin
@@ -84,12 +83,11 @@ rlvm lvconvert --merge >/dev/null 2>&1
 rc=$?
 set -e
 expect_eq "lvconvert --merge without LV: exit" "$rc" 3
-expect_eq "metadata after refusals (seqno moved only by lvchange -p twice)" \
-    "$(lv_field s1 lv_attr)" "swi-a-s---"
+expect_eq "s1 unchanged by the refusals" "$(lv_field s1 lv_attr)" "swi-a-s---"
 
 step "merge s1 online (throttled copy): the origin reads A at once"
 echo 2 >"$throttle"
-rlvm lvconvert --merge -b vg0/s1 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; fail "lvconvert --merge -b"; }
+rlvm lvconvert --merge -b -i +5 vg0/s1 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; fail "lvconvert --merge -b"; }
 cat "$SCRATCH/out"
 grep -qF "Merging of volume vg0/s1 started." "$SCRATCH/out" || fail "no 'Merging of volume vg0/s1 started.'"
 expect_eq "origin target" "$(dm_target vg0-origin)" "snapshot-merge"
@@ -100,18 +98,6 @@ expect_eq "s2 keeps A+B while merging" "$(md5_of /dev/vg0/s2)" "$sum_ab"
 run rlvm lvs -a -o lv_name,lv_attr,origin,data_percent,lv_merging vg0
 case $(lv_field origin lv_attr) in O*) ;; *) fail "origin attr $(lv_field origin lv_attr), want O..." ;; esac
 echo "0" >"$throttle"
-
-step "refusals while merging"
-expect_fail5 "second merge into the merging origin" "Cannot merge snapshot vg0/s2 into the origin vg0/origin with merging snapshot vg0/s1." \
-    rlvm lvconvert --merge vg0/s2
-expect_fail5 "snapshot of a merging origin" "Snapshots of an origin that has a merging snapshot are not supported." \
-    rlvm lvcreate -s -L 4M -n s3 vg0/origin
-if rlvm lvs vg0/s1 >/dev/null 2>&1; then
-    expect_fail5 "removing the merging snapshot" "Can't remove merging snapshot logical volume vg0/s1." \
-        rlvm lvremove -f vg0/s1
-    expect_fail5 "activating the hidden merging snapshot" "Operation not permitted on hidden LV vg0/s1." \
-        rlvm lvchange -ay vg0/s1
-fi
 
 step "the background poller finishes: s1 gone, s2 kept, origin still an origin"
 gone s1 60
@@ -140,6 +126,7 @@ run lvm vgck vg0
 
 step "deferred while the origin is open; lvchange --refresh starts it; poller finishes"
 run rlvm lvcreate -s -L 16M -n s3 vg0/origin
+run rlvm lvcreate -s -L 8M -n s3b vg0/origin
 run dd if="$SCRATCH/b" of=/dev/vg0/origin bs=1M seek=0 oflag=direct conv=notrunc
 sum_before_s3=$sum_ab
 sleep 300 </dev/vg0/origin &
@@ -153,11 +140,30 @@ expect_eq "origin target while deferred" "$(dm_target vg0-origin)" "snapshot-ori
 expect_eq "s3 target while deferred" "$(dm_target vg0-s3)" "snapshot"
 run rlvm lvchange --refresh vg0/origin
 expect_eq "still deferred while open" "$(dm_target vg0-origin)" "snapshot-origin"
+expect_eq "merging snapshot hidden from lvs" "$(rlvm lvs --noheadings -o lv_name vg0 | tr -d ' ' | sort | tr '\n' ' ')" "origin s3b "
+expect_eq "lvs -a shows [s3]" "$(rlvm lvs -a --noheadings -o lv_name vg0 | tr -d ' ' | sort | tr '\n' ' ')" "[s3] origin s3b "
+expect_eq "s3 attr" "$(lv_field s3 lv_attr)" "Swi-a-s---"
+expect_eq "origin attr (deferred, open)" "$(lv_field origin lv_attr)" "Owi-aos---"
+expect_eq "LVM2 agrees on the attrs" "$(lvm lvs -a --noheadings -o lv_attr vg0/origin vg0/s3 | tr -d ' ' | tr '\n' ' ')" "Owi-aos--- Swi-a-s--- "
+step "refusals while a merge is pending"
+before=$(mda_sums)
+expect_fail5 "second merge into the merging origin" "Cannot merge snapshot vg0/s3b into the origin vg0/origin with merging snapshot vg0/s3." \
+    rlvm lvconvert --merge vg0/s3b
+expect_fail5 "snapshot of a merging origin" "Snapshots of an origin that has a merging snapshot are not supported." \
+    rlvm lvcreate -s -L 4M -n s5 vg0/origin
+expect_fail5 "removing the merging snapshot" "Can't remove merging snapshot logical volume vg0/s3." \
+    rlvm lvremove -f vg0/s3
+expect_fail5 "activating the hidden merging snapshot" "Operation not permitted on hidden LV vg0/s3." \
+    rlvm lvchange -ay vg0/s3
+expect_fail5 "merging the merging snapshot again" "Command not permitted on LV vg0/s3." \
+    rlvm lvconvert --merge vg0/s3
+expect_eq "no byte of metadata changed by the refusals" "$(mda_sums)" "$before"
 kill "$holder"
 wait "$holder" 2>/dev/null || true
 run rlvm lvchange --refresh vg0/origin
 gone s3 60
 expect_eq "origin back to s3's content" "$(md5_of /dev/vg0/origin)" "$sum_before_s3"
+run rlvm lvremove -f vg0/s3b
 expect_eq "vg0 devices" "$(vg0_devices)" "vg0-origin "
 
 step "--onactivate: nothing running changes; vgchange -ay starts it and polls it to the end"
