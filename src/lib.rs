@@ -1,9 +1,12 @@
 //! rlvm: an LVM2-compatible volume manager built around snapshot merge.
 //!
-//! Layers, bottom up: `metadata` (on-disk format and model, pure over a
-//! block-device trait), `system` (lvm.conf, device scan, locks, backups),
-//! `dm` (device-mapper: names, targets, planner, executor), `report`
-//! (lvs/vgs/pvs output), `poll` (merge progress), `cmd` (the commands).
+//! Layers, bottom up (imports point down only; tests/layers.rs checks):
+//! `metadata` (on-disk format and model, pure over a block-device trait);
+//! `system` (lvm.conf, device scan, locks, backups) and `dm`
+//! (device-mapper: names, targets, planner, executor), siblings; `ops`
+//! (one function per LVM operation, one transaction order); `poll`
+//! (following a merge); `cmd` (the commands), which alone uses `report`
+//! (lvs/vgs/pvs output).
 
 pub mod cmd;
 pub mod dm;

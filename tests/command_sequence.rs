@@ -6,7 +6,8 @@
 use proptest::prelude::*;
 use rlvm::metadata::alloc::{allocate, AllocRequest};
 use rlvm::metadata::id::Id;
-use rlvm::metadata::model::{Flags, Lv, Segment, SegmentKind, Vg};
+use rlvm::metadata::model::{Flags, Lv, Segment, Vg};
+use rlvm::metadata::snapshot;
 use rlvm::metadata::store::{self, MemOpener, PvLayout, VgHandle};
 use rlvm::metadata::validate::validate_vg;
 
@@ -93,22 +94,7 @@ fn apply(vg: &mut Vg, op: &Op, n: &mut u32) -> bool {
         }
         Op::Rename(i) if !plain.is_empty() => {
             let old = plain[i % plain.len()].clone();
-            let new = format!("renamed{n}");
-            for l in vg.lvs.iter_mut() {
-                if l.name == old {
-                    l.name = new.clone();
-                }
-                for s in l.segments.iter_mut() {
-                    if let SegmentKind::Snapshot { origin, cow, .. } = &mut s.kind {
-                        if *origin == old {
-                            *origin = new.clone();
-                        }
-                        if *cow == old {
-                            *cow = new.clone();
-                        }
-                    }
-                }
-            }
+            snapshot::rename_lv(vg, &old, &format!("renamed{n}"));
             true
         }
         Op::Tag(i) if !vg.lvs.is_empty() => {
@@ -118,10 +104,9 @@ fn apply(vg: &mut Vg, op: &Op, n: &mut u32) -> bool {
         }
         Op::Snapshot { origin, extents } if !plain.is_empty() => {
             let o = plain[origin % plain.len()].clone();
-            if vg.merging_snapshot_of(&o).is_some() {
+            if snapshot::check_snapshot_origin(vg, &o).is_err() {
                 return false;
             }
-            let oe = vg.lv(&o).map(|l| l.extent_count()).unwrap_or(0);
             let req = AllocRequest {
                 extents: *extents,
                 stripes: 1,
@@ -134,39 +119,11 @@ fn apply(vg: &mut Vg, op: &Op, n: &mut u32) -> bool {
             };
             let cow = format!("snap{n}");
             vg.lvs.push(new_lv(&cow, false, segs));
-            let link = vg.next_snapshot_link_name();
-            vg.lvs.push(new_lv(
-                &link,
-                true,
-                vec![Segment {
-                    start_extent: 0,
-                    extent_count: oe,
-                    tags: vec![],
-                    kind: SegmentKind::Snapshot {
-                        chunk_size: 8,
-                        origin: o,
-                        cow,
-                        merging: false,
-                    },
-                }],
-            ));
-            true
+            snapshot::add_snapshot(vg, &o, &cow, 8).is_ok()
         }
         Op::Merge(i) if !cows.is_empty() => {
             let cow = cows[i % cows.len()].clone();
-            let (origin, link) = {
-                let s = vg.snapshot_by_cow(&cow).unwrap();
-                (s.origin.name.clone(), s.link.name.clone())
-            };
-            if vg.merging_snapshot_of(&origin).is_some() {
-                return false;
-            }
-            let l = vg.lv_mut(&link).unwrap();
-            l.status.clear("VISIBLE");
-            if let SegmentKind::Snapshot { merging, .. } = &mut l.segments[0].kind {
-                *merging = true;
-            }
-            true
+            snapshot::start_merge(vg, &cow).is_ok()
         }
         _ => false,
     }

@@ -197,3 +197,101 @@ fn host_runner_in_vm() {
     let mut vm = builder.build(image).unwrap_or_else(|e| panic!("{e}"));
     vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
 }
+
+/// Deferred and scheduled merges survive a reboot and are finished by the boot's activation
+/// alone; a merge cut by a power failure is resumed by the next activation
+/// (tests/vm/support/merge-reboot.sh).
+#[test]
+fn merge_across_reboots() {
+    let Some(image) = image_or_skip("merge-reboot") else {
+        return;
+    };
+    let mut vm = Vm::builder("merge-reboot")
+        .disks(&[harness::MIB * 64, harness::MIB * 64, harness::MIB])
+        .scenario(repo_root().join("tests/vm/support/merge-reboot.sh"))
+        .build(image)
+        .unwrap_or_else(|e| panic!("{e}"));
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+    let cut = vm
+        .boot_with(Boot::new().power_cut_at("POWER-CUT-NOW"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cut.power_cut && cut.rc.is_none(),
+        "{}",
+        cut.failure_report("boot 2 should have been cut mid-merge")
+    );
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}
+
+/// rlvm built with the `failpoints` feature (its own target directory, so the normal build
+/// never has them).
+fn failpoints_rlvm() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let dir = repo_root().join("target/failpoints");
+    let out = Command::new(cargo)
+        .current_dir(repo_root())
+        .args([
+            "build",
+            "--features",
+            "failpoints",
+            "--bin",
+            "rlvm",
+            "--target-dir",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "cargo build --features failpoints failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("debug/rlvm")
+}
+
+/// Every step of starting and finishing a merge (src/ops/mod.rs `update`): rlvm killed
+/// there and the power cut; the next boot's activation finishes the merge with the right
+/// data and nothing left over (tests/vm/support/merge-crash.sh). One boot recovers the
+/// previous crash and sets up the next.
+#[test]
+fn merge_crash_at_every_step() {
+    let Some(image) = image_or_skip("merge-crash") else {
+        return;
+    };
+    let points: Vec<String> = ["merge-start", "merge-finish"]
+        .iter()
+        .flat_map(|op| {
+            ["precommitted", "suspended", "committed", "resumed"]
+                .iter()
+                .map(move |step| format!("{op}:{step}"))
+        })
+        .collect();
+    let mut vm = Vm::builder("merge-crash")
+        .disks(&[harness::MIB * 48, harness::MIB * 48])
+        .scenario(repo_root().join("tests/vm/support/merge-crash.sh"))
+        .rlvm(Some(failpoints_rlvm()))
+        .build(image)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut previous: Option<&str> = None;
+    for point in points.iter().map(Some).chain([None]) {
+        let mut boot = Boot::new();
+        if let Some(p) = previous {
+            boot = boot.env("RLVM_RECOVER", p);
+        }
+        if let Some(p) = point {
+            boot = boot
+                .env("RLVM_CRASH_AT", p)
+                .power_cut_at("CRASHED-AT-FAILPOINT");
+        }
+        let out = vm.boot_with(boot).unwrap_or_else(|e| panic!("{e}"));
+        match point {
+            Some(p) => assert!(
+                out.power_cut,
+                "{}",
+                out.failure_report(&format!("no crash at {p}"))
+            ),
+            None => out.assert_success(),
+        }
+        previous = point.map(String::as_str);
+    }
+}

@@ -1,10 +1,14 @@
 #!/bin/sh
 # The rollback demo (scripts/demo.sh boots the test VM with this script): a volume with data,
-# a snapshot, the data broken, then rolled back to the snapshot. Told as a story on the console.
+# a snapshot, the data broken, then rolled back with lvconvert --merge. Told as a story on the
+# console.
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
 d2=$(disk 2)
+# Merge pollers look every second (lvm.conf activation/polling_interval; LVM2's default is 15).
+awk '{ print } /^activation \{/ { print "    polling_interval = 1" }' /etc/lvm/lvm.conf \
+    >"$SCRATCH/lvm.conf" && cat "$SCRATCH/lvm.conf" >/etc/lvm/lvm.conf
 
 say() { echo; echo ">>> $*"; }
 show() { echo "\$ $*"; "$@"; }
@@ -80,31 +84,24 @@ fi
 cmp -s "$SCRATCH/good" "$SCRATCH/snapview" || fail "the snapshot does not hold the good data"
 echo "(its fingerprint matches the good data)"
 
-say "Rolling back. Unmounting the volume first."
-[ "$fs" = 1 ] && show umount /mnt/data
-set +e
-echo "\$ rlvm lvconvert --merge demo/snap"
-out=$(rlvm lvconvert --merge demo/snap 2>&1)
-rc=$?
-set -e
-echo "$out"
-if [ $rc = 0 ]; then
-    say "lvconvert --merge started; waiting for the kernel to finish the merge."
+say "Rolling back: merging the snapshot into the volume (lvconvert --merge)."
+if [ "$fs" = 1 ]; then
+    echo "While the volume is mounted the merge waits (as with LVM2) for the next activation:"
+    show rlvm lvconvert --merge demo/snap || fail "lvconvert --merge (deferred)"
+    show rlvm lvs -a -o lv_name,lv_attr,lv_size,origin,lv_merging demo
+    say "Unmounting, then refreshing the volume starts the merge; its poller finishes it."
+    show umount /mnt/data
+    show rlvm lvchange --refresh demo/data || fail "lvchange --refresh"
+    show dmsetup table demo-data
     i=0
     while rlvm lvs demo/snap >/dev/null 2>&1; do
         i=$((i + 1)); [ $i -lt 300 ] || fail "merge did not finish"
         sleep 0.2
     done
-    method="lvconvert --merge"
 else
-    say "NOTE: this rlvm cannot merge snapshots yet (lvconvert --merge exited $rc)."
-    echo "    Snapshot merging is a later rlvm feature. Rolling back by hand instead:"
-    echo "    copying the snapshot's contents back onto the volume with dd."
-    show dd if=/dev/demo/snap of=/dev/demo/data bs=1M oflag=direct || fail "dd rollback"
-    sync
-    show rlvm lvremove -y demo/snap || fail "lvremove of the snapshot"
-    method="dd from the snapshot"
+    show rlvm lvconvert --merge -i 1 demo/snap || fail "lvconvert --merge"
 fi
+method="lvconvert --merge"
 
 say "After the rollback ($method):"
 if [ "$fs" = 1 ]; then
