@@ -12,7 +12,9 @@
 //! Like tests/vm.rs these fail, not skip, when the VM or the source cannot be had under CI
 //! (`CI` set) or `RLVM_VM_TESTS=1`. Knobs: `RLVM_LVM2_SUITE_SCRIPTS="a.sh b.sh"` runs those
 //! scripts instead of the list; `RLVM_LVM2_SUITE_TIMEOUT` (seconds per script, default 300,
-//! times `RLVM_VM_TIMEOUT_SCALE`); `RLVM_VM_KEEP=1` keeps the console logs.
+//! times `RLVM_VM_TIMEOUT_SCALE`); `RLVM_LVM2_SUITE_TARBALL` uses that suite tarball instead
+//! of prepare.sh's (a locally modified suite, for a diagnosis); `RLVM_VM_KEEP=1` keeps the
+//! console logs.
 
 #[path = "vm/harness.rs"]
 mod harness;
@@ -65,6 +67,9 @@ fn parse_list(text: &str) -> Vec<Listed> {
 fn suite_tarball(test: &str) -> Option<&'static PathBuf> {
     static TARBALL: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let result = TARBALL.get_or_init(|| {
+        if let Ok(path) = std::env::var("RLVM_LVM2_SUITE_TARBALL") {
+            return Ok(PathBuf::from(path));
+        }
         let script = repo_root().join("tests/lvm2-suite/prepare.sh");
         let out = Command::new(&script)
             .arg("--quiet")

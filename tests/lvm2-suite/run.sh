@@ -171,7 +171,10 @@ for name in "${scripts[@]}"; do
         200)
             skipped=$((skipped + 1))
             reason=$(grep -m1 '^TEST SKIPPED' "$log" | sed 's/^TEST SKIPPED: *//' || true)
-            [ -n "$reason" ] || reason=$(grep -m1 -B2 '^## - ' "$log" | head -n1 || true)
+            # A bare `skip`: the check before it (`aux have_thin 1 0 0 || skip`) is the reason.
+            [ -n "$reason" ] || reason=$(awk -v n="${name%.sh}" '
+                $0 ~ "^#" n "\\.sh:[0-9]+\\+ skip" { if (prev != "") print prev " failed"; exit }
+                $0 ~ "^#" n "\\.sh:[0-9]+\\+ " { prev = $0; sub(/^#[^ ]+ /, "", prev) }' "$log" || true)
             echo "SKIP $name (${took}s): ${reason:-no reason given}"
             ;;
         *)
