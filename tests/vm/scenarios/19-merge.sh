@@ -240,4 +240,17 @@ gone x2 60
 expect_eq "origin rolled back by rlvm" "$(md5_of /dev/vg0/origin)" "$sum_x2"
 run lvm vgck vg0
 expect_eq "vg0 devices" "$(vg0_devices)" "vg0-origin "
+step "removing the origin during a merge removes it with its snapshots (as LVM2 does)"
+run rlvm lvcreate -s -L 16M -n y1 vg0/origin
+run rlvm lvcreate -s -L 8M -n y2 vg0/origin
+run dd if="$SCRATCH/b" of=/dev/vg0/origin bs=1M seek=16 oflag=direct conv=notrunc
+echo 1 >"$throttle"
+run rlvm lvconvert --merge -b -i +30 vg0/y1
+run rlvm lvs -a -o lv_name,lv_attr,lv_merging --reportformat json vg0
+expect_eq "JSON shows the merge" "$(rlvm lvs --reportformat json -o lv_name,lv_merging vg0/origin | grep -c '"lv_merging":"merging"')" "1"
+run rlvm lvremove -f vg0/origin
+echo 0 >"$throttle"
+expect_eq "no LV left" "$(rlvm lvs --noheadings -a vg0 | wc -l)" "0"
+expect_eq "no device left" "$(vg0_devices)" ""
+run lvm vgck vg0
 step "merge scenario passed"
