@@ -3,10 +3,14 @@
 //! that activation started get a background poller (`--poll`,
 //! `--sysinit`). The work itself is `ops::activate`.
 
+use std::ffi::OsString;
+
+use clap::Parser;
+
 use crate::ops::activate::{self as act, Filter};
 use crate::ops::OpsError;
 
-use super::common::{failed, CmdError, Ctx};
+use super::common::{failed, parse, vg_arg, CmdError, CommonArgs, Ctx};
 use super::poll;
 
 /// Activation mode from `-a`: (activate?, auto?).
@@ -41,12 +45,18 @@ fn filter(ctx: &Ctx) -> Filter {
     }
 }
 
-fn report_skipped(ctx: &Ctx, vg: &str, skipped: &[String]) {
-    for lv in skipped {
+/// What every activation prints besides its own result: LVs a filter
+/// skipped (verbose) and what an interrupted command had left and this one
+/// repaired (always, and only when something was).
+fn report(ctx: &Ctx, vg: &str, out: &act::Activated) {
+    for lv in &out.skipped {
         ctx.verbose(
             1,
             format!("Not activating {vg}/{lv} since it does not pass activation filter."),
         );
+    }
+    for r in &out.repaired {
+        ctx.print(r);
     }
 }
 
@@ -57,9 +67,11 @@ pub fn vgchange_activate(ctx: &Ctx, vg_name: &str, mode: &str, poll: bool) -> Re
     let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
     if !on {
-        let n = act::deactivate_vg(&mut dm, &h.vg)?;
+        let out = act::deactivate_vg(&mut dm, &h.vg)?;
+        report(ctx, vg_name, &out);
         ctx.print(format!(
-            "{n} logical volume(s) in volume group \"{vg_name}\" now active"
+            "{} logical volume(s) in volume group \"{vg_name}\" now active",
+            out.active
         ));
         return Ok(());
     }
@@ -69,7 +81,7 @@ pub fn vgchange_activate(ctx: &Ctx, vg_name: &str, mode: &str, poll: bool) -> Re
         ctx.warn(w);
     }
     let out = act::activate_vg(&mut dm, ctx, &h, &filter(ctx), auto)?;
-    report_skipped(ctx, vg_name, &out.skipped);
+    report(ctx, vg_name, &out);
     for (_, e) in &out.failed {
         ctx.error(e);
     }
@@ -92,9 +104,10 @@ pub fn vgchange_refresh(ctx: &Ctx, vg_name: &str, poll: bool) -> Result<(), CmdE
     let mut dm = ctx.require_dm()?;
     let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
-    let merging = act::refresh_vg(&mut dm, ctx, &h)?;
+    let out = act::refresh_vg(&mut dm, ctx, &h)?;
+    report(ctx, vg_name, &out);
     if poll {
-        poll::start_background(ctx, vg_name, &merging);
+        poll::start_background(ctx, vg_name, &out.merging);
     }
     Ok(())
 }
@@ -121,10 +134,12 @@ pub fn lvchange_activate(
     let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
     if !on {
-        return Ok(act::deactivate_lv(&mut dm, &h.vg, lv)?);
+        let out = act::deactivate_lv(&mut dm, &h.vg, lv)?;
+        report(ctx, vg_name, &out);
+        return Ok(());
     }
     let out = act::activate_lv(&mut dm, ctx, &h, lv, &filter(ctx), auto)?;
-    report_skipped(ctx, vg_name, &out.skipped);
+    report(ctx, vg_name, &out);
     if poll {
         poll::start_background(ctx, vg_name, &out.merging);
     }
@@ -137,9 +152,10 @@ pub fn lvchange_refresh(ctx: &Ctx, vg_name: &str, lv: &str, poll: bool) -> Resul
     let mut dm = ctx.require_dm()?;
     let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
-    let merging = act::refresh_lv(&mut dm, ctx, &h, lv)?;
+    let out = act::refresh_lv(&mut dm, ctx, &h, lv)?;
+    report(ctx, vg_name, &out);
     if poll {
-        poll::start_background(ctx, vg_name, &merging);
+        poll::start_background(ctx, vg_name, &out.merging);
     }
     Ok(())
 }
@@ -158,4 +174,50 @@ pub fn lvchange_poll(ctx: &Ctx, vg_name: &str, lv: &str) -> Result<(), CmdError>
         .collect();
     poll::start_background(ctx, vg_name, &merging);
     Ok(())
+}
+
+/// `vgmknodes [VG...]`: the kernel's devices of each VG reconciled with
+/// its metadata (leftovers of interrupted commands repaired, tables of
+/// active LVs reloaded where wrong) and its /dev nodes and links made or
+/// removed to match.
+pub fn vgmknodes_vg(ctx: &Ctx, vg_name: &str) -> Result<(), CmdError> {
+    let mut dm = ctx.require_dm()?;
+    let _l = ctx.lock_vg(vg_name, false)?;
+    let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
+    let out = act::reconcile_vg(&mut dm, ctx, &h)?;
+    report(ctx, vg_name, &out);
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Create the special files for volume group devices in /dev")]
+pub(crate) struct VgmknodesArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Accepted for compatibility: rlvm always checks the active LVs' tables.
+    #[arg(long = "refresh")]
+    refresh: bool,
+    /// VGs (default: all).
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+pub fn vgmknodes(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgmknodesArgs = parse("vgmknodes", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    let names: Vec<String> = if a.vgs.is_empty() {
+        ctx.scan()?.vg_names()
+    } else {
+        a.vgs.iter().map(|v| vg_arg(v)).collect()
+    };
+    let mut result = Ok(());
+    for name in &names {
+        if let Err(e) = vgmknodes_vg(&ctx, name) {
+            if let CmdError::Failed(m) = &e {
+                ctx.error(m);
+            }
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    result
 }

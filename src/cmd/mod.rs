@@ -66,6 +66,11 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         report::vgdisplay,
     ),
     ("vgck", "Check the consistency of volume group(s)", vg::vgck),
+    (
+        "vgmknodes",
+        "Create the special files for volume group devices in /dev",
+        activate::vgmknodes,
+    ),
     ("vgchange", "Change volume group attributes", vg::vgchange),
     (
         "vgcfgbackup",
@@ -126,6 +131,7 @@ fn definition(name: &str) -> Option<clap::Command> {
         "vgs" => report::VgsArgs::command(),
         "vgdisplay" => report::VgdisplayArgs::command(),
         "vgck" => vg::VgckArgs::command(),
+        "vgmknodes" => activate::VgmknodesArgs::command(),
         "vgchange" => vg::VgchangeArgs::command(),
         "vgcfgbackup" => vg::VgcfgbackupArgs::command(),
         "vgcfgrestore" => vg::VgcfgrestoreArgs::command(),

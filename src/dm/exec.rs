@@ -316,6 +316,12 @@ fn step(
             nodes.remove(name);
             journal.push(Done::Removed(before));
         }
+        Op::Clear { name } => {
+            // What was cleared is a leftover nobody wants back: no undo.
+            if k.info(name)?.is_some_and(|d| d.inactive_table) {
+                k.clear(name)?;
+            }
+        }
         Op::Rename { from, to } => {
             k.rename(from, to)?;
             let dev = devs.remove(from);

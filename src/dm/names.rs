@@ -120,6 +120,19 @@ pub fn uuid_is_lv(uuid: &str, vg_id: &Id, lv_id: &Id) -> bool {
     uuid == base || uuid.strip_prefix(&base).is_some_and(|r| r.starts_with('-'))
 }
 
+/// The LV ID in `uuid` if it is a device of VG `vg_id`
+/// (`LVM-<vg id><lv id>[-layer]`), whatever LV that is.
+pub fn lv_id_in_vg(uuid: &str, vg_id: &Id) -> Option<Id> {
+    let rest = uuid
+        .strip_prefix("LVM-")?
+        .strip_prefix(vg_id.as_raw_str())?;
+    let raw = rest.get(..32)?;
+    if !(rest.len() == 32 || rest[32..].starts_with('-')) {
+        return None;
+    }
+    Id::from_raw(raw.as_bytes()).ok()
+}
+
 /// `$DM_DEV_DIR` or `/dev` (libdm's `dm_dir`/`DM_DEV_DIR`).
 pub fn dev_dir() -> PathBuf {
     match std::env::var_os("DM_DEV_DIR") {

@@ -166,6 +166,57 @@ impl Nodes {
     }
 }
 
+impl Nodes {
+    /// vgmknodes: makes every node and link the VG's devices `present`
+    /// (name, number) need, and removes this VG's nodes and links whose
+    /// device is gone. Returns what it changed, one line each. Nothing
+    /// when udev manages /dev.
+    pub fn repair_vg(&self, vg: &str, present: &[(String, DevNum)]) -> io::Result<Vec<String>> {
+        let Some(root) = &self.dev_dir else {
+            return Ok(vec![]);
+        };
+        let mut changed = Vec::new();
+        for (name, dev) in present {
+            let node = mapper_path_in(root, name);
+            let node_ok = fs::symlink_metadata(&node).is_ok_and(|m| {
+                m.file_type().is_block_device()
+                    && m.rdev() == makedev(dev.major.into(), dev.minor.into())
+            });
+            let s = split_dm_name(name);
+            let link_ok = !s.layer.is_empty()
+                || s.lv.is_empty()
+                || fs::read_link(lv_path_in(root, &s.vg, &s.lv)).is_ok();
+            if !node_ok || !link_ok {
+                self.try_add(name, *dev)?;
+                changed.push(format!("Created device node for {name}."));
+            }
+        }
+        // Stale: mapper nodes of this VG (by dm name) with no device.
+        let gone = |name: &str| !present.iter().any(|(n, _)| n == name);
+        if let Ok(dir) = fs::read_dir(root.join("mapper")) {
+            for e in dir.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if split_dm_name(&name).vg == vg && gone(&name) {
+                    self.try_remove(&name)?;
+                    changed.push(format!("Removed stale device node for {name}."));
+                }
+            }
+        }
+        if let Ok(dir) = fs::read_dir(root.join(vg)) {
+            for e in dir.flatten() {
+                let lv = e.file_name().to_string_lossy().into_owned();
+                let name = super::names::dm_name(vg, &lv, None);
+                if gone(&name) && fs::read_link(e.path()).is_ok() {
+                    fs::remove_file(e.path())?;
+                    changed.push(format!("Removed stale link {}.", e.path().display()));
+                }
+            }
+            let _ = fs::remove_dir(root.join(vg));
+        }
+        Ok(changed)
+    }
+}
+
 /// udev manages /dev, but nodes we made without it may remain: udev's
 /// `/dev/mapper/<name>` and `/dev/<vg>/<lv>` are links to `../dm-N`, ours
 /// are a block node and a link to `../mapper/<name>` (LVM2's fallback: an

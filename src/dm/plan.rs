@@ -33,7 +33,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 pub use super::error::PlanError;
-use super::names::{dm_name, dm_uuid, is_layer_name, split_dm_name, uuid_is_lv, Layer};
+use super::names::{
+    dm_name, dm_uuid, is_layer_name, lv_id_in_vg, split_dm_name, uuid_is_lv, Layer,
+};
 use super::state::KernelDevice;
 use super::target::{format_table, DevNum, DevRef, Target, TargetLine};
 use super::tree::{family_owners, family_root, lv_stack, Node, PvDevices, Stack};
@@ -70,6 +72,12 @@ pub enum Op {
         from: String,
         to: String,
     },
+    /// DM_TABLE_CLEAR: drop an inactive table a killed command left
+    /// loaded (it would otherwise go live at the next resume, and it holds
+    /// its devices busy).
+    Clear {
+        name: String,
+    },
 }
 
 impl Op {
@@ -79,7 +87,8 @@ impl Op {
             | Op::Load { name, .. }
             | Op::Suspend { name }
             | Op::Resume { name }
-            | Op::Remove { name } => name,
+            | Op::Remove { name }
+            | Op::Clear { name } => name,
             Op::Rename { to, .. } => to,
         }
     }
@@ -115,6 +124,7 @@ impl fmt::Display for Op {
             Op::Resume { name } => write!(f, "resume {name}"),
             Op::Remove { name } => write!(f, "remove {name}"),
             Op::Rename { from, to } => write!(f, "rename {from} to {to}"),
+            Op::Clear { name } => write!(f, "clear {name}"),
         }
     }
 }
@@ -133,7 +143,12 @@ pub fn plan_activate(
     kernel: &[KernelDevice],
 ) -> Result<Vec<Op>, PlanError> {
     let stack = lv_stack(vg, lv, pvs, kernel)?;
-    plan_transition(&stack.nodes, &stack.owners, kernel, &[])
+    plan_transition(
+        &stack.nodes,
+        &with_leftovers(vg, stack.owners, kernel),
+        kernel,
+        &[],
+    )
 }
 
 /// Deactivate `lv`'s family, top-down, layers included. Refuses when a
@@ -147,7 +162,7 @@ pub fn plan_deactivate(vg: &Vg, lv: &str, kernel: &[KernelDevice]) -> Result<Vec
             lv: split_dm_name(&d.name).lv,
         });
     }
-    plan_transition(&[], &owners, kernel, &[])
+    plan_transition(&[], &with_leftovers(vg, owners, kernel), kernel, &[])
 }
 
 /// Deactivate every LV of `vg` (`vgchange -an`).
@@ -160,7 +175,13 @@ pub fn plan_deactivate_vg(vg: &Vg, kernel: &[KernelDevice]) -> Result<Vec<Op>, P
             count: open.len(),
         });
     }
-    plan_transition(&[], &owners, kernel, &[])
+    plan_transition(&[], &with_leftovers(vg, owners, kernel), kernel, &[])
+}
+
+/// Remove the devices of `vg` that belong to no LV of its metadata (what
+/// an interrupted command left), once nothing uses them.
+pub fn plan_leftovers(vg: &Vg, kernel: &[KernelDevice]) -> Result<Vec<Op>, PlanError> {
+    plan_transition(&[], &with_leftovers(vg, vec![], kernel), kernel, &[])
 }
 
 /// `lvchange --refresh`: reload the family's tables from metadata and
@@ -182,7 +203,12 @@ pub fn plan_refresh(
         .filter(|n| !is_layer_name(&n.name))
         .map(|n| n.name.clone())
         .collect();
-    plan_transition(&stack.nodes, &stack.owners, kernel, &refresh)
+    plan_transition(
+        &stack.nodes,
+        &with_leftovers(vg, stack.owners, kernel),
+        kernel,
+        &refresh,
+    )
 }
 
 /// Bring an active LV family from `before` to `after` metadata (LVM2's
@@ -301,6 +327,33 @@ pub fn plan_rename(
         }
     }
     plan_transition(&stack.nodes, &owners, kernel, &[])
+}
+
+/// `owners` plus the LVs of `vg` that the kernel has devices of but the
+/// metadata no longer knows: what a command killed between its kernel
+/// steps and its commit (or a crash) left behind. Their devices are
+/// removed once nothing uses them, except while one is open (a leftover
+/// snapshot someone mounted stays until it is closed).
+fn with_leftovers(vg: &Vg, mut owners: Vec<(Id, Id)>, kernel: &[KernelDevice]) -> Vec<(Id, Id)> {
+    for d in kernel {
+        let Some(lv_id) = d.uuid.as_deref().and_then(|u| lv_id_in_vg(u, &vg.id)) else {
+            continue;
+        };
+        if vg.lvs.iter().any(|l| l.id == lv_id) || owners.contains(&(vg.id, lv_id)) {
+            continue;
+        }
+        let open = kernel.iter().any(|x| {
+            !is_layer_name(&x.name)
+                && x.open_count > 0
+                && x.uuid
+                    .as_deref()
+                    .is_some_and(|u| uuid_is_lv(u, &vg.id, &lv_id))
+        });
+        if !open {
+            owners.push((vg.id, lv_id));
+        }
+    }
+    owners
 }
 
 fn top_exists(vg: &Vg, lv: &str, kernel: &[KernelDevice]) -> bool {
@@ -608,6 +661,17 @@ pub fn plan_transition(
             });
         }
     }
+    // Leftovers of a killed command: inactive tables on the devices this
+    // plan touches are dropped first, so (after any rename) a stale table can neither go live
+    // at a resume nor keep its devices busy (a second `snapshot` table on
+    // the same COW is refused by the kernel while one is loaded).
+    for d in kernel {
+        if d.inactive_table && (want.contains_key(d.name.as_str()) || owned(owners, d)) {
+            ops.push(Op::Clear {
+                name: d.name.clone(),
+            });
+        }
+    }
     // 1. Preload.
     for n in &up {
         if !k.contains_key(n.name.as_str()) {
@@ -668,8 +732,14 @@ pub fn plan_transition(
     // 5. Remove the rest.
     remove_unused(&mut left, &mut live, &mut ops);
     for d in left {
-        // Still referenced by a device outside this stack: leave it.
+        // Still referenced by a device outside this stack: leave it, but
+        // never suspended.
         log::warn!("not removing {}: still in use by another device", d.name);
+        if d.suspended {
+            ops.push(Op::Resume {
+                name: d.name.clone(),
+            });
+        }
     }
     Ok(ops)
 }

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::dm::error::PlanError;
-use crate::dm::names::dm_uuid;
-use crate::dm::plan;
+use crate::dm::names::{dm_uuid, lv_id_in_vg};
+use crate::dm::plan::{self, Op};
 use crate::dm::query::lv_state_in;
 use crate::dm::state::{KernelDevice, LvKernelState};
 use crate::dm::target::Target;
@@ -37,6 +37,83 @@ pub struct Activated {
     pub merging: Vec<String>,
     /// Visible LVs of the VG active afterwards.
     pub active: usize,
+    /// What an interrupted command had left that this one repaired
+    /// (suspended devices, inactive tables, leftover devices, /dev nodes).
+    pub repaired: Vec<String>,
+}
+
+/// What `ops` repairs of the state `before` that an interrupted command
+/// (kill -9, crash of the tool) left, in words for the user.
+fn repairs(vg: &Vg, before: &[KernelDevice], ops: &[Op]) -> Vec<String> {
+    let was = |name: &str| before.iter().find(|d| d.name == name);
+    let suspends = |name: &str| {
+        ops.iter()
+            .any(|o| matches!(o, Op::Suspend { name: n } if n == name))
+    };
+    let mut out = Vec::new();
+    for op in ops {
+        match op {
+            Op::Clear { name } => out.push(format!(
+                "Dropping inactive table of {name} left by an interrupted command."
+            )),
+            Op::Resume { name } if was(name).is_some_and(|d| d.suspended) && !suspends(name) => out
+                .push(format!(
+                    "Resuming {name}, left suspended by an interrupted command."
+                )),
+            Op::Remove { name } => {
+                let leftover = was(name)
+                    .and_then(|d| d.uuid.as_deref())
+                    .and_then(|u| lv_id_in_vg(u, &vg.id))
+                    .is_some_and(|id| !vg.lvs.iter().any(|l| l.id == id));
+                if leftover {
+                    out.push(format!(
+                        "Removing {name}, left over by an interrupted command."
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Runs `ops`, noting in `repaired` what they repair.
+fn run_repairing(
+    dm: &mut Dm,
+    vg: &Vg,
+    ops: &[Op],
+    repaired: &mut Vec<String>,
+) -> Result<(), OpsError> {
+    let before = dm.list()?;
+    let r = repairs(vg, &before, ops);
+    dm.run(ops)?;
+    repaired.extend(r);
+    Ok(())
+}
+
+/// vgmknodes: the /dev nodes and links of the VG's devices made where
+/// missing, stale ones of the VG removed. Returns what changed.
+pub fn repair_nodes(dm: &Dm, vg: &Vg) -> Result<Vec<String>, OpsError> {
+    if dm.test_mode() {
+        return Ok(vec![]);
+    }
+    let present: Vec<(String, crate::dm::target::DevNum)> = dm
+        .list()?
+        .into_iter()
+        .filter(|d| {
+            !d.table.is_empty()
+                && d.uuid
+                    .as_deref()
+                    .is_some_and(|u| lv_id_in_vg(u, &vg.id).is_some())
+        })
+        .map(|d| (d.name, d.dev))
+        .collect();
+    dm.nodes()
+        .repair_vg(&vg.name, &present)
+        .map_err(|source| OpsError::Nodes {
+            vg: vg.name.clone(),
+            source,
+        })
 }
 
 /// LVM2's `volume_list` match: entries are `vg`, `vg/lv`, `@tag` (VG or
@@ -153,11 +230,12 @@ pub fn activate_vg(
         }
         let step = plan::plan_activate(&h.vg, &lv, &pvs, &dm.list()?)
             .map_err(OpsError::from)
-            .and_then(|ops| dm.run(&ops));
+            .and_then(|ops| run_repairing(dm, &h.vg, &ops, &mut out.repaired));
         if let Err(e) = step {
             out.failed.push((lv, e));
         }
     }
+    out.repaired.extend(repair_nodes(dm, &h.vg)?);
     let devs = dm.list()?;
     out.active = active_count(&h.vg, &devs);
     out.merging = merging_origins(&h.vg, &devs);
@@ -165,11 +243,13 @@ pub fn activate_vg(
 }
 
 /// `vgchange -an`: every LV of the VG, refused while any is open.
-/// Returns the visible LVs still active (0).
-pub fn deactivate_vg(dm: &mut Dm, vg: &Vg) -> Result<usize, OpsError> {
+pub fn deactivate_vg(dm: &mut Dm, vg: &Vg) -> Result<Activated, OpsError> {
+    let mut out = Activated::default();
     let ops = plan::plan_deactivate_vg(vg, &dm.list()?)?;
-    dm.run(&ops)?;
-    Ok(active_count(vg, &dm.list()?))
+    run_repairing(dm, vg, &ops, &mut out.repaired)?;
+    out.repaired.extend(repair_nodes(dm, vg)?);
+    out.active = active_count(vg, &dm.list()?);
+    Ok(out)
 }
 
 /// `lvchange -ay VG/LV` (a snapshot brings up its origin's stack).
@@ -189,7 +269,8 @@ pub fn activate_lv(
         return Ok(out);
     }
     let ops = plan::plan_activate(&h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
-    dm.run(&ops)?;
+    run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
+    out.repaired.extend(repair_nodes(dm, &h.vg)?);
     let devs = dm.list()?;
     out.active = active_count(&h.vg, &devs);
     out.merging = merging_origins(&h.vg, &devs);
@@ -197,37 +278,78 @@ pub fn activate_lv(
 }
 
 /// `lvchange -an VG/LV`: the LV's whole family, refused while open.
-pub fn deactivate_lv(dm: &mut Dm, vg: &Vg, lv: &str) -> Result<(), OpsError> {
+pub fn deactivate_lv(dm: &mut Dm, vg: &Vg, lv: &str) -> Result<Activated, OpsError> {
     no_such_lv(vg, lv)?;
     check_not_hidden_merging(vg, lv)?;
+    let mut out = Activated::default();
     let ops = plan::plan_deactivate(vg, lv, &dm.list()?)?;
-    dm.run(&ops)
+    run_repairing(dm, vg, &ops, &mut out.repaired)?;
+    out.repaired.extend(repair_nodes(dm, vg)?);
+    Ok(out)
 }
 
-/// `lvchange --refresh`: reload the family's tables from metadata. A
-/// deferred merge starts here when nothing is open. Returns the origins
-/// that merge afterwards.
+/// `lvchange --refresh`: reload the family's tables from metadata (and
+/// repair what an interrupted command left). A deferred merge starts here
+/// when nothing is open.
 pub fn refresh_lv(
     dm: &mut Dm,
     store: &dyn Storage,
     h: &VgHandle,
     lv: &str,
-) -> Result<Vec<String>, OpsError> {
+) -> Result<Activated, OpsError> {
     no_such_lv(&h.vg, lv)?;
     check_not_hidden_merging(&h.vg, lv)?;
+    let mut out = Activated::default();
     let ops = plan::plan_refresh(&h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
-    dm.run(&ops)?;
-    merging_now(dm, &h.vg)
+    run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
+    out.repaired.extend(repair_nodes(dm, &h.vg)?);
+    out.merging = merging_now(dm, &h.vg)?;
+    Ok(out)
+}
+
+/// `vgmknodes`: every LV family with a device in the kernel is brought
+/// to what its metadata says (no forced reload of what is right), the
+/// VG's leftovers are removed, and its /dev nodes repaired.
+pub fn reconcile_vg(dm: &mut Dm, store: &dyn Storage, h: &VgHandle) -> Result<Activated, OpsError> {
+    let pvs = store.pv_devices(h);
+    let mut out = Activated::default();
+    for lv in top_level_lvs(&h.vg) {
+        let devs = dm.list()?;
+        // Active means the LV's own device has a live table; a family of
+        // which only layers are left was being taken down (or never came
+        // up): it goes.
+        let top = h.vg.lv(&lv).map(|l| dm_uuid(&h.vg.id, &l.id, None));
+        let active = devs
+            .iter()
+            .any(|d| d.uuid.is_some() && d.uuid == top && !d.table.is_empty());
+        let ops = if active {
+            plan::plan_activate(&h.vg, &lv, &pvs, &devs)?
+        } else {
+            plan::plan_deactivate(&h.vg, &lv, &devs)?
+        };
+        run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
+    }
+    // Leftovers that belong to no LV of the metadata at all.
+    let ops = plan::plan_leftovers(&h.vg, &dm.list()?)?;
+    run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
+    out.repaired.extend(repair_nodes(dm, &h.vg)?);
+    let devs = dm.list()?;
+    out.active = active_count(&h.vg, &devs);
+    out.merging = merging_origins(&h.vg, &devs);
+    Ok(out)
 }
 
 /// `vgchange --refresh`: every top-level LV.
-pub fn refresh_vg(dm: &mut Dm, store: &dyn Storage, h: &VgHandle) -> Result<Vec<String>, OpsError> {
+pub fn refresh_vg(dm: &mut Dm, store: &dyn Storage, h: &VgHandle) -> Result<Activated, OpsError> {
     let pvs = store.pv_devices(h);
+    let mut out = Activated::default();
     for lv in top_level_lvs(&h.vg) {
         let ops = plan::plan_refresh(&h.vg, &lv, &pvs, &dm.list()?)?;
-        dm.run(&ops)?;
+        run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
     }
-    merging_now(dm, &h.vg)
+    out.repaired.extend(repair_nodes(dm, &h.vg)?);
+    out.merging = merging_now(dm, &h.vg)?;
+    Ok(out)
 }
 
 fn no_such_lv(vg: &Vg, lv: &str) -> Result<(), OpsError> {

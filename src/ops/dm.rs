@@ -34,7 +34,7 @@ impl Dm {
             .ok()?
             .with_udev_sync(o.udev_sync);
         Some(Dm {
-            kernel: Box::new(kernel),
+            kernel: super::failpoint::wrap_kernel(Box::new(kernel)),
             nodes: Nodes::for_system(o.udev_rules),
             test: o.test,
         })
@@ -51,6 +51,10 @@ impl Dm {
 
     pub fn kernel(&self) -> &dyn Kernel {
         self.kernel.as_ref()
+    }
+
+    pub fn nodes(&self) -> &Nodes {
+        &self.nodes
     }
 
     pub fn test_mode(&self) -> bool {

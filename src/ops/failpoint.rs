@@ -35,3 +35,116 @@ pub fn hit(name: &str) -> Result<(), OpsError> {
 pub fn hit(_name: &str) -> Result<(), OpsError> {
     Ok(())
 }
+
+/// `RLVM_KILL_AT_IOCTL=N` (failpoints builds only): the kernel as the
+/// operations see it, with rlvm killing itself (SIGKILL) just before the
+/// Nth call that changes device-mapper state (create, load, clear,
+/// suspend, resume, remove, rename; counted from 1), or right after it
+/// with `RLVM_KILL_AFTER=1`. For the interrupted-command tests: a kill can
+/// land between any two ioctls of any command.
+#[cfg(feature = "failpoints")]
+pub fn wrap_kernel(kernel: Box<dyn crate::dm::exec::Kernel>) -> Box<dyn crate::dm::exec::Kernel> {
+    match std::env::var("RLVM_KILL_AT_IOCTL")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        Some(n) => Box::new(Killing {
+            inner: kernel,
+            at: n,
+            after: std::env::var("RLVM_KILL_AFTER").as_deref() == Ok("1"),
+            calls: 0,
+        }),
+        None => kernel,
+    }
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn wrap_kernel(kernel: Box<dyn crate::dm::exec::Kernel>) -> Box<dyn crate::dm::exec::Kernel> {
+    kernel
+}
+
+#[cfg(feature = "failpoints")]
+struct Killing {
+    inner: Box<dyn crate::dm::exec::Kernel>,
+    at: u32,
+    after: bool,
+    calls: u32,
+}
+
+#[cfg(feature = "failpoints")]
+impl Killing {
+    fn step<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn crate::dm::exec::Kernel) -> T) -> T {
+        self.calls += 1;
+        let hit = self.calls == self.at;
+        if hit && !self.after {
+            eprintln!(
+                "failpoint: killing rlvm before ioctl {} ({what})",
+                self.calls
+            );
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
+        let r = f(self.inner.as_mut());
+        if hit && self.after {
+            eprintln!(
+                "failpoint: killing rlvm after ioctl {} ({what})",
+                self.calls
+            );
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
+        r
+    }
+}
+
+#[cfg(feature = "failpoints")]
+impl crate::dm::exec::Kernel for Killing {
+    fn list(&self) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.inner.list()
+    }
+    fn info(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.inner.info(name)
+    }
+    fn status(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(u64, u64, String, String)>, crate::dm::exec::KernelError> {
+        self.inner.status(name)
+    }
+    fn create(
+        &mut self,
+        name: &str,
+        uuid: &str,
+        ro: bool,
+        minor: Option<u32>,
+    ) -> Result<crate::dm::target::DevNum, crate::dm::exec::KernelError> {
+        self.step(&format!("create {name}"), |k| {
+            k.create(name, uuid, ro, minor)
+        })
+    }
+    fn load(
+        &mut self,
+        name: &str,
+        table: &[crate::dm::target::TargetLine],
+        ro: bool,
+    ) -> Result<(), crate::dm::exec::KernelError> {
+        self.step(&format!("load {name}"), |k| k.load(name, table, ro))
+    }
+    fn clear(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.step(&format!("clear {name}"), |k| k.clear(name))
+    }
+    fn suspend(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.step(&format!("suspend {name}"), |k| k.suspend(name))
+    }
+    fn resume(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.step(&format!("resume {name}"), |k| k.resume(name))
+    }
+    fn remove(&mut self, name: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.step(&format!("remove {name}"), |k| k.remove(name))
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), crate::dm::exec::KernelError> {
+        self.step(&format!("rename {from}"), |k| k.rename(from, to))
+    }
+}

@@ -69,6 +69,8 @@ pub enum OpsError {
         lv: String,
         source: std::io::Error,
     },
+    #[error("Failed to repair device nodes of volume group {vg}: {source}")]
+    Nodes { vg: String, source: std::io::Error },
     #[error("PV {pv} of {lv} is missing.")]
     MissingPv { pv: String, lv: String },
 }
