@@ -62,6 +62,13 @@ export PATH=$bindir:$gnu:/usr/sbin:/usr/bin:/sbin:/bin
 export LVM_TEST_FLAVOUR=ndev-vanilla LVM_TEST_DIR=$work/tmp LVM_TEST_PREFER_BRD=0
 export TMPDIR=$work/tmp LANG=C
 
+# For this boot only, /bin's busybox applets that have a GNU counterpart become that: LVM2's
+# fsadm (run by `lvresize -r`) puts /sbin:/usr/sbin:/bin:/usr/bin before the caller's PATH.
+for f in "$gnu"/*; do
+    b=/bin/${f##*/}
+    if [ -L "$b" ] && [ "$(readlink "$b")" = busybox ]; then ln -sf "$f" "$b"; fi
+done
+
 # What udev or systemd would have made: bash's process substitution needs /dev/fd.
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 for i in 0:stdin 1:stdout 2:stderr; do
