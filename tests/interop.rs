@@ -64,4 +64,5 @@ scenarios! {
     missing_pv_and_test_mode_change_nothing => "missing.sh",
     reports_match_lvm2_byte_for_byte => "reports-match.sh",
     messages_match_lvm2 => "messages-match.sh",
+    exported_vg_is_never_written => "exported.sh",
 }

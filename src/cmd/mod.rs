@@ -13,6 +13,7 @@ mod poll;
 mod pv;
 mod report;
 mod vg;
+mod vgexport;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -72,6 +73,16 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         activate::vgmknodes,
     ),
     ("vgchange", "Change volume group attributes", vg::vgchange),
+    (
+        "vgexport",
+        "Unregister volume group(s) from the system",
+        vgexport::vgexport,
+    ),
+    (
+        "vgimport",
+        "Register exported volume group with system",
+        vgexport::vgimport,
+    ),
     (
         "vgcfgbackup",
         "Backup volume group configuration(s)",
@@ -133,6 +144,8 @@ fn definition(name: &str) -> Option<clap::Command> {
         "vgck" => vg::VgckArgs::command(),
         "vgmknodes" => activate::VgmknodesArgs::command(),
         "vgchange" => vg::VgchangeArgs::command(),
+        "vgexport" => vgexport::VgexportArgs::command(),
+        "vgimport" => vgexport::VgimportArgs::command(),
         "vgcfgbackup" => vg::VgcfgbackupArgs::command(),
         "vgcfgrestore" => vg::VgcfgrestoreArgs::command(),
         "lvcreate" => lv::LvcreateArgs::command(),

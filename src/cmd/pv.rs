@@ -109,16 +109,13 @@ fn create_one(
     let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
     let path = dev.path.to_string_lossy().into_owned();
     if let Some(existing) = scan_result.pv_by_path(&path) {
-        let in_vg = scan_result.vg_names().into_iter().find(|n| {
-            scan_result
-                .vg(n)
-                .map(|h| h.vg.pv_by_id(&existing.id()).is_some())
-                .unwrap_or(false)
-        });
+        let in_vg = scan_result
+            .vg_of_pv(&existing.id())
+            .map(|h| h.vg.name.clone());
         if let Some(vg) = in_vg {
             if force < 2 {
                 return Err(CmdError::Failed(format!(
-                    "Can't initialize physical volume \"{arg}\" of volume group \"{vg}\" without -ff"
+                    "Can't initialize physical volume \"{arg}\" of volume group \"{vg}\" without -ff\n  {arg}: physical volume not initialized."
                 )));
             }
             if !confirm(
@@ -205,16 +202,11 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
             let Some(pv) = scan_result.pv_by_path(&path) else {
                 return Err(CmdError::Failed(format!("No PV found on device {arg}.")));
             };
-            let vg = scan_result.vg_names().into_iter().find(|n| {
-                scan_result
-                    .vg(n)
-                    .map(|h| h.vg.pv_by_id(&pv.id()).is_some())
-                    .unwrap_or(false)
-            });
+            let vg = scan_result.vg_of_pv(&pv.id()).map(|h| h.vg.name.clone());
             if let Some(vg) = vg {
                 if a.force < 2 {
                     return Err(CmdError::Failed(format!(
-                        "PV {arg} is used by VG {vg} so please use vgreduce first.\n  (If you are certain you need pvremove, then confirm by using --force twice.)"
+                        "PV {arg} is used by VG {vg} so please use vgreduce first.\n  (If you are certain you need pvremove, then confirm by using --force twice.)\n  {arg}: physical volume label not removed."
                     )));
                 }
                 if !confirm(
@@ -283,18 +275,22 @@ pub(crate) struct PvscanArgs {
 /// orphan, then the totals line.
 fn pvscan_listing(scan: &store::Scan) -> String {
     const ORPHAN_VG: &str = "#orphans_lvm2";
-    // (device, Some((vg, size, free)) in sectors, device size in sectors)
-    type Row = (String, Option<(String, u64, u64)>, u64);
+    // (device, Some((vg, size, free, exported)) in sectors, device size in sectors)
+    type Row = (String, Option<(String, u64, u64, bool)>, u64);
     let rows: Vec<Row> = scan
         .pvs
         .iter()
         .map(|pv| {
-            let in_vg = scan.vg_names().into_iter().find_map(|n| {
-                let h = scan.vg(&n).ok()?;
+            let in_vg = scan.vg_of_pv(&pv.id()).and_then(|h| {
                 let p = h.vg.pv_by_id(&pv.id())?;
                 let ext = h.vg.extent_size;
                 let free = p.pe_count.saturating_sub(h.vg.pe_used_on(&p.key));
-                Some((n, p.pe_count * ext, free * ext))
+                Some((
+                    h.vg.name.clone(),
+                    p.pe_count * ext,
+                    free * ext,
+                    h.vg.is_exported(),
+                ))
             });
             (pv.path.clone(), in_vg, pv.size / 512)
         })
@@ -313,12 +309,20 @@ fn pvscan_listing(scan: &store::Scan) -> String {
     let (mut total, mut used, mut free_pvs) = ((0u32, 0u64), (0u32, 0u64), (0u32, 0u64));
     for (name, vg, dev_sectors) in &rows {
         match vg {
-            Some((vg, sz, free)) => {
-                out.push_str(&format!(
-                    "  PV {name:<pw$} VG {vg:<vw$} lvm2 [{} / {} free]\n",
-                    size(*sz),
-                    size(*free)
-                ));
+            Some((vg, sz, free, exported)) => {
+                out.push_str(&if *exported {
+                    format!(
+                        "  PV {name:<pw$}  is in exported VG {vg} [{} / {} free]\n",
+                        size(*sz),
+                        size(*free)
+                    )
+                } else {
+                    format!(
+                        "  PV {name:<pw$} VG {vg:<vw$} lvm2 [{} / {} free]\n",
+                        size(*sz),
+                        size(*free)
+                    )
+                });
                 used = (used.0 + 1, used.1 + sz);
                 total = (total.0 + 1, total.1 + sz);
             }

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser};
 
-use crate::metadata::store::{Scan, VgHandle};
+use crate::metadata::store::{Scan, StoreError, VgHandle};
 use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
 
 use super::common::{parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
@@ -93,10 +93,22 @@ fn print_report(ctx: &Ctx, out: Result<String, report::ReportError>) -> Result<(
     }
 }
 
+/// Whether a report may show exported VGs: vgs, pvs, vgdisplay and
+/// pvdisplay do; lvs and lvdisplay skip them, or refuse a named one, as
+/// LVM2 does (only the former are `ALLOW_EXPORTED` in its command table).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Exported {
+    Shown,
+    Refused,
+}
+
 /// The VGs named by the arguments (all VGs when none), read from one scan.
-fn handles(ctx: &Ctx, scan: &Scan, names: &[String]) -> (Vec<VgHandle>, bool) {
+fn handles(ctx: &Ctx, scan: &Scan, names: &[String], exported: Exported) -> (Vec<VgHandle>, bool) {
     let wanted: Vec<String> = if names.is_empty() {
-        scan.vg_names()
+        match exported {
+            Exported::Shown => scan.vg_names(),
+            Exported::Refused => scan.usable_vg_names(),
+        }
     } else {
         let mut v: Vec<String> = names.iter().map(|n| vg_arg(n)).collect();
         v.dedup();
@@ -105,12 +117,20 @@ fn handles(ctx: &Ctx, scan: &Scan, names: &[String]) -> (Vec<VgHandle>, bool) {
     let mut ok = true;
     let mut out = Vec::new();
     for n in wanted {
-        match scan.vg(&n) {
+        let read = match exported {
+            Exported::Shown => scan.vg_allow_exported(&n),
+            Exported::Refused => scan.vg(&n),
+        };
+        match read {
             Ok(h) => {
                 for w in &h.warnings {
                     ctx.warn(w);
                 }
                 out.push(h)
+            }
+            Err(e @ StoreError::VgExported(_)) => {
+                ctx.error(e);
+                ok = false;
             }
             Err(e) => {
                 ctx.error(e);
@@ -233,7 +253,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let opts = a.report.options(&ctx, a.all)?;
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
-    let (hs, mut ok) = handles(&ctx, &scan, &vg_names);
+    let (hs, mut ok) = handles(&ctx, &scan, &vg_names, Exported::Refused);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     for h in &hs {
@@ -266,7 +286,7 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let opts = a.report.options(&ctx, a.all)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &a.vgs);
+    let (hs, ok) = handles(&ctx, &scan, &a.vgs, Exported::Shown);
     let records: Vec<VgRecord> = hs
         .iter()
         .map(|h| vg_record(h, open_lv_count(&ctx, h)))
@@ -322,7 +342,7 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let opts = a.report.options(&ctx, a.all)?;
     let scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &scan, &[]);
+    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown);
     let records = pv_records(&scan, &hs, &a.pvs);
     let mut ok = true;
     for p in &a.pvs {
@@ -358,7 +378,7 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let units = display_units(&a.units)?;
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &vg_names);
+    let (hs, ok) = handles(&ctx, &scan, &vg_names, Exported::Refused);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
@@ -381,7 +401,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &a.vgs);
+    let (hs, ok) = handles(&ctx, &scan, &a.vgs, Exported::Shown);
     for h in &hs {
         ctx.print_lines(&report::vgdisplay(
             &vg_record(h, open_lv_count(&ctx, h)),
@@ -407,7 +427,7 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
     let scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &scan, &[]);
+    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown);
     let records = pv_records(&scan, &hs, &a.pvs);
     ctx.print_lines(&report::pvdisplay(&records, units));
     Ok(())

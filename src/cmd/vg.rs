@@ -73,8 +73,8 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             Some(p) => {
                 if let Some(v) = p.vg() {
                     return Err(CmdError::Failed(format!(
-                        "Physical volume '{arg}' is already in volume group '{}'",
-                        v.name
+                        "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized.",
+                        vg = v.name
                     )));
                 }
                 if scan_result.orphans().iter().all(|o| o.path != path) {
@@ -218,7 +218,7 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let scan_result = ctx.scan()?;
     let names: Vec<String> = if a.vgs.is_empty() {
-        scan_result.vg_names()
+        scan_result.usable_vg_names()
     } else {
         a.vgs.iter().map(|v| vg_arg(v)).collect()
     };
@@ -327,7 +327,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         ));
     }
     let names: Vec<String> = if a.vgs.is_empty() {
-        ctx.scan()?.vg_names()
+        ctx.scan()?.usable_vg_names()
     } else {
         a.vgs.iter().map(|v| vg_arg(v)).collect()
     };
@@ -394,7 +394,7 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     for name in &names {
         let _l = ctx.lock_vg(name, false)?;
-        let h = scan_result.vg(name).map_err(failed)?;
+        let h = scan_result.vg_allow_exported(name).map_err(failed)?;
         let header = store::text_header(&format!(
             "vgcfgbackup{} {name}",
             a.file
@@ -467,7 +467,7 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     let _g = ctx.lock_global(true)?;
     let _l = ctx.lock_vg(&name, true)?;
     let scan_result = ctx.scan()?;
-    if let Ok(current) = scan_result.vg(&name) {
+    if let Ok(current) = scan_result.vg_allow_exported(&name) {
         if current.vg.id != vg.id && !a.force {
             return Err(CmdError::Failed(format!(
                 "Volume group {name} on disk has a different UUID; use --force to overwrite."

@@ -45,7 +45,17 @@ impl Flags {
     /// Adds `word`, keeping LVM2's order for the words it orders (what its
     /// exporter writes), so a changed VG still round-trips exactly.
     pub fn set(&mut self, word: &str) {
-        const ORDER: &[&str] = &["RESIZEABLE", "READ", "WRITE", "FIXED_MINOR", "VISIBLE"];
+        // One list serves VG, PV and LV words: LVM2 writes a VG's
+        // EXPORTED first and a PV's after ALLOCATABLE (`flags.c`).
+        const ORDER: &[&str] = &[
+            "ALLOCATABLE",
+            "EXPORTED",
+            "RESIZEABLE",
+            "READ",
+            "WRITE",
+            "FIXED_MINOR",
+            "VISIBLE",
+        ];
         if self.has(word) {
             return;
         }
@@ -350,6 +360,10 @@ impl Vg {
     pub fn pe_free(&self) -> u64 {
         self.pe_total().saturating_sub(self.pe_alloc())
     }
+    /// `vgexport`ed (LVM2's `vg_is_exported`).
+    pub fn is_exported(&self) -> bool {
+        self.status.has("EXPORTED")
+    }
     /// Whether rlvm may write this VG; the error says why not.
     pub fn check_writable(&self) -> Result<(), ModelError> {
         match &self.unsupported {
@@ -387,5 +401,11 @@ mod tests {
         assert_eq!(f, Flags::new(&["READ", "WRITE", "VISIBLE"]));
         f.set("PVMOVE");
         assert_eq!(f.0.last().map(String::as_str), Some("PVMOVE"));
+        let mut vg = Flags::new(&["RESIZEABLE", "READ", "WRITE"]);
+        vg.set("EXPORTED");
+        assert_eq!(vg, Flags::new(&["EXPORTED", "RESIZEABLE", "READ", "WRITE"]));
+        let mut pv = Flags::new(&["ALLOCATABLE"]);
+        pv.set("EXPORTED");
+        assert_eq!(pv, Flags::new(&["ALLOCATABLE", "EXPORTED"]));
     }
 }

@@ -72,6 +72,10 @@ pub enum StoreError {
     VgNotFound(String),
     #[error("Multiple VGs found with the same name \"{0}\": use the VG UUID to choose one.")]
     DuplicateVgName(String),
+    /// `vgexport`ed: only reports, backups and `vgimport` may read it
+    /// (LVM2's `READ_ALLOW_EXPORTED`); every write and activation is refused.
+    #[error("Volume group {0} is exported")]
+    VgExported(String),
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("{path}: {source}")]
@@ -329,7 +333,7 @@ impl Scan {
         let in_vg: BTreeSet<Id> = self
             .vg_names()
             .iter()
-            .filter_map(|n| self.vg(n).ok())
+            .filter_map(|n| self.vg_allow_exported(n).ok())
             .flat_map(|h| h.vg.pvs.iter().map(|p| p.id).collect::<Vec<_>>())
             .collect();
         self.pvs
@@ -342,8 +346,40 @@ impl Scan {
         self.pvs.iter().find(|p| p.path == path)
     }
 
-    /// The VG called `name`: highest seqno across all copies wins.
+    /// The winning copy of VG `name` (highest seqno), if any.
+    fn best_copy(&self, name: &str) -> Option<&Vg> {
+        self.pvs
+            .iter()
+            .flat_map(|pv| pv.mdas.iter().filter_map(|m| m.vg()))
+            .filter(|v| v.name == name)
+            .max_by_key(|v| v.seqno)
+    }
+
+    /// Names of the VGs a command may use when it names none (`lvs`,
+    /// `vgchange -ay`, `vgck`): exported VGs are skipped without an error,
+    /// as LVM2's `process_each_vg` skips them when they are not named.
+    pub fn usable_vg_names(&self) -> Vec<String> {
+        self.vg_names()
+            .into_iter()
+            .filter(|n| !self.best_copy(n).is_some_and(|v| v.is_exported()))
+            .collect()
+    }
+
+    /// The VG called `name` for a command that uses it (writes, activates,
+    /// lists its LVs): highest seqno across all copies wins; an exported
+    /// VG is refused (`StoreError::VgExported`), as by LVM2's `vg_read`.
     pub fn vg(&self, name: &str) -> Result<VgHandle, StoreError> {
+        let h = self.vg_allow_exported(name)?;
+        if h.vg.is_exported() {
+            return Err(StoreError::VgExported(name.to_string()));
+        }
+        Ok(h)
+    }
+
+    /// The VG called `name`, exported or not: for what LVM2 allows on an
+    /// exported VG (vgs, pvs, vgdisplay, pvdisplay, pvscan, vgcfgbackup,
+    /// vgimport, and finding which VG a PV belongs to).
+    pub fn vg_allow_exported(&self, name: &str) -> Result<VgHandle, StoreError> {
         let mut best: Option<&Vg> = None;
         let mut ids: BTreeSet<Id> = BTreeSet::new();
         for pv in &self.pvs {
@@ -404,6 +440,14 @@ impl Scan {
 
     pub fn into_vg(self, name: &str) -> Result<VgHandle, StoreError> {
         self.vg(name)
+    }
+
+    /// The VG whose metadata lists the PV `id` (exported or not), if any.
+    pub fn vg_of_pv(&self, id: &Id) -> Option<VgHandle> {
+        self.vg_names()
+            .iter()
+            .filter_map(|n| self.vg_allow_exported(n).ok())
+            .find(|h| h.vg.pv_by_id(id).is_some())
     }
 }
 
@@ -853,4 +897,51 @@ pub fn pe_count_for(info: &PvInfo, extent_size: u64) -> u64 {
         return 0;
     }
     end.saturating_sub(pe_start) / (extent_size * 512)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// VGs `vg0` (on one PV) and `vg1` (on another), committed in memory.
+    fn two_vgs() -> MemOpener {
+        let mut opener = MemOpener::default();
+        for (i, name) in ["vg0", "vg1"].iter().enumerate() {
+            let path = format!("/dev/mem{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            let info = create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap();
+            let vg = new_vg(name, 2048, std::slice::from_ref(&info));
+            VgHandle::new_vg(vg, vec![info])
+                .commit(&opener, "create")
+                .unwrap();
+        }
+        opener
+    }
+
+    fn export(opener: &MemOpener, name: &str) {
+        let mut h = scan(opener, &opener.names()).vg(name).unwrap();
+        h.vg.status.set("EXPORTED");
+        h.vg.pvs.iter_mut().for_each(|p| p.status.set("EXPORTED"));
+        h.commit(opener, "vgexport").unwrap();
+    }
+
+    #[test]
+    fn an_exported_vg_is_read_only_for_reports() {
+        let opener = two_vgs();
+        export(&opener, "vg0");
+        let s = scan(&opener, &opener.names());
+        assert!(matches!(s.vg("vg0"), Err(StoreError::VgExported(n)) if n == "vg0"));
+        assert_eq!(
+            s.vg("vg0").unwrap_err().to_string(),
+            "Volume group vg0 is exported"
+        );
+        assert!(scan(&opener, &opener.names()).into_vg("vg0").is_err());
+        assert!(s.vg_allow_exported("vg0").unwrap().vg.is_exported());
+        assert_eq!(s.vg_names(), ["vg0", "vg1"]);
+        assert_eq!(s.usable_vg_names(), ["vg1"]);
+        // Its PVs still belong to it: never offered as orphans.
+        assert!(s.orphans().is_empty());
+        let pv = &s.pv_by_path("/dev/mem0").unwrap().id();
+        assert_eq!(s.vg_of_pv(pv).unwrap().vg.name, "vg0");
+    }
 }

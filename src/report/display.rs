@@ -253,16 +253,19 @@ pub fn pvdisplay(records: &[PvRecord<'_>], units: Units) -> String {
                 };
                 let used = vg.pe_used_on(&pv.key);
                 let free = pv.pe_count.saturating_sub(used);
+                if vg.is_exported() {
+                    // LVM2's pvdisplay_full says so before the block.
+                    lines.push(format!(
+                        "Physical volume \"{}\" of volume group \"{}\" is exported",
+                        r.device, vg.name
+                    ));
+                }
                 lines.push("--- Physical volume ---".to_string());
                 lines.push(format!("PV Name               {}", r.device));
                 lines.push(format!(
                     "VG Name               {}{}",
                     vg.name,
-                    if vg.status.has("EXPORTED") {
-                        " (exported)"
-                    } else {
-                        ""
-                    }
+                    if vg.is_exported() { " (exported)" } else { "" }
                 ));
                 lines.push(format!(
                     "PV Size               {} / not usable {}",
