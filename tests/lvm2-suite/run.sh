@@ -26,8 +26,10 @@
 #   N passed, M failed, K skipped
 # Exit status: 0 unless a script failed that the list does not expect to fail in this mode.
 #
-# By hand in the VM: scripts/vm/boot.sh tests/lvm2-suite/run.sh does not bring the tarball;
-# run `cargo test --test lvm2_suite` (RLVM_VM_KEEP=1 keeps the console logs).
+# Run it through the cargo test, which prepares the suite and boots the VM, e.g.
+#   RLVM_LVM2_SUITE_SCRIPTS="snapshot-rename.sh tags.sh" RLVM_VM_KEEP=1 \
+#       cargo test --test lvm2_suite lvm2_suite_with_rlvm
+# (the console log, with every failed script's output tail, is kept under target/tmp/vm/).
 set -euo pipefail
 
 mode=${LVM2_SUITE_LVM:-rlvm}
