@@ -295,3 +295,21 @@ fn merge_crash_at_every_step() {
         previous = point.map(String::as_str);
     }
 }
+
+/// kill -9 before every device-mapper ioctl of lvcreate -s, lvremove, lvcreate, lvrename,
+/// vgchange -an/-ay, lvchange -an/-ay and lvconvert --merge; one ordinary follow-up command
+/// repairs everything (tests/vm/support/kill-midop.sh).
+#[test]
+fn kill_mid_operation() {
+    let Some(image) = image_or_skip("kill-midop") else {
+        return;
+    };
+    let mut vm = Vm::builder("kill-midop")
+        .disks(&[harness::MIB * 48, harness::MIB * 48])
+        .scenario(repo_root().join("tests/vm/support/kill-midop.sh"))
+        .rlvm(Some(failpoints_rlvm()))
+        .timeout(std::time::Duration::from_secs(1500))
+        .build(image)
+        .unwrap_or_else(|e| panic!("{e}"));
+    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}

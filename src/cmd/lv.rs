@@ -678,9 +678,30 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
     let mut result = Ok(());
+    // A VG argument means each of its visible LVs, as in LVM2.
+    let mut targets: Vec<(String, String)> = Vec::new();
     for arg in &a.lvs {
+        if arg.trim_start_matches("/dev/").contains('/') {
+            targets.push(lv_arg(arg)?);
+            continue;
+        }
+        let vg_name = vg_arg(arg);
+        match ctx.scan()?.vg(&vg_name) {
+            Ok(h) => targets.extend(
+                h.vg.lvs
+                    .iter()
+                    .filter(|l| h.vg.lv_is_visible(l))
+                    .map(|l| (vg_name.clone(), l.name.clone())),
+            ),
+            Err(e) => {
+                ctx.error(e);
+                result = Err(CmdError::Failed(String::new()));
+            }
+        }
+    }
+    for (vg_name, lv_name) in targets {
         let one = (|| -> Result<(), CmdError> {
-            let (vg_name, lv_name) = lv_arg(arg)?;
+            let (vg_name, lv_name) = (vg_name.clone(), lv_name.clone());
             if pers != Persistent::Unchanged {
                 change_persistent(&ctx, &vg_name, &lv_name, pers)?;
             }

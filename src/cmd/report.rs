@@ -250,8 +250,11 @@ fn lv_targets(targets: &[String]) -> Result<LvTargets, CmdError> {
 pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvsArgs = parse("lvs", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let opts = a.report.options(&ctx, a.all)?;
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
+    // An LV named explicitly is shown even when hidden (a merging
+    // snapshot, `[snap]`), as LVM2 does; only whole VGs need -a for that.
+    let only_named = !lv_names.is_empty() && lv_names.iter().all(|(_, l)| !l.is_empty());
+    let opts = a.report.options(&ctx, a.all || only_named)?;
     let scan = ctx.scan()?;
     let (hs, mut ok) = handles(&ctx, &scan, &vg_names, Exported::Refused);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();

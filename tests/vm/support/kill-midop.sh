@@ -1,0 +1,168 @@
+#!/bin/sh
+# kill -9 in the middle of device-mapper operations, for tests/vm.rs `kill_mid_operation`
+# (rlvm built with the `failpoints` feature: RLVM_KILL_AT_IOCTL=N kills it just before its Nth
+# state-changing dm ioctl). lvcreate -s, lvremove of a snapshot, lvrename and lvconvert --merge
+# are killed before each of their ioctls in turn, the others before every 2nd or 3rd (CI time);
+# after every kill ONE ordinary follow-up command runs, and then:
+#   nothing is suspended and no inactive table is loaded; the VG's dm devices are exactly those
+#   of its LVs in the metadata (all of them after -ay, none after -an); every active LV has its
+#   /dev/mapper node and /dev/vg0 link; origin and snapshot read their data; vgchange -an and
+#   -ay work; LVM2's vgck passes.
+# Then the VG is brought back to the base state (origin+snap, plain, all active) for the next.
+# Prints "KILLS total=.. mid=.. recovered=..".
+. "$RLVM_TEST_LIB"
+need_disks 2
+d1=$(disk 1)
+d2=$(disk 2)
+awk '{ print } /^activation \{/ { print "    polling_interval = 1" }' /etc/lvm/lvm.conf \
+    >"$SCRATCH/lvm.conf" && cat "$SCRATCH/lvm.conf" >/etc/lvm/lvm.conf
+md5_of() { md5sum <"$1" | cut -d' ' -f1; }
+pattern() { dd if=/dev/zero bs=1M count="$2" 2>/dev/null | tr '\000' "$1"; }
+sum_a=$(pattern a 16 | md5sum | cut -d' ' -f1)
+q() { "$@" >"$SCRATCH/q.out" 2>&1 || { cat "$SCRATCH/q.out"; fail "command failed: $*"; }; }
+
+lvs_names() { rlvm lvs -a --noheadings -o lv_name vg0 | tr -d ' []' | sort; }
+# The dm devices metadata asks for when every LV is active (one lvs call).
+expected_active() {
+    rlvm lvs -a --noheadings -o lv_name,origin,lv_attr vg0 | tr -d '[]' |
+        awk '{ if (NF == 3) { print "vg0-" $1; print "vg0-" $1 "-cow" }
+               else { print "vg0-" $1; if ($2 ~ /^o/) print "vg0-" $1 "-real" } }' |
+        sort | tr '\n' ' '
+}
+devices() { dmsetup ls | awk '$1 ~ /^vg0-/ { print $1 }' | sort | tr '\n' ' '; }
+
+check_clean() {   # WHAT
+    dmsetup info -c --noheadings -o name,attr | grep '^vg0-' >"$SCRATCH/attrs" || true
+    if awk -F: '$2 ~ /s/ || $2 ~ /i/ || $2 ~ /I/' "$SCRATCH/attrs" | grep -q .; then
+        cat "$SCRATCH/attrs"; fail "$1: a device is suspended or has an inactive table"
+    fi
+}
+check_all_active() {   # WHAT
+    check_clean "$1"
+    want=$(expected_active)
+    expect_eq "$1: devices" "$(devices)" "$want"
+    for lv in $want; do
+        case $lv in *-real|*-cow) continue ;; esac
+        [ -b "/dev/mapper/$lv" ] && [ -L "/dev/vg0/${lv#vg0-}" ] || fail "$1: no node/link for $lv"
+    done
+    expect_eq "$1: origin data" "$(md5_of /dev/vg0/origin)" "$sum_a"
+    if [ -e /dev/vg0/snap ]; then expect_eq "$1: snap data" "$(md5_of /dev/vg0/snap)" "$sum_a"; fi
+    q rlvm vgchange -an vg0
+    expect_eq "$1: devices after -an" "$(devices)" ""
+    q rlvm vgchange -ay vg0
+    expect_eq "$1: devices after -ay" "$(devices)" "$want"
+    q lvm vgck vg0
+}
+check_all_inactive() {   # WHAT
+    check_clean "$1"
+    expect_eq "$1: devices" "$(devices)" ""
+    [ -z "$(ls /dev/vg0 2>/dev/null)" ] || fail "$1: stale links $(ls /dev/vg0)"
+    q rlvm vgchange -ay vg0
+    expect_eq "$1: devices after -ay" "$(devices)" "$(expected_active)"
+    expect_eq "$1: origin data" "$(md5_of /dev/vg0/origin)" "$sum_a"
+    q lvm vgck vg0
+}
+# Back to the base state: origin (A) + snap, plain, everything active.
+base() {
+    q rlvm vgchange -ay vg0
+    have=" $(lvs_names | tr '\n' ' ')"
+    case $have in *" snap2 "*) q rlvm lvremove -f vg0/snap2 ;; esac
+    case $have in *" new "*) q rlvm lvremove -f vg0/new ;; esac
+    case $have in *" plain2 "*) q rlvm lvrename vg0 plain2 plain ;; esac
+    case $have in *" snap "*) ;; *) q rlvm lvcreate -s -L 8M -n snap vg0/origin ;; esac
+}
+step "base state"
+q rlvm pvcreate -y "$d1" "$d2"
+q rlvm vgcreate vg0 "$d1" "$d2"
+q rlvm lvcreate -L 16M -n origin vg0
+pattern a 16 | dd of=/dev/vg0/origin bs=1M oflag=direct 2>/dev/null
+q rlvm lvcreate -s -L 8M -n snap vg0/origin
+q rlvm lvcreate -L 8M -n plain vg0
+
+total=0 mid=0 recovered=0
+# try NAME STEP SETUP FOLLOWUP CHECK CMD...: kill CMD before its ioctl 1, 1+STEP, 1+2*STEP...
+# (STEP 1: before every one).
+try() {
+    name=$1 stride=$2 setup=$3 follow=$4 check=$5
+    shift 5
+    n=1
+    while :; do
+        base
+        [ -z "$setup" ] || q $setup
+        set +e
+        RLVM_KILL_AT_IOCTL=$n "$@" >"$SCRATCH/out" 2>&1
+        rc=$?
+        set -e
+        if [ "$rc" = 0 ]; then
+            echo "$name: completes with $((n - 1)) ioctls"
+            [ "$n" -gt 1 ] || fail "$name: no ioctl at all?"
+            break
+        fi
+        [ "$rc" = 137 ] || { cat "$SCRATCH/out"; fail "$name killed at $n: exit $rc"; }
+        total=$((total + 1)); mid=$((mid + 1))
+        echo "--- $name killed before ioctl $n; follow-up: $follow"
+        "$follow" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; fail "$name/$n: follow-up '$follow' failed"; }
+        cat "$SCRATCH/out"
+        $check "$name/$n"
+        recovered=$((recovered + 1))
+        n=$((n + stride))
+        [ $n -le 40 ] || fail "$name: more than 40 ioctls?"
+    done
+}
+vg_ay() { rlvm vgchange -ay vg0; }
+vg_an() { rlvm vgchange -an vg0; }
+lv_ay() { rlvm lvchange -ay vg0/origin && rlvm vgchange -ay vg0; }
+lv_an() { rlvm lvchange -an vg0/origin; }
+check_lv_an() {
+    check_clean "$1"
+    case " $(devices) " in *" vg0-origin "*|*" vg0-snap "*|*"-real "*|*"-cow "*) fail "$1: origin family still has devices: $(devices)" ;; esac
+    check_all_active "$1"
+}
+
+step "lvcreate -s killed at every ioctl; follow-up vgchange -ay"
+try lvcreate-s 1 "" vg_ay check_all_active rlvm lvcreate -s -L 8M -n snap2 vg0/origin
+step "lvremove of a snapshot killed at every ioctl; follow-up vgchange -ay"
+try lvremove-snap 1 "" vg_ay check_all_active rlvm lvremove -f vg0/snap
+step "lvcreate killed at every ioctl; follow-up vgchange -ay"
+try lvcreate 2 "" vg_ay check_all_active rlvm lvcreate -L 4M -n new vg0
+step "lvrename killed at every ioctl; follow-up vgchange -ay"
+try lvrename 1 "" vg_ay check_all_active rlvm lvrename vg0 plain plain2
+step "vgchange -an killed at every ioctl; follow-up vgchange -an"
+try vgchange-an 3 "" vg_an check_all_inactive rlvm vgchange -an vg0
+step "vgchange -ay killed at every ioctl; follow-up vgchange -ay"
+try vgchange-ay 3 "rlvm vgchange -an vg0" vg_ay check_all_active rlvm vgchange -ay vg0
+step "lvchange -an killed at every ioctl; follow-up lvchange -an"
+try lvchange-an 2 "" lv_an check_lv_an rlvm lvchange -an vg0/origin
+step "lvchange -ay killed at every ioctl; follow-up lvchange -ay"
+try lvchange-ay 2 "rlvm lvchange -an vg0/origin" lv_ay check_all_active rlvm lvchange -ay vg0/origin
+
+step "lvconvert --merge killed at every ioctl (start and finish); follow-up vgchange -ay"
+n=1
+while :; do
+    base
+    q rlvm lvcreate -s -L 8M -n m vg0/origin
+    pattern b 4 | dd of=/dev/vg0/origin bs=1M seek=2 oflag=direct conv=notrunc 2>/dev/null
+    set +e
+    RLVM_KILL_AT_IOCTL=$n rlvm lvconvert --merge -i 1 vg0/m >"$SCRATCH/out" 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" = 0 ]; then echo "merge: completes with $((n - 1)) ioctls"; break; fi
+    [ "$rc" = 137 ] || { cat "$SCRATCH/out"; fail "merge killed at $n: exit $rc"; }
+    total=$((total + 1)); mid=$((mid + 1))
+    echo "--- merge killed before ioctl $n"
+    q rlvm vgchange -ay vg0
+    check_clean "merge/$n"
+    # Killed before the merge was committed: the user merges again.
+    if [ -z "$(rlvm lvs --noheadings -o lv_merging vg0/origin | tr -d ' ')" ] && rlvm lvs vg0/m >/dev/null 2>&1; then
+        q rlvm lvconvert --merge -i 1 vg0/m
+    fi
+    i=0
+    while rlvm lvs vg0/m >/dev/null 2>&1; do
+        i=$((i + 1)); [ $i -le 150 ] || fail "merge/$n: not finished"; sleep 0.2
+    done
+    check_all_active "merge/$n"
+    recovered=$((recovered + 1))
+    n=$((n + 1))
+done
+echo "KILLS total=$total mid=$mid recovered=$recovered"
+step "kill-midop passed"
