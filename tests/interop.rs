@@ -65,4 +65,5 @@ scenarios! {
     reports_match_lvm2_byte_for_byte => "reports-match.sh",
     messages_match_lvm2 => "messages-match.sh",
     exported_vg_is_never_written => "exported.sh",
+    duplicate_pvs_are_never_written => "duplicates.sh",
 }

@@ -227,6 +227,7 @@ impl Ctx {
             self.warn(w);
         }
         handle.vg.check_writable().map_err(failed)?;
+        handle.check_no_duplicates().map_err(failed)?;
         if !handle.missing.is_empty() {
             return Err(CmdError::Failed(format!(
                 "Cannot change VG {} while PVs are missing.",

@@ -108,6 +108,11 @@ fn create_one(
 ) -> Result<(), CmdError> {
     let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
     let path = dev.path.to_string_lossy().into_owned();
+    if scan_result.is_duplicate_device(&path) {
+        return Err(CmdError::Failed(format!(
+            "Cannot use device {arg} with duplicates."
+        )));
+    }
     if let Some(existing) = scan_result.pv_by_path(&path) {
         let in_vg = scan_result
             .vg_of_pv(&existing.id())

@@ -69,6 +69,11 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         if pv_infos.iter().any(|p: &store::PvInfo| p.path == path) {
             continue;
         }
+        if scan_result.is_duplicate_device(&path) {
+            return Err(CmdError::Failed(format!(
+                "Cannot use device {arg} with duplicates."
+            )));
+        }
         match scan_result.pv_by_path(&path) {
             Some(p) => {
                 if let Some(v) = p.vg() {

@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod config;
 pub mod crc;
 pub mod device;
+pub mod duplicates;
 pub mod id;
 pub mod label;
 pub mod mda;

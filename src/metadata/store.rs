@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::device::{BlockDev, FileDev};
+use super::duplicates::{self, DuplicatePv};
 use super::id::Id;
 use super::label::{self, DiskLocn, Label, LabelError, PvHeader, PV_EXT_USED};
 use super::mda::{self, MdaError, MdaHeader, RawLocn};
@@ -76,6 +77,9 @@ pub enum StoreError {
     /// (LVM2's `READ_ALLOW_EXPORTED`); every write and activation is refused.
     #[error("Volume group {0} is exported")]
     VgExported(String),
+    /// A PV of the VG is on more than one device (`duplicates.rs`).
+    #[error("Cannot update volume group {0} with duplicate PV devices.")]
+    DuplicatePvs(String),
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("{path}: {source}")]
@@ -210,15 +214,18 @@ impl PvInfo {
 /// Everything a scan found.
 #[derive(Debug, Default)]
 pub struct Scan {
+    /// One device per PV: for a PV on duplicate devices, the preferred one.
     pub pvs: Vec<PvInfo>,
     pub warnings: Vec<String>,
+    /// Devices left unused because another carries the same PV UUID.
+    pub duplicates: Vec<DuplicatePv>,
 }
 
 /// Reads labels and metadata from `paths`. Devices without a label are
 /// skipped silently; unreadable devices and damaged areas become warnings.
 pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
     let mut out = Scan::default();
-    let mut seen_ids: BTreeMap<Id, String> = BTreeMap::new();
+    let mut found = Vec::new();
     for path in paths {
         let dev = match opener.open(path, false) {
             Ok(d) => d,
@@ -227,22 +234,40 @@ pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
         match read_pv(dev.as_ref(), path) {
             Ok(Some((pv, warnings))) => {
                 out.warnings.extend(warnings);
-                if let Some(first) = seen_ids.get(&pv.id()) {
-                    out.warnings.push(format!(
-                        "Not using device {} for PV {}: duplicate of {}.",
-                        path,
-                        pv.id(),
-                        first
-                    ));
-                    continue;
-                }
-                seen_ids.insert(pv.id(), path.clone());
-                out.pvs.push(pv);
+                found.push(pv);
             }
             Ok(None) => {}
             Err(e) => out.warnings.push(e.to_string()),
         }
     }
+    let candidates: Vec<duplicates::Found> = found
+        .iter()
+        .map(|p| duplicates::Found {
+            id: p.id(),
+            path: &p.path,
+            size: p.size,
+        })
+        .collect();
+    // What the newest metadata naming a PV says about it.
+    let copies: Vec<&Vg> = found
+        .iter()
+        .flat_map(|p| p.mdas.iter().filter_map(|m| m.vg()))
+        .collect();
+    let summary = |id: &Id| {
+        copies
+            .iter()
+            .filter(|v| v.pv_by_id(id).is_some())
+            .max_by_key(|v| v.seqno)
+            .and_then(|v| v.pv_by_id(id))
+    };
+    let (keep, dups) = duplicates::choose(&candidates, summary);
+    out.warnings.extend(duplicates::warnings(&dups));
+    out.duplicates = dups;
+    out.pvs = found
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect();
     out
 }
 
@@ -315,6 +340,9 @@ pub struct VgHandle {
     /// Keys of PVs listed in the metadata but not found.
     pub missing: Vec<String>,
     pub warnings: Vec<String>,
+    /// PVs of this VG found on more than one device: the VG is then
+    /// never written (`check_no_duplicates`).
+    pub duplicates: Vec<DuplicatePv>,
 }
 
 impl Scan {
@@ -340,6 +368,13 @@ impl Scan {
             .iter()
             .filter(|p| !in_vg.contains(&p.id()) && p.vg().is_none())
             .collect()
+    }
+
+    /// Whether `path` is one of the devices of a PV found on several.
+    pub fn is_duplicate_device(&self, path: &str) -> bool {
+        self.duplicates
+            .iter()
+            .any(|d| d.used == path || d.unused == path)
     }
 
     pub fn pv_by_path(&self, path: &str) -> Option<&PvInfo> {
@@ -428,6 +463,12 @@ impl Scan {
                 }
             }
         }
+        let duplicates = self
+            .duplicates
+            .iter()
+            .filter(|d| vg.pv_by_id(&d.id).is_some())
+            .cloned()
+            .collect();
         Ok(VgHandle {
             committed: vg.clone(),
             vg,
@@ -435,6 +476,7 @@ impl Scan {
             pvs,
             missing,
             warnings,
+            duplicates,
         })
     }
 
@@ -503,6 +545,17 @@ impl VgHandle {
             pvs: map,
             missing: Vec::new(),
             warnings: Vec::new(),
+            duplicates: Vec::new(),
+        }
+    }
+
+    /// LVM2 writes no VG with a PV on duplicate devices: which copy is
+    /// right is the user's call (a filter, or `pvremove -ff` of a clone).
+    pub fn check_no_duplicates(&self) -> Result<(), StoreError> {
+        if self.duplicates.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::DuplicatePvs(self.vg.name.clone()))
         }
     }
 
@@ -565,6 +618,7 @@ impl VgHandle {
         between: impl FnOnce() -> Result<(), E>,
     ) -> Result<Vec<String>, CommitError<E>> {
         let mut warnings = Vec::new();
+        self.check_no_duplicates()?;
         let mut new = self.vg.clone();
         new.check_writable().map_err(StoreError::from)?;
         new.seqno = self.committed.seqno.wrapping_add(1).max(1);
@@ -700,6 +754,7 @@ impl VgHandle {
     /// are cleared and the PVs' "used" flag dropped. The text stays, as
     /// with LVM2.
     pub fn remove(&self, opener: &dyn DevOpener) -> Result<(), StoreError> {
+        self.check_no_duplicates()?;
         for info in self.pvs.values() {
             let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
             for locn in &info.label.header.metadata_areas {
