@@ -66,4 +66,5 @@ scenarios! {
     messages_match_lvm2 => "messages-match.sh",
     exported_vg_is_never_written => "exported.sh",
     duplicate_pvs_are_never_written => "duplicates.sh",
+    failed_commands_write_nothing => "validate-first.sh",
 }

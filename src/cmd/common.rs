@@ -372,3 +372,23 @@ pub fn apply_tags(tags: &mut Vec<String>, add: &[String], del: &[String]) {
     }
     tags.retain(|t| !del.contains(t));
 }
+
+/// The name the scan knows device `dev` by: a symlink or another node of
+/// the same device (`/dev/disk/by-id/...`) resolves to the scanned path,
+/// so a PV is recognised whatever name it is given. A device the scan
+/// did not see as a PV keeps the name it was given.
+pub fn scan_name(dev: &scan::ScanDev, found: &Scan) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let same = |p: &str| {
+        std::fs::metadata(p)
+            .is_ok_and(|m| libc::major(m.rdev()) == dev.major && libc::minor(m.rdev()) == dev.minor)
+    };
+    found
+        .pvs
+        .iter()
+        .map(|p| p.path.as_str())
+        .chain(found.duplicates.iter().map(|d| d.unused.as_str()))
+        .find(|p| same(p))
+        .map(str::to_string)
+        .unwrap_or_else(|| dev.path.to_string_lossy().into_owned())
+}

@@ -107,7 +107,7 @@ fn create_one(
     force: u8,
 ) -> Result<(), CmdError> {
     let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
-    let path = dev.path.to_string_lossy().into_owned();
+    let path = super::common::scan_name(&dev, scan_result);
     if scan_result.is_duplicate_device(&path) {
         return Err(CmdError::Failed(format!(
             "Cannot use device {arg} with duplicates."
@@ -143,8 +143,11 @@ fn create_one(
     let d = FileOpener
         .open(&path, true)
         .map_err(|e| failed(format!("Cannot use {arg}: {e}")))?;
-    wipe_signatures(ctx, d.as_ref(), arg)?;
-    store::create_pv(d.as_ref(), &path, id, layout).map_err(failed)?;
+    let sigs = confirm_signatures(ctx, d.as_ref(), arg)?;
+    let size = d.size().map_err(failed)?;
+    let planned = store::plan_pv(size, &path, id, layout).map_err(failed)?;
+    wipe_confirmed(ctx, d.as_ref(), arg, &sigs)?;
+    store::write_pv(d.as_ref(), &planned).map_err(failed)?;
     if ctx.conf.use_devicesfile() {
         if let Err(e) =
             devicesfile::add_device(&ctx.conf, std::path::Path::new(&path), id.as_raw_str())
@@ -157,8 +160,13 @@ fn create_one(
 }
 
 /// Asks before destroying another format's signature, as LVM2 does
-/// (`-y` answers yes); refusing aborts the pvcreate of that device.
-pub(crate) fn wipe_signatures(ctx: &Ctx, dev: &dyn BlockDev, arg: &str) -> Result<(), CmdError> {
+/// (`-y` answers yes): the signatures to wipe, or an error (nothing
+/// written) when one is to stay, which aborts the pvcreate of that device.
+pub(crate) fn confirm_signatures(
+    ctx: &Ctx,
+    dev: &dyn BlockDev,
+    arg: &str,
+) -> Result<Vec<signatures::Signature>, CmdError> {
     let sigs = signatures::detect(dev);
     let mut left = 0;
     for s in &sigs {
@@ -166,10 +174,7 @@ pub(crate) fn wipe_signatures(ctx: &Ctx, dev: &dyn BlockDev, arg: &str) -> Resul
             "WARNING: {} signature detected on {arg} at offset {}. Wipe it? [y/n]: ",
             s.name, s.offset
         );
-        if confirm(ctx, &q) {
-            ctx.print(format!("Wiping {} signature on {arg}.", s.name));
-            signatures::wipe(dev, s).map_err(|e| failed(format!("{arg}: {e}")))?;
-        } else {
+        if !confirm(ctx, &q) {
             ctx.print(format!("Aborted wiping of {}.", s.name));
             left += 1;
         }
@@ -178,6 +183,20 @@ pub(crate) fn wipe_signatures(ctx: &Ctx, dev: &dyn BlockDev, arg: &str) -> Resul
         return Err(CmdError::Failed(format!(
             "{left} existing signature left on the device.\n  Aborting pvcreate on {arg}."
         )));
+    }
+    Ok(sigs)
+}
+
+/// Wipes what `confirm_signatures` was allowed to.
+pub(crate) fn wipe_confirmed(
+    ctx: &Ctx,
+    dev: &dyn BlockDev,
+    arg: &str,
+    sigs: &[signatures::Signature],
+) -> Result<(), CmdError> {
+    for s in sigs {
+        ctx.print(format!("Wiping {} signature on {arg}.", s.name));
+        signatures::wipe(dev, s).map_err(|e| failed(format!("{arg}: {e}")))?;
     }
     Ok(())
 }
@@ -203,7 +222,7 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     for arg in &a.pvs {
         let one = (|| -> Result<(), CmdError> {
             let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
-            let path = dev.path.to_string_lossy().into_owned();
+            let path = super::common::scan_name(&dev, &scan_result);
             let Some(pv) = scan_result.pv_by_path(&path) else {
                 return Err(CmdError::Failed(format!("No PV found on device {arg}.")));
             };

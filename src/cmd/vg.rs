@@ -62,24 +62,35 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             "A volume group called {name} already exists."
         )));
     }
-    let mut pv_infos = Vec::new();
+    // Every device is checked, and every new PV planned, before anything
+    // is written: a bad argument anywhere leaves every device as it was.
+    let layout = new_pv_layout(&a)?;
+    let mut planned: Vec<Planned> = Vec::new();
     for arg in &a.pvs {
-        let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
-        let path = dev.path.to_string_lossy().into_owned();
-        if pv_infos.iter().any(|p: &store::PvInfo| p.path == path) {
-            continue;
+        let dev = scan::resolve_device(arg, &ctx.conf).map_err(|e| {
+            CmdError::Failed(format!("{e}\n  Command requires all devices to be found."))
+        })?;
+        let path = super::common::scan_name(&dev, &scan_result);
+        if planned.iter().any(|p| p.devno == (dev.major, dev.minor)) {
+            // LVM2 2.03 fails here after writing a label; rlvm writes nothing.
+            return Err(CmdError::Failed(format!(
+                "PV {arg} cannot be added to VG {name}: it is named twice."
+            )));
         }
         if scan_result.is_duplicate_device(&path) {
             return Err(CmdError::Failed(format!(
                 "Cannot use device {arg} with duplicates."
             )));
         }
-        match scan_result.pv_by_path(&path) {
+        let info = match scan_result.pv_by_path(&path) {
             Some(p) => {
-                if let Some(v) = p.vg() {
+                let in_vg = p
+                    .vg()
+                    .map(|v| v.name.clone())
+                    .or_else(|| scan_result.vg_of_pv(&p.id()).map(|h| h.vg.name));
+                if let Some(vg) = in_vg {
                     return Err(CmdError::Failed(format!(
-                        "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized.",
-                        vg = v.name
+                        "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized."
                     )));
                 }
                 if scan_result.orphans().iter().all(|o| o.path != path) {
@@ -87,42 +98,66 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                         "Physical volume '{arg}' is already in a volume group"
                     )));
                 }
-                pv_infos.push(p.clone());
+                Planned {
+                    arg: arg.clone(),
+                    devno: (dev.major, dev.minor),
+                    info: p.clone(),
+                    new: false,
+                }
             }
             None => {
                 // LVM2 initialises a plain device on the fly.
-                let mut layout = PvLayout::default();
-                if let Some(c) = a.pvmetadatacopies {
-                    layout.mda_copies = c.min(2);
-                }
-                if let Some(s) = &a.metadatasize {
-                    let b = units::parse_size(s, 'm').map_err(bad_arg("--metadatasize", s))? * 512;
-                    layout.pe_start = (4096 + b).div_ceil(1 << 20) << 20;
-                    layout.mda_size = layout.pe_start - 4096;
-                }
                 if ctx.common.test {
                     return Err(CmdError::Failed(format!(
                         "{arg} is not a physical volume (test mode does not create one)."
                     )));
                 }
-                let d = FileOpener.open(&path, true).map_err(failed)?;
-                super::pv::wipe_signatures(&ctx, d.as_ref(), arg)?;
                 let info =
-                    store::create_pv(d.as_ref(), &path, Id::random(), &layout).map_err(failed)?;
-                ctx.print(format!("Physical volume \"{arg}\" successfully created."));
-                pv_infos.push(info);
+                    store::plan_pv(dev.size_bytes, &path, Id::random(), &layout).map_err(failed)?;
+                Planned {
+                    arg: arg.clone(),
+                    devno: (dev.major, dev.minor),
+                    info,
+                    new: true,
+                }
             }
-        }
+        };
+        planned.push(info);
     }
-    if let Some(info) = pv_infos
+    if let Some(p) = planned
         .iter()
-        .find(|i| store::pe_count_for(i, extent_size) == 0)
+        .find(|p| store::pe_count_for(&p.info, extent_size) == 0)
     {
         return Err(CmdError::Failed(format!(
             "Physical volume {} is too small for extent size {}.",
-            info.path,
-            extent_size * 512
+            p.arg,
+            units::display_size(extent_size)
         )));
+    }
+    // Other formats' signatures: every question is asked before any wipe.
+    let mut opened = Vec::new();
+    for p in planned.iter().filter(|p| p.new) {
+        let d = FileOpener.open(&p.info.path, true).map_err(failed)?;
+        let sigs = super::pv::confirm_signatures(&ctx, d.as_ref(), &p.arg)?;
+        opened.push((d, sigs));
+    }
+    let mut pv_infos = Vec::new();
+    let mut new_devs = opened.into_iter();
+    for p in planned {
+        if !p.new {
+            pv_infos.push(p.info);
+            continue;
+        }
+        let Some((d, sigs)) = new_devs.next() else {
+            break;
+        };
+        super::pv::wipe_confirmed(&ctx, d.as_ref(), &p.arg, &sigs)?;
+        let info = store::write_pv(d.as_ref(), &p.info).map_err(failed)?;
+        ctx.print(format!(
+            "Physical volume \"{}\" successfully created.",
+            p.arg
+        ));
+        pv_infos.push(info);
     }
     let mut vg = store::new_vg(&name, extent_size, &pv_infos);
     vg.tags = addtag.clone();
@@ -133,6 +168,28 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let _ = lock::invalidate_hints();
     ctx.print(format!("Volume group \"{name}\" successfully created"));
     Ok(())
+}
+
+/// A device of a vgcreate: an orphan PV, or a PV to create on it.
+struct Planned {
+    arg: String,
+    devno: (u32, u32),
+    info: store::PvInfo,
+    new: bool,
+}
+
+/// The layout of PVs vgcreate creates on the fly.
+fn new_pv_layout(a: &VgcreateArgs) -> Result<PvLayout, CmdError> {
+    let mut layout = PvLayout::default();
+    if let Some(c) = a.pvmetadatacopies {
+        layout.mda_copies = c.min(2);
+    }
+    if let Some(s) = &a.metadatasize {
+        let b = units::parse_size(s, 'm').map_err(bad_arg("--metadatasize", s))? * 512;
+        layout.pe_start = (4096 + b).div_ceil(1 << 20) << 20;
+        layout.mda_size = layout.pe_start - 4096;
+    }
+    Ok(layout)
 }
 
 #[derive(Parser, Debug)]

@@ -868,7 +868,8 @@ fn mda2_start(dev_size: u64, mda_size: u64) -> u64 {
     (dev_size.saturating_sub(mda_size)) & !4095
 }
 
-/// Writes a new PV label and empty metadata areas on `dev` (pvcreate).
+/// Writes a new PV label and empty metadata areas on `dev` (pvcreate):
+/// `plan_pv` then `write_pv`.
 pub fn create_pv(
     dev: &dyn BlockDev,
     path: &str,
@@ -876,6 +877,14 @@ pub fn create_pv(
     layout: &PvLayout,
 ) -> Result<PvInfo, StoreError> {
     let size = dev.size().map_err(io_err(path))?;
+    let planned = plan_pv(size, path, id, layout)?;
+    write_pv(dev, &planned)
+}
+
+/// The PV that `create_pv` would write on a device of `size` bytes, without
+/// writing it: commands check every device (size, extents) before they
+/// write to any.
+pub fn plan_pv(size: u64, path: &str, id: Id, layout: &PvLayout) -> Result<PvInfo, StoreError> {
     let mut metadata_areas = Vec::new();
     if layout.mda_copies >= 1 {
         metadata_areas.push(DiskLocn {
@@ -906,18 +915,29 @@ pub fn create_pv(
                 offset: layout.pe_start,
                 size: 0,
             }],
-            metadata_areas: metadata_areas.clone(),
+            metadata_areas,
             ext_version: 2,
             ext_flags: 0,
             bootloader_areas: Vec::new(),
         },
     };
-    // Zero the label sectors and the first text sector of each area, then
-    // write areas before the label so a half-made PV has no label.
+    Ok(PvInfo {
+        path: path.to_string(),
+        size,
+        label,
+        mdas: Vec::new(),
+    })
+}
+
+/// Writes the PV `plan_pv` planned onto `dev`: the label sectors and the
+/// first text sector of each area are zeroed, areas are written before the
+/// label so a half-made PV has no label.
+pub fn write_pv(dev: &dyn BlockDev, planned: &PvInfo) -> Result<PvInfo, StoreError> {
+    let path = planned.path.as_str();
     let zero = vec![0u8; 4096];
     dev.write_at(0, &zero).map_err(io_err(path))?;
     let mut mdas = Vec::new();
-    for locn in &metadata_areas {
+    for locn in &planned.label.header.metadata_areas {
         mda::init_mda(dev, locn.offset, locn.size).map_err(mda_err(path))?;
         mdas.push(MdaState {
             locn: *locn,
@@ -925,13 +945,11 @@ pub fn create_pv(
             committed: None,
         });
     }
-    label::write_label(dev, &label).map_err(label_err(path))?;
+    label::write_label(dev, &planned.label).map_err(label_err(path))?;
     dev.sync().map_err(io_err(path))?;
     Ok(PvInfo {
-        path: path.to_string(),
-        size,
-        label,
         mdas,
+        ..planned.clone()
     })
 }
 
