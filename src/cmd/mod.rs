@@ -238,6 +238,38 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
                     }
                 };
             }
+            // Hidden: writes bash, zsh and fish completions for rlvm and every command,
+            // from the same clap definitions (scripts/install.sh).
+            Some(a) if a == "--generate-completions" => {
+                use clap_complete::{generate_to, Shell};
+                let Some(dir) = args.get(2).map(Path::new) else {
+                    eprintln!("  Usage: rlvm --generate-completions DIR");
+                    return EXIT_USAGE;
+                };
+                let mut cmds = command_definitions();
+                cmds.push(
+                    clap::Command::new("rlvm")
+                        .about("LVM2-compatible volume manager")
+                        .subcommands(command_definitions()),
+                );
+                let written = [Shell::Bash, Shell::Zsh, Shell::Fish]
+                    .iter()
+                    .try_for_each(|s| {
+                        let sub = dir.join(s.to_string());
+                        std::fs::create_dir_all(&sub)?;
+                        cmds.iter_mut().try_for_each(|c| {
+                            let name = c.get_name().to_string();
+                            generate_to(*s, c, name, &sub).map(|_| ())
+                        })
+                    });
+                return match written {
+                    Ok(()) => EXIT_OK,
+                    Err(e) => {
+                        eprintln!("  Cannot write completions to {}: {e}", dir.display());
+                        EXIT_FAILED
+                    }
+                };
+            }
             Some(a) => (a, args[1..].to_vec()),
         }
     };
