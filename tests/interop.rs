@@ -67,4 +67,5 @@ scenarios! {
     exported_vg_is_never_written => "exported.sh",
     duplicate_pvs_are_never_written => "duplicates.sh",
     failed_commands_write_nothing => "validate-first.sh",
+    input_is_bounded => "bounded-input.sh",
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 use crate::metadata::id::Id;
 use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
 use crate::metadata::{names, text, units};
-use crate::system::{backup, lock, scan};
+use crate::system::{backup, files, lock, scan};
 
 use super::common::{
     apply_tags, bad_arg, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
@@ -510,14 +510,17 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
         Some(f) => std::path::PathBuf::from(f),
         None => backup::backup_path(&ctx.conf, &name),
     };
-    let content = std::fs::read_to_string(&path)
-        .map_err(|e| failed(format!("Couldn't read {}: {e}", path.display())))?;
-    let (vg, _) = text::import_vg(&content).map_err(|e| {
-        failed(format!(
-            "Couldn't read volume group metadata from file {}: {e}",
+    // Only a regular file, and a bounded read (`-f /dev/zero` fails at
+    // once), with LVM2's words when the file cannot be used.
+    let unreadable = |why: String| {
+        CmdError::Failed(format!(
+            "{why}\n  WARNING: couldn't read volume group metadata from file.\n  Failed to read VG {name} from {}\n  Restore failed.",
             path.display()
         ))
-    })?;
+    };
+    let content =
+        files::read_text(&path, files::MAX_METADATA_FILE).map_err(|e| unreadable(e.to_string()))?;
+    let (vg, _) = text::import_vg(&content).map_err(|e| unreadable(e.to_string()))?;
     if vg.name != name {
         return Err(CmdError::Failed(format!(
             "Volume group name {} in file {} does not match {name}.",

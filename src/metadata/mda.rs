@@ -146,7 +146,17 @@ pub enum MdaError {
     Overlap { len: u64 },
     #[error("metadata text contains a NUL byte")]
     NulInText,
+    #[error(
+        "metadata text of {size} bytes in slot {slot} is larger than rlvm reads (at most {max})"
+    )]
+    TextTooLarge { slot: usize, size: u64, max: u64 },
 }
+
+/// The most metadata text read from one area. The area's own size bounds
+/// it too, but a hostile or damaged label can claim an area as large as
+/// the device: this keeps one read (and one allocation) sane. LVM2 writes
+/// well under a MiB even for thousands of LVs.
+pub const MAX_TEXT_SIZE: u64 = 128 << 20;
 
 fn u32_at(buf: &[u8], off: usize) -> u32 {
     let mut b = [0u8; 4];
@@ -318,6 +328,13 @@ pub fn read_text(
         area: hdr.size,
     };
     let parts = pieces(hdr.size, rl.offset, rl.size).ok_or(bad)?;
+    if rl.size > MAX_TEXT_SIZE {
+        return Err(MdaError::TextTooLarge {
+            slot,
+            size: rl.size,
+            max: MAX_TEXT_SIZE,
+        });
+    }
     // Fits in usize: it lies inside the device, which is addressable here.
     let mut text = vec![0u8; rl.size as usize];
     let mut pos = 0usize;
@@ -389,6 +406,13 @@ pub fn write_text(dev: &dyn BlockDev, hdr: &MdaHeader, text: &[u8]) -> Result<Ra
     buf.extend_from_slice(text);
     buf.push(0);
     let len = buf.len() as u64;
+    if len > MAX_TEXT_SIZE {
+        // Never write what `read_text` would refuse to read back.
+        return Err(MdaError::TooLarge {
+            len,
+            max: MAX_TEXT_SIZE,
+        });
+    }
     let offset = next_text_offset(hdr, len)?;
     let parts = pieces(hdr.size, offset, len).ok_or(MdaError::Overlap { len })?;
     let old = hdr.slots[0];
@@ -481,6 +505,38 @@ mod tests {
         let orphan = MemDev::from_vec(fixtures::orphan_pv());
         let hdr = read_mda_header(&orphan, MDA1).unwrap();
         assert_eq!(read_text(&orphan, &hdr, 0).unwrap(), None);
+    }
+
+    /// A label claiming a huge area and a huge committed copy (a hostile
+    /// or damaged disk) is refused before anything is allocated or read.
+    #[test]
+    fn a_huge_claimed_text_is_refused_unread() {
+        struct Huge;
+        impl BlockDev for Huge {
+            fn size(&self) -> std::io::Result<u64> {
+                Ok(1 << 40)
+            }
+            fn read_at(&self, _: u64, _: &mut [u8]) -> std::io::Result<()> {
+                panic!("nothing is read")
+            }
+            fn write_at(&self, _: u64, _: &[u8]) -> std::io::Result<()> {
+                panic!("nothing is written")
+            }
+            fn sync(&self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hdr = MdaHeader::new(MDA1, (1 << 40) - MDA1);
+        hdr.slots[0] = RawLocn {
+            offset: MDA_HEADER_SIZE,
+            size: 1 << 39,
+            checksum: 0,
+            flags: 0,
+        };
+        assert!(matches!(
+            read_text(&Huge, &hdr, 0),
+            Err(MdaError::TextTooLarge { size, .. }) if size == 1 << 39
+        ));
     }
 
     #[test]

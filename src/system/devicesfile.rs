@@ -39,11 +39,11 @@ const INITIAL_CRC: u32 = 0xf597_a6cf;
 
 #[derive(Debug, Error)]
 pub enum DevicesFileError {
-    #[error("Cannot read devices file {path}: {source}")]
+    #[error("Cannot read devices file: {source}")]
     Read {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: super::files::ReadError,
     },
     #[error("Failed to write devices file {path}: {source}")]
     Write {
@@ -326,9 +326,9 @@ impl DevicesFile {
 
     /// Read `path`; a missing file is `Ok(None)`.
     pub fn load(path: &Path) -> Result<Option<DevicesFile>, DevicesFileError> {
-        match std::fs::read_to_string(path) {
+        match super::files::read_text(path, super::files::MAX_CONFIG_FILE) {
             Ok(t) => Ok(Some(DevicesFile::parse(&t))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(source) => Err(DevicesFileError::Read {
                 path: path.to_path_buf(),
                 source,

@@ -21,11 +21,12 @@ pub const DEFAULT_DEV_DIR: &str = "/dev";
 
 #[derive(Debug, Error)]
 pub enum ConfError {
-    #[error("Failed to load config file {path}: {source}")]
+    /// LVM2's two lines: the reason, then the file.
+    #[error("{source}\n  Failed to load config file {}", .path.display())]
     Read {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: super::files::ReadError,
     },
     #[error("Failed to load config file {path}: {source}")]
     Parse {
@@ -67,9 +68,9 @@ impl LvmConf {
         let mut tree = Section::default();
         for name in ["lvm.conf", "lvmlocal.conf"] {
             let path = system_dir.join(name);
-            let text = match std::fs::read_to_string(&path) {
+            let text = match super::files::read_text(&path, super::files::MAX_CONFIG_FILE) {
                 Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if e.is_not_found() => continue,
                 Err(source) => return Err(ConfError::Read { path, source }),
             };
             let parsed = config::parse(&text).map_err(|source| ConfError::Parse {

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod devicesfile;
+pub mod files;
 pub mod filter;
 pub mod lock;
 pub mod lvmconf;
