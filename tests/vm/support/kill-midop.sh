@@ -116,6 +116,8 @@ lv_an() { rlvm lvchange -an vg0/origin; }
 check_lv_an() {
     check_clean "$1"
     case " $(devices) " in *" vg0-origin "*|*" vg0-snap "*|*"-real "*|*"-cow "*) fail "$1: origin family still has devices: $(devices)" ;; esac
+    [ ! -e /dev/vg0/origin ] && [ ! -e /dev/vg0/snap ] || fail "$1: stale links: $(ls /dev/vg0)"
+    q rlvm vgchange -ay vg0
     check_all_active "$1"
 }
 
