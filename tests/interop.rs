@@ -68,4 +68,5 @@ scenarios! {
     duplicate_pvs_are_never_written => "duplicates.sh",
     failed_commands_write_nothing => "validate-first.sh",
     input_is_bounded => "bounded-input.sh",
+    invalid_filter_fails_as_lvm2 => "filter-config.sh",
 }

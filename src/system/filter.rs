@@ -23,12 +23,33 @@
 use regex::Regex;
 use thiserror::Error;
 
-use super::lvmconf::LvmConf;
+use super::lvmconf::{LvmConf, SettingError};
 
+/// Why one pattern list cannot be used, in LVM2's words
+/// (`filter-regex.c` `_extract_pattern`, `_build_matcher`).
 #[derive(Debug, Error)]
-pub enum FilterError {
-    #[error("Invalid filter pattern \"{0}\".")]
-    Pattern(String),
+pub enum PatternError {
+    #[error("{0}\n  Filter patterns must be enclosed in quotes.")]
+    Setting(SettingError),
+    #[error("Configuration setting \"{setting}\" invalid. It cannot be set to an empty value.\n  Pattern must begin with 'a' or 'r'.\n  Invalid filter pattern \"\".")]
+    Empty { setting: String },
+    #[error("Pattern must begin with 'a' or 'r'.\n  Invalid filter pattern \"{0}\".")]
+    Action(String),
+    #[error("Invalid separator at end of regex.\n  Invalid filter pattern \"{0}\".")]
+    Separator(String),
+    /// libdm's own detail line before these is not reproduced.
+    #[error("Parse error in regex\n  Couldn't parse regex")]
+    Regex(String),
+}
+
+/// An unusable `filter` or `global_filter`: the command fails (exit 5)
+/// rather than scan devices the user meant to hide.
+#[derive(Debug, Error)]
+#[error("{source}\n  Failed to create {}regex device filter", if *.global { "global " } else { "" })]
+pub struct FilterError {
+    pub global: bool,
+    #[source]
+    pub source: PatternError,
 }
 
 #[derive(Debug, Clone)]
@@ -63,7 +84,7 @@ impl Verdict {
 
 impl RegexFilter {
     /// Compile patterns such as `"a|^/dev/sd|"` or `"r/.*/"`.
-    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<RegexFilter, FilterError> {
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<RegexFilter, PatternError> {
         let rules = patterns
             .iter()
             .map(|p| parse_pattern(p.as_ref()))
@@ -97,13 +118,13 @@ impl RegexFilter {
     }
 }
 
-fn parse_pattern(pat: &str) -> Result<Rule, FilterError> {
-    let bad = || FilterError::Pattern(pat.to_string());
+fn parse_pattern(pat: &str) -> Result<Rule, PatternError> {
+    let bad = || PatternError::Separator(pat.to_string());
     let mut chars = pat.chars();
     let accept = match chars.next() {
         Some('a') => true,
         Some('r') => false,
-        _ => return Err(bad()),
+        _ => return Err(PatternError::Action(pat.to_string())),
     };
     let open = chars.next().ok_or_else(bad)?;
     let close = match open {
@@ -114,7 +135,7 @@ fn parse_pattern(pat: &str) -> Result<Rule, FilterError> {
     };
     let rest = chars.as_str();
     let body = rest.strip_suffix(close).ok_or_else(bad)?;
-    let re = Regex::new(body).map_err(|_| bad())?;
+    let re = Regex::new(body).map_err(|_| PatternError::Regex(body.to_string()))?;
     Ok(Rule { accept, re })
 }
 
@@ -127,9 +148,32 @@ pub struct DeviceFilter {
 
 impl DeviceFilter {
     pub fn from_conf(conf: &LvmConf) -> Result<DeviceFilter, FilterError> {
+        let build = |global: bool| {
+            let (setting, patterns) = if global {
+                ("devices/global_filter", conf.global_filter())
+            } else {
+                ("devices/filter", conf.filter())
+            };
+            let patterns = patterns.map_err(PatternError::Setting)?;
+            if patterns.iter().any(|p| p.is_empty()) {
+                return Err(PatternError::Empty {
+                    setting: setting.to_string(),
+                });
+            }
+            RegexFilter::new(&patterns)
+        };
+        // LVM2 builds the global filter first.
+        let global_filter = build(true).map_err(|source| FilterError {
+            global: true,
+            source,
+        })?;
+        let filter = build(false).map_err(|source| FilterError {
+            global: false,
+            source,
+        })?;
         Ok(DeviceFilter {
-            filter: RegexFilter::new(&conf.filter())?,
-            global_filter: RegexFilter::new(&conf.global_filter())?,
+            filter,
+            global_filter,
         })
     }
 
@@ -172,10 +216,46 @@ mod tests {
 
     #[test]
     fn bad_patterns() {
-        for p in ["x|a|", "a|abc", "a", "", "a|(|"] {
-            let e = RegexFilter::new(&[p]).unwrap_err();
-            assert_eq!(e.to_string(), format!("Invalid filter pattern \"{p}\"."));
+        for p in ["x|a|", "", "a|abc", "a", "a|(|"] {
+            let e = RegexFilter::new(&[p]).unwrap_err().to_string();
+            let why = match p {
+                "x|a|" | "" => format!(
+                    "Pattern must begin with 'a' or 'r'.\n  Invalid filter pattern \"{p}\"."
+                ),
+                "a|(|" => "Parse error in regex\n  Couldn't parse regex".into(),
+                _ => {
+                    format!("Invalid separator at end of regex.\n  Invalid filter pattern \"{p}\".")
+                }
+            };
+            assert_eq!(e, why, "{p}");
         }
+    }
+
+    /// What LVM2 refuses in lvm.conf is refused, never dropped: a filter
+    /// that vanished would let every device on the host be scanned.
+    #[test]
+    fn invalid_settings_fail() {
+        let conf = |s: &str| {
+            LvmConf::load_from(
+                std::path::Path::new("/nonexistent"),
+                std::path::Path::new("/dev"),
+                &[s.to_string()],
+            )
+            .unwrap()
+        };
+        let err = |s: &str| DeviceFilter::from_conf(&conf(s)).unwrap_err().to_string();
+        assert_eq!(
+            err("devices/filter = 5"),
+            "WARNING: Configuration setting \"devices/filter\" has invalid type. Found integer but expected array with values of type: string.\n  Filter patterns must be enclosed in quotes.\n  Failed to create regex device filter"
+        );
+        assert!(err("devices/filter = [ \"a|loop|\", 5 ]").contains("Found integer"));
+        assert!(err("devices/global_filter = 1.5")
+            .ends_with("Found float but expected array with values of type: string.\n  Filter patterns must be enclosed in quotes.\n  Failed to create global regex device filter"));
+        assert!(err("devices/filter = []").starts_with(
+            "Configuration setting \"devices/filter\" invalid. Empty value not allowed."
+        ));
+        assert!(err("devices/filter = [ \"\" ]").contains("It cannot be set to an empty value."));
+        assert!(DeviceFilter::from_conf(&conf("devices/filter = \"r|sda|\"")).is_ok());
     }
 
     #[test]

@@ -41,6 +41,16 @@ pub enum ConfError {
     },
 }
 
+/// A setting whose value LVM2 would not accept, in LVM2's words
+/// (`lib/config/config.c`, `_config_def_check_node_value`).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SettingError {
+    #[error("WARNING: Configuration setting \"{path}\" has invalid type. Found {found} but expected array with values of type: string.")]
+    WrongType { path: String, found: &'static str },
+    #[error("Configuration setting \"{path}\" invalid. Empty value not allowed.")]
+    EmptyList { path: String },
+}
+
 /// The merged configuration tree plus the environment LVM2 consults.
 #[derive(Debug, Clone)]
 pub struct LvmConf {
@@ -171,16 +181,52 @@ impl LvmConf {
 
     // ---- devices ----
 
+    /// A setting that must be a list of strings (or one string), checked
+    /// as LVM2 checks the device filters: a value of another type, or an
+    /// empty list, is an error, never silently dropped (dropping a filter
+    /// would open every device on the host). `None` when unset.
+    pub fn strict_str_list(&self, path: &str) -> Result<Option<Vec<String>>, SettingError> {
+        let wrong = |v: &Value| SettingError::WrongType {
+            path: path.to_string(),
+            found: match v {
+                Value::Int(_) => "integer",
+                Value::Float(_) => "float",
+                Value::Str(_) => "string",
+                Value::Array(_) => "array",
+            },
+        };
+        let Some(v) = self.get(path) else {
+            return Ok(None);
+        };
+        match v {
+            Value::Str(s) => Ok(Some(vec![s.clone()])),
+            Value::Array(items) if items.is_empty() => Err(SettingError::EmptyList {
+                path: path.to_string(),
+            }),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| match i {
+                    Value::Str(s) => Ok(s.clone()),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            other => Err(wrong(other)),
+        }
+    }
+
     /// devices/filter (default `["a|.*|"]`).
-    pub fn filter(&self) -> Vec<String> {
-        self.get_str_list("devices/filter")
-            .unwrap_or_else(|| vec!["a|.*|".to_string()])
+    pub fn filter(&self) -> Result<Vec<String>, SettingError> {
+        Ok(self
+            .strict_str_list("devices/filter")?
+            .unwrap_or_else(|| vec!["a|.*|".to_string()]))
     }
 
     /// devices/global_filter (default `["a|.*|"]`).
-    pub fn global_filter(&self) -> Vec<String> {
-        self.get_str_list("devices/global_filter")
-            .unwrap_or_else(|| vec!["a|.*|".to_string()])
+    pub fn global_filter(&self) -> Result<Vec<String>, SettingError> {
+        Ok(self
+            .strict_str_list("devices/global_filter")?
+            .unwrap_or_else(|| vec!["a|.*|".to_string()]))
     }
 
     /// devices/scan: directories searched for device names (default /dev;
@@ -395,7 +441,7 @@ mod tests {
     fn missing_file_means_defaults() {
         let d = tempfile::tempdir().unwrap();
         let c = load(d.path(), &[], &[]);
-        assert_eq!(c.filter(), vec!["a|.*|"]);
+        assert_eq!(c.filter().unwrap(), vec!["a|.*|"]);
         assert_eq!(c.scan_dirs(), vec![PathBuf::from("/dev")]);
         assert!(!c.scan_lvs());
         assert!(!c.use_devicesfile());
@@ -430,7 +476,7 @@ mod tests {
         );
         assert_eq!(c.locking_dir(), PathBuf::from("/b"));
         assert_eq!(c.units(), "m");
-        assert_eq!(c.filter(), vec!["a|^/dev/loop|", "r|.*|"]);
+        assert_eq!(c.filter().unwrap(), vec!["a|^/dev/loop|", "r|.*|"]);
         assert!(c.scan_lvs());
         assert_eq!(c.retain_min(), 3);
         assert_eq!(c.retain_days(), 30);
@@ -444,7 +490,7 @@ mod tests {
             &[],
             &["devices/global_filter=\"r|sda|\"", "global/suffix=\"no\""],
         );
-        assert_eq!(c.global_filter(), vec!["r|sda|"]);
+        assert_eq!(c.global_filter().unwrap(), vec!["r|sda|"]);
         assert!(!c.suffix());
     }
 
