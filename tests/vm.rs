@@ -311,5 +311,11 @@ fn kill_mid_operation() {
         .timeout(std::time::Duration::from_secs(1500))
         .build(image)
         .unwrap_or_else(|e| panic!("{e}"));
-    vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+    let out = vm.boot().unwrap_or_else(|e| panic!("{e}"));
+    out.assert_success();
+    // The counts (kills, kills mid-operation, recoveries), for the record.
+    let console = std::fs::read_to_string(&out.console).unwrap_or_default();
+    if let Some(line) = console.lines().find(|l| l.starts_with("KILLS ")) {
+        harness::shout(&format!("kill_mid_operation: {line}\n"));
+    }
 }
