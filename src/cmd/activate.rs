@@ -112,12 +112,16 @@ pub fn vgchange_refresh(ctx: &Ctx, vg_name: &str, poll: bool) -> Result<(), CmdE
     Ok(())
 }
 
-/// `vgchange --poll y VG`: pollers for every merge running in the VG.
+/// `vgchange --poll y VG`: the VG's devices repaired first (what a killed
+/// command left would stop a merge from running or finishing), then
+/// pollers for every merge running in the VG.
 pub fn vgchange_poll(ctx: &Ctx, vg_name: &str) -> Result<(), CmdError> {
-    let dm = ctx.require_dm()?;
+    let mut dm = ctx.require_dm()?;
+    let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
-    let merging = act::merging_origins(&h.vg, &dm.list().map_err(OpsError::from)?);
-    poll::start_background(ctx, vg_name, &merging);
+    let out = act::reconcile_vg(&mut dm, ctx, &h)?;
+    report(ctx, vg_name, &out);
+    poll::start_background(ctx, vg_name, &out.merging);
     Ok(())
 }
 
@@ -160,18 +164,19 @@ pub fn lvchange_refresh(ctx: &Ctx, vg_name: &str, lv: &str, poll: bool) -> Resul
     Ok(())
 }
 
-/// `lvchange --poll y VG/LV`: a poller for the LV's merge, if it runs.
+/// `lvchange --poll y VG/LV`: the VG's devices repaired first, then a
+/// poller for the LV's merge, if it runs.
 pub fn lvchange_poll(ctx: &Ctx, vg_name: &str, lv: &str) -> Result<(), CmdError> {
-    let dm = ctx.require_dm()?;
+    let mut dm = ctx.require_dm()?;
+    let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
     let origin =
         h.vg.snapshot_by_cow(lv)
             .map(|s| s.origin.name.clone())
             .unwrap_or_else(|| lv.to_string());
-    let merging: Vec<String> = act::merging_origins(&h.vg, &dm.list().map_err(OpsError::from)?)
-        .into_iter()
-        .filter(|o| *o == origin)
-        .collect();
+    let out = act::reconcile_vg(&mut dm, ctx, &h)?;
+    report(ctx, vg_name, &out);
+    let merging: Vec<String> = out.merging.into_iter().filter(|o| *o == origin).collect();
     poll::start_background(ctx, vg_name, &merging);
     Ok(())
 }

@@ -79,6 +79,17 @@ pattern a 16 | dd of=/dev/vg0/origin bs=1M oflag=direct 2>/dev/null
 q rlvm lvcreate -s -L 8M -n snap vg0/origin
 q rlvm lvcreate -L 8M -n plain vg0
 
+step "vgmknodes repairs nodes, links and a stray inactive table"
+rm -f /dev/vg0/plain /dev/mapper/vg0-plain
+ln -s ../mapper/vg0-ghost /dev/vg0/ghost
+dmsetup table vg0-plain | dmsetup load vg0-plain
+dmsetup info -c --noheadings -o attr vg0-plain | grep -q I || fail "no inactive table to repair"
+q rlvm vgmknodes vg0
+cat "$SCRATCH/q.out"
+[ -b /dev/mapper/vg0-plain ] && [ -L /dev/vg0/plain ] || fail "vgmknodes did not make vg0-plain's node and link"
+[ ! -e /dev/vg0/ghost ] && [ ! -L /dev/vg0/ghost ] || fail "vgmknodes left the stale link"
+check_clean vgmknodes
+
 total=0 mid=0 recovered=0
 # try NAME STEP SETUP FOLLOWUP CHECK CMD...: kill CMD before its ioctl 1, 1+STEP, 1+2*STEP...
 # (STEP 1: before every one).
@@ -151,8 +162,16 @@ while :; do
     if [ "$rc" = 0 ]; then echo "merge: completes with $((n - 1)) ioctls"; break; fi
     [ "$rc" = 137 ] || { cat "$SCRATCH/out"; fail "merge killed at $n: exit $rc"; }
     total=$((total + 1)); mid=$((mid + 1))
-    echo "--- merge killed before ioctl $n"
-    q rlvm vgchange -ay vg0
+    # Each of the follow-ups the issue names, in turn.
+    case $((n % 4)) in
+        1) follow="rlvm vgchange -ay vg0" ;;
+        2) follow="rlvm lvchange -ay vg0/origin" ;;
+        3) follow="rlvm lvchange --refresh vg0/origin" ;;
+        0) follow="rlvm vgchange --poll y vg0" ;;
+    esac
+    echo "--- merge killed before ioctl $n; follow-up: $follow"
+    q $follow
+    cat "$SCRATCH/q.out"
     check_clean "merge/$n"
     # Killed before the merge was committed: the user merges again.
     if [ -z "$(rlvm lvs --noheadings -o lv_merging vg0/origin | tr -d ' ')" ] && rlvm lvs vg0/m >/dev/null 2>&1; then
