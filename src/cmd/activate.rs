@@ -8,7 +8,6 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::ops::activate::{self as act, Filter};
-use crate::ops::OpsError;
 
 use super::common::{failed, parse, vg_arg, CmdError, CommonArgs, Ctx};
 use super::poll;
