@@ -69,4 +69,5 @@ scenarios! {
     failed_commands_write_nothing => "validate-first.sh",
     input_is_bounded => "bounded-input.sh",
     invalid_filter_fails_as_lvm2 => "filter-config.sh",
+    names_and_exit_codes_match_lvm2 => "names-codes.sh",
 }

@@ -63,6 +63,17 @@ impl From<crate::ops::OpsError> for CmdError {
     }
 }
 
+/// A VG that cannot be read for a command: LVM2 adds "Cannot process
+/// volume group X" when it is not there at all.
+pub fn vg_read_failed(e: store::StoreError) -> CmdError {
+    match &e {
+        store::StoreError::VgNotFound(name) => {
+            CmdError::Failed(format!("{e}\n  Cannot process volume group {name}"))
+        }
+        _ => failed(e),
+    }
+}
+
 /// `.map_err(failed)`: any lower-layer error becomes a failed command.
 pub fn failed<E: Display>(e: E) -> CmdError {
     CmdError::Failed(e.to_string())
@@ -73,7 +84,16 @@ pub fn failed<E: Display>(e: E) -> CmdError {
 pub fn bad_arg<E: Display>(opt: &str, value: &str) -> impl FnOnce(E) -> CmdError {
     let opt = opt.to_string();
     let value = value.to_string();
-    move |e| CmdError::BadArg(format!("{e}\n  Invalid argument for {opt}: {value}"))
+    move |e| {
+        let line = format!("Invalid argument for {opt}: {value}");
+        let why = e.to_string();
+        // Some reasons are that very line: say it once, as LVM2 does.
+        CmdError::BadArg(if why == line {
+            line
+        } else {
+            format!("{why}\n  {line}")
+        })
+    }
 }
 
 pub fn usage(msg: impl Into<String>) -> CmdError {
@@ -222,7 +242,7 @@ impl Ctx {
     pub fn load_vg_for_update(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
         let guard = self.lock_vg(name, true)?;
         let scan = self.scan()?;
-        let handle = scan.into_vg(name).map_err(failed)?;
+        let handle = scan.into_vg(name).map_err(vg_read_failed)?;
         for w in &handle.warnings {
             self.warn(w);
         }
@@ -353,6 +373,53 @@ pub fn lv_arg(arg: &str) -> Result<(String, String), CmdError> {
 pub fn vg_arg(arg: &str) -> String {
     let a = arg.trim_end_matches('/');
     a.strip_prefix("/dev/").unwrap_or(a).to_string()
+}
+
+/// A VG argument of a command that takes VGs only (vgs, vgremove,
+/// vgchange, ...): a leading `/dev/` is dropped, any other `/` is a
+/// command-line error, as LVM2's `_process_each_vg` arguments check says
+/// ("Invalid volume group name vg0/.", exit 3).
+pub fn vg_name_arg(arg: &str) -> Result<String, CmdError> {
+    let a = arg.strip_prefix("/dev/").unwrap_or(arg);
+    if a.contains('/') {
+        return Err(usage(format!("Invalid volume group name {a}.")));
+    }
+    Ok(a.to_string())
+}
+
+/// [`vg_name_arg`] for each argument, duplicates dropped.
+pub fn vg_name_args(args: &[String]) -> Result<Vec<String>, CmdError> {
+    let mut names: Vec<String> = Vec::new();
+    for a in args {
+        let n = vg_name_arg(a)?;
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    Ok(names)
+}
+
+/// The VG argument of `lvcreate VG` (not a snapshot): LVM2 wants a plain
+/// VG name there ("Volume group name expected (no slash)", exit 3).
+pub fn lvcreate_vg_arg(arg: &str) -> Result<String, CmdError> {
+    let a = arg.strip_prefix("/dev/").unwrap_or(arg);
+    if a.contains('/') {
+        return Err(usage("Volume group name expected (no slash)"));
+    }
+    Ok(a.to_string())
+}
+
+/// A `--type` rlvm does not create: a command-line error (exit 3) for a
+/// name LVM2 does not know either, as LVM2 reports it; a failed command
+/// for a type LVM2 has and rlvm does not (thin, raid, ...).
+pub fn unsupported_segtype(t: &str) -> CmdError {
+    if crate::metadata::names::LVM2_SEGMENT_TYPES.contains(&t) {
+        CmdError::Failed(format!("Segment type {t} is not supported by rlvm."))
+    } else {
+        CmdError::BadArg(format!(
+            "WARNING: Unrecognised segment type {t}\n  Invalid argument for --type: {t}"
+        ))
+    }
 }
 
 /// Checks `--addtag`/`--deltag` values (a leading `@` is dropped, as LVM2

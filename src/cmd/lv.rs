@@ -27,10 +27,20 @@ pub(crate) struct LvcreateArgs {
     #[arg(short = 'n', long = "name")]
     name: Option<String>,
     /// Size of the LV.
-    #[arg(short = 'L', long = "size", value_name = "Size[m|UNIT]")]
+    #[arg(
+        short = 'L',
+        long = "size",
+        value_name = "Size[m|UNIT]",
+        allow_hyphen_values = true
+    )]
     size: Option<String>,
     /// Size in extents, or a percentage: 100%FREE, 50%VG, %PVS, %ORIGIN.
-    #[arg(short = 'l', long = "extents", value_name = "Number[PERCENT]")]
+    #[arg(
+        short = 'l',
+        long = "extents",
+        value_name = "Number[PERCENT]",
+        allow_hyphen_values = true
+    )]
     extents: Option<String>,
     /// Number of stripes.
     #[arg(short = 'i', long = "stripes")]
@@ -228,11 +238,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let snapshot = a.snapshot || a.segtype.as_deref() == Some("snapshot");
     match a.segtype.as_deref() {
         None | Some("linear") | Some("striped") | Some("snapshot") => {}
-        Some(t) => {
-            return Err(CmdError::Failed(format!(
-                "Segment type {t} is not supported by rlvm."
-            )))
-        }
+        Some(t) => return Err(super::common::unsupported_segtype(t)),
     }
     if a.size.is_some() && a.extents.is_some() {
         return Err(usage("Please specify either size or extents (not both)."));
@@ -255,7 +261,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         let (v, l) = lv_arg(&a.target)?;
         (v, Some(l))
     } else {
-        (vg_arg(&a.target), None)
+        (super::common::lvcreate_vg_arg(&a.target)?, None)
     };
     names::validate_vg_name(&vg_name).map_err(|e| usage(e.to_string()))?;
     let activate_new = yes_no(&a.activate, true, "--activate")?;

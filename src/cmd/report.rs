@@ -10,7 +10,7 @@ use clap::{Args, Parser};
 use crate::metadata::store::{Scan, StoreError, VgHandle};
 use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
 
-use super::common::{parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use super::common::{parse, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx};
 
 /// The options shared by lvs, vgs and pvs.
 #[derive(Args, Debug, Clone)]
@@ -288,8 +288,9 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgsArgs = parse("vgs", args)?;
     let ctx = Ctx::new(&a.common)?;
     let opts = a.report.options(&ctx, a.all)?;
+    let named = vg_name_args(&a.vgs)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &a.vgs, Exported::Shown);
+    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown);
     let records: Vec<VgRecord> = hs
         .iter()
         .map(|h| vg_record(h, open_lv_count(&ctx, h)))
@@ -309,6 +310,37 @@ pub(crate) struct PvsArgs {
     all: bool,
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
+}
+
+/// The scanned paths of the PVs named on the command line (any name of
+/// the device will do), with LVM2's error for each that is not one: "Cannot
+/// use X: device not found" for what is not a usable device, "Failed to
+/// find physical volume" for a device without a PV. `false` if any failed.
+fn pv_args(ctx: &Ctx, scan: &Scan, args: &[String]) -> (Vec<String>, bool) {
+    let mut ok = true;
+    let mut paths = Vec::new();
+    for arg in args {
+        match crate::system::scan::resolve_device(arg, &ctx.conf) {
+            Err(crate::system::scan::ScanError::NotFound(_)) => {
+                ctx.error(format!("Cannot use {arg}: device not found"));
+                ok = false;
+            }
+            Err(e) => {
+                ctx.error(e);
+                ok = false;
+            }
+            Ok(dev) => {
+                let path = super::common::scan_name(&dev, scan);
+                if scan.pv_by_path(&path).is_some() {
+                    paths.push(path);
+                } else {
+                    ctx.error(format!("Failed to find physical volume \"{arg}\"."));
+                    ok = false;
+                }
+            }
+        }
+    }
+    (paths, ok)
 }
 
 fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<PvRecord<'a>> {
@@ -346,18 +378,11 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let opts = a.report.options(&ctx, a.all)?;
     let scan = ctx.scan()?;
     let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown);
-    let records = pv_records(&scan, &hs, &a.pvs);
-    let mut ok = true;
-    for p in &a.pvs {
-        if !records.iter().any(|r| r.device == *p) {
-            if std::path::Path::new(p).exists() {
-                ctx.error(format!("Failed to find physical volume \"{p}\"."));
-            } else {
-                ctx.error(format!("Cannot use {p}: device not found"));
-            }
-            ok = false;
-        }
+    let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
+    if !a.pvs.is_empty() && paths.is_empty() {
+        return finish(ok);
     }
+    let records = pv_records(&scan, &hs, &paths);
     print_report(&ctx, report::report_pvs(&records, &opts))?;
     finish(ok)
 }
@@ -403,8 +428,9 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgdisplayArgs = parse("vgdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
+    let named = vg_name_args(&a.vgs)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &a.vgs, Exported::Shown);
+    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown);
     for h in &hs {
         ctx.print_lines(&report::vgdisplay(
             &vg_record(h, open_lv_count(&ctx, h)),
@@ -431,9 +457,13 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let units = display_units(&a.units)?;
     let scan = ctx.scan()?;
     let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown);
-    let records = pv_records(&scan, &hs, &a.pvs);
+    let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
+    if !a.pvs.is_empty() && paths.is_empty() {
+        return finish(ok);
+    }
+    let records = pv_records(&scan, &hs, &paths);
     ctx.print_lines(&report::pvdisplay(&records, units));
-    Ok(())
+    finish(ok)
 }
 
 /// Kernel facts for one LV (`ops::activate::lv_facts`).

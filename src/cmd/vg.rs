@@ -10,7 +10,8 @@ use crate::metadata::{names, text, units};
 use crate::system::{backup, files, lock, scan};
 
 use super::common::{
-    apply_tags, bad_arg, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
+    apply_tags, bad_arg, failed, parse, tag_args, usage, vg_arg, vg_name_arg, vg_name_args,
+    vg_read_failed, CmdError, CommonArgs, Ctx,
 };
 use super::{activate, confirm};
 
@@ -48,7 +49,15 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgcreateArgs = parse("vgcreate", args)?;
     let ctx = Ctx::new(&a.common)?;
     let name = vg_arg(&a.vg);
-    names::validate_vg_name(&name).map_err(|e| usage(e.to_string()))?;
+    // The name rules, then no /dev/<name> (`mapper`, `loop0`...): LVM2's
+    // validate_new_vg_name, with its reason line first.
+    names::validate_new_vg_name(&name, &ctx.conf.dev_dir().to_string_lossy(), |p| {
+        std::path::Path::new(p).symlink_metadata().is_ok()
+    })
+    .map_err(|e| match e.detail() {
+        Some(d) => usage(format!("{d}\n  {e}")),
+        None => usage(e.to_string()),
+    })?;
     let addtag = tag_args("--addtag", &a.addtag)?;
     let extent_size = match &a.extent_size {
         Some(s) => units::parse_extent_size(s).map_err(bad_arg("--physicalextentsize", s))?,
@@ -207,11 +216,11 @@ pub(crate) struct VgremoveArgs {
 pub fn vgremove(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgremoveArgs = parse("vgremove", args)?;
     let ctx = Ctx::new(&a.common)?;
+    let names = vg_name_args(&a.vgs)?;
     let _g = ctx.lock_global(true)?;
     let mut result = Ok(());
-    for arg in &a.vgs {
-        let name = vg_arg(arg);
-        if let Err(e) = remove_one(&ctx, &name, a.force > 0) {
+    for name in &names {
+        if let Err(e) = remove_one(&ctx, name, a.force > 0) {
             if let CmdError::Failed(m) = &e {
                 ctx.error(m);
             }
@@ -278,18 +287,21 @@ pub(crate) struct VgckArgs {
 pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgckArgs = parse("vgck", args)?;
     let ctx = Ctx::new(&a.common)?;
+    let named = vg_name_args(&a.vgs)?;
     let scan_result = ctx.scan()?;
     let names: Vec<String> = if a.vgs.is_empty() {
         scan_result.usable_vg_names()
     } else {
-        a.vgs.iter().map(|v| vg_arg(v)).collect()
+        named
     };
     let mut bad = false;
     for name in &names {
         let handle = match scan_result.vg(name) {
             Ok(h) => h,
             Err(e) => {
-                ctx.error(e);
+                if let CmdError::Failed(m) = vg_read_failed(e) {
+                    ctx.error(m);
+                }
                 bad = true;
                 continue;
             }
@@ -391,7 +403,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let names: Vec<String> = if a.vgs.is_empty() {
         ctx.scan()?.usable_vg_names()
     } else {
-        a.vgs.iter().map(|v| vg_arg(v)).collect()
+        vg_name_args(&a.vgs)?
     };
     let mut result = Ok(());
     for name in &names {
@@ -439,11 +451,12 @@ pub(crate) struct VgcfgbackupArgs {
 pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgcfgbackupArgs = parse("vgcfgbackup", args)?;
     let ctx = Ctx::new(&a.common)?;
+    let named = vg_name_args(&a.vgs)?;
     let scan_result = ctx.scan()?;
     let names: Vec<String> = if a.vgs.is_empty() {
         scan_result.vg_names()
     } else {
-        a.vgs.iter().map(|v| vg_arg(v)).collect()
+        named
     };
     if names.len() > 1 {
         if let Some(f) = &a.file {
@@ -499,7 +512,7 @@ pub(crate) struct VgcfgrestoreArgs {
 pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgcfgrestoreArgs = parse("vgcfgrestore", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let name = vg_arg(&a.vg);
+    let name = vg_name_arg(&a.vg)?;
     if a.list {
         for f in backup::list_archives(&ctx.conf, &name).map_err(failed)? {
             ctx.print(format!("File:\t\t{}", f.path.display()));

@@ -11,7 +11,7 @@ use clap::Parser;
 use crate::metadata::store::{self, VgHandle};
 use crate::system::lock::LockGuard;
 
-use super::common::{failed, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use super::common::{failed, parse, usage, vg_name_args, CmdError, CommonArgs, Ctx};
 
 #[derive(Parser, Debug)]
 #[command(about = "Unregister volume group(s) from the system")]
@@ -52,16 +52,7 @@ fn targets(
             args[0]
         ))),
         (true, true) => every(),
-        (false, false) => {
-            let mut names: Vec<String> = Vec::new();
-            for a in args {
-                let n = vg_arg(a);
-                if !names.contains(&n) {
-                    names.push(n);
-                }
-            }
-            Ok(names)
-        }
+        (false, false) => vg_name_args(args),
     }
 }
 

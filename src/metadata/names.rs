@@ -97,6 +97,46 @@ impl NameError {
     }
 }
 
+/// The segment types LVM2 knows for `--type` (`SEG_TYPE_NAME_*` that
+/// `lvcreate` accepts); any other name is a command-line error there.
+pub const LVM2_SEGMENT_TYPES: &[&str] = &[
+    "linear",
+    "striped",
+    "snapshot",
+    "mirror",
+    "raid0",
+    "raid0_meta",
+    "raid1",
+    "raid10",
+    "raid10_near",
+    "raid4",
+    "raid5",
+    "raid5_n",
+    "raid5_la",
+    "raid5_ls",
+    "raid5_ra",
+    "raid5_rs",
+    "raid6",
+    "raid6_nc",
+    "raid6_nr",
+    "raid6_zr",
+    "raid6_la_6",
+    "raid6_ls_6",
+    "raid6_ra_6",
+    "raid6_rs_6",
+    "raid6_n_6",
+    "thin",
+    "thin-pool",
+    "cache",
+    "cache-pool",
+    "writecache",
+    "integrity",
+    "vdo",
+    "vdo-pool",
+    "error",
+    "zero",
+];
+
 /// LVM2's `_validate_name`: the checks shared by VG and LV names.
 pub fn check_name(name: &str) -> Result<(), NameProblem> {
     if name.is_empty() {

@@ -120,9 +120,96 @@ fn split_sign(arg: &str) -> (Sign, &str) {
     }
 }
 
-/// LVM2's `_size_arg`: `[+|-]digits[.digits][unit[B|iB]]`; without a unit
-/// `default_unit` applies (`m` for `-L`, `k` for `-c`/`-I`). Fractions of a
-/// sector are dropped, as LVM's cast from double does.
+/// The number at the start of a size, read the way C's `strtod` reads it
+/// (LVM2's `_size_arg` calls it): decimal digits with an optional fraction
+/// and an optional exponent (`1e3`, `1.5E+1`; an `e` not followed by
+/// digits is left for the unit, `4e` is 4 EiB), or a hexadecimal integer
+/// (`0x10`). The value is `mantissa × 10^exp10`, kept exact.
+struct Number<'a> {
+    mantissa: u128,
+    exp10: i32,
+    rest: &'a str,
+}
+
+/// Significant digits kept: `mantissa × unit` then fits in u128, and more
+/// digits cannot change a size below the 16 EiB limit.
+const MAX_DIGITS: usize = 20;
+
+fn leading_number(s: &str) -> Result<Number<'_>, UnitsError> {
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        let n = hex
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(hex.len());
+        if n > 0 {
+            let digits = hex[..n].trim_start_matches('0');
+            if digits.len() > 16 {
+                return Err(UnitsError::TooBig);
+            }
+            return Ok(Number {
+                mantissa: u128::from_str_radix(if digits.is_empty() { "0" } else { digits }, 16)
+                    .map_err(|_| UnitsError::TooBig)?,
+                exp10: 0,
+                rest: &hex[n..],
+            });
+        }
+    }
+    let digits_end = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n = digits_end(s);
+    let (int_digits, rest) = s.split_at(n);
+    let (frac_digits, rest) = match rest.strip_prefix('.') {
+        Some(r) => r.split_at(digits_end(r)),
+        None => ("", rest),
+    };
+    if int_digits.is_empty() && frac_digits.is_empty() {
+        return Err(UnitsError::ParseAt('.'));
+    }
+    // An exponent only if digits follow (strtod's rule).
+    let mut exp: i64 = 0;
+    let mut rest = rest;
+    if let Some(e) = rest.strip_prefix(['e', 'E']) {
+        let (neg, body) = match e.strip_prefix('-') {
+            Some(b) => (true, b),
+            None => (false, e.strip_prefix('+').unwrap_or(e)),
+        };
+        let m = digits_end(body);
+        if m > 0 {
+            // Clamped: anything beyond is 0 or too big either way.
+            let v: i64 = body[..m].parse().unwrap_or(i64::MAX).min(10_000);
+            exp = if neg { -v } else { v };
+            rest = &body[m..];
+        }
+    }
+    let all = format!("{int_digits}{frac_digits}");
+    let significant = all.trim_start_matches('0');
+    let kept = &significant[..significant.len().min(MAX_DIGITS)];
+    let dropped = (significant.len() - kept.len()) as i64;
+    Ok(Number {
+        mantissa: kept.parse().unwrap_or(0),
+        exp10: (exp + dropped - frac_digits.len() as i64).clamp(-10_000, 10_000) as i32,
+        rest,
+    })
+}
+
+/// `floor(n × 10^exp10)`, or `None` when it is at least 2^127.
+fn scale(n: u128, exp10: i32) -> Option<u128> {
+    if n == 0 {
+        return Some(0);
+    }
+    if exp10 >= 0 {
+        let p = 10u128.checked_pow(exp10 as u32)?;
+        n.checked_mul(p).filter(|v| *v < 1 << 127)
+    } else {
+        match 10u128.checked_pow(exp10.unsigned_abs()) {
+            Some(p) => Some(n / p),
+            None => Some(0),
+        }
+    }
+}
+
+/// LVM2's `_size_arg`: `[+|-]number[unit[B|iB]]`, the number as `strtod`
+/// reads it (see [`Number`]); without a unit `default_unit` applies (`m`
+/// for `-L`, `k` for `-c`/`-I`). Fractions of a sector are dropped, as
+/// LVM's cast from double does.
 pub fn parse_signed_size(arg: &str, default_unit: char) -> Result<SignedSize, UnitsError> {
     let (sign, rest) = split_sign(arg);
     if rest.starts_with(['+', '-']) {
@@ -131,21 +218,8 @@ pub fn parse_signed_size(arg: &str, default_unit: char) -> Result<SignedSize, Un
     if !rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         return Err(UnitsError::NotANumber);
     }
-    let int_len = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    let (int_digits, rest) = rest.split_at(int_len);
-    let (frac_digits, rest) = match rest.strip_prefix('.') {
-        Some(r) => {
-            let n = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-            r.split_at(n)
-        }
-        None => ("", rest),
-    };
-    if int_digits.is_empty() && frac_digits.is_empty() {
-        return Err(UnitsError::ParseAt('.'));
-    }
-    let mut tail = rest.chars();
+    let num = leading_number(rest)?;
+    let mut tail = num.rest.chars();
     let unit = match tail.next() {
         None => default_unit,
         Some(u) => {
@@ -158,31 +232,21 @@ pub fn parse_signed_size(arg: &str, default_unit: char) -> Result<SignedSize, Un
     };
     let mult = unit_sectors(unit).ok_or(UnitsError::DefaultUnit(default_unit))?;
 
-    let int_digits = int_digits.trim_start_matches('0');
-    if int_digits.len() > 20 {
-        return Err(UnitsError::TooBig);
-    }
-    let int: u128 = int_digits.parse().unwrap_or(0);
-    // 15 fraction digits are far below a sector at any unit up to EiB.
-    let frac_digits = &frac_digits[..frac_digits.len().min(15)];
-    let frac: u128 = frac_digits.parse().unwrap_or(0);
-    let den: u128 = 10u128.pow(frac_digits.len() as u32);
-
     let sectors: u128 = if mult == 0 {
         // Bytes: LVM truncates to whole bytes and wants a sector multiple.
-        let rem = int % 512;
+        let bytes = scale(num.mantissa, num.exp10).ok_or(UnitsError::TooBig)?;
+        let rem = bytes % 512;
         if rem != 0 {
-            let upper = int + (512 - rem);
+            let upper = bytes + (512 - rem);
             let upper = u64::try_from(upper).map_err(|_| UnitsError::TooBig)?;
             return Err(UnitsError::NotSectorMultiple {
                 lower: upper - 512,
                 upper,
             });
         }
-        int / 512
+        bytes / 512
     } else {
-        let mult = mult as u128;
-        int * mult + frac * mult / den
+        scale(num.mantissa * mult as u128, num.exp10).ok_or(UnitsError::TooBig)?
     };
     if sectors >= SIZE_LIMIT_SECTORS as u128 {
         return Err(UnitsError::TooBig);
@@ -546,6 +610,33 @@ mod tests {
         assert_eq!(parse_size("1t", 'm'), Ok(1 << 31));
         assert_eq!(parse_size("1p", 'm'), Ok(1 << 41));
         assert_eq!(parse_size("15e", 'm'), Ok(15 << 51));
+        // Numbers as C's strtod reads them, as LVM2 does.
+        assert_eq!(parse_size("1e3", 'm'), Ok(1000 * MIB));
+        assert_eq!(parse_size("1E3", 'm'), Ok(1000 * MIB));
+        assert_eq!(parse_size("1.5e1", 'm'), Ok(15 * MIB));
+        assert_eq!(parse_size("1.e1", 'm'), Ok(10 * MIB));
+        assert_eq!(parse_size("1e+1k", 'm'), Ok(20));
+        assert_eq!(
+            parse_size("1e3b", 'm'),
+            Err(UnitsError::NotSectorMultiple {
+                lower: 512,
+                upper: 1024
+            })
+        );
+        assert_eq!(parse_size("5e-1", 'm'), Ok(1024));
+        assert_eq!(
+            parse_size("1e-9999", 'm').unwrap_err(),
+            UnitsError::Zero { opt: "--size" }
+        );
+        assert_eq!(parse_size("1e", 'm'), Ok(1 << 51));
+        assert_eq!(parse_size("2eb", 'm'), Ok(2 << 51));
+        assert_eq!(parse_size("0x10", 'm'), Ok(16 * MIB));
+        assert_eq!(parse_size("0x10k", 'm'), Ok(32));
+        assert_eq!(parse_size("000000000000000000000004", 'm'), Ok(4 * MIB));
+        assert_eq!(
+            parse_size("0.000000000000000000000001t", 'm').unwrap_err(),
+            UnitsError::Zero { opt: "--size" }
+        );
         assert_eq!(
             parse_size("0.3k", 'm'),
             Err(UnitsError::Zero { opt: "--size" })
@@ -573,7 +664,9 @@ mod tests {
         assert_eq!(msg("."), "Can't parse size argument at '.'.");
         assert_eq!(msg("4x"), "Can't parse size argument.");
         assert_eq!(msg("4m4"), "Can't parse size argument.");
-        assert_eq!(msg("1e3"), "Can't parse size argument.");
+        assert_eq!(msg("0x"), "Can't parse size argument.");
+        assert_eq!(msg("1e3e"), "Size is too big (>=16EiB).");
+        assert_eq!(msg("1e999999999999"), "Size is too big (>=16EiB).");
         assert_eq!(msg("99999999999999999999999"), "Size is too big (>=16EiB).");
         assert!(parse_size("4", 'x').is_err());
         let s = parse_signed_size("-4M", 'm').unwrap();
