@@ -63,3 +63,10 @@ sum() {
         md5sum <"$1" | cut -d' ' -f1
     fi
 }
+
+# fast_polling: merge pollers look every second (lvm.conf activation/polling_interval; LVM2's
+# default is 15, its test suite uses 1 too).
+fast_polling() {
+    awk '{ print } /^activation \{/ { print "    polling_interval = 1" }' /etc/lvm/lvm.conf \
+        >"$SCRATCH/lvm.conf.fast" && cat "$SCRATCH/lvm.conf.fast" >/etc/lvm/lvm.conf
+}

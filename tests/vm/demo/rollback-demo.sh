@@ -6,9 +6,7 @@
 need_disks 2
 d1=$(disk 1)
 d2=$(disk 2)
-# Merge pollers look every second (lvm.conf activation/polling_interval; LVM2's default is 15).
-awk '{ print } /^activation \{/ { print "    polling_interval = 1" }' /etc/lvm/lvm.conf \
-    >"$SCRATCH/lvm.conf" && cat "$SCRATCH/lvm.conf" >/etc/lvm/lvm.conf
+fast_polling
 
 say() { echo; echo ">>> $*"; }
 show() { echo "\$ $*"; "$@"; }

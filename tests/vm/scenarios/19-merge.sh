@@ -21,9 +21,7 @@ d2=$(disk 2)
 d3=$(disk 3)
 PATH=/opt/gnu/bin:$PATH   # mkfs.ext4 and e2fsck from e2fsprogs, when the image has them
 
-# Background pollers check every second here (LVM2's test suite does the same).
-awk '{ print } /^activation \{/ { print "    polling_interval = 1" }' /etc/lvm/lvm.conf \
-    >"$SCRATCH/lvm.conf" && cat "$SCRATCH/lvm.conf" >/etc/lvm/lvm.conf
+fast_polling
 throttle=/sys/module/dm_snapshot/parameters/snapshot_copy_throttle
 
 md5_of() { md5sum <"$1" | cut -d' ' -f1; }

@@ -14,8 +14,7 @@
 need_disks 2
 d1=$(disk 1)
 d2=$(disk 2)
-awk '{ print } /^activation \{/ { print "    polling_interval = 1" }' /etc/lvm/lvm.conf \
-    >"$SCRATCH/lvm.conf" && cat "$SCRATCH/lvm.conf" >/etc/lvm/lvm.conf
+fast_polling
 md5_of() { md5sum <"$1" | cut -d' ' -f1; }
 pattern() { dd if=/dev/zero bs=1M count="$2" 2>/dev/null | tr '\000' "$1"; }
 sum_a=$(pattern a 16 | md5sum | cut -d' ' -f1)
