@@ -14,6 +14,11 @@
 //! * pruning walks archives oldest first and deletes those older than
 //!   retain_days, stopping at the first recent one and never going below
 //!   retain_min files (`_remove_expired`).
+//!
+//! A file is written under a temporary name (`.lvm_rlvm_<host>_<pid>_<n>`)
+//! and then renamed or linked into place. A command killed in between
+//! leaves that file behind: every later write into the directory removes
+//! the temporary files of processes of this host that no longer run.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -79,6 +84,7 @@ pub fn write_backup(
         source,
     };
     create_dir(&dir).map_err(err)?;
+    remove_stale_temps(&dir);
     let tmp = write_temp(&dir, file_text).map_err(err)?;
     std::fs::rename(&tmp, &path)
         .inspect_err(|_| {
@@ -132,6 +138,7 @@ pub fn write_archive(
         source,
     };
     create_dir(&dir).map_err(|e| err(&dir, e))?;
+    remove_stale_temps(&dir);
     let tmp = write_temp(&dir, file_text).map_err(|e| err(&dir, e))?;
     let archives = list_archives_in(&dir, vg_name)?;
     let mut index = archives.last().map_or(0, |a| a.index.wrapping_add(1));
@@ -263,12 +270,63 @@ fn create_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// The start of every temporary file name rlvm writes in these directories.
+const TEMP_PREFIX: &str = ".lvm_rlvm_";
+
+fn this_host() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
+}
+
+/// The process that wrote temporary file `name`, if the file is rlvm's
+/// and was written on this host: `.lvm_rlvm_<host>_<pid>_<n>`, or
+/// `.lvm_rlvm_<pid>_<n>` as older versions wrote it (no host).
+fn temp_owner(name: &str, host: &str) -> Option<i32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let mut parts = rest.rsplitn(3, '_');
+    let _n: u32 = parts.next()?.parse().ok()?;
+    let pid: i32 = parts.next()?.parse().ok()?;
+    match parts.next() {
+        None => Some(pid),
+        Some(h) if h == host => Some(pid),
+        Some(_) => None,
+    }
+}
+
+fn process_is_gone(pid: i32) -> bool {
+    pid > 0
+        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+            == Err(nix::errno::Errno::ESRCH)
+}
+
+/// Removes the temporary files that commands killed mid-write (kill -9, a
+/// power cut) left in `dir`: those of this host whose process is gone.
+/// Best effort: a failure here never fails the command.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let host = this_host();
+    for e in rd.filter_map(Result::ok) {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        if temp_owner(&name, &host).is_some_and(process_is_gone) {
+            log::debug!("Removing stale temporary file {}", e.path().display());
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Write a new uniquely named temp file in `dir`, fsync'ed, mode 0600.
 fn write_temp(dir: &Path, text: &str) -> std::io::Result<PathBuf> {
     let mut rng = rand::rng();
+    let host = this_host();
     loop {
         let path = dir.join(format!(
-            ".lvm_rlvm_{}_{}",
+            "{TEMP_PREFIX}{host}_{}_{}",
             std::process::id(),
             rng.random::<u32>()
         ));
@@ -324,6 +382,52 @@ mod tests {
             std::fs::read_dir(d.path().join("backup")).unwrap().count(),
             1
         );
+    }
+
+    /// What a command killed between writing its temporary file and
+    /// renaming it leaves behind is removed by the next write; live
+    /// processes' and other hosts' files are left alone.
+    #[test]
+    fn stale_temporary_files_are_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let c = conf(d.path(), &[]);
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let host = this_host();
+        let me = std::process::id();
+        for dir in ["backup", "archive"] {
+            let dir = d.path().join(dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            for name in [
+                format!(".lvm_rlvm_{host}_{dead}_1"),
+                format!(".lvm_rlvm_{dead}_2"),
+                format!(".lvm_rlvm_{host}_{me}_3"),
+                format!(".lvm_rlvm_otherhost_{dead}_4"),
+                format!(".lvm_{host}_{dead}_5"),
+            ] {
+                std::fs::write(dir.join(name), "x").unwrap();
+            }
+        }
+        write_backup(&c, "vg0", "v").unwrap();
+        write_archive(&c, "vg0", 1, "v").unwrap();
+        for dir in ["backup", "archive"] {
+            let mut left: Vec<String> = std::fs::read_dir(d.path().join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with('.'))
+                .collect();
+            left.sort();
+            let mut kept = vec![
+                format!(".lvm_{host}_{dead}_5"),
+                format!(".lvm_rlvm_otherhost_{dead}_4"),
+                format!(".lvm_rlvm_{host}_{me}_3"),
+            ];
+            kept.sort();
+            assert_eq!(left, kept, "{dir}");
+        }
+        assert_eq!(temp_owner("my_host_x", "h"), None);
+        assert_eq!(temp_owner(".lvm_rlvm_my_host_12_34", "my_host"), Some(12));
     }
 
     #[test]

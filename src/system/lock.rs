@@ -176,7 +176,7 @@ pub fn lock_devices_file(conf: &LvmConf, exclusive: bool) -> Result<LockGuard, L
 }
 
 /// Take `dir/file_name` as LVM2's `_lock_file` would; `name` is only for
-/// messages. Creates `dir` (mode 0777 before umask, as `dm_create_dir`).
+/// messages. Creates `dir` (and missing parents) mode 0700, as LVM2 does.
 pub fn lock_in_dir(
     dir: &Path,
     file_name: &str,
@@ -237,13 +237,16 @@ pub fn invalidate_hints_in(run_dir: &Path) -> Result<(), LockError> {
         .map_err(|source| LockError::Hints { path, source })
 }
 
+/// The lock directory and its missing parents are made 0700 whatever the
+/// umask (LVM2 makes them so): other users must not be able to plant or
+/// remove lock files.
 fn create_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
     std::fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o777)
+        .mode(0o700)
         .create(dir)
 }
 
