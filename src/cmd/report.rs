@@ -461,7 +461,17 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     if !a.pvs.is_empty() && paths.is_empty() {
         return finish(ok);
     }
-    let records = pv_records(&scan, &hs, &paths);
+    let mut records = pv_records(&scan, &hs, &paths);
+    // LVM2's order (process_each_pv): each VG's PVs by name of VG, in the
+    // VG's metadata order, then the orphans, in scan order.
+    records.sort_by_key(|r| match r.vg {
+        Some((vg, pv)) => (
+            0,
+            vg.name.clone(),
+            vg.pvs.iter().position(|p| p.id == pv.id).unwrap_or(0),
+        ),
+        None => (1, String::new(), 0),
+    });
     ctx.print_lines(&report::pvdisplay(&records, units));
     finish(ok)
 }
