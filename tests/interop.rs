@@ -71,4 +71,5 @@ scenarios! {
     invalid_filter_fails_as_lvm2 => "filter-config.sh",
     names_and_exit_codes_match_lvm2 => "names-codes.sh",
     kill_9_leaves_no_temporary_files => "housekeeping.sh",
+    foreign_vg_is_never_written => "foreign.sh",
 }

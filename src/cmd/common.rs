@@ -160,6 +160,8 @@ pub fn reset_sigpipe() {
 pub struct Ctx {
     pub conf: LvmConf,
     pub common: CommonArgs,
+    /// This host's system ID(s): VGs of other hosts are foreign.
+    pub host: store::HostId,
     prefix: String,
 }
 
@@ -167,11 +169,16 @@ impl Ctx {
     pub fn new(common: &CommonArgs) -> Result<Ctx, CmdError> {
         let conf = LvmConf::load(&common.config).map_err(|e| usage(e.to_string()))?;
         let prefix = conf.log_prefix();
+        let (host, host_warnings) = conf.host_id();
         let ctx = Ctx {
             conf,
             common: common.clone(),
+            host,
             prefix,
         };
+        for w in host_warnings {
+            ctx.warn(w);
+        }
         if ctx.common.test {
             ctx.print(
                 "TEST MODE: Metadata will NOT be updated and volumes will not be (de)activated.",
@@ -222,11 +229,37 @@ impl Ctx {
             .iter()
             .map(|d| d.path.to_string_lossy().into_owned())
             .collect();
-        let result = store::scan(&FileOpener, &paths);
+        let mut result = store::scan(&FileOpener, &paths);
+        result.host = self.host.clone();
         for w in &result.warnings {
             self.warn(w);
         }
         Ok(result)
+    }
+
+    /// Says that a foreign VG is skipped, as LVM2 does: only when this
+    /// host has no system ID (with one, foreign VGs are ignored silently).
+    pub fn foreign_skipped(&self, e: store::StoreError) {
+        if self.host.system_id.is_none() {
+            self.error(e);
+        }
+    }
+
+    /// The VGs a command that names none works on: every VG it may use.
+    /// Exported VGs are skipped silently; foreign ones too, unless
+    /// `access.foreign` (`--foreign`), and likewise exported ones with
+    /// `access.exported`. On a host without a system ID, LVM2 says it
+    /// skips a foreign VG ("Cannot access VG ..."), not as a failure.
+    pub fn unnamed_vgs(&self, scan: &Scan, access: store::Access) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in scan.vg_names() {
+            match scan.vg_with(&name, access) {
+                Err(e @ store::StoreError::VgForeign { .. }) => self.foreign_skipped(e),
+                Err(store::StoreError::VgExported(_)) => {}
+                _ => out.push(name),
+            }
+        }
+        out
     }
 
     /// Takes LVM2's lock on a VG (exclusive for a change).

@@ -301,9 +301,12 @@ fn pvscan_listing(scan: &store::Scan) -> String {
     const ORPHAN_VG: &str = "#orphans_lvm2";
     // (device, Some((vg, size, free, exported)) in sectors, device size in sectors)
     type Row = (String, Option<(String, u64, u64, bool)>, u64);
+    // PVs of other hosts' VGs are left out (LVM2 says it cannot access
+    // those VGs, see `pvscan`).
     let rows: Vec<Row> = scan
         .pvs
         .iter()
+        .filter(|pv| !scan.pv_is_foreign(&pv.id()))
         .map(|pv| {
             let in_vg = scan.vg_of_pv(&pv.id()).and_then(|h| {
                 let p = h.vg.pv_by_id(&pv.id())?;
@@ -385,6 +388,11 @@ pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
     if !a.cache {
         if a.activate.is_some() {
             return Err(usage("The --activate option requires --cache."));
+        }
+        for name in scan_result.foreign_vg_names() {
+            if let Err(e) = scan_result.vg(&name) {
+                ctx.foreign_skipped(e);
+            }
         }
         if scan_result.pvs.is_empty() {
             ctx.print("No matching physical volumes found");

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser};
 
-use crate::metadata::store::{Scan, StoreError, VgHandle};
+use crate::metadata::store::{Access, Scan, StoreError, VgHandle};
 use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
 
 use super::common::{parse, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx};
@@ -52,6 +52,9 @@ struct ReportArgs {
     /// Accepted for compatibility.
     #[arg(long = "unbuffered")]
     unbuffered: bool,
+    /// Report VGs of other hosts (a system ID not this host's) too.
+    #[arg(long = "foreign")]
+    foreign: bool,
 }
 
 impl ReportArgs {
@@ -103,12 +106,21 @@ enum Exported {
 }
 
 /// The VGs named by the arguments (all VGs when none), read from one scan.
-fn handles(ctx: &Ctx, scan: &Scan, names: &[String], exported: Exported) -> (Vec<VgHandle>, bool) {
+/// Foreign VGs are shown only with `--foreign` (`foreign`); unnamed ones
+/// are otherwise skipped with LVM2's "Cannot access" line.
+fn handles(
+    ctx: &Ctx,
+    scan: &Scan,
+    names: &[String],
+    exported: Exported,
+    foreign: bool,
+) -> (Vec<VgHandle>, bool) {
+    let access = Access {
+        exported: exported == Exported::Shown,
+        foreign,
+    };
     let wanted: Vec<String> = if names.is_empty() {
-        match exported {
-            Exported::Shown => scan.vg_names(),
-            Exported::Refused => scan.usable_vg_names(),
-        }
+        ctx.unnamed_vgs(scan, access)
     } else {
         let mut v: Vec<String> = names.iter().map(|n| vg_arg(n)).collect();
         v.dedup();
@@ -117,18 +129,14 @@ fn handles(ctx: &Ctx, scan: &Scan, names: &[String], exported: Exported) -> (Vec
     let mut ok = true;
     let mut out = Vec::new();
     for n in wanted {
-        let read = match exported {
-            Exported::Shown => scan.vg_allow_exported(&n),
-            Exported::Refused => scan.vg(&n),
-        };
-        match read {
+        match scan.vg_with(&n, access) {
             Ok(h) => {
                 for w in &h.warnings {
                     ctx.warn(w);
                 }
                 out.push(h)
             }
-            Err(e @ StoreError::VgExported(_)) => {
+            Err(e @ (StoreError::VgExported(_) | StoreError::VgForeign { .. })) => {
                 ctx.error(e);
                 ok = false;
             }
@@ -256,7 +264,7 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let only_named = !lv_names.is_empty() && lv_names.iter().all(|(_, l)| !l.is_empty());
     let opts = a.report.options(&ctx, a.all || only_named)?;
     let scan = ctx.scan()?;
-    let (hs, mut ok) = handles(&ctx, &scan, &vg_names, Exported::Refused);
+    let (hs, mut ok) = handles(&ctx, &scan, &vg_names, Exported::Refused, a.report.foreign);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     for h in &hs {
@@ -290,7 +298,7 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
     let opts = a.report.options(&ctx, a.all)?;
     let named = vg_name_args(&a.vgs)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown);
+    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown, a.report.foreign);
     let records: Vec<VgRecord> = hs
         .iter()
         .map(|h| vg_record(h, open_lv_count(&ctx, h)))
@@ -352,6 +360,11 @@ fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<
         let vg = hs
             .iter()
             .find_map(|h| h.vg.pv_by_id(&info.id()).map(|p| (&h.vg, p)));
+        // A PV of another host's VG is that VG's, not an orphan: it is
+        // left out unless its VG is shown (--foreign), as in LVM2.
+        if vg.is_none() && scan.pv_is_foreign(&info.id()) {
+            continue;
+        }
         out.push(PvRecord {
             device: info.path.clone(),
             dev_size_bytes: info.size,
@@ -377,7 +390,7 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let opts = a.report.options(&ctx, a.all)?;
     let scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown);
+    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown, a.report.foreign);
     let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
     if !a.pvs.is_empty() && paths.is_empty() {
         return finish(ok);
@@ -396,6 +409,9 @@ pub(crate) struct LvdisplayArgs {
     all: bool,
     #[arg(long = "units")]
     units: Option<String>,
+    /// Report VGs of other hosts (a system ID not this host's) too.
+    #[arg(long = "foreign")]
+    foreign: bool,
     #[arg(value_name = "VG|LV")]
     targets: Vec<String>,
 }
@@ -406,7 +422,7 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let units = display_units(&a.units)?;
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &vg_names, Exported::Refused);
+    let (hs, ok) = handles(&ctx, &scan, &vg_names, Exported::Refused, a.foreign);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
@@ -420,6 +436,9 @@ pub(crate) struct VgdisplayArgs {
     common: CommonArgs,
     #[arg(long = "units")]
     units: Option<String>,
+    /// Report VGs of other hosts (a system ID not this host's) too.
+    #[arg(long = "foreign")]
+    foreign: bool,
     #[arg(value_name = "VG")]
     vgs: Vec<String>,
 }
@@ -430,7 +449,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let units = display_units(&a.units)?;
     let named = vg_name_args(&a.vgs)?;
     let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown);
+    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown, a.foreign);
     for h in &hs {
         ctx.print_lines(&report::vgdisplay(
             &vg_record(h, open_lv_count(&ctx, h)),
@@ -447,6 +466,9 @@ pub(crate) struct PvdisplayArgs {
     common: CommonArgs,
     #[arg(long = "units")]
     units: Option<String>,
+    /// Report VGs of other hosts (a system ID not this host's) too.
+    #[arg(long = "foreign")]
+    foreign: bool,
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
 }
@@ -456,7 +478,7 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
     let scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown);
+    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown, a.foreign);
     let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
     if !a.pvs.is_empty() && paths.is_empty() {
         return finish(ok);

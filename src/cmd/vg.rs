@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::metadata::id::Id;
-use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
+use crate::metadata::store::{self, Access, DevOpener, FileOpener, PvLayout, VgHandle};
 use crate::metadata::{names, text, units};
 use crate::system::{backup, files, lock, scan};
 
@@ -172,6 +172,8 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     vg.tags = addtag.clone();
     vg.max_lv = a.max_lv.unwrap_or(0);
     vg.max_pv = a.max_pv.unwrap_or(0);
+    // A new VG belongs to this host, as with LVM2 (none without an ID).
+    vg.system_id = ctx.host.system_id.clone();
     let mut handle = VgHandle::new_vg(vg, pv_infos);
     ctx.commit(&mut handle, &store::command_line())?;
     let _ = lock::invalidate_hints();
@@ -290,7 +292,7 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
     let named = vg_name_args(&a.vgs)?;
     let scan_result = ctx.scan()?;
     let names: Vec<String> = if a.vgs.is_empty() {
-        scan_result.usable_vg_names()
+        ctx.unnamed_vgs(&scan_result, Access::default())
     } else {
         named
     };
@@ -401,7 +403,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         ));
     }
     let names: Vec<String> = if a.vgs.is_empty() {
-        ctx.scan()?.usable_vg_names()
+        ctx.unnamed_vgs(&ctx.scan()?, Access::default())
     } else {
         vg_name_args(&a.vgs)?
     };
@@ -444,6 +446,9 @@ pub(crate) struct VgcfgbackupArgs {
     /// Write to this file instead (%s is replaced by the VG name).
     #[arg(short = 'f', long = "file")]
     file: Option<String>,
+    /// Back up VGs of other hosts (a system ID not this host's) too.
+    #[arg(long = "foreign")]
+    foreign: bool,
     #[arg(value_name = "VG")]
     vgs: Vec<String>,
 }
@@ -453,8 +458,12 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let named = vg_name_args(&a.vgs)?;
     let scan_result = ctx.scan()?;
+    let access = Access {
+        exported: true,
+        foreign: a.foreign,
+    };
     let names: Vec<String> = if a.vgs.is_empty() {
-        scan_result.vg_names()
+        ctx.unnamed_vgs(&scan_result, access)
     } else {
         named
     };
@@ -469,7 +478,7 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     for name in &names {
         let _l = ctx.lock_vg(name, false)?;
-        let h = scan_result.vg_allow_exported(name).map_err(failed)?;
+        let h = scan_result.vg_with(name, access).map_err(failed)?;
         let header = store::text_header(&format!(
             "vgcfgbackup{} {name}",
             a.file
@@ -545,7 +554,13 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     let _g = ctx.lock_global(true)?;
     let _l = ctx.lock_vg(&name, true)?;
     let scan_result = ctx.scan()?;
-    if let Ok(current) = scan_result.vg_allow_exported(&name) {
+    if let Ok(current) = scan_result.vg_with(&name, Access::ANY) {
+        // Never over another host's VG.
+        if !scan_result.host.owns(&current.vg) {
+            scan_result
+                .vg_with(&name, Access::default())
+                .map_err(failed)?;
+        }
         if current.vg.id != vg.id && !a.force {
             return Err(CmdError::Failed(format!(
                 "Volume group {name} on disk has a different UUID; use --force to overwrite."

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::metadata::store::{self, VgHandle};
+use crate::metadata::store::{self, Access, VgHandle};
 use crate::system::lock::LockGuard;
 
 use super::common::{failed, parse, usage, vg_name_args, CmdError, CommonArgs, Ctx};
@@ -80,7 +80,9 @@ pub fn vgexport(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     // With -a, VGs already exported are skipped silently (LVM2 skips an
     // exported VG it was not asked for by name).
-    let names = targets(a.all, &a.vgs, || Ok(ctx.scan()?.usable_vg_names()))?;
+    let names = targets(a.all, &a.vgs, || {
+        Ok(ctx.unnamed_vgs(&ctx.scan()?, Access::default()))
+    })?;
     each(&ctx, &names, |name| export_one(&ctx, name))
 }
 
@@ -110,7 +112,13 @@ pub fn vgimport(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     // With -a every VG is tried, and one that is not exported fails
     // ("is not exported"), as with LVM2.
-    let names = targets(a.all, &a.vgs, || Ok(ctx.scan()?.vg_names()))?;
+    let names = targets(a.all, &a.vgs, || {
+        let all = Access {
+            exported: true,
+            foreign: false,
+        };
+        Ok(ctx.unnamed_vgs(&ctx.scan()?, all))
+    })?;
     each(&ctx, &names, |name| import_one(&ctx, name))
 }
 
@@ -140,9 +148,8 @@ fn load_exported(ctx: &Ctx, name: &str) -> Result<(VgHandle, LockGuard), CmdErro
 fn import_one(ctx: &Ctx, name: &str) -> Result<(), CmdError> {
     let (mut h, _g) = load_exported(ctx, name)?;
     h.vg.status.clear("EXPORTED");
-    // LVM2 gives the VG the importing host's system ID; rlvm has none
-    // configured, so the VG is left without one (as LVM2 does then).
-    h.vg.system_id = None;
+    // The VG now belongs to the importing host (none without a system ID).
+    h.vg.system_id = ctx.host.system_id.clone();
     for pv in &mut h.vg.pvs {
         pv.status.clear("EXPORTED");
     }

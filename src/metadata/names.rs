@@ -137,6 +137,25 @@ pub const LVM2_SEGMENT_TYPES: &[&str] = &[
     "zero",
 ];
 
+/// A system ID as LVM2 makes one from a source string
+/// (`system_id_from_string`, `copy_systemid_chars`): leading characters up
+/// to the first alphanumeric one are dropped, then every character outside
+/// `[A-Za-z0-9._+-]`, and it is cut at 128 characters. `None` when nothing
+/// is left, or when it starts with "localhost" (not an identity).
+pub fn system_id_from_string(s: &str) -> Option<String> {
+    let id: String = s
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+        .take(128)
+        .collect();
+    if id.is_empty() || id.starts_with("localhost") {
+        None
+    } else {
+        Some(id)
+    }
+}
+
 /// LVM2's `_validate_name`: the checks shared by VG and LV names.
 pub fn check_name(name: &str) -> Result<(), NameProblem> {
     if name.is_empty() {
@@ -340,6 +359,19 @@ pub fn split_dm_name(dm_name: &str) -> Option<(String, String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_ids_as_lvm2_makes_them() {
+        assert_eq!(system_id_from_string("host1").as_deref(), Some("host1"));
+        assert_eq!(
+            system_id_from_string("--my host!.x_").as_deref(),
+            Some("myhost.x_")
+        );
+        assert_eq!(system_id_from_string("localhost.localdomain"), None);
+        assert_eq!(system_id_from_string("!!!"), None);
+        assert_eq!(system_id_from_string(""), None);
+        assert_eq!(system_id_from_string(&"a".repeat(300)).unwrap().len(), 128);
+    }
 
     #[test]
     fn basic_name_rules() {

@@ -77,6 +77,14 @@ pub enum StoreError {
     /// (LVM2's `READ_ALLOW_EXPORTED`); every write and activation is refused.
     #[error("Volume group {0} is exported")]
     VgExported(String),
+    /// Owned by another host (its system ID is not this host's): listed
+    /// only with `--foreign`, never written or activated (lvmsystemid(7)).
+    #[error("Cannot access VG {vg} with system ID {system_id} with {}.", match .local { Some(l) => format!("local system ID {l}"), None => "unknown local system ID".to_string() })]
+    VgForeign {
+        vg: String,
+        system_id: String,
+        local: Option<String>,
+    },
     /// A PV of the VG is on more than one device (`duplicates.rs`).
     #[error("Cannot update volume group {0} with duplicate PV devices.")]
     DuplicatePvs(String),
@@ -219,6 +227,44 @@ pub struct Scan {
     pub warnings: Vec<String>,
     /// Devices left unused because another carries the same PV UUID.
     pub duplicates: Vec<DuplicatePv>,
+    /// Who this host is, for the system ID rules (set by the caller; the
+    /// default is a host without a system ID).
+    pub host: HostId,
+}
+
+/// This host's identity for LVM2's system ID rules (lvmsystemid(7)): its
+/// system ID (`global/system_id_source`) and `local/extra_system_ids`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostId {
+    pub system_id: Option<String>,
+    pub extra: Vec<String>,
+}
+
+impl HostId {
+    /// Whether VG `vg` is this host's to use: it has no system ID, or this
+    /// host's, or one of the extra ones (LVM2's `_access_vg_systemid`).
+    pub fn owns(&self, vg: &Vg) -> bool {
+        match vg.system_id.as_deref() {
+            None | Some("") => true,
+            Some(s) => self.system_id.as_deref() == Some(s) || self.extra.iter().any(|e| e == s),
+        }
+    }
+}
+
+/// What a command may read besides VGs it may use: exported VGs (LVM2's
+/// `READ_ALLOW_EXPORTED`), foreign VGs (`--foreign`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    pub exported: bool,
+    pub foreign: bool,
+}
+
+impl Access {
+    /// Any VG at all: to know which VG a PV belongs to.
+    pub const ANY: Access = Access {
+        exported: true,
+        foreign: true,
+    };
 }
 
 /// Reads labels and metadata from `paths`. Devices without a label are
@@ -361,7 +407,7 @@ impl Scan {
         let in_vg: BTreeSet<Id> = self
             .vg_names()
             .iter()
-            .filter_map(|n| self.vg_allow_exported(n).ok())
+            .filter_map(|n| self.vg_with(n, Access::ANY).ok())
             .flat_map(|h| h.vg.pvs.iter().map(|p| p.id).collect::<Vec<_>>())
             .collect();
         self.pvs
@@ -392,29 +438,70 @@ impl Scan {
 
     /// Names of the VGs a command may use when it names none (`lvs`,
     /// `vgchange -ay`, `vgck`): exported VGs are skipped without an error,
-    /// as LVM2's `process_each_vg` skips them when they are not named.
+    /// as LVM2's `process_each_vg` skips them when they are not named, and
+    /// so are foreign ones (see [`Scan::foreign_vg_names`]).
     pub fn usable_vg_names(&self) -> Vec<String> {
         self.vg_names()
             .into_iter()
-            .filter(|n| !self.best_copy(n).is_some_and(|v| v.is_exported()))
+            .filter(|n| {
+                self.best_copy(n)
+                    .is_some_and(|v| !v.is_exported() && self.host.owns(v))
+            })
             .collect()
     }
 
+    /// Names of the VGs that belong to other hosts.
+    pub fn foreign_vg_names(&self) -> Vec<String> {
+        self.vg_names()
+            .into_iter()
+            .filter(|n| self.best_copy(n).is_some_and(|v| !self.host.owns(v)))
+            .collect()
+    }
+
+    /// Whether the VG PV `id` belongs to is another host's.
+    pub fn pv_is_foreign(&self, id: &Id) -> bool {
+        self.vg_of_pv(id).is_some_and(|h| !self.host.owns(&h.vg))
+    }
+
     /// The VG called `name` for a command that uses it (writes, activates,
-    /// lists its LVs): highest seqno across all copies wins; an exported
-    /// VG is refused (`StoreError::VgExported`), as by LVM2's `vg_read`.
+    /// lists its LVs): highest seqno across all copies wins; a foreign VG
+    /// (`StoreError::VgForeign`) or an exported one (`VgExported`) is
+    /// refused, as by LVM2's `vg_read`.
     pub fn vg(&self, name: &str) -> Result<VgHandle, StoreError> {
-        let h = self.vg_allow_exported(name)?;
-        if h.vg.is_exported() {
+        self.vg_with(name, Access::default())
+    }
+
+    /// The VG called `name`, exported or not: for what LVM2 allows on an
+    /// exported VG (vgs, pvs, vgdisplay, pvdisplay, pvscan, vgcfgbackup,
+    /// vgimport). Foreign VGs are still refused.
+    pub fn vg_allow_exported(&self, name: &str) -> Result<VgHandle, StoreError> {
+        self.vg_with(
+            name,
+            Access {
+                exported: true,
+                foreign: false,
+            },
+        )
+    }
+
+    /// The VG called `name` if `access` allows it.
+    pub fn vg_with(&self, name: &str, access: Access) -> Result<VgHandle, StoreError> {
+        let h = self.read_vg(name)?;
+        if !access.foreign && !self.host.owns(&h.vg) {
+            return Err(StoreError::VgForeign {
+                vg: name.to_string(),
+                system_id: h.vg.system_id.clone().unwrap_or_default(),
+                local: self.host.system_id.clone(),
+            });
+        }
+        if !access.exported && h.vg.is_exported() {
             return Err(StoreError::VgExported(name.to_string()));
         }
         Ok(h)
     }
 
-    /// The VG called `name`, exported or not: for what LVM2 allows on an
-    /// exported VG (vgs, pvs, vgdisplay, pvdisplay, pvscan, vgcfgbackup,
-    /// vgimport, and finding which VG a PV belongs to).
-    pub fn vg_allow_exported(&self, name: &str) -> Result<VgHandle, StoreError> {
+    /// The VG called `name` whatever its owner or state.
+    fn read_vg(&self, name: &str) -> Result<VgHandle, StoreError> {
         let mut best: Option<&Vg> = None;
         let mut ids: BTreeSet<Id> = BTreeSet::new();
         for pv in &self.pvs {
@@ -488,7 +575,7 @@ impl Scan {
     pub fn vg_of_pv(&self, id: &Id) -> Option<VgHandle> {
         self.vg_names()
             .iter()
-            .filter_map(|n| self.vg_allow_exported(n).ok())
+            .filter_map(|n| self.vg_with(n, Access::ANY).ok())
             .find(|h| h.vg.pv_by_id(id).is_some())
     }
 }
@@ -996,6 +1083,45 @@ mod tests {
         h.vg.status.set("EXPORTED");
         h.vg.pvs.iter_mut().for_each(|p| p.status.set("EXPORTED"));
         h.commit(opener, "vgexport").unwrap();
+    }
+
+    /// A VG with another host's system ID: refused for use, readable with
+    /// `foreign`, its PVs never offered as orphans; its owner uses it.
+    #[test]
+    fn a_foreign_vg_is_refused() {
+        let opener = two_vgs();
+        let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        h.vg.system_id = Some("otherhost".into());
+        h.commit(&opener, "vgchange --systemid").unwrap();
+        let mut s = scan(&opener, &opener.names());
+        assert_eq!(
+            s.vg("vg0").unwrap_err().to_string(),
+            "Cannot access VG vg0 with system ID otherhost with unknown local system ID."
+        );
+        assert!(s.vg_allow_exported("vg0").is_err());
+        let foreign = Access {
+            exported: false,
+            foreign: true,
+        };
+        assert_eq!(s.vg_with("vg0", foreign).unwrap().vg.name, "vg0");
+        assert_eq!(s.usable_vg_names(), ["vg1"]);
+        assert_eq!(s.foreign_vg_names(), ["vg0"]);
+        assert!(s.orphans().is_empty());
+        let pv = s.pv_by_path("/dev/mem0").unwrap().id();
+        assert!(s.pv_is_foreign(&pv));
+        s.host.system_id = Some("me".into());
+        assert!(s
+            .vg("vg0")
+            .unwrap_err()
+            .to_string()
+            .ends_with("with local system ID me."));
+        s.host.extra = vec!["otherhost".into()];
+        assert!(s.vg("vg0").is_ok());
+        s.host = HostId {
+            system_id: Some("otherhost".into()),
+            extra: vec![],
+        };
+        assert!(s.vg("vg0").is_ok() && !s.pv_is_foreign(&pv));
     }
 
     #[test]

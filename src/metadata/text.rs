@@ -90,12 +90,40 @@ const UNMODELLED_WORDS: &[&str] = &[
     "LOCKED",
     "CLUSTERED",
     "SHARED",
-    "WRITE_LOCKED",
     "NOTSYNCED",
     "REBUILD",
     "WRITEMOSTLY",
     "CACHE_VOL",
 ];
+
+/// A VG with a system ID is written with `WRITE_LOCKED` in `flags` instead
+/// of `WRITE` in `status`, for the VG and each LV, so that LVM versions
+/// without system IDs cannot write it (LVM2's `_print_vg`, `_print_lv`);
+/// reading turns it back into `WRITE` (`_read_vg`, `_read_lv`). The model
+/// holds the read form.
+fn write_unlocked(mut status: Flags, mut flags: Flags) -> (Flags, Flags) {
+    if flags.has("WRITE_LOCKED") {
+        flags.clear("WRITE_LOCKED");
+        status.set("WRITE");
+    }
+    (status, flags)
+}
+
+/// The written form of `status`/`flags` (see [`write_unlocked`]).
+fn write_locked(status: &Flags, flags: &Flags, locked: bool) -> (Flags, Flags) {
+    let (mut status, mut flags) = (status.clone(), flags.clone());
+    if locked && status.has("WRITE") {
+        status.clear("WRITE");
+        flags.set("WRITE_LOCKED");
+    }
+    (status, flags)
+}
+
+/// Whether VG `vg` is written with `WRITE_LOCKED` (LVM2's
+/// `vg_flag_write_locked`: it has a system ID; lock types are not modelled).
+fn vg_write_locked(vg: &Vg) -> bool {
+    vg.system_id.as_deref().is_some_and(|s| !s.is_empty())
+}
 
 /// Words in LVM2's canonical order: known ones by table position, then any
 /// unknown words in their stored order. Duplicates are dropped.
@@ -310,8 +338,7 @@ impl Importer {
                 return invalid(format!("Unsupported metadata format '{f}' in {}.", r.what));
             }
         }
-        let status = r.status(VG_FLAGS, true)?;
-        let flags = r.flags()?;
+        let (status, flags) = write_unlocked(r.status(VG_FLAGS, true)?, r.flags()?);
         let extent_size = r.u32("extent_size")?;
         let max_lv = r.u32("max_lv")?;
         let max_pv = r.u32("max_pv")?;
@@ -444,7 +471,7 @@ impl Importer {
             what: format!("logical volume {name}"),
         };
         let id = r.id()?;
-        let status = r.status(LV_FLAGS, false)?;
+        let (status, flags) = write_unlocked(r.status(LV_FLAGS, false)?, r.flags()?);
         let (creation_time, creation_host) =
             match (sec.find("creation_time"), sec.find("creation_host")) {
                 (Some(_), _) => {
@@ -474,7 +501,7 @@ impl Importer {
             name: name.to_string(),
             id,
             status,
-            flags: r.flags()?,
+            flags,
             tags: r.list("tags")?,
             creation_time,
             creation_host,
@@ -811,7 +838,8 @@ impl Out {
         if let Some(fmt) = &vg.format {
             self.line_c(&format!("format = {}", quote(fmt)), Some("# informational"));
         }
-        self.flags(&vg.status, &vg.flags, VG_FLAGS);
+        let (status, flags) = write_locked(&vg.status, &vg.flags, vg_write_locked(vg));
+        self.flags(&status, &flags, VG_FLAGS);
         self.tags(&vg.tags);
         if let Some(s) = &vg.system_id {
             self.line(&format!("system_id = {}", quote(s)));
@@ -885,7 +913,8 @@ impl Out {
         self.nl();
         self.open(&lv.name);
         self.line(&format!("id = \"{}\"", lv.id));
-        self.flags(&lv.status, &lv.flags, LV_FLAGS);
+        let (status, flags) = write_locked(&lv.status, &lv.flags, vg_write_locked(vg));
+        self.flags(&status, &flags, LV_FLAGS);
         self.tags(&lv.tags);
         if let Some(t) = lv.creation_time {
             self.line_c(&format!("creation_time = {t}"), Some(&iso_time(t)));
@@ -1091,6 +1120,73 @@ fn iso_time(t: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What LVM2 writes for a VG with a system ID (`vgchange --systemid`):
+    /// WRITE moved to WRITE_LOCKED for the VG and its LVs. rlvm reads it as
+    /// writable, writes it back the same way, and the other way when the
+    /// system ID is cleared.
+    #[test]
+    fn write_locked_system_id_vg() {
+        let text = r#"vg0 {
+id = "Wq7Hb1-1l8o-Z2ZT-6oJo-eeuV-Mg0y-2hXP5S"
+seqno = 3
+format = "lvm2"
+status = ["RESIZEABLE", "READ"]
+flags = ["WRITE_LOCKED"]
+system_id = "otherhost"
+extent_size = 8192
+max_lv = 0
+max_pv = 0
+metadata_copies = 0
+physical_volumes {
+pv0 {
+id = "hsJb0z-Mp1Q-L8sW-G85C-8ErT-oUtL-psbx66"
+device = "/dev/loop0"
+status = ["ALLOCATABLE"]
+flags = []
+dev_size = 131072
+pe_start = 2048
+pe_count = 15
+}
+}
+logical_volumes {
+a {
+id = "w5d5zl-sLmU-P0We-avMp-Cygm-ofYG-O2JJye"
+status = ["READ", "VISIBLE"]
+flags = ["WRITE_LOCKED"]
+segment_count = 1
+segment1 {
+start_extent = 0
+extent_count = 1
+type = "striped"
+stripe_count = 1
+stripes = [
+"pv0", 0
+]
+}
+}
+}
+}
+contents = "Text Format Volume Group"
+version = 1
+"#;
+        let (vg, _) = import_vg(text).unwrap();
+        assert_eq!(vg.unsupported, None);
+        assert_eq!(vg.status, Flags::new(&["RESIZEABLE", "READ", "WRITE"]));
+        assert!(vg.flags.0.is_empty());
+        let lv = vg.lv("a").unwrap();
+        assert!(lv.writable() && lv.flags.0.is_empty());
+        let header = TextHeader::default();
+        let out = export_disk(&vg, &header);
+        assert!(out.contains("status = [\"RESIZEABLE\", \"READ\"]\nflags = [\"WRITE_LOCKED\"]"));
+        assert!(out.contains("status = [\"READ\", \"VISIBLE\"]\nflags = [\"WRITE_LOCKED\"]"));
+        assert_eq!(import_vg(&out).unwrap().0, vg);
+        let mut free = vg.clone();
+        free.system_id = None;
+        let out = export_disk(&free, &header);
+        assert!(!out.contains("WRITE_LOCKED"));
+        assert!(out.contains("status = [\"RESIZEABLE\", \"READ\", \"WRITE\"]"));
+    }
 
     #[test]
     fn size_comments_match_lvm() {

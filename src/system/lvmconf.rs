@@ -16,6 +16,9 @@ use crate::metadata::config::{self, Section, Value};
 
 /// Where LVM2 looks for lvm.conf when `LVM_SYSTEM_DIR` is unset.
 pub const DEFAULT_SYSTEM_DIR: &str = "/etc/lvm";
+/// The most read of a system ID file (it is one line).
+const MAX_SYSTEM_ID_FILE: u64 = 64 << 10;
+
 /// Device directory when `DM_DEV_DIR` is unset.
 pub const DEFAULT_DEV_DIR: &str = "/dev";
 
@@ -305,6 +308,77 @@ impl LvmConf {
     /// global/system_id_source (default "none").
     pub fn system_id_source(&self) -> String {
         self.get_str("global/system_id_source", "none")
+    }
+
+    /// This host's system ID and extra system IDs (lvmsystemid(7)), with
+    /// the warnings to print. The sources are LVM2's: `none`, `lvmlocal`
+    /// (local/system_id), `uname` (the host name), `machineid`
+    /// (/etc/machine-id), `file` (first line of global/system_id_file).
+    /// `appmachineid` (a hash of the machine ID rlvm does not compute) and
+    /// unknown sources leave the host without a system ID, so that VGs
+    /// with one are foreign and never written.
+    pub fn host_id(&self) -> (crate::metadata::store::HostId, Vec<String>) {
+        use crate::metadata::names::system_id_from_string;
+        let mut warnings = Vec::new();
+        let first_line = |path: &Path| {
+            super::files::read_text(path, MAX_SYSTEM_ID_FILE)
+                .map(|t| t.lines().next().unwrap_or("").to_string())
+        };
+        let source = self.system_id_source();
+        let raw: Option<String> = match source.as_str() {
+            "none" | "" => None,
+            "lvmlocal" => Some(self.get_str("local/system_id", "")),
+            "uname" => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok()),
+            "machineid" => match first_line(Path::new("/etc/machine-id")) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    warnings.push(format!("No system ID found from machine-id: {e}"));
+                    None
+                }
+            },
+            "file" => {
+                let f = self.get_str("global/system_id_file", "");
+                if f.is_empty() {
+                    warnings.push(
+                        "global/system_id_file must be set with system_id_source file.".into(),
+                    );
+                    None
+                } else {
+                    match first_line(Path::new(&f)) {
+                        Ok(l) => Some(l),
+                        Err(e) => {
+                            warnings.push(format!("No system ID found from file: {e}"));
+                            None
+                        }
+                    }
+                }
+            }
+            other => {
+                warnings.push(format!(
+                    "system_id_source \"{other}\" is not supported by rlvm: no local system ID."
+                ));
+                None
+            }
+        };
+        let system_id = raw.as_deref().and_then(|r| {
+            let id = system_id_from_string(r);
+            if id.is_none() && !r.is_empty() {
+                warnings.push(format!("Invalid system ID format: {r}"));
+            }
+            id
+        });
+        let extra = self
+            .get_str_list("local/extra_system_ids")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| system_id_from_string(s))
+            .collect();
+        (
+            crate::metadata::store::HostId { system_id, extra },
+            warnings,
+        )
     }
 
     // ---- backup ----
