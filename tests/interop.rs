@@ -72,4 +72,5 @@ scenarios! {
     names_and_exit_codes_match_lvm2 => "names-codes.sh",
     kill_9_leaves_no_temporary_files => "housekeeping.sh",
     foreign_vg_is_never_written => "foreign.sh",
+    inconsistent_metadata_is_never_written => "inconsistent.sh",
 }

@@ -271,8 +271,26 @@ impl Ctx {
     }
 
     /// Locks and loads VG `name` for a change; the lock is held by the
-    /// returned handle until it is dropped.
+    /// returned handle until it is dropped. A VG rlvm must not write
+    /// (unsupported content, duplicate PVs, copies that disagree, missing
+    /// PVs) is refused here, before any kernel or disk change.
     pub fn load_vg_for_update(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
+        let (handle, guard) = self.load_checked(name)?;
+        handle.check_consistent().map_err(failed)?;
+        Ok((handle, guard))
+    }
+
+    /// `load_vg_for_update` for an explicit repair (`vgck
+    /// --updatemetadata`): copies that disagree may be overwritten with
+    /// the one read.
+    pub fn load_vg_for_repair(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
+        let (mut handle, guard) = self.load_checked(name)?;
+        handle.allow_repair();
+        Ok((handle, guard))
+    }
+
+    /// The checks both loads share.
+    fn load_checked(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
         let guard = self.lock_vg(name, true)?;
         let scan = self.scan()?;
         let handle = scan.into_vg(name).map_err(vg_read_failed)?;

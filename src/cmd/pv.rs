@@ -116,7 +116,8 @@ fn create_one(
     if let Some(existing) = scan_result.pv_by_path(&path) {
         let in_vg = scan_result
             .vg_of_pv(&existing.id())
-            .map(|h| h.vg.name.clone());
+            .map(|h| h.vg.name.clone())
+            .or_else(|| existing.claimed_vg());
         if let Some(vg) = in_vg {
             if force < 2 {
                 return Err(CmdError::Failed(format!(
@@ -226,7 +227,10 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
             let Some(pv) = scan_result.pv_by_path(&path) else {
                 return Err(CmdError::Failed(format!("No PV found on device {arg}.")));
             };
-            let vg = scan_result.vg_of_pv(&pv.id()).map(|h| h.vg.name.clone());
+            let vg = scan_result
+                .vg_of_pv(&pv.id())
+                .map(|h| h.vg.name.clone())
+                .or_else(|| pv.claimed_vg());
             if let Some(vg) = vg {
                 if a.force < 2 {
                     return Err(CmdError::Failed(format!(

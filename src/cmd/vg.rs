@@ -96,7 +96,8 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                 let in_vg = p
                     .vg()
                     .map(|v| v.name.clone())
-                    .or_else(|| scan_result.vg_of_pv(&p.id()).map(|h| h.vg.name));
+                    .or_else(|| scan_result.vg_of_pv(&p.id()).map(|h| h.vg.name))
+                    .or_else(|| p.claimed_vg());
                 if let Some(vg) = in_vg {
                     return Err(CmdError::Failed(format!(
                         "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized."
@@ -334,7 +335,7 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
         }
         if !problems.is_empty() {
             if a.updatemetadata {
-                let (mut h, _g) = ctx.load_vg_for_update(name)?;
+                let (mut h, _g) = ctx.load_vg_for_repair(name)?;
                 ctx.commit(&mut h, &store::command_line())?;
                 ctx.print(format!(
                     "Updated metadata of volume group {name} to seqno {}.",

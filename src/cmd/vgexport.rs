@@ -142,6 +142,7 @@ fn load_exported(ctx: &Ctx, name: &str) -> Result<(VgHandle, LockGuard), CmdErro
     }
     h.vg.check_writable().map_err(failed)?;
     h.check_no_duplicates().map_err(failed)?;
+    h.check_consistent().map_err(failed)?;
     Ok((h, guard))
 }
 

@@ -85,6 +85,12 @@ pub enum StoreError {
         system_id: String,
         local: Option<String>,
     },
+    #[error("Metadata copies of VG {vg} disagree at seqno {seqno} ({path}); not written.\n  Repair with vgck --updatemetadata {vg}.")]
+    CopiesDisagree {
+        vg: String,
+        seqno: u32,
+        path: String,
+    },
     /// A PV of the VG is on more than one device (`duplicates.rs`).
     #[error("Cannot update volume group {0} with duplicate PV devices.")]
     DuplicatePvs(String),
@@ -166,6 +172,9 @@ pub struct MdaState {
     pub header: Result<MdaHeader, MdaDamage>,
     /// The committed copy: `None` for an empty area (orphan PV).
     pub committed: Option<Result<(Vg, TextHeader), MdaDamage>>,
+    /// The VG name at the head of a committed copy that does not import
+    /// (the PV still belongs to that VG: it is not an orphan).
+    pub damaged_vg_name: Option<String>,
 }
 
 impl MdaState {
@@ -201,6 +210,26 @@ impl PvInfo {
     pub fn id(&self) -> Id {
         self.label.header.id
     }
+    /// The VG this PV's own areas or label say it belongs to, even when
+    /// the metadata cannot be read: the name from a readable copy, else
+    /// the name at the head of a damaged one, else `""` when only the
+    /// label's "used" flag says so. Such a PV is never an orphan, so
+    /// pvcreate and vgcreate do not take it (LVM2 refuses them too).
+    pub fn claimed_vg(&self) -> Option<String> {
+        if let Some(v) = self.vg() {
+            return Some(v.name.clone());
+        }
+        if let Some(n) = self.mdas.iter().find_map(|m| m.damaged_vg_name.clone()) {
+            return Some(n);
+        }
+        let used = self.label.header.ext_flags & PV_EXT_USED != 0;
+        let damaged = self
+            .mdas
+            .iter()
+            .any(|m| m.header.is_err() || matches!(m.committed, Some(Err(_))));
+        (used || damaged).then(String::new)
+    }
+
     /// The newest VG metadata on this PV's own areas.
     pub fn vg(&self) -> Option<&Vg> {
         self.mdas
@@ -317,6 +346,15 @@ pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
     out
 }
 
+/// The name a metadata text starts with (`vg0 {`), read without parsing
+/// the rest: the on-disk form begins with the VG section.
+fn vg_name_at_head(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes.get(..bytes.len().min(1024))?).ok()?;
+    let (name, _) = text.split_once('{')?;
+    let name = name.trim();
+    (!name.is_empty() && crate::metadata::names::check_name(name).is_ok()).then(|| name.to_string())
+}
+
 /// Reads one device's label and metadata areas.
 pub fn read_pv(
     dev: &dyn BlockDev,
@@ -331,6 +369,7 @@ pub fn read_pv(
     let mut mdas = Vec::new();
     for locn in &label.header.metadata_areas {
         let header = mda::read_mda_header(dev, locn.offset).map_err(MdaDamage::from);
+        let mut damaged_vg_name = None;
         let committed = match &header {
             Ok(h) => match mda::read_text(dev, h, 0) {
                 Ok(None) => None,
@@ -338,6 +377,9 @@ pub fn read_pv(
                     let parsed = std::str::from_utf8(&bytes)
                         .map_err(|_| MdaDamage::NotUtf8)
                         .and_then(|t| text::import_vg(t).map_err(MdaDamage::from));
+                    if parsed.is_err() {
+                        damaged_vg_name = vg_name_at_head(&bytes);
+                    }
                     Some(parsed)
                 }
                 Err(e) => Some(Err(e.into())),
@@ -360,6 +402,7 @@ pub fn read_pv(
             locn: *locn,
             header,
             committed,
+            damaged_vg_name,
         });
     }
     Ok(Some((
@@ -389,6 +432,12 @@ pub struct VgHandle {
     /// PVs of this VG found on more than one device: the VG is then
     /// never written (`check_no_duplicates`).
     pub duplicates: Vec<DuplicatePv>,
+    /// PVs whose copy has the winning seqno but other content: the VG is
+    /// not written (`check_consistent`) unless the user repairs it.
+    pub disagreeing: Vec<String>,
+    /// Set by an explicit repair (`vgck --updatemetadata`): the chosen
+    /// copy may overwrite disagreeing ones.
+    repair: bool,
 }
 
 impl Scan {
@@ -412,7 +461,7 @@ impl Scan {
             .collect();
         self.pvs
             .iter()
-            .filter(|p| !in_vg.contains(&p.id()) && p.vg().is_none())
+            .filter(|p| !in_vg.contains(&p.id()) && p.claimed_vg().is_none())
             .collect()
     }
 
@@ -502,15 +551,16 @@ impl Scan {
 
     /// The VG called `name` whatever its owner or state.
     fn read_vg(&self, name: &str) -> Result<VgHandle, StoreError> {
-        let mut best: Option<&Vg> = None;
+        // The newest copy, the first seen of that seqno (LVM2's rule).
+        let mut best: Option<(&Vg, &str, &MdaState)> = None;
         let mut ids: BTreeSet<Id> = BTreeSet::new();
         for pv in &self.pvs {
             for m in &pv.mdas {
                 if let Some(v) = m.vg() {
                     if v.name == name {
                         ids.insert(v.id);
-                        if best.is_none_or(|b| v.seqno > b.seqno) {
-                            best = Some(v);
+                        if best.is_none_or(|(b, _, _)| v.seqno > b.seqno) {
+                            best = Some((v, &pv.path, m));
                         }
                     }
                 }
@@ -519,18 +569,42 @@ impl Scan {
         if ids.len() > 1 {
             return Err(StoreError::DuplicateVgName(name.to_string()));
         }
-        let vg = best
-            .cloned()
-            .ok_or_else(|| StoreError::VgNotFound(name.to_string()))?;
+        let (best, best_path, best_mda) =
+            best.ok_or_else(|| StoreError::VgNotFound(name.to_string()))?;
+        let vg = best.clone();
         let mut warnings = Vec::new();
+        let mut disagreeing = Vec::new();
+        let text_of = |m: &MdaState| {
+            m.header
+                .as_ref()
+                .ok()
+                .map(|h| (h.slots[0].checksum, h.slots[0].size))
+        };
         for pv in &self.pvs {
-            for m in &pv.mdas {
-                if let Some(v) = m.vg() {
-                    if v.id == vg.id && v.seqno != vg.seqno {
+            for (i, m) in pv.mdas.iter().enumerate() {
+                let Some(v) = m.vg() else { continue };
+                if v.id != vg.id {
+                    continue;
+                }
+                if v.seqno != vg.seqno {
+                    warnings.push(format!(
+                        "ignoring metadata seqno {} on {} for seqno {} on {} for VG {}.",
+                        v.seqno, pv.path, vg.seqno, best_path, vg.name
+                    ));
+                } else if let (Some((c, s)), Some((bc, bs))) = (text_of(m), text_of(best_mda)) {
+                    // Same seqno, other text: one of the copies was not
+                    // written by LVM's commit (LVM2's "mismatch").
+                    if (c, s) != (bc, bs) && v != &vg {
                         warnings.push(format!(
-                            "ignoring metadata seqno {} on {} for seqno {} for VG {}.",
-                            v.seqno, pv.path, vg.seqno, vg.name
+                            "scan of VG {} from {} mda{} found mda_checksum {c:08x} mda_size {s} vs {bc:08x} {bs}",
+                            vg.name, pv.path, i + 1
                         ));
+                        warnings.push(format!(
+                            "Scanning {} mda{} found mismatch with other metadata.",
+                            pv.path,
+                            i + 1
+                        ));
+                        disagreeing.push(pv.path.clone());
                     }
                 }
             }
@@ -564,6 +638,8 @@ impl Scan {
             missing,
             warnings,
             duplicates,
+            disagreeing,
+            repair: false,
         })
     }
 
@@ -633,7 +709,29 @@ impl VgHandle {
             missing: Vec::new(),
             warnings: Vec::new(),
             duplicates: Vec::new(),
+            disagreeing: Vec::new(),
+            repair: false,
         }
+    }
+
+    /// Copies of the newest metadata that disagree (same seqno, other
+    /// text) are a VG whose true state is unknown: it is not written,
+    /// except by an explicit repair ([`VgHandle::allow_repair`]).
+    pub fn check_consistent(&self) -> Result<(), StoreError> {
+        match self.disagreeing.first() {
+            Some(path) if !self.repair => Err(StoreError::CopiesDisagree {
+                vg: self.vg.name.clone(),
+                seqno: self.committed.seqno,
+                path: path.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The user asked to repair (vgck --updatemetadata): the copy read
+    /// (the first seen) is written over the disagreeing ones.
+    pub fn allow_repair(&mut self) {
+        self.repair = true;
     }
 
     /// LVM2 writes no VG with a PV on duplicate devices: which copy is
@@ -706,6 +804,7 @@ impl VgHandle {
     ) -> Result<Vec<String>, CommitError<E>> {
         let mut warnings = Vec::new();
         self.check_no_duplicates()?;
+        self.check_consistent()?;
         let mut new = self.vg.clone();
         new.check_writable().map_err(StoreError::from)?;
         new.seqno = self.committed.seqno.wrapping_add(1).max(1);
@@ -832,6 +931,8 @@ impl VgHandle {
             }
             let _ = key;
         }
+        // Every area now holds the new text: nothing disagrees any more.
+        self.disagreeing.clear();
         self.committed = new.clone();
         self.vg = new;
         Ok(warnings)
@@ -842,6 +943,7 @@ impl VgHandle {
     /// with LVM2.
     pub fn remove(&self, opener: &dyn DevOpener) -> Result<(), StoreError> {
         self.check_no_duplicates()?;
+        self.check_consistent()?;
         for info in self.pvs.values() {
             let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
             for locn in &info.label.header.metadata_areas {
@@ -1030,6 +1132,7 @@ pub fn write_pv(dev: &dyn BlockDev, planned: &PvInfo) -> Result<PvInfo, StoreErr
             locn: *locn,
             header: mda::read_mda_header(dev, locn.offset).map_err(MdaDamage::from),
             committed: None,
+            damaged_vg_name: None,
         });
     }
     label::write_label(dev, &planned.label).map_err(label_err(path))?;
@@ -1122,6 +1225,52 @@ mod tests {
             extra: vec![],
         };
         assert!(s.vg("vg0").is_ok() && !s.pv_is_foreign(&pv));
+    }
+
+    /// Two PVs whose copies have one seqno and different content: read
+    /// from the first, warned, not written until an explicit repair.
+    #[test]
+    fn copies_that_disagree_are_not_written() {
+        let mut opener = MemOpener::default();
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/two{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let vg = new_vg("vg0", 2048, &infos);
+        let mut h = VgHandle::new_vg(vg, infos);
+        h.commit(&opener, "create").unwrap();
+        // Rewrite PV 1's copy with other content at the same seqno.
+        let mut other = h.vg.clone();
+        other.tags.push("other".into());
+        let d1 = opener.devs["/dev/two1"].clone();
+        let hdr = mda::read_mda_header(&d1, 4096).unwrap();
+        let text = text::export_disk(&other, &text_header("planted"));
+        let locn = mda::write_text(&d1, &hdr, text.as_bytes()).unwrap();
+        let mut hdr2 = hdr;
+        hdr2.slots[0] = locn;
+        mda::write_mda_header(&d1, &hdr2).unwrap();
+
+        let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        assert_eq!(h.disagreeing, ["/dev/two1"]);
+        assert!(h.vg.tags.is_empty(), "the first copy is read");
+        assert!(h
+            .warnings
+            .iter()
+            .any(|w| w.contains("found mismatch with other metadata")));
+        let before: Vec<Vec<u8>> = opener.devs.values().map(|d| d.to_vec()).collect();
+        assert!(matches!(
+            h.commit(&opener, "x"),
+            Err(StoreError::CopiesDisagree { .. })
+        ));
+        assert!(h.remove(&opener).is_err());
+        let after: Vec<Vec<u8>> = opener.devs.values().map(|d| d.to_vec()).collect();
+        assert!(before == after, "nothing written");
+        h.allow_repair();
+        h.commit(&opener, "vgck --updatemetadata").unwrap();
+        let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        assert!(h.disagreeing.is_empty() && h.warnings.is_empty());
     }
 
     #[test]

@@ -176,6 +176,7 @@ pub fn import_vg(text: &str) -> Result<(Vg, TextHeader), TextError> {
     }) else {
         return invalid("Couldn't find volume group in file.");
     };
+    check_no_duplicate_keys(vgsec, name)?;
     let mut imp = Importer {
         unsupported: Vec::new(),
     };
@@ -185,6 +186,28 @@ pub fn import_vg(text: &str) -> Result<(Vg, TextHeader), TextError> {
 
 struct Importer {
     unsupported: Vec<String>,
+}
+
+/// The parser merges sections of the same name, so two LVs (or PVs, or
+/// segments) of one name become one section holding every key twice; the
+/// second LV would vanish and its extents look free. A key given twice in
+/// one section means the copy is not self-consistent: it is refused, as
+/// LVM2 refuses it ("Couldn't read all logical volumes").
+fn check_no_duplicate_keys(sec: &Section, path: &str) -> Result<(), TextError> {
+    let mut seen = std::collections::HashSet::new();
+    for (k, item) in &sec.items {
+        if matches!(item, Item::Value(_)) && !seen.insert(k.as_str()) {
+            return invalid(format!(
+                "Duplicate key '{k}' in {path}: two sections of that name?"
+            ));
+        }
+    }
+    for (k, item) in &sec.items {
+        if let Item::Section(s) = item {
+            check_no_duplicate_keys(s, &format!("{path}/{k}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Typed reads from one section, with the object named in every error.
@@ -1181,6 +1204,19 @@ version = 1
         assert!(out.contains("status = [\"RESIZEABLE\", \"READ\"]\nflags = [\"WRITE_LOCKED\"]"));
         assert!(out.contains("status = [\"READ\", \"VISIBLE\"]\nflags = [\"WRITE_LOCKED\"]"));
         assert_eq!(import_vg(&out).unwrap().0, vg);
+        // Two LV sections of one name (merged by the parser): refused.
+        let dup = text.replacen(
+            "logical_volumes {\n",
+            "logical_volumes {\nb {\nid = \"AAAAAA-sLmU-P0We-avMp-Cygm-ofYG-O2JJye\"\nstatus = [\"READ\"]\nsegment_count = 0\n}\n",
+            1,
+        );
+        assert!(import_vg(&dup).is_ok());
+        let dup = dup.replacen("b {\nid", "a {\nid", 1);
+        let e = import_vg(&dup).unwrap_err().to_string();
+        assert!(
+            e.starts_with("Duplicate key 'id' in vg0/logical_volumes/a"),
+            "{e}"
+        );
         let mut free = vg.clone();
         free.system_id = None;
         let out = export_disk(&free, &header);
