@@ -13,6 +13,12 @@
 #                                                        the suite's own, see its prepare.sh)
 #            e2fsprogs procps psmisc bc mawk            (copied into the guest image with bash,
 #                                                        coreutils, util-linux: the scripts' tools)
+#   boot-time rollback test (tests/boot.rs):
+#            dracut-core                                (Debian's dracut: the initramfs, with
+#                                                        rlvm's dracut module)
+#            mmdebstrap                                 (the guest's Debian root filesystem,
+#                                                        scripts/vm/build-rootfs.sh; mkfs.ext4 -d
+#                                                        from e2fsprogs makes its image)
 # Idempotent: does nothing (not even `apt-get update`) when every package is installed.
 # The test kernel itself is not installed: build-image.sh fetches it with `apt-get download`.
 # The Rust toolchain (cargo, rustfmt, clippy) is not a Debian package here: CI images bring it.
@@ -24,6 +30,7 @@ packages=(
     lvm2
     udev
     dpkg-dev xz-utils e2fsprogs procps psmisc bc mawk
+    dracut-core mmdebstrap
 )
 
 missing=()

@@ -30,6 +30,12 @@ pub struct VmBuilder {
     pub(crate) timeout: Option<Duration>,
     pub(crate) memory_mib: Option<u32>,
     pub(crate) cpus: u32,
+    /// A kernel and an initramfs of the test's own instead of the image's with an overlay.
+    pub(crate) boot_files: Option<(PathBuf, PathBuf)>,
+    /// Appended to the kernel command line of every boot.
+    pub(crate) cmdline: Vec<String>,
+    pub(crate) start_timeout: Option<Duration>,
+    pub(crate) exit_timeout: Option<Duration>,
 }
 
 impl VmBuilder {
@@ -97,9 +103,38 @@ impl VmBuilder {
         self
     }
 
+    /// Boots this kernel and initramfs (e.g. one made by dracut for a disk image's root)
+    /// instead of the test image with a scenario overlay: then no scenario is needed, and what
+    /// runs in the guest must print the start and result markers itself.
+    pub fn boot_files(mut self, vmlinuz: impl Into<PathBuf>, initrd: impl Into<PathBuf>) -> Self {
+        self.boot_files = Some((vmlinuz.into(), initrd.into()));
+        self
+    }
+
+    /// Appended to the kernel command line of every boot (e.g. `root=/dev/vg0/root ro`).
+    pub fn cmdline(mut self, extra: &str) -> Self {
+        self.cmdline.push(extra.to_owned());
+        self
+    }
+
+    /// How long the guest may take from qemu's start to the start marker (default 90 s; a
+    /// full init system under TCG needs more). Scaled like the timeout.
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = Some(timeout);
+        self
+    }
+
+    /// How long qemu may take to exit after the result marker (default 15 s; a clean
+    /// shutdown of a full init system needs more). Scaled like the timeout.
+    pub fn exit_timeout(mut self, timeout: Duration) -> Self {
+        self.exit_timeout = Some(timeout);
+        self
+    }
+
     /// Creates the VM's directory and disk files; boots nothing yet.
     pub fn build(self, image: &'static Image) -> Result<Vm, VmError> {
         let header = match &self.scenario {
+            None if self.boot_files.is_some() => ScenarioHeader::default(),
             None => return err(format!("VM {}: no scenario", self.name)),
             Some(Scenario::Script(path)) => fs::read_to_string(path)
                 .map(|text| ScenarioHeader::parse(&text))

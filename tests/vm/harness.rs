@@ -33,7 +33,10 @@ pub use image::{image_or_skip, shout, vm_tests_required, Image};
 pub use qemu::{parse_result, wait_until};
 
 use builder::Scenario;
-use qemu::{concat, console_tail, read_lossy, sh_quote, timeout_scale, Done, QemuGuard, QemuSpec};
+use qemu::{
+    concat, console_tail, read_lossy, sh_quote, timeout_scale, Done, QemuGuard, QemuSpec,
+    DEFAULT_CMDLINE,
+};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -85,6 +88,8 @@ pub struct Boot {
     scenario: Option<Scenario>,
     env: Vec<(String, String)>,
     power_cut_at: Option<String>,
+    cmdline: Vec<String>,
+    initrd: Option<PathBuf>,
 }
 
 impl Boot {
@@ -108,6 +113,18 @@ impl Boot {
     /// happened fails the boot.
     pub fn power_cut_at(mut self, console_text: &str) -> Self {
         self.power_cut_at = Some(console_text.to_owned());
+        self
+    }
+
+    /// Appended to the kernel command line of this boot (after the VM's own additions).
+    pub fn cmdline(mut self, extra: &str) -> Self {
+        self.cmdline.push(extra.to_owned());
+        self
+    }
+
+    /// This initramfs instead of the one given to [`VmBuilder::boot_files`].
+    pub fn initrd(mut self, path: impl Into<PathBuf>) -> Self {
+        self.initrd = Some(path.into());
         self
     }
 }
@@ -177,6 +194,10 @@ impl Vm {
             timeout: None,
             memory_mib: None,
             cpus: 1,
+            boot_files: None,
+            cmdline: Vec::new(),
+            start_timeout: None,
+            exit_timeout: None,
         }
     }
 
@@ -210,27 +231,43 @@ impl Vm {
     fn run_boot(&mut self, n: u32, boot: &Boot) -> Result<Outcome, VmError> {
         let name = &self.cfg.name;
         let scenario = boot.scenario.as_ref().or(self.cfg.scenario.as_ref());
-        let overlay = self.dir.join(format!("boot{n}.overlay.cpio.gz"));
-        self.pack_overlay(n, scenario.expect("checked by build"), boot, &overlay)?;
-        let initrd = self.dir.join(format!("boot{n}.initrd"));
-        concat(&[&self.image.base, &overlay], &initrd)?;
+        let (vmlinuz, initrd) = match &self.cfg.boot_files {
+            Some((vmlinuz, initrd)) => (
+                vmlinuz.clone(),
+                boot.initrd.clone().unwrap_or_else(|| initrd.clone()),
+            ),
+            None => {
+                let overlay = self.dir.join(format!("boot{n}.overlay.cpio.gz"));
+                self.pack_overlay(n, scenario.expect("checked by build"), boot, &overlay)?;
+                let initrd = self.dir.join(format!("boot{n}.initrd"));
+                concat(&[&self.image.base, &overlay], &initrd)?;
+                (self.image.vmlinuz.clone(), initrd)
+            }
+        };
+        let cmdline = std::iter::once(DEFAULT_CMDLINE)
+            .chain(self.cfg.cmdline.iter().map(String::as_str))
+            .chain(boot.cmdline.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
         let console = self.dir.join(format!("boot{n}.console.log"));
         let qemu_log = self.dir.join(format!("boot{n}.qemu.log"));
 
         let started = Instant::now();
         let mut qemu = QemuGuard::spawn(&QemuSpec {
-            vmlinuz: &self.image.vmlinuz,
+            vmlinuz: &vmlinuz,
             initrd: &initrd,
             memory_mib: self.memory_mib,
             cpus: self.cfg.cpus,
             disks: &self.disks,
+            cmdline: &cmdline,
             console: &console,
             log: &qemu_log,
         })?;
 
         let limit = self.timeout.mul_f64(timeout_scale());
         let deadline = started + limit;
-        let start_deadline = started + START_TIMEOUT.mul_f64(timeout_scale()).min(limit);
+        let start_timeout = self.cfg.start_timeout.unwrap_or(START_TIMEOUT);
+        let start_deadline = started + start_timeout.mul_f64(timeout_scale()).min(limit);
         let mut outcome = Outcome {
             name: name.clone(),
             boot: n,
@@ -274,7 +311,7 @@ impl Vm {
             }
             None => {
                 return Err(fail(
-                    format!("scenario did not start within {START_TIMEOUT:?} of boot"),
+                    format!("scenario did not start within {start_timeout:?} of boot"),
                     &mut qemu,
                     &outcome,
                 ))
@@ -307,14 +344,18 @@ impl Vm {
         }
 
         // Phase 3: the guest powers itself off.
+        let exit_timeout = self
+            .cfg
+            .exit_timeout
+            .map_or(EXIT_TIMEOUT, |t| t.mul_f64(timeout_scale()));
         if !outcome.power_cut
-            && wait_until(Instant::now() + EXIT_TIMEOUT, || {
+            && wait_until(Instant::now() + exit_timeout, || {
                 qemu.exited().then_some(())
             })
             .is_none()
         {
             return Err(fail(
-                format!("guest did not power off within {EXIT_TIMEOUT:?} of its result"),
+                format!("guest did not power off within {exit_timeout:?} of its result"),
                 &mut qemu,
                 &outcome,
             ));

@@ -20,6 +20,13 @@ pub(crate) enum Done {
     Exited,
 }
 
+/// The kernel command line of every boot.
+// no_timer_check: under software emulation on a loaded host the
+// kernel's IO-APIC timer check can miss its ticks and panic
+// ("IO-APIC + timer doesn't work!"); seen in a CI-like run.
+pub(crate) const DEFAULT_CMDLINE: &str =
+    "console=ttyS0 panic=-1 loglevel=4 printk.time=1 no_timer_check";
+
 /// Kills and reaps qemu when dropped, whatever the path out (error, timeout, panic).
 pub(crate) struct QemuGuard(Child);
 
@@ -31,6 +38,8 @@ pub(crate) struct QemuSpec<'a> {
     pub memory_mib: u32,
     pub cpus: u32,
     pub disks: &'a [PathBuf],
+    /// The kernel command line ([`DEFAULT_CMDLINE`] plus what the test adds).
+    pub cmdline: &'a str,
     pub console: &'a Path,
     /// qemu's own stdout and stderr.
     pub log: &'a Path,
@@ -57,10 +66,7 @@ impl QemuGuard {
             .arg("-initrd")
             .arg(spec.initrd)
             .arg("-append")
-            // no_timer_check: under software emulation on a loaded host the
-            // kernel's IO-APIC timer check can miss its ticks and panic
-            // ("IO-APIC + timer doesn't work!"); seen in a CI-like run.
-            .arg("console=ttyS0 panic=-1 loglevel=4 printk.time=1 no_timer_check")
+            .arg(spec.cmdline)
             .arg("-serial")
             .arg(prefixed("file:", spec.console));
         for disk in spec.disks {

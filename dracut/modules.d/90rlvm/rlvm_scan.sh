@@ -53,7 +53,10 @@ rootvg=$(cat /run/rlvm/root-vg 2>/dev/null)
 # Snapshots carrying a merge tag (LVM2's rd.lvm.mergetags), as VG/LV.
 if [ -n "$TAGS" ] && [ ! -e /run/rlvm/rollbacks-done ]; then
     for tag in $TAGS; do
-        found=$(r lvs --noheadings -o lv_full_name "@$tag" 2>/dev/null | tr -d ' ')
+        found=$(r lvs --noheadings -o lv_full_name,lv_tags 2>/dev/null |
+            while read -r name tags; do
+                case ",$tags," in *",$tag,"*) echo "$name" ;; esac
+            done)
         [ -n "$found" ] || say "rd.lvm.mergetags=$tag: no logical volume has tag $tag; nothing to roll back"
         MERGES="$MERGES $found"
     done
