@@ -73,4 +73,5 @@ scenarios! {
     kill_9_leaves_no_temporary_files => "housekeeping.sh",
     foreign_vg_is_never_written => "foreign.sh",
     inconsistent_metadata_is_never_written => "inconsistent.sh",
+    readers_lock_and_non_root_is_refused => "readers.sh",
 }

@@ -169,7 +169,13 @@ impl Ctx {
     pub fn new(common: &CommonArgs) -> Result<Ctx, CmdError> {
         let conf = LvmConf::load(&common.config).map_err(|e| usage(e.to_string()))?;
         let prefix = conf.log_prefix();
-        let (host, host_warnings) = conf.host_id();
+        let (host, mut host_warnings) = conf.host_id();
+        if !nix::unistd::geteuid().is_root() {
+            host_warnings.insert(
+                0,
+                "Running as a non-root user. Functionality may be unavailable.".to_string(),
+            );
+        }
         let ctx = Ctx {
             conf,
             common: common.clone(),
@@ -262,9 +268,35 @@ impl Ctx {
         out
     }
 
-    /// Takes LVM2's lock on a VG (exclusive for a change).
+    /// Takes LVM2's lock on a VG (exclusive for a change, shared to read).
+    /// A lock that cannot be taken at all (a user who may not write the
+    /// lock directory) fails as in LVM2: the reason, then "Can't get lock
+    /// for vg0." and "Cannot process volume group vg0".
     pub fn lock_vg(&self, vg: &str, exclusive: bool) -> Result<LockGuard, CmdError> {
-        lock::lock_vg(&self.conf, vg, exclusive).map_err(failed)
+        lock::lock_vg(&self.conf, vg, exclusive).map_err(|e| {
+            if e.is_unavailable() {
+                CmdError::Failed(format!(
+                    "{e}\n  Can't get lock for {vg}.\n  Cannot process volume group {vg}"
+                ))
+            } else {
+                failed(e)
+            }
+        })
+    }
+
+    /// Reads VG `name` for a report under LVM2's shared VG lock, its
+    /// devices re-read first: a reader never sees a commit half done
+    /// ("ignoring metadata seqno" while a write commits). The outer error
+    /// is the lock's; the inner one the read's.
+    pub fn read_vg_locked(
+        &self,
+        scan: &mut Scan,
+        name: &str,
+        access: store::Access,
+    ) -> Result<Result<VgHandle, store::StoreError>, CmdError> {
+        let _guard = self.lock_vg(name, false)?;
+        scan.rescan_vg(&FileOpener, name);
+        Ok(scan.vg_with(name, access))
     }
     pub fn lock_global(&self, exclusive: bool) -> Result<LockGuard, CmdError> {
         lock::lock_global(&self.conf, exclusive).map_err(failed)

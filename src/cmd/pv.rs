@@ -388,8 +388,15 @@ pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvscanArgs = parse("pvscan", args)?;
     let ctx = Ctx::new(&a.common)?;
     let poll = super::activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
+    // The listing reads under LVM2's shared global lock, as LVM2 does.
+    let global = if a.cache {
+        None
+    } else {
+        Some(ctx.lock_global(false)?)
+    };
     let scan_result = ctx.scan()?;
     if !a.cache {
+        let _global = global;
         if a.activate.is_some() {
             return Err(usage("The --activate option requires --cache."));
         }

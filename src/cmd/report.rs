@@ -105,12 +105,26 @@ enum Exported {
     Refused,
 }
 
+/// LVM2's shared global lock, taken to list every VG (no VG named; pvs
+/// and pvdisplay always take it): listing then sees no VG half created
+/// or removed. Each VG is then read under its own lock (`handles`).
+fn list_lock(
+    ctx: &Ctx,
+    named: &[String],
+) -> Result<Option<crate::system::lock::LockGuard>, CmdError> {
+    if named.is_empty() {
+        Ok(Some(ctx.lock_global(false)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// The VGs named by the arguments (all VGs when none), read from one scan.
 /// Foreign VGs are shown only with `--foreign` (`foreign`); unnamed ones
 /// are otherwise skipped with LVM2's "Cannot access" line.
 fn handles(
     ctx: &Ctx,
-    scan: &Scan,
+    scan: &mut Scan,
     names: &[String],
     exported: Exported,
     foreign: bool,
@@ -129,7 +143,17 @@ fn handles(
     let mut ok = true;
     let mut out = Vec::new();
     for n in wanted {
-        match scan.vg_with(&n, access) {
+        let read = match ctx.read_vg_locked(scan, &n, access) {
+            Ok(r) => r,
+            Err(e) => {
+                if let CmdError::Failed(m) = e {
+                    ctx.error(m);
+                }
+                ok = false;
+                continue;
+            }
+        };
+        match read {
             Ok(h) => {
                 for w in &h.warnings {
                     ctx.warn(w);
@@ -263,8 +287,15 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     // snapshot, `[snap]`), as LVM2 does; only whole VGs need -a for that.
     let only_named = !lv_names.is_empty() && lv_names.iter().all(|(_, l)| !l.is_empty());
     let opts = a.report.options(&ctx, a.all || only_named)?;
-    let scan = ctx.scan()?;
-    let (hs, mut ok) = handles(&ctx, &scan, &vg_names, Exported::Refused, a.report.foreign);
+    let _g = list_lock(&ctx, &vg_names)?;
+    let mut scan = ctx.scan()?;
+    let (hs, mut ok) = handles(
+        &ctx,
+        &mut scan,
+        &vg_names,
+        Exported::Refused,
+        a.report.foreign,
+    );
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     for h in &hs {
@@ -297,8 +328,9 @@ pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let opts = a.report.options(&ctx, a.all)?;
     let named = vg_name_args(&a.vgs)?;
-    let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown, a.report.foreign);
+    let _g = list_lock(&ctx, &named)?;
+    let mut scan = ctx.scan()?;
+    let (hs, ok) = handles(&ctx, &mut scan, &named, Exported::Shown, a.report.foreign);
     let records: Vec<VgRecord> = hs
         .iter()
         .map(|h| vg_record(h, open_lv_count(&ctx, h)))
@@ -389,8 +421,9 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvsArgs = parse("pvs", args)?;
     let ctx = Ctx::new(&a.common)?;
     let opts = a.report.options(&ctx, a.all)?;
-    let scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown, a.report.foreign);
+    let _g = ctx.lock_global(false)?;
+    let mut scan = ctx.scan()?;
+    let (hs, _) = handles(&ctx, &mut scan, &[], Exported::Shown, a.report.foreign);
     let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
     if !a.pvs.is_empty() && paths.is_empty() {
         return finish(ok);
@@ -421,8 +454,9 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
     let (vg_names, lv_names) = lv_targets(&a.targets)?;
-    let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &vg_names, Exported::Refused, a.foreign);
+    let _g = list_lock(&ctx, &vg_names)?;
+    let mut scan = ctx.scan()?;
+    let (hs, ok) = handles(&ctx, &mut scan, &vg_names, Exported::Refused, a.foreign);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let records = lv_records(&hs, &states, &lv_names);
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
@@ -448,8 +482,9 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
     let named = vg_name_args(&a.vgs)?;
-    let scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &scan, &named, Exported::Shown, a.foreign);
+    let _g = list_lock(&ctx, &named)?;
+    let mut scan = ctx.scan()?;
+    let (hs, ok) = handles(&ctx, &mut scan, &named, Exported::Shown, a.foreign);
     for h in &hs {
         ctx.print_lines(&report::vgdisplay(
             &vg_record(h, open_lv_count(&ctx, h)),
@@ -477,8 +512,9 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvdisplayArgs = parse("pvdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
-    let scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &scan, &[], Exported::Shown, a.foreign);
+    let _g = ctx.lock_global(false)?;
+    let mut scan = ctx.scan()?;
+    let (hs, _) = handles(&ctx, &mut scan, &[], Exported::Shown, a.foreign);
     let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
     if !a.pvs.is_empty() && paths.is_empty() {
         return finish(ok);

@@ -291,7 +291,7 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgckArgs = parse("vgck", args)?;
     let ctx = Ctx::new(&a.common)?;
     let named = vg_name_args(&a.vgs)?;
-    let scan_result = ctx.scan()?;
+    let mut scan_result = ctx.scan()?;
     let names: Vec<String> = if a.vgs.is_empty() {
         ctx.unnamed_vgs(&scan_result, Access::default())
     } else {
@@ -299,7 +299,19 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let mut bad = false;
     for name in &names {
-        let handle = match scan_result.vg(name) {
+        // Read under the VG's shared lock (released before a repair
+        // takes it exclusively).
+        let read = match ctx.read_vg_locked(&mut scan_result, name, Access::default()) {
+            Ok(r) => r,
+            Err(e) => {
+                if let CmdError::Failed(m) = e {
+                    ctx.error(m);
+                }
+                bad = true;
+                continue;
+            }
+        };
+        let handle = match read {
             Ok(h) => h,
             Err(e) => {
                 if let CmdError::Failed(m) = vg_read_failed(e) {
@@ -458,7 +470,7 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgcfgbackupArgs = parse("vgcfgbackup", args)?;
     let ctx = Ctx::new(&a.common)?;
     let named = vg_name_args(&a.vgs)?;
-    let scan_result = ctx.scan()?;
+    let mut scan_result = ctx.scan()?;
     let access = Access {
         exported: true,
         foreign: a.foreign,
@@ -478,8 +490,9 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     for name in &names {
-        let _l = ctx.lock_vg(name, false)?;
-        let h = scan_result.vg_with(name, access).map_err(failed)?;
+        let h = ctx
+            .read_vg_locked(&mut scan_result, name, access)?
+            .map_err(failed)?;
         let header = store::text_header(&format!(
             "vgcfgbackup{} {name}",
             a.file

@@ -465,6 +465,43 @@ impl Scan {
             .collect()
     }
 
+    /// Re-reads the devices of VG `name` (those whose areas hold a copy of
+    /// it, and those its newest copy lists), replacing what the first
+    /// scan found: done under the VG's lock, so that what is read is one
+    /// commit, never half of one (LVM2's `_label_rescan_vg`).
+    pub fn rescan_vg(&mut self, opener: &dyn DevOpener, name: &str) {
+        let listed: Vec<Id> = self
+            .best_copy(name)
+            .map(|v| v.pvs.iter().map(|p| p.id).collect())
+            .unwrap_or_default();
+        let paths: Vec<String> = self
+            .pvs
+            .iter()
+            .filter(|p| {
+                listed.contains(&p.id())
+                    || p.mdas.iter().any(|m| {
+                        m.vg().is_some_and(|v| v.name == name)
+                            || m.damaged_vg_name.as_deref() == Some(name)
+                    })
+            })
+            .map(|p| p.path.clone())
+            .collect();
+        for path in paths {
+            let fresh = opener
+                .open(&path, false)
+                .ok()
+                .and_then(|d| read_pv(d.as_ref(), &path).ok().flatten());
+            let at = self.pvs.iter().position(|p| p.path == path);
+            match (fresh, at) {
+                (Some((pv, _)), Some(i)) => self.pvs[i] = pv,
+                (None, Some(i)) => {
+                    self.pvs.remove(i);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Whether `path` is one of the devices of a PV found on several.
     pub fn is_duplicate_device(&self, path: &str) -> bool {
         self.duplicates

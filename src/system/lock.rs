@@ -45,6 +45,22 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+    /// LVM2's `log_sys_error("open", file)`: e.g. a user who may not
+    /// write the lock directory ("Permission denied").
+    #[error("{}: open failed: {}", .path.display(), strerror(.source))]
+    Open {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: flock failed: {}", .path.display(), strerror(.source))]
+    Flock {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("Invalid lock name \"{0}\"")]
     BadName(String),
     #[error("Failed to invalidate hints {path}: {source}")]
@@ -253,7 +269,7 @@ fn create_dir(dir: &Path) -> std::io::Result<()> {
 /// One `_do_flock`: open/create, flock, and retry while the path was
 /// replaced under us (another command's release unlinked it).
 fn do_flock(path: &Path, op: libc::c_int, wait: bool, name: &str) -> Result<File, LockError> {
-    let io = |source| LockError::Io {
+    let io = |source| LockError::Flock {
         name: name.to_string(),
         path: path.to_path_buf(),
         source,
@@ -265,7 +281,11 @@ fn do_flock(path: &Path, op: libc::c_int, wait: bool, name: &str) -> Result<File
             .create(true)
             .mode(0o777)
             .open(path)
-            .map_err(io)?;
+            .map_err(|source| LockError::Open {
+                name: name.to_string(),
+                path: path.to_path_buf(),
+                source,
+            })?;
         if wait {
             flock_retry(&file, op).map_err(io)?;
         } else if let Err(e) = flock(&file, op | libc::LOCK_NB) {
@@ -286,6 +306,25 @@ fn do_flock(path: &Path, op: libc::c_int, wait: bool, name: &str) -> Result<File
                 path: path.to_path_buf(),
             });
         }
+    }
+}
+
+/// The C library's words for an I/O error, without Rust's "(os error N)".
+fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
+        None => e.to_string(),
+    }
+}
+
+impl LockError {
+    /// Whether the lock could not be taken at all (as opposed to being
+    /// held by someone else): LVM2 then adds "Can't get lock for X.".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            LockError::Open { .. } | LockError::Flock { .. } | LockError::Io { .. }
+        )
     }
 }
 
