@@ -63,6 +63,18 @@ impl From<crate::ops::OpsError> for CmdError {
     }
 }
 
+/// LVM2's refusal of a change to a VG with missing PVs by a command that
+/// does not handle them (lvcreate, lvrename, ...).
+fn refuse_missing(h: &VgHandle) -> Result<(), CmdError> {
+    if h.missing.is_empty() {
+        return Ok(());
+    }
+    let name = &h.vg.name;
+    Err(CmdError::Failed(format!(
+        "Cannot change VG {name} while PVs are missing.\n  See vgreduce --removemissing and vgextend --restoremissing.\n  Cannot process volume group {name}"
+    )))
+}
+
 /// A VG that cannot be read for a command: LVM2 adds "Cannot process
 /// volume group X" when it is not there at all.
 pub fn vg_read_failed(e: store::StoreError) -> CmdError {
@@ -308,6 +320,17 @@ impl Ctx {
     /// PVs) is refused here, before any kernel or disk change.
     pub fn load_vg_for_update(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
         let (handle, guard) = self.load_checked(name)?;
+        refuse_missing(&handle)?;
+        handle.check_consistent().map_err(failed)?;
+        Ok((handle, guard))
+    }
+
+    /// `load_vg_for_update` for the changes LVM2 makes while PVs are
+    /// missing (its commands that handle missing PVs: lvremove, lvchange,
+    /// vgchange, vgremove): the metadata is written to the PVs present,
+    /// the missing ones marked MISSING in it, as LVM2 writes it.
+    pub fn load_vg_handling_missing(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
+        let (handle, guard) = self.load_checked(name)?;
         handle.check_consistent().map_err(failed)?;
         Ok((handle, guard))
     }
@@ -317,11 +340,12 @@ impl Ctx {
     /// the one read.
     pub fn load_vg_for_repair(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
         let (mut handle, guard) = self.load_checked(name)?;
+        refuse_missing(&handle)?;
         handle.allow_repair();
         Ok((handle, guard))
     }
 
-    /// The checks both loads share.
+    /// The checks every load shares.
     fn load_checked(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
         let guard = self.lock_vg(name, true)?;
         let scan = self.scan()?;
@@ -331,12 +355,6 @@ impl Ctx {
         }
         handle.vg.check_writable().map_err(failed)?;
         handle.check_no_duplicates().map_err(failed)?;
-        if !handle.missing.is_empty() {
-            return Err(CmdError::Failed(format!(
-                "Cannot change VG {} while PVs are missing.",
-                name
-            )));
-        }
         Ok((handle, guard))
     }
 

@@ -466,7 +466,7 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     let mut result = Ok(());
     for (vg_name, lvs) in targets {
-        let (mut handle, _g) = ctx.load_vg_for_update(&vg_name)?;
+        let (mut handle, _g) = ctx.load_vg_handling_missing(&vg_name)?;
         let mut names: Vec<String> = Vec::new();
         for lv in lvs {
             if lv.is_empty() {
@@ -712,7 +712,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 change_persistent(&ctx, &vg_name, &lv_name, pers)?;
             }
             if !addtag.is_empty() || !deltag.is_empty() || perm.is_some() {
-                let (mut h, _g) = ctx.load_vg_for_update(&vg_name)?;
+                let (mut h, _g) = ctx.load_vg_handling_missing(&vg_name)?;
                 let before = h.vg.clone();
                 let Some(lv) = h.vg.lv_mut(&lv_name) else {
                     return Err(CmdError::Failed(format!(

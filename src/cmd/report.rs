@@ -195,11 +195,12 @@ fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
 /// LVs named for that VG.
 fn lv_records<'a>(
     hs: &'a [VgHandle],
+    devs: &'a [BTreeMap<String, String>],
     states: &[KernelFacts],
     lv_names: &[(String, String)],
 ) -> Vec<LvRecord<'a>> {
     let mut records = Vec::new();
-    for (h, st) in hs.iter().zip(states) {
+    for ((h, st), devs) in hs.iter().zip(states).zip(devs) {
         let named: Vec<&str> = lv_names
             .iter()
             .filter(|(v, _)| *v == h.vg.name)
@@ -215,7 +216,7 @@ fn lv_records<'a>(
                 vg: &h.vg,
                 lv,
                 state: facts.state,
-                pv_devices: &h.pv_paths,
+                pv_devices: devs,
                 kernel_device: facts.device,
                 kernel_read_ahead: facts.read_ahead,
             });
@@ -297,7 +298,8 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
         a.report.foreign,
     );
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
-    let records = lv_records(&hs, &states, &lv_names);
+    let devs = pv_device_maps(&hs);
+    let records = lv_records(&hs, &devs, &states, &lv_names);
     for h in &hs {
         for (v, l) in &lv_names {
             if *v == h.vg.name && !l.is_empty() && h.vg.lv(l).is_none() {
@@ -412,9 +414,50 @@ fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<
                 .unwrap_or(0),
             mda_free_bytes: info.mdas.iter().map(|m| m.free_bytes()).min().unwrap_or(0),
             vg,
+            missing: false,
         });
     }
+    // PVs of a VG that no device carries: listed as `[unknown]` with `m`,
+    // as LVM2 lists them (unless PVs were named: those are devices).
+    if filter.is_empty() {
+        for h in hs {
+            // (A PV back on its device but flagged MISSING is listed above.)
+            let gone = h
+                .missing
+                .iter()
+                .filter_map(|k| h.vg.pv(k))
+                .filter(|p| scan.pvs.iter().all(|s| s.id() != p.id));
+            for pv in gone {
+                out.push(PvRecord {
+                    device: report::UNKNOWN_DEVICE.to_string(),
+                    dev_size_bytes: 0,
+                    pv_id: pv.id,
+                    pe_start_sectors: pv.pe_start,
+                    mda_count: 0,
+                    mda_used_count: 0,
+                    mda_size_bytes: 0,
+                    mda_free_bytes: 0,
+                    vg: Some((&h.vg, pv)),
+                    missing: true,
+                });
+            }
+        }
+    }
     out
+}
+
+/// For each VG, its PVs' devices as reports name them: the device found,
+/// or `[unknown]` for a missing PV (never the stale hint in the metadata).
+fn pv_device_maps(hs: &[VgHandle]) -> Vec<BTreeMap<String, String>> {
+    hs.iter()
+        .map(|h| {
+            let mut m = h.pv_paths.clone();
+            for k in &h.missing {
+                m.insert(k.clone(), report::UNKNOWN_DEVICE.to_string());
+            }
+            m
+        })
+        .collect()
 }
 
 pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
@@ -458,7 +501,8 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut scan = ctx.scan()?;
     let (hs, ok) = handles(&ctx, &mut scan, &vg_names, Exported::Refused, a.foreign);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
-    let records = lv_records(&hs, &states, &lv_names);
+    let devs = pv_device_maps(&hs);
+    let records = lv_records(&hs, &devs, &states, &lv_names);
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
     finish(ok)
 }

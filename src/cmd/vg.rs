@@ -235,7 +235,7 @@ pub fn vgremove(args: Vec<OsString>) -> Result<(), CmdError> {
 }
 
 fn remove_one(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
-    let (mut handle, _guard) = ctx.load_vg_for_update(name)?;
+    let (mut handle, _guard) = ctx.load_vg_handling_missing(name)?;
     let visible: Vec<String> = handle
         .vg
         .lvs
@@ -424,7 +424,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     for name in &names {
         let one = (|| -> Result<(), CmdError> {
             if !addtag.is_empty() || !deltag.is_empty() {
-                let (mut h, _g) = ctx.load_vg_for_update(name)?;
+                let (mut h, _g) = ctx.load_vg_handling_missing(name)?;
                 apply_tags(&mut h.vg.tags, &addtag, &deltag);
                 ctx.commit(&mut h, &store::command_line())?;
                 ctx.print(format!("Volume group \"{name}\" successfully changed"));

@@ -609,8 +609,9 @@ impl Scan {
         let (best, best_path, best_mda) =
             best.ok_or_else(|| StoreError::VgNotFound(name.to_string()))?;
         let vg = best.clone();
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = Vec::new();
         let mut disagreeing = Vec::new();
+        let mut outdated = false;
         let text_of = |m: &MdaState| {
             m.header
                 .as_ref()
@@ -628,6 +629,7 @@ impl Scan {
                         "ignoring metadata seqno {} on {} for seqno {} on {} for VG {}.",
                         v.seqno, pv.path, vg.seqno, best_path, vg.name
                     ));
+                    outdated = true;
                 } else if let (Some((c, s)), Some((bc, bs))) = (text_of(m), text_of(best_mda)) {
                     // Same seqno, other text: one of the copies was not
                     // written by LVM's commit (LVM2's "mismatch").
@@ -646,17 +648,42 @@ impl Scan {
                 }
             }
         }
+        if outdated {
+            warnings.push(format!(
+                "Inconsistent metadata found for VG {}.\n  See vgck --updatemetadata to correct inconsistency.",
+                vg.name
+            ));
+        }
         let mut pv_paths = BTreeMap::new();
         let mut pvs = BTreeMap::new();
         let mut missing = Vec::new();
         for p in &vg.pvs {
             match self.pvs.iter().find(|s| s.id() == p.id) {
+                // Written while it was missing: its data may be stale, so it
+                // stays missing until restored (LVM2's rule).
+                Some(s) if p.flags.has("MISSING") => {
+                    warnings.push(format!(
+                        "VG {} was previously updated while PV {} was missing.",
+                        vg.name, s.path
+                    ));
+                    warnings.push(format!(
+                        "VG {} was missing PV {} {}.",
+                        vg.name, s.path, p.id
+                    ));
+                    missing.push(p.key.clone());
+                }
                 Some(s) => {
                     pv_paths.insert(p.key.clone(), s.path.clone());
                     pvs.insert(p.key.clone(), s.clone());
                 }
                 None => {
                     warnings.push(format!("Couldn't find device with uuid {}.", p.id));
+                    warnings.push(format!(
+                        "VG {} is missing PV {} (last written to {}).",
+                        vg.name,
+                        p.id,
+                        p.device.as_deref().unwrap_or("[unknown]")
+                    ));
                     missing.push(p.key.clone());
                 }
             }
@@ -848,6 +875,12 @@ impl VgHandle {
         for pv in new.pvs.iter_mut() {
             if let Some(path) = self.pv_paths.get(&pv.key) {
                 pv.device = Some(path.clone());
+            }
+            // A PV not found is written as LVM2 writes it: MISSING, device
+            // unknown. Only the PVs present get the new metadata.
+            if self.missing.contains(&pv.key) {
+                pv.flags.set("MISSING");
+                pv.device = Some("[unknown]".to_string());
             }
         }
         // Keep LVs in the order the text lists them (LVM2 writes visible
@@ -1308,6 +1341,41 @@ mod tests {
         h.commit(&opener, "vgck --updatemetadata").unwrap();
         let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
         assert!(h.disagreeing.is_empty() && h.warnings.is_empty());
+    }
+
+    /// A commit while a PV is missing writes the PVs present and marks the
+    /// missing one as LVM2 does; when it comes back it stays missing.
+    #[test]
+    fn a_commit_with_a_pv_missing_marks_it() {
+        let mut opener = MemOpener::default();
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/m{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let mut h = VgHandle::new_vg(new_vg("vg0", 2048, &infos), infos);
+        h.commit(&opener, "create").unwrap();
+        let gone = opener.devs.remove("/dev/m1").unwrap();
+        let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        assert_eq!(h.missing, ["pv1"]);
+        assert!(
+            h.warnings[1].ends_with("(last written to /dev/m1)."),
+            "{:?}",
+            h.warnings
+        );
+        h.vg.tags.push("t".into());
+        h.commit(&opener, "vgchange --addtag").unwrap();
+        let pv1 = h.vg.pv("pv1").unwrap();
+        assert!(pv1.flags.has("MISSING"));
+        assert_eq!(pv1.device.as_deref(), Some("[unknown]"));
+        opener.devs.insert("/dev/m1".into(), gone);
+        let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        assert_eq!(h.missing, ["pv1"]);
+        assert!(h
+            .warnings
+            .iter()
+            .any(|w| w == "VG vg0 was previously updated while PV /dev/m1 was missing."));
     }
 
     #[test]

@@ -153,8 +153,9 @@ pub fn vg_attr(vg: &Vg, partial: bool) -> String {
         .collect()
 }
 
-/// `pv_attr`: allocatable, exported/used, missing. An orphan is `---`.
-pub fn pv_attr(vg: Option<(&Vg, &Pv)>) -> String {
+/// `pv_attr`: allocatable, exported/used, missing (not found, or flagged
+/// MISSING in the metadata). An orphan is `---`.
+pub fn pv_attr(vg: Option<(&Vg, &Pv)>, missing: bool) -> String {
     match vg {
         None => "---".to_string(),
         Some((vg, pv)) => {
@@ -164,7 +165,7 @@ pub fn pv_attr(vg: Option<(&Vg, &Pv)>) -> String {
                 '-'
             };
             let x = if vg.status.has("EXPORTED") { 'x' } else { '-' };
-            let m = if pv.flags.has("MISSING") || pv.status.has("MISSING") {
+            let m = if missing || pv.flags.has("MISSING") || pv.status.has("MISSING") {
                 'm'
             } else {
                 '-'
@@ -251,7 +252,8 @@ mod tests {
     fn vg_and_pv_attrs() {
         let vg = example_vg();
         assert_eq!(vg_attr(&vg, false), "wz--n-");
-        assert_eq!(pv_attr(Some((&vg, &vg.pvs[0]))), "a--");
-        assert_eq!(pv_attr(None), "---");
+        assert_eq!(pv_attr(Some((&vg, &vg.pvs[0])), false), "a--");
+        assert_eq!(pv_attr(Some((&vg, &vg.pvs[0])), true), "a-m");
+        assert_eq!(pv_attr(None, false), "---");
     }
 }

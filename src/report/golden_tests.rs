@@ -72,6 +72,7 @@ fn pv_records<'a>(vg: &'a Vg, devs: &BTreeMap<String, String>) -> Vec<PvRecord<'
                 mda_free_bytes: f[6].parse().unwrap(),
                 mda_used_count: f[7].parse().unwrap(),
                 vg: in_vg,
+                missing: false,
             }
         })
         .filter(|r| r.vg.is_none() || devs.values().any(|d| *d == r.device))

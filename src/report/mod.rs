@@ -51,8 +51,9 @@ pub struct LvRecord<'a> {
     pub vg: &'a Vg,
     pub lv: &'a Lv,
     pub state: LvKernelState,
-    /// PV key (`pv0`) → device name the scan found it on; the metadata's
-    /// `device` hint is used for keys not listed.
+    /// PV key (`pv0`) → device name the scan found it on, `[unknown]` for
+    /// a missing PV (the LV is then partial, `p` in lv_attr); the
+    /// metadata's `device` hint is used for keys not listed.
     pub pv_devices: &'a BTreeMap<String, String>,
     /// Kernel major:minor of the LV's device when active.
     pub kernel_device: Option<(u32, u32)>,
@@ -60,7 +61,21 @@ pub struct LvRecord<'a> {
     pub kernel_read_ahead: Option<u64>,
 }
 
+/// The device name LVM2 gives a PV it cannot find.
+pub const UNKNOWN_DEVICE: &str = "[unknown]";
+
 impl LvRecord<'_> {
+    /// Whether the LV has extents on a missing PV (LVM2's `lv_is_partial`
+    /// for the LVs rlvm models).
+    pub fn partial(&self) -> bool {
+        self.lv.segments.iter().any(|seg| match &seg.kind {
+            crate::metadata::model::SegmentKind::Striped { stripes, .. } => stripes
+                .iter()
+                .any(|a| self.pv_devices.get(&a.pv).map(String::as_str) == Some(UNKNOWN_DEVICE)),
+            _ => false,
+        })
+    }
+
     /// Device name of PV `key`, as `devices` and lvdisplay print it.
     pub fn pv_device(&self, key: &str) -> String {
         self.pv_devices
@@ -114,4 +129,7 @@ pub struct PvRecord<'a> {
     pub mda_size_bytes: u64,
     pub mda_free_bytes: u64,
     pub vg: Option<(&'a Vg, &'a Pv)>,
+    /// A PV of the VG not found on any device: LVM2 lists it as
+    /// `[unknown]`, `m` in pv_attr.
+    pub missing: bool,
 }

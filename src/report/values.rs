@@ -333,7 +333,14 @@ pub fn lv_value_with<'a>(
                 },
             )
         }
-        "lv_attr" => s(lv_attr_with(facts, lv, &r.state)),
+        "lv_attr" => {
+            let mut attr = lv_attr_with(facts, lv, &r.state);
+            // [8] health: `p` for an LV with extents on a missing PV.
+            if r.partial() && attr.as_bytes().get(8) == Some(&b'-') {
+                attr.replace_range(8..9, "p");
+            }
+            s(attr)
+        }
         "segtype" => s(match seg.map(|s| &s.kind) {
             Some(SegmentKind::Striped { stripes, .. }) if stripes.len() == 1 => "linear",
             Some(s2) => match s2 {
@@ -457,7 +464,7 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "pv_size" => f.size(size),
         "pv_free" => f.size(free),
         "pv_used" => f.size(used),
-        "pv_attr" => s(pv_attr(r.vg)),
+        "pv_attr" => s(pv_attr(r.vg, r.missing)),
         "pv_allocatable" => bin(
             Some(r.vg.is_some_and(|(_, p)| p.status.has("ALLOCATABLE"))),
             "allocatable",
@@ -467,7 +474,7 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
             "exported",
         ),
         "pv_missing" => bin(
-            Some(r.vg.is_some_and(|(_, p)| p.flags.has("MISSING"))),
+            Some(r.missing || r.vg.is_some_and(|(_, p)| p.flags.has("MISSING"))),
             "missing",
         ),
         "pv_pe_count" => n(pe as i64),
