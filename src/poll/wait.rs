@@ -75,9 +75,10 @@ pub enum PollOutcome {
     Stopped,
 }
 
-/// Short enough that SIGTERM ends a poller promptly, long enough that an
-/// idle poller costs nothing measurable.
-const SLICE: Duration = Duration::from_millis(250);
+/// Short enough that SIGTERM ends a poller within a second, long enough
+/// that an idle poller wakes once a second at most (a benchmark measured
+/// 0.9% of a CPU in the TCG VM with 250 ms slices).
+const SLICE: Duration = Duration::from_secs(1);
 /// LVM2 sleeps at least this long per loop even with `-i 0`.
 const AT_LEAST: Duration = Duration::from_millis(100);
 
@@ -211,8 +212,8 @@ mod tests {
                 PollEvent::Progress(100.0)
             ]
         );
-        // Two pauses of 1 s, each in 250 ms slices: no spinning.
-        assert_eq!(clock.slept.len(), 8);
+        // Two pauses of 1 s, one slice each: no spinning.
+        assert_eq!(clock.slept.len(), 2);
         assert!(clock.slept.iter().all(|d| *d == SLICE));
     }
 

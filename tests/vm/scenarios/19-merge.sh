@@ -22,6 +22,7 @@ d3=$(disk 3)
 PATH=/opt/gnu/bin:$PATH   # mkfs.ext4 and e2fsck from e2fsprogs, when the image has them
 
 fast_polling
+# snapshot_copy_throttle: % of time the kernel may copy; 100 (the default) is unthrottled.
 throttle=/sys/module/dm_snapshot/parameters/snapshot_copy_throttle
 
 md5_of() { md5sum <"$1" | cut -d' ' -f1; }
@@ -95,7 +96,7 @@ expect_eq "origin reads A while merging" "$(md5_of /dev/vg0/origin)" "$sum_a"
 expect_eq "s2 keeps A+B while merging" "$(md5_of /dev/vg0/s2)" "$sum_ab"
 run rlvm lvs -a -o lv_name,lv_attr,origin,data_percent,lv_merging vg0
 case $(lv_field origin lv_attr) in O*) ;; *) fail "origin attr $(lv_field origin lv_attr), want O..." ;; esac
-echo "0" >"$throttle"
+echo 100 >"$throttle"
 
 step "the background poller finishes: s1 gone, s2 kept, origin still an origin"
 gone s1 60
@@ -111,7 +112,7 @@ step "foreground merge of the last snapshot: progress lines, plain linear origin
 run dd if="$SCRATCH/b" of=/dev/vg0/origin bs=1M seek=20 oflag=direct conv=notrunc
 echo 1 >"$throttle"
 rlvm lvconvert --merge -i 1 vg0/s2 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; fail "foreground merge"; }
-echo 0 >"$throttle"
+echo 100 >"$throttle"
 cat "$SCRATCH/out"
 grep -q "^  vg0/origin: Merged: [0-9.]*%$" "$SCRATCH/out" || fail "no LVM2-style progress line"
 grep -qF "Merge of snapshot into logical volume vg0/origin has finished." "$SCRATCH/out" || fail "no finish line"
@@ -200,7 +201,7 @@ if command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null; then
     [ -f /mnt/o/old ] && [ ! -e /mnt/o/new ] || fail "the mounted origin does not show the snapshot's files: $(ls /mnt/o)"
     dd if=/dev/urandom of=/mnt/o/during bs=1M count=2 2>/dev/null
     sync
-    echo 0 >"$throttle"
+    echo 100 >"$throttle"
     gone fs 60
     run umount /mnt/o
     run e2fsck -fn /dev/vg0/origin
@@ -247,7 +248,7 @@ run rlvm lvconvert --merge -b -i +30 vg0/y1
 run rlvm lvs -a -o lv_name,lv_attr,lv_merging --reportformat json vg0
 expect_eq "JSON shows the merge" "$(rlvm lvs --reportformat json -o lv_name,lv_merging vg0/origin | grep -c '"lv_merging":"merging"')" "1"
 run rlvm lvremove -f vg0/origin
-echo 0 >"$throttle"
+echo 100 >"$throttle"
 expect_eq "no LV left" "$(rlvm lvs --noheadings -a vg0 | wc -l)" "0"
 expect_eq "no device left" "$(vg0_devices)" ""
 run lvm vgck vg0
