@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: disks=3 size=96M timeout=420
+# vm: disks=3 size=96M timeout=900
 # lvconvert --merge against the real kernel, with real LVM2 as the reference:
 #  1. online merge: from the first instant the origin reads the snapshot's content; the origin
 #     carries snapshot-merge, the merging snapshot an error table, another snapshot keeps its
