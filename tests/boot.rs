@@ -125,7 +125,8 @@ fn boot(vm: &mut Vm, b: Boot) -> Outcome {
 /// finishes the merge with nobody running a command; boot 3 (shell initramfs, no systemd in
 /// it) is clean: nothing merging, only the root in the kernel. Then, on the same disk:
 /// rollbacks from the kernel command line (by name, by tag; missing and invalid snapshots
-/// reported, the root booting unchanged by them) and a boot into a snapshot.
+/// reported, the root booting unchanged by them), a boot into a snapshot, and a power cut
+/// during a boot-time merge that the next boot finishes.
 #[test]
 fn rollback_across_reboots() {
     let Some(img) = boot_image("rollback") else {
@@ -219,6 +220,32 @@ fn rollback_across_reboots() {
         o.total_time,
     ));
 
+    // A power cut right after the initramfs started a merge (asked for on the command line,
+    // its copy slowed down); the next boot resumes it, the poller finishes it.
+    let cut = vm
+        .boot_with(
+            Boot::new()
+                .cmdline("rd.rlvm.merge=vg0/snap_cut dm_snapshot.snapshot_copy_throttle=1")
+                .power_cut_during_boot("rlvm: rolling vg0/root back to snapshot vg0/snap_cut"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cut.power_cut && cut.rc.is_none(),
+        "{}",
+        cut.failure_report("boot 8 should have been cut mid-merge")
+    );
+    times.push((
+        "power cut in the initramfs mid-merge (systemd initramfs)",
+        cut.boot_time,
+        cut.total_time,
+    ));
+    let o = boot(
+        &mut vm,
+        Boot::new()
+            .initrd(img.initrd_shell())
+            .cmdline("rlvm_test.step=after-cut"),
+    );
+    times.push(("after the cut (shell initramfs)", o.boot_time, o.total_time));
     report(&times);
 }
 

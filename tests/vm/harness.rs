@@ -90,6 +90,8 @@ pub struct Boot {
     power_cut_at: Option<String>,
     cmdline: Vec<String>,
     initrd: Option<PathBuf>,
+    /// The power cut may come before the scenario starts (see `power_cut_during_boot`).
+    cut_during_boot: bool,
 }
 
 impl Boot {
@@ -113,6 +115,14 @@ impl Boot {
     /// happened fails the boot.
     pub fn power_cut_at(mut self, console_text: &str) -> Self {
         self.power_cut_at = Some(console_text.to_owned());
+        self
+    }
+
+    /// Like [`Boot::power_cut_at`], but the text is looked for from qemu's start, not only once
+    /// the scenario has started: a cut during the boot itself (e.g. in an initramfs).
+    pub fn power_cut_during_boot(mut self, console_text: &str) -> Self {
+        self.power_cut_at = Some(console_text.to_owned());
+        self.cut_during_boot = true;
         self
     }
 
@@ -292,14 +302,33 @@ impl Vm {
             ))
         };
 
-        // Phase 1: the guest boots and starts the scenario.
+        // Phase 1: the guest boots and starts the scenario (or is cut during the boot).
+        let mut cut_during_boot = false;
         let seen = wait_until(start_deadline, || {
             let text = read_lossy(&console);
+            if let (true, Some(cut)) = (boot.cut_during_boot, &boot.power_cut_at) {
+                if text.contains(cut.as_str()) {
+                    qemu.kill();
+                    cut_during_boot = true;
+                    return Some(true);
+                }
+            }
             if text.contains(START_MARKER) {
                 return Some(true);
             }
             qemu.exited().then_some(false)
         });
+        if cut_during_boot {
+            outcome.power_cut = true;
+            outcome.boot_time = started.elapsed();
+            outcome.total_time = started.elapsed();
+            eprintln!(
+                "VM {name} boot {n}: power cut during the boot after {:.1}s (kernel {})",
+                outcome.total_time.as_secs_f64(),
+                self.image.kernel_version
+            );
+            return Ok(outcome);
+        }
         match seen {
             Some(true) => outcome.boot_time = started.elapsed(),
             Some(false) => {
