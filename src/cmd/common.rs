@@ -362,7 +362,9 @@ impl Ctx {
     /// writes the backup as LVM2 does. In test mode nothing is written.
     pub fn commit(&self, handle: &mut VgHandle, description: &str) -> Result<(), CmdError> {
         self.commit_between(handle, description, || Ok(()))
-            .map_err(failed)
+            .map_err(failed)?;
+        self.backup(handle);
+        Ok(())
     }
 
     /// `commit` in two halves around `between` (see
@@ -401,7 +403,9 @@ impl Ctx {
         for w in warnings {
             self.warn(w);
         }
-        self.backup(handle);
+        // No backup here: an operation's devices may still be suspended
+        // (the root filesystem, where the backup lives); `Storage::finished`
+        // writes it once they are resumed.
         Ok(())
     }
 
@@ -460,6 +464,10 @@ impl crate::ops::Storage for Ctx {
         between: &mut dyn FnMut() -> Result<(), crate::ops::OpsError>,
     ) -> Result<(), crate::ops::OpsError> {
         self.commit_between(h, &store::command_line(), between)
+    }
+
+    fn finished(&self, h: &VgHandle) {
+        self.backup(h);
     }
 }
 

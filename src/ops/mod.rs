@@ -91,8 +91,15 @@ pub trait Storage {
 
     /// A plain commit.
     fn commit(&self, h: &mut VgHandle) -> Result<(), OpsError> {
-        self.commit_around(h, &mut || Ok(()))
+        self.commit_around(h, &mut || Ok(()))?;
+        self.finished(h);
+        Ok(())
     }
+
+    /// Called once the kernel side of a commit is over and nothing is
+    /// suspended any more: the time for writes to other filesystems (the
+    /// metadata backup), which could hang on a suspended root.
+    fn finished(&self, _h: &VgHandle) {}
 
     /// Device numbers of the VG's PVs.
     fn pv_devices(&self, h: &VgHandle) -> PvDevices {
@@ -171,7 +178,9 @@ pub fn update(
         }
         failpoint::hit(&format!("{name}:resumed"))?;
         Ok(())
-    })
+    })?;
+    store.finished(h);
+    Ok(())
 }
 
 #[cfg(test)]
