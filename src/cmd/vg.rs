@@ -256,7 +256,7 @@ fn remove_one(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
             return Err(CmdError::Failed(format!("Volume group \"{name}\" not removed")));
         }
         if let Some(mut dm) = ctx.dm() {
-            crate::ops::activate::deactivate_all_for_removal(&mut dm, &handle.vg)?;
+            crate::ops::activate::deactivate_vg(&mut dm, &handle.vg)?;
         }
         for lv in &visible {
             ctx.print(format!("Logical volume \"{lv}\" successfully removed."));

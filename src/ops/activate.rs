@@ -242,7 +242,8 @@ pub fn activate_vg(
     Ok(out)
 }
 
-/// `vgchange -an`: every LV of the VG, refused while any is open.
+/// `vgchange -an` (and vgremove): every LV of the VG, refused while any is
+/// open.
 pub fn deactivate_vg(dm: &mut Dm, vg: &Vg) -> Result<Activated, OpsError> {
     let mut out = Activated::default();
     let ops = plan::plan_deactivate_vg(vg, &dm.list()?)?;
@@ -361,12 +362,6 @@ fn no_such_lv(vg: &Vg, lv: &str) -> Result<(), OpsError> {
         .into());
     }
     Ok(())
-}
-
-/// vgremove: deactivate every LV first.
-pub fn deactivate_all_for_removal(dm: &mut Dm, vg: &Vg) -> Result<(), OpsError> {
-    let ops = plan::plan_deactivate_vg(vg, &dm.list()?)?;
-    dm.run(&ops)
 }
 
 /// Whether any LV of the VG has a device in the kernel.

@@ -23,7 +23,6 @@
 //! to the COW: dm-snap-persistent.c `persistent_commit_merge` writes with
 //! REQ_PREFLUSH | REQ_FUA), and the next activation builds a linear origin.
 
-use crate::dm::names::dm_name;
 use crate::dm::plan;
 use crate::dm::query::lv_state_in;
 use crate::dm::state::{KernelDevice, SnapshotStatus};
@@ -274,9 +273,4 @@ pub fn check_removable(dm: Option<&Dm>, vg: &Vg, cow: &str) -> Result<(), MergeE
         vg: vg.name.clone(),
         lv: cow.to_string(),
     })
-}
-
-/// The dm name of an LV's own device (for messages and tests).
-pub fn device_name(vg: &Vg, lv: &str) -> String {
-    dm_name(&vg.name, lv, None)
 }
