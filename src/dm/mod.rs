@@ -1,6 +1,7 @@
 //! Device-mapper: target types, the one place dm names/UUIDs are built, a
 //! pure activation planner and the single executor that calls the kernel.
 
+pub mod cow;
 pub mod error;
 pub mod exec;
 pub mod fake;
