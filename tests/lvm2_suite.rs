@@ -301,6 +301,91 @@ fn the_list_holds_the_merge_scripts() {
     }
 }
 
+/// `tests/lvm2-suite/scope.list`: every script of the suite, `in` or `out` with a reason.
+fn scope() -> BTreeMap<String, Option<String>> {
+    let path = repo_root().join("tests/lvm2-suite/scope.list");
+    let text = std::fs::read_to_string(&path).expect("tests/lvm2-suite/scope.list");
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap().to_owned();
+        let verdict = match words.next() {
+            Some("in") => None,
+            Some("out") => {
+                let why = words.collect::<Vec<_>>().join(" ");
+                assert!(
+                    !why.is_empty(),
+                    "scope.list: {name} is out without a reason"
+                );
+                Some(why)
+            }
+            other => panic!("scope.list: {name}: expected in|out, found {other:?}"),
+        };
+        assert!(
+            out.insert(name.clone(), verdict).is_none(),
+            "scope.list: {name} twice"
+        );
+    }
+    out
+}
+
+#[test]
+fn the_ci_list_is_in_scope() {
+    let scope = scope();
+    for l in listed_scripts() {
+        match scope.get(&l.name) {
+            Some(None) => {}
+            Some(Some(why)) => panic!(
+                "scripts.list runs {}, which scope.list puts out: {why}",
+                l.name
+            ),
+            None => panic!(
+                "scripts.list runs {}, which scope.list does not know",
+                l.name
+            ),
+        }
+    }
+}
+
+/// The source prepare.sh fetched (and caches in .vm-cache): scope.list
+/// names each of its test/shell scripts exactly once and nothing else.
+#[test]
+fn the_scope_list_covers_the_fetched_suite() {
+    // Fetches the source when it is not cached (a failure under CI, a loud skip elsewhere).
+    if suite_tarball("the_scope_list_covers_the_fetched_suite").is_none() {
+        return;
+    }
+    let src = repo_root().join(".vm-cache/lvm2-suite/src");
+    let Some(shell) = std::fs::read_dir(&src).ok().and_then(|d| {
+        d.flatten()
+            .map(|e| e.path().join("tree/test/shell"))
+            .find(|p| p.is_dir())
+    }) else {
+        eprintln!(
+            "the_scope_list_covers_the_fetched_suite: no fetched suite under {}",
+            src.display()
+        );
+        return;
+    };
+    let fetched: std::collections::BTreeSet<String> = std::fs::read_dir(&shell)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sh"))
+        .collect();
+    let listed: std::collections::BTreeSet<String> = scope().into_keys().collect();
+    let missing: Vec<_> = fetched.difference(&listed).collect();
+    let extra: Vec<_> = listed.difference(&fetched).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "scope.list is stale against {}: not listed {missing:?}, not in the suite {extra:?}",
+        shell.display()
+    );
+}
+
 #[test]
 fn parses_the_list_and_the_console() {
     assert_eq!(
