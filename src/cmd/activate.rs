@@ -7,6 +7,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
+use crate::metadata::store::VgHandle;
 use crate::ops::activate::{self as act, Filter};
 
 use super::common::{failed, parse, vg_arg, CmdError, CommonArgs, Ctx};
@@ -59,12 +60,37 @@ fn report(ctx: &Ctx, vg: &str, out: &act::Activated) {
     }
 }
 
+/// LVM2 activates nothing in a VG with a PV on duplicate devices (which
+/// device holds the data is the user's call: a filter, or removing the
+/// clone), before it talks to the kernel (`vgchange_activate` and
+/// `_lvchange_activate` in tools/, via `lvmcache_has_duplicate_devs`).
+/// Deactivation stays allowed.
+fn no_duplicates(h: &VgHandle) -> Result<(), CmdError> {
+    if h.duplicates.is_empty() {
+        Ok(())
+    } else {
+        Err(CmdError::Failed(format!(
+            "Cannot activate LVs in VG {} while PVs appear on duplicate devices.",
+            h.vg.name
+        )))
+    }
+}
+
 /// `vgchange -a MODE VG` (and pvscan's autoactivation).
 pub fn vgchange_activate(ctx: &Ctx, vg_name: &str, mode: &str, poll: bool) -> Result<(), CmdError> {
     let (on, auto) = parse_mode(mode)?;
-    let mut dm = ctx.require_dm()?;
     let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
+    if on {
+        if let Err(CmdError::Failed(m)) = no_duplicates(&h) {
+            ctx.error(m);
+            ctx.print(format!(
+                "0 logical volume(s) in volume group \"{vg_name}\" now active"
+            ));
+            return Err(CmdError::Failed(String::new()));
+        }
+    }
+    let mut dm = ctx.require_dm()?;
     if !on {
         let out = act::deactivate_vg(&mut dm, &h.vg)?;
         report(ctx, vg_name, &out);
@@ -133,9 +159,12 @@ pub fn lvchange_activate(
     poll: bool,
 ) -> Result<(), CmdError> {
     let (on, auto) = parse_mode(mode)?;
-    let mut dm = ctx.require_dm()?;
     let _l = ctx.lock_vg(vg_name, false)?;
     let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
+    if on {
+        no_duplicates(&h)?;
+    }
+    let mut dm = ctx.require_dm()?;
     if !on {
         let out = act::deactivate_lv(&mut dm, &h.vg, lv)?;
         report(ctx, vg_name, &out);

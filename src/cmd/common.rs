@@ -175,6 +175,9 @@ pub struct Ctx {
     /// This host's system ID(s): VGs of other hosts are foreign.
     pub host: store::HostId,
     prefix: String,
+    /// Scan warnings already printed: a command that scans more than
+    /// once (to list VGs, then to work on each) says each once, as LVM2.
+    warned: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl Ctx {
@@ -193,6 +196,7 @@ impl Ctx {
             common: common.clone(),
             host,
             prefix,
+            warned: Default::default(),
         };
         for w in host_warnings {
             ctx.warn(w);
@@ -231,7 +235,11 @@ impl Ctx {
     }
     /// An error line on stderr (for commands that go on after one).
     pub fn error(&self, msg: impl Display) {
-        eprintln!("{}{msg}", self.prefix);
+        let msg = msg.to_string();
+        // An empty message is an error already reported.
+        if !msg.is_empty() {
+            eprintln!("{}{msg}", self.prefix);
+        }
     }
     /// A verbose message (-v).
     pub fn verbose(&self, level: u8, msg: impl Display) {
@@ -250,7 +258,9 @@ impl Ctx {
         let mut result = store::scan(&FileOpener, &paths);
         result.host = self.host.clone();
         for w in &result.warnings {
-            self.warn(w);
+            if self.warned.borrow_mut().insert(w.clone()) {
+                self.warn(w);
+            }
         }
         Ok(result)
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A PV on two devices (a cloned disk): LVM2 and rlvm pick the same device
-# with the same warnings, list the VG, and refuse every write to it with
-# the same message and exit code; no byte changes on any device. Once the
+# with the same warnings, list the VG, and refuse every write to it and
+# every activation of it (before any device-mapper call: LVM2 refuses even
+# with activation disabled) with the same message and exit code; no byte
+# changes on any device. Once the
 # clone is gone, rlvm writes again and LVM2 reads it.
 . "$(dirname "$0")/lib.sh"
 lvmi_setup 64M 64M 64M 128M
@@ -20,7 +22,9 @@ run_seq() {
         "vgchange --addtag x vg0" "vgremove -f vg0" "vgexport vg0" "vgck vg0" \
         "lvs -o lv_name,vg_name" "vgs -o vg_name,pv_count,lv_count" \
         "pvs -o pv_name,vg_name" "pvcreate -ff -y $d0" "pvcreate -ff -y $d1" \
-        "vgcreate vg2 $d1" "vgcfgbackup -f $LVMI_DIR/bk vg0"; do
+        "vgcreate vg2 $d1" "vgcfgbackup -f $LVMI_DIR/bk vg0" \
+        "vgchange -ay vg0" "vgchange -aay vg0" "vgchange -ay" "vgchange -ay --test vg0" \
+        "lvchange -ay vg0/a" "lvchange -aay vg0/a"; do
         rc=0
         # shellcheck disable=SC2086
         out=$($tool $c 2>&1) || rc=$?
