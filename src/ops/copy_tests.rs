@@ -1,0 +1,337 @@
+//! The copy engine on in-memory devices: every excepted chunk lands at its
+//! origin place and nothing else changes, whatever the order, chunk size,
+//! batch size and thread count; runs are coalesced; LV maps cross
+//! segments and stripes.
+
+use std::sync::Mutex;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::dm::cow::build_store;
+use crate::metadata::id::Id;
+use crate::metadata::model::{Flags, Pv, Segment, StripeArea};
+
+/// A COW image and an origin in memory, counting calls.
+struct Mem {
+    cow: Vec<u8>,
+    origin: Mutex<Vec<u8>>,
+    writes: Mutex<Vec<(u64, u64)>>,
+    synced: Mutex<bool>,
+}
+
+impl MergeIo for Mem {
+    fn read_cow(&self, off: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        let mut at = off as usize;
+        for b in bufs.iter_mut() {
+            let src = self
+                .cow
+                .get(at..at + b.len())
+                .ok_or(io::ErrorKind::UnexpectedEof)?;
+            b.copy_from_slice(src);
+            at += b.len();
+        }
+        Ok(())
+    }
+    fn write_origin(&self, off: u64, buf: &[u8]) -> io::Result<()> {
+        let mut o = self.origin.lock().unwrap();
+        let s = off as usize;
+        o.get_mut(s..s + buf.len())
+            .ok_or(io::ErrorKind::InvalidInput)?
+            .copy_from_slice(buf);
+        self.writes.lock().unwrap().push((off, buf.len() as u64));
+        Ok(())
+    }
+    fn sync_origin(&self) -> io::Result<()> {
+        *self.synced.lock().unwrap() = true;
+        Ok(())
+    }
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed ^ (i >> 12) as u8)
+        .collect()
+}
+
+/// Fills each COW data chunk with bytes of its own and runs the engine.
+fn run(
+    cs: u64,
+    olds: &[u64],
+    origin_bytes: u64,
+    opts: EngineOptions,
+) -> (Mem, Vec<u8>, Vec<crate::dm::cow::Exception>, CopyStats) {
+    let cb = cs * 512;
+    let chunks = 2 + olds.len() as u64 * 2 + 4;
+    let (mut img, mut exc) = build_store(cs, olds, chunks * cb);
+    for e in &exc {
+        let at = (e.new * cb) as usize;
+        img[at..at + cb as usize].copy_from_slice(&pattern(cb as usize, e.new as u8 ^ 0x5a));
+    }
+    exc.sort();
+    let before = pattern(origin_bytes as usize, 7);
+    let mem = Mem {
+        cow: img,
+        origin: Mutex::new(before.clone()),
+        writes: Mutex::new(vec![]),
+        synced: Mutex::new(false),
+    };
+    let mut last = (0, 0);
+    let stats = copy_exceptions(&mem, &exc, cb, origin_bytes, opts, &mut |d, t| {
+        assert!(d >= last.0 && d <= t);
+        last = (d, t);
+    })
+    .unwrap();
+    assert_eq!(last.0, last.1, "progress ends at the total");
+    assert!(*mem.synced.lock().unwrap(), "origin synced");
+    (mem, before, exc, stats)
+}
+
+fn check(mem: &Mem, before: &[u8], exc: &[crate::dm::cow::Exception], cb: u64) {
+    let o = mem.origin.lock().unwrap();
+    let mut want = before.to_vec();
+    for e in exc {
+        let (s, n) = ((e.old * cb) as usize, cb as usize);
+        let n = n.min(want.len() - s);
+        let src = (e.new * cb) as usize;
+        want[s..s + n].copy_from_slice(&mem.cow[src..src + n]);
+    }
+    assert!(*o == want, "origin differs from the expected merge");
+}
+
+#[test]
+fn sequential_changes_coalesce_into_one_write_per_batch() {
+    let olds: Vec<u64> = (100..1100).collect();
+    let opts = EngineOptions {
+        threads: 3,
+        batch_bytes: 1 << 20,
+    };
+    let (mem, before, exc, stats) = run(8, &olds, 2048 * 4096, opts);
+    check(&mem, &before, &exc, 4096);
+    // 1000 chunks of 4 KiB in 1 MiB batches: 4 batches, one write each; the
+    // reads bridge the metadata chunk every 256 data chunks.
+    assert_eq!(stats.writes, 4);
+    assert_eq!(stats.reads, 4);
+    assert_eq!(stats.bytes, 1000 * 4096);
+}
+
+#[test]
+fn partial_last_chunk_is_clipped() {
+    // Origin of 10.5 chunks of 64 KiB; chunk 10 is the partial one.
+    let cb = 128 * 512;
+    let origin = 10 * cb + cb / 2;
+    let (mem, before, exc, stats) = run(128, &[10, 3, 4], origin, EngineOptions::default());
+    check(&mem, &before, &exc, cb);
+    assert_eq!(stats.bytes, 2 * cb + cb / 2);
+    assert!(mem.writes.lock().unwrap().contains(&(10 * cb, cb / 2)));
+}
+
+#[test]
+fn a_failing_device_stops_the_copy_with_its_error() {
+    struct Failing;
+    impl MergeIo for Failing {
+        fn read_cow(&self, _: u64, _: &mut [&mut [u8]]) -> io::Result<()> {
+            Err(io::Error::other("EIO"))
+        }
+        fn write_origin(&self, _: u64, _: &[u8]) -> io::Result<()> {
+            unreachable!("nothing read, nothing written")
+        }
+        fn sync_origin(&self) -> io::Result<()> {
+            unreachable!("no sync after a failure")
+        }
+    }
+    let (_, mut exc) = build_store(8, &[1, 2, 3], 64 * 4096);
+    exc.sort();
+    let e = copy_exceptions(
+        &Failing,
+        &exc,
+        4096,
+        1 << 20,
+        EngineOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "EIO");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+    #[test]
+    fn any_exceptions_any_batching_same_bytes(
+        shift in 0u32..3,
+        olds in proptest::collection::hash_set(0u64..600, 0..400),
+        threads in 1usize..5,
+        batch_chunks in 1usize..40,
+    ) {
+        let cs = 8u64 << shift;
+        let cb = cs * 512;
+        let olds: Vec<u64> = olds.into_iter().collect();
+        let opts = EngineOptions { threads, batch_bytes: batch_chunks * cb as usize };
+        let (mem, before, exc, stats) = run(cs, &olds, 600 * cb, opts);
+        check(&mem, &before, &exc, cb);
+        prop_assert_eq!(stats.bytes, olds.len() as u64 * cb);
+    }
+}
+
+fn vg_with(extent_sectors: u64, lvs: Vec<Lv>) -> Vg {
+    let pv = |key: &str, pe_start: u64| Pv {
+        key: key.into(),
+        id: Id::random(),
+        device: None,
+        device_id_type: None,
+        device_id: None,
+        status: Flags::default(),
+        flags: Flags::default(),
+        tags: vec![],
+        dev_size: None,
+        pe_start,
+        pe_count: 1000,
+        ba_start: None,
+        ba_size: None,
+    };
+    Vg {
+        name: "vg".into(),
+        id: Id::random(),
+        seqno: 1,
+        format: None,
+        status: Flags::default(),
+        flags: Flags::default(),
+        tags: vec![],
+        system_id: None,
+        extent_size: extent_sectors,
+        max_lv: 0,
+        max_pv: 0,
+        allocation_policy: None,
+        metadata_copies: None,
+        pvs: vec![pv("pv0", 2048), pv("pv1", 4096)],
+        lvs,
+        unsupported: None,
+    }
+}
+
+fn lv(name: &str, segments: Vec<Segment>) -> Lv {
+    Lv {
+        name: name.into(),
+        id: Id::random(),
+        status: Flags::default(),
+        flags: Flags::default(),
+        tags: vec![],
+        creation_time: None,
+        creation_host: None,
+        allocation_policy: None,
+        read_ahead: None,
+        major: None,
+        minor: None,
+        segments,
+    }
+}
+
+fn seg(start: u64, count: u64, stripe_size: Option<u64>, areas: &[(&str, u64)]) -> Segment {
+    Segment {
+        start_extent: start,
+        extent_count: count,
+        tags: vec![],
+        kind: SegmentKind::Striped {
+            stripe_size,
+            stripes: areas
+                .iter()
+                .map(|(pv, pe)| StripeArea {
+                    pv: pv.to_string(),
+                    pe: *pe,
+                })
+                .collect(),
+        },
+    }
+}
+
+#[test]
+fn lv_map_crosses_segments_and_stripes() {
+    // 8-sector (4 KiB) extents: LV = 2 extents on pv1 at PE 5, then 4
+    // extents striped over pv0 PE 0 and pv1 PE 10 in 2 KiB units.
+    let l = lv(
+        "o",
+        vec![
+            seg(0, 2, None, &[("pv1", 5)]),
+            seg(2, 4, Some(4), &[("pv0", 0), ("pv1", 10)]),
+        ],
+    );
+    let vg = vg_with(8, vec![l.clone()]);
+    let mut idx = |k: &str| Some(if k == "pv0" { 0 } else { 1 });
+    let m = LvMap::new(&vg, &l, &mut idx).unwrap();
+    assert_eq!(m.size, 6 * 4096);
+    let pv1 = 4096 * 512;
+    let pv0 = 2048 * 512;
+    assert_eq!(m.locate(0, 8192).unwrap(), vec![(1, pv1 + 5 * 4096, 8192)]);
+    assert_eq!(
+        m.locate(4096, 4096 + 2048 + 2048 + 1024).unwrap(),
+        vec![
+            (1, pv1 + 6 * 4096, 4096),
+            (0, pv0, 2048),
+            (1, pv1 + 10 * 4096, 2048),
+            (0, pv0 + 2048, 1024),
+        ]
+    );
+    assert!(m.locate(6 * 4096 - 1, 2).is_err());
+    let mut none = |_: &str| None;
+    assert!(matches!(
+        LvMap::new(&vg, &l, &mut none),
+        Err(MapError::MissingPv { .. })
+    ));
+}
+
+#[test]
+fn lv_io_reads_across_devices_and_writes_through_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<File> = (0..2)
+        .map(|i| {
+            let p = dir.path().join(format!("pv{i}"));
+            std::fs::write(&p, pattern(8 << 20, i as u8)).unwrap();
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&p)
+                .unwrap()
+        })
+        .collect();
+    let cow = lv(
+        "c",
+        vec![
+            seg(0, 1, None, &[("pv0", 3)]),
+            seg(1, 1, None, &[("pv1", 0)]),
+        ],
+    );
+    let origin = lv("o", vec![seg(0, 2, Some(8), &[("pv0", 10), ("pv1", 10)])]);
+    let vg = vg_with(8, vec![cow.clone(), origin.clone()]);
+    let mut idx = |k: &str| Some(if k == "pv0" { 0 } else { 1 });
+    let io = LvIo {
+        cow: LvMap::new(&vg, &cow, &mut idx).unwrap(),
+        origin: LvMap::new(&vg, &origin, &mut idx).unwrap(),
+        files,
+        written: vec![true, true],
+    };
+    let mut a = vec![0u8; 3000];
+    let mut b = vec![0u8; 3000];
+    io.read_cow(2048, &mut [&mut a, &mut b]).unwrap();
+    let p0 = pattern(8 << 20, 0);
+    let p1 = pattern(8 << 20, 1);
+    let c0 = 2048 * 512 + 3 * 4096;
+    assert_eq!(&a[..2048], &p0[c0 + 2048..c0 + 4096]);
+    assert_eq!(&a[2048..], &p1[2048 * 512..2048 * 512 + 952]);
+    assert_eq!(&b[..], &p1[2048 * 512 + 952..2048 * 512 + 3952]);
+    let mut h = vec![0u8; 16];
+    io.read_cow_at(4090, &mut h).unwrap();
+    assert_eq!(&h[..6], &p0[c0 + 4090..c0 + 4096]);
+    io.write_origin(0, &vec![0xab; 8192]).unwrap();
+    io.sync_origin().unwrap();
+    let d0 = std::fs::read(dir.path().join("pv0")).unwrap();
+    let d1 = std::fs::read(dir.path().join("pv1")).unwrap();
+    let o0 = 2048 * 512 + 10 * 4096;
+    let o1 = 4096 * 512 + 10 * 4096;
+    assert!(d0[o0..o0 + 4096].iter().all(|&x| x == 0xab));
+    assert!(d1[o1..o1 + 4096].iter().all(|&x| x == 0xab));
+    assert_eq!(
+        d0[o0 + 4096],
+        p0[o0 + 4096],
+        "nothing beyond the LV written"
+    );
+}
