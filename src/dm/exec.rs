@@ -7,8 +7,17 @@
 //! previous live table restored, devices it removed are re-created, and
 //! everything it suspended is resumed, so nothing is left suspended or
 //! half-built. A failed undo reports both errors.
+//!
+//! udev: a transaction waits for udev (`Kernel::udev_wait`, the one cookie
+//! of all its resume, remove and rename ioctls, see `udev.rs`) once, when
+//! it ends (`Transaction::finish`, or when it is dropped), and only if
+//! nothing it suspended is still suspended: udev may need a suspended
+//! device (the root filesystem on an origin) to complete the cookie, so a
+//! wait in between could never end. After a failed undo that left a
+//! device suspended it does not wait at all (the cookie is dropped with
+//! the kernel handle).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::nodes::Nodes;
 use super::plan::Op;
@@ -116,6 +125,14 @@ pub trait Kernel {
     /// DM_DEV_RENAME: same device (number, UUID, tables), new name.
     fn rename(&mut self, from: &str, to: &str) -> Result<(), KernelError>;
 
+    /// Waits until udev has processed the uevents of every resume, remove
+    /// and rename since the last wait (nodes and links made or removed).
+    /// Blocks: call only when nothing is suspended (module doc). Without
+    /// udev sync it returns at once.
+    fn udev_wait(&mut self) -> Result<(), KernelError> {
+        Ok(())
+    }
+
     /// Live table of a device (empty if it has none).
     fn table(&self, name: &str) -> Result<Vec<TargetLine>, KernelError> {
         self.info(name)?
@@ -163,9 +180,12 @@ pub fn execute(kernel: &mut dyn Kernel, ops: &[Op]) -> Result<(), ExecError> {
 }
 
 /// Execute `ops`; `nodes` maintains /dev/mapper and /dev/<vg> entries
-/// when udev does not.
+/// when udev does not. Waits for udev once, at the end.
 pub fn execute_with(kernel: &mut dyn Kernel, ops: &[Op], nodes: &Nodes) -> Result<(), ExecError> {
-    Transaction::new(kernel, nodes)?.run(ops)
+    let mut tx = Transaction::new(kernel, nodes)?;
+    let r = tx.run(ops);
+    tx.finish();
+    r
 }
 
 /// Where a plan is cut around the metadata commit (LVM2's order: preload
@@ -181,12 +201,17 @@ pub fn commit_point(ops: &[Op]) -> usize {
 
 /// A plan run in parts with one undo journal: `run` may be called several
 /// times (before and after a metadata commit); when any part fails, or
-/// when `rollback` is called, everything every part did is undone.
+/// when `rollback` is called, everything every part did is undone. udev
+/// is waited for once, at `finish` or drop (module doc).
 pub struct Transaction<'k> {
     kernel: &'k mut dyn Kernel,
     nodes: &'k Nodes,
     devs: HashMap<String, DevNum>,
     journal: Vec<Done>,
+    /// Devices this transaction suspended and has not resumed or removed.
+    held: BTreeSet<String>,
+    /// A resume, remove or rename ran since the last udev wait.
+    unsynced: bool,
 }
 
 impl<'k> Transaction<'k> {
@@ -205,6 +230,8 @@ impl<'k> Transaction<'k> {
             nodes,
             devs,
             journal: Vec::new(),
+            held: BTreeSet::new(),
+            unsynced: false,
         })
     }
 
@@ -212,6 +239,7 @@ impl<'k> Transaction<'k> {
     pub fn run(&mut self, ops: &[Op]) -> Result<(), ExecError> {
         for op in ops {
             log::debug!("dm: {op}");
+            self.track(op);
             if let Err(cause) = step(
                 self.kernel,
                 op,
@@ -235,7 +263,86 @@ impl<'k> Transaction<'k> {
     /// Undoes everything done so far; returns the undo's own errors.
     pub fn rollback(&mut self) -> Vec<KernelError> {
         let journal = std::mem::take(&mut self.journal);
-        undo(self.kernel, journal, &mut self.devs, self.nodes)
+        // What the undo renames back: held devices may get their old names.
+        let mut candidates: BTreeSet<String> = std::mem::take(&mut self.held);
+        for d in &journal {
+            match d {
+                Done::Renamed { from, .. } => {
+                    candidates.insert(from.clone());
+                }
+                Done::Suspended(n) => {
+                    candidates.insert(n.clone());
+                }
+                _ => {}
+            }
+        }
+        if !journal.is_empty() {
+            // The undo resumes, removes and renames (the call may fail
+            // half-way: count it as issued).
+            self.unsynced = true;
+        }
+        let errors = undo(self.kernel, journal, &mut self.devs, self.nodes);
+        // Still suspended after the undo (a resume that failed): no wait.
+        self.held = candidates
+            .into_iter()
+            .filter(|n| matches!(self.kernel.info(n), Ok(Some(d)) if d.suspended))
+            .collect();
+        errors
+    }
+
+    /// Ends the transaction: waits for udev once, if anything is to wait
+    /// for and nothing this transaction suspended is still suspended. A
+    /// failed wait is a warning (the kernel's work is done).
+    pub fn finish(mut self) {
+        self.sync_udev();
+    }
+
+    fn sync_udev(&mut self) {
+        if !self.unsynced {
+            return;
+        }
+        if !self.held.is_empty() {
+            log::debug!(
+                "dm: not waiting for udev: {} still suspended",
+                self.held.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+            return;
+        }
+        self.unsynced = false;
+        log::debug!("dm: waiting for udev");
+        if let Err(e) = self.kernel.udev_wait() {
+            log::warn!("{e}");
+        }
+    }
+
+    /// Keeps `held` and `unsynced` up to date for `op` (before it runs: a
+    /// failed resume or remove still counts as issued, a failed suspend
+    /// as held, so that no wait can start while it might be suspended).
+    fn track(&mut self, op: &Op) {
+        match op {
+            Op::Suspend { name } => {
+                self.held.insert(name.clone());
+            }
+            Op::Resume { name } | Op::Remove { name } => {
+                self.unsynced = true;
+                self.held.remove(name);
+            }
+            Op::Rename { from, to } => {
+                self.unsynced = true;
+                if self.held.remove(from) {
+                    self.held.insert(to.clone());
+                }
+            }
+            Op::Create { .. } | Op::Load { .. } | Op::Clear { .. } => {}
+        }
+    }
+}
+
+impl Drop for Transaction<'_> {
+    /// A transaction not `finish`ed (an early return) still waits for
+    /// udev, under the same rule.
+    fn drop(&mut self) {
+        self.sync_udev();
     }
 }
 

@@ -11,6 +11,12 @@
 //! active snapshot needs that snapshot suspended (dm-snap.c
 //! `snapshot_preresume`: "Unable to perform snapshot handover until
 //! source is suspended").
+//!
+//! udev: `udev_wait` is recorded in `udev_waits` (not in `calls`, whose
+//! numbering failure injection uses) with what was suspended at that
+//! moment and how many cookie-carrying calls (resume, remove, rename) it
+//! covers, so tests can check that no wait happens while a device is
+//! suspended (with the root on that device, it would never end).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -29,6 +35,17 @@ struct SimDev {
     open_count: i32,
 }
 
+/// One `udev_wait` as the fake saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdevWait {
+    /// `calls.len()` at the wait: it came after `calls[..at]`.
+    pub at: usize,
+    /// Devices suspended at that moment (no table yet counts).
+    pub suspended: Vec<String>,
+    /// Resume, remove and rename calls since the previous wait.
+    pub covers: usize,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RecordingKernel {
     devs: BTreeMap<String, SimDev>,
@@ -45,6 +62,10 @@ pub struct RecordingKernel {
     pub unavailable: bool,
     /// INFO status the fake reports for `snapshot`/`snapshot-merge`.
     pub snapshot_status: String,
+    /// Every `udev_wait`.
+    pub udev_waits: Vec<UdevWait>,
+    /// Resume, remove and rename calls since the last `udev_wait`.
+    uncovered: usize,
 }
 
 impl RecordingKernel {
@@ -94,6 +115,9 @@ impl RecordingKernel {
 
     fn call(&mut self, what: String, op: &'static str, name: &str) -> Result<(), KernelError> {
         let n = self.calls.len();
+        if matches!(op, "resume" | "remove" | "rename") {
+            self.uncovered += 1;
+        }
         self.calls.push(what);
         if self.fail_at.contains(&n) || self.fail_from.is_some_and(|f| n >= f) {
             return Err(fail(op, name, "injected failure"));
@@ -327,6 +351,15 @@ impl Kernel for RecordingKernel {
         if let Some(d) = self.devs.remove(from) {
             self.devs.insert(to.to_string(), d);
         }
+        Ok(())
+    }
+    fn udev_wait(&mut self) -> Result<(), KernelError> {
+        let w = UdevWait {
+            at: self.calls.len(),
+            suspended: self.suspended(),
+            covers: std::mem::take(&mut self.uncovered),
+        };
+        self.udev_waits.push(w);
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! The three device-mapper ioctls that carry a udev cookie (resume,
-//! remove, rename), issued directly on /dev/mapper/control without one.
-//! Used when lvm.conf `activation/udev_sync = 0` or `--noudevsync`: rlvm
-//! must then never wait for udev.
+//! remove, rename), issued directly on /dev/mapper/control with the
+//! `event_nr` the caller chose: with udev sync, the transaction's one
+//! cookie (`udev.rs`); without (lvm.conf `activation/udev_sync = 0`,
+//! `--noudevsync`, no udevd), only the udev flags, and nobody waits.
 //!
 //! Also DM_DEV_CREATE with DM_PERSISTENT_DEV_FLAG and a device number, for
 //! LVs with a fixed minor (LVM2's `FIXED_MINOR`): the crate's
@@ -12,19 +13,17 @@
 //!
 //! Why not the `devicemapper` crate: its `DM::do_ioctl` always runs
 //! `UdevSync::begin` for these ioctls, which makes a SysV-semaphore
-//! cookie and blocks until udev's 95-dm-notify rule completes it whenever
-//! /run/udev/control exists. No `DmOptions` flag turns that off (its only
-//! per-call exit is `DM_SUSPEND`, which means "suspend" to the resume
-//! ioctl and is filtered out of remove and rename), so the wait cannot be
-//! skipped through the crate's API. Everything else (create, load,
+//! cookie per ioctl and blocks until udev's 95-dm-notify rule completes it
+//! whenever /run/udev/control exists. No `DmOptions` flag turns that off
+//! or defers it, and a wait in the middle of a transaction can deadlock
+//! (a suspended root, see `udev.rs`). Everything else (create, load,
 //! suspend, info, status) never waits and stays with the crate.
 //!
-//! What goes into `event_nr` follows libdm with sync disabled
-//! (libdm-common.c `dm_task_set_cookie`, libdm-iface.c): the udev flags
-//! in the high 16 bits with DM_UDEV_PRIMARY_SOURCE_FLAG, and a zero base
-//! cookie. The kernel passes it on as DM_COOKIE in the uevent, so udev
-//! rules still see the flags, and `dmsetup udevcomplete` ignores a
-//! cookie without a base: nobody waits, nothing is left to clean up.
+//! What goes into `event_nr` follows libdm (libdm-common.c
+//! `dm_task_set_cookie`, libdm-iface.c): the udev flags in the high 16
+//! bits with DM_UDEV_PRIMARY_SOURCE_FLAG, the cookie's base (or 0) low.
+//! The kernel passes it on as DM_COOKIE in the uevent, so udev rules see
+//! the flags, and `dmsetup udevcomplete` ignores a cookie without a base.
 
 use std::os::fd::RawFd;
 
@@ -57,14 +56,15 @@ pub const DM_DEV_RENAME_CMD: u8 = 5;
 pub const DM_DEV_SUSPEND_CMD: u8 = 6;
 pub const DM_READONLY_FLAG: u32 = 1 << 0;
 pub const DM_PERSISTENT_DEV_FLAG: u32 = 1 << 3;
-const DM_UDEV_FLAGS_SHIFT: u32 = 16;
-const DM_UDEV_PRIMARY_SOURCE_FLAG: u32 = 0x0040;
-/// Big enough for any answer to these three (they return no data).
+/// Set in the answer when the ioctl sent a uevent (the cookie will be
+/// completed by udev).
+pub const DM_UEVENT_GENERATED_FLAG: u32 = 1 << 13;
+/// Big enough for any answer to these four (they return no data).
 const BUF_SIZE: usize = 16 * 1024;
 
 /// `event_nr` for a cookie-carrying ioctl without udev sync.
 pub fn event_nr_without_sync(udev_flags: u32) -> u32 {
-    ((udev_flags | DM_UDEV_PRIMARY_SOURCE_FLAG) & 0xffff) << DM_UDEV_FLAGS_SHIFT
+    super::udev::event_nr(udev_flags, 0)
 }
 
 /// The request buffer: header, then `data` (NUL-terminated) at
@@ -124,18 +124,19 @@ pub fn run(fd: RawFd, cmd: u8, buf: &mut [u64]) -> Result<DmIoctl, Errno> {
     Ok(header(buf))
 }
 
-/// Resume `name` (no DM_SUSPEND_FLAG), never waiting for udev.
-pub fn resume(fd: RawFd, name: &str, udev_flags: u32) -> Result<DmIoctl, Errno> {
-    let mut b = build(name, 0, event_nr_without_sync(udev_flags), None);
+/// Resume `name` (no DM_SUSPEND_FLAG); `event_nr` carries the udev
+/// flags and cookie. Never waits.
+pub fn resume(fd: RawFd, name: &str, event_nr: u32) -> Result<DmIoctl, Errno> {
+    let mut b = build(name, 0, event_nr, None);
     run(fd, DM_DEV_SUSPEND_CMD, &mut b)
 }
 
 /// Remove `name`, retrying while it is busy as the crate and libdm do
 /// (a closing opener may hold it for a moment).
-pub fn remove(fd: RawFd, name: &str, udev_flags: u32) -> Result<DmIoctl, Errno> {
+pub fn remove(fd: RawFd, name: &str, event_nr: u32) -> Result<DmIoctl, Errno> {
     let mut tries = 0;
     loop {
-        let mut b = build(name, 0, event_nr_without_sync(udev_flags), None);
+        let mut b = build(name, 0, event_nr, None);
         match run(fd, DM_DEV_REMOVE_CMD, &mut b) {
             Err(Errno::EBUSY) if tries < 4 => {
                 tries += 1;
@@ -182,9 +183,9 @@ pub fn create_persistent(
     run(fd, DM_DEV_CREATE_CMD, &mut b)
 }
 
-/// Rename `from` to `to`, never waiting for udev.
-pub fn rename(fd: RawFd, from: &str, to: &str, udev_flags: u32) -> Result<DmIoctl, Errno> {
-    let mut b = build(from, 0, event_nr_without_sync(udev_flags), Some(to));
+/// Rename `from` to `to` (`event_nr` as for `resume`). Never waits.
+pub fn rename(fd: RawFd, from: &str, to: &str, event_nr: u32) -> Result<DmIoctl, Errno> {
+    let mut b = build(from, 0, event_nr, Some(to));
     run(fd, DM_DEV_RENAME_CMD, &mut b)
 }
 

@@ -1,33 +1,39 @@
 //! `DmKernel`: the real device-mapper, through the `devicemapper` crate's
 //! ioctls on /dev/mapper/control. The only file that talks to the kernel.
 //!
-//! udev: the crate waits on a udev cookie for resume and remove only when
-//! /run/udev/control exists. Layer devices (`-real`, `-cow`) are resumed
-//! with `DmOptions::private()` so udev hides them, as LVM2 does; visible
-//! LVs with the default flags. With lvm.conf `udev_rules = 0` we also set
-//! `DM_UDEV_DISABLE_DM_RULES_FLAG` and `nodes.rs` makes the nodes. (With
-//! udevd running the crate always waits for the cookie; dm's
-//! 95-dm-notify rule completes it whatever the disable flags say.)
+//! udev: layer devices (`-real`, `-cow`) are resumed with
+//! `DmOptions::private()`'s udev flags so udev hides them, as LVM2 does;
+//! visible LVs with the default flags. With lvm.conf `udev_rules = 0` we
+//! also set `DM_UDEV_DISABLE_DM_RULES_FLAG` and `nodes.rs` makes the nodes
+//! (dm's 95-dm-notify rule still completes the cookie).
 //!
-//! udev_sync: with lvm.conf `activation/udev_sync = 0` (or `--noudevsync`)
-//! resume, remove and rename bypass the crate (`ioctl.rs`) so that no
-//! cookie is made and nothing waits for udev; the other ioctls never wait.
+//! udev_sync: resume, remove and rename go through `ioctl.rs`, never the
+//! crate (which would make and wait a cookie inside each of them). With
+//! lvm.conf `activation/udev_sync = 1` (the default) and udevd running
+//! (/run/udev/control), they all carry ONE cookie (`udev.rs`), made at the
+//! first of them and waited for only by `Kernel::udev_wait`, which
+//! `exec::Transaction` calls once nothing it suspended is still suspended.
+//! With `udev_sync = 0` or `--noudevsync` no cookie is made and nothing
+//! waits. A cookie never waited for (a transaction that could not resume
+//! everything) is removed when the `DmKernel` is dropped.
 //!
 //! Errors: a rejected ioctl is reported as libdm reports it, with the
 //! kernel's reason from /dev/kmsg after it (`KernelError::Ioctl`).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 use devicemapper::{DevId, DmError, DmFlags, DmName, DmOptions, DmUdevFlags, DmUuid, DM};
 use nix::errno::Errno;
 
 use super::exec::{IoctlFailure, Kernel, KernelError};
+use super::ioctl::{DmIoctl, DM_UEVENT_GENERATED_FLAG};
 use super::names::is_layer_name;
 use super::state::KernelDevice;
 use super::target::{DevNum, TargetLine};
+use super::udev::{self, Cookie};
 
 pub struct DmKernel {
     dm: DM,
@@ -39,6 +45,11 @@ pub struct DmKernel {
     /// layers they carry DM_UDEV_LOW_PRIORITY_FLAG, so udev's by-uuid and
     /// by-label links keep pointing at the origin (as with LVM2).
     low_priority: std::collections::HashSet<String>,
+    /// The cookie of the resume/remove/rename ioctls since the last
+    /// `udev_wait` (udev sync only).
+    cookie: Option<Cookie>,
+    /// A cookie could not be made: warned once, then no sync.
+    cookie_failed: bool,
 }
 
 fn failed(op: &'static str, name: &str, e: impl std::fmt::Display) -> KernelError {
@@ -63,6 +74,8 @@ impl DmKernel {
             udev_rules,
             udev_sync: true,
             low_priority: Default::default(),
+            cookie: None,
+            cookie_failed: false,
         })
     }
 
@@ -173,6 +186,62 @@ impl DmKernel {
             );
         }
         o
+    }
+
+    /// Counts one more uevent on the transaction's cookie (made now if
+    /// there is none) and returns its base; `None` when nothing is to wait
+    /// for udev (no sync, no udevd, no semaphores).
+    fn cookie_for_task(&mut self) -> Option<u16> {
+        if !self.udev_sync || self.cookie_failed {
+            return None;
+        }
+        if self.cookie.is_none() {
+            if !super::nodes::udev_running() {
+                return None;
+            }
+            match Cookie::create() {
+                Ok(c) => self.cookie = Some(c),
+                Err(e) => {
+                    log::warn!("Failed to create udev cookie ({e}): not waiting for udev.");
+                    self.cookie_failed = true;
+                    return None;
+                }
+            }
+        }
+        let c = self.cookie.as_ref()?;
+        match c.inc() {
+            Ok(()) => Some(c.base()),
+            Err(e) => {
+                log::warn!("Failed to count on udev cookie {:#x}: {e}", c.key());
+                None
+            }
+        }
+    }
+
+    /// Runs one cookie-carrying ioctl for device `name` with the right
+    /// `event_nr`; takes back the count if it made no uevent.
+    fn with_cookie(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(RawFd, u32) -> Result<DmIoctl, Errno>,
+    ) -> Result<DmIoctl, Errno> {
+        let flags = self.udev_bits(name);
+        let base = self.cookie_for_task();
+        let r = f(
+            self.dm.file().as_raw_fd(),
+            udev::event_nr(flags, base.unwrap_or(0)),
+        );
+        if base.is_some() {
+            let generated = matches!(&r, Ok(h) if h.flags & DM_UEVENT_GENERATED_FLAG != 0);
+            if !generated {
+                if let Some(c) = &self.cookie {
+                    if let Err(e) = c.dec() {
+                        log::warn!("Failed to take back udev cookie {:#x}: {e}", c.key());
+                    }
+                }
+            }
+        }
+        r
     }
 
     fn device(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
@@ -359,48 +428,40 @@ impl Kernel for DmKernel {
     }
 
     fn resume(&mut self, name: &str) -> Result<(), KernelError> {
-        let id = DevId::Name(dm_name(name)?);
+        dm_name(name)?;
         let kmsg = Kmsg::open();
-        if !self.udev_sync {
-            return super::ioctl::resume(self.dm.file().as_raw_fd(), name, self.udev_bits(name))
-                .map(|_| ())
-                .map_err(|e| self.ioctl_error("resume", name, true, Some(e), None, kmsg));
-        }
-        self.dm
-            .device_suspend(&id, self.options(name))
+        self.with_cookie(name, |fd, ev| super::ioctl::resume(fd, name, ev))
             .map(|_| ())
-            .map_err(|e| self.crate_error("resume", name, true, e, kmsg))
+            .map_err(|e| self.ioctl_error("resume", name, true, Some(e), None, kmsg))
     }
 
     fn remove(&mut self, name: &str) -> Result<(), KernelError> {
-        let id = DevId::Name(dm_name(name)?);
-        if !self.udev_sync {
-            return super::ioctl::remove(self.dm.file().as_raw_fd(), name, self.udev_bits(name))
-                .map(|_| ())
-                .map_err(|e| self.ioctl_error("remove", name, true, Some(e), None, None));
-        }
-        self.dm
-            .device_remove(&id, self.options(name))
+        dm_name(name)?;
+        self.with_cookie(name, |fd, ev| super::ioctl::remove(fd, name, ev))
             .map(|_| ())
-            .map_err(|e| self.crate_error("remove", name, true, e, None))
+            .map_err(|e| self.ioctl_error("remove", name, true, Some(e), None, None))
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), KernelError> {
-        let old = dm_name(from)?;
-        let new = dm_name(to)?;
-        if !self.udev_sync {
-            // The layer's udev flags go with it, as libdm's rename task
-            // carries the node's flags.
-            return super::ioctl::rename(self.dm.file().as_raw_fd(), from, to, self.udev_bits(to))
-                .map(|_| ())
-                .map_err(|e| self.ioctl_error("rename", from, false, Some(e), None, None));
-        }
-        // The crate's rename takes no options: udev sees it without our
-        // flags (DISABLE_* for layers and with udev_rules = 0).
-        self.dm
-            .device_rename(old, &DevId::Name(new))
+        dm_name(from)?;
+        dm_name(to)?;
+        // The layer's udev flags go with it, as libdm's rename task
+        // carries the node's flags.
+        self.with_cookie(to, |fd, ev| super::ioctl::rename(fd, from, to, ev))
             .map(|_| ())
-            .map_err(|e| self.crate_error("rename", from, false, e, None))
+            .map_err(|e| self.ioctl_error("rename", from, false, Some(e), None, None))
+    }
+
+    fn udev_wait(&mut self) -> Result<(), KernelError> {
+        let Some(c) = self.cookie.take() else {
+            return Ok(());
+        };
+        let key = c.key();
+        c.wait().map_err(|e| KernelError::Failed {
+            op: "udev wait",
+            name: format!("cookie {key:#x}"),
+            msg: e.to_string(),
+        })
     }
 }
 

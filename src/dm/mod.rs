@@ -15,6 +15,7 @@ pub mod state;
 pub mod status;
 pub mod target;
 pub mod tree;
+pub mod udev;
 
 #[cfg(test)]
 mod plan_tests;

@@ -147,4 +147,8 @@ impl crate::dm::exec::Kernel for Killing {
     fn rename(&mut self, from: &str, to: &str) -> Result<(), crate::dm::exec::KernelError> {
         self.step(&format!("rename {from}"), |k| k.rename(from, to))
     }
+    // Not an ioctl: not counted.
+    fn udev_wait(&mut self) -> Result<(), crate::dm::exec::KernelError> {
+        self.inner.udev_wait()
+    }
 }

@@ -114,6 +114,9 @@ impl Kernel for Shared {
     fn rename(&mut self, from: &str, to: &str) -> Result<(), crate::dm::exec::KernelError> {
         self.0.borrow_mut().rename(from, to)
     }
+    fn udev_wait(&mut self) -> Result<(), crate::dm::exec::KernelError> {
+        self.0.borrow_mut().udev_wait()
+    }
 }
 
 fn linear(pv: &str, pe: u64, count: u64) -> Segment {
@@ -446,4 +449,141 @@ fn commit_point_cuts_after_suspends_or_after_preload() {
     assert_eq!(commit_point(&[c("a"), r("a")]), 1);
     assert_eq!(commit_point(&[rm("a")]), 0);
     assert_eq!(commit_point(&[]), 0);
+}
+
+/// Runs `op` and checks udev sync as the root-on-an-origin case needs it:
+/// no udev wait while any device is suspended (udev's helper may live on
+/// it: the wait would never end), and exactly one wait, after the last
+/// kernel call, covering every resume/remove/rename `op` made.
+fn one_udev_wait_at_the_end<T>(fake: &Fake, what: &str, op: impl FnOnce() -> T) -> T {
+    let (calls0, waits0) = {
+        let k = fake.borrow();
+        (k.calls.len(), k.udev_waits.len())
+    };
+    let out = op();
+    let k = fake.borrow();
+    let calls = &k.calls[calls0..];
+    let waits = &k.udev_waits[waits0..];
+    for w in waits {
+        assert!(
+            w.suspended.is_empty(),
+            "{what}: udev wait after call {} while {:?} suspended:\n{}",
+            w.at,
+            w.suspended,
+            calls.join("\n")
+        );
+    }
+    let cookies = calls
+        .iter()
+        .filter(|c| c.starts_with("resume") || c.starts_with("remove") || c.starts_with("rename"))
+        .count();
+    assert!(
+        cookies > 0,
+        "{what}: no resume/remove/rename?\n{}",
+        calls.join("\n")
+    );
+    assert_eq!(
+        waits.len(),
+        1,
+        "{what}: udev waits {waits:?}\n{}",
+        calls.join("\n")
+    );
+    assert_eq!(waits[0].at, k.calls.len(), "{what}: the wait is not last");
+    assert_eq!(waits[0].covers, cookies, "{what}: the wait misses cookies");
+    out
+}
+
+#[test]
+fn udev_is_waited_for_once_when_nothing_is_suspended_any_more() {
+    let (st, mut h, mut dm, fake) = setup();
+    // Activation (setup) waited once too, with nothing suspended.
+    assert_eq!(fake.borrow().udev_waits.len(), 1);
+    assert!(fake.borrow().udev_waits[0].suspended.is_empty());
+    let key1 = h.vg.pvs[1].key.clone();
+
+    // lvcreate -s: the origin is suspended while -real/-cow come up.
+    let before = h.vg.clone();
+    h.vg.lvs.push(lv("s3", false, vec![linear(&key1, 4, 2)]));
+    crate::metadata::snapshot::add_snapshot(&mut h.vg, "lv", "s3", 8).unwrap();
+    one_udev_wait_at_the_end(&fake, "lvcreate -s", || {
+        lv::create(&mut dm, &st, &mut h, &before, "s3", true).unwrap()
+    });
+    assert!(fake.borrow().calls.iter().any(|c| c == "suspend vg-lv"));
+
+    // lvremove of a snapshot: origin suspended, -cow removed.
+    let before = h.vg.clone();
+    crate::metadata::snapshot::remove_snapshot(&mut h.vg, "s3").unwrap();
+    one_udev_wait_at_the_end(&fake, "lvremove snapshot", || {
+        lv::remove(Some(&mut dm), &st, &mut h, &before, &["s3".into()]).unwrap()
+    });
+
+    // lvrename of the origin with its snapshots.
+    let before = h.vg.clone();
+    crate::metadata::snapshot::rename_lv(&mut h.vg, "lv", "root");
+    one_udev_wait_at_the_end(&fake, "lvrename", || {
+        lv::rename(Some(&mut dm), &st, &mut h, &before, "lv", "root").unwrap()
+    });
+    assert!(names(&dm).contains("vg-root-real"));
+
+    // Merge start: origin and snapshot suspended for the handover.
+    one_udev_wait_at_the_end(&fake, "merge start", || {
+        merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap()
+    });
+    assert_eq!(
+        table_type(&dm, "vg-root").as_deref(),
+        Some("snapshot-merge")
+    );
+    // Merge finish with another snapshot kept, then of the last one.
+    one_udev_wait_at_the_end(&fake, "merge finish", || {
+        merge::finish(&mut dm, &st, &mut h, "root").unwrap()
+    });
+    merge::start(Some(&mut dm), &st, &mut h, "s2", false).unwrap();
+    one_udev_wait_at_the_end(&fake, "merge finish (last snapshot)", || {
+        merge::finish(&mut dm, &st, &mut h, "root").unwrap()
+    });
+    assert_eq!(names(&dm), HashSet::from(["vg-root".to_string()]));
+    nothing_suspended(&dm);
+}
+
+#[test]
+fn failed_transactions_never_wait_for_udev_while_suspended() {
+    // The resume after the commit fails: undone, reverted, then one wait.
+    let (st, mut h, mut dm, fake) = setup();
+    let base = fake.borrow().calls.len();
+    fake.borrow_mut().fail_at = HashSet::from([base + 4]);
+    let e = one_udev_wait_at_the_end(&fake, "failed merge start", || {
+        merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap_err()
+    });
+    assert!(matches!(e, OpsError::Reverted { .. }), "{e}");
+    nothing_suspended(&dm);
+
+    // A failure before the commit: undone, one wait.
+    let (st, mut h, mut dm, fake) = setup();
+    let base = fake.borrow().calls.len();
+    fake.borrow_mut().fail_at = HashSet::from([base + 3]);
+    one_udev_wait_at_the_end(&fake, "merge start failing before the commit", || {
+        merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap_err()
+    });
+    nothing_suspended(&dm);
+
+    // The undo cannot resume either: devices stay suspended, and rlvm
+    // must not wait (it would never return); it returns the error.
+    let (st, mut h, mut dm, fake) = setup();
+    let (base, waits) = {
+        let k = fake.borrow();
+        (k.calls.len(), k.udev_waits.len())
+    };
+    fake.borrow_mut().fail_from = Some(base + 4);
+    merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap_err();
+    let k = fake.borrow();
+    assert!(
+        !k.suspended().is_empty(),
+        "the test needs a device left suspended"
+    );
+    assert_eq!(
+        k.udev_waits.len(),
+        waits,
+        "waited while suspended: {:?}",
+        k.udev_waits
+    );
 }
