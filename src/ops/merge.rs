@@ -242,13 +242,31 @@ pub fn finish(
         }
         MergeState::Done => {}
     }
+    finish_merged(Some(dm), store, h, origin)
+}
+
+/// The end of every merge, online or offline (`ops::offline`), once the
+/// origin holds every merged chunk durably: the snapshot leaves the
+/// metadata in one commit, through the transaction order when the kernel
+/// has the origin's stack (`dm` is `None` without device-mapper).
+pub fn finish_merged(
+    dm: Option<&mut Dm>,
+    store: &dyn Storage,
+    h: &mut VgHandle,
+    origin: &str,
+) -> Result<Finished, OpsError> {
     let Some(cow) = h.vg.merging_snapshot_of(origin).map(|s| s.cow.name.clone()) else {
         return Ok(Finished::NotMerging);
     };
     let before = h.vg.clone();
     snapshot::remove_snapshot(&mut h.vg, &cow)?;
-    let ops = plan::plan_update(&before, &h.vg, origin, &store.pv_devices(h), &dm.list()?)?;
-    update(dm, store, h, &before, &ops, "merge-finish")?;
+    match dm {
+        Some(dm) => {
+            let ops = plan::plan_update(&before, &h.vg, origin, &store.pv_devices(h), &dm.list()?)?;
+            update(dm, store, h, &before, &ops, "merge-finish")?;
+        }
+        None => store.commit(h)?,
+    }
     Ok(Finished::Merged { cow })
 }
 

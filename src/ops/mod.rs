@@ -24,10 +24,12 @@
 //! activation builds from.
 
 pub mod activate;
+pub mod copy;
 pub mod dm;
 pub mod failpoint;
 pub mod lv;
 pub mod merge;
+pub mod offline;
 
 use crate::dm::error::PlanError;
 use crate::dm::exec::{commit_point, ExecError, KernelError, Transaction};
@@ -56,6 +58,8 @@ pub enum OpsError {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
+    #[error(transparent)]
+    Offline(#[from] offline::OfflineError),
     /// The kernel part failed after the new metadata was committed; the
     /// kernel was undone and the old metadata committed again.
     #[error("{cause}\n  {what}")]
