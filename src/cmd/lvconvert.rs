@@ -3,15 +3,20 @@
 //! follow the merge (foreground, or `-b` detached) until the snapshot is
 //! gone. Arguments are snapshots as VG/LV, a whole VG (its snapshots) or
 //! `@tag` (tagged LVs in every VG). The work is `ops::merge`; the polling
-//! `cmd::poll`.
+//! `cmd::poll`. `--offline` merges with the origin inactive, rlvm copying
+//! the snapshot's chunks itself (`ops::offline`), with the same progress
+//! display as the poller.
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 
 use clap::Parser;
 
 use crate::metadata::model::LvRole;
 use crate::metadata::snapshot;
+use crate::ops::copy::EngineOptions;
 use crate::ops::merge::{self, Deferral, MergeStart};
+use crate::ops::offline::{self, OfflineEvent};
 use crate::poll::progress::{self, Interval};
 
 use super::common::{failed, lv_arg, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
@@ -30,6 +35,18 @@ pub(crate) struct LvconvertArgs {
     /// unmounted). Nothing running changes until then.
     #[arg(long = "onactivate", requires = "merge")]
     onactivate: bool,
+    /// Merge with the origin inactive: rlvm copies the snapshot's chunks
+    /// back itself, at the disks' bandwidth, and waits until the snapshot is
+    /// gone. An active origin (and its snapshot) is deactivated first and
+    /// activated again afterwards; if either is open the command fails and
+    /// changes nothing. Not for an origin with other snapshots. A crash
+    /// leaves a merge that the next activation completes.
+    #[arg(
+        long = "offline",
+        requires = "merge",
+        conflicts_with_all = ["onactivate", "background"]
+    )]
+    offline: bool,
     /// Do not wait: poll in the background (detached, logging to syslog).
     #[arg(short = 'b', long = "background")]
     background: bool,
@@ -79,6 +96,35 @@ fn resolve(ctx: &Ctx, arg: &str) -> Result<Vec<(String, String)>, CmdError> {
 /// if the kernel merges now.
 fn merge_one(ctx: &Ctx, vg: &str, lv: &str, on_activate: bool) -> Result<Option<String>, CmdError> {
     let (mut h, _g) = ctx.load_vg_for_update(vg)?;
+    check_mergeable(ctx, &h, vg, lv)?;
+    let mut dm = ctx.dm();
+    let out = merge::start(dm.as_mut(), ctx, &mut h, lv, on_activate)?;
+    match out {
+        MergeStart::Started { origin } => {
+            ctx.print(format!("Merging of volume {vg}/{lv} started."));
+            Ok(Some(origin))
+        }
+        MergeStart::Deferred { origin, why } => {
+            match why {
+                Deferral::OriginOpen => ctx.print("Delaying merge since origin is open."),
+                Deferral::SnapshotOpen => ctx.print("Delaying merge since snapshot is open."),
+                Deferral::OnActivate | Deferral::NotActive | Deferral::Race => {}
+            }
+            ctx.print(format!(
+                "Merging of snapshot {vg}/{lv} will occur on next activation of {vg}/{origin}."
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Checks shared by both merges: `vg/lv` is a snapshot that may merge.
+fn check_mergeable(
+    ctx: &Ctx,
+    h: &crate::metadata::store::VgHandle,
+    vg: &str,
+    lv: &str,
+) -> Result<(), CmdError> {
     let Some(l) = h.vg.lv(lv) else {
         return Err(CmdError::Failed(format!(
             "Failed to find logical volume \"{vg}/{lv}\""
@@ -107,25 +153,91 @@ fn merge_one(ctx: &Ctx, vg: &str, lv: &str, on_activate: bool) -> Result<Option<
             format!("Unable to merge non-raid image {vg}/{lv}.")
         }));
     }
-    let mut dm = ctx.dm();
-    let out = merge::start(dm.as_mut(), ctx, &mut h, lv, on_activate)?;
-    match out {
-        MergeStart::Started { origin } => {
-            ctx.print(format!("Merging of volume {vg}/{lv} started."));
-            Ok(Some(origin))
-        }
-        MergeStart::Deferred { origin, why } => {
-            match why {
-                Deferral::OriginOpen => ctx.print("Delaying merge since origin is open."),
-                Deferral::SnapshotOpen => ctx.print("Delaying merge since snapshot is open."),
-                Deferral::OnActivate | Deferral::NotActive | Deferral::Race => {}
-            }
-            ctx.print(format!(
-                "Merging of snapshot {vg}/{lv} will occur on next activation of {vg}/{origin}."
-            ));
-            Ok(None)
-        }
+    Ok(())
+}
+
+/// Engine settings; `RLVM_OFFLINE_THREADS` and `RLVM_OFFLINE_BATCH_KIB`
+/// override them (for scripts/bench-offline-merge.sh).
+fn engine_options() -> EngineOptions {
+    let mut o = EngineOptions::default();
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+    if let Some(t) = env("RLVM_OFFLINE_THREADS").filter(|&t| t > 0) {
+        o.threads = t.min(64);
     }
+    if let Some(k) = env("RLVM_OFFLINE_BATCH_KIB").filter(|&k| k >= 4) {
+        o.batch_bytes = (k << 10).min(256 << 20);
+    }
+    o
+}
+
+/// `--offline`: merges `vg/lv` now, waiting, with a progress bar on a
+/// terminal or LVM2's `vg/lv: Merged: N.NN%` lines every `interval`.
+fn merge_offline(ctx: &Ctx, vg: &str, lv: &str, interval: Interval) -> Result<(), CmdError> {
+    let (mut h, _g) = ctx.load_vg_for_update(vg)?;
+    check_mergeable(ctx, &h, vg, lv)?;
+    let origin =
+        h.vg.snapshot_by_cow(lv)
+            .map(|s| s.origin.name.clone())
+            .unwrap_or_default();
+    let mut dm = ctx.dm();
+    let bar =
+        (std::io::stdout().is_terminal() && ctx.common.quiet == 0 && interval.shows_progress())
+            .then(|| poll::merge_bar(vg, &origin));
+    let mut last = std::time::Instant::now();
+    let mut shown = None;
+    let mut event = |e: OfflineEvent| match e {
+        OfflineEvent::Started => ctx.print(format!("Merging of volume {vg}/{lv} started.")),
+        OfflineEvent::Copied { done, total } => {
+            let pct = if total == 0 {
+                100.0
+            } else {
+                100.0 * done as f64 / total as f64
+            };
+            if let Some(b) = &bar {
+                b.set_position((pct * 100.0) as u64);
+            } else if interval.shows_progress()
+                && (shown.is_none() || last.elapsed() >= interval.every || done == total)
+                && shown != Some(done)
+            {
+                ctx.print(progress::merged_line(vg, &origin, pct));
+                last = std::time::Instant::now();
+                shown = Some(done);
+            }
+        }
+    };
+    let t0 = std::time::Instant::now();
+    let out = offline::merge_offline(
+        dm.as_mut(),
+        ctx,
+        &mut h,
+        lv,
+        engine_options(),
+        ctx.common.test,
+        &mut event,
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let done = out?;
+    if done.test {
+        return Ok(());
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    ctx.verbose(
+        1,
+        format!(
+            "{vg}/{origin}: copied {} bytes in {} reads and {} writes, {:.1} MiB/s overall.",
+            done.stats.bytes,
+            done.stats.reads,
+            done.stats.writes,
+            done.stats.bytes as f64 / (1 << 20) as f64 / secs.max(1e-6)
+        ),
+    );
+    ctx.print(format!(
+        "Merge of snapshot into logical volume {vg}/{origin} has finished."
+    ));
+    ctx.print(format!("Logical volume \"{lv}\" successfully removed."));
+    Ok(())
 }
 
 pub fn lvconvert(args: Vec<OsString>) -> Result<(), CmdError> {
@@ -150,6 +262,15 @@ pub fn lvconvert(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut result = Ok(());
     let mut to_poll: Vec<(String, String)> = Vec::new();
     for (vg, lv) in &targets {
+        if a.offline {
+            if let Err(e) = merge_offline(&ctx, vg, lv, interval) {
+                if let CmdError::Failed(m) = &e {
+                    ctx.error(m);
+                }
+                result = Err(CmdError::Failed(String::new()));
+            }
+            continue;
+        }
         match merge_one(&ctx, vg, lv, a.onactivate) {
             Ok(Some(origin)) => to_poll.push((vg.clone(), origin)),
             Ok(None) => {}

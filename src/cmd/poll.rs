@@ -108,6 +108,19 @@ fn claim_path_for(ctx: &Ctx, vg: &str, origin: &str) -> Result<std::path::PathBu
     ))
 }
 
+/// The progress bar of a merge into `vg/origin` (positions 0..10000 are
+/// 0..100%), shared with `lvconvert --merge --offline`.
+pub(crate) fn merge_bar(vg: &str, origin: &str) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(10_000);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("  {msg} [{bar:40}] {percent:>3}% {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b.set_message(format!("{vg}/{origin}: Merged"));
+    b
+}
+
 /// Polls the merge into `vg/origin` until it ends. A detached poller
 /// (`Output::Syslog`) that finds another poller at work exits quietly.
 fn run_poller(
@@ -133,16 +146,7 @@ fn run_poller(
         claim,
     };
     let stop = stop_flag();
-    let bar = (output == Output::Bar && interval.shows_progress()).then(|| {
-        let b = indicatif::ProgressBar::new(10_000);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("  {msg} [{bar:40}] {percent:>3}% {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b.set_message(format!("{vg}/{origin}: Merged"));
-        b
-    });
+    let bar = (output == Output::Bar && interval.shows_progress()).then(|| merge_bar(vg, origin));
     let mut report = |e: PollEvent| match e {
         PollEvent::Progress(m) => match (&bar, output) {
             (Some(b), _) => b.set_position((m * 100.0) as u64),
