@@ -86,22 +86,13 @@ ln -sf /etc/systemd/system/rlvm-boot-test.service "$root/etc/systemd/system/mult
 echo "/dev/vg0/root / ext4 errors=remount-ro 0 1" >"$root/etc/fstab"
 # No login prompts: the test talks on the serial console, which a getty would hang up.
 for u in getty@.service serial-getty@.service; do ln -sf /dev/null "$root/etc/systemd/system/$u"; done
-# Two things rlvm does while the origin is suspended hang forever when the origin is the root
-# (seen here; LVM2 does neither): it writes the metadata backup (/etc/lvm/backup, on the
-# frozen root), and it waits for udev to acknowledge devices it made, while udev's workers
-# need programs from the suspended root. Until rlvm defers both past the resume, the test root
-# keeps backups on /run and does not wait for udev (udev still makes the links; the test
-# settles). The poller looks every 2 s instead of 15.
+# The test root's lvm.conf: LVM2's defaults (metadata backups and archives under /etc/lvm, on
+# the root itself; udev_sync = 1, so rlvm waits for udev, once per transaction, after the root
+# is resumed), except that the poller looks every 2 s instead of 15.
 mkdir -p "$root/etc/lvm"
 cat >"$root/etc/lvm/lvm.conf" <<'CONF'
 # rlvm boot-time rollback test (scripts/vm/build-boot-image.sh)
-backup {
-    backup = 1
-    backup_dir = "/run/lvm/backup"
-    archive = 1
-}
 activation {
-    udev_sync = 0
     polling_interval = 2
 }
 CONF

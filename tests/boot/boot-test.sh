@@ -67,6 +67,16 @@ guarded() {   # SECONDS CMD...
     cat /run/rlvm-test/out
     return $rc
 }
+# no_cookies WHAT: no dm udev cookie (SysV semaphore) left behind by rlvm (one still in use by
+# a command finishing in the background may take a few seconds to go)
+no_cookies() {
+    i=0
+    while c=$(dmsetup udevcookies 2>&1 | tail -n +2) && [ -n "$c" ] && [ $i -lt 20 ]; do
+        i=$((i + 1))
+        sleep 0.5
+    done
+    if [ -z "$c" ]; then echo "ok: no udev cookie left ($1)"; else fail "udev cookies left ($1): $c"; fi
+}
 journal_has() {   # UNIT TEXT
     journalctl -b -o cat -u "$1" 2>/dev/null | grep -qF "$2"
 }
@@ -87,9 +97,13 @@ prepare)
     echo v1 >/etc/rlvm-test/version
     echo "before the upgrade" >/etc/rlvm-test/old-file
     sync
+    # udev_sync = 1 (the default): rlvm waits for udev once the root is resumed, so the
+    # names are there when it returns, and no cookie is left.
     guarded 60 rlvm lvcreate -s -L 200M -n root_snap vg0/root || fail "lvcreate -s"
-    udevadm settle
+    check "snapshot node when lvcreate returned" "$(test -b /dev/vg0/root_snap && echo yes)" yes
     check "snapshot link" "$(readlink -f /dev/vg0/root_snap)" "$(readlink -f /dev/mapper/vg0-root_snap)"
+    no_cookies "lvcreate -s"
+    check "metadata backup on the root" "$(grep -c 'root_snap' /etc/lvm/backup/vg0 2>/dev/null | grep -v '^0$' >/dev/null && echo yes)" yes
     echo v2 >/etc/rlvm-test/version
     rm /etc/rlvm-test/old-file
     echo "after the upgrade" >/etc/rlvm-test/new-file
@@ -120,6 +134,7 @@ rolled-back)
     gone root_snap
     check "root table" "$(table_type vg0-root)" linear
     check "devices" "$(dm_names)" "vg0-root "
+    no_cookies "merge finished by the poller"
     show journalctl -b -o short-monotonic --no-pager -u rlvm-finish-merges.service
     journal_has rlvm-finish-merges.service "Merge of snapshot into logical volume vg0/root has finished" ||
         journalctl -b -o cat --no-pager | grep -i "merge" | tail -n 5

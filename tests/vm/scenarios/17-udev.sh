@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: disks=3 size=64M timeout=420
+# vm: disks=3 size=64M timeout=600
 # rlvm with a real udevd (Debian's systemd-udevd and the dmsetup/lvm2 rules: 55-dm,
 # 56-lvm, 60-persistent-storage-dm, 69-lvm, 95-dm-notify) and lvm.conf udev_sync = 1,
 # udev_rules = 1: every command finishes in bounded time (the cookie 95-dm-notify completes),
@@ -8,6 +8,11 @@
 # the DISABLE flags LVM2 gives them (compared with LVM2 itself on vg1), lvremove,
 # vgchange -an/-ay and --noudevsync leave /dev without dangling links, and no cookie
 # (SysV semaphore) is left behind. Prints the time each command took.
+# A root filesystem on an origin, simulated: udev's 95-dm-notify helper is made to read the
+# origin (O_DIRECT) before it completes a cookie, as a helper read from a root on that origin
+# would; lvcreate -s, lvconvert --merge (start and finish), lvrename and lvremove of a
+# snapshot must then never wait for udev while the origin is suspended (they would hang:
+# the scenario's 60 s limit fails them), and the names must be right when each returns.
 # Where rlvm's /dev or udev flags differ from what LVM2 does here, the scenario goes on to the
 # end (to show every difference in one run) and then fails, listing them ("RLVM DEVIATION").
 # The image has udev only when the host had Debian's `udev` package (scripts/install-deps.sh):
@@ -330,6 +335,68 @@ timed "rlvm lvremove -y snap (again)" rlvm lvremove --config "$UC" -y vg0/snap
 settle "rlvm lvremove snap again"
 no_dangling "after the second lvremove"
 no_cookies "after the udev_sync commands"
+
+step "udev's helper needs the origin's blocks (a root on vg0/lv): no wait while it is suspended"
+origin_dev=/dev/$(dmnode vg0-lv)
+blocker=$SCRATCH/dm-notify-reads-origin
+cat >"$blocker" <<EOF
+#!/bin/sh
+# 95-dm-notify as it behaves with the root on the origin: its helper needs the origin's blocks
+# (an O_DIRECT read: no page cache), so it waits while the origin is suspended.
+dd if=$origin_dev of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null
+exec /sbin/dmsetup udevcomplete "\$1"
+EOF
+chmod 755 "$blocker"
+mkdir -p /etc/udev/rules.d
+# Same name: replaces /lib/udev/rules.d/95-dm-notify.rules.
+echo "SUBSYSTEM==\"block\", KERNEL==\"dm-[0-9]*\", ENV{DM_COOKIE}==\"?*\", RUN+=\"$blocker \$env{DM_COOKIE}\"" \
+    >/etc/udev/rules.d/95-dm-notify.rules
+cat /etc/udev/rules.d/95-dm-notify.rules
+run udevadm control --reload
+# The helper does block on a suspended origin (else this step proves nothing).
+run dmsetup suspend vg0-lv
+"$blocker" 0 &
+bpid=$!
+sleep 2
+kill -0 "$bpid" 2>/dev/null || fail "the helper did not block while $origin_dev was suspended"
+run dmsetup resume --noudevsync vg0-lv
+wait "$bpid" || true
+settle "blocker check"
+fast_polling
+timed "rlvm lvcreate -s (origin needed by udev)" rlvm lvcreate --config "$UC" -s -L 8M -n rsnap vg0/lv
+check_visible vg0 lv
+check_visible vg0 rsnap
+check_layer vg0 lv real
+check_layer vg0 rsnap cow
+timed "rlvm lvrename of the origin (with a snapshot)" rlvm lvrename --config "$UC" vg0 lv root
+check_gone vg0 lv
+check_visible vg0 root
+check_visible vg0 rsnap
+check_layer vg0 root real
+timed "rlvm lvrename back" rlvm lvrename --config "$UC" vg0 root lv
+check_gone vg0 root
+check_visible vg0 lv
+run cmp /dev/vg0/rsnap "$SCRATCH/data"
+# Change the origin, then roll it back: start and finish in one foreground command.
+run dd if=/dev/urandom of=/dev/vg0/lv bs=1M count=1 oflag=direct
+cmp -s /dev/vg0/lv "$SCRATCH/data" && fail "the origin did not change"
+settle "before the merge"
+timed "rlvm lvconvert --merge (start + finish)" rlvm lvconvert --config "$UC" --merge -i 1 vg0/rsnap
+check_visible vg0 lv
+check_gone vg0 rsnap rsnap-cow lv-real
+expect_eq "vg0 dm devices after the merge" "$(dmsetup ls | awk '$1 ~ /^vg0-/ { print $1 }' | tr '\n' ' ')" "vg0-lv "
+run cmp /dev/vg0/lv "$SCRATCH/data"
+timed "rlvm lvcreate -s (again)" rlvm lvcreate --config "$UC" -s -L 8M -n rsnap vg0/lv
+check_visible vg0 rsnap
+timed "rlvm lvremove -y of the snapshot" rlvm lvremove --config "$UC" -y vg0/rsnap
+check_gone vg0 rsnap rsnap-cow lv-real
+check_visible vg0 lv
+dmsetup info -c
+no_cookies "with the origin needed by udev"
+rm /etc/udev/rules.d/95-dm-notify.rules
+run udevadm control --reload
+settle "blocker removed"
+no_dangling "after the origin-needed step"
 
 step "--noudevsync: no waiting, /dev consistent once udev settles"
 timed "rlvm lvcreate --noudevsync" rlvm lvcreate --config "$UC" --noudevsync -L 8M -n ns vg0
