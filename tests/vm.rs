@@ -56,6 +56,7 @@ scenarios! {
     udev => "17-udev.sh",
     persistent_minor => "18-persistent-minor.sh",
     merge => "19-merge.sh",
+    offline_merge => "20-offline-merge.sh",
 }
 
 #[test]
@@ -221,6 +222,52 @@ fn merge_across_reboots() {
         cut.failure_report("boot 2 should have been cut mid-merge")
     );
     vm.boot().unwrap_or_else(|e| panic!("{e}")).assert_success();
+}
+
+/// `lvconvert --merge --offline` cut by a power failure at a random point of the copy; the
+/// next boot's activation finishes the merge with the right bytes: rlvm's (boot 2, which then
+/// sets up and cuts a second merge) and LVM2's (boot 3). tests/vm/support/offline-merge-crash.sh.
+#[test]
+fn offline_merge_power_cut() {
+    let Some(image) = image_or_skip("offline-merge-crash") else {
+        return;
+    };
+    let mut vm = Vm::builder("offline-merge-crash")
+        .disks(&[harness::MIB * 96, harness::MIB * 96])
+        .scenario(repo_root().join("tests/vm/support/offline-merge-crash.sh"))
+        .build(image)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let boots = [
+        Boot::new().env("RLVM_CUT", "1"),
+        Boot::new().env("RLVM_RECOVER", "rlvm").env("RLVM_CUT", "1"),
+        Boot::new().env("RLVM_RECOVER", "lvm2"),
+    ];
+    let last = boots.len() - 1;
+    for (i, boot) in boots.into_iter().enumerate() {
+        let cut = i < last;
+        let boot = if cut {
+            boot.power_cut_at("POWER-CUT-NOW")
+        } else {
+            boot
+        };
+        let out = vm.boot_with(boot).unwrap_or_else(|e| panic!("{e}"));
+        let console = std::fs::read_to_string(&out.console).unwrap_or_default();
+        for line in console
+            .lines()
+            .filter(|l| l.starts_with("CUT LANDED") || l.starts_with("cutting "))
+        {
+            harness::shout(&format!("offline_merge_power_cut boot {}: {line}\n", i + 1));
+        }
+        if cut {
+            assert!(
+                out.power_cut,
+                "{}",
+                out.failure_report("boot should have been cut mid-merge")
+            );
+        } else {
+            out.assert_success();
+        }
+    }
 }
 
 /// rlvm built with the `failpoints` feature (its own target directory, so the normal build

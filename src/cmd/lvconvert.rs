@@ -222,15 +222,16 @@ fn merge_offline(ctx: &Ctx, vg: &str, lv: &str, interval: Interval) -> Result<()
     if done.test {
         return Ok(());
     }
-    let secs = t0.elapsed().as_secs_f64();
+    let (secs, copy) = (t0.elapsed().as_secs_f64(), done.stats.elapsed.as_secs_f64());
+    let mib = done.stats.bytes as f64 / (1 << 20) as f64;
     ctx.verbose(
         1,
         format!(
-            "{vg}/{origin}: copied {} bytes in {} reads and {} writes, {:.1} MiB/s overall.",
+            "{vg}/{origin}: copied {} bytes in {} reads and {} writes: copy and sync {copy:.3} s ({:.1} MiB/s), command {secs:.3} s.",
             done.stats.bytes,
             done.stats.reads,
             done.stats.writes,
-            done.stats.bytes as f64 / (1 << 20) as f64 / secs.max(1e-6)
+            mib / copy.max(1e-6)
         ),
     );
     ctx.print(format!(

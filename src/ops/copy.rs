@@ -86,6 +86,8 @@ pub struct CopyStats {
     pub bytes: u64,
     pub reads: u64,
     pub writes: u64,
+    /// Wall time of the copy and the origin's sync.
+    pub elapsed: std::time::Duration,
 }
 
 /// Where the engine reads the COW and writes the origin (LV byte offsets).
@@ -240,15 +242,15 @@ impl LvMap {
                 .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "LV hole"))?;
             let rel = off - p.lv_start;
             let piece_end = (p.lv_start + p.len).min(end);
-            let (dev, at, n) = if p.stripe == 0 {
-                (p.areas[0].0, p.areas[0].1 + rel, piece_end - off)
-            } else {
-                let n_str = p.areas.len() as u64;
-                let unit = rel / p.stripe;
-                let (row, col) = (unit / n_str, (unit % n_str) as usize);
-                let within = rel % p.stripe;
-                let n = (p.stripe - within).min(piece_end - off);
-                (p.areas[col].0, p.areas[col].1 + row * p.stripe + within, n)
+            let (dev, at, n) = match rel.checked_div(p.stripe) {
+                None => (p.areas[0].0, p.areas[0].1 + rel, piece_end - off),
+                Some(unit) => {
+                    let n_str = p.areas.len() as u64;
+                    let (row, col) = (unit / n_str, (unit % n_str) as usize);
+                    let within = rel % p.stripe;
+                    let n = (p.stripe - within).min(piece_end - off);
+                    (p.areas[col].0, p.areas[col].1 + row * p.stripe + within, n)
+                }
             };
             match out.last_mut() {
                 Some(l) if l.0 == dev && l.1 + l.2 == at => l.2 += n,
@@ -468,8 +470,9 @@ pub fn copy_exceptions(
     opts: EngineOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<CopyStats> {
+    let started = std::time::Instant::now();
     let cb = chunk_bytes;
-    if cb == 0 || cb as usize % 512 != 0 {
+    if cb == 0 || !cb.is_multiple_of(512) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "bad chunk size",
@@ -540,7 +543,9 @@ pub fn copy_exceptions(
         return Err(e);
     }
     io.sync_origin()?;
-    Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+    let mut stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
+    stats.elapsed = started.elapsed();
+    Ok(stats)
 }
 
 #[cfg(test)]
