@@ -74,4 +74,5 @@ scenarios! {
     foreign_vg_is_never_written => "foreign.sh",
     inconsistent_metadata_is_never_written => "inconsistent.sh",
     readers_lock_and_non_root_is_refused => "readers.sh",
+    lv_arguments_and_hyphen_values_as_lvm2 => "arg-values.sh",
 }

@@ -153,9 +153,62 @@ pub fn parse<T: Parser>(name: &str, args: Vec<OsString>) -> Result<T, CmdError> 
     } else {
         argv[0] = name.into();
     }
-    let cmd = T::command().name(name.to_string());
-    let matches = cmd.try_get_matches_from(argv).map_err(CmdError::Clap)?;
+    // LVM2 parses with getopt_long: an option that takes a value takes
+    // the next word whatever it starts with (`--addtag -t` adds the tag
+    // "-t", `-n -lv` is the invalid LV name "-lv", `-p -r` an invalid
+    // permission), so the value's own check decides, not the parser.
+    let mut cmd = T::command().name(name.to_string()).mut_args(|a| {
+        if !a.is_positional() && a.get_action().takes_values() {
+            a.allow_hyphen_values(true)
+        } else {
+            a
+        }
+    });
+    let matches = cmd
+        .try_get_matches_from_mut(argv)
+        .map_err(|e| clap_error(&cmd, e))?;
     T::from_arg_matches(&matches).map_err(CmdError::Clap)
+}
+
+/// clap's refusals that LVM2 words its own way: a value its type does
+/// not take ("Invalid argument for --stripes: -1") and an option given
+/// twice ("Option -a/--activate may not be repeated."), both reported as
+/// errors while parsing the command line (exit 3).
+fn clap_error(cmd: &clap::Command, e: clap::Error) -> CmdError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |k| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    // "--stripes <STRIPES>" → the option as LVM2 names it.
+    let option = context(ContextKind::InvalidArg)
+        .and_then(|a| a.split_whitespace().next().map(str::to_string));
+    let Some(option) = option.filter(|o| o.starts_with("--")) else {
+        return CmdError::Clap(e);
+    };
+    match e.kind() {
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue => {
+            match context(ContextKind::InvalidValue) {
+                Some(v) => CmdError::BadArg(format!("Invalid argument for {option}: {v}")),
+                None => CmdError::Clap(e),
+            }
+        }
+        ErrorKind::ArgumentConflict
+            if context(ContextKind::PriorArg)
+                .is_some_and(|p| p.split_whitespace().next() == Some(option.as_str())) =>
+        {
+            let short = cmd
+                .get_arguments()
+                .find(|a| a.get_long() == option.strip_prefix("--"))
+                .and_then(|a| a.get_short());
+            let name = match short {
+                Some(c) => format!("-{c}/{option}"),
+                None => option,
+            };
+            CmdError::BadArg(format!("Option {name} may not be repeated."))
+        }
+        _ => CmdError::Clap(e),
+    }
 }
 
 /// Restore the default SIGPIPE action so `rlvm lvs | head` ends quietly
@@ -481,11 +534,75 @@ impl crate::ops::Storage for Ctx {
     }
 }
 
-/// Splits `vg/lv` style arguments; `LVM_VG_NAME` supplies a default VG.
-pub fn lv_arg(arg: &str) -> Result<(String, String), CmdError> {
+/// How an LV argument splits under LVM2's rules (`skip_dev_dir` and
+/// `_extract_vgname` in tools/toollib.c): leading slashes collapse, a
+/// `/dev/` prefix (then any slashes) is dropped, and what is left must be
+/// VG, one run of slashes, LV, with no slash after it. The LV may be
+/// empty (`vg0/`): commands say so each in their own words.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LvArg {
+    Lv(String, String),
+    /// Not a path LVM2 accepts (`vg0/a/`, `/rvg/lv1`).
+    Invalid,
+}
+
+pub fn split_lv_arg(arg: &str) -> Result<LvArg, CmdError> {
+    let mut rest = arg;
+    if rest.starts_with('/') {
+        rest = &rest[rest.len() - rest.trim_start_matches('/').len() - 1..];
+    }
+    if let Some(r) = rest.strip_prefix("/dev/") {
+        rest = r.trim_start_matches('/');
+        if rest.starts_with("mapper/") {
+            // dm names decode as before (doubled hyphens, layers refused).
+            return Ok(lv_path(arg).map_or(LvArg::Invalid, |(v, l)| LvArg::Lv(v, l)));
+        }
+    }
+    let Some(pos) = rest.find('/') else {
+        // No slash: an LV of $LVM_VG_NAME.
+        let (v, l) = lv_path(arg).map_err(|e| usage(e.to_string()))?;
+        return Ok(LvArg::Lv(v, l));
+    };
+    let lv = rest[pos..].trim_start_matches('/');
+    if lv.contains('/') {
+        return Ok(LvArg::Invalid);
+    }
+    Ok(LvArg::Lv(rest[..pos].to_string(), lv.to_string()))
+}
+
+fn lv_path(arg: &str) -> Result<(String, String), crate::metadata::names::NameError> {
     let default_vg = std::env::var("LVM_VG_NAME").ok();
     crate::metadata::names::split_lv_path(arg, default_vg.as_deref())
-        .map_err(|e| usage(e.to_string()))
+}
+
+fn invalid_lv_path(arg: &str) -> String {
+    crate::metadata::names::NameError::InvalidLvPath(arg.to_string()).to_string()
+}
+
+/// An LV argument of a command that processes each LV it is given (lvs,
+/// lvdisplay, lvchange, lvremove, lvconvert): LVM2 finds a bad path or an
+/// empty LV name while processing, not while parsing, so both fail the
+/// command (exit 5), never a command-line error. `LVM_VG_NAME` supplies a
+/// default VG for a bare LV name.
+pub fn lv_arg(arg: &str) -> Result<(String, String), CmdError> {
+    match split_lv_arg(arg)? {
+        LvArg::Invalid => Err(CmdError::Failed(invalid_lv_path(arg))),
+        LvArg::Lv(v, l) if l.is_empty() => Err(CmdError::Failed(format!(
+            "Failed to find logical volume \"{v}/\""
+        ))),
+        LvArg::Lv(v, l) => Ok((v, l)),
+    }
+}
+
+/// An LV argument that LVM2 checks while parsing the command line
+/// (lvcreate's origin, lvrename's names): a bad path is a command-line
+/// error (exit 3). The LV name may be empty: the caller says why that is
+/// wrong for it.
+pub fn lv_arg_cmdline(arg: &str) -> Result<(String, String), CmdError> {
+    match split_lv_arg(arg)? {
+        LvArg::Invalid => Err(usage(invalid_lv_path(arg))),
+        LvArg::Lv(v, l) => Ok((v, l)),
+    }
 }
 
 /// Strips a leading `/dev/` from a VG argument (`vgs /dev/vg0` works in LVM2).
@@ -577,4 +694,93 @@ pub fn scan_name(dev: &scan::ScanDev, found: &Scan) -> String {
         .find(|p| same(p))
         .map(str::to_string)
         .unwrap_or_else(|| dev.path.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(a: &str) -> LvArg {
+        split_lv_arg(a).unwrap()
+    }
+    fn lv(v: &str, l: &str) -> LvArg {
+        LvArg::Lv(v.into(), l.into())
+    }
+
+    #[test]
+    fn lv_arguments_split_as_lvm2() {
+        assert_eq!(split("vg0/a"), lv("vg0", "a"));
+        assert_eq!(split("vg0//a"), lv("vg0", "a"));
+        assert_eq!(split("//dev//vg0//a"), lv("vg0", "a"));
+        assert_eq!(split("/dev/mapper/vg0-a--b"), lv("vg0", "a-b"));
+        assert_eq!(split("vg0/"), lv("vg0", ""));
+        assert_eq!(split("/dev/vg0//"), lv("vg0", ""));
+        for bad in [
+            "vg0/a/",
+            "vg0/a//",
+            "/rvg/lv1",
+            "a/b/c",
+            "/dev/mapper/vg0-a-real",
+        ] {
+            assert_eq!(split(bad), LvArg::Invalid, "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_lv_commands_fail_where_parsers_refuse() {
+        let code = |r: Result<(String, String), CmdError>| match r {
+            Err(CmdError::Failed(m)) => (5, m),
+            Err(CmdError::Usage(m)) => (3, m),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            code(lv_arg("vg0/")),
+            (5, "Failed to find logical volume \"vg0/\"".into())
+        );
+        assert_eq!(
+            code(lv_arg("vg0/a/")),
+            (5, "\"vg0/a/\": Invalid path for Logical Volume.".into())
+        );
+        assert_eq!(
+            code(lv_arg_cmdline("vg0/a/")),
+            (3, "\"vg0/a/\": Invalid path for Logical Volume.".into())
+        );
+        assert_eq!(lv_arg_cmdline("vg0/").unwrap(), ("vg0".into(), "".into()));
+    }
+
+    #[derive(Parser, Debug)]
+    struct Opts {
+        #[arg(long = "addtag")]
+        addtag: Vec<String>,
+        #[arg(short = 'a', long = "activate")]
+        activate: Option<String>,
+        #[arg(short = 'i', long = "stripes")]
+        stripes: Option<u32>,
+        #[arg(short = 'y')]
+        yes: bool,
+    }
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn option_values_may_start_with_a_hyphen() {
+        let o: Opts = parse("t", args(&["t", "--addtag", "-x", "-a", "-n", "-y"])).unwrap();
+        assert_eq!(o.addtag, ["-x"]);
+        assert_eq!(o.activate.as_deref(), Some("-n"));
+        assert!(o.yes);
+        let bad = |a: &[&str]| match parse::<Opts>("t", args(a)) {
+            Err(CmdError::BadArg(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            bad(&["t", "-i", "-1"]),
+            "Invalid argument for --stripes: -1"
+        );
+        assert_eq!(
+            bad(&["t", "-an", "-a", "y"]),
+            "Option -a/--activate may not be repeated."
+        );
+    }
 }

@@ -258,7 +258,10 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let addtag = tag_args("--addtag", &a.addtag)?;
     let (vg_name, origin_name) = if snapshot {
-        let (v, l) = lv_arg(&a.target)?;
+        let (v, l) = super::common::lv_arg_cmdline(&a.target)?;
+        if l.is_empty() {
+            return Err(usage("Logical volume name \"\" is invalid."));
+        }
         (v, Some(l))
     } else {
         (super::common::lvcreate_vg_arg(&a.target)?, None)
@@ -269,7 +272,11 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let writable = match a.permission.as_deref() {
         None | Some("rw") => true,
         Some("r") => false,
-        Some(p) => return Err(usage(format!("Invalid permission {p}"))),
+        Some(p) => {
+            return Err(CmdError::BadArg(format!(
+                "Invalid argument for --permission: {p}"
+            )))
+        }
     };
     if let Some(n) = &a.name {
         names::validate_lv_name(n).map_err(|e| usage(e.to_string()))?;
@@ -278,6 +285,23 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let stripes = a.stripes.unwrap_or(1);
     if stripes == 0 {
         return Err(usage("Number of stripes must be at least 1."));
+    }
+    // -I as LVM2 takes it: a size that is not negative, checked while
+    // parsing; the linear form (no -i) does not accept it; one stripe
+    // ignores it.
+    if let Some(s) = &a.stripesize {
+        let st = units::parse_signed_size(s, 'k').map_err(bad_arg("--stripesize", s))?;
+        if st.sign == units::Sign::Minus {
+            return Err(bad_arg("--stripesize", s)(units::UnitsError::Negative));
+        }
+        if a.stripes.is_none() {
+            return Err(usage(format!(
+                "Command does not accept option: --stripesize {s}."
+            )));
+        }
+        if stripes == 1 {
+            ctx.error("Ignoring stripesize argument with single stripe.");
+        }
     }
     let chunk = match &a.chunksize {
         Some(c) => units::parse_chunk_size(c).map_err(bad_arg("--chunksize", c))?,
@@ -568,9 +592,9 @@ pub fn lvrename(args: Vec<OsString>) -> Result<(), CmdError> {
     let (vg_name, old, new) = match a.args.as_slice() {
         [vg, old, new] => (vg_arg(vg), old.clone(), new.clone()),
         [old, new] => {
-            let (vg, o) = lv_arg(old)?;
+            let (vg, o) = super::common::lv_arg_cmdline(old)?;
             let n = if new.contains('/') {
-                let (nvg, n) = lv_arg(new)?;
+                let (nvg, n) = super::common::lv_arg_cmdline(new)?;
                 if nvg != vg {
                     return Err(usage(format!(
                         "Logical volume names must have the same volume group (\"{vg}\" or \"{nvg}\")."
@@ -664,7 +688,11 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         None => None,
         Some("rw") => Some(true),
         Some("r") => Some(false),
-        Some(p) => return Err(usage(format!("Invalid permission {p}"))),
+        Some(p) => {
+            return Err(CmdError::BadArg(format!(
+                "Invalid argument for --permission: {p}"
+            )))
+        }
     };
     if a.persistent.is_none() && (a.minor.is_some() || a.major.is_some()) {
         return Err(usage("Options --major and --minor need -M|--persistent."));

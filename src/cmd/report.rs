@@ -10,7 +10,7 @@ use clap::{Args, Parser};
 use crate::metadata::store::{Access, Scan, StoreError, VgHandle};
 use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
 
-use super::common::{parse, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx};
+use super::common::{parse, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx, LvArg};
 
 /// The options shared by lvs, vgs and pvs.
 #[derive(Args, Debug, Clone)]
@@ -60,7 +60,7 @@ struct ReportArgs {
 impl ReportArgs {
     fn options(&self, ctx: &Ctx, all: bool) -> Result<ReportOptions, CmdError> {
         let units = match &self.units {
-            Some(u) => Units::parse(u).map_err(|e| usage(e.to_string()))?,
+            Some(u) => Units::parse(u).map_err(|_| usage(BAD_UNITS))?,
             None => Units::parse(&ctx.conf.units()).unwrap_or_default(),
         };
         let json = match self.reportformat.as_deref() {
@@ -225,9 +225,12 @@ fn lv_records<'a>(
     records
 }
 
+/// LVM2's refusal of a `--units` it cannot read (exit 3).
+const BAD_UNITS: &str = "Invalid units specification";
+
 /// `--units` of the display commands (human units by default).
 fn display_units(opt: &Option<String>) -> Result<Units, CmdError> {
-    Units::parse(opt.as_deref().unwrap_or("h")).map_err(|e| usage(e.to_string()))
+    Units::parse(opt.as_deref().unwrap_or("h")).map_err(|_| usage(BAD_UNITS))
 }
 
 /// Exit status once everything that could be reported was reported.
@@ -254,36 +257,81 @@ pub(crate) struct LvsArgs {
     targets: Vec<String>,
 }
 
-/// Splits report arguments into VG names and (vg, lv) pairs.
-/// VG names, and (vg, lv) pairs named on the command line.
-type LvTargets = (Vec<String>, Vec<(String, String)>);
+/// VG names, (vg, lv) pairs named on the command line (an empty LV name
+/// for a whole VG), and the errors LVM2 reports for arguments that name
+/// no LV (bad paths), reported while the others are still processed.
+struct LvTargets {
+    vgs: Vec<String>,
+    lvs: Vec<(String, String)>,
+    errors: Vec<String>,
+}
+
+/// Stands for the empty LV name of `vg0/`: no LV has it (a slash is not
+/// allowed in names), so it selects nothing and is reported missing, as
+/// LVM2 reports it ("Failed to find logical volume \"vg0/\"").
+const EMPTY_LV: &str = "/";
 
 fn lv_targets(targets: &[String]) -> Result<LvTargets, CmdError> {
-    let mut vgs = Vec::new();
-    let mut lvs = Vec::new();
-    for t in targets {
-        if t.trim_start_matches("/dev/").contains('/') {
-            let (v, l) = super::common::lv_arg(t)?;
-            if !vgs.contains(&v) {
-                vgs.push(v.clone());
+    let mut t = LvTargets {
+        vgs: Vec::new(),
+        lvs: Vec::new(),
+        errors: Vec::new(),
+    };
+    for arg in targets {
+        let (v, l) = if arg.trim_start_matches("/dev/").contains('/') {
+            match super::common::split_lv_arg(arg)? {
+                LvArg::Invalid => {
+                    t.errors.push(
+                        crate::metadata::names::NameError::InvalidLvPath(arg.clone()).to_string(),
+                    );
+                    continue;
+                }
+                LvArg::Lv(v, l) if l.is_empty() => (v, EMPTY_LV.to_string()),
+                LvArg::Lv(v, l) => (v, l),
             }
-            lvs.push((v, l));
         } else {
-            let v = vg_arg(t);
-            if !vgs.contains(&v) {
-                vgs.push(v.clone());
-            }
             // A bare VG means all of it, even next to vg/lv arguments.
-            lvs.push((v, String::new()));
+            (vg_arg(arg), String::new())
+        };
+        if !t.vgs.contains(&v) {
+            t.vgs.push(v.clone());
+        }
+        t.lvs.push((v, l));
+    }
+    Ok(t)
+}
+
+/// LVs named on the command line that a VG read does not have, with
+/// LVM2's error for each; false when there was one.
+fn report_missing_lvs(ctx: &Ctx, hs: &[VgHandle], lv_names: &[(String, String)]) -> bool {
+    let mut ok = true;
+    for h in hs {
+        for (v, l) in lv_names {
+            if *v == h.vg.name && !l.is_empty() && h.vg.lv(l).is_none() {
+                let l = if l == EMPTY_LV { "" } else { l.as_str() };
+                ctx.error(format!("Failed to find logical volume \"{v}/{l}\""));
+                ok = false;
+            }
         }
     }
-    Ok((vgs, lvs))
+    ok
 }
 
 pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvsArgs = parse("lvs", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let (vg_names, lv_names) = lv_targets(&a.targets)?;
+    let LvTargets {
+        vgs: vg_names,
+        lvs: lv_names,
+        errors,
+    } = lv_targets(&a.targets)?;
+    for e in &errors {
+        ctx.error(e);
+    }
+    if vg_names.is_empty() && !errors.is_empty() {
+        // Every argument was refused: nothing is reported (not all VGs).
+        return finish(false);
+    }
     // An LV named explicitly is shown even when hidden (a merging
     // snapshot, `[snap]`), as LVM2 does; only whole VGs need -a for that.
     let only_named = !lv_names.is_empty() && lv_names.iter().all(|(_, l)| !l.is_empty());
@@ -300,16 +348,9 @@ pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let devs = pv_device_maps(&hs);
     let records = lv_records(&hs, &devs, &states, &lv_names);
-    for h in &hs {
-        for (v, l) in &lv_names {
-            if *v == h.vg.name && !l.is_empty() && h.vg.lv(l).is_none() {
-                ctx.error(format!("Failed to find logical volume \"{v}/{l}\""));
-                ok = false;
-            }
-        }
-    }
+    ok &= report_missing_lvs(&ctx, &hs, &lv_names);
     print_report(&ctx, report::report_lvs(&records, &opts))?;
-    finish(ok)
+    finish(ok && errors.is_empty())
 }
 
 #[derive(Parser, Debug)]
@@ -496,7 +537,18 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvdisplayArgs = parse("lvdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
     let units = display_units(&a.units)?;
-    let (vg_names, lv_names) = lv_targets(&a.targets)?;
+    let LvTargets {
+        vgs: vg_names,
+        lvs: lv_names,
+        errors,
+    } = lv_targets(&a.targets)?;
+    for e in &errors {
+        ctx.error(e);
+    }
+    if vg_names.is_empty() && !errors.is_empty() {
+        // Every argument was refused: nothing is reported (not all VGs).
+        return finish(false);
+    }
     let _g = list_lock(&ctx, &vg_names)?;
     let mut scan = ctx.scan()?;
     let (hs, ok) = handles(&ctx, &mut scan, &vg_names, Exported::Refused, a.foreign);
@@ -504,7 +556,9 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let devs = pv_device_maps(&hs);
     let records = lv_records(&hs, &devs, &states, &lv_names);
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
-    finish(ok)
+    // LVM2 names a missing LV after the ones it displayed.
+    let found = report_missing_lvs(&ctx, &hs, &lv_names);
+    finish(ok && found && errors.is_empty())
 }
 
 #[derive(Parser, Debug)]
