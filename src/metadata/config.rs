@@ -11,6 +11,7 @@
 //! the first section of that name. Integers follow `strtoll(s, 0)`: `0x`
 //! hex, leading `0` octal, optional sign.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +51,31 @@ pub fn parse(text: &str) -> Result<Section, ConfigError> {
     let mut root = Section::default();
     p.items(&mut root, 0)?;
     Ok(root)
+}
+
+/// The section at `path` (non-empty) below `sec`, created if needed: the
+/// first component through `sections`, the index of `sec`'s own sections.
+fn child_section<'s>(
+    sec: &'s mut Section,
+    sections: &mut HashMap<String, usize>,
+    path: &[&str],
+) -> &'s mut Section {
+    let Some((first, rest)) = path.split_first() else {
+        return sec;
+    };
+    let idx = match sections.get(*first) {
+        Some(&i) => i,
+        None => {
+            sec.items
+                .push((first.to_string(), Item::Section(Section::default())));
+            sections.insert(first.to_string(), sec.items.len() - 1);
+            sec.items.len() - 1
+        }
+    };
+    match &mut sec.items[idx].1 {
+        Item::Section(child) => child.section_mut_create(rest),
+        Item::Value(_) => unreachable!("the index holds sections only"),
+    }
 }
 
 /// Deeper nesting than this is refused rather than risking the stack.
@@ -105,6 +131,15 @@ impl Parser<'_> {
         if depth > MAX_DEPTH {
             return self.err("sections nested too deeply");
         }
+        // Where each section directly in `sec` is, by name: re-opening a
+        // name merges into the first section of that name, and a VG with
+        // thousands of LVs must not pay a linear search per LV section.
+        let mut sections: HashMap<String, usize> = HashMap::new();
+        for (i, (k, item)) in sec.items.iter().enumerate() {
+            if matches!(item, Item::Section(_)) {
+                sections.entry(k.clone()).or_insert(i);
+            }
+        }
         loop {
             self.skip();
             match self.peek() {
@@ -129,16 +164,20 @@ impl Parser<'_> {
             self.skip();
             match self.bump() {
                 Some(b'{') => {
-                    let target = sec.section_mut_create(&path);
+                    let target = child_section(sec, &mut sections, &path);
                     self.items(target, depth + 1)?;
                 }
                 Some(b'=') => {
                     self.skip();
                     let v = self.value(false)?;
                     let (last, parents) = path.split_last().unwrap_or((&"", &[]));
-                    sec.section_mut_create(parents)
-                        .items
-                        .push((last.to_string(), Item::Value(v)));
+                    if parents.is_empty() {
+                        sec.items.push((last.to_string(), Item::Value(v)));
+                    } else {
+                        child_section(sec, &mut sections, parents)
+                            .items
+                            .push((last.to_string(), Item::Value(v)));
+                    }
                 }
                 _ => {
                     return Err(ConfigError {

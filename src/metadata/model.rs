@@ -334,6 +334,34 @@ impl Vg {
             None => lv.is_visible_flag(),
         }
     }
+    /// `lv_is_visible` of every LV, in `lvs` order, in one pass over the VG
+    /// (the per-LV query scans the VG: quadratic for whole-VG loops).
+    pub fn visible_flags(&self) -> Vec<bool> {
+        let by_name: std::collections::HashMap<&str, &Lv> =
+            self.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
+        // COW name -> (merging, origin's VISIBLE flag), first link wins as in
+        // `snapshot_by_cow`; links whose origin or COW is missing define nothing.
+        let mut cows: std::collections::HashMap<&str, (bool, bool)> = Default::default();
+        for link in &self.lvs {
+            if let Some((origin, cow, _, merging)) = link.snapshot_segment() {
+                if let (Some(o), true) = (by_name.get(origin), by_name.contains_key(cow)) {
+                    cows.entry(cow).or_insert((merging, o.is_visible_flag()));
+                }
+            }
+        }
+        self.lvs
+            .iter()
+            .map(|lv| {
+                if lv.snapshot_segment().is_some() {
+                    return false;
+                }
+                match cows.get(lv.name.as_str()) {
+                    Some(&(merging, origin_visible)) => !merging && origin_visible,
+                    None => lv.is_visible_flag(),
+                }
+            })
+            .collect()
+    }
     /// Extent size in bytes.
     pub fn extent_bytes(&self) -> u64 {
         self.extent_size * 512
@@ -393,6 +421,50 @@ impl fmt::Display for Flags {
 #[cfg(test)]
 mod tests {
     use super::Flags;
+
+    /// The one-pass `visible_flags` agrees with `lv_is_visible` on VGs
+    /// with normal, merging and hidden-origin snapshots.
+    #[test]
+    fn visible_flags_match_lv_is_visible() {
+        let texts = [
+            include_str!("../../tests/golden/cases/merging/backup.vg"),
+            include_str!("../../tests/golden/cases/snapshots/backup.vg"),
+        ];
+        for text in texts {
+            let mut vg = crate::metadata::text::import_vg(text).expect("import").0;
+            for round in 0..3 {
+                let one_pass = vg.visible_flags();
+                let each: Vec<bool> = vg.lvs.iter().map(|l| vg.lv_is_visible(l)).collect();
+                assert_eq!(one_pass, each, "round {round}");
+                if round == 0 {
+                    assert!(each.contains(&true) && each.contains(&false));
+                }
+                // Hide every origin, then merge every snapshot.
+                match round {
+                    0 => {
+                        let origins: Vec<String> = vg
+                            .snapshots()
+                            .iter()
+                            .map(|s| s.origin.name.clone())
+                            .collect();
+                        for lv in vg.lvs.iter_mut().filter(|l| origins.contains(&l.name)) {
+                            lv.status.0.retain(|f| f != "VISIBLE");
+                        }
+                    }
+                    _ => {
+                        for lv in &mut vg.lvs {
+                            for seg in &mut lv.segments {
+                                if let super::SegmentKind::Snapshot { merging, .. } = &mut seg.kind
+                                {
+                                    *merging = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn set_keeps_lvm_order() {

@@ -887,11 +887,11 @@ impl Out {
         if !vg.lvs.is_empty() {
             self.open("logical_volumes");
             // Visible LVs first, then hidden ones (`_print_lvs`).
-            for lv in vg.lvs.iter().filter(|l| vg.lv_is_visible(l)) {
-                self.lv(vg, lv);
-            }
-            for lv in vg.lvs.iter().filter(|l| !vg.lv_is_visible(l)) {
-                self.lv(vg, lv);
+            let visible = vg.visible_flags();
+            for want in [true, false] {
+                for (lv, _) in vg.lvs.iter().zip(&visible).filter(|(_, v)| **v == want) {
+                    self.lv(vg, lv);
+                }
             }
             self.close();
         }
