@@ -75,4 +75,5 @@ scenarios! {
     inconsistent_metadata_is_never_written => "inconsistent.sh",
     readers_lock_and_non_root_is_refused => "readers.sh",
     lv_arguments_and_hyphen_values_as_lvm2 => "arg-values.sh",
+    unusable_lvm_conf_stops_every_command => "bad-config.sh",
 }

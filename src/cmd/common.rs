@@ -12,7 +12,7 @@ use crate::system::lock::{self, LockGuard};
 use crate::system::lvmconf::LvmConf;
 use crate::system::scan;
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_FAILED, EXIT_INIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// A command's failure: a bad command line (exit 3) or a failed command
 /// (exit 5). The message is printed once, on stderr, in LVM2's style.
@@ -23,6 +23,9 @@ pub enum CmdError {
     /// the command line ("Invalid argument for --size: 4X"), exit 3.
     BadArg(String),
     Failed(String),
+    /// The command could not start (lvm.conf unreadable or unparsable):
+    /// LVM2's `EINIT_FAILED`, exit 4.
+    InitFailed(String),
     /// clap's own report (help, version, usage errors).
     Clap(clap::Error),
 }
@@ -44,6 +47,10 @@ impl CmdError {
                     eprintln!("  {m}");
                 }
                 EXIT_FAILED
+            }
+            CmdError::InitFailed(m) => {
+                eprintln!("  {m}");
+                EXIT_INIT_FAILED
             }
             CmdError::Clap(e) => {
                 let _ = e.print();
@@ -235,7 +242,13 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(common: &CommonArgs) -> Result<Ctx, CmdError> {
-        let conf = LvmConf::load(&common.config).map_err(|e| usage(e.to_string()))?;
+        let conf = LvmConf::load(&common.config).map_err(|e| {
+            if e.is_init_failure() {
+                CmdError::InitFailed(e.to_string())
+            } else {
+                usage(e.to_string())
+            }
+        })?;
         let prefix = conf.log_prefix();
         let (host, mut host_warnings) = conf.host_id();
         if !nix::unistd::geteuid().is_root() {

@@ -20,10 +20,13 @@ use std::path::Path;
 
 pub use common::{CmdError, Ctx};
 
-/// LVM2's exit codes (`ECMD_PROCESSED`, `EINVALID_CMD_LINE`, `ECMD_FAILED`).
+/// LVM2's exit codes (`ECMD_PROCESSED`, `EINVALID_CMD_LINE`, `ECMD_FAILED`,
+/// `EINIT_FAILED`).
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_USAGE: i32 = 3;
 pub const EXIT_FAILED: i32 = 5;
+/// LVM2's `EINIT_FAILED`: the command could not start (lvm.conf).
+pub const EXIT_INIT_FAILED: i32 = 4;
 
 type Runner = fn(Vec<OsString>) -> Result<(), CmdError>;
 

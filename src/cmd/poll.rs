@@ -50,7 +50,10 @@ impl CmdSource<'_> {
 
 fn cmd_text(e: CmdError) -> String {
     match e {
-        CmdError::Usage(m) | CmdError::BadArg(m) | CmdError::Failed(m) => m,
+        CmdError::Usage(m)
+        | CmdError::BadArg(m)
+        | CmdError::Failed(m)
+        | CmdError::InitFailed(m) => m,
         CmdError::Clap(e) => e.to_string(),
     }
 }

@@ -88,7 +88,10 @@ pub fn pvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     for arg in &a.pvs {
         if let Err(e) = create_one(&ctx, &scan_result, arg, fixed_id, &layout, a.force) {
             ctx.error(match &e {
-                CmdError::Failed(m) | CmdError::Usage(m) | CmdError::BadArg(m) => m.clone(),
+                CmdError::Failed(m)
+                | CmdError::Usage(m)
+                | CmdError::BadArg(m)
+                | CmdError::InitFailed(m) => m.clone(),
                 CmdError::Clap(c) => c.to_string(),
             });
             result = Err(CmdError::Failed(String::new()));

@@ -442,7 +442,10 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         })();
         if let Err(e) = one {
             match &e {
-                CmdError::Usage(_) | CmdError::BadArg(_) | CmdError::Clap(_) => return Err(e),
+                CmdError::Usage(_)
+                | CmdError::BadArg(_)
+                | CmdError::Clap(_)
+                | CmdError::InitFailed(_) => return Err(e),
                 CmdError::Failed(m) => ctx.error(m),
             }
             result = Err(CmdError::Failed(String::new()));

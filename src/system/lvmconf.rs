@@ -25,13 +25,13 @@ pub const DEFAULT_DEV_DIR: &str = "/dev";
 #[derive(Debug, Error)]
 pub enum ConfError {
     /// LVM2's two lines: the reason, then the file.
-    #[error("{source}\n  Failed to load config file {}", .path.display())]
+    #[error("{}\n  Failed to load config file {}", read_reason(.path, .source), .path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: super::files::ReadError,
     },
-    #[error("Failed to load config file {path}: {source}")]
+    #[error("{source}\n  Failed to load config file {}", .path.display())]
     Parse {
         path: PathBuf,
         #[source]
@@ -42,6 +42,30 @@ pub enum ConfError {
         #[source]
         source: config::ConfigError,
     },
+}
+
+impl ConfError {
+    /// LVM2 gives up before any command runs when a config file cannot
+    /// be read or parsed (`EINIT_FAILED`, exit 4); a bad `--config` is a
+    /// command-line error (exit 3).
+    pub fn is_init_failure(&self) -> bool {
+        !matches!(self, ConfError::Override { .. })
+    }
+}
+
+/// An open refused (permission, I/O) in LVM2's words: it opens config
+/// files through its device layer ("Failed to open device path P (13).").
+fn read_reason(path: &Path, e: &super::files::ReadError) -> String {
+    match e {
+        super::files::ReadError::Stat { source, .. } if source.raw_os_error().is_some() => {
+            format!(
+                "Failed to open device path {} ({}).",
+                path.display(),
+                source.raw_os_error().unwrap_or(0)
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A setting whose value LVM2 would not accept, in LVM2's words
@@ -575,13 +599,23 @@ mod tests {
     }
 
     #[test]
-    fn parse_error_is_one_line() {
+    fn parse_error_then_the_file_and_exit_4() {
         let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("lvm.conf"), "global { units = \n").unwrap();
+        let path = d.path().join("lvm.conf");
+        std::fs::write(&path, "global { units = \n").unwrap();
         let e = LvmConf::load_from(d.path(), Path::new("/dev"), &[]).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("Failed to load config file"), "{msg}");
-        assert!(!msg.contains('\n'));
+        let lines: Vec<&str> = msg.lines().collect();
+        assert_eq!(lines.len(), 2, "{msg}");
+        assert!(lines[0].starts_with("Parse error at line 2"), "{msg}");
+        assert_eq!(
+            lines[1],
+            format!("  Failed to load config file {}", path.display())
+        );
+        assert!(e.is_init_failure());
+        std::fs::write(&path, "global { units = \"h\" }\n").unwrap();
+        let e = LvmConf::load_from(d.path(), Path::new("/dev"), &["x {".into()]);
+        assert!(e.is_err_and(|e| !e.is_init_failure()));
     }
 
     #[test]
