@@ -302,7 +302,16 @@ fn enumerate(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
             .into_iter()
             .flatten()
             .filter_map(Result::ok)
-            .filter(|e| e.path().join("partition").exists())
+            // A disk's partitions are named after it (sda1, nvme0n1p1,
+            // loop0p1); only those entries can hold a `partition` file, so
+            // the dozen attribute entries of every disk cost no stat.
+            .filter(|e| {
+                e.file_name().as_encoded_bytes().len() > name.len()
+                    && e.file_name()
+                        .as_encoded_bytes()
+                        .starts_with(name.as_bytes())
+                    && e.path().join("partition").exists()
+            })
             .filter_map(|e| {
                 let pname = e.file_name().into_string().ok()?;
                 raw_from_sys(&pname, &e.path(), Some(&dir))
@@ -356,6 +365,13 @@ fn collect_aliases(dirs: &[PathBuf]) -> HashMap<AliasKey, Vec<String>> {
             continue;
         };
         for e in rd.filter_map(Result::ok) {
+            // The directory entry's type costs no syscall: character
+            // devices, regular files and sockets (most of /dev) need no stat.
+            if let Ok(t) = e.file_type() {
+                if !(t.is_dir() || t.is_symlink() || t.is_block_device() || t.is_file()) {
+                    continue;
+                }
+            }
             let p = e.path();
             let Ok(lmd) = std::fs::symlink_metadata(&p) else {
                 continue;
