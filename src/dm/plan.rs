@@ -151,6 +151,46 @@ pub fn plan_activate(
     )
 }
 
+/// LVs left out of a plan, each with the reason.
+pub type Refused = Vec<(String, PlanError)>;
+
+/// Activate several LVs in one plan (`vgchange -ay`): each LV's family
+/// stack as `plan_activate` builds it, all in one transition, so the
+/// kernel is listed once and udev waited for once, not once per LV. An LV
+/// whose stack cannot be built is returned with the reason and left out;
+/// the others still come up.
+pub fn plan_activate_many(
+    vg: &Vg,
+    lvs: &[String],
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> (Result<Vec<Op>, PlanError>, Refused) {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut names: HashSet<String> = HashSet::new();
+    let mut owners: Vec<(Id, Id)> = Vec::new();
+    let mut refused = Vec::new();
+    for lv in lvs {
+        match lv_stack(vg, lv, pvs, kernel) {
+            Ok(stack) => {
+                for n in stack.nodes {
+                    // Two LVs of one family share its stack.
+                    if names.insert(n.name.clone()) {
+                        nodes.push(n);
+                    }
+                }
+                for o in stack.owners {
+                    if !owners.contains(&o) {
+                        owners.push(o);
+                    }
+                }
+            }
+            Err(e) => refused.push((lv.clone(), e)),
+        }
+    }
+    let plan = plan_transition(&nodes, &with_leftovers(vg, owners, kernel), kernel, &[]);
+    (plan, refused)
+}
+
 /// Deactivate `lv`'s family, top-down, layers included. Refuses when a
 /// visible device of the family is open.
 pub fn plan_deactivate(vg: &Vg, lv: &str, kernel: &[KernelDevice]) -> Result<Vec<Op>, PlanError> {

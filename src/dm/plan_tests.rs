@@ -991,3 +991,56 @@ fn leftover_devices_of_unknown_lvs_are_removed_unless_open() {
     let ops = plan_activate(&v0, "lv", &pvs(), &k.list().unwrap()).unwrap();
     assert!(!lines(&ops).iter().any(|l| l.contains("vg-s1")), "{ops:?}");
 }
+
+/// `vgchange -ay` in one plan: the kernel ends as LV-by-LV activation
+/// leaves it; an LV whose PV is missing is refused by name and the others
+/// still come up; a second run changes nothing.
+#[test]
+fn activate_many_equals_one_by_one() {
+    let mut vg = with_snapshot(base_vg(), "s1", 2, 0, false);
+    vg.lvs
+        .push(lv("other", 5, vec![linear("pv0", 20, 3)], true));
+    vg.lvs.push(lv("lost", 6, vec![linear("pv9", 0, 1)], true));
+    let names: Vec<String> = ["lv", "s1", "other", "lost"].map(String::from).to_vec();
+
+    let mut one_by_one = kernel();
+    for lv in &names[..3] {
+        activate(&mut one_by_one, &vg, lv);
+    }
+    assert!(plan_activate(&vg, "lost", &pvs(), &one_by_one.list().unwrap()).is_err());
+
+    let mut together = kernel();
+    let (plan, refused) = plan_activate_many(&vg, &names, &pvs(), &together.list().unwrap());
+    let ops = plan.unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].0, "lost");
+    assert!(refused[0].1.to_string().contains("partial LV vg/lost"));
+    // Each device is created and loaded once, though lv and s1 share a stack.
+    let creates = lines(&ops)
+        .iter()
+        .filter(|l| l.starts_with("create "))
+        .count();
+    assert_eq!(creates, 5, "{}", format_plan(&ops));
+    run(&mut together, &ops);
+    // Minors differ with the creation order: compare tables by device name.
+    let by_name = |k: &RecordingKernel| -> Vec<(String, Option<String>, String)> {
+        let list = k.list().unwrap();
+        devices(k)
+            .into_iter()
+            .map(|(name, uuid, mut table)| {
+                for d in &list {
+                    let num = format!("{}:{}", d.dev.major, d.dev.minor);
+                    table = table.replace(&format!(" {num} "), &format!(" {} ", d.name));
+                    if table.ends_with(&format!(" {num}")) {
+                        table = format!("{} {}", &table[..table.len() - num.len() - 1], d.name);
+                    }
+                }
+                (name, uuid, table)
+            })
+            .collect()
+    };
+    assert_eq!(by_name(&together), by_name(&one_by_one));
+
+    let (again, _) = plan_activate_many(&vg, &names, &pvs(), &together.list().unwrap());
+    assert!(again.unwrap().is_empty());
+}

@@ -223,16 +223,31 @@ pub fn activate_vg(
 ) -> Result<Activated, OpsError> {
     let pvs = store.pv_devices(h);
     let mut out = Activated::default();
+    let mut wanted = Vec::new();
     for lv in top_level_lvs(&h.vg) {
-        if !may_activate(filter, &h.vg, &lv, auto) {
+        if may_activate(filter, &h.vg, &lv, auto) {
+            wanted.push(lv);
+        } else {
             out.skipped.push(lv);
-            continue;
         }
-        let step = plan::plan_activate(&h.vg, &lv, &pvs, &dm.list()?)
-            .map_err(OpsError::from)
-            .and_then(|ops| run_repairing(dm, &h.vg, &ops, &mut out.repaired));
-        if let Err(e) = step {
-            out.failed.push((lv, e));
+    }
+    // All in one transaction; should it fail (and be undone), LV by LV, so
+    // that one LV's failure names that LV and the others still come up.
+    let (plan, refused) = plan::plan_activate_many(&h.vg, &wanted, &pvs, &dm.list()?);
+    let together = plan
+        .map_err(OpsError::from)
+        .and_then(|ops| run_repairing(dm, &h.vg, &ops, &mut out.repaired));
+    if together.is_ok() {
+        out.failed
+            .extend(refused.into_iter().map(|(lv, e)| (lv, e.into())));
+    } else {
+        for lv in wanted {
+            let step = plan::plan_activate(&h.vg, &lv, &pvs, &dm.list()?)
+                .map_err(OpsError::from)
+                .and_then(|ops| run_repairing(dm, &h.vg, &ops, &mut out.repaired));
+            if let Err(e) = step {
+                out.failed.push((lv, e));
+            }
         }
     }
     out.repaired.extend(repair_nodes(dm, &h.vg)?);
