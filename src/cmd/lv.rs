@@ -269,6 +269,17 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     names::validate_vg_name(&vg_name).map_err(|e| usage(e.to_string()))?;
     let activate_new = yes_no(&a.activate, true, "--activate")?;
     let zero = yes_no(&a.zero, activate_new, "--zero")?;
+    // LVM2 refuses -Z for snapshots (the COW header is always written),
+    // and zeroing an LV it does not activate (it would create the LV
+    // unzeroed); LVM2 exits 0 for the latter, rlvm 5: nothing was made.
+    if snapshot && a.zero.is_some() {
+        return Err(usage("Option --zero is unsupported with snapshots."));
+    }
+    if zero && !activate_new {
+        return Err(CmdError::Failed(
+            "Cannot zero inactive logical volume with option -Zy or -Wy.".into(),
+        ));
+    }
     let writable = match a.permission.as_deref() {
         None | Some("rw") => true,
         Some("r") => false,

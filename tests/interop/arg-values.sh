@@ -7,7 +7,8 @@
 #   lvcreate and lvrename; other arguments are still processed;
 # - an option that takes a value takes the next word even when it starts
 #   with '-' (getopt_long): `--addtag -t` adds the tag "-t", `-n -lv` is the
-#   invalid name "-lv", `-I -4` a negative stripe size.
+#   invalid name "-lv", `-I -4` a negative stripe size;
+# - lvcreate -Z with a snapshot, or -Zy with -an, is refused.
 . "$(dirname "$0")/lib.sh"
 lvmi_setup 64M 64M
 d0=${LVMI_DEVS[0]} d1=${LVMI_DEVS[1]}
@@ -64,6 +65,8 @@ lvcreate -an -Zn -L 4M -n b -Z -y vg0
 lvcreate -an -Zn -L 4M -n b --type -x vg0
 lvcreate -an -Zn --size -1 -n b vg0
 lvchange --permission -r vg0/a
+lvcreate -s -L 4M -n s -Zn vg0/a
+lvcreate -s -L 4M -n s -Zy vg0/a
 vgcreate -s -4M vg1 $d1
 lvs --units -h vg0
 lvs --units x vg0
@@ -82,6 +85,15 @@ for t in lvmi rl; do
     expect_rc 3 $t lvcreate -an -Zn -L 4M -n b -I 8 vg0
 done
 expect_eq "no byte changed" "$before" "$(sums)"
+
+# Zeroing an LV that is not activated: LVM2 refuses (creating it unzeroed
+# would hand out old data) but exits 0; rlvm exits 5: nothing was made.
+msg="  Cannot zero inactive logical volume with option -Zy or -Wy."
+expect_eq "LVM2 refuses -an -Zy" "$msg" "$(lvmi lvcreate -an -Zy -L 4M -n z vg0 2>&1 | grep -v 'Activation disabled')"
+expect_rc 0 lvmi lvcreate -an -Zy -L 4M -n z vg0
+expect_eq "rlvm refuses -an -Zy" "$msg" "$(rl lvcreate -an -Zy -L 4M -n z vg0 2>&1)"
+expect_rc 5 rl lvcreate -an -Zy -L 4M -n z vg0
+expect_eq "no byte changed by -an -Zy" "$before" "$(sums)"
 
 # Values that start with '-' are used, and LVM2 reads what rlvm wrote.
 expect_rc 0 rl lvchange --addtag -t vg0/a
