@@ -762,10 +762,12 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 let mut perm_changed = false;
                 if let Some(w) = perm {
                     if lv.writable() == w {
-                        return Err(CmdError::Failed(format!(
-                            "Logical volume {vg_name}/{lv_name} is already {}.",
-                            if w { "read/write" } else { "read only" }
-                        )));
+                        // LVM2's two messages (`lvchange_permission`).
+                        return Err(CmdError::Failed(if w {
+                            format!("Logical volume {vg_name}/{lv_name} is already writable.")
+                        } else {
+                            format!("Logical volume \"{vg_name}/{lv_name}\" is already read only.")
+                        }));
                     }
                     if w {
                         lv.status.set("WRITE");

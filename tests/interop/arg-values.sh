@@ -65,6 +65,7 @@ lvcreate -an -Zn -L 4M -n b -Z -y vg0
 lvcreate -an -Zn -L 4M -n b --type -x vg0
 lvcreate -an -Zn --size -1 -n b vg0
 lvchange --permission -r vg0/a
+lvchange -p rw vg0/a
 lvcreate -s -L 4M -n s -Zn vg0/a
 lvcreate -s -L 4M -n s -Zy vg0/a
 vgcreate -s -4M vg1 $d1
@@ -107,5 +108,9 @@ case $out in *"Ignoring stripesize argument with single stripe."*) ;;
     *) fail "rlvm lvcreate -i 1 -I 4: $out" ;; esac
 expect_rc 0 rl lvchange --deltag -t vg0/a
 expect_eq "tag -t removed" "" "$(lvm_field lvs -o lv_tags vg0/a)"
+expect_rc 0 rl lvchange -p r vg0/a
+expect_eq "already read only: LVM2's words" \
+    "$(lvmi lvchange -p r vg0/a 2>&1 | grep -v 'Activation disabled')" "$(rl lvchange -p r vg0/a 2>&1)"
+expect_rc 5 rl lvchange -p r vg0/a
 expect_rc 0 lvmi vgck vg0
 echo "PASS arg-values"
