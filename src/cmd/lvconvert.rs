@@ -227,11 +227,12 @@ fn merge_offline(ctx: &Ctx, vg: &str, lv: &str, interval: Interval) -> Result<()
     ctx.verbose(
         1,
         format!(
-            "{vg}/{origin}: copied {} bytes in {} reads and {} writes: copy and sync {copy:.3} s ({:.1} MiB/s), command {secs:.3} s.",
+            "{vg}/{origin}: copied {} bytes in {} reads and {} writes: copy and sync {copy:.3} s ({:.1} MiB/s; sync {:.3} s), command {secs:.3} s.",
             done.stats.bytes,
             done.stats.reads,
             done.stats.writes,
-            mib / copy.max(1e-6)
+            mib / copy.max(1e-6),
+            done.stats.sync.as_secs_f64()
         ),
     );
     ctx.print(format!(

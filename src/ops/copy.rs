@@ -86,8 +86,9 @@ pub struct CopyStats {
     pub bytes: u64,
     pub reads: u64,
     pub writes: u64,
-    /// Wall time of the copy and the origin's sync.
+    /// Wall time of the copy and the origin's sync, and of the sync alone.
     pub elapsed: std::time::Duration,
+    pub sync: std::time::Duration,
 }
 
 /// Where the engine reads the COW and writes the origin (LV byte offsets).
@@ -409,31 +410,48 @@ fn copy_batch(
     stats: &mut CopyStats,
 ) -> io::Result<u64> {
     let cbu = cb as usize;
-    // Reads, in COW order, each chunk into its origin-order slot.
-    let mut slots: Vec<Option<&mut [u8]>> =
-        buf[..exc.len() * cbu].chunks_mut(cbu).map(Some).collect();
+    // Chunks in COW order, cut into segments that are consecutive both in
+    // the COW and in the (origin-order) buffer: one iovec each.
     let mut order: Vec<usize> = (0..exc.len()).collect();
     order.sort_unstable_by_key(|&i| exc[i].new);
-    let max_gap = scratch.len() / cbu;
+    let mut segs: Vec<(usize, usize)> = Vec::new();
+    for &i in &order {
+        match segs.last_mut() {
+            Some((s, n)) if *s + *n == i && exc[i - 1].new + 1 == exc[i].new => *n += 1,
+            _ => segs.push((i, 1)),
+        }
+    }
+    // The segments tile the buffer: hand each its slice, in buffer order.
+    let mut by_pos: Vec<usize> = (0..segs.len()).collect();
+    by_pos.sort_unstable_by_key(|&k| segs[k].0);
+    let mut pieces: Vec<Option<&mut [u8]>> = (0..segs.len()).map(|_| None).collect();
+    let mut rest: &mut [u8] = &mut buf[..exc.len() * cbu];
+    for k in by_pos {
+        let (a, b) = std::mem::take(&mut rest).split_at_mut(segs[k].1 * cbu);
+        pieces[k] = Some(a);
+        rest = b;
+    }
+    // Reads: COW-consecutive segments in one call; a gap (a metadata area,
+    // a chunk of another batch) read into scratch while scratch lasts.
     let mut k = 0;
-    while k < order.len() {
-        let first = exc[order[k]].new;
+    while k < segs.len() {
+        let first = exc[segs[k].0].new;
         let mut iov: Vec<&mut [u8]> = Vec::new();
         let mut spare: &mut [u8] = &mut *scratch;
         let mut next = first;
-        while k < order.len() && iov.len() < IOV_MAX {
-            let new = exc[order[k]].new;
-            let gap = (new - next) as usize;
+        while k < segs.len() && iov.len() + 1 < IOV_MAX {
+            let (s, n) = segs[k];
+            let gap = (exc[s].new - next) as usize;
             if gap > 0 {
-                if gap > max_gap || gap * cbu > spare.len() || iov.len() + gap >= IOV_MAX {
+                if gap * cbu > spare.len() {
                     break;
                 }
-                let (g, rest) = std::mem::take(&mut spare).split_at_mut(gap * cbu);
-                spare = rest;
+                let (g, r) = std::mem::take(&mut spare).split_at_mut(gap * cbu);
+                spare = r;
                 iov.push(g);
             }
-            iov.push(slots[order[k]].take().ok_or(io::ErrorKind::InvalidData)?);
-            next = new + 1;
+            iov.push(pieces[k].take().ok_or(io::ErrorKind::InvalidData)?);
+            next = exc[s + n - 1].new + 1;
             k += 1;
         }
         io.read_cow(first * cb, &mut iov)?;
@@ -542,8 +560,10 @@ pub fn copy_exceptions(
     if let Some(e) = first_err.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
+    let sync_start = std::time::Instant::now();
     io.sync_origin()?;
     let mut stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
+    stats.sync = sync_start.elapsed();
     stats.elapsed = started.elapsed();
     Ok(stats)
 }

@@ -17,11 +17,14 @@ struct Mem {
     cow: Vec<u8>,
     origin: Mutex<Vec<u8>>,
     writes: Mutex<Vec<(u64, u64)>>,
+    /// iovecs per read call.
+    iovecs: Mutex<Vec<usize>>,
     synced: Mutex<bool>,
 }
 
 impl MergeIo for Mem {
     fn read_cow(&self, off: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        self.iovecs.lock().unwrap().push(bufs.len());
         let mut at = off as usize;
         for b in bufs.iter_mut() {
             let src = self
@@ -74,6 +77,7 @@ fn run(
         cow: img,
         origin: Mutex::new(before.clone()),
         writes: Mutex::new(vec![]),
+        iovecs: Mutex::new(vec![]),
         synced: Mutex::new(false),
     };
     let mut last = (0, 0);
@@ -113,6 +117,21 @@ fn sequential_changes_coalesce_into_one_write_per_batch() {
     assert_eq!(stats.writes, 4);
     assert_eq!(stats.reads, 4);
     assert_eq!(stats.bytes, 1000 * 4096);
+}
+
+#[test]
+fn full_batches_of_small_chunks_read_in_one_call_with_few_iovecs() {
+    // 4 KiB chunks, 4 MiB batches: 1024 chunks and 4 metadata gaps per
+    // batch; consecutive chunks share an iovec, so one read per batch.
+    let olds: Vec<u64> = (2048..2048 + 4096).collect();
+    let opts = EngineOptions {
+        threads: 2,
+        batch_bytes: 4 << 20,
+    };
+    let (mem, before, exc, stats) = run(8, &olds, 8192 * 4096, opts);
+    check(&mem, &before, &exc, 4096);
+    assert_eq!((stats.reads, stats.writes), (4, 4));
+    assert!(mem.iovecs.lock().unwrap().iter().all(|&n| n <= 11));
 }
 
 #[test]

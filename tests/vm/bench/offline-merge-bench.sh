@@ -1,19 +1,23 @@
 #!/bin/sh
 # Guest side of scripts/bench-offline-merge.sh (read its header first). For each chunk size
-# (BENCH_CHUNKS, KiB): an origin of BENCH_ORIGIN_MB MiB holding pattern A, a snapshot, then
+# (BENCH_CHUNKS, KiB): an origin of BENCH_ORIGIN_MB MiB of zeros (A), a snapshot, then
 # BENCH_CHANGE_MB MiB of the origin overwritten (BENCH_PATTERN=seq: one sequential dd;
 # scatter: every other 4 KiB block, in reverse order, so no two exceptions are neighbours and
 # the COW order is the reverse of the origin's), so the COW holds that many changed bytes.
 #   raw     : dd iflag=direct oflag=direct bs=BENCH_DD_BS_MB MiB of the changed bytes' size
 #             from the snapshot's -cow device to a scratch LV on the same PVs (the devices'
-#             copy bandwidth for those bytes);
+#             copy bandwidth for those bytes): the faster of two runs; raw_sync: one more with
+#             conv=fsync (a copy made durable, as a merge must be);
 #   kernel  : rlvm lvconvert --merge -b, until the kernel's snapshot-merge status says done
 #             (mbench mergewait, status ioctl every 2 ms), i.e. the kernel merge's time;
-#   offline : rlvm -v lvconvert --merge --offline, per thread count (BENCH_THREADS): the whole
+#   offline : rlvm lvconvert -v --merge --offline, per thread count (BENCH_THREADS): the whole
 #             command (deactivate, commit, copy, sync, commit, reactivate) and the engine's
-#             copy+sync alone (its -v line).
-# Every merged origin is checked against pattern A (md5). Lines for the host:
-#   BENCH-OFF chunk_k=C pattern=P mib=M raw_s=.. kernel_s=.. offline_t<N>_cmd_s=.. offline_t<N>_copy_s=..
+#             copy+sync alone (its -v line); each preceded by a raw copy on the same setup
+#             (offline_t<N>_raw_s), the pair to compare under the machine's load of the moment.
+# Every merged origin must read as A again (no byte but zero: md5 of hundreds of MiB takes a
+# minute under emulation). Lines for the host:
+#   BENCH-OFF chunk_k=C pattern=P mib=M raw_s=.. raw_sync_s=.. kernel_s=..
+#             offline_t<N>_cmd_s=.. offline_t<N>_copy_s=.. (copy+sync) offline_t<N>_sync_s=.. offline_t<N>_raw_s=..
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -22,7 +26,7 @@ CHUNKS=${BENCH_CHUNKS:-4 64 512}
 ORIGIN_MB=${BENCH_ORIGIN_MB:-256}
 CHANGE_MB=${BENCH_CHANGE_MB:-200}
 PATTERN=${BENCH_PATTERN:-seq}
-THREADS=${BENCH_THREADS:-1 4}
+THREADS=${BENCH_THREADS:-1 2 4}
 DD_BS_MB=${BENCH_DD_BS_MB:-4}
 fast_polling
 # GNU dd when the image has it (iflag=direct as documented); busybox's otherwise.
@@ -30,31 +34,43 @@ fast_polling
 echo 100 >/sys/module/dm_snapshot/parameters/snapshot_copy_throttle
 
 quiet() { "$@" >"$SCRATCH/q.out" 2>&1 || { cat "$SCRATCH/q.out"; fail "command failed: $*"; }; }
-pattern() { dd if=/dev/zero bs=1M count="$2" 2>/dev/null | tr '\000' "$1"; }
-sum_a=$(pattern a "$ORIGIN_MB" | md5sum | cut -d' ' -f1)
+dd if=/dev/zero bs=1M count=4 2>/dev/null | tr '\000' b >"$SCRATCH/b4"
 now() { mbench now; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-# setup CHUNK_KIB: vg0/origin (pattern A) and vg0/snap, then the changes.
+# setup CHUNK_KIB: vg0/origin (A: zeros) and vg0/snap, then the changes (bytes 'b').
 setup() {
     quiet rlvm lvcreate -y -L "${ORIGIN_MB}M" -n origin vg0
-    pattern a "$ORIGIN_MB" | dd of=/dev/vg0/origin bs=4M oflag=direct 2>/dev/null
+    dd if=/dev/zero of=/dev/vg0/origin bs=4M oflag=direct 2>/dev/null || true
     quiet rlvm lvcreate -y -s -c "${1}k" -L $((CHANGE_MB + CHANGE_MB / 64 + 16))M -n snap vg0/origin
     case $PATTERN in
-        seq) pattern b "$CHANGE_MB" | dd of=/dev/vg0/origin bs=4M seek=2 oflag=direct conv=notrunc 2>/dev/null ;;
+        seq)
+            _i=0
+            while [ $_i -lt $((CHANGE_MB / 4)) ]; do
+                dd if="$SCRATCH/b4" of=/dev/vg0/origin bs=4M seek=$((_i + 2)) oflag=direct conv=notrunc 2>/dev/null
+                _i=$((_i + 1))
+            done
+            ;;
         scatter) mbench scatter /dev/vg0/origin 0 $((CHANGE_MB * 256)) 8192 ;;
         *) fail "BENCH_PATTERN=$PATTERN" ;;
     esac
     sync
 }
 check_a() { # WHAT
-    [ "$(md5sum </dev/vg0/origin | cut -d' ' -f1)" = "$sum_a" ] || fail "$1: origin differs from pattern A"
+    [ "$(tr -d '\000' </dev/vg0/origin | head -c 16 | wc -c)" = 0 ] || fail "$1: origin differs from A"
 }
 gone() {
     _n=0
     while rlvm lvs vg0/snap >/dev/null 2>&1; do
         _n=$((_n + 1)); [ $_n -le 1500 ] || fail "snapshot not removed"; sleep 0.2
     done
+}
+
+raw() { # FLAGS...: copy the changed bytes' size, COW -> scratch LV; prints seconds
+    _t0=$(now)
+    dd if=/dev/mapper/vg0-snap-cow of=/dev/vg0/raw bs=${DD_BS_MB}M count=$((CHANGE_MB / DD_BS_MB)) \
+        iflag=direct oflag=direct conv=notrunc"$1" 2>/dev/null || fail "raw dd"
+    secs "$_t0" "$(now)"
 }
 
 step "setup: VG on $d1 $d2; $(grep -c ^processor /proc/cpuinfo) CPUs; pattern $PATTERN, ${CHANGE_MB} MiB changed"
@@ -66,11 +82,23 @@ for c in $CHUNKS; do
     setup "$c"
     used=$(dmsetup status vg0-snap | awk '{ split($4, a, "/"); print a[1] }')
     echo "COW sectors used: $used"
+    # Area 0 of the COW: its first entries (origin chunk, COW chunk) and where either
+    # sequence breaks (what decides how far reads and writes coalesce), for the record.
+    dd if=/dev/mapper/vg0-snap-cow bs=${c}k skip=1 count=1 2>/dev/null | od -An -tu8 -w16 -v |
+        awk 'NF == 2 && $2 != 0 {
+                 if (n < 4) first = first sprintf("(%s,%s) ", $1, $2)
+                 if (n > 0 && ($1 != po + 1 || $2 != pn + 1)) { b++; if (b <= 8) br = br sprintf("(%s,%s)->(%s,%s) ", po, pn, $1, $2) }
+                 po = $1; pn = $2; n++
+             }
+             END { printf "COW area 0: %d entries, first %s; %d breaks %s\n", n, first, b, br }'
     quiet rlvm lvcreate -y -L "${CHANGE_MB}M" -n raw vg0
-    t0=$(now)
-    dd if=/dev/mapper/vg0-snap-cow of=/dev/vg0/raw bs=${DD_BS_MB}M count=$((CHANGE_MB / DD_BS_MB)) \
-        iflag=direct oflag=direct conv=notrunc 2>/dev/null || fail "raw dd"
-    t1=$(now)
+    r1=$(raw "")
+    r2=$(raw "")
+    rs=$(raw ",fsync")
+    echo "raw copies: $r1 s, $r2 s; with fsync at the end: $rs s"
+    t0=0
+    t1=$(awk -v a="$r1" -v b="$r2" 'BEGIN { print (a < b ? a : b) }')
+    line="$line raw_sync_s=$rs"
     quiet rlvm lvremove -y vg0/raw
     line="$line raw_s=$(secs "$t0" "$t1")"
     t0=$(now)
@@ -84,13 +112,19 @@ for c in $CHUNKS; do
     for t in $THREADS; do
         step "chunk $c KiB: offline merge, $t thread(s)"
         setup "$c"
+        # A raw copy on this very setup, just before: the pair is measured under the same
+        # load (this machine is shared, and a run's speed drifts by 2x or more).
+        quiet rlvm lvcreate -y -L "${CHANGE_MB}M" -n raw vg0
+        rp=$(raw "")
+        quiet rlvm lvremove -y vg0/raw
         t0=$(now)
-        RLVM_OFFLINE_THREADS=$t rlvm -v lvconvert --merge --offline -i 0 vg0/snap >"$SCRATCH/off" 2>&1 ||
+        RLVM_OFFLINE_THREADS=$t rlvm lvconvert -v --merge --offline -i 0 vg0/snap >"$SCRATCH/off" 2>&1 ||
             { cat "$SCRATCH/off"; fail "offline merge"; }
         t1=$(now)
         grep "copied" "$SCRATCH/off" || true
         copy=$(sed -n 's/.*copy and sync \([0-9.]*\) s.*/\1/p' "$SCRATCH/off")
-        line="$line offline_t${t}_cmd_s=$(secs "$t0" "$t1") offline_t${t}_copy_s=$copy"
+        sync_s=$(sed -n 's/.*; sync \([0-9.]*\) s).*/\1/p' "$SCRATCH/off")
+        line="$line offline_t${t}_cmd_s=$(secs "$t0" "$t1") offline_t${t}_copy_s=$copy offline_t${t}_sync_s=$sync_s offline_t${t}_raw_s=$rp"
         check_a "offline merge"
         quiet rlvm lvremove -y vg0/origin
     done

@@ -6,7 +6,7 @@
 #    after the finishing commit), then let an activation finish the merge: rlvm's vgchange -ay
 #    (its background poller) or LVM2's (its lvpoll); the origin must hold the snapshot's data
 #    (the pre-snapshot bytes), the origin a linear table, LVM2's vgck clean;
-#  - RLVM_CUT=1: a fresh VG, a 64 MiB origin, a 4 KiB-chunk snapshot, 40 MiB of changes
+#  - RLVM_CUT=1: a fresh VG, a 48 MiB origin, a 4 KiB-chunk snapshot, 32 MiB of changes
 #    (sequential and scattered), `lvconvert --merge --offline` in the background (with small
 #    copy batches, so the copy lasts seconds); once it says it started, a random delay, then
 #    POWER-CUT-NOW (the harness kills qemu on that line while the copy runs on).
@@ -17,7 +17,7 @@ d2=$(disk 2)
 fast_polling
 md5_of() { md5sum <"$1" | cut -d' ' -f1; }
 pattern() { dd if=/dev/zero bs=1M count="$2" 2>/dev/null | tr '\000' "$1"; }
-sum_a=$(pattern a 64 | md5sum | cut -d' ' -f1)
+sum_a=$(pattern a 48 | md5sum | cut -d' ' -f1)
 
 if [ -n "${RLVM_RECOVER:-}" ]; then
     step "recover with $RLVM_RECOVER's activation"
@@ -50,13 +50,13 @@ if [ -n "${RLVM_CUT:-}" ]; then
     step "offline merge, power cut at a random point"
     run rlvm pvcreate -ff -y "$d1" "$d2"
     run rlvm vgcreate vg0 "$d1" "$d2"
-    run rlvm lvcreate -L 64M -n origin vg0
-    pattern a 64 | dd of=/dev/vg0/origin bs=1M oflag=direct 2>/dev/null
-    run rlvm lvcreate -s -c 4k -L 48M -n snap vg0/origin
-    pattern b 40 | dd of=/dev/vg0/origin bs=1M seek=8 oflag=direct conv=notrunc 2>/dev/null
+    run rlvm lvcreate -L 48M -n origin vg0
+    pattern a 48 | dd of=/dev/vg0/origin bs=1M oflag=direct 2>/dev/null
+    run rlvm lvcreate -s -c 4k -L 40M -n snap vg0/origin
+    pattern b 32 | dd of=/dev/vg0/origin bs=1M seek=8 oflag=direct conv=notrunc 2>/dev/null
     i=0
     while [ $i -lt 32 ]; do
-        pattern c 1 | dd of=/dev/vg0/origin bs=4k count=1 seek=$((16383 - i * 5)) oflag=direct conv=notrunc 2>/dev/null
+        pattern c 1 | dd of=/dev/vg0/origin bs=4k count=1 seek=$((12287 - i * 5)) oflag=direct conv=notrunc 2>/dev/null
         i=$((i + 1))
     done
     delay=$(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % ${RLVM_CUT_MAX_MS:-1500}))
