@@ -468,6 +468,7 @@ pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
                 if let CmdError::Failed(m) = &e {
                     ctx.error(m);
                 }
+                ctx.error(format!("pvscan[{pid}] {vg_name}: autoactivation failed."));
                 result = Err(CmdError::Failed(String::new()));
             }
         }

@@ -46,6 +46,17 @@ for t in lvmi rl; do
     expect_rc 5 $t pvremove -ff -y "$d1"
 done
 expect_eq "no byte changed" "$before" "$(sums)"
+# Autoactivation refuses too. (LVM2's pvscan does nothing here: the private
+# lvm.conf sets event_activation = 0; with it on, LVM2 prints the same two
+# lines, and would write /run/lvm, which this test must not touch.)
+rc=0
+out=$(rl pvscan --cache -aay 2>&1) || rc=$?
+expect_eq "pvscan -aay exit code" 5 "$rc"
+printf '%s\n' "$out" | grep -qx "  Cannot activate LVs in VG vg0 while PVs appear on duplicate devices." ||
+    fail "pvscan -aay: $out"
+printf '%s\n' "$out" | grep -qx "  pvscan\[[0-9]*\] vg0: autoactivation failed." ||
+    fail "pvscan -aay: $out"
+expect_eq "no byte changed by pvscan" "$before" "$(sums)"
 
 # A clone on a bigger device loses to the device of the recorded size.
 dd if=/dev/zero of="$d1" bs=1M count=1 status=none conv=notrunc
