@@ -10,6 +10,8 @@
 //!
 //! "Sound" is checked here by an independent oracle (`unsound`), not by
 //! `validate.rs`: a rule missing there shows up as a failure here.
+//! 64 random cases by default (about 3 s in a debug build); set
+//! RLVM_EDIT_CASES for a longer hunt (1500 cases took a minute).
 
 use std::collections::{HashMap, HashSet};
 
@@ -180,6 +182,9 @@ enum Edit {
     StripePv { i: usize, pv: usize },
     /// A difference that breaks nothing (an LV's creation host).
     Harmless { i: usize },
+    /// One `key = value` line inside the PV and LV sections dropped (a
+    /// required field missing) or written twice.
+    Line { i: usize, twice: bool },
 }
 
 const NUMBER_KEYS: [&str; 6] = [
@@ -215,6 +220,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         (any::<usize>(), 0u64..20).prop_map(|(i, pe)| Edit::StripePe { i, pe }),
         (any::<usize>(), 0usize..4).prop_map(|(i, pv)| Edit::StripePv { i, pv }),
         any::<usize>().prop_map(|i| Edit::Harmless { i }),
+        (any::<usize>(), any::<bool>()).prop_map(|(i, twice)| Edit::Line { i, twice }),
     ]
 }
 
@@ -290,6 +296,26 @@ fn apply(text: &str, e: &Edit) -> String {
                 let k = at[i % at.len()];
                 let rest = lines[k].split_once(',').unwrap().1.to_string();
                 lines[k] = format!("\"pv{pv}\",{rest}");
+            }
+        }
+        Edit::Line { i, twice } => {
+            let first = secs
+                .iter()
+                .filter(|s| s.path == "vg0/physical_volumes")
+                .map(|s| s.start)
+                .next()
+                .unwrap_or(0);
+            let at: Vec<usize> = (first..lines.len())
+                .filter(|&k| lines[k].contains(" = "))
+                .collect();
+            if !at.is_empty() {
+                let k = at[i % at.len()];
+                if *twice {
+                    let l = lines[k].clone();
+                    lines.insert(k, l);
+                } else {
+                    lines.remove(k);
+                }
             }
         }
         Edit::Harmless { i } => {
@@ -581,7 +607,7 @@ fn check(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("RLVM_EDIT_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(64)))]
     #[test]
     fn edited_metadata_is_refused_or_read_right_and_never_written_unsound(
         edits in prop::collection::vec(edit(), 1..3),
