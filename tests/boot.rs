@@ -123,10 +123,12 @@ fn boot(vm: &mut Vm, b: Boot) -> Outcome {
 /// `lvconvert --merge --onactivate` and reboots; boot 2 comes up on the pre-change root (the
 /// initramfs started the merge before mounting it) and rlvm-finish-merges.service's poller
 /// finishes the merge with nobody running a command; boot 3 (shell initramfs, no systemd in
-/// it) is clean: nothing merging, only the root in the kernel. Then, on the same disk:
+/// it) is clean: nothing merging, only the root in the kernel (root=/dev/dm-0, vg0
+/// activated by rd.auto=1, rd.lvm.conf=0), and a scheduled rollback undone with vgcfgrestore.
+/// Then, on the same disk: rd.lvm=0 ignores a rollback (the boot stops in the initramfs),
 /// rollbacks from the kernel command line (by name, by tag; missing and invalid snapshots
-/// reported, the root booting unchanged by them), a boot into a snapshot, and a power cut
-/// during a boot-time merge that the next boot finishes.
+/// reported, the root booting unchanged by them; the undone one not merged), a boot into a
+/// snapshot, and a power cut during a boot-time merge that the next boot finishes.
 #[test]
 fn rollback_across_reboots() {
     let Some(img) = boot_image("rollback") else {
@@ -155,17 +157,54 @@ fn rollback_across_reboots() {
         o.failure_report("merge not finished")
     );
     times.push(("rolled-back (systemd initramfs)", o.boot_time, o.total_time));
+    // Boot 3 names the root by its kernel name (the initramfs makes no by-label or by-uuid
+    // links for LVs): only rd.auto=1 has the initramfs activate vg0, whose only LV is the
+    // root (rd.lvm.conf=0 leaves the initramfs without its lvm.conf). The step also schedules
+    // a rollback and undoes it with vgcfgrestore (checked at the named boot).
     let o = boot(
         &mut vm,
         Boot::new()
             .initrd(img.initrd_shell())
-            .cmdline("rlvm_test.step=clean"),
+            .cmdline("rlvm_test.step=clean root=/dev/dm-0 rd.lvm.conf=0 rd.auto=1"),
     );
-    times.push(("clean (shell initramfs)", o.boot_time, o.total_time));
+    times.push((
+        "clean, rd.auto=1 rd.lvm.conf=0 (shell initramfs)",
+        o.boot_time,
+        o.total_time,
+    ));
     if std::env::var("RLVM_BOOT_TEST").is_ok_and(|v| v == "core") {
         report(&times);
         return;
     }
+
+    // rd.lvm=0: no LVM in the initramfs; a rollback asked for next to it is ignored, with a
+    // message. The root (an LV) is then never found: the boot gives up (rd.retry) and is cut
+    // there. The next boot asks for the same rollback, which only works if nothing merged.
+    let cut = vm
+        .boot_with(
+            Boot::new()
+                .initrd(img.initrd_shell())
+                .cmdline("rd.lvm=0 rd.rlvm.merge=vg0/snap_named rd.retry=20 rd.shell=0 rd.emergency=poweroff")
+                .power_cut_during_boot("Could not boot."),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cut.power_cut && cut.rc.is_none(),
+        "{}",
+        cut.failure_report("the rd.lvm=0 boot should have stopped in the initramfs")
+    );
+    let text = console(&cut);
+    assert!(
+        text.contains("rd.rlvm.merge, rd.lvm.mergetags and rd.rlvm.snapshot are ignored")
+            && !text.contains("rlvm: rolling"),
+        "{}",
+        cut.failure_report("rd.lvm=0 did not ignore the rollback")
+    );
+    times.push((
+        "rd.lvm=0, cut in the initramfs (shell initramfs)",
+        cut.boot_time,
+        cut.total_time,
+    ));
 
     // Rollback asked for on the kernel command line, with no command run first: by name (a
     // missing one next to it is reported and skipped), then by tag (an invalid one named next

@@ -146,17 +146,38 @@ clean)
     check "devices" "$(dm_names)" "vg0-root "
     check "root table" "$(table_type vg0-root)" linear
     check "nothing to finish" "$(journal_has rlvm-finish-merges.service 'No snapshot merge to finish.' && echo yes)" yes
+    # This boot's command line names the root by its kernel name, not as an LV: only rd.auto=1
+    # made the initramfs activate vg0 (and rd.lvm.conf=0 dropped its lvm.conf).
+    check "root=/dev/dm-0, rd.auto=1" "$(grep -o 'root=/dev/dm-0 .*rd.auto=1' /proc/cmdline | cut -d' ' -f1)" root=/dev/dm-0
+    check "dm-0 is vg0/root" "$(cat /sys/block/dm-0/dm/name)" vg0-root
     # For the next boot (named): a snapshot at v1, then the root changed to v3.
     guarded 60 rlvm lvcreate -s -L 200M -n snap_named vg0/root || fail "lvcreate snap_named"
+    # Undoing a scheduled rollback (rlvm-rollback(7)): schedule one, then put back the metadata
+    # archived before that lvconvert. The next boot must not merge it (it would also refuse
+    # the rollback named on its command line: one merge per origin).
+    guarded 60 rlvm lvcreate -s -L 100M -n snap_undo vg0/root || fail "lvcreate snap_undo"
+    guarded 60 rlvm lvconvert --merge --onactivate vg0/snap_undo || fail "lvconvert snap_undo"
+    check "snap_undo scheduled" "$(rlvm lvs --noheadings -o lv_attr vg0/snap_undo | tr -d ' ' | cut -c1)" S
+    archive=$(ls -t /etc/lvm/archive/vg0_*.vg 2>/dev/null | head -n 1)
+    check "newest archive is from before the lvconvert" "$(grep -c "lvconvert --merge --onactivate vg0/snap_undo" "$archive" 2>/dev/null)" 1
+    show rlvm vgcfgrestore --list vg0 | tail -n 6
+    guarded 60 rlvm vgcfgrestore -f "$archive" --force vg0 || fail "vgcfgrestore"
+    check "snap_undo no longer scheduled" "$(rlvm lvs --noheadings -o lv_attr vg0/snap_undo | tr -d ' ' | cut -c1)" s
+    check "root not merging" "$(rlvm lvs --noheadings -o lv_merging vg0/root | tr -d ' ')" ""
     echo v3 >/etc/rlvm-test/version
     sync
     ;;
 named)
     # Boot 4, cmdline rd.rlvm.merge=vg0/nosuch,vg0/snap_named (shell initramfs): the missing
     # one is reported (the host reads the console), the named one rolled back at this boot.
+    # (A boot before it, with rd.lvm=0 and the same rollback asked for, was cut in its
+    # initramfs once the module had said it ignores the rollback.)
     step "boot 4: rollback named on the kernel command line"
     check "version read at boot" "$(version)" v1
     gone snap_named
+    # The rollback undone at boot 3 did not happen (nor at the rd.lvm=0 boot before this one).
+    check "snap_undo still an ordinary snapshot" "$(rlvm lvs --noheadings -o lv_attr vg0/snap_undo | tr -d ' ' | cut -c1)" s
+    guarded 60 rlvm lvremove -f vg0/snap_undo || fail "lvremove snap_undo"
     check "devices" "$(dm_names)" "vg0-root "
     # For the next boot (tagged): a tagged snapshot at v5; a small one that overflows.
     echo v5 >/etc/rlvm-test/version
