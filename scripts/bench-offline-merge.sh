@@ -14,22 +14,20 @@
 #   BENCH_PATTERN=seq        seq (one sequential write) or scatter (every other 4 KiB block,
 #                            reverse order; BENCH_CHANGE_MB <= BENCH_ORIGIN_MB / 2)
 #   BENCH_THREADS="1 2 4"    offline merge worker counts (requests in flight)
+#   BENCH_REPEAT=3           offline runs per thread count (medians)
 #   BENCH_DD_BS_MB=4         dd block size of the raw copy (MiB)
 #   BENCH_SMP=2              guest CPUs
 #   BENCH_PROFILE=release    cargo profile of rlvm
 #   BENCH_TIMEOUT=1800       seconds for the VM (RLVM_VM_TIMEOUT_SCALE multiplies it)
 #   RLVM=path                use this rlvm instead of building one
 #   BENCH_LOG=path           keep the guest console log here
-# Output: the guest's progress, then per chunk size:
-#   BENCH offline_vs_raw_bw_c<K>_t<N>  = raw copy time (the one made on the same setup just
-#                                         before) / offline copy+sync time (bandwidth ratio;
-#                                         the issue's target is >= 0.90)
-#   BENCH offline_vs_raw_sync_bw_c<K>_t<N> = the same against a raw copy that also ends with
-#                                         fdatasync (durable, like the merge)
-#   BENCH offline_cmd_vs_raw_c<K>_t<N> = the same with the whole offline command's time
-#   BENCH offline_speedup_vs_kernel_c<K>_t<N> = kernel merge time / offline command time
+# Output: the guest's progress, the raw BENCH-OFF / BENCH-OFFRUN lines, then:
 #   BENCH kernel_vs_raw_bw_c<K>        = raw copy time / kernel merge time
-# and the raw BENCH-OFF lines (seconds) above them.
+#   BENCH offline_vs_raw_bw_c<K>_t<N>  = median over the runs of (raw copy time on the same
+#                                         setup just before / offline copy+sync time): the
+#                                         bandwidth ratio (the issue's target: >= 0.90)
+#   BENCH offline_speedup_vs_kernel_c<K>_t<N> = kernel merge time / median offline command
+#                                         time (deactivate, commits, copy, sync, reactivate)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -65,7 +63,7 @@ image=$(scripts/vm/build-image.sh --quiet | tail -n 1)
 
 disks=2
 envs=(--env RLVM_DISK_COUNT=$disks)
-for v in BENCH_CHUNKS BENCH_ORIGIN_MB BENCH_CHANGE_MB BENCH_PATTERN BENCH_THREADS BENCH_DD_BS_MB; do
+for v in BENCH_CHUNKS BENCH_ORIGIN_MB BENCH_CHANGE_MB BENCH_PATTERN BENCH_THREADS BENCH_DD_BS_MB BENCH_REPEAT; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 scripts/vm/pack-overlay.sh "$tmp/overlay.cpio.gz" --name offline-merge-bench \
@@ -74,7 +72,7 @@ scripts/vm/pack-overlay.sh "$tmp/overlay.cpio.gz" --name offline-merge-bench \
 cat "$image/base.cpio.gz" "$tmp/overlay.cpio.gz" >"$tmp/initrd"
 origin=${BENCH_ORIGIN_MB:-256}
 change=${BENCH_CHANGE_MB:-200}
-disk_mb=$(((origin + 2 * change + change / 32 + 64) / 2 + 16))
+disk_mb=$(((origin + 2 * change + change / 32 + 64) / 2 + 16))   # origin, COW, raw scratch LV
 drives=()
 for i in $(seq 0 $((disks - 1))); do
     truncate -s "${disk_mb}M" "$tmp/disk$i.img"
@@ -101,21 +99,36 @@ fi
 
 echo
 echo "=== offline merge benchmark (rlvm: $RLVM; TCG guest, ${BENCH_SMP:-2} CPUs; ratios > 1: offline faster) ==="
-grep -h '^BENCH-OFF ' "$log" | awk '
-    {
-        delete f
-        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-        c = f["chunk_k"]
-        printf "BENCH kernel_vs_raw_bw_c%s %.2f   (raw %ss, kernel %ss, %s MiB %s)\n",
-            c, f["raw_s"] / f["kernel_s"], f["raw_s"], f["kernel_s"], f["mib"], f["pattern"]
-        for (k in f) {
-            if (k !~ /^offline_t[0-9]+_copy_s$/) continue
-            t = k; sub(/^offline_t/, "", t); sub(/_copy_s$/, "", t)
-            cmd = f["offline_t" t "_cmd_s"]
-            raw = f["offline_t" t "_raw_s"] != "" ? f["offline_t" t "_raw_s"] : f["raw_s"]
-            printf "BENCH offline_vs_raw_bw_c%s_t%s %.2f   (copy+sync %ss, of which sync %ss; raw copy just before %ss)\n", c, t, raw / f[k], f[k], f["offline_t" t "_sync_s"], raw
-            printf "BENCH offline_vs_raw_sync_bw_c%s_t%s %.2f   (raw copy + fsync %ss)\n", c, t, f["raw_sync_s"] / f[k], f["raw_sync_s"]
-            printf "BENCH offline_cmd_vs_raw_c%s_t%s %.2f   (command %ss)\n", c, t, f["raw_s"] / cmd, cmd
-            printf "BENCH offline_speedup_vs_kernel_c%s_t%s %.2f\n", c, t, f["kernel_s"] / cmd
+grep -h '^BENCH-OFF \|^BENCH-OFFRUN ' "$log"
+grep -h '^BENCH-OFF \|^BENCH-OFFRUN ' "$log" | awk '
+    function field(name,   i, kv) {
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+        return ""
+    }
+    function median(list,   n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        if (n == 0) return ""
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    $1 == "BENCH-OFF" {
+        c = field("chunk_k"); chunks[c] = 1
+        raw[c] = field("raw_s"); rawsync[c] = field("raw_sync_s"); kern[c] = field("kernel_s")
+        printf "BENCH kernel_vs_raw_bw_c%s %.2f   (raw %ss, raw+fsync %ss, kernel %ss; %s MiB %s)\n",
+            c, raw[c] / kern[c], raw[c], rawsync[c], kern[c], field("mib"), field("pattern")
+    }
+    $1 == "BENCH-OFFRUN" {
+        c = field("chunk_k"); t = field("threads"); key = c SUBSEP t; keys[key] = 1
+        ratio[key] = ratio[key] " " field("raw_s") / field("copy_s")
+        copy[key] = copy[key] " " field("copy_s"); cmd[key] = cmd[key] " " field("cmd_s")
+        sync[key] = sync[key] " " field("sync_s"); runs[key]++
+    }
+    END {
+        for (key in keys) {
+            split(key, kc, SUBSEP); c = kc[1]; t = kc[2]
+            printf "BENCH offline_vs_raw_bw_c%s_t%s %.2f   (median of %d paired runs: raw / offline copy+sync; copy+sync %ss, sync %ss)\n",
+                c, t, median(ratio[key]), runs[key], median(copy[key]), median(sync[key])
+            printf "BENCH offline_speedup_vs_kernel_c%s_t%s %.2f   (kernel %ss / offline command %ss)\n",
+                c, t, kern[c] / median(cmd[key]), kern[c], median(cmd[key])
         }
-    }'
+    }' | sort

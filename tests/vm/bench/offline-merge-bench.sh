@@ -13,11 +13,12 @@
 #   offline : rlvm lvconvert -v --merge --offline, per thread count (BENCH_THREADS): the whole
 #             command (deactivate, commit, copy, sync, commit, reactivate) and the engine's
 #             copy+sync alone (its -v line); each preceded by a raw copy on the same setup
-#             (offline_t<N>_raw_s), the pair to compare under the machine's load of the moment.
+#             (raw_s of its line), the pair to compare under the machine's load of the moment;
+#             BENCH_REPEAT runs per thread count.
 # Every merged origin must read as A again (no byte but zero: md5 of hundreds of MiB takes a
 # minute under emulation). Lines for the host:
 #   BENCH-OFF chunk_k=C pattern=P mib=M raw_s=.. raw_sync_s=.. kernel_s=..
-#             offline_t<N>_cmd_s=.. offline_t<N>_copy_s=.. (copy+sync) offline_t<N>_sync_s=.. offline_t<N>_raw_s=..
+#   BENCH-OFFRUN chunk_k=C threads=N rep=R raw_s=.. copy_s=.. (copy+sync) sync_s=.. cmd_s=..
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -28,6 +29,7 @@ CHANGE_MB=${BENCH_CHANGE_MB:-200}
 PATTERN=${BENCH_PATTERN:-seq}
 THREADS=${BENCH_THREADS:-1 2 4}
 DD_BS_MB=${BENCH_DD_BS_MB:-4}
+REPEAT=${BENCH_REPEAT:-3}
 fast_polling
 # GNU dd when the image has it (iflag=direct as documented); busybox's otherwise.
 [ -x /opt/gnu/bin/dd ] && PATH=/opt/gnu/bin:$PATH
@@ -39,9 +41,12 @@ now() { mbench now; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # setup CHUNK_KIB: vg0/origin (A: zeros) and vg0/snap, then the changes (bytes 'b').
+# The origin is kept between runs: every merge leaves it all zeros again (check_a).
 setup() {
-    quiet rlvm lvcreate -y -L "${ORIGIN_MB}M" -n origin vg0
-    dd if=/dev/zero of=/dev/vg0/origin bs=4M oflag=direct 2>/dev/null || true
+    if ! [ -e /dev/vg0/origin ]; then
+        quiet rlvm lvcreate -y -L "${ORIGIN_MB}M" -n origin vg0
+        dd if=/dev/zero of=/dev/vg0/origin bs=4M oflag=direct 2>/dev/null || true
+    fi
     quiet rlvm lvcreate -y -s -c "${1}k" -L $((CHANGE_MB + CHANGE_MB / 64 + 16))M -n snap vg0/origin
     case $PATTERN in
         seq)
@@ -76,9 +81,9 @@ raw() { # FLAGS...: copy the changed bytes' size, COW -> scratch LV; prints seco
 step "setup: VG on $d1 $d2; $(grep -c ^processor /proc/cpuinfo) CPUs; pattern $PATTERN, ${CHANGE_MB} MiB changed"
 quiet rlvm pvcreate -y "$d1" "$d2"
 quiet rlvm vgcreate vg0 "$d1" "$d2"
+quiet rlvm lvcreate -y -L "${CHANGE_MB}M" -n raw vg0
 for c in $CHUNKS; do
-    line="BENCH-OFF chunk_k=$c pattern=$PATTERN mib=$CHANGE_MB"
-    step "chunk $c KiB: raw O_DIRECT copy, then the kernel merge"
+    step "chunk $c KiB: raw O_DIRECT copies, then the kernel merge"
     setup "$c"
     used=$(dmsetup status vg0-snap | awk '{ split($4, a, "/"); print a[1] }')
     echo "COW sectors used: $used"
@@ -91,43 +96,37 @@ for c in $CHUNKS; do
                  po = $1; pn = $2; n++
              }
              END { printf "COW area 0: %d entries, first %s; %d breaks %s\n", n, first, b, br }'
-    quiet rlvm lvcreate -y -L "${CHANGE_MB}M" -n raw vg0
     r1=$(raw "")
     r2=$(raw "")
     rs=$(raw ",fsync")
     echo "raw copies: $r1 s, $r2 s; with fsync at the end: $rs s"
-    t0=0
-    t1=$(awk -v a="$r1" -v b="$r2" 'BEGIN { print (a < b ? a : b) }')
-    line="$line raw_sync_s=$rs"
-    quiet rlvm lvremove -y vg0/raw
-    line="$line raw_s=$(secs "$t0" "$t1")"
     t0=$(now)
     quiet rlvm lvconvert --merge -b -i 1 vg0/snap
     r=$(mbench mergewait vg0-origin 2000)
     t1=$(echo "$r" | sed -n 's/.*done=\([0-9.]*\).*/\1/p')
-    line="$line kernel_s=$(secs "$t0" "$t1")"
+    echo "BENCH-OFF chunk_k=$c pattern=$PATTERN mib=$CHANGE_MB raw_s=$(awk -v a="$r1" -v b="$r2" 'BEGIN { print (a < b ? a : b) }') raw_sync_s=$rs kernel_s=$(secs "$t0" "$t1")"
     gone
     check_a "kernel merge"
-    quiet rlvm lvremove -y vg0/origin
-    for t in $THREADS; do
-        step "chunk $c KiB: offline merge, $t thread(s)"
-        setup "$c"
-        # A raw copy on this very setup, just before: the pair is measured under the same
-        # load (this machine is shared, and a run's speed drifts by 2x or more).
-        quiet rlvm lvcreate -y -L "${CHANGE_MB}M" -n raw vg0
-        rp=$(raw "")
-        quiet rlvm lvremove -y vg0/raw
-        t0=$(now)
-        RLVM_OFFLINE_THREADS=$t rlvm lvconvert -v --merge --offline -i 0 vg0/snap >"$SCRATCH/off" 2>&1 ||
-            { cat "$SCRATCH/off"; fail "offline merge"; }
-        t1=$(now)
-        grep "copied" "$SCRATCH/off" || true
-        copy=$(sed -n 's/.*copy and sync \([0-9.]*\) s.*/\1/p' "$SCRATCH/off")
-        sync_s=$(sed -n 's/.*; sync \([0-9.]*\) s).*/\1/p' "$SCRATCH/off")
-        line="$line offline_t${t}_cmd_s=$(secs "$t0" "$t1") offline_t${t}_copy_s=$copy offline_t${t}_sync_s=$sync_s offline_t${t}_raw_s=$rp"
-        check_a "offline merge"
-        quiet rlvm lvremove -y vg0/origin
+    rep=1
+    while [ $rep -le "$REPEAT" ]; do
+        for t in $THREADS; do
+            step "chunk $c KiB: offline merge, $t thread(s), run $rep"
+            setup "$c"
+            # A raw copy on this very setup, just before: the pair is measured under the
+            # same load (this machine is shared; a run's speed drifts by 2x or more).
+            rp=$(raw "")
+            t0=$(now)
+            RLVM_OFFLINE_THREADS=$t rlvm lvconvert -v --merge --offline -i 0 vg0/snap >"$SCRATCH/off" 2>&1 ||
+                { cat "$SCRATCH/off"; fail "offline merge"; }
+            t1=$(now)
+            grep "copied" "$SCRATCH/off" || true
+            copy=$(sed -n 's/.*copy and sync \([0-9.]*\) s.*/\1/p' "$SCRATCH/off")
+            sync_s=$(sed -n 's/.*; sync \([0-9.]*\) s).*/\1/p' "$SCRATCH/off")
+            echo "BENCH-OFFRUN chunk_k=$c threads=$t rep=$rep raw_s=$rp copy_s=$copy sync_s=$sync_s cmd_s=$(secs "$t0" "$t1")"
+            check_a "offline merge"
+        done
+        rep=$((rep + 1))
     done
-    echo "$line"
+    quiet rlvm lvremove -y vg0/origin
 done
 step "done"

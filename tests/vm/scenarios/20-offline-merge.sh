@@ -33,7 +33,7 @@ expect_fail() { # RC WHAT TEXT CMD...
     [ "$_rc" = "$_rc_want" ] || fail "$_what: exit $_rc, want $_rc_want"
     grep -qF -- "$_text" "$SCRATCH/out" || fail "$_what: output lacks '$_text'"
 }
-ORIGIN_MB=32
+ORIGIN_MB=24
 dd if=/dev/urandom of="$SCRATCH/a" bs=1M count=$ORIGIN_MB 2>/dev/null
 dd if=/dev/urandom of="$SCRATCH/b" bs=1M count=8 2>/dev/null
 sum_a=$(md5_of "$SCRATCH/a")
@@ -42,7 +42,7 @@ sum_a=$(md5_of "$SCRATCH/a")
 make() {
     run rlvm lvcreate -y -L ${ORIGIN_MB}M -n "$1" vg0
     dd if="$SCRATCH/a" of="/dev/vg0/$1" bs=1M oflag=direct 2>/dev/null
-    run rlvm lvcreate -s -c "${2}k" -L 40M -n "${1}s" "vg0/$1"
+    run rlvm lvcreate -s -c "${2}k" -L 28M -n "${1}s" "vg0/$1"
     expect_eq "$1s chunk size" "$(lvm lvs --noheadings --units k -o chunk_size "vg0/${1}s" | tr -d ' ')" "${2}.00k"
     dd if="$SCRATCH/b" of="/dev/vg0/$1" bs=1M seek=4 count=8 oflag=direct conv=notrunc 2>/dev/null
     _i=63

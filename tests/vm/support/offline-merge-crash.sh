@@ -6,7 +6,7 @@
 #    after the finishing commit), then let an activation finish the merge: rlvm's vgchange -ay
 #    (its background poller) or LVM2's (its lvpoll); the origin must hold the snapshot's data
 #    (the pre-snapshot bytes), the origin a linear table, LVM2's vgck clean;
-#  - RLVM_CUT=1: a fresh VG, a 48 MiB origin, a 4 KiB-chunk snapshot, 32 MiB of changes
+#  - RLVM_CUT=1: a fresh VG, a 40 MiB origin, a 4 KiB-chunk snapshot, 24 MiB of changes
 #    (sequential and scattered), `lvconvert --merge --offline` in the background (with small
 #    copy batches, so the copy lasts seconds); once it says it started, a random delay, then
 #    POWER-CUT-NOW (the harness kills qemu on that line while the copy runs on).
@@ -17,10 +17,10 @@ d2=$(disk 2)
 fast_polling
 md5_of() { md5sum <"$1" | cut -d' ' -f1; }
 pattern() { dd if=/dev/zero bs=1M count="$2" 2>/dev/null | tr '\000' "$1"; }
-sum_a=$(pattern a 48 | md5sum | cut -d' ' -f1)
 
 if [ -n "${RLVM_RECOVER:-}" ]; then
     step "recover with $RLVM_RECOVER's activation"
+    sum_a=$(pattern a 40 | md5sum | cut -d' ' -f1)
     if rlvm lvs vg0/snap >/dev/null 2>&1; then
         expect_eq "snapshot merging after the cut" "$(rlvm lvs -a --noheadings -o lv_attr vg0/snap | tr -d ' ')" "Swi---s---"
         echo "CUT LANDED: mid-merge (merge flag committed, snapshot not yet removed)"
@@ -50,16 +50,16 @@ if [ -n "${RLVM_CUT:-}" ]; then
     step "offline merge, power cut at a random point"
     run rlvm pvcreate -ff -y "$d1" "$d2"
     run rlvm vgcreate vg0 "$d1" "$d2"
-    run rlvm lvcreate -L 48M -n origin vg0
-    pattern a 48 | dd of=/dev/vg0/origin bs=1M oflag=direct 2>/dev/null
-    run rlvm lvcreate -s -c 4k -L 40M -n snap vg0/origin
-    pattern b 32 | dd of=/dev/vg0/origin bs=1M seek=8 oflag=direct conv=notrunc 2>/dev/null
+    run rlvm lvcreate -L 40M -n origin vg0
+    pattern a 40 | dd of=/dev/vg0/origin bs=1M oflag=direct 2>/dev/null
+    run rlvm lvcreate -s -c 4k -L 32M -n snap vg0/origin
+    pattern b 24 | dd of=/dev/vg0/origin bs=1M seek=8 oflag=direct conv=notrunc 2>/dev/null
     i=0
     while [ $i -lt 32 ]; do
-        pattern c 1 | dd of=/dev/vg0/origin bs=4k count=1 seek=$((12287 - i * 5)) oflag=direct conv=notrunc 2>/dev/null
+        pattern c 1 | dd of=/dev/vg0/origin bs=4k count=1 seek=$((10239 - i * 5)) oflag=direct conv=notrunc 2>/dev/null
         i=$((i + 1))
     done
-    delay=$(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % ${RLVM_CUT_MAX_MS:-1500}))
+    delay=$(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % ${RLVM_CUT_MAX_MS:-1000}))
     # Small batches (4 KiB: one read and one write per chunk, 2 in flight) stretch the copy
     # to seconds under emulation, so the cut lands in it rather than after it.
     RLVM_OFFLINE_BATCH_KIB=4 RLVM_OFFLINE_THREADS=2 \
