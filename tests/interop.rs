@@ -76,4 +76,5 @@ scenarios! {
     readers_lock_and_non_root_is_refused => "readers.sh",
     lv_arguments_and_hyphen_values_as_lvm2 => "arg-values.sh",
     unusable_lvm_conf_stops_every_command => "bad-config.sh",
+    resize_as_lvm2 => "resize.sh",
 }

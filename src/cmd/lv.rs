@@ -205,7 +205,10 @@ fn default_lv_name(vg: &Vg) -> String {
 }
 
 /// PV keys for PV path arguments.
-fn pv_keys(handle: &store::VgHandle, args: &[String]) -> Result<Option<Vec<String>>, CmdError> {
+pub(crate) fn pv_keys(
+    handle: &store::VgHandle,
+    args: &[String],
+) -> Result<Option<Vec<String>>, CmdError> {
     if args.is_empty() {
         return Ok(None);
     }
@@ -393,6 +396,12 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     if extents == 0 {
         return Err(CmdError::Failed(
             "Logical volume size must be larger than 0.".into(),
+        ));
+    }
+    if stripes > 1 && a.stripesize.is_none() {
+        ctx.print(format!(
+            "Using default stripesize {}.",
+            units::display_size(units::DEFAULT_STRIPE_SIZE)
         ));
     }
     let up = alloc::round_up_to_stripes(extents, stripes);

@@ -12,6 +12,7 @@ mod man;
 mod poll;
 mod pv;
 mod report;
+mod resize;
 mod vg;
 mod vgexport;
 
@@ -104,6 +105,17 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
     ),
     ("lvrename", "Rename a logical volume", lv::lvrename),
     (
+        "lvextend",
+        "Add space to a logical volume",
+        resize::lvextend,
+    ),
+    (
+        "lvreduce",
+        "Reduce the size of a logical volume",
+        resize::lvreduce,
+    ),
+    ("lvresize", "Resize a logical volume", resize::lvresize),
+    (
         "lvconvert",
         "Merge a snapshot into its origin (--merge)",
         lvconvert::lvconvert,
@@ -154,6 +166,9 @@ fn definition(name: &str) -> Option<clap::Command> {
         "lvcreate" => lv::LvcreateArgs::command(),
         "lvremove" => lv::LvremoveArgs::command(),
         "lvrename" => lv::LvrenameArgs::command(),
+        "lvextend" => resize::LvextendArgs::command(),
+        "lvreduce" => resize::LvreduceArgs::command(),
+        "lvresize" => resize::LvresizeArgs::command(),
         "lvconvert" => lvconvert::LvconvertArgs::command(),
         "lvpoll" => poll::LvpollArgs::command(),
         "lvchange" => lv::LvchangeArgs::command(),
@@ -284,7 +299,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Ok(()) => EXIT_OK,
         Err(e) => {
             let code = e.report();
-            if matches!(e, CmdError::Usage(_)) {
+            if matches!(&e, CmdError::Usage(m) if !m.ends_with("--help' for more information.")) {
                 eprintln!("  Run `{name} --help' for more information.");
             }
             code

@@ -30,6 +30,7 @@ pub mod failpoint;
 pub mod lv;
 pub mod merge;
 pub mod offline;
+pub mod resize;
 
 use crate::dm::error::PlanError;
 use crate::dm::exec::{commit_point, ExecError, KernelError, Transaction};
