@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 
 use super::merge::{self, Deferral, Finished, MergeStart, MergeState};
+use super::resize;
 use super::*;
 use crate::dm::exec::Kernel;
 use crate::dm::fake::RecordingKernel;
@@ -586,4 +587,88 @@ fn failed_transactions_never_wait_for_udev_while_suspended() {
         "waited while suspended: {:?}",
         k.udev_waits
     );
+}
+
+/// Total length (sectors) of a device's live table.
+fn table_len(dm: &Dm, name: &str) -> u64 {
+    dm.kernel()
+        .info(name)
+        .unwrap()
+        .map(|d| d.table.iter().map(|t| t.length).sum())
+        .unwrap_or(0)
+}
+
+/// Grows `lv` by `n` extents on pv0 (after its last segment) in `h.vg`,
+/// with its snapshot links following, as lvextend does.
+fn grow(h: &mut VgHandle, lv: &str, pv: usize, pe: u64, n: u64) {
+    let key = h.vg.pvs[pv].key.clone();
+    let l = h.vg.lv_mut(lv).unwrap();
+    let mut seg = linear(&key, pe, n);
+    seg.start_extent = l.extent_count();
+    l.segments.push(seg);
+    crate::metadata::alloc::merge_segments(&mut l.segments);
+    resize::follow_origin_size(&mut h.vg, lv);
+}
+
+#[test]
+fn resize_grows_active_origin_through_real_and_its_snapshots() {
+    let (st, mut h, mut dm, _fake) = setup();
+    let before = h.vg.clone();
+    grow(&mut h, "lv", 0, 8, 4);
+    resize::resize(Some(&mut dm), &st, &mut h, &before, "lv").unwrap();
+    // 12 extents of 1 MiB: the -real layer, the origin and both snapshots.
+    for dev in ["vg-lv-real", "vg-lv", "vg-s1", "vg-s2"] {
+        assert_eq!(table_len(&dm, dev), 12 * 2048, "{dev}");
+    }
+    assert_eq!(table_type(&dm, "vg-lv").as_deref(), Some("snapshot-origin"));
+    let back = st.reread();
+    assert_eq!(back.vg.lv("lv").unwrap().extent_count(), 12);
+    assert!(crate::metadata::validate::validate_vg(&back.vg).is_ok());
+    nothing_suspended(&dm);
+}
+
+#[test]
+fn resize_grows_active_cow() {
+    let (st, mut h, mut dm, _fake) = setup();
+    let before = h.vg.clone();
+    grow(&mut h, "s1", 1, 4, 2);
+    resize::resize(Some(&mut dm), &st, &mut h, &before, "s1").unwrap();
+    assert_eq!(table_len(&dm, "vg-s1-cow"), 4 * 2048);
+    assert_eq!(table_len(&dm, "vg-s1"), 8 * 2048);
+    assert_eq!(st.reread().vg.lv("s1").unwrap().extent_count(), 4);
+    nothing_suspended(&dm);
+}
+
+#[test]
+fn resize_kernel_failure_at_any_step_leaves_old_size_and_nothing_suspended() {
+    // Count the steps of a successful resize, then fail each in turn.
+    let steps = {
+        let (st, mut h, mut dm, fake) = setup();
+        let before = h.vg.clone();
+        let base = fake.borrow().calls.len();
+        grow(&mut h, "lv", 0, 8, 4);
+        resize::resize(Some(&mut dm), &st, &mut h, &before, "lv").unwrap();
+        let n = fake.borrow().calls.len() - base;
+        n
+    };
+    assert!(steps > 3);
+    let mut failures = 0;
+    for step in 0..steps {
+        let (st, mut h, mut dm, fake) = setup();
+        let before = h.vg.clone();
+        let base = fake.borrow().calls.len();
+        fake.borrow_mut().fail_at = HashSet::from([base + step]);
+        grow(&mut h, "lv", 0, 8, 4);
+        if resize::resize(Some(&mut dm), &st, &mut h, &before, "lv").is_err() {
+            failures += 1;
+            assert_eq!(
+                st.reread().vg.lv("lv").unwrap().extent_count(),
+                8,
+                "step {step}: old size committed"
+            );
+            assert_eq!(table_len(&dm, "vg-lv"), 8 * 2048, "step {step}");
+        }
+        nothing_suspended(&dm);
+    }
+    assert!(failures >= 4, "only {failures} of {steps} steps failed the resize");
 }
