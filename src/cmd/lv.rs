@@ -511,6 +511,9 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut result = Ok(());
     for (vg_name, lvs) in targets {
         let (mut handle, _g) = ctx.load_vg_handling_missing(&vg_name)?;
+        // An LV gone since the start was removed with its origin (or named
+        // twice): skipped silently, as LVM2 skips removed LVs.
+        let present: Vec<String> = handle.vg.lvs.iter().map(|l| l.name.clone()).collect();
         let mut names: Vec<String> = Vec::new();
         for lv in lvs {
             if lv.is_empty() {
@@ -527,6 +530,9 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
             }
         }
         for name in names {
+            if handle.vg.lv(&name).is_none() && present.contains(&name) {
+                continue;
+            }
             if let Err(e) = remove_lv(&ctx, &mut handle, &name, a.force > 0) {
                 if let CmdError::Failed(m) = &e {
                     ctx.error(m);
@@ -552,8 +558,9 @@ fn remove_lv(
         )));
     };
     if handle.vg.role(lv) == crate::metadata::model::LvRole::SnapshotLink {
+        // No LV to LVM2 (the COW carries the snapshot).
         return Err(CmdError::Failed(format!(
-            "Can't remove logical volume {name} used as snapshot link; remove its COW instead."
+            "Failed to find logical volume \"{vg_name}/{name}\""
         )));
     }
     crate::ops::merge::check_removable(ctx.dm().as_ref(), &handle.vg, name).map_err(failed)?;
@@ -762,7 +769,12 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
             if !addtag.is_empty() || !deltag.is_empty() || perm.is_some() {
                 let (mut h, _g) = ctx.load_vg_handling_missing(&vg_name)?;
                 let before = h.vg.clone();
-                let Some(lv) = h.vg.lv_mut(&lv_name) else {
+                // A snapshot link ("snapshot0") is no LV to LVM2.
+                let link = h
+                    .vg
+                    .lv(&lv_name)
+                    .is_some_and(|l| h.vg.role(l) == crate::metadata::model::LvRole::SnapshotLink);
+                let Some(lv) = h.vg.lv_mut(&lv_name).filter(|_| !link) else {
                     return Err(CmdError::Failed(format!(
                         "Failed to find logical volume \"{vg_name}/{lv_name}\""
                     )));

@@ -307,7 +307,12 @@ fn report_missing_lvs(ctx: &Ctx, hs: &[VgHandle], lv_names: &[(String, String)])
     let mut ok = true;
     for h in hs {
         for (v, l) in lv_names {
-            if *v == h.vg.name && !l.is_empty() && h.vg.lv(l).is_none() {
+            // A snapshot link ("snapshot0") is no LV to LVM2 either.
+            let found = h
+                .vg
+                .lv(l)
+                .is_some_and(|lv| h.vg.role(lv) != crate::metadata::model::LvRole::SnapshotLink);
+            if *v == h.vg.name && !l.is_empty() && !found {
                 let l = if l == EMPTY_LV { "" } else { l.as_str() };
                 ctx.error(format!("Failed to find logical volume \"{v}/{l}\""));
                 ok = false;

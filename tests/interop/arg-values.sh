@@ -113,4 +113,33 @@ expect_eq "already read only: LVM2's words" \
     "$(lvmi lvchange -p r vg0/a 2>&1 | grep -v 'Activation disabled')" "$(rl lvchange -p r vg0/a 2>&1)"
 expect_rc 5 rl lvchange -p r vg0/a
 expect_rc 0 lvmi vgck vg0
+
+# The snapshot link LV of the metadata ("snapshot0") is no LV to LVM2:
+# not found by reports or changes (rlvm wrote a tag on it). Removing an
+# origin and its snapshot, named both, removes both and succeeds.
+lvmi lvcreate -q -an -Zn -L 8M -n o vg0 2>/dev/null
+lvmi lvcreate -q -an -Zn -L 4M -n cw vg0 2>/dev/null
+lvmi lvconvert -q -y -s -Zn vg0/o vg0/cw >/dev/null 2>&1
+expect_eq "LVM2 made a snapshot" "s" "$(lvm_field lvs -o lv_attr vg0/cw | cut -c1)"
+before=$(sums)
+links() {
+    local tool=$1 c rc out
+    for c in "lvs vg0/snapshot0" "lvdisplay vg0/snapshot0" "lvchange --addtag t vg0/snapshot0" \
+        "lvchange -p r vg0/snapshot0" "lvremove -y vg0/snapshot0"; do
+        rc=0
+        # shellcheck disable=SC2086
+        out=$($tool $c 2>&1) || rc=$?
+        out=$(printf '%s\n' "$out" | grep -v "Activation disabled" || true)
+        printf '### %s\n%s\nrc=%s\n' "$c" "$out" "$rc"
+        [ "$(sums)" = "$before" ] || fail "$tool $c wrote to a device"
+    done
+}
+links lvmi >"$LVMI_DIR/lvm.out"
+links rl >"$LVMI_DIR/rlvm.out"
+diff -u "$LVMI_DIR/lvm.out" "$LVMI_DIR/rlvm.out" ||
+    fail "rlvm differs from LVM2 on the snapshot link (diff above: - LVM2, + rlvm)"
+expect_eq "origin and snapshot removed, as LVM2 says it" \
+    "$(printf '  Logical volume "cw" successfully removed.\n  Logical volume "o" successfully removed.')" \
+    "$(rl lvremove -y vg0/o vg0/cw 2>&1)"
+expect_eq "LVM2 reads what is left" "a b c" "$(lvm_field lvs -o lv_name vg0 | xargs)"
 echo "PASS arg-values"
