@@ -77,4 +77,5 @@ scenarios! {
     lv_arguments_and_hyphen_values_as_lvm2 => "arg-values.sh",
     unusable_lvm_conf_stops_every_command => "bad-config.sh",
     resize_as_lvm2 => "resize.sh",
+    vgextend_vgreduce_as_lvm2 => "vgextend.sh",
 }

@@ -15,6 +15,7 @@ mod report;
 mod resize;
 mod vg;
 mod vgexport;
+mod vgextend;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -77,6 +78,16 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         activate::vgmknodes,
     ),
     ("vgchange", "Change volume group attributes", vg::vgchange),
+    (
+        "vgextend",
+        "Add physical volumes to a volume group",
+        vgextend::vgextend,
+    ),
+    (
+        "vgreduce",
+        "Remove physical volume(s) from a volume group",
+        vgextend::vgreduce,
+    ),
     (
         "vgexport",
         "Unregister volume group(s) from the system",
@@ -159,6 +170,8 @@ fn definition(name: &str) -> Option<clap::Command> {
         "vgck" => vg::VgckArgs::command(),
         "vgmknodes" => activate::VgmknodesArgs::command(),
         "vgchange" => vg::VgchangeArgs::command(),
+        "vgextend" => vgextend::VgextendArgs::command(),
+        "vgreduce" => vgextend::VgreduceArgs::command(),
         "vgexport" => vgexport::VgexportArgs::command(),
         "vgimport" => vgexport::VgimportArgs::command(),
         "vgcfgbackup" => vg::VgcfgbackupArgs::command(),
@@ -299,7 +312,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Ok(()) => EXIT_OK,
         Err(e) => {
             let code = e.report();
-            if matches!(&e, CmdError::Usage(m) if !m.ends_with("--help' for more information.")) {
+            if matches!(&e, CmdError::Usage(m) if !m.contains("--help' for more information.")) {
                 eprintln!("  Run `{name} --help' for more information.");
             }
             code

@@ -1,0 +1,321 @@
+//! vgextend and vgreduce: PVs join or leave a VG, in LVM2's words.
+//! vgextend takes orphan PVs, or plain devices it labels on the fly (after
+//! asking about other signatures, as vgcreate); vgreduce removes unused
+//! PVs (named, `-a`) or unused missing PVs (`--removemissing`). The VG is
+//! committed first, then a removed PV's metadata areas are cleared (LVM2's
+//! order: a crash in between leaves an orphan that still holds an older
+//! copy of the VG, which the VG no longer lists).
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::metadata::id::Id;
+use crate::metadata::model::{Flags, Pv};
+use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
+use crate::metadata::units;
+use crate::system::{lock, scan};
+
+use super::common::{failed, parse, usage, vg_name_arg, CmdError, CommonArgs, Ctx};
+
+#[derive(Parser, Debug)]
+#[command(about = "Add physical volumes to a volume group")]
+pub(crate) struct VgextendArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Force (accepted; signatures are asked about unless -y).
+    #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
+    force: u8,
+    /// Accepted for compatibility (backups follow lvm.conf).
+    #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
+    autobackup: Option<String>,
+    /// Metadata copies for PVs created on the fly.
+    #[arg(long = "pvmetadatacopies", alias = "metadatacopies")]
+    pvmetadatacopies: Option<u32>,
+    #[arg(value_name = "VG")]
+    vg: String,
+    #[arg(value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Remove physical volume(s) from a volume group")]
+pub(crate) struct VgreduceArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Remove every PV that no LV uses.
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// Remove missing PVs that no LV uses.
+    #[arg(long = "removemissing")]
+    removemissing: bool,
+    /// With --removemissing: refused for missing PVs in use (rlvm never
+    /// removes LVs here).
+    #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
+    force: u8,
+    /// Accepted for compatibility (backups follow lvm.conf).
+    #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
+    autobackup: Option<String>,
+    #[arg(value_name = "VG")]
+    vg: String,
+    #[arg(value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+/// The first `pvN` key the VG does not use.
+fn next_pv_key(h: &VgHandle) -> String {
+    (0..)
+        .map(|n| format!("pv{n}"))
+        .find(|k| h.vg.pv(k).is_none())
+        .unwrap_or_default()
+}
+
+pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgextendArgs = parse("vgextend", args)?;
+    if a.pvs.is_empty() {
+        return Err(usage(
+            "No command with matching syntax recognised.  Run 'vgextend --help' for more information.\n  Correct command syntax is:\n  vgextend VG PV ...",
+        ));
+    }
+    let ctx = Ctx::new(&a.common)?;
+    let name = vg_name_arg(&a.vg)?;
+    let _g = ctx.lock_global(true)?;
+    let _o = lock::lock_orphans(&ctx.conf, true).map_err(failed)?;
+    let (mut h, _v) = ctx.load_vg_for_update(&name)?;
+    let found = ctx.scan()?;
+    let mut layout = PvLayout::default();
+    if let Some(c) = a.pvmetadatacopies {
+        layout.mda_copies = c.min(2);
+    }
+    // Every device checked, and every new label planned, before any write.
+    let mut planned: Vec<(String, store::PvInfo, bool)> = Vec::new();
+    for arg in &a.pvs {
+        let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
+        let path = super::common::scan_name(&dev, &found);
+        if found.is_duplicate_device(&path) {
+            return Err(CmdError::Failed(format!(
+                "Cannot use device {arg} with duplicates."
+            )));
+        }
+        if planned.iter().any(|(_, p, _)| p.path == path) {
+            return Err(CmdError::Failed(format!(
+                "PV {arg} cannot be added to VG {name}: it is named twice."
+            )));
+        }
+        match found.pv_by_path(&path) {
+            Some(p) => {
+                let in_vg = p
+                    .vg()
+                    .map(|v| v.name.clone())
+                    .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name))
+                    .or_else(|| p.claimed_vg());
+                if let Some(vg) = in_vg {
+                    return Err(CmdError::Failed(format!(
+                        "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized."
+                    )));
+                }
+                planned.push((arg.clone(), p.clone(), false));
+            }
+            None => {
+                if ctx.common.test {
+                    return Err(CmdError::Failed(format!(
+                        "{arg} is not a physical volume (test mode does not create one)."
+                    )));
+                }
+                let info =
+                    store::plan_pv(dev.size_bytes, &path, Id::random(), &layout).map_err(failed)?;
+                planned.push((arg.clone(), info, true));
+            }
+        }
+    }
+    if let Some((arg, _, _)) = planned
+        .iter()
+        .find(|(_, p, _)| store::pe_count_for(p, h.vg.extent_size) == 0)
+    {
+        return Err(CmdError::Failed(format!(
+            "Physical volume {arg} is too small for extent size {}.",
+            units::display_size(h.vg.extent_size)
+        )));
+    }
+    if h.vg.max_pv > 0 && (h.vg.pvs.len() + planned.len()) as u64 > h.vg.max_pv {
+        return Err(CmdError::Failed(format!(
+            "No space for '{}' - volume group '{name}' holds max {} physical volume(s).",
+            planned[0].0, h.vg.max_pv
+        )));
+    }
+    let mut opened = Vec::new();
+    for (arg, info, new) in &planned {
+        if *new {
+            let d = FileOpener.open(&info.path, true).map_err(failed)?;
+            let sigs = super::pv::confirm_signatures(&ctx, d.as_ref(), arg)?;
+            opened.push(Some((d, sigs)));
+        } else {
+            opened.push(None);
+        }
+    }
+    for ((arg, info, _), dev) in planned.into_iter().zip(opened) {
+        let info = match dev {
+            Some((d, sigs)) => {
+                super::pv::wipe_confirmed(&ctx, d.as_ref(), &arg, &sigs)?;
+                let info = store::write_pv(d.as_ref(), &info).map_err(failed)?;
+                ctx.print(format!("Physical volume \"{arg}\" successfully created."));
+                info
+            }
+            None => info,
+        };
+        let key = next_pv_key(&h);
+        h.vg.pvs.push(Pv {
+            key: key.clone(),
+            id: info.id(),
+            device: Some(info.path.clone()),
+            device_id_type: None,
+            device_id: None,
+            status: Flags::new(&["ALLOCATABLE"]),
+            flags: Flags::default(),
+            tags: Vec::new(),
+            dev_size: Some(info.size / 512),
+            pe_start: info.pe_start_sectors(),
+            pe_count: store::pe_count_for(&info, h.vg.extent_size),
+            ba_start: None,
+            ba_size: None,
+        });
+        h.pv_paths.insert(key.clone(), info.path.clone());
+        h.pvs.insert(key, info);
+    }
+    ctx.commit(&mut h, &store::command_line())?;
+    let _ = lock::invalidate_hints();
+    ctx.print(format!("Volume group \"{name}\" successfully extended"));
+    Ok(())
+}
+
+pub fn vgreduce(args: Vec<OsString>) -> Result<(), CmdError> {
+    let a: VgreduceArgs = parse("vgreduce", args)?;
+    if a.pvs.is_empty() && !a.all && !a.removemissing {
+        return Err(usage(
+            "No command with matching syntax recognised.  Run 'vgreduce --help' for more information.",
+        ));
+    }
+    if a.removemissing && (a.all || !a.pvs.is_empty()) {
+        return Err(usage(
+            "Please enter volume group name only with --removemissing.",
+        ));
+    }
+    let ctx = Ctx::new(&a.common)?;
+    let name = vg_name_arg(&a.vg)?;
+    let _g = ctx.lock_global(true)?;
+    let _o = lock::lock_orphans(&ctx.conf, true).map_err(failed)?;
+    if a.removemissing {
+        return remove_missing(&ctx, &name, a.force > 0);
+    }
+    let (mut h, _v) = ctx.load_vg_for_update(&name)?;
+    // (argument as given, PV key) in the order to process.
+    let mut targets: Vec<(String, Option<String>)> = Vec::new();
+    if a.all {
+        for p in &h.vg.pvs {
+            let path = h.pv_path(&p.key).unwrap_or_default().to_string();
+            targets.push((path, Some(p.key.clone())));
+        }
+    } else {
+        for arg in &a.pvs {
+            if let Err(e) = scan::resolve_device(arg, &ctx.conf) {
+                let msg = match e {
+                    scan::ScanError::NotFound(_) => format!("Cannot use {arg}: device not found"),
+                    e => e.to_string(),
+                };
+                ctx.error(msg);
+                targets.push((arg.clone(), None));
+                continue;
+            }
+            let key = super::lv::pv_keys(&h, std::slice::from_ref(arg))
+                .ok()
+                .flatten()
+                .and_then(|k| k.into_iter().next());
+            if key.is_none() {
+                ctx.error(format!("Failed to find physical volume \"{arg}\"."));
+            }
+            targets.push((arg.clone(), key));
+        }
+    }
+    let mut failed_any = targets.iter().any(|(_, k)| k.is_none());
+    for (arg, key) in targets {
+        let Some(key) = key else { continue };
+        if let Err(e) = remove_pv(&ctx, &mut h, &arg, &key) {
+            ctx.error(match e {
+                CmdError::Failed(m) => m,
+                e => format!("{e:?}"),
+            });
+            failed_any = true;
+        }
+    }
+    if failed_any {
+        return Err(CmdError::Failed(String::new()));
+    }
+    Ok(())
+}
+
+/// Removes one present, unused PV from the VG and clears its metadata.
+fn remove_pv(ctx: &Ctx, h: &mut VgHandle, arg: &str, key: &str) -> Result<(), CmdError> {
+    let name = h.vg.name.clone();
+    if h.vg.pe_used_on(key) > 0 {
+        return Err(CmdError::Failed(format!(
+            "Physical volume \"{arg}\" still in use"
+        )));
+    }
+    if h.vg.pvs.len() == 1 {
+        return Err(CmdError::Failed(format!(
+            "Can't remove final physical volume \"{arg}\" from volume group \"{name}\""
+        )));
+    }
+    let pv = h.vg.pv(key).cloned().expect("key from the VG");
+    h.vg.pvs.retain(|p| p.key != key);
+    let info = h.pvs.remove(key);
+    h.pv_paths.remove(key);
+    ctx.commit(h, &store::command_line())?;
+    if let (Some(info), false) = (info, ctx.common.test) {
+        let mut alone = h.vg.clone();
+        alone.lvs.clear();
+        alone.pvs = vec![pv];
+        VgHandle::new_vg(alone, vec![info])
+            .remove(&FileOpener)
+            .map_err(failed)?;
+    }
+    let _ = lock::invalidate_hints();
+    ctx.print(format!("Removed \"{arg}\" from volume group \"{name}\""));
+    Ok(())
+}
+
+/// `vgreduce --removemissing`: the missing PVs that no LV uses leave the
+/// VG. A missing PV still in use stays (LVM2 removes its LVs with
+/// --force; rlvm never removes LVs here) and the command fails.
+fn remove_missing(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
+    let (mut h, _v) = ctx.load_vg_handling_missing(name)?;
+    let missing: Vec<String> =
+        h.vg.pvs
+            .iter()
+            .filter(|p| h.missing.contains(&p.key) || p.flags.has("MISSING"))
+            .map(|p| p.key.clone())
+            .collect();
+    if missing.is_empty() {
+        ctx.print(format!("Volume group \"{name}\" is already consistent."));
+        return Ok(());
+    }
+    let (used, unused): (Vec<String>, Vec<String>) =
+        missing.into_iter().partition(|k| h.vg.pe_used_on(k) > 0);
+    if !unused.is_empty() {
+        h.vg.pvs.retain(|p| !unused.contains(&p.key));
+        h.missing.retain(|k| !unused.contains(k));
+        ctx.commit(&mut h, &store::command_line())?;
+    }
+    if !used.is_empty() {
+        let how = if force {
+            "rlvm does not remove LVs with --removemissing --force; remove them with lvremove."
+        } else {
+            "To remove them unconditionally use: vgreduce --removemissing --force."
+        };
+        return Err(CmdError::Failed(format!(
+            "There are still partial LVs in VG {name}.\n  {how}"
+        )));
+    }
+    ctx.print(format!("Wrote out consistent volume group {name}."));
+    Ok(())
+}
