@@ -405,7 +405,26 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         ));
     }
     let up = alloc::round_up_to_stripes(extents, stripes);
-    if up != extents {
+    // A percentage that cannot take the rounded-up size rounds down
+    // (`-l100%FREE -i3`), as LVM2 does.
+    let free = match &pvs {
+        Some(keys) => handle
+            .vg
+            .pvs
+            .iter()
+            .filter(|p| keys.contains(&p.key))
+            .map(|p| p.pe_count.saturating_sub(handle.vg.pe_used_on(&p.key)))
+            .sum(),
+        None => handle.vg.pe_free(),
+    };
+    let percent = matches!(extents_arg, Some(ExtentSpec::Percent { .. }));
+    if up != extents && percent && up > free && extents >= stripes as u64 {
+        let down = up - stripes as u64;
+        ctx.print(format!(
+            "Rounding size ({extents} extents) down to stripe boundary size ({down} extents)"
+        ));
+        extents = down;
+    } else if up != extents {
         ctx.print(alloc::stripe_rounding_notice(extents, up, extent_size));
         extents = up;
     }
