@@ -360,7 +360,9 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         Some(o) => Some(snapshot::check_snapshot_origin(&handle.vg, o).map_err(failed)?),
         None => None,
     };
-    let pvs = pv_keys(&handle, &a.pvs)?;
+    let (pvs, masked) = super::pvranges::pv_args(&handle, &a.pvs)?;
+    // With PE ranges, the allocator (and %PVS) sees the extents outside them as taken.
+    let alloc_vg = masked.as_ref().unwrap_or(&handle.vg);
     let extent_size = handle.vg.extent_size;
     let mut extents = match (size_arg, extents_arg) {
         (Some(sectors), _) => {
@@ -383,9 +385,23 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                     return Err(usage("Can't use %ORIGIN without --snapshot."));
                 }
             }
-            let r =
-                units::resolve_extents_detailed(&spec, &handle.vg, origin_extents, pvs.as_deref())
-                    .map_err(failed)?;
+            let r = units::resolve_extents_detailed(
+                &spec,
+                if matches!(
+                    spec,
+                    ExtentSpec::Percent {
+                        of: units::PercentOf::Pvs,
+                        ..
+                    }
+                ) {
+                    alloc_vg
+                } else {
+                    &handle.vg
+                },
+                origin_extents,
+                pvs.as_deref(),
+            )
+            .map_err(failed)?;
             if let Some(n) = r.notice {
                 ctx.print(n);
             }
@@ -459,7 +475,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         pvs,
         contiguous: false,
     };
-    let segments = alloc::allocate(&handle.vg, &req).map_err(|e| failed(e.for_lv(&name)))?;
+    let segments = alloc::allocate(alloc_vg, &req).map_err(|e| failed(e.for_lv(&name)))?;
     let before = handle.vg.clone();
     match &origin_name {
         None => {

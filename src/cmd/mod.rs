@@ -11,6 +11,7 @@ mod lvconvert;
 mod man;
 mod poll;
 mod pv;
+mod pvranges;
 mod report;
 mod resize;
 mod vg;

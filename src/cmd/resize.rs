@@ -206,7 +206,7 @@ fn run(name: &str, kind: Kind, a: ResizeArgs) -> Result<(), CmdError> {
     let is_origin = h.vg.is_origin(&lv_name);
     let extent_size = h.vg.extent_size;
     let current = lv.extent_count();
-    let pvs = super::lv::pv_keys(&h, &a.pvs)?;
+    let (pvs, masked) = super::pvranges::pv_args(&h, &a.pvs)?;
     let dm = ctx.dm();
     let state = dm
         .as_ref()
@@ -247,10 +247,11 @@ fn run(name: &str, kind: Kind, a: ResizeArgs) -> Result<(), CmdError> {
                 },
                 PercentOf::Pvs => match &pvs {
                     Some(keys) => {
-                        h.vg.pvs
+                        let v = masked.as_ref().unwrap_or(&h.vg);
+                        v.pvs
                             .iter()
                             .filter(|p| keys.contains(&p.key))
-                            .map(|p| p.pe_count.saturating_sub(h.vg.pe_used_on(&p.key)))
+                            .map(|p| p.pe_count.saturating_sub(v.pe_used_on(&p.key)))
                             .sum()
                     }
                     None => h.vg.pe_total(),
@@ -419,7 +420,8 @@ fn run(name: &str, kind: Kind, a: ResizeArgs) -> Result<(), CmdError> {
             pvs,
             contiguous,
         };
-        let segs = alloc::extend(&h.vg, lv, &areq).map_err(|e| failed(e.for_lv(&lv_name)))?;
+        let segs = alloc::extend(masked.as_ref().unwrap_or(&h.vg), lv, &areq)
+            .map_err(|e| failed(e.for_lv(&lv_name)))?;
         let lv = h.vg.lv_mut(&lv_name).expect("found");
         lv.segments.extend(segs);
         alloc::merge_segments(&mut lv.segments);

@@ -36,6 +36,19 @@ run_seq() {
         printf '### %s\n%s\nrc=%s\n' "$c" "$out" "$rc" | grep -v "Activation disabled"
     done
 }
+# PE ranges (PV:from-to, PV:start+count) for lvcreate and lvextend, %PVS of ranges.
+run_ranges() {
+    local tool=$1 c rc out
+    for c in "pvcreate -y $d0 $d1" "vgcreate -s 1M vg0 $d0 $d1" \
+        "lvcreate -an -Zn -l 6 -n r vg0 $d0:0-1 $d0:4-5 $d0:8+2" \
+        "lvextend -l +100%PVS vg0/r $d0:0-2 $d0:6-8 $d0:12-14" "lvextend -l +2 vg0/r $d1:3-" \
+        "lvextend -l +1 vg0/r $d0:0-1" "lvextend -l +100%PVS vg0/r $d1" "$report"; do
+        rc=0
+        # shellcheck disable=SC2086
+        out=$($tool $c 2>&1 </dev/null) || rc=$?
+        printf '### %s\n%s\nrc=%s\n' "$c" "$out" "$rc" | grep -v "Activation disabled"
+    done
+}
 cleanup() { "$1" vgremove -f vg0 >/dev/null 2>&1 || true; "$1" pvremove -y "$d0" "$d1" "$d2" >/dev/null 2>&1 || true; }
 run_seq lvmi >"$LVMI_DIR/lvm.out"
 lvm_report=$(lvmi $report 2>&1 | lvmi_placeholders)
@@ -50,4 +63,11 @@ fi
 expect_eq "LVM2 reads rlvm's resized LVs" "$lvm_report" "$(lvmi $report 2>&1 | lvmi_placeholders)"
 expect_rc 0 lvmi vgck vg0
 cleanup rl
+run_ranges lvmi >"$LVMI_DIR/lvm-ranges.out"
+cleanup lvmi
+run_ranges rl >"$LVMI_DIR/rlvm-ranges.out"
+cleanup rl
+if ! diff -u <(lvmi_placeholders <"$LVMI_DIR/lvm-ranges.out") <(lvmi_placeholders <"$LVMI_DIR/rlvm-ranges.out"); then
+    fail "rlvm's PE ranges differ from LVM2's (diff above: - LVM2, + rlvm)"
+fi
 echo "PASS resize"
