@@ -301,12 +301,13 @@ impl Access {
 pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
     let mut out = Scan::default();
     let mut found = Vec::new();
+    let mut parsed = ParsedTexts::default();
     for path in paths {
         let dev = match opener.open(path, false) {
             Ok(d) => d,
             Err(_) => continue,
         };
-        match read_pv(dev.as_ref(), path) {
+        match read_pv_cached(dev.as_ref(), path, &mut parsed) {
             Ok(Some((pv, warnings))) => {
                 out.warnings.extend(warnings);
                 found.push(pv);
@@ -355,10 +356,57 @@ fn vg_name_at_head(bytes: &[u8]) -> Option<String> {
     (!name.is_empty() && crate::metadata::names::check_name(name).is_ok()).then(|| name.to_string())
 }
 
+/// The VG's `seqno` from the head of a metadata text, without importing
+/// it: the first `seqno = N` directly in the VG section (LVM2 writes it
+/// second, after `id`). For the "updating old metadata" warning only.
+fn seqno_at_head(bytes: &[u8]) -> Option<u32> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    let mut depth = 0usize;
+    for line in head.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if depth == 1 {
+            if let Some(v) = line.strip_prefix("seqno") {
+                if let Some(v) = v.trim_start().strip_prefix('=') {
+                    return v.trim().parse().ok();
+                }
+            }
+        }
+        depth += line.matches('{').count();
+        depth = depth.saturating_sub(line.matches('}').count());
+    }
+    None
+}
+
+/// Metadata texts already imported in one scan, by their exact bytes: the
+/// PVs of a VG normally carry the same text, which is then parsed once.
+#[derive(Default)]
+struct ParsedTexts(Vec<(Vec<u8>, Result<(Vg, TextHeader), MdaDamage>)>);
+
+impl ParsedTexts {
+    fn import(&mut self, bytes: Vec<u8>) -> Result<(Vg, TextHeader), MdaDamage> {
+        if let Some((_, r)) = self.0.iter().find(|(b, _)| *b == bytes) {
+            return r.clone();
+        }
+        let r = std::str::from_utf8(&bytes)
+            .map_err(|_| MdaDamage::NotUtf8)
+            .and_then(|t| text::import_vg(t).map_err(MdaDamage::from));
+        self.0.push((bytes, r.clone()));
+        r
+    }
+}
+
 /// Reads one device's label and metadata areas.
 pub fn read_pv(
     dev: &dyn BlockDev,
     path: &str,
+) -> Result<Option<(PvInfo, Vec<String>)>, StoreError> {
+    read_pv_cached(dev, path, &mut ParsedTexts::default())
+}
+
+fn read_pv_cached(
+    dev: &dyn BlockDev,
+    path: &str,
+    parsed: &mut ParsedTexts,
 ) -> Result<Option<(PvInfo, Vec<String>)>, StoreError> {
     let size = dev.size().map_err(io_err(path))?;
     let found = label::read_label(dev).map_err(label_err(path))?;
@@ -374,13 +422,12 @@ pub fn read_pv(
             Ok(h) => match mda::read_text(dev, h, 0) {
                 Ok(None) => None,
                 Ok(Some(bytes)) => {
-                    let parsed = std::str::from_utf8(&bytes)
-                        .map_err(|_| MdaDamage::NotUtf8)
-                        .and_then(|t| text::import_vg(t).map_err(MdaDamage::from));
-                    if parsed.is_err() {
-                        damaged_vg_name = vg_name_at_head(&bytes);
+                    let head = vg_name_at_head(&bytes);
+                    let result = parsed.import(bytes);
+                    if result.is_err() {
+                        damaged_vg_name = head;
                     }
-                    Some(parsed)
+                    Some(result)
                 }
                 Err(e) => Some(Err(e.into())),
             },
@@ -885,7 +932,7 @@ impl VgHandle {
         }
         // Keep LVs in the order the text lists them (LVM2 writes visible
         // LVs first), so memory and disk agree.
-        let visible: Vec<bool> = new.lvs.iter().map(|l| new.lv_is_visible(l)).collect();
+        let visible = new.visible_flags();
         let mut order: Vec<usize> = (0..new.lvs.len()).collect();
         order.sort_by_key(|&i| !visible[i]);
         new.lvs = order.iter().map(|&i| new.lvs[i].clone()).collect();
@@ -943,10 +990,7 @@ impl VgHandle {
                     continue;
                 }
                 let wrote_seqno = match mda::read_text(dev.as_ref(), &header, 0) {
-                    Ok(Some(b)) => std::str::from_utf8(&b)
-                        .ok()
-                        .and_then(|t| text::import_vg(t).ok())
-                        .map(|(v, _)| v.seqno),
+                    Ok(Some(b)) => seqno_at_head(&b),
                     _ => None,
                 };
                 if let Some(s) = wrote_seqno {
@@ -1249,6 +1293,36 @@ mod tests {
                 .unwrap();
         }
         opener
+    }
+
+    /// The seqno read from the head of the text is the VG's, not a
+    /// nested section's or a comment's.
+    #[test]
+    fn seqno_at_head_reads_the_vg_section() {
+        let opener = two_vgs();
+        let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        h.vg.seqno = 41;
+        let text = text::export_disk(&h.vg, &text_header("test"));
+        assert_eq!(seqno_at_head(text.as_bytes()), Some(41));
+        let nested = "vg0 {\n# seqno = 7\nid = \"x\"\nsub {\nseqno = 9\n}\nseqno = 12\n}\n";
+        assert_eq!(seqno_at_head(nested.as_bytes()), Some(12));
+        assert_eq!(seqno_at_head(b"vg0 {\n}\n"), None);
+        assert_eq!(seqno_at_head(b"\xff\xfe"), None);
+    }
+
+    /// Two PVs with the same text: parsed once, both read the same VG.
+    #[test]
+    fn identical_copies_are_parsed_once() {
+        let mut cache = ParsedTexts::default();
+        let opener = two_vgs();
+        let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        let text = text::export_disk(&h.vg, &text_header("test")).into_bytes();
+        let a = cache.import(text.clone()).unwrap();
+        let b = cache.import(text).unwrap();
+        assert_eq!(a.0, b.0);
+        assert_eq!(cache.0.len(), 1);
+        assert!(cache.import(b"junk {".to_vec()).is_err());
+        assert_eq!(cache.0.len(), 2);
     }
 
     fn export(opener: &MemOpener, name: &str) {
