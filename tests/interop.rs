@@ -78,4 +78,5 @@ scenarios! {
     unusable_lvm_conf_stops_every_command => "bad-config.sh",
     resize_as_lvm2 => "resize.sh",
     vgextend_vgreduce_as_lvm2 => "vgextend.sh",
+    pvchange_as_lvm2 => "pvchange.sh",
 }

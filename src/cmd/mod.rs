@@ -11,6 +11,7 @@ mod lvconvert;
 mod man;
 mod poll;
 mod pv;
+mod pvchange;
 mod pvranges;
 mod report;
 mod resize;
@@ -49,6 +50,11 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         "pvremove",
         "Remove LVM label(s) from physical volume(s)",
         pv::pvremove,
+    ),
+    (
+        "pvchange",
+        "Change attributes of physical volume(s)",
+        pvchange::pvchange,
     ),
     (
         "pvs",
@@ -162,6 +168,7 @@ fn definition(name: &str) -> Option<clap::Command> {
         "pvscan" => pv::PvscanArgs::command(),
         "pvcreate" => pv::PvcreateArgs::command(),
         "pvremove" => pv::PvremoveArgs::command(),
+        "pvchange" => pvchange::PvchangeArgs::command(),
         "pvs" => report::PvsArgs::command(),
         "pvdisplay" => report::PvdisplayArgs::command(),
         "vgcreate" => vg::VgcreateArgs::command(),
