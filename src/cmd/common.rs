@@ -146,6 +146,9 @@ pub struct CommonArgs {
     /// Do not synchronise with udev.
     #[arg(long = "noudevsync")]
     pub noudevsync: bool,
+    /// Do not use the hints file (accepted: rlvm scans every device).
+    #[arg(long = "nohints")]
+    pub nohints: bool,
     /// Use a different lvm.conf profile (accepted, ignored).
     #[arg(long = "commandprofile", value_name = "String")]
     pub commandprofile: Option<String>,

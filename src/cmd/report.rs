@@ -32,7 +32,7 @@ struct ReportArgs {
     )]
     sort: Vec<String>,
     /// Suppress the headings line.
-    #[arg(long = "noheadings")]
+    #[arg(long = "noheadings", alias = "noheading")]
     noheadings: bool,
     /// Separate columns with this string (columns are then not aligned).
     #[arg(long = "separator", value_name = "String")]
