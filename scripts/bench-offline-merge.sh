@@ -13,7 +13,7 @@
 #   BENCH_CHANGE_MB=200      changed bytes (the issue's figure: 200 MiB)
 #   BENCH_PATTERN=seq        seq (one sequential write) or scatter (every other 4 KiB block,
 #                            reverse order; BENCH_CHANGE_MB <= BENCH_ORIGIN_MB / 2)
-#   BENCH_THREADS="1 2 4"    offline merge worker counts (requests in flight)
+#   BENCH_THREADS="1 2 4"    offline merge worker counts (requests in flight; rlvm's default: 2)
 #   BENCH_REPEAT=3           offline runs per thread count (medians)
 #   BENCH_DD_BS_MB=4         dd block size of the raw copy (MiB)
 #   BENCH_SMP=2              guest CPUs
@@ -26,6 +26,9 @@
 #   BENCH offline_vs_raw_bw_c<K>_t<N>  = median over the runs of (raw copy time on the same
 #                                         setup just before / offline copy+sync time): the
 #                                         bandwidth ratio (the issue's target: >= 0.90)
+#   BENCH offline_vs_raw_sync_bw_c<K>_t<N> = the same against a raw copy ended by fsync (a
+#                                         durable copy, as a merge must be: the fair pair)
+#   BENCH offline_vs_raw_best_c<K>_t<N> = best (least disturbed) raw copy / best offline run
 #   BENCH offline_speedup_vs_kernel_c<K>_t<N> = kernel merge time / median offline command
 #                                         time (deactivate, commits, copy, sync, reactivate)
 set -euo pipefail
@@ -120,6 +123,10 @@ grep -h '^BENCH-OFF \|^BENCH-OFFRUN ' "$log" | awk '
     $1 == "BENCH-OFFRUN" {
         c = field("chunk_k"); t = field("threads"); key = c SUBSEP t; keys[key] = 1
         ratio[key] = ratio[key] " " field("raw_s") / field("copy_s")
+        if (field("raw_sync_s") != "") sratio[key] = sratio[key] " " field("raw_sync_s") / field("copy_s")
+        if (best[key] == "" || field("copy_s") + 0 < best[key] + 0) best[key] = field("copy_s")
+        if (bestraw[c] == "" || field("raw_s") + 0 < bestraw[c] + 0) bestraw[c] = field("raw_s")
+        if (field("raw_sync_s") != "" && (bestrs[c] == "" || field("raw_sync_s") + 0 < bestrs[c] + 0)) bestrs[c] = field("raw_sync_s")
         copy[key] = copy[key] " " field("copy_s"); cmd[key] = cmd[key] " " field("cmd_s")
         sync[key] = sync[key] " " field("sync_s"); runs[key]++
     }
@@ -128,6 +135,11 @@ grep -h '^BENCH-OFF \|^BENCH-OFFRUN ' "$log" | awk '
             split(key, kc, SUBSEP); c = kc[1]; t = kc[2]
             printf "BENCH offline_vs_raw_bw_c%s_t%s %.2f   (median of %d paired runs: raw / offline copy+sync; copy+sync %ss, sync %ss)\n",
                 c, t, median(ratio[key]), runs[key], median(copy[key]), median(sync[key])
+            if (sratio[key] != "")
+                printf "BENCH offline_vs_raw_sync_bw_c%s_t%s %.2f   (median: raw copy + fsync / offline copy+sync)\n",
+                    c, t, median(sratio[key])
+            printf "BENCH offline_vs_raw_best_c%s_t%s %.2f   (best raw %ss / best offline copy+sync %ss; with fsync: %.2f)\n",
+                c, t, bestraw[c] / best[key], bestraw[c], best[key], (bestrs[c] != "" ? bestrs[c] / best[key] : 0)
             printf "BENCH offline_speedup_vs_kernel_c%s_t%s %.2f   (kernel %ss / offline command %ss)\n",
                 c, t, kern[c] / median(cmd[key]), kern[c], median(cmd[key])
         }

@@ -74,7 +74,7 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            threads: 4,
+            threads: 2,
             batch_bytes: 4 << 20,
         }
     }

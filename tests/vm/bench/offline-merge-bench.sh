@@ -12,13 +12,14 @@
 #             (mbench mergewait, status ioctl every 2 ms), i.e. the kernel merge's time;
 #   offline : rlvm lvconvert -v --merge --offline, per thread count (BENCH_THREADS): the whole
 #             command (deactivate, commit, copy, sync, commit, reactivate) and the engine's
-#             copy+sync alone (its -v line); each preceded by a raw copy on the same setup
-#             (raw_s of its line), the pair to compare under the machine's load of the moment;
+#             copy+sync alone (its -v line); each preceded by raw copies on the same setup
+#             (raw_s, and raw_sync_s with conv=fsync, of its line), the pair to compare under
+#             the machine's load of the moment;
 #             BENCH_REPEAT runs per thread count.
 # Every merged origin must read as A again (no byte but zero: md5 of hundreds of MiB takes a
 # minute under emulation). Lines for the host:
 #   BENCH-OFF chunk_k=C pattern=P mib=M raw_s=.. raw_sync_s=.. kernel_s=..
-#   BENCH-OFFRUN chunk_k=C threads=N rep=R raw_s=.. copy_s=.. (copy+sync) sync_s=.. cmd_s=..
+#   BENCH-OFFRUN chunk_k=C threads=N rep=R raw_s=.. raw_sync_s=.. copy_s=.. (copy+sync) sync_s=.. cmd_s=..
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -115,6 +116,7 @@ for c in $CHUNKS; do
             # A raw copy on this very setup, just before: the pair is measured under the
             # same load (this machine is shared; a run's speed drifts by 2x or more).
             rp=$(raw "")
+            rps=$(raw ",fsync")
             t0=$(now)
             RLVM_OFFLINE_THREADS=$t rlvm lvconvert -v --merge --offline -i 0 vg0/snap >"$SCRATCH/off" 2>&1 ||
                 { cat "$SCRATCH/off"; fail "offline merge"; }
@@ -122,7 +124,7 @@ for c in $CHUNKS; do
             grep "copied" "$SCRATCH/off" || true
             copy=$(sed -n 's/.*copy and sync \([0-9.]*\) s.*/\1/p' "$SCRATCH/off")
             sync_s=$(sed -n 's/.*; sync \([0-9.]*\) s).*/\1/p' "$SCRATCH/off")
-            echo "BENCH-OFFRUN chunk_k=$c threads=$t rep=$rep raw_s=$rp copy_s=$copy sync_s=$sync_s cmd_s=$(secs "$t0" "$t1")"
+            echo "BENCH-OFFRUN chunk_k=$c threads=$t rep=$rep raw_s=$rp raw_sync_s=$rps copy_s=$copy sync_s=$sync_s cmd_s=$(secs "$t0" "$t1")"
             check_a "offline merge"
         done
         rep=$((rep + 1))
