@@ -99,7 +99,7 @@ pub fn area_location(area: u64, epa: u64) -> u64 {
 
 /// Whether COW chunk `chunk` is a metadata area's.
 pub fn is_metadata_chunk(chunk: u64, epa: u64) -> bool {
-    chunk >= 1 && (chunk - 1) % (epa + 1) == 0
+    chunk >= 1 && (chunk - 1).is_multiple_of(epa + 1)
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
