@@ -79,4 +79,5 @@ scenarios! {
     resize_as_lvm2 => "resize.sh",
     vgextend_vgreduce_as_lvm2 => "vgextend.sh",
     pvchange_as_lvm2 => "pvchange.sh",
+    activation_skip_and_autoactivation_flags_as_lvm2 => "activation-flags.sh",
 }

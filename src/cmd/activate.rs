@@ -42,6 +42,7 @@ fn filter(ctx: &Ctx) -> Filter {
     Filter {
         volume_list: ctx.conf.volume_list(),
         auto_list: ctx.conf.auto_activation_volume_list(),
+        ignore_activation_skip: ctx.ignore_activation_skip.get(),
     }
 }
 

@@ -238,6 +238,9 @@ pub struct Ctx {
     /// This host's system ID(s): VGs of other hosts are foreign.
     pub host: store::HostId,
     prefix: String,
+    /// `-K|--ignoreactivationskip` of lvchange/vgchange, for the
+    /// activation filter.
+    pub ignore_activation_skip: std::cell::Cell<bool>,
     /// Scan warnings already printed: a command that scans more than
     /// once (to list VGs, then to work on each) says each once, as LVM2.
     warned: std::cell::RefCell<std::collections::BTreeSet<String>>,
@@ -266,6 +269,7 @@ impl Ctx {
             host,
             prefix,
             warned: Default::default(),
+            ignore_activation_skip: Default::default(),
         };
         for w in host_warnings {
             ctx.warn(w);

@@ -81,6 +81,16 @@ pub(crate) struct LvcreateArgs {
     /// Wipe signatures (accepted; rlvm zeroes with -Z).
     #[arg(short = 'W', long = "wipesignatures", value_name = "y|n")]
     wipesignatures: Option<String>,
+    /// Set (y) or clear (n) the activation skip flag: such an LV is not
+    /// activated unless -K is given.
+    #[arg(short = 'k', long = "setactivationskip", value_name = "y|n")]
+    setactivationskip: Option<String>,
+    /// Activate LVs even if they have the activation skip flag.
+    #[arg(short = 'K', long = "ignoreactivationskip")]
+    ignoreactivationskip: bool,
+    /// Allow (y) or forbid (n) autoactivation (-aay) of the LV.
+    #[arg(long = "setautoactivation", value_name = "y|n")]
+    setautoactivation: Option<String>,
     /// VG, or VG/origin (with -s).
     #[arg(value_name = "VG|LV")]
     target: String,
@@ -270,7 +280,11 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         (super::common::lvcreate_vg_arg(&a.target)?, None)
     };
     names::validate_vg_name(&vg_name).map_err(|e| usage(e.to_string()))?;
-    let activate_new = yes_no(&a.activate, true, "--activate")?;
+    let skip = yes_no(&a.setactivationskip, false, "--setactivationskip")?;
+    let autoactivation = yes_no(&a.setautoactivation, true, "--setautoactivation")?;
+    // An LV created with activation skip is left inactive unless -K.
+    let activate_new =
+        yes_no(&a.activate, true, "--activate")? && (!skip || a.ignoreactivationskip);
     let zero = yes_no(&a.zero, activate_new, "--zero")?;
     // LVM2 refuses -Z for snapshots (the COW header is always written),
     // and zeroing an LV it does not activate (it would create the LV
@@ -482,6 +496,12 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             let mut lv = new_lv(&name, writable, true, segments, &addtag);
             if let Some((j, m)) = fixed {
                 set_fixed_minor(&ctx, &mut lv, j, m);
+            }
+            if skip {
+                lv.flags.set("ACTIVATION_SKIP");
+            }
+            if !autoactivation {
+                lv.flags.set("NOAUTOACTIVATE");
             }
             handle.vg.lvs.push(lv);
         }
@@ -737,6 +757,16 @@ pub(crate) struct LvchangeArgs {
     /// Major number: ignored, the kernel assigns device-mapper's (a warning says so, as with LVM2).
     #[arg(short = 'j', long = "major", value_name = "Number")]
     pub major: Option<i64>,
+    /// Set (y) or clear (n) the activation skip flag: such an LV is not
+    /// activated unless -K is given.
+    #[arg(short = 'k', long = "setactivationskip", value_name = "y|n")]
+    pub setactivationskip: Option<String>,
+    /// Activate LVs even if they have the activation skip flag.
+    #[arg(short = 'K', long = "ignoreactivationskip")]
+    pub ignoreactivationskip: bool,
+    /// Allow (y) or forbid (n) autoactivation (-aay) of the LV.
+    #[arg(long = "setautoactivation", value_name = "y|n")]
+    pub setautoactivation: Option<String>,
     #[arg(required = true, value_name = "VG|LV")]
     pub lvs: Vec<String>,
 }
@@ -767,12 +797,23 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         && !a.refresh
         && a.poll.is_none()
         && pers == Persistent::Unchanged
+        && a.setactivationskip.is_none()
+        && a.setautoactivation.is_none()
     {
         return Err(usage(
             "One of -a, -p, -M, --addtag, --deltag, --refresh or --poll is required.",
         ));
     }
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
+    let skip = match &a.setactivationskip {
+        Some(_) => Some(yes_no(&a.setactivationskip, false, "--setactivationskip")?),
+        None => None,
+    };
+    let autoact = match &a.setautoactivation {
+        Some(_) => Some(yes_no(&a.setautoactivation, true, "--setautoactivation")?),
+        None => None,
+    };
+    ctx.ignore_activation_skip.set(a.ignoreactivationskip);
     let mut result = Ok(());
     // A VG argument means each of its visible LVs, as in LVM2.
     let mut targets: Vec<(String, String)> = Vec::new();
@@ -801,7 +842,12 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
             if pers != Persistent::Unchanged {
                 change_persistent(&ctx, &vg_name, &lv_name, pers)?;
             }
-            if !addtag.is_empty() || !deltag.is_empty() || perm.is_some() {
+            if !addtag.is_empty()
+                || !deltag.is_empty()
+                || perm.is_some()
+                || skip.is_some()
+                || autoact.is_some()
+            {
                 let (mut h, _g) = ctx.load_vg_handling_missing(&vg_name)?;
                 let before = h.vg.clone();
                 // A snapshot link ("snapshot0") is no LV to LVM2.
@@ -815,6 +861,16 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                     )));
                 };
                 apply_tags(&mut lv.tags, &addtag, &deltag);
+                match skip {
+                    Some(true) => lv.flags.set("ACTIVATION_SKIP"),
+                    Some(false) => lv.flags.clear("ACTIVATION_SKIP"),
+                    None => {}
+                }
+                match autoact {
+                    Some(false) => lv.flags.set("NOAUTOACTIVATE"),
+                    Some(true) => lv.flags.clear("NOAUTOACTIVATE"),
+                    None => {}
+                }
                 let mut perm_changed = false;
                 if let Some(w) = perm {
                     if lv.writable() == w {

@@ -395,6 +395,12 @@ pub(crate) struct VgchangeArgs {
     pub monitor: Option<String>,
     #[arg(long = "poll", value_name = "y|n")]
     pub poll: Option<String>,
+    /// Activate LVs even if they have the activation skip flag.
+    #[arg(short = 'K', long = "ignoreactivationskip")]
+    pub ignoreactivationskip: bool,
+    /// Allow (y) or forbid (n) autoactivation (-aay) of the VG's LVs.
+    #[arg(long = "setautoactivation", value_name = "y|n")]
+    pub setautoactivation: Option<String>,
     #[arg(value_name = "VG")]
     pub vgs: Vec<String>,
 }
@@ -405,7 +411,19 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let addtag = tag_args("--addtag", &a.addtag)?;
     let deltag = tag_args("--deltag", &a.deltag)?;
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
+    let autoact = match a.setautoactivation.as_deref() {
+        None => None,
+        Some("y") | Some("yes") => Some(true),
+        Some("n") | Some("no") => Some(false),
+        Some(v) => {
+            return Err(CmdError::BadArg(format!(
+                "Invalid argument for --setautoactivation: {v}"
+            )))
+        }
+    };
+    ctx.ignore_activation_skip.set(a.ignoreactivationskip);
     if a.activate.is_none()
+        && autoact.is_none()
         && addtag.is_empty()
         && deltag.is_empty()
         && !a.refresh
@@ -423,8 +441,22 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut result = Ok(());
     for name in &names {
         let one = (|| -> Result<(), CmdError> {
-            if !addtag.is_empty() || !deltag.is_empty() {
+            if !addtag.is_empty() || !deltag.is_empty() || autoact.is_some() {
                 let (mut h, _g) = ctx.load_vg_handling_missing(name)?;
+                if let Some(y) = autoact {
+                    // LVM2's refusal of a no-op (vgchange_setautoactivation).
+                    if h.vg.flags.has("NOAUTOACTIVATE") != y {
+                        return Err(CmdError::Failed(format!(
+                            "Volume group autoactivation is already {}.",
+                            if y { "yes" } else { "no" }
+                        )));
+                    }
+                    if y {
+                        h.vg.flags.clear("NOAUTOACTIVATE");
+                    } else {
+                        h.vg.flags.set("NOAUTOACTIVATE");
+                    }
+                }
                 apply_tags(&mut h.vg.tags, &addtag, &deltag);
                 ctx.commit(&mut h, &store::command_line())?;
                 ctx.print(format!("Volume group \"{name}\" successfully changed"));

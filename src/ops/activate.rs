@@ -24,6 +24,8 @@ use super::{Dm, OpsError, Storage};
 pub struct Filter {
     pub volume_list: Option<Vec<String>>,
     pub auto_list: Option<Vec<String>>,
+    /// `-K|--ignoreactivationskip`: LVs flagged ACTIVATION_SKIP activate too.
+    pub ignore_activation_skip: bool,
 }
 
 /// What an activation did.
@@ -150,7 +152,7 @@ pub fn may_activate(filter: &Filter, vg: &Vg, lv: &str, auto: bool) -> bool {
             }
         }
     }
-    !vg.lv(lv).is_some_and(|l| l.flags.has("ACTIVATION_SKIP"))
+    filter.ignore_activation_skip || !vg.lv(lv).is_some_and(|l| l.flags.has("ACTIVATION_SKIP"))
 }
 
 /// The LVs `vgchange -ay` activates: visible plain LVs and origins (a
