@@ -5,6 +5,9 @@
 # the old data while the origin takes new writes, lvs shows owi-a-s---/swi-a-s--- and Data%,
 # an oversized COW is reduced, two snapshots keep their own views, vgchange -an/-ay restores
 # the whole stack, and removing the snapshots leaves a plain linear origin with the new data.
+# lvextend of the active origin with a snapshot grows its -real device (the snapshot and the
+# origin keep their data, nothing stays suspended), lvextend grows an active COW, an origin
+# cannot be reduced, and lvreduce -f cuts an active linear LV's table.
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -137,6 +140,30 @@ expect_eq "table of vg0-origin" "$(dmsetup table vg0-origin)" "0 65536 linear $m
 expect_eq "md5 of origin" "$(md5_of /dev/vg0/origin)" "$(md5_of "$SCRATCH/bca")"
 expect_eq "lv_attr of origin" "$(lv_field origin lv_attr)" "-wi-a-----"
 [ ! -L /dev/vg0/snap ] || fail "/dev/vg0/snap link left"
+step "lvextend of an active origin with a snapshot: -real grows, the snapshot keeps its view"
+run rlvm lvcreate -s -L 8M -n s3 vg0/origin
+run rlvm lvextend -L +8M vg0/origin
+dmsetup table | grep '^vg0-'
+real=$(mm vg0-origin-real)
+expect_eq "table of vg0-origin" "$(dmsetup table vg0-origin)" "0 81920 snapshot-origin $real"
+expect_eq "-real: old extents, then the new ones" "$(dmsetup table vg0-origin-real | awk '{print $1, $2, $3}' | tr '\n' ' ')" "0 65536 linear 65536 16384 linear "
+expect_eq "table of vg0-s3 (length)" "$(dmsetup table vg0-s3 | cut -d' ' -f1-3)" "0 81920 snapshot"
+expect_eq "size of /dev/vg0/origin" "$(blockdev --getsz /dev/vg0/origin)" "81920"
+expect_eq "origin's first 32 MiB" "$(head -c 33554432 /dev/vg0/origin | md5sum | cut -d' ' -f1)" "$(md5_of "$SCRATCH/bca")"
+expect_eq "s3's first 32 MiB" "$(head -c 33554432 /dev/vg0/s3 | md5sum | cut -d' ' -f1)" "$(md5_of "$SCRATCH/bca")"
+susp=$(dmsetup info -c --noheadings -o name,attr | awk -F: '$1 ~ /^vg0-/ && substr($2, 3, 1) == "s" {print $1}')
+expect_eq "suspended vg0 devices" "$susp" ""
+expect_eq "lv_size of origin" "$(lv_field origin lv_size)" "40.00m"
+step "lvextend of the active snapshot's COW; origin reduce refused"
+run rlvm lvextend -L +4M vg0/s3
+expect_eq "table of vg0-s3-cow (length)" "$(dmsetup table vg0-s3-cow | awk '{s+=$2} END {print s}')" "24576"
+out=$(rlvm lvreduce -f -L -4M vg0/origin 2>&1) && fail "lvreduce of an origin succeeded: $out"
+expect_eq "origin reduce refused" "$out" "  Snapshot origin volumes cannot be reduced in size yet."
+run rlvm lvremove -y vg0/s3
+step "lvreduce -f of the active linear origin: table cut to the new size"
+run rlvm lvreduce -f -L 16M vg0/origin
+expect_eq "table of vg0-origin" "$(dmsetup table vg0-origin)" "0 32768 linear $mm1 2048"
+expect_eq "origin's first 16 MiB kept" "$(md5_of /dev/vg0/origin)" "$(head -c 16777216 "$SCRATCH/bca" | md5sum | cut -d' ' -f1)"
 run rlvm lvremove -y vg0/origin
 run rlvm vgremove vg0
 expect_eq "vg0 devices at the end" "$(vg0_devices)" ""
