@@ -380,10 +380,13 @@ fn seqno_at_head(bytes: &[u8]) -> Option<u32> {
 /// Metadata texts already imported in one scan, by their exact bytes: the
 /// PVs of a VG normally carry the same text, which is then parsed once.
 #[derive(Default)]
-struct ParsedTexts(Vec<(Vec<u8>, Result<(Vg, TextHeader), MdaDamage>)>);
+struct ParsedTexts(Vec<(Vec<u8>, Imported)>);
+
+/// A copy's text imported, or why it does not import.
+type Imported = Result<(Vg, TextHeader), MdaDamage>;
 
 impl ParsedTexts {
-    fn import(&mut self, bytes: Vec<u8>) -> Result<(Vg, TextHeader), MdaDamage> {
+    fn import(&mut self, bytes: Vec<u8>) -> Imported {
         if let Some((_, r)) = self.0.iter().find(|(b, _)| *b == bytes) {
             return r.clone();
         }
