@@ -380,13 +380,26 @@ impl MergeIo for LvIo {
         Ok(())
     }
 
+    /// Flushes every PV the origin was written on, all at once (one cache
+    /// flush each, in parallel when the origin spans several PVs).
     fn sync_origin(&self) -> io::Result<()> {
-        for (f, w) in self.files.iter().zip(&self.written) {
-            if *w {
-                f.sync_data()?;
-            }
+        let written: Vec<&File> = self
+            .files
+            .iter()
+            .zip(&self.written)
+            .filter_map(|(f, w)| w.then_some(f))
+            .collect();
+        if let [one] = written.as_slice() {
+            return one.sync_data();
         }
-        Ok(())
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = written.iter().map(|f| s.spawn(|| f.sync_data())).collect();
+            // The scope waits for every flush, even after a failed one.
+            jobs.into_iter().try_for_each(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("sync thread panicked")))
+            })
+        })
     }
 }
 
