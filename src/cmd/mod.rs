@@ -320,7 +320,9 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Ok(()) => EXIT_OK,
         Err(e) => {
             let code = e.report();
-            if matches!(&e, CmdError::Usage(m) if !m.contains("--help' for more information.")) {
+            if matches!(&e, CmdError::Usage(m) if !m.contains("--help' for more information.")
+                    && !m.starts_with("Command does not accept argument"))
+            {
                 eprintln!("  Run `{name} --help' for more information.");
             }
             code

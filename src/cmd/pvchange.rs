@@ -85,7 +85,10 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         ));
     }
     if a.all && !a.pvs.is_empty() {
-        return Err(usage("Option --all and PhysicalVolumePath are exclusive."));
+        return Err(usage(format!(
+            "Command does not accept argument: {}.",
+            a.pvs[0]
+        )));
     }
     if !a.all && a.pvs.is_empty() {
         return Err(usage(

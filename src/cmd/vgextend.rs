@@ -195,10 +195,12 @@ pub fn vgreduce(args: Vec<OsString>) -> Result<(), CmdError> {
             "No command with matching syntax recognised.  Run 'vgreduce --help' for more information.",
         ));
     }
-    if a.removemissing && (a.all || !a.pvs.is_empty()) {
-        return Err(usage(
-            "Please enter volume group name only with --removemissing.",
-        ));
+    // LVM2's command definitions take no PV with -a or --removemissing.
+    if (a.removemissing || a.all) && !a.pvs.is_empty() {
+        return Err(usage(format!(
+            "Command does not accept argument: {}.",
+            a.pvs[0]
+        )));
     }
     let ctx = Ctx::new(&a.common)?;
     let name = vg_name_arg(&a.vg)?;

@@ -12,7 +12,7 @@ run_seq() {
         "pvchange -x n $d1" "pvchange -x n $d1" "pvchange -x y $d1" "pvchange --addtag t1 $d1" \
         "pvchange --addtag t2 --addtag t3 $d0 $d1" "pvchange --deltag t1 $d1" "pvchange -x n $d2" \
         "pvchange --addtag t4 $d2" "pvchange -x n /dev/nonexist" "pvchange $d1" "pvchange -x n" \
-        "pvchange -a -x n" "pvchange -a --deltag t2" "lvcreate -an -Zn -l1 -n a vg0" \
+        "pvchange -a -x n" "pvchange -a --deltag t2" "pvchange -a --addtag x $d1" "lvcreate -an -Zn -l1 -n a vg0" \
         "pvchange -x y $d0 $d1" "$report"; do
         rc=0
         # shellcheck disable=SC2086
