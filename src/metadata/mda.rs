@@ -28,8 +28,17 @@
 //! some mdas hold seqno N and others N+1. Readers resolve that by taking the
 //! highest seqno among valid copies (and the next write rewrites the stale
 //! ones: "updating old metadata"), so the VG is never lost, only rolled
-//! forward or left at the old version. Each write function here syncs
-//! before returning, which orders phase 1 before 2 before 3 on disk.
+//! forward or left at the old version.
+//!
+//! Ordering on disk (a drive's volatile cache may reorder unsynced
+//! writes): the committed slot must never reach the disk before the text it
+//! points at. The commit (store.rs) writes phases 1 and 2 on every device,
+//! syncs each device once, then writes phase 3 and syncs each device once
+//! more: two flushes per device per commit. Phase 2 is not ordered after
+//! phase 1 and needs not be: no reader takes slot 1 for the committed copy,
+//! and the precommit is durable, with its text, before phase 3 starts.
+//! [`write_text`] does not sync; [`write_mda_header`] does
+//! ([`put_mda_header`] is the commit's unsynced form).
 
 use std::io;
 
@@ -246,8 +255,15 @@ pub fn encode_mda_header(hdr: &MdaHeader) -> [u8; HDR] {
 
 /// Writes the header sector and syncs.
 pub fn write_mda_header(dev: &dyn BlockDev, hdr: &MdaHeader) -> Result<(), MdaError> {
-    dev.write_at(hdr.start, &encode_mda_header(hdr))?;
+    put_mda_header(dev, hdr)?;
     dev.sync()?;
+    Ok(())
+}
+
+/// Writes the header sector without syncing: for a commit that writes the
+/// headers of every device and then syncs each device once.
+pub fn put_mda_header(dev: &dyn BlockDev, hdr: &MdaHeader) -> Result<(), MdaError> {
+    dev.write_at(hdr.start, &encode_mda_header(hdr))?;
     Ok(())
 }
 
@@ -396,8 +412,10 @@ pub fn next_text_offset(hdr: &MdaHeader, len: u64) -> Result<u64, MdaError> {
 
 /// Writes `text` plus a NUL as the next copy ([`next_text_offset`]), wrapped
 /// if needed and zero-padded to a 512 boundary (never into the committed
-/// copy), then syncs. The header is not touched: the caller precommits and
-/// commits the returned location (see the module comment).
+/// copy). Does not sync: the caller makes the text durable before any
+/// header's committed slot points at it (store's commit syncs once per
+/// device after the precommit). The header is not touched: the caller
+/// precommits and commits the returned location (see the module comment).
 pub fn write_text(dev: &dyn BlockDev, hdr: &MdaHeader, text: &[u8]) -> Result<RawLocn, MdaError> {
     if text.contains(&0) {
         return Err(MdaError::NulInText);
@@ -439,7 +457,6 @@ pub fn write_text(dev: &dyn BlockDev, hdr: &MdaHeader, text: &[u8]) -> Result<Ra
         dev.write_at(hdr.start + s, &chunk)?;
         pos += n;
     }
-    dev.sync()?;
     Ok(RawLocn {
         offset,
         size: len,

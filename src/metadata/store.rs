@@ -1022,22 +1022,26 @@ impl VgHandle {
                 label::write_label(dev.as_ref(), label).map_err(label_err(path))?;
             }
         }
-        // Phase 2: precommit slot, then flush everything.
+        // Phase 2: precommit slot, then flush everything: one sync per
+        // device makes the new text (and the precommit slot, which no
+        // reader takes for the committed copy) durable before phase 3
+        // points the committed slot at it.
         for p in &mut pending {
             let (path, dev) = &devs[p.dev];
             p.header.slots[1] = p.locn;
-            mda::write_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
+            mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
         for (path, dev) in &devs {
             dev.sync().map_err(io_err(path))?;
         }
         between().map_err(CommitError::Between)?;
-        // Phase 3: committed slot; clear precommit; flush.
+        // Phase 3: committed slot; clear precommit; flush (one sync per
+        // device: the commit is durable when this returns).
         for p in &mut pending {
             let (path, dev) = &devs[p.dev];
             p.header.slots[0] = p.locn;
             p.header.slots[1] = RawLocn::default();
-            mda::write_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
+            mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
         for (path, dev) in &devs {
             dev.sync().map_err(io_err(path))?;
@@ -1311,6 +1315,104 @@ mod tests {
         assert_eq!(seqno_at_head(nested.as_bytes()), Some(12));
         assert_eq!(seqno_at_head(b"vg0 {\n}\n"), None);
         assert_eq!(seqno_at_head(b"\xff\xfe"), None);
+    }
+
+    /// What a drive with a volatile write cache may do: every write and
+    /// sync of every device, in order.
+    struct LoggingOpener {
+        inner: MemOpener,
+        log: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<u64>)>>>,
+    }
+    struct LoggingDev {
+        inner: Box<dyn BlockDev>,
+        path: String,
+        log: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<u64>)>>>,
+    }
+    impl BlockDev for LoggingDev {
+        fn size(&self) -> io::Result<u64> {
+            self.inner.size()
+        }
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+            self.inner.read_at(offset, buf)
+        }
+        fn write_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
+            self.log
+                .lock()
+                .unwrap()
+                .push((self.path.clone(), Some(offset)));
+            self.inner.write_at(offset, buf)
+        }
+        fn sync(&self) -> io::Result<()> {
+            self.log.lock().unwrap().push((self.path.clone(), None));
+            self.inner.sync()
+        }
+    }
+    impl DevOpener for LoggingOpener {
+        fn open(&self, path: &str, writable: bool) -> io::Result<Box<dyn BlockDev>> {
+            Ok(Box::new(LoggingDev {
+                inner: self.inner.open(path, writable)?,
+                path: path.to_string(),
+                log: self.log.clone(),
+            }))
+        }
+    }
+
+    /// A commit flushes each device twice, and the committed slot is
+    /// written only after a sync of that device that follows the text:
+    /// a drive cache cannot make the header point at text it lost.
+    #[test]
+    fn commit_orders_text_before_committed_slot_with_two_syncs_per_device() {
+        let mut inner = MemOpener::default();
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/mem{i}");
+            let d = inner.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let vg = new_vg("vg0", 2048, &infos);
+        VgHandle::new_vg(vg, infos)
+            .commit(&inner, "create")
+            .unwrap();
+        let opener = LoggingOpener {
+            inner,
+            log: Default::default(),
+        };
+        let mut h = scan(&opener, &opener.inner.names()).vg("vg0").unwrap();
+        h.vg.tags.push("t".into());
+        opener.log.lock().unwrap().clear();
+        h.commit(&opener, "tag").unwrap();
+        let log = opener.log.lock().unwrap().clone();
+        for dev in ["/dev/mem0", "/dev/mem1"] {
+            let mine: Vec<Option<u64>> = log
+                .iter()
+                .filter(|(p, _)| p == dev)
+                .map(|(_, o)| *o)
+                .collect();
+            let syncs: Vec<usize> = (0..mine.len()).filter(|&i| mine[i].is_none()).collect();
+            assert_eq!(syncs.len(), 2, "{dev}: {mine:?}");
+            // Writes before the first sync: text, then the precommit header;
+            // between the syncs: only the header sector (slot 0).
+            let header_writes: Vec<u64> = mine[syncs[0] + 1..syncs[1]]
+                .iter()
+                .flatten()
+                .copied()
+                .collect();
+            assert_eq!(header_writes.len(), 1, "{dev}: {mine:?}");
+            let hdr_off = header_writes[0];
+            assert!(
+                mine[..syncs[0]].iter().flatten().any(|&o| o != hdr_off),
+                "{dev}: no text write before the first sync: {mine:?}"
+            );
+            assert_eq!(
+                syncs[1],
+                mine.len() - 1,
+                "{dev}: writes after the last sync"
+            );
+        }
+        let back = scan(&opener.inner, &opener.inner.names())
+            .vg("vg0")
+            .unwrap();
+        assert_eq!(back.vg.tags, ["t"]);
     }
 
     /// Two PVs with the same text: parsed once, both read the same VG.
