@@ -1319,14 +1319,16 @@ mod tests {
 
     /// What a drive with a volatile write cache may do: every write and
     /// sync of every device, in order.
+    /// (device, Some(write offset) | None for a sync), in order.
+    type IoLog = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<u64>)>>>;
     struct LoggingOpener {
         inner: MemOpener,
-        log: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<u64>)>>>,
+        log: IoLog,
     }
     struct LoggingDev {
         inner: Box<dyn BlockDev>,
         path: String,
-        log: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<u64>)>>>,
+        log: IoLog,
     }
     impl BlockDev for LoggingDev {
         fn size(&self) -> io::Result<u64> {
