@@ -153,6 +153,8 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
             });
         }
     }
+    // LVM2 goes VG by VG (by name), orphans last, whatever the argument order.
+    targets.sort_by_key(|t| (t.vg.is_none(), t.vg.clone()));
     let (mut changed, mut unchanged) = (0usize, 0usize);
     for t in targets {
         match change_one(&ctx, &t, alloc, &addtag, &deltag) {

@@ -219,6 +219,19 @@ pub fn vgreduce(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     } else {
         for arg in &a.pvs {
+            // @tag: every PV of the VG with that tag.
+            if let Some(tag) = arg.strip_prefix('@') {
+                for p in h.vg.pvs.iter().filter(|p| p.tags.iter().any(|t| t == tag)) {
+                    let path = h.pv_path(&p.key).unwrap_or_default().to_string();
+                    if !targets
+                        .iter()
+                        .any(|(_, k)| k.as_deref() == Some(p.key.as_str()))
+                    {
+                        targets.push((path, Some(p.key.clone())));
+                    }
+                }
+                continue;
+            }
             if let Err(e) = scan::resolve_device(arg, &ctx.conf) {
                 let msg = match e {
                     scan::ScanError::NotFound(_) => format!("Cannot use {arg}: device not found"),

@@ -13,7 +13,7 @@ run_seq() {
     for c in "pvcreate $d0 $d1" "vgcreate vg0 $d0" "vgextend vg0 $d1" "vgextend vg0 $d1" \
         "vgextend -y vg0 $d2 $d3" "vgextend vg0" "vgextend vg0 /dev/nonexist" \
         "lvcreate -an -Zn -l 2 -n a vg0 $d1" "vgreduce vg0 $d1" "vgreduce vg0 $d2" \
-        "vgreduce vg0 $d2" "vgreduce vg0" "vgreduce vg0 /dev/nonexist" "vgreduce vg0 $d2 -a" "vgreduce --removemissing vg0 $d2" "$report" \
+        "vgreduce vg0 $d2" "vgreduce vg0" "vgreduce vg0 /dev/nonexist" "vgreduce vg0 $d2 -a" "pvchange --addtag t $d2 $d3" "vgreduce vg0 @t" "vgextend vg0 $d2 $d3" "vgreduce --removemissing vg0 $d2" "$report" \
         "vgreduce -a vg0" "vgreduce vg0 $d1" "vgreduce --removemissing vg0" "$report" \
         "vgextend vg0 $d0 $d2" "vgs -o vg_name,pv_count,lv_count,vg_extent_count,vg_free_count vg0"; do
         rc=0
