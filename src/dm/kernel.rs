@@ -247,19 +247,18 @@ impl DmKernel {
     fn device(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
         let n = dm_name(name)?;
         let id = DevId::Name(n);
-        let info = match self.dm.device_info(&id) {
-            Ok(i) => i,
+        // One ioctl: the table query carries the device's info too (the
+        // kernel fills name, uuid, flags, open count and dev in every
+        // reply), so listing N devices costs N ioctls, not 2N.
+        let (info, raw) = match self.dm.table_status(
+            &id,
+            DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE),
+        ) {
+            Ok(r) => r,
             Err(e) if is_enxio(&e) => return Ok(None),
-            Err(e) => return Err(failed("info", name, e)),
+            Err(e) => return Err(failed("table", name, e)),
         };
         let flags = info.flags();
-        let (_, raw) = self
-            .dm
-            .table_status(
-                &id,
-                DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE),
-            )
-            .map_err(|e| failed("table", name, e))?;
         let table = raw
             .iter()
             .map(TargetLine::from_raw)
