@@ -670,5 +670,8 @@ fn resize_kernel_failure_at_any_step_leaves_old_size_and_nothing_suspended() {
         }
         nothing_suspended(&dm);
     }
-    assert!(failures >= 4, "only {failures} of {steps} steps failed the resize");
+    assert!(
+        failures >= 4,
+        "only {failures} of {steps} steps failed the resize"
+    );
 }
