@@ -46,73 +46,17 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-say() { echo "bench-merge: $*" >&2; }
 
-if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null ||
-    ! PATH=$PATH:/usr/sbin:/sbin command -v lvm >/dev/null || ! command -v cpio >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        say "installing the packages the VM needs"
-        scripts/install-deps.sh
-    else
-        say "qemu, busybox-static, cpio or lvm2 missing: run scripts/install-deps.sh as root"
-        exit 1
-    fi
-fi
-command -v gcc >/dev/null || { say "gcc missing (apt-get install gcc libc6-dev)"; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-# 1. rlvm and the guest helper.
-if [ -z "${RLVM:-}" ]; then
-    profile=${BENCH_PROFILE:-release}
-    say "building rlvm (cargo build --profile $profile)"
-    case $profile in debug | dev) profile=debug cargo_profile=dev ;; *) cargo_profile=$profile ;; esac
-    cargo build --quiet --profile "$cargo_profile"
-    RLVM=${CARGO_TARGET_DIR:-$repo/target}/$profile/rlvm
-fi
-[ -x "$RLVM" ] || { say "no rlvm at $RLVM"; exit 1; }
-gcc -O2 -Wall -static -o "$tmp/mbench" tests/vm/bench/mbench.c 2>/dev/null ||
-    gcc -O2 -Wall -o "$tmp/mbench" tests/vm/bench/mbench.c
-
-# 2. The VM image (cached after the first run).
-say "preparing the test VM image"
-image=$(scripts/vm/build-image.sh --quiet | tail -n 1)
-
-# 3. Boot with the bench script.
-disks=2
-envs=(--env RLVM_DISK_COUNT=$disks)
+. scripts/vm/bench-lib.sh
+bench_init bench-merge
+bench_mbench
+envs=()
 for v in BENCH_RUNS BENCH_THROTTLE BENCH_CHANGE_CHUNKS BENCH_WRITE_US BENCH_CPU_CHUNKS BENCH_CPU_SECONDS \
     BENCH_CPU_INTERVALS BENCH_TOOLS; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
-scripts/vm/pack-overlay.sh "$tmp/overlay.cpio.gz" --name merge-bench \
-    --scenario tests/vm/bench/merge-bench.sh --rlvm "$RLVM" \
+bench_boot merge-bench tests/vm/bench/merge-bench.sh 2 256 512 \
     --bin "$tmp/mbench:/opt/rlvm/bin/mbench" "${envs[@]}"
-cat "$image/base.cpio.gz" "$tmp/overlay.cpio.gz" >"$tmp/initrd"
-drives=()
-for i in $(seq 0 $((disks - 1))); do
-    truncate -s 256M "$tmp/disk$i.img"
-    drives+=(-drive "format=raw,if=virtio,cache=writeback,file=$tmp/disk$i.img")
-done
-limit=$(awk -v t="${BENCH_TIMEOUT:-1800}" -v s="${RLVM_VM_TIMEOUT_SCALE:-1}" 'BEGIN { printf "%d", t * s }')
-log=${BENCH_LOG:-$tmp/console.log}
-say "booting the VM (software emulation; a few minutes)"
-set +e
-timeout --foreground "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 512 -smp "${BENCH_SMP:-2}" \
-    -nographic -no-reboot -nic none -kernel "$image/vmlinuz" -initrd "$tmp/initrd" \
-    -append "console=ttyS0 panic=-1 loglevel=1 quiet no_timer_check" "${drives[@]}" </dev/null 2>&1 |
-    tr -d '\r' | tee "$log" |
-    sed -u -n '/RLVM-SCENARIO-START/,$p' | grep --line-buffered -v 'RLVM-SCENARIO-\|^\[ *[0-9.]*\] '
-qemu_rc=${PIPESTATUS[0]}
-set -e
-rc=$(sed -n 's/.*RLVM-SCENARIO-RESULT merge-bench rc=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-if [ -z "$rc" ]; then
-    say "the VM ended without a result (qemu/timeout status $qemu_rc); console:"
-    tail -n 40 "$log" >&2
-    exit 1
-fi
-[ "$rc" = 0 ] || { say "FAILED (the guest script exited $rc)"; exit "$rc"; }
 
 # 4. Summary: medians and maxima per tool, ratios rlvm/LVM2.
 echo
