@@ -214,37 +214,6 @@ fn default_lv_name(vg: &Vg) -> String {
         .unwrap_or_default()
 }
 
-/// PV keys for PV path arguments.
-pub(crate) fn pv_keys(
-    handle: &store::VgHandle,
-    args: &[String],
-) -> Result<Option<Vec<String>>, CmdError> {
-    if args.is_empty() {
-        return Ok(None);
-    }
-    let mut keys = Vec::new();
-    for a in args {
-        let real = std::fs::canonicalize(a).ok();
-        let key = handle.pv_paths.iter().find(|(_, p)| {
-            *p == a
-                || real
-                    .as_ref()
-                    .map(|r| std::fs::canonicalize(p).ok().as_ref() == Some(r))
-                    .unwrap_or(false)
-        });
-        match key {
-            Some((k, _)) => keys.push(k.clone()),
-            None => {
-                return Err(CmdError::Failed(format!(
-                    "Physical Volume \"{a}\" not found in Volume Group \"{}\".",
-                    handle.vg.name
-                )))
-            }
-        }
-    }
-    Ok(Some(keys))
-}
-
 pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvcreateArgs = parse("lvcreate", args)?;
     let ctx = Ctx::new(&a.common)?;

@@ -29,7 +29,7 @@ pub(crate) fn pv_args(
             Some((p, r)) => (p.to_string(), Some(parse_ranges(arg, r)?)),
             None => (arg.clone(), None),
         };
-        let key = super::lv::pv_keys(h, std::slice::from_ref(&path))?
+        let key = pv_keys(h, std::slice::from_ref(&path))?
             .and_then(|k| k.into_iter().next())
             .unwrap_or_default();
         if !keys.contains(&key) {
@@ -137,6 +137,37 @@ fn outside(runs: &[(u64, u64)], pe_count: u64) -> Vec<(u64, u64)> {
         out.push((s as u64, (i - s) as u64));
     }
     out
+}
+
+/// PV keys for PV path arguments.
+pub(crate) fn pv_keys(
+    handle: &crate::metadata::store::VgHandle,
+    args: &[String],
+) -> Result<Option<Vec<String>>, CmdError> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = Vec::new();
+    for a in args {
+        let real = std::fs::canonicalize(a).ok();
+        let key = handle.pv_paths.iter().find(|(_, p)| {
+            *p == a
+                || real
+                    .as_ref()
+                    .map(|r| std::fs::canonicalize(p).ok().as_ref() == Some(r))
+                    .unwrap_or(false)
+        });
+        match key {
+            Some((k, _)) => keys.push(k.clone()),
+            None => {
+                return Err(CmdError::Failed(format!(
+                    "Physical Volume \"{a}\" not found in Volume Group \"{}\".",
+                    handle.vg.name
+                )))
+            }
+        }
+    }
+    Ok(Some(keys))
 }
 
 #[cfg(test)]

@@ -241,7 +241,7 @@ pub fn vgreduce(args: Vec<OsString>) -> Result<(), CmdError> {
                 targets.push((arg.clone(), None));
                 continue;
             }
-            let key = super::lv::pv_keys(&h, std::slice::from_ref(arg))
+            let key = super::pvranges::pv_keys(&h, std::slice::from_ref(arg))
                 .ok()
                 .flatten()
                 .and_then(|k| k.into_iter().next());
