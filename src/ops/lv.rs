@@ -177,9 +177,5 @@ pub fn change_permission(
     before: &Vg,
     lv: &str,
 ) -> Result<(), OpsError> {
-    let Some(dm) = dm else {
-        return store.commit(h);
-    };
-    let ops = plan::plan_update(before, &h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
-    update(dm, store, h, before, &ops, "permission")
+    super::reload_lv(dm, store, h, before, lv, "permission")
 }

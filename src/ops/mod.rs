@@ -135,6 +135,24 @@ pub fn pv_devices(h: &VgHandle) -> PvDevices {
     out
 }
 
+/// Commits `h.vg`, in which `lv` changed, and reloads `lv`'s family when it
+/// is active, in the one transaction order; without device-mapper
+/// (activation off) only the metadata is committed. `name` as in `update`.
+pub fn reload_lv(
+    dm: Option<&mut Dm>,
+    store: &dyn Storage,
+    h: &mut VgHandle,
+    before: &Vg,
+    lv: &str,
+    name: &str,
+) -> Result<(), OpsError> {
+    let Some(dm) = dm else {
+        return store.commit(h);
+    };
+    let ops = crate::dm::plan::plan_update(before, &h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
+    update(dm, store, h, before, &ops, name)
+}
+
 /// The one transaction order (module doc): `h.vg` is the new metadata,
 /// `before` the committed one, `ops` the plan from `before`'s kernel state
 /// to `h.vg`'s. `name` says which operation runs, for failpoints.

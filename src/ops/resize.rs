@@ -12,12 +12,11 @@
 //! lib/metadata/lv_manip.c), checked against it on loop devices
 //! (tests/interop/resize.sh).
 
-use crate::dm::plan;
 use crate::metadata::model::{Lv, SegmentKind, Vg};
 use crate::metadata::store::VgHandle;
 use crate::metadata::units::display_size;
 
-use super::{update, Dm, OpsError, Storage};
+use super::{Dm, OpsError, Storage};
 
 /// `pct` percent of `base` extents: rounded up when the size grows or is
 /// absolute (`+50%FREE`, `90%VG`), down when it is taken off (`-10%LV`).
@@ -152,11 +151,7 @@ pub fn resize(
     before: &Vg,
     lv: &str,
 ) -> Result<(), OpsError> {
-    let Some(dm) = dm else {
-        return store.commit(h);
-    };
-    let ops = plan::plan_update(before, &h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
-    update(dm, store, h, before, &ops, "resize")
+    super::reload_lv(dm, store, h, before, lv, "resize")
 }
 
 #[cfg(test)]
