@@ -93,16 +93,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         }
         let info = match scan_result.pv_by_path(&path) {
             Some(p) => {
-                let in_vg = p
-                    .vg()
-                    .map(|v| v.name.clone())
-                    .or_else(|| scan_result.vg_of_pv(&p.id()).map(|h| h.vg.name))
-                    .or_else(|| p.claimed_vg());
-                if let Some(vg) = in_vg {
-                    return Err(CmdError::Failed(format!(
-                        "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized."
-                    )));
-                }
+                refuse_pv_in_a_vg(&scan_result, p, arg)?;
                 if scan_result.orphans().iter().all(|o| o.path != path) {
                     return Err(CmdError::Failed(format!(
                         "Physical volume '{arg}' is already in a volume group"
@@ -644,4 +635,25 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     let _ = lock::invalidate_hints();
     ctx.print(format!("Restored volume group {name}."));
     Ok(())
+}
+
+/// vgcreate and vgextend: a PV that a VG holds (by its own metadata, the
+/// metadata of another PV, or the VG name in its empty area) cannot be
+/// added, in LVM2's three lines.
+pub(crate) fn refuse_pv_in_a_vg(
+    found: &store::Scan,
+    p: &store::PvInfo,
+    arg: &str,
+) -> Result<(), CmdError> {
+    let in_vg = p
+        .vg()
+        .map(|v| v.name.clone())
+        .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name))
+        .or_else(|| p.claimed_vg());
+    match in_vg {
+        Some(vg) => Err(CmdError::Failed(format!(
+            "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized."
+        ))),
+        None => Ok(()),
+    }
 }

@@ -104,16 +104,7 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
         }
         match found.pv_by_path(&path) {
             Some(p) => {
-                let in_vg = p
-                    .vg()
-                    .map(|v| v.name.clone())
-                    .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name))
-                    .or_else(|| p.claimed_vg());
-                if let Some(vg) = in_vg {
-                    return Err(CmdError::Failed(format!(
-                        "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized."
-                    )));
-                }
+                super::vg::refuse_pv_in_a_vg(&found, p, arg)?;
                 planned.push((arg.clone(), p.clone(), false));
             }
             None => {
