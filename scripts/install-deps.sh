@@ -11,7 +11,7 @@
 #            dpkg-dev xz-utils                          (`apt-get source lvm2` unpacks with
 #                                                        dpkg-source; the deb-src entries are
 #                                                        the suite's own, see its prepare.sh)
-#            e2fsprogs procps psmisc bc mawk            (copied into the guest image with bash,
+#            e2fsprogs procps psmisc bc mawk xxd fdisk  (copied into the guest image with bash,
 #                                                        coreutils, util-linux: the scripts' tools)
 #   boot-time rollback test (tests/boot.rs):
 #            dracut-core                                (Debian's dracut: the initramfs, with
@@ -29,7 +29,7 @@ packages=(
     qemu-system-x86 busybox-static cpio kmod
     lvm2
     udev
-    dpkg-dev xz-utils e2fsprogs procps psmisc bc mawk
+    dpkg-dev xz-utils e2fsprogs procps psmisc bc mawk xxd fdisk
     dracut-core mmdebstrap
 )
 

@@ -67,7 +67,7 @@ fi
 # GNU tools (mktemp -p, ls --hide, ps ehax, losetup --show, mkfs.ext3, fsck...). Packages not
 # installed on the host are left out (the suite's runner then says what is missing).
 suite_pkgs="bash coreutils findutils grep sed mawk diffutils procps psmisc util-linux mount
-            e2fsprogs debianutils bc gzip tar libc-bin"
+            e2fsprogs debianutils bc gzip tar libc-bin xxd fdisk"
 suite_pkg_versions=$(dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\n' $suite_pkgs 2>/dev/null || true)
 
 mkdir -p "$cache/kernel"
