@@ -8,16 +8,21 @@ mod activate;
 mod common;
 mod lv;
 mod lvconvert;
+mod lvmconfig;
+mod lvmdevices;
 mod man;
 mod poll;
 mod pv;
 mod pvchange;
+mod pvck;
 mod pvranges;
+mod pvresize;
 mod report;
 mod resize;
 mod vg;
 mod vgexport;
 mod vgextend;
+mod vgrename;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -158,6 +163,35 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         "Display information about a logical volume",
         report::lvdisplay,
     ),
+    ("pvresize", "Resize physical volume(s)", pvresize::pvresize),
+    ("pvck", "Check metadata on physical volumes", pvck::pvck),
+    ("vgrename", "Rename a volume group", vgrename::vgrename),
+    ("vgmerge", "Merge volume groups", vgrename::vgmerge),
+    (
+        "vgimportclone",
+        "Import a VG from cloned PVs",
+        vgrename::vgimportclone,
+    ),
+    (
+        "lvmdevices",
+        "Manage the devices file",
+        lvmdevices::lvmdevices,
+    ),
+    (
+        "lvmconfig",
+        "Display and manipulate configuration information",
+        lvmconfig::lvmconfig,
+    ),
+    (
+        "dumpconfig",
+        "Display and manipulate configuration information",
+        lvmconfig::lvmconfig,
+    ),
+    (
+        "config",
+        "Display and manipulate configuration information",
+        lvmconfig::lvmconfig,
+    ),
 ];
 
 /// The clap definition a command parses its arguments with (the one its
@@ -195,6 +229,13 @@ fn definition(name: &str) -> Option<clap::Command> {
         "lvchange" => lv::LvchangeArgs::command(),
         "lvs" => report::LvsArgs::command(),
         "lvdisplay" => report::LvdisplayArgs::command(),
+        "pvresize" => pvresize::PvresizeArgs::command(),
+        "pvck" => pvck::PvckArgs::command(),
+        "vgrename" => vgrename::VgrenameArgs::command(),
+        "vgmerge" => vgrename::VgmergeArgs::command(),
+        "vgimportclone" => vgrename::VgimportcloneArgs::command(),
+        "lvmdevices" => lvmdevices::LvmdevicesArgs::command(),
+        "lvmconfig" | "dumpconfig" | "config" => lvmconfig::LvmconfigArgs::command(),
         _ => return None,
     };
     Some(cmd.name(name.to_string()))
