@@ -3,7 +3,8 @@
 #   scripts/test.sh
 # 1. cargo fmt --check
 # 2. cargo clippy --all-targets -- -D warnings
-# 3. cargo test: unit, integration and real-kernel VM tests (tests/vm.rs). The VM tests are
+# 3. cargo test: unit, integration and real-kernel VM tests (tests/vm.rs, tests/lvm2_suite.rs,
+#    and tests/boot.rs, which runs beside the others to use both cores). The VM tests are
 #    required here: without qemu or the test kernel they fail instead of skipping (run
 #    scripts/install-deps.sh first). RLVM_VM_TESTS=0 skips them, outside CI only.
 # 4. a bounded fuzz run, if scripts/fuzz.sh exists: RLVM_FUZZ_SECONDS (default 60) is the
@@ -37,10 +38,39 @@ cargo fmt --check
 stage "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
-stage "cargo test (VM tests: RLVM_VM_TESTS=$RLVM_VM_TESTS)"
+stage "cargo test --no-run (build every test target once)"
+cargo test --no-run
+
+# The boot test is one VM with one CPU booting ten times in turn (the longest single test);
+# alone it would leave the second core idle for its whole run. It runs beside the other tests,
+# whose VM tests keep both cores busy; its output is shown when it ends.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-cargo test 2>&1 | tee "$log"
+boot_log=$(mktemp)
+boot_pid=""
+trap '[ -z "$boot_pid" ] || kill "$boot_pid" 2>/dev/null; rm -f "$log" "$boot_log" "$boot_log.rc"' EXIT
+boot_start=$SECONDS
+stage "cargo test --test boot, in the background (VM tests: RLVM_VM_TESTS=$RLVM_VM_TESTS)"
+( cargo test --test boot >"$boot_log" 2>&1; echo $? >"$boot_log.rc" ) &
+boot_pid=$!
+
+stage "cargo test: every other target (VM tests: RLVM_VM_TESTS=$RLVM_VM_TESTS)"
+targets=(--lib --bins)
+for t in tests/*.rs; do
+    t=$(basename "$t" .rs)
+    [ "$t" = boot ] || targets+=(--test "$t")
+done
+rc=0
+cargo test "${targets[@]}" 2>&1 | tee "$log" || rc=$?
+cargo test --doc 2>&1 | tee -a "$log" || rc=$?
+stage "cargo test: other targets done; waiting for the boot test"
+wait "$boot_pid" || true
+boot_pid=""
+echo "test.sh: --- cargo test --test boot (ran $((SECONDS - boot_start))s in the background):"
+cat "$boot_log"
+cat "$boot_log" >>"$log"
+boot_rc=$(cat "$boot_log.rc" 2>/dev/null || echo 1)
+[ "$rc" = 0 ] || { echo "test.sh: cargo test failed" >&2; exit 1; }
+[ "$boot_rc" = 0 ] || { echo "test.sh: cargo test --test boot failed" >&2; exit 1; }
 if [ "$RLVM_VM_TESTS" = 1 ]; then
     # Belt and braces: the VM tests fail rather than skip when required, but a suite that
     # never ran the kernel smoke test (filtered, renamed, not built) must not pass either.
@@ -48,6 +78,8 @@ if [ "$RLVM_VM_TESTS" = 1 ]; then
         { echo "test.sh: the VM kernel smoke test did not run and pass" >&2; exit 1; }
     grep -q '^test lvm2_suite_with_rlvm \.\.\. ok$' "$log" ||
         { echo "test.sh: LVM2's test suite with rlvm as lvm did not run and pass" >&2; exit 1; }
+    grep -q '^test rollback_across_reboots \.\.\. ok$' "$log" ||
+        { echo "test.sh: the boot-time rollback test did not run and pass" >&2; exit 1; }
     if grep -q '\*\*\* SKIPPED VM test' "$log"; then
         echo "test.sh: VM tests were skipped" >&2
         exit 1

@@ -5,7 +5,12 @@
 //! `@tag` (tagged LVs in every VG). The work is `ops::merge`; the polling
 //! `cmd::poll`. `--offline` merges with the origin inactive, rlvm copying
 //! the snapshot's chunks itself (`ops::offline`), with the same progress
-//! display as the poller.
+//! display as the poller. It is also how a plain `lvconvert --merge` is
+//! done when the kernel could not merge now anyway (`offline_fits`: the
+//! origin and snapshot are not active, the snapshot is the origin's only
+//! one) and the user waits (no `-b`, no `--onactivate`): LVM2 would leave
+//! the merge for the next activation; rlvm finishes it at once, at the
+//! disks' bandwidth. `--onactivate` still schedules it as LVM2 does.
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -156,6 +161,29 @@ fn check_mergeable(
     Ok(())
 }
 
+/// Whether the merge of `vg/lv` is best done offline when the user did
+/// not ask for it: the kernel is reachable and shows neither the origin nor
+/// the snapshot active (so the kernel could not merge before the next
+/// activation), and the snapshot is the origin's only one and not merging
+/// (what the offline merge takes). Anything unclear answers no, leaving
+/// LVM2's behaviour (the merge waits for the next activation).
+fn offline_fits(ctx: &Ctx, vg: &str, lv: &str) -> bool {
+    let Some(dm) = ctx.dm() else { return false };
+    let Ok(devices) = dm.list() else { return false };
+    let Ok(h) = ctx.scan().and_then(|s| s.vg(vg).map_err(failed)) else {
+        return false;
+    };
+    let Some(snap) = h.vg.snapshot_by_cow(lv) else {
+        return false;
+    };
+    if snap.merging || h.vg.snapshots_of(&snap.origin.name).len() != 1 {
+        return false;
+    }
+    [snap.origin.name.as_str(), lv]
+        .iter()
+        .all(|name| !crate::dm::query::lv_state_in(dm.kernel(), &devices, &h.vg, name).active)
+}
+
 /// Engine settings; `RLVM_OFFLINE_THREADS` and `RLVM_OFFLINE_BATCH_KIB`
 /// override them (for scripts/bench-offline-merge.sh).
 fn engine_options() -> EngineOptions {
@@ -264,7 +292,17 @@ pub fn lvconvert(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut result = Ok(());
     let mut to_poll: Vec<(String, String)> = Vec::new();
     for (vg, lv) in &targets {
-        if a.offline {
+        let offline = a.offline
+            || (!a.onactivate
+                && !a.background
+                && offline_fits(&ctx, vg, lv)
+                && {
+                    ctx.print(format!(
+                    "Origin of {vg}/{lv} is not active: merging offline now (--onactivate leaves it for the next activation)."
+                ));
+                    true
+                });
+        if offline {
             if let Err(e) = merge_offline(&ctx, vg, lv, interval) {
                 if let CmdError::Failed(m) = &e {
                     ctx.error(m);

@@ -107,7 +107,13 @@ for chunk in 4 64 512; do
         run rlvm lvchange -an vg0/o
         active=n
     fi
-    rlvm lvconvert --merge --offline -i 1 vg0/os >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; fail "offline merge"; }
+    if [ $active = n ]; then
+        # Inactive origin, only snapshot, no -b/--onactivate: a plain merge is done offline now.
+        rlvm lvconvert --merge -i 1 vg0/os >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; fail "automatic offline merge"; }
+        grep -qF "Origin of vg0/os is not active: merging offline now" "$SCRATCH/out" || fail "no automatic offline line"
+    else
+        rlvm lvconvert --merge --offline -i 1 vg0/os >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; fail "offline merge"; }
+    fi
     cat "$SCRATCH/out"
     grep -qF "Merging of volume vg0/os started." "$SCRATCH/out" || fail "no start line"
     grep -q "^  vg0/o: Merged: 100.00%$" "$SCRATCH/out" || fail "no LVM2-style progress line"
