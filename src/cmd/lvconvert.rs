@@ -45,7 +45,9 @@ pub(crate) struct LvconvertArgs {
     /// gone. An active origin (and its snapshot) is deactivated first and
     /// activated again afterwards; if either is open the command fails and
     /// changes nothing. Not for an origin with other snapshots. A crash
-    /// leaves a merge that the next activation completes.
+    /// leaves a merge that the next activation completes. A plain --merge
+    /// (no -b, no --onactivate) of an inactive origin's only snapshot is
+    /// done this way too, where LVM2 would wait for the next activation.
     #[arg(
         long = "offline",
         requires = "merge",
