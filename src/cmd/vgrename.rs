@@ -4,22 +4,148 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use super::common::{parse, CmdError, CommonArgs, Ctx};
+use super::common::{failed, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
+use crate::metadata::id::Id;
+use crate::metadata::names;
+use crate::metadata::store::{Access, Scan, StoreError, VgHandle};
 
 #[derive(Parser, Debug)]
 #[command(about = "Rename a volume group")]
 pub(crate) struct VgrenameArgs {
     #[command(flatten)]
     common: CommonArgs,
-    #[arg(value_name = "ARG")]
+    /// Accepted for compatibility: the backup follows lvm.conf.
+    #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
+    autobackup: Option<String>,
+    /// Old VG (name or UUID), then the new name.
+    #[arg(value_name = "VG")]
     args: Vec<String>,
 }
 
+/// `vgrename OLD NEW` / `vgrename VGUUID NEW` (LVM2's tools/vgrename.c):
+/// one commit of the VG under its new name; active LVs' devices are
+/// renamed with it; the old backup file goes.
 pub fn vgrename(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgrenameArgs = parse("vgrename", args)?;
-    let _ctx = Ctx::new(&a.common)?;
-    let _ = &a.args;
-    Err(CmdError::Failed("vgrename is not implemented yet.".into()))
+    let ctx = Ctx::new(&a.common)?;
+    let [old_arg, new_arg] = a.args.as_slice() else {
+        return Err(usage("Old and new volume group names need specifying"));
+    };
+    let old_arg = vg_arg(old_arg);
+    let new = vg_arg(new_arg);
+    // LVM2's validate_vg_rename_params: a failed command, not a usage error.
+    names::validate_new_vg_name(&new, &ctx.conf.dev_dir().to_string_lossy(), |p| {
+        std::path::Path::new(p).symlink_metadata().is_ok()
+    })
+    .map_err(|e| match e.detail() {
+        Some(d) => CmdError::Failed(format!("{d}\n  {e}")),
+        None => CmdError::Failed(e.to_string()),
+    })?;
+    if old_arg == new {
+        return Err(CmdError::Failed(
+            "Old and new volume group names must differ".into(),
+        ));
+    }
+    let _global = ctx.lock_global(true)?;
+    let found = ctx.scan()?;
+    let target = resolve_vg_arg(&found, &old_arg)?;
+    let old = target.name.clone();
+    if target.by_uuid && old == new {
+        return Err(CmdError::Failed(
+            "New VG name must differ from the old VG name.".into(),
+        ));
+    }
+    // Old and new names locked in name order, as LVM2 orders VG locks.
+    let (first, second) = if old < new {
+        (&old, &new)
+    } else {
+        (&new, &old)
+    };
+    let _l1 = ctx.lock_vg(first, true)?;
+    let _l2 = ctx.lock_vg(second, true)?;
+    let found = ctx.scan()?;
+    let mut h = found
+        .vg_by_id(&target.id, Access::default())
+        .map_err(|e| not_processed(e, &old))?;
+    if found.vg_ids().iter().any(|(n, _)| *n == new) {
+        return Err(CmdError::Failed(format!(
+            "New VG name \"{new}\" already exists"
+        )));
+    }
+    if let Ok(id) = new.parse::<Id>() {
+        if let Some((n, _)) = found.vg_ids().into_iter().find(|(_, i)| *i == id) {
+            return Err(CmdError::Failed(format!(
+                "New VG name \"{new}\" matches the UUID of existing VG {n}"
+            )));
+        }
+    }
+    prepare_for_update(&ctx, &h)?;
+    let before = h.vg.clone();
+    h.vg.name = new.clone();
+    crate::ops::vgrename::rename_vg(ctx.dm().as_mut(), &ctx, &mut h, &before)?;
+    if ctx.conf.backup_enabled() && !a.common.test {
+        let _ = crate::system::backup::remove_backup(&ctx.conf, &old);
+    }
+    ctx.print(format!(
+        "Volume group \"{old_arg}\" successfully renamed to \"{new}\""
+    ));
+    Ok(())
+}
+
+/// A VG named on the command line: by name, or by UUID when the argument
+/// is the UUID of a VG found (LVM2's process_each_vg tries both).
+struct VgTarget {
+    name: String,
+    id: Id,
+    by_uuid: bool,
+}
+
+fn resolve_vg_arg(found: &Scan, arg: &str) -> Result<VgTarget, CmdError> {
+    if let Ok(id) = arg.parse::<Id>() {
+        if let Some((name, _)) = found.vg_ids().into_iter().find(|(_, i)| *i == id) {
+            return Ok(VgTarget {
+                name,
+                id,
+                by_uuid: true,
+            });
+        }
+    }
+    let id = found
+        .resolve_vg_name(arg)
+        .map_err(|e| not_processed(e, arg))?;
+    Ok(VgTarget {
+        name: arg.to_string(),
+        id,
+        by_uuid: false,
+    })
+}
+
+/// LVM2 ends a VG it could not read with "Cannot process volume group X".
+fn not_processed(e: StoreError, name: &str) -> CmdError {
+    match e {
+        StoreError::VgNotFound(_) | StoreError::DuplicateVgName(_) => {
+            CmdError::Failed(format!("{e}\n  Cannot process volume group {name}"))
+        }
+        e => failed(e),
+    }
+}
+
+/// The checks every write of a VG loaded by UUID makes before anything
+/// changes (those of `Ctx::load_vg_for_update`): its warnings said, a VG
+/// rlvm can write, no duplicate PVs, no missing PVs, copies that agree.
+fn prepare_for_update(ctx: &Ctx, h: &VgHandle) -> Result<(), CmdError> {
+    for w in &h.warnings {
+        ctx.warn(w);
+    }
+    h.vg.check_writable().map_err(failed)?;
+    h.check_no_duplicates().map_err(failed)?;
+    if !h.missing.is_empty() {
+        let name = &h.vg.name;
+        return Err(CmdError::Failed(format!(
+            "Cannot change VG {name} while PVs are missing.\n  See vgreduce --removemissing and vgextend --restoremissing.\n  Cannot process volume group {name}"
+        )));
+    }
+    h.check_consistent().map_err(failed)
 }
 
 #[derive(Parser, Debug)]

@@ -71,8 +71,13 @@ impl DevOpener for MemOpener {
 pub enum StoreError {
     #[error("Volume group \"{0}\" not found")]
     VgNotFound(String),
-    #[error("Multiple VGs found with the same name \"{0}\": use the VG UUID to choose one.")]
+    /// Several VGs this host may use carry the name (LVM2's
+    /// `_resolve_duplicate_vgnames`): the user must choose one by UUID.
+    #[error("Multiple VGs found with the same name: skipping {0}\n  Use --select vg_uuid=<uuid> in place of the VG name.")]
     DuplicateVgName(String),
+    /// No VG has this UUID.
+    #[error("Volume group with UUID {0} not found")]
+    VgIdNotFound(Id),
     /// `vgexport`ed: only reports, backups and `vgimport` may read it
     /// (LVM2's `READ_ALLOW_EXPORTED`); every write and activation is refused.
     #[error("Volume group {0} is exported")]
@@ -504,10 +509,10 @@ impl Scan {
     /// PVs that belong to no VG.
     pub fn orphans(&self) -> Vec<&PvInfo> {
         let in_vg: BTreeSet<Id> = self
-            .vg_names()
+            .vg_ids()
             .iter()
-            .filter_map(|n| self.vg_with(n, Access::ANY).ok())
-            .flat_map(|h| h.vg.pvs.iter().map(|p| p.id).collect::<Vec<_>>())
+            .filter_map(|(_, id)| self.best_copy_by_id(id))
+            .flat_map(|v| v.pvs.iter().map(|p| p.id).collect::<Vec<_>>())
             .collect();
         self.pvs
             .iter()
@@ -563,13 +568,18 @@ impl Scan {
         self.pvs.iter().find(|p| p.path == path)
     }
 
-    /// The winning copy of VG `name` (highest seqno), if any.
+    /// The winning copy of VG `name` (highest seqno), if any; of the VG
+    /// the name means when several carry it.
     fn best_copy(&self, name: &str) -> Option<&Vg> {
-        self.pvs
-            .iter()
-            .flat_map(|pv| pv.mdas.iter().filter_map(|m| m.vg()))
-            .filter(|v| v.name == name)
-            .max_by_key(|v| v.seqno)
+        match self.resolve_vg_name(name) {
+            Ok(id) => self.best_copy_by_id(&id),
+            Err(_) => self
+                .pvs
+                .iter()
+                .flat_map(|pv| pv.mdas.iter().filter_map(|m| m.vg()))
+                .filter(|v| v.name == name)
+                .max_by_key(|v| v.seqno),
+        }
     }
 
     /// Names of the VGs a command may use when it names none (`lvs`,
@@ -588,10 +598,13 @@ impl Scan {
 
     /// Names of the VGs that belong to other hosts.
     pub fn foreign_vg_names(&self) -> Vec<String> {
-        self.vg_names()
+        let names: BTreeSet<String> = self
+            .vg_ids()
             .into_iter()
-            .filter(|n| self.best_copy(n).is_some_and(|v| !self.host.owns(v)))
-            .collect()
+            .filter(|(_, id)| self.best_copy_by_id(id).is_some_and(|v| !self.host.owns(v)))
+            .map(|(n, _)| n)
+            .collect();
+        names.into_iter().collect()
     }
 
     /// Whether the VG PV `id` belongs to is another host's.
@@ -623,41 +636,112 @@ impl Scan {
     /// The VG called `name` if `access` allows it.
     pub fn vg_with(&self, name: &str, access: Access) -> Result<VgHandle, StoreError> {
         let h = self.read_vg(name)?;
+        self.check_access(h, access)
+    }
+
+    /// Every VG found, by UUID: `(name, id)` sorted by name, then UUID. A
+    /// name may appear more than once (VGs made while each other's PVs were
+    /// absent, or cloned disks); each VG's name is its newest copy's.
+    pub fn vg_ids(&self) -> Vec<(String, Id)> {
+        let mut best: BTreeMap<Id, &Vg> = BTreeMap::new();
+        for v in self
+            .pvs
+            .iter()
+            .flat_map(|p| p.mdas.iter().filter_map(|m| m.vg()))
+        {
+            match best.get(&v.id) {
+                Some(b) if b.seqno >= v.seqno => {}
+                _ => {
+                    best.insert(v.id, v);
+                }
+            }
+        }
+        let mut out: Vec<(String, Id)> = best
+            .into_iter()
+            .map(|(id, v)| (v.name.clone(), id))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The UUID of the one VG `name` means, by LVM2's rule for duplicate
+    /// names (tools/toollib.c `_resolve_duplicate_vgnames`): a name carried
+    /// by several VGs means the only one this host may use (the others
+    /// belong to other hosts); with none, or more than one, of those it
+    /// is ambiguous. A single VG is returned whoever owns it (the caller
+    /// checks access).
+    pub fn resolve_vg_name(&self, name: &str) -> Result<Id, StoreError> {
+        let found: Vec<Id> = self
+            .vg_ids()
+            .into_iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, id)| id)
+            .collect();
+        match found.as_slice() {
+            [] => Err(StoreError::VgNotFound(name.to_string())),
+            [one] => Ok(*one),
+            many => {
+                let local: Vec<&Id> = many
+                    .iter()
+                    .filter(|id| self.best_copy_by_id(id).is_some_and(|v| self.host.owns(v)))
+                    .collect();
+                match local.as_slice() {
+                    [one] => Ok(**one),
+                    _ => Err(StoreError::DuplicateVgName(name.to_string())),
+                }
+            }
+        }
+    }
+
+    /// The VG with UUID `id` if `access` allows it.
+    pub fn vg_by_id(&self, id: &Id, access: Access) -> Result<VgHandle, StoreError> {
+        let h = self.read_vg_id(id)?;
+        self.check_access(h, access)
+    }
+
+    fn check_access(&self, h: VgHandle, access: Access) -> Result<VgHandle, StoreError> {
         if !access.foreign && !self.host.owns(&h.vg) {
             return Err(StoreError::VgForeign {
-                vg: name.to_string(),
+                vg: h.vg.name.clone(),
                 system_id: h.vg.system_id.clone().unwrap_or_default(),
                 local: self.host.system_id.clone(),
             });
         }
         if !access.exported && h.vg.is_exported() {
-            return Err(StoreError::VgExported(name.to_string()));
+            return Err(StoreError::VgExported(h.vg.name.clone()));
         }
         Ok(h)
     }
 
+    /// The newest copy of the VG with UUID `id`.
+    fn best_copy_by_id(&self, id: &Id) -> Option<&Vg> {
+        self.pvs
+            .iter()
+            .flat_map(|pv| pv.mdas.iter().filter_map(|m| m.vg()))
+            .filter(|v| v.id == *id)
+            .max_by_key(|v| v.seqno)
+    }
+
     /// The VG called `name` whatever its owner or state.
     fn read_vg(&self, name: &str) -> Result<VgHandle, StoreError> {
+        let id = self.resolve_vg_name(name)?;
+        self.read_vg_id(&id)
+    }
+
+    /// The VG with UUID `id` whatever its owner or state.
+    fn read_vg_id(&self, id: &Id) -> Result<VgHandle, StoreError> {
         // The newest copy, the first seen of that seqno (LVM2's rule).
         let mut best: Option<(&Vg, &str, &MdaState)> = None;
-        let mut ids: BTreeSet<Id> = BTreeSet::new();
         for pv in &self.pvs {
             for m in &pv.mdas {
                 if let Some(v) = m.vg() {
-                    if v.name == name {
-                        ids.insert(v.id);
-                        if best.is_none_or(|(b, _, _)| v.seqno > b.seqno) {
-                            best = Some((v, &pv.path, m));
-                        }
+                    if v.id == *id && best.is_none_or(|(b, _, _)| v.seqno > b.seqno) {
+                        best = Some((v, &pv.path, m));
                     }
                 }
             }
         }
-        if ids.len() > 1 {
-            return Err(StoreError::DuplicateVgName(name.to_string()));
-        }
-        let (best, best_path, best_mda) =
-            best.ok_or_else(|| StoreError::VgNotFound(name.to_string()))?;
+        let (best, best_path, best_mda) = best.ok_or(StoreError::VgIdNotFound(*id))?;
         let vg = best.clone();
         let mut warnings: Vec<String> = Vec::new();
         let mut disagreeing = Vec::new();
@@ -763,10 +847,13 @@ impl Scan {
 
     /// The VG whose metadata lists the PV `id` (exported or not), if any.
     pub fn vg_of_pv(&self, id: &Id) -> Option<VgHandle> {
-        self.vg_names()
+        self.vg_ids()
             .iter()
-            .filter_map(|n| self.vg_with(n, Access::ANY).ok())
-            .find(|h| h.vg.pv_by_id(id).is_some())
+            .filter(|(_, vg)| {
+                self.best_copy_by_id(vg)
+                    .is_some_and(|v| v.pv_by_id(id).is_some())
+            })
+            .find_map(|(_, vg)| self.vg_by_id(vg, Access::ANY).ok())
     }
 }
 

@@ -31,6 +31,7 @@ pub mod lv;
 pub mod merge;
 pub mod offline;
 pub mod resize;
+pub mod vgrename;
 
 use crate::dm::error::PlanError;
 use crate::dm::exec::{commit_point, ExecError, KernelError, Transaction};
