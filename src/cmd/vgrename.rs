@@ -6,6 +6,7 @@ use clap::Parser;
 
 use super::common::{failed, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
 use crate::metadata::id::Id;
+use crate::metadata::model::Vg;
 use crate::metadata::names;
 use crate::metadata::store::{Access, Scan, StoreError, VgHandle};
 
@@ -153,15 +154,122 @@ fn prepare_for_update(ctx: &Ctx, h: &VgHandle) -> Result<(), CmdError> {
 pub(crate) struct VgmergeArgs {
     #[command(flatten)]
     common: CommonArgs,
-    #[arg(value_name = "ARG")]
+    /// Accepted for compatibility: the backup follows lvm.conf.
+    #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
+    autobackup: Option<String>,
+    /// Accepted for compatibility (LVM2 lists nothing more either).
+    #[arg(short = 'l', long = "list")]
+    list: bool,
+    /// Destination VG, then the VGs merged into it.
+    #[arg(value_name = "VG")]
     args: Vec<String>,
 }
 
+/// `vgmerge DEST SRC...` (LVM2's tools/vgmerge.c): each inactive SRC's
+/// PVs and LVs join DEST in one commit of DEST, which also overwrites
+/// SRC's metadata on its PVs. A refusal changes nothing.
 pub fn vgmerge(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgmergeArgs = parse("vgmerge", args)?;
-    let _ctx = Ctx::new(&a.common)?;
-    let _ = &a.args;
-    Err(CmdError::Failed("vgmerge is not implemented yet.".into()))
+    let ctx = Ctx::new(&a.common)?;
+    if a.args.len() < 2 {
+        return Err(usage("Please enter 2 or more volume groups to merge"));
+    }
+    let _global = ctx.lock_global(true)?;
+    let to = vg_arg(&a.args[0]);
+    let mut result = Ok(());
+    for from in a.args[1..].iter().map(|f| vg_arg(f)) {
+        if let Err(e) = merge_one(&ctx, &to, &from) {
+            match e {
+                CmdError::Failed(m) => ctx.error(m),
+                e => return Err(e),
+            }
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
+    result
+}
+
+fn merge_one(ctx: &Ctx, to: &str, from: &str) -> Result<(), CmdError> {
+    if to == from {
+        return Err(CmdError::Failed(format!(
+            "Duplicate volume group name \"{from}\""
+        )));
+    }
+    let (first, second) = if to < from { (to, from) } else { (from, to) };
+    let _l1 = ctx.lock_vg(first, true)?;
+    let _l2 = ctx.lock_vg(second, true)?;
+    let found = ctx.scan()?;
+    let load = |name: &str| -> Result<VgHandle, CmdError> {
+        let h = found
+            .vg_with(name, Access::default())
+            .map_err(|e| not_processed(e, name))?;
+        prepare_for_update(ctx, &h)?;
+        Ok(h)
+    };
+    let mut h_to = load(to)?;
+    let h_from = load(from)?;
+    if let Some(dm) = ctx.dm() {
+        if crate::ops::vgrename::vg_has_active_lvs(&dm, &h_from.vg)? {
+            return Err(CmdError::Failed(format!(
+                "Logical volumes in \"{from}\" must be inactive"
+            )));
+        }
+    }
+    check_compatible(&h_from.vg, &h_to.vg)?;
+    archive(ctx, &h_from);
+    h_to.absorb(h_from);
+    ctx.commit(&mut h_to, &crate::metadata::store::command_line())?;
+    ctx.print(format!(
+        "Volume group \"{from}\" successfully merged into \"{to}\""
+    ));
+    Ok(())
+}
+
+/// LVM2's `vgs_are_compatible` (lib/metadata/metadata.c), in its order and
+/// words (its double space included).
+fn check_compatible(from: &Vg, to: &Vg) -> Result<(), CmdError> {
+    let fail = |m: String| Err(CmdError::Failed(m));
+    if to.extent_size != from.extent_size {
+        return fail(format!(
+            "Extent sizes differ: {} ({}) and {} ({})",
+            to.extent_size, to.name, from.extent_size, from.name
+        ));
+    }
+    if to.max_pv > 0 && (to.max_pv as usize) < to.pvs.len() + from.pvs.len() {
+        return fail(format!(
+            "Maximum number of physical volumes ({}) exceeded  for \"{}\" and \"{}\"",
+            to.max_pv, to.name, from.name
+        ));
+    }
+    let visible = |v: &Vg| v.visible_flags().iter().filter(|&&b| b).count();
+    if to.max_lv > 0 && (to.max_lv as usize) < visible(to) + visible(from) {
+        return fail(format!(
+            "Maximum number of logical volumes ({}) exceeded  for \"{}\" and \"{}\"",
+            to.max_lv, to.name, from.name
+        ));
+    }
+    if let Some(l) = to.lvs.iter().find(|l| from.lv(&l.name).is_some()) {
+        return fail(format!(
+            "Duplicate logical volume name \"{}\" in \"{}\" and \"{}\"",
+            l.name, to.name, from.name
+        ));
+    }
+    Ok(())
+}
+
+/// The merged-away VG's last metadata goes to the archive, as LVM2's
+/// vgmerge archives both VGs (the destination's is archived by its commit).
+fn archive(ctx: &Ctx, h: &VgHandle) {
+    if ctx.common.test {
+        return;
+    }
+    if let Some(text) = h.committed_file_text() {
+        if let Err(e) =
+            crate::system::backup::write_archive(&ctx.conf, &h.vg.name, h.committed_seqno(), &text)
+        {
+            ctx.warn(format!("Failed to archive volume group {}: {e}", h.vg.name));
+        }
+    }
 }
 
 #[derive(Parser, Debug)]

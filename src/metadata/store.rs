@@ -493,6 +493,10 @@ pub struct VgHandle {
     /// Set by an explicit repair (`vgck --updatemetadata`): the chosen
     /// copy may overwrite disagreeing ones.
     repair: bool,
+    /// Devices whose areas hold another VG's metadata until the next
+    /// commit (PVs that `absorb` moved in): overwritten without the
+    /// "updating old metadata" warning (LVM2's `PV_MOVED_VG`).
+    moved: BTreeSet<String>,
 }
 
 impl Scan {
@@ -838,6 +842,7 @@ impl Scan {
             duplicates,
             disagreeing,
             repair: false,
+            moved: BTreeSet::new(),
         })
     }
 
@@ -912,6 +917,7 @@ impl VgHandle {
             duplicates: Vec::new(),
             disagreeing: Vec::new(),
             repair: false,
+            moved: BTreeSet::new(),
         }
     }
 
@@ -943,6 +949,65 @@ impl VgHandle {
         } else {
             Err(StoreError::DuplicatePvs(self.vg.name.clone()))
         }
+    }
+
+    /// vgmerge: the PVs and LVs of `from` join this VG (LVM2's
+    /// tools/vgmerge.c): its PVs take keys after ours (`pvN`, segments
+    /// follow), an LV whose UUID one of ours has gets a new one, and LV
+    /// UUIDs become this VG's (dm UUIDs are VG UUID + LV UUID). The caller
+    /// checks compatibility (extent size, limits, names, inactive LVs);
+    /// nothing is written until `commit`.
+    pub fn absorb(&mut self, from: VgHandle) {
+        let mut next = self
+            .vg
+            .pvs
+            .iter()
+            .filter_map(|p| p.key.strip_prefix("pv").and_then(|n| n.parse::<u64>().ok()))
+            .max()
+            .map_or(0, |n| n + 1);
+        let mut keys: BTreeMap<String, String> = BTreeMap::new();
+        for pv in &from.vg.pvs {
+            let mut key = format!("pv{next}");
+            while self.vg.pvs.iter().any(|p| p.key == key) {
+                next += 1;
+                key = format!("pv{next}");
+            }
+            next += 1;
+            keys.insert(pv.key.clone(), key);
+        }
+        for mut pv in from.vg.pvs {
+            let key = keys[&pv.key].clone();
+            if let Some(path) = from.pv_paths.get(&pv.key) {
+                self.pv_paths.insert(key.clone(), path.clone());
+                self.moved.insert(path.clone());
+            }
+            if let Some(info) = from.pvs.get(&pv.key) {
+                self.pvs.insert(key.clone(), info.clone());
+            }
+            if from.missing.contains(&pv.key) {
+                self.missing.push(key.clone());
+            }
+            pv.key = key;
+            self.vg.pvs.push(pv);
+        }
+        for mut lv in from.vg.lvs {
+            while self.vg.lvs.iter().any(|l| l.id == lv.id) {
+                lv.id = Id::random();
+            }
+            for seg in lv.segments.iter_mut() {
+                if let super::model::SegmentKind::Striped { stripes, .. } = &mut seg.kind {
+                    for a in stripes.iter_mut() {
+                        if let Some(k) = keys.get(&a.pv) {
+                            a.pv = k.clone();
+                        }
+                    }
+                }
+            }
+            self.vg.lvs.push(lv);
+        }
+        self.warnings.extend(from.warnings);
+        self.duplicates.extend(from.duplicates);
+        self.disagreeing.extend(from.disagreeing);
     }
 
     /// For vgcfgrestore: the restored metadata counts as seqno `seqno`, so
@@ -1084,7 +1149,7 @@ impl VgHandle {
                     _ => None,
                 };
                 if let Some(s) = wrote_seqno {
-                    if s != self.committed.seqno {
+                    if s != self.committed.seqno && !self.moved.contains(&info.path) {
                         warnings.push(format!(
                             "updating old metadata to {} on {}",
                             new.seqno, info.path
