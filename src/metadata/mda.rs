@@ -45,6 +45,9 @@ use std::io;
 use super::crc::lvm_crc;
 use super::device::BlockDev;
 
+pub mod dump;
+pub mod repair;
+
 pub const MDA_HEADER_SIZE: u64 = 512;
 /// `FMTT_MAGIC` from `layout.h`.
 pub const FMTT_MAGIC: &[u8; 16] = b" LVM2 x[5A%r0N*>";
