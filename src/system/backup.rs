@@ -76,6 +76,17 @@ pub fn write_backup(
         log::warn!("WARNING: This metadata update is NOT backed up.");
         return Ok(None);
     }
+    write_backup_always(conf, vg_name, file_text).map(Some)
+}
+
+/// `write_backup` whatever backup/backup says: vgcfgbackup's explicit
+/// request (LVM2's `backup_force`). Returns the path written.
+pub fn write_backup_always(
+    conf: &LvmConf,
+    vg_name: &str,
+    file_text: &str,
+) -> Result<PathBuf, BackupError> {
+    check_name(vg_name)?;
     let dir = conf.backup_dir();
     let path = dir.join(vg_name);
     let err = |source| BackupError::Backup {
@@ -92,7 +103,7 @@ pub fn write_backup(
         })
         .map_err(err)?;
     sync_dir(&dir).map_err(err)?;
-    Ok(Some(path))
+    Ok(path)
 }
 
 /// `<backup_dir>/<vg_name>`: where vgcfgbackup writes and vgcfgrestore
@@ -437,6 +448,9 @@ mod tests {
         assert_eq!(write_backup(&c, "vg", "x").unwrap(), None);
         assert_eq!(write_archive(&c, "vg", 1, "x").unwrap(), None);
         assert!(!d.path().join("backup").exists());
+        // vgcfgbackup's explicit request writes all the same.
+        let p = write_backup_always(&c, "vg", "x").unwrap();
+        assert_eq!(std::fs::read_to_string(p).unwrap(), "x");
     }
 
     #[test]

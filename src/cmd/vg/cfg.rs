@@ -68,8 +68,10 @@ pub fn vgcfgbackup(args: Vec<OsString>) -> Result<(), CmdError> {
                 let path = f.replace("%s", name);
                 std::fs::write(&path, text).map_err(|e| failed(format!("{path}: {e}")))?;
             }
+            // Written even with backup/backup=0: it was asked for
+            // (LVM2's backup_force).
             None => {
-                backup::write_backup(&ctx.conf, name, &text).map_err(failed)?;
+                backup::write_backup_always(&ctx.conf, name, &text).map_err(failed)?;
             }
         }
         ctx.print(format!("Volume group \"{name}\" successfully backed up."));
@@ -98,11 +100,11 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgcfgrestoreArgs = parse("vgcfgrestore", args)?;
     let ctx = Ctx::new(&a.common)?;
     let name = vg_name_arg(&a.vg)?;
+    if crate::metadata::names::check_name(&name).is_err() {
+        return Err(usage(format!("Volume group name \"{name}\" is invalid.")));
+    }
     if a.list {
-        for f in backup::list_archives(&ctx.conf, &name).map_err(failed)? {
-            ctx.print(format!("File:\t\t{}", f.path.display()));
-        }
-        return Ok(());
+        return list(&ctx, &name, a.file.as_deref());
     }
     let path = match &a.file {
         Some(f) => std::path::PathBuf::from(f),
@@ -170,5 +172,55 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     ctx.commit(&mut handle, &store::command_line())?;
     let _ = lock::invalidate_hints();
     ctx.print(format!("Restored volume group {name}."));
+    Ok(())
+}
+
+/// `vgcfgrestore -l`: the archives of VG `name` (oldest first) then its
+/// backup, or only file `file` with `-f`, each as LVM2's `_display_archive`
+/// shows it (archiver.c, archive.c).
+fn list(ctx: &Ctx, name: &str, file: Option<&str>) -> Result<(), CmdError> {
+    if let Some(f) = file {
+        let path = std::path::Path::new(f);
+        if !path.exists() {
+            return Err(CmdError::Failed(format!("Archive file {f} not found.")));
+        }
+        return show_archive(ctx, path);
+    }
+    let archives = backup::list_archives(&ctx.conf, name).map_err(failed)?;
+    if archives.is_empty() {
+        ctx.print(format!(
+            "No archives found in {}.",
+            ctx.conf.archive_dir().display()
+        ));
+    }
+    for a in &archives {
+        show_archive(ctx, &a.path)?;
+    }
+    let latest = backup::backup_path(&ctx.conf, name);
+    if latest.exists() {
+        show_archive(ctx, &latest)?;
+    }
+    Ok(())
+}
+
+fn show_archive(ctx: &Ctx, path: &std::path::Path) -> Result<(), CmdError> {
+    let read = files::read_text(path, files::MAX_METADATA_FILE)
+        .map_err(|e| e.to_string())
+        .and_then(|t| text::import_vg(&t).map_err(|e| e.to_string()));
+    let (vg, header) =
+        read.map_err(|e| CmdError::Failed(format!("{e}\n  Unable to read archive file.")))?;
+    ctx.print(" ");
+    ctx.print(format!("File:\t\t{}", path.display()));
+    ctx.print(format!("VG name:    \t{}", vg.name));
+    let desc = if header.description.is_empty() {
+        "<No description>"
+    } else {
+        &header.description
+    };
+    ctx.print(format!("Description:\t{desc}"));
+    ctx.print(format!(
+        "Backup Time:\t{}\n",
+        text::ctime(header.creation_time)
+    ));
     Ok(())
 }
