@@ -4,15 +4,19 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::metadata::device::BlockDev;
+use crate::metadata::device::{BlockDev, FileDev};
 use crate::metadata::id::Id;
 use crate::metadata::label;
-use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout};
+use crate::metadata::pvlayout::Restored;
+use crate::metadata::store::{self, DevOpener, FileOpener};
 use crate::metadata::units;
 use crate::system::{devicesfile, lock, scan, signatures};
 
-use super::common::{bad_arg, failed, parse, usage, CmdError, CommonArgs, Ctx};
+use super::common::{failed, parse, usage, CmdError, CommonArgs, Ctx};
 use super::confirm;
+
+#[path = "pvcreate_opts.rs"]
+pub(crate) mod opts;
 
 #[derive(Parser, Debug)]
 #[command(about = "Initialize physical volume(s) for use by LVM")]
@@ -25,68 +29,123 @@ pub(crate) struct PvcreateArgs {
     /// Use this PV UUID instead of a random one.
     #[arg(short = 'u', long = "uuid")]
     uuid: Option<String>,
-    /// Size of each metadata area.
-    #[arg(long = "metadatasize", value_name = "Size[m|UNIT]")]
-    metadatasize: Option<String>,
-    /// Number of metadata areas (0, 1 or 2).
-    #[arg(
-        long = "pvmetadatacopies",
-        alias = "metadatacopies",
-        value_name = "0|1|2"
-    )]
-    pvmetadatacopies: Option<u32>,
-    /// Accepted for compatibility (the label goes to sector 1).
-    #[arg(long = "zero", short = 'Z', value_name = "y|n")]
-    zero: Option<String>,
+    /// With --uuid: the VG backup file the PV's layout is restored from.
+    #[arg(long = "restorefile", value_name = "String")]
+    restorefile: Option<String>,
+    /// With --uuid: no backup file is needed.
+    #[arg(long = "norestorefile")]
+    norestorefile: bool,
+    /// Pretend the device has this size (default unit MiB).
+    #[arg(long = "setphysicalvolumesize", value_name = "Size[m|UNIT]")]
+    setphysicalvolumesize: Option<String>,
+    #[command(flatten)]
+    new_pv: opts::NewPvArgs,
     /// Devices to initialise.
     #[arg(required = true, value_name = "PV")]
     pvs: Vec<String>,
 }
 
-/// Layout from the options and lvm.conf (`metadata/pvmetadatasize`,
-/// `metadata/pvmetadatacopies`).
-fn layout(
-    ctx: &Ctx,
-    metadatasize: &Option<String>,
-    copies: Option<u32>,
-) -> Result<PvLayout, CmdError> {
-    let mut l = PvLayout::default();
-    let copies = copies.unwrap_or_else(|| ctx.conf.pvmetadatacopies());
-    if copies > 2 {
-        return Err(usage("Metadatacopies may only be 0, 1 or 2"));
-    }
-    l.mda_copies = copies;
-    if let Some(s) = metadatasize {
-        let sectors = units::parse_size(s, 'm').map_err(bad_arg("--metadatasize", s))?;
-        let bytes = sectors * 512;
-        if bytes < 32 * 1024 {
-            return Err(usage("Metadata size must be at least 32 KiB."));
-        }
-        // mda1 at 4096; pe_start the next MiB boundary after it.
-        let end = 4096 + bytes;
-        l.pe_start = end.div_ceil(1024 * 1024) * 1024 * 1024;
-        l.mda_size = l.pe_start - 4096;
-    }
-    Ok(l)
+/// The PV `uuid` as the backup file `path` describes it (`pvcreate
+/// --restorefile`).
+fn restored_layout(path: &str, uuid: &str, id: &Id) -> Result<Restored, CmdError> {
+    let unreadable = || usage(format!("Unable to read volume group from {path}"));
+    let text = std::fs::read_to_string(path).map_err(|_| unreadable())?;
+    let (vg, _) = crate::metadata::text::import_vg(&text).map_err(|_| unreadable())?;
+    let pv = vg
+        .pv_by_id(id)
+        .ok_or_else(|| usage(format!("Can't find uuid {uuid} in backup file {path}")))?;
+    Ok(Restored {
+        pe_start: pv.pe_start,
+        ba_start: pv.ba_start.unwrap_or(0),
+        ba_size: pv.ba_size.unwrap_or(0),
+        extent_size: vg.extent_size,
+        extent_count: pv.pe_count,
+    })
+}
+
+/// What one pvcreate applies to each device.
+struct CreatePlan {
+    new: opts::NewPv,
+    fixed_id: Option<Id>,
+    restore: Option<Restored>,
+    /// --setphysicalvolumesize in sectors.
+    size: Option<u64>,
+    force: u8,
 }
 
 pub fn pvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvcreateArgs = parse("pvcreate", args)?;
+    if a.restorefile.is_some() && a.new_pv.has_bootloaderareasize() {
+        return Err(usage(
+            "Command does not accept option combination: --bootloaderareasize  with --restorefile",
+        ));
+    }
     let ctx = Ctx::new(&a.common)?;
-    let layout = layout(&ctx, &a.metadatasize, a.pvmetadatacopies)?;
+    if a.restorefile.is_some() && a.uuid.is_none() {
+        return Err(usage("--uuid is required with --restorefile"));
+    }
+    if a.uuid.is_some()
+        && a.restorefile.is_none()
+        && !a.norestorefile
+        && ctx
+            .conf
+            .get_bool("devices/require_restorefile_with_uuid", true)
+    {
+        return Err(usage("--restorefile is required with --uuid"));
+    }
+    if a.uuid.is_some() && a.pvs.len() > 1 {
+        return Err(usage("Can only set uuid on one volume at once"));
+    }
     let fixed_id = match &a.uuid {
         Some(u) => Some(u.parse::<Id>().map_err(|e| usage(e.to_string()))?),
         None => None,
     };
-    if fixed_id.is_some() && a.pvs.len() > 1 {
-        return Err(usage("Can only set uuid on one volume at once"));
+    let size = match &a.setphysicalvolumesize {
+        Some(v) => Some(opts::size_arg(
+            "--setphysicalvolumesize",
+            v,
+            'm',
+            "Physical volume size may not be negative",
+        )?),
+        None => None,
+    };
+    let restore = match (&a.restorefile, &a.uuid, &fixed_id) {
+        (Some(f), Some(u), Some(id)) => Some(restored_layout(f, u, id)?),
+        _ => None,
+    };
+    let mut new = a.new_pv.resolve(&ctx.conf)?;
+    if let Some(r) = &restore {
+        let (align, offset) = (new.req.data_alignment, new.req.data_alignment_offset);
+        if align + offset > 0 {
+            let rem = if align > 0 {
+                r.pe_start % align
+            } else {
+                r.pe_start
+            };
+            if rem != offset {
+                ctx.warn(format!(
+                    "Ignoring data alignment {} incompatible with restored pe_start value {}.",
+                    units::display_size(align + offset),
+                    units::display_size(r.pe_start)
+                ));
+                new.req.data_alignment = 0;
+                new.req.data_alignment_offset = 0;
+            }
+        }
     }
+    let plan = CreatePlan {
+        new,
+        fixed_id,
+        restore,
+        size,
+        force: a.force,
+    };
     let _g = ctx.lock_global(true)?;
     let _o = lock::lock_orphans(&ctx.conf, true).map_err(failed)?;
     let scan_result = ctx.scan()?;
     let mut result = Ok(());
     for arg in &a.pvs {
-        if let Err(e) = create_one(&ctx, &scan_result, arg, fixed_id, &layout, a.force) {
+        if let Err(e) = create_one(&ctx, &scan_result, arg, &plan) {
             ctx.error(match &e {
                 CmdError::Failed(m)
                 | CmdError::Usage(m)
@@ -101,13 +160,29 @@ pub fn pvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     result
 }
 
+/// Opens a device for pvcreate as LVM2 does, exclusively: a mounted
+/// filesystem (or any other holder) makes that fail.
+fn open_exclusive(path: &str, arg: &str) -> Result<Box<dyn BlockDev>, CmdError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_EXCL)
+        .open(path)
+    {
+        Ok(f) => Ok(Box::new(FileDev::from_file(f))),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(CmdError::Failed(format!(
+            "Can't open {arg} exclusively.  Mounted filesystem?"
+        ))),
+        Err(e) => Err(failed(format!("Cannot use {arg}: {e}"))),
+    }
+}
+
 fn create_one(
     ctx: &Ctx,
     scan_result: &store::Scan,
     arg: &str,
-    fixed_id: Option<Id>,
-    layout: &PvLayout,
-    force: u8,
+    plan: &CreatePlan,
 ) -> Result<(), CmdError> {
     let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
     let path = super::common::scan_name(&dev, scan_result);
@@ -116,6 +191,19 @@ fn create_one(
             "Cannot use device {arg} with duplicates."
         )));
     }
+    if let Some(id) = &plan.fixed_id {
+        if let Some(other) = scan_result
+            .pvs
+            .iter()
+            .find(|p| p.id() == *id && p.path != path)
+        {
+            return Err(CmdError::Failed(format!(
+                "UUID {id} already in use on \"{}\".",
+                other.path
+            )));
+        }
+    }
+    let force = plan.force;
     if let Some(existing) = scan_result.pv_by_path(&path) {
         let in_vg = scan_result
             .vg_of_pv(&existing.id())
@@ -137,21 +225,46 @@ fn create_one(
                     "{arg}: physical volume not initialized."
                 )));
             }
+            ctx.warn(format!(
+                "Forcing physical volume creation on {arg} of volume group \"{vg}\""
+            ));
         }
     }
+    let real = dev.size_bytes;
+    let size = match plan.size {
+        Some(s) if s * 512 != real => {
+            if !ctx.common.yes
+                && !confirm(
+                    ctx,
+                    &format!(
+                        "WARNING: {arg}: device size {} does not match requested size {}. Proceed? [y/n]: ",
+                        units::display_size(real / 512),
+                        units::display_size(s)
+                    ),
+                )
+            {
+                return Err(CmdError::Failed(format!(
+                    "{arg}: physical volume not initialized."
+                )));
+            }
+            ctx.warn(format!(
+                "Faking size of PV {arg}. Don't write outside real device."
+            ));
+            s * 512
+        }
+        _ => real,
+    };
+    let id = plan.fixed_id.unwrap_or_else(Id::random);
+    // Everything checked before anything is written.
+    let planned = opts::plan_new_pv(&plan.new, size, &path, arg, id, plan.restore.clone())?;
     if ctx.common.test {
         ctx.print(format!("Physical volume \"{arg}\" successfully created."));
         return Ok(());
     }
-    let id = fixed_id.unwrap_or_else(Id::random);
-    let d = FileOpener
-        .open(&path, true)
-        .map_err(|e| failed(format!("Cannot use {arg}: {e}")))?;
+    let d = open_exclusive(&path, arg)?;
     let sigs = confirm_signatures(ctx, d.as_ref(), arg)?;
-    let size = d.size().map_err(failed)?;
-    let planned = store::plan_pv(size, &path, id, layout).map_err(failed)?;
     wipe_confirmed(ctx, d.as_ref(), arg, &sigs)?;
-    store::write_pv(d.as_ref(), &planned).map_err(failed)?;
+    opts::write_new_pv(d.as_ref(), &planned, plan.new.ignored)?;
     if ctx.conf.use_devicesfile() {
         if let Err(e) =
             devicesfile::add_device(&ctx.conf, std::path::Path::new(&path), id.as_raw_str())

@@ -12,9 +12,10 @@ use clap::Parser;
 
 use crate::metadata::id::Id;
 use crate::metadata::model::{Flags, Pv};
-use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
-use crate::metadata::units;
-use crate::system::{lock, scan};
+use crate::metadata::store::{self, DevOpener, FileOpener, VgHandle};
+use crate::system::{blocksize, lock, scan};
+
+use super::pv::opts as pv_opts;
 
 use super::common::{failed, parse, usage, vg_name_arg, CmdError, CommonArgs, Ctx};
 
@@ -29,9 +30,9 @@ pub(crate) struct VgextendArgs {
     /// Accepted for compatibility (backups follow lvm.conf).
     #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
     autobackup: Option<String>,
-    /// Metadata copies for PVs created on the fly.
-    #[arg(long = "pvmetadatacopies", alias = "metadatacopies")]
-    pvmetadatacopies: Option<u32>,
+    /// How PVs created on the fly are laid out.
+    #[command(flatten)]
+    new_pv: super::pv::opts::NewPvArgs,
     #[arg(value_name = "VG")]
     vg: String,
     #[arg(value_name = "PV")]
@@ -79,14 +80,16 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     let ctx = Ctx::new(&a.common)?;
     let name = vg_name_arg(&a.vg)?;
+    let new_pv = a.new_pv.resolve(&ctx.conf)?;
     let _g = ctx.lock_global(true)?;
     let _o = lock::lock_orphans(&ctx.conf, true).map_err(failed)?;
     let (mut h, _v) = ctx.load_vg_for_update(&name)?;
-    let found = ctx.scan()?;
-    let mut layout = PvLayout::default();
-    if let Some(c) = a.pvmetadatacopies {
-        layout.mda_copies = c.min(2);
+    if !h.vg.status.has("RESIZEABLE") {
+        return Err(CmdError::Failed(format!(
+            "Volume group {name} is not resizeable."
+        )));
     }
+    let found = ctx.scan()?;
     // Every device checked, and every new label planned, before any write.
     let mut planned: Vec<(String, store::PvInfo, bool)> = Vec::new();
     for arg in &a.pvs {
@@ -114,20 +117,12 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
                     )));
                 }
                 let info =
-                    store::plan_pv(dev.size_bytes, &path, Id::random(), &layout).map_err(failed)?;
+                    pv_opts::plan_new_pv(&new_pv, dev.size_bytes, &path, arg, Id::random(), None)?;
                 planned.push((arg.clone(), info, true));
             }
         }
     }
-    if let Some((arg, _, _)) = planned
-        .iter()
-        .find(|(_, p, _)| store::pe_count_for(p, h.vg.extent_size) == 0)
-    {
-        return Err(CmdError::Failed(format!(
-            "Physical volume {arg} is too small for extent size {}.",
-            units::display_size(h.vg.extent_size)
-        )));
-    }
+    check_block_sizes(&ctx, &h, &planned)?;
     if h.vg.max_pv > 0 && (h.vg.pvs.len() + planned.len()) as u64 > h.vg.max_pv {
         return Err(CmdError::Failed(format!(
             "No space for '{}' - volume group '{name}' holds max {} physical volume(s).",
@@ -148,13 +143,14 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
         let info = match dev {
             Some((d, sigs)) => {
                 super::pv::wipe_confirmed(&ctx, d.as_ref(), &arg, &sigs)?;
-                let info = store::write_pv(d.as_ref(), &info).map_err(failed)?;
+                let info = pv_opts::write_new_pv(d.as_ref(), &info, new_pv.ignored)?;
                 ctx.print(format!("Physical volume \"{arg}\" successfully created."));
                 info
             }
             None => info,
         };
         let key = next_pv_key(&h);
+        let (ba_start, ba_size) = pv_opts::ba_of(&info);
         h.vg.pvs.push(Pv {
             key: key.clone(),
             id: info.id(),
@@ -167,8 +163,8 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
             dev_size: Some(info.size / 512),
             pe_start: info.pe_start_sectors(),
             pe_count: store::pe_count_for(&info, h.vg.extent_size),
-            ba_start: None,
-            ba_size: None,
+            ba_start,
+            ba_size,
         });
         h.pv_paths.insert(key.clone(), info.path.clone());
         h.pvs.insert(key, info);
@@ -176,6 +172,40 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
     ctx.commit(&mut h, &store::command_line())?;
     let _ = lock::invalidate_hints();
     ctx.print(format!("Volume group \"{name}\" successfully extended"));
+    Ok(())
+}
+
+/// LVM2's rule for mixed logical block sizes (`vg_extend_each_pv`): a
+/// new PV must have the block size of the VG's PVs unless
+/// `devices/allow_mixed_block_sizes` is set or the VG already mixes them.
+fn check_block_sizes(
+    ctx: &Ctx,
+    h: &VgHandle,
+    planned: &[(String, store::PvInfo, bool)],
+) -> Result<(), CmdError> {
+    if ctx.conf.get_bool("devices/allow_mixed_block_sizes", false) {
+        return Ok(());
+    }
+    let existing: Vec<u32> = h
+        .pv_paths
+        .values()
+        .filter_map(|p| blocksize::logical_block_size(p))
+        .collect();
+    let Some(&first) = existing.first() else {
+        return Ok(());
+    };
+    if existing.iter().any(|&b| b != first) {
+        return Ok(());
+    }
+    for (_, info, _) in planned {
+        if let Some(b) = blocksize::logical_block_size(&info.path) {
+            if b != first {
+                return Err(CmdError::Failed(format!(
+                    "Devices have inconsistent logical block sizes ({first} and {b})."
+                )));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod label;
 pub mod mda;
 pub mod model;
 pub mod names;
+pub mod pvedit;
 pub mod pvlayout;
 pub mod snapshot;
 pub mod store;

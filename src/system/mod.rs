@@ -2,6 +2,7 @@
 //! and filters, the devices file, LVM2's file locks, metadata backups.
 
 pub mod backup;
+pub mod blocksize;
 pub mod devicesfile;
 pub mod files;
 pub mod filter;
