@@ -44,7 +44,9 @@ for v in BENCH_CHUNKS BENCH_ORIGIN_MB BENCH_CHANGE_MB BENCH_PATTERN BENCH_THREAD
 done
 origin=${BENCH_ORIGIN_MB:-256}
 change=${BENCH_CHANGE_MB:-200}
-disk_mb=$(((origin + 2 * change + change / 32 + 64) / 2 + 16))   # origin, COW, raw scratch LV
+cow=$change
+[ "${BENCH_PATTERN:-seq}" = scatter ] && cow=$((2 * change))   # chunks past 4 KiB: the span
+disk_mb=$(((origin + change + cow + cow / 32 + 64) / 2 + 16))   # origin, COW, raw scratch LV
 bench_boot offline-merge-bench tests/vm/bench/offline-merge-bench.sh 2 "$disk_mb" 1024 \
     --bin "$tmp/mbench:/opt/rlvm/bin/mbench" "${envs[@]}"
 

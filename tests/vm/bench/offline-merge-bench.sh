@@ -48,7 +48,11 @@ setup() {
         quiet rlvm lvcreate -y -L "${ORIGIN_MB}M" -n origin vg0
         dd if=/dev/zero of=/dev/vg0/origin bs=4M oflag=direct 2>/dev/null || true
     fi
-    quiet rlvm lvcreate -y -s -c "${1}k" -L $((CHANGE_MB + CHANGE_MB / 64 + 16))M -n snap vg0/origin
+    # The COW holds every chunk a change touches: the changed bytes (seq), or with scatter
+    # (one 4 KiB block in every 8 KiB) the whole span, twice them, once chunks pass 4 KiB.
+    _cow=$CHANGE_MB
+    [ "$PATTERN" = scatter ] && [ "$1" -gt 4 ] && _cow=$((2 * CHANGE_MB))
+    quiet rlvm lvcreate -y -s -c "${1}k" -L $((_cow + _cow / 64 + 16))M -n snap vg0/origin
     case $PATTERN in
         seq)
             _i=0
