@@ -14,9 +14,11 @@ use crate::metadata::store;
 use crate::metadata::units::{self, ExtentSpec};
 
 use super::common::{
-    apply_tags, bad_arg, failed, lv_arg, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
+    apply_tags, bad_arg, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
 };
 use super::{activate, confirm};
+
+pub(crate) mod select;
 
 #[derive(Parser, Debug)]
 #[command(about = "Create a logical volume")]
@@ -91,9 +93,10 @@ pub(crate) struct LvcreateArgs {
     /// Allow (y) or forbid (n) autoactivation (-aay) of the LV.
     #[arg(long = "setautoactivation", value_name = "y|n")]
     setautoactivation: Option<String>,
-    /// VG, or VG/origin (with -s).
+    /// VG, or VG/origin (with -s); without it, the VG of `-n VG/LV` or
+    /// `$LVM_VG_NAME`.
     #[arg(value_name = "VG|LV")]
-    target: String,
+    target: Option<String>,
     /// PVs to allocate from.
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
@@ -206,6 +209,23 @@ fn set_fixed_minor(ctx: &Ctx, lv: &mut Lv, major: i64, minor: i64) {
     ctx.verbose(1, format!("Setting device number to ({major}, {minor})."));
 }
 
+/// Chunks a COW must at least hold (LVM2's `SNAPSHOT_MIN_CHUNKS`).
+const SNAPSHOT_MIN_CHUNKS: u64 = 2;
+
+/// LVM2's `cow_has_min_chunks`: the error when `cow_extents` extents of
+/// `extent_size` sectors hold fewer than two `chunk`-sector chunks.
+fn snapshot_min_chunks(cow_extents: u64, extent_size: u64, chunk: u64) -> Result<(), String> {
+    let min = SNAPSHOT_MIN_CHUNKS * chunk;
+    if cow_extents * extent_size >= min {
+        return Ok(());
+    }
+    Err(format!(
+        "Snapshot volume cannot be smaller than {SNAPSHOT_MIN_CHUNKS} chunks ({} extents, {}).",
+        min.div_ceil(extent_size),
+        units::display_size(min)
+    ))
+}
+
 /// The first free `lvolN` name.
 fn default_lv_name(vg: &Vg) -> String {
     (0..)
@@ -239,15 +259,44 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         None => None,
     };
     let addtag = tag_args("--addtag", &a.addtag)?;
-    let (vg_name, origin_name) = if snapshot {
-        let (v, l) = super::common::lv_arg_cmdline(&a.target)?;
-        if l.is_empty() {
-            return Err(usage("Logical volume name \"\" is invalid."));
+    // `-n VG/LV` names the VG too (LVM2's `validate_lvname_param`).
+    let (name_vg, lv_name) = match a.name.as_deref() {
+        Some(n) if n.contains('/') => {
+            let (v, l) = super::common::lv_arg_cmdline(n)?;
+            (Some(v), Some(l))
         }
-        (v, Some(l))
-    } else {
-        (super::common::lvcreate_vg_arg(&a.target)?, None)
+        n => (None, n.map(str::to_string)),
     };
+    let (vg_name, origin_name) = match (&a.target, snapshot) {
+        (Some(t), true) => {
+            let (v, l) = super::common::lv_arg_cmdline(t)?;
+            if l.is_empty() {
+                return Err(usage("Logical volume name \"\" is invalid."));
+            }
+            (v, Some(l))
+        }
+        (None, true) => {
+            return Err(usage(
+                "Please specify a logical volume to act as the snapshot origin.",
+            ))
+        }
+        (Some(t), false) => (super::common::lvcreate_vg_arg(t)?, None),
+        // No VG argument: the VG of -n, else $LVM_VG_NAME.
+        (None, false) => match name_vg.clone() {
+            Some(v) => (v, None),
+            None => match select::default_vg().map_err(usage)? {
+                Some(v) => (v, None),
+                None => return Err(usage("Please provide a volume group name")),
+            },
+        },
+    };
+    if let Some(nv) = &name_vg {
+        if *nv != vg_name {
+            return Err(usage(format!(
+                "Please use a single volume group name (\"{nv}\" or \"{vg_name}\")."
+            )));
+        }
+    }
     names::validate_vg_name(&vg_name).map_err(|e| usage(e.to_string()))?;
     let skip = yes_no(&a.setactivationskip, false, "--setactivationskip")?;
     let autoactivation = yes_no(&a.setautoactivation, true, "--setautoactivation")?;
@@ -275,7 +324,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             )))
         }
     };
-    if let Some(n) = &a.name {
+    if let Some(n) = &lv_name {
         names::validate_lv_name(n).map_err(|e| usage(e.to_string()))?;
         names::validate_full_name(&vg_name, n).map_err(|e| usage(e.to_string()))?;
     }
@@ -316,8 +365,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     };
 
     let (mut handle, _guard) = ctx.load_vg_for_update(&vg_name)?;
-    let name = a
-        .name
+    let name = lv_name
         .clone()
         .unwrap_or_else(|| default_lv_name(&handle.vg));
     if handle.vg.lv(&name).is_some() {
@@ -437,6 +485,10 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             ));
             extents = max;
         }
+        // A COW smaller than two chunks cannot hold the header and one
+        // exception (LVM2's `cow_has_min_chunks`, checked before anything
+        // is written or suspended).
+        snapshot_min_chunks(extents, extent_size, chunk).map_err(CmdError::Failed)?;
     }
     let stripe_size = match &a.stripesize {
         Some(s) if stripes > 1 => {
@@ -519,42 +571,34 @@ pub(crate) struct LvremoveArgs {
 pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvremoveArgs = parse("lvremove", args)?;
     let ctx = Ctx::new(&a.common)?;
-    // Group the arguments by VG, keeping order.
-    let mut targets: Vec<(String, Vec<String>)> = Vec::new();
-    for arg in &a.lvs {
-        let (vg, lv) = if arg.trim_start_matches("/dev/").contains('/') {
-            lv_arg(arg)?
-        } else {
-            (vg_arg(arg), String::new())
-        };
-        match targets.iter_mut().find(|(v, _)| *v == vg) {
-            Some((_, l)) => l.push(lv),
-            None => targets.push((vg, vec![lv])),
-        }
-    }
+    let default_vg = select::default_vg().map_err(CmdError::Failed)?;
+    let sel = select::parse(&a.lvs, default_vg.as_deref());
     let mut result = Ok(());
-    for (vg_name, lvs) in targets {
-        let (mut handle, _g) = ctx.load_vg_handling_missing(&vg_name)?;
-        // An LV gone since the start was removed with its origin (or named
-        // twice): skipped silently, as LVM2 skips removed LVs.
-        let present: Vec<String> = handle.vg.lvs.iter().map(|l| l.name.clone()).collect();
-        let mut names: Vec<String> = Vec::new();
-        for lv in lvs {
-            if lv.is_empty() {
-                names.extend(
-                    handle
-                        .vg
-                        .lvs
-                        .iter()
-                        .filter(|l| handle.vg.lv_is_visible(l))
-                        .map(|l| l.name.clone()),
-                );
-            } else {
-                names.push(lv);
+    for e in &sel.errors {
+        ctx.error(e);
+        result = Err(CmdError::Failed(String::new()));
+    }
+    let vgs = if sel.all_vgs() {
+        ctx.unnamed_vgs(&ctx.scan()?, store::Access::default())
+    } else {
+        sel.vgs.clone()
+    };
+    for vg_name in vgs {
+        let (mut handle, _g) = match ctx.load_vg_handling_missing(&vg_name) {
+            Ok(x) => x,
+            Err(e) => {
+                if let CmdError::Failed(m) = &e {
+                    ctx.error(m);
+                }
+                result = Err(CmdError::Failed(String::new()));
+                continue;
             }
-        }
-        for name in names {
-            if handle.vg.lv(&name).is_none() && present.contains(&name) {
+        };
+        // In the VG's order, each LV once (LVM2's process_each_lv_in_vg).
+        let picked = sel.pick(&handle.vg, false, false);
+        for name in picked.lvs {
+            // Gone with its origin, removed earlier in this run.
+            if handle.vg.lv(&name).is_none() {
                 continue;
             }
             if let Err(e) = remove_lv(&ctx, &mut handle, &name, a.force > 0) {
@@ -563,6 +607,10 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
                 }
                 result = Err(CmdError::Failed(String::new()));
             }
+        }
+        for m in picked.missing {
+            ctx.error(format!("Failed to find logical volume \"{vg_name}/{m}\""));
+            result = Err(CmdError::Failed(String::new()));
         }
     }
     result
@@ -784,27 +832,38 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     ctx.ignore_activation_skip.set(a.ignoreactivationskip);
     let mut result = Ok(());
-    // A VG argument means each of its visible LVs, as in LVM2.
+    // LVM2's selection: paths, whole VGs, @tags, $LVM_VG_NAME; a COW is
+    // left out of a whole-VG activation change (its origin brings it).
+    let default_vg = select::default_vg().map_err(CmdError::Failed)?;
+    let sel = select::parse(&a.lvs, default_vg.as_deref());
+    for e in &sel.errors {
+        ctx.error(e);
+        result = Err(CmdError::Failed(String::new()));
+    }
     let mut targets: Vec<(String, String)> = Vec::new();
-    for arg in &a.lvs {
-        if arg.trim_start_matches("/dev/").contains('/') {
-            targets.push(lv_arg(arg)?);
-            continue;
-        }
-        let vg_name = vg_arg(arg);
-        match ctx.scan()?.vg(&vg_name) {
-            Ok(h) => targets.extend(
-                h.vg.lvs
-                    .iter()
-                    .filter(|l| h.vg.lv_is_visible(l))
-                    .map(|l| (vg_name.clone(), l.name.clone())),
-            ),
+    let scan = ctx.scan()?;
+    let vgs = if sel.all_vgs() {
+        ctx.unnamed_vgs(&scan, store::Access::default())
+    } else {
+        sel.vgs.clone()
+    };
+    for vg_name in vgs {
+        match scan.vg(&vg_name) {
+            Ok(h) => {
+                let picked = sel.pick(&h.vg, false, a.activate.is_some());
+                targets.extend(picked.lvs.into_iter().map(|l| (vg_name.clone(), l)));
+                for m in picked.missing {
+                    ctx.error(format!("Failed to find logical volume \"{vg_name}/{m}\""));
+                    result = Err(CmdError::Failed(String::new()));
+                }
+            }
             Err(e) => {
                 ctx.error(e);
                 result = Err(CmdError::Failed(String::new()));
             }
         }
     }
+    drop(scan);
     for (vg_name, lv_name) in targets {
         let one = (|| -> Result<(), CmdError> {
             let (vg_name, lv_name) = (vg_name.clone(), lv_name.clone());
@@ -973,4 +1032,22 @@ fn change_persistent(
     }
     ctx.print(format!("Logical volume {vg_name}/{lv_name} changed."));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_min_chunks;
+
+    /// `lvcreate -s -c 8k -l 2` in a VG of 4 KiB extents: 8 KiB cannot
+    /// hold two 8 KiB chunks; 4 extents can.
+    #[test]
+    fn cow_needs_two_chunks() {
+        assert_eq!(
+            snapshot_min_chunks(2, 8, 16),
+            Err("Snapshot volume cannot be smaller than 2 chunks (4 extents, 16.00 KiB).".into())
+        );
+        assert_eq!(snapshot_min_chunks(4, 8, 16), Ok(()));
+        assert_eq!(snapshot_min_chunks(3, 8, 8), Ok(()));
+        assert!(snapshot_min_chunks(1, 8, 8).is_err());
+    }
 }
