@@ -9,6 +9,7 @@ use clap::{Args, Parser};
 
 use crate::metadata::store::{Access, Scan, StoreError, VgHandle};
 use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
+use crate::system::scan::ScanDev;
 
 use super::common::{parse, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx, LvArg};
 
@@ -55,10 +56,30 @@ struct ReportArgs {
     /// Report VGs of other hosts (a system ID not this host's) too.
     #[arg(long = "foreign")]
     foreign: bool,
+    /// Print each value as LVM2_FIELD='value'.
+    #[arg(long = "nameprefixes")]
+    nameprefixes: bool,
+    /// No quotes around --nameprefixes values.
+    #[arg(long = "unquoted")]
+    unquoted: bool,
+    /// One line per field instead of one per object.
+    #[arg(long = "rows")]
+    rows: bool,
+    /// Binary fields as 1 and 0.
+    #[arg(long = "binary")]
+    binary: bool,
+    /// Only the objects this selection selects (see lvmreport(7)).
+    #[arg(short = 'S', long = "select", value_name = "String")]
+    select: Option<String>,
 }
 
 impl ReportArgs {
-    fn options(&self, ctx: &Ctx, all: bool) -> Result<ReportOptions, CmdError> {
+    fn options(
+        &self,
+        ctx: &Ctx,
+        all: bool,
+        rt: report::ReportType,
+    ) -> Result<ReportOptions, CmdError> {
         let units = match &self.units {
             Some(u) => Units::parse(u).map_err(|_| usage(BAD_UNITS))?,
             None => Units::parse(&ctx.conf.units()).unwrap_or_default(),
@@ -82,8 +103,33 @@ impl ReportArgs {
             suffix: !self.nosuffix,
             json,
             all,
+            name_prefixes: self.nameprefixes,
+            unquoted: self.unquoted,
+            rows: self.rows,
+            binary: self.binary,
+            select: self.select.clone(),
+            default_fields: configured_fields(ctx, rt),
+            compact_all: ctx.conf.get_bool("report/compact_output", false),
+            compact_fields: ctx
+                .conf
+                .get_str("report/compact_output_cols", "")
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect(),
         })
     }
+}
+
+/// `report/lvs_cols`, `report/vgs_cols`, `report/pvs_cols` when set.
+fn configured_fields(ctx: &Ctx, rt: report::ReportType) -> Option<String> {
+    let key = match rt {
+        report::ReportType::Lvs => "report/lvs_cols",
+        report::ReportType::Vgs => "report/vgs_cols",
+        report::ReportType::Pvs => "report/pvs_cols",
+    };
+    let v = ctx.conf.get_str(key, "");
+    (!v.is_empty()).then_some(v)
 }
 
 fn print_report(ctx: &Ctx, out: Result<String, report::ReportError>) -> Result<(), CmdError> {
@@ -121,7 +167,10 @@ fn list_lock(
 
 /// The VGs named by the arguments (all VGs when none), read from one scan.
 /// Foreign VGs are shown only with `--foreign` (`foreign`); unnamed ones
-/// are otherwise skipped with LVM2's "Cannot access" line.
+/// are otherwise skipped with LVM2's "Cannot access" line. A `@tag`
+/// argument makes every VG read; with `vg_tags` only those named or
+/// carrying one of the tags are kept (vgs), otherwise the caller picks
+/// by tag (lvs: LVs with the tag, or all LVs of a VG with it).
 fn handles(
     ctx: &Ctx,
     scan: &mut Scan,
@@ -129,15 +178,36 @@ fn handles(
     exported: Exported,
     foreign: bool,
 ) -> (Vec<VgHandle>, bool) {
+    handles_tagged(ctx, scan, names, exported, foreign, false)
+}
+
+fn handles_tagged(
+    ctx: &Ctx,
+    scan: &mut Scan,
+    names: &[String],
+    exported: Exported,
+    foreign: bool,
+    vg_tags: bool,
+) -> (Vec<VgHandle>, bool) {
     let access = Access {
         exported: exported == Exported::Shown,
         foreign,
     };
+    let tags: Vec<&str> = names.iter().filter_map(|n| n.strip_prefix('@')).collect();
+    let plain: Vec<String> = names
+        .iter()
+        .filter(|n| !n.starts_with('@'))
+        .map(|n| vg_arg(n))
+        .collect();
     let wanted: Vec<String> = if names.is_empty() {
         ctx.unnamed_vgs(scan, access)
     } else {
-        let mut v: Vec<String> = names.iter().map(|n| vg_arg(n)).collect();
-        v.dedup();
+        let mut v = plain.clone();
+        if !tags.is_empty() {
+            v.extend(ctx.unnamed_vgs(scan, access));
+        }
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|n| seen.insert(n.clone()));
         v
     };
     let mut ok = true;
@@ -155,6 +225,13 @@ fn handles(
         };
         match read {
             Ok(h) => {
+                if vg_tags
+                    && !tags.is_empty()
+                    && !plain.contains(&h.vg.name)
+                    && !h.vg.tags.iter().any(|t| tags.contains(&t.as_str()))
+                {
+                    continue;
+                }
                 for w in &h.warnings {
                     ctx.warn(w);
                 }
@@ -198,6 +275,7 @@ fn lv_records<'a>(
     devs: &'a [BTreeMap<String, String>],
     states: &[KernelFacts],
     lv_names: &[(String, String)],
+    tags: &[String],
 ) -> Vec<LvRecord<'a>> {
     let mut records = Vec::new();
     for ((h, st), devs) in hs.iter().zip(states).zip(devs) {
@@ -206,9 +284,16 @@ fn lv_records<'a>(
             .filter(|(v, _)| *v == h.vg.name)
             .map(|(_, l)| l.as_str())
             .collect();
+        // LVM2's process_each_lv: `@tag` takes the LVs with the tag, or
+        // every LV of a VG with it.
+        let whole = (lv_names.is_empty() && tags.is_empty())
+            || named.contains(&"")
+            || h.vg.tags.iter().any(|t| tags.contains(t));
         for lv in &h.vg.lvs {
-            let whole = named.is_empty() || named.contains(&"");
-            if !whole && !named.contains(&lv.name.as_str()) {
+            if !whole
+                && !named.contains(&lv.name.as_str())
+                && !lv.tags.iter().any(|t| tags.contains(t))
+            {
                 continue;
             }
             let facts = st.get(&lv.name).cloned().unwrap_or_default();
@@ -263,7 +348,19 @@ pub(crate) struct LvsArgs {
 struct LvTargets {
     vgs: Vec<String>,
     lvs: Vec<(String, String)>,
+    /// `@tag` arguments (without the `@`).
+    tags: Vec<String>,
     errors: Vec<String>,
+}
+
+impl LvTargets {
+    /// The VG arguments for `handles`: the VGs named, and the tags, which
+    /// make every VG read.
+    fn vg_args(&self) -> Vec<String> {
+        let mut v = self.vgs.clone();
+        v.extend(self.tags.iter().map(|t| format!("@{t}")));
+        v
+    }
 }
 
 /// Stands for the empty LV name of `vg0/`: no LV has it (a slash is not
@@ -275,9 +372,16 @@ fn lv_targets(targets: &[String]) -> Result<LvTargets, CmdError> {
     let mut t = LvTargets {
         vgs: Vec::new(),
         lvs: Vec::new(),
+        tags: Vec::new(),
         errors: Vec::new(),
     };
     for arg in targets {
+        if let Some(tag) = arg.strip_prefix('@') {
+            if !t.tags.iter().any(|x| x == tag) {
+                t.tags.push(tag.to_string());
+            }
+            continue;
+        }
         let (v, l) = if arg.trim_start_matches("/dev/").contains('/') {
             match super::common::split_lv_arg(arg)? {
                 LvArg::Invalid => {
@@ -325,36 +429,39 @@ fn report_missing_lvs(ctx: &Ctx, hs: &[VgHandle], lv_names: &[(String, String)])
 pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvsArgs = parse("lvs", args)?;
     let ctx = Ctx::new(&a.common)?;
+    lvs_report(&ctx, &a.report, a.all, &a.targets)
+}
+
+/// `lvs` (and `lvdisplay -C`).
+fn lvs_report(ctx: &Ctx, r: &ReportArgs, all: bool, targets: &[String]) -> Result<(), CmdError> {
+    let ctx = ctx;
+    let targets = lv_targets(targets)?;
+    let vg_args = targets.vg_args();
     let LvTargets {
         vgs: vg_names,
         lvs: lv_names,
+        tags,
         errors,
-    } = lv_targets(&a.targets)?;
+    } = targets;
     for e in &errors {
         ctx.error(e);
     }
-    if vg_names.is_empty() && !errors.is_empty() {
+    if vg_args.is_empty() && !errors.is_empty() {
         // Every argument was refused: nothing is reported (not all VGs).
         return finish(false);
     }
     // An LV named explicitly is shown even when hidden (a merging
     // snapshot, `[snap]`), as LVM2 does; only whole VGs need -a for that.
     let only_named = !lv_names.is_empty() && lv_names.iter().all(|(_, l)| !l.is_empty());
-    let opts = a.report.options(&ctx, a.all || only_named)?;
-    let _g = list_lock(&ctx, &vg_names)?;
+    let opts = r.options(ctx, all || only_named, report::ReportType::Lvs)?;
+    let _g = list_lock(ctx, &vg_names)?;
     let mut scan = ctx.scan()?;
-    let (hs, mut ok) = handles(
-        &ctx,
-        &mut scan,
-        &vg_names,
-        Exported::Refused,
-        a.report.foreign,
-    );
-    let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
+    let (hs, mut ok) = handles(ctx, &mut scan, &vg_args, Exported::Refused, r.foreign);
+    let states: Vec<_> = hs.iter().map(|h| kernel_states(ctx, h)).collect();
     let devs = pv_device_maps(&hs);
-    let records = lv_records(&hs, &devs, &states, &lv_names);
-    ok &= report_missing_lvs(&ctx, &hs, &lv_names);
-    print_report(&ctx, report::report_lvs(&records, &opts))?;
+    let records = lv_records(&hs, &devs, &states, &lv_names, &tags);
+    ok &= report_missing_lvs(ctx, &hs, &lv_names);
+    print_report(ctx, report::report_lvs(&records, &opts))?;
     finish(ok && errors.is_empty())
 }
 
@@ -374,16 +481,26 @@ pub(crate) struct VgsArgs {
 pub fn vgs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgsArgs = parse("vgs", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let opts = a.report.options(&ctx, a.all)?;
-    let named = vg_name_args(&a.vgs)?;
-    let _g = list_lock(&ctx, &named)?;
+    vgs_report(&ctx, &a.report, a.all, &a.vgs)
+}
+
+/// `vgs` (and `vgdisplay -C`).
+fn vgs_report(ctx: &Ctx, r: &ReportArgs, all: bool, vgs: &[String]) -> Result<(), CmdError> {
+    let opts = r.options(ctx, all, report::ReportType::Vgs)?;
+    let named = vg_name_args(vgs)?;
+    let _g = list_lock(ctx, &named)?;
     let mut scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &mut scan, &named, Exported::Shown, a.report.foreign);
+    let (hs, ok) = handles_tagged(ctx, &mut scan, &named, Exported::Shown, r.foreign, true);
     let records: Vec<VgRecord> = hs
         .iter()
-        .map(|h| vg_record(h, open_lv_count(&ctx, h)))
+        .map(|h| vg_record(h, open_lv_count(ctx, h)))
         .collect();
-    print_report(&ctx, report::report_vgs(&records, &opts))?;
+    // PV fields in vgs give a row per PV of each VG, as in LVM2.
+    let pvs: Vec<PvRecord> = pv_records(&scan, &hs, &[], None)
+        .into_iter()
+        .filter(|r| r.vg.is_some())
+        .collect();
+    print_report(ctx, report::report_vgs_with_pvs(&records, &pvs, &opts))?;
     finish(ok)
 }
 
@@ -404,10 +521,12 @@ pub(crate) struct PvsArgs {
 /// the device will do), with LVM2's error for each that is not one: "Cannot
 /// use X: device not found" for what is not a usable device, "Failed to
 /// find physical volume" for a device without a PV. `false` if any failed.
+/// `@tag` arguments are not devices: they select the PVs with that tag
+/// (`PvArgs::tags`).
 fn pv_args(ctx: &Ctx, scan: &Scan, args: &[String]) -> (Vec<String>, bool) {
     let mut ok = true;
     let mut paths = Vec::new();
-    for arg in args {
+    for arg in args.iter().filter(|a| !a.starts_with('@')) {
         match crate::system::scan::resolve_device(arg, &ctx.conf) {
             Err(crate::system::scan::ScanError::NotFound(_)) => {
                 ctx.error(format!("Cannot use {arg}: device not found"));
@@ -431,8 +550,52 @@ fn pv_args(ctx: &Ctx, scan: &Scan, args: &[String]) -> (Vec<String>, bool) {
     (paths, ok)
 }
 
-fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<PvRecord<'a>> {
+/// The PVs named by `args` (paths or `@tag`), all when none; `false`
+/// when one could not be found (its error already printed). `None` when
+/// every argument failed: nothing is to be reported.
+fn named_pv_records<'a>(
+    ctx: &Ctx,
+    scan: &'a Scan,
+    hs: &'a [VgHandle],
+    args: &[String],
+    devices: Option<&[ScanDev]>,
+) -> (Option<Vec<PvRecord<'a>>>, bool) {
+    let (paths, ok) = pv_args(ctx, scan, args);
+    let tags: Vec<&str> = args.iter().filter_map(|a| a.strip_prefix('@')).collect();
+    if !args.is_empty() && paths.is_empty() && tags.is_empty() {
+        return (None, ok);
+    }
+    let filter = if tags.is_empty() {
+        paths.clone()
+    } else {
+        vec![]
+    };
+    let mut records = pv_records(scan, hs, &filter, devices);
+    if !tags.is_empty() {
+        records.retain(|r| {
+            paths.contains(&r.device)
+                || r.vg
+                    .is_some_and(|(_, p)| p.tags.iter().any(|t| tags.contains(&t.as_str())))
+        });
+    }
+    (Some(records), ok)
+}
+
+/// Report records for the PVs of the scan (only those whose path is in
+/// `filter`, when given), the missing PVs of `hs`, and with `devices`
+/// (`-a`) every other device too, as a non-PV row.
+fn pv_records<'a>(
+    scan: &'a Scan,
+    hs: &'a [VgHandle],
+    filter: &[String],
+    devices: Option<&[ScanDev]>,
+) -> Vec<PvRecord<'a>> {
     let mut out = Vec::new();
+    let devno = |path: &str| {
+        devices
+            .and_then(|d| d.iter().find(|d| d.path.to_string_lossy() == path))
+            .map(|d| (d.major, d.minor))
+    };
     for info in &scan.pvs {
         if !filter.is_empty() && !filter.contains(&info.path) {
             continue;
@@ -461,6 +624,34 @@ fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<
             mda_free_bytes: info.mdas.iter().map(|m| m.free_bytes()).min().unwrap_or(0),
             vg,
             missing: false,
+            ext_version: info.label.header.ext_version,
+            ext_used: info.label.header.ext_flags & crate::metadata::label::PV_EXT_USED != 0,
+            devno: devno(&info.path),
+            is_pv: true,
+        });
+    }
+    for d in devices.unwrap_or(&[]) {
+        let path = d.path.to_string_lossy().into_owned();
+        let known = scan.pvs.iter().any(|p| p.path == path)
+            || scan.duplicates.iter().any(|p| p.unused == path);
+        if known || (!filter.is_empty() && !filter.contains(&path)) {
+            continue;
+        }
+        out.push(PvRecord {
+            device: path,
+            dev_size_bytes: d.size_bytes,
+            pv_id: crate::metadata::id::Id([b'0'; crate::metadata::id::ID_LEN]),
+            pe_start_sectors: 0,
+            mda_count: 0,
+            mda_used_count: 0,
+            mda_size_bytes: 0,
+            mda_free_bytes: 0,
+            vg: None,
+            missing: false,
+            ext_version: 0,
+            ext_used: false,
+            devno: Some((d.major, d.minor)),
+            is_pv: false,
         });
     }
     // PVs of a VG that no device carries: listed as `[unknown]` with `m`,
@@ -485,6 +676,10 @@ fn pv_records<'a>(scan: &'a Scan, hs: &'a [VgHandle], filter: &[String]) -> Vec<
                     mda_free_bytes: 0,
                     vg: Some((&h.vg, pv)),
                     missing: true,
+                    ext_version: 0,
+                    ext_used: true,
+                    devno: None,
+                    is_pv: true,
                 });
             }
         }
@@ -509,17 +704,33 @@ fn pv_device_maps(hs: &[VgHandle]) -> Vec<BTreeMap<String, String>> {
 pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvsArgs = parse("pvs", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let opts = a.report.options(&ctx, a.all)?;
+    pvs_report(&ctx, &a.report, a.all, &a.pvs)
+}
+
+/// `pvs` (and `pvdisplay -C`): `all` adds the devices that are no PV.
+fn pvs_report(ctx: &Ctx, r: &ReportArgs, all: bool, pv_args: &[String]) -> Result<(), CmdError> {
+    let opts = r.options(ctx, all, report::ReportType::Pvs)?;
     let _g = ctx.lock_global(false)?;
     let mut scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &mut scan, &[], Exported::Shown, a.report.foreign);
-    let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
-    if !a.pvs.is_empty() && paths.is_empty() {
+    let (hs, _) = handles(ctx, &mut scan, &[], Exported::Shown, r.foreign);
+    let devices = if all {
+        Some(crate::system::scan::candidate_devices(&ctx.conf).map_err(super::common::failed)?)
+    } else {
+        None
+    };
+    let (records, ok) = named_pv_records(ctx, &scan, &hs, pv_args, devices.as_deref());
+    let Some(records) = records else {
         return finish(ok);
-    }
-    let records = pv_records(&scan, &hs, &paths);
-    print_report(&ctx, report::report_pvs(&records, &opts))?;
+    };
+    print_report(ctx, report::report_pvs(&records, &opts))?;
     finish(ok)
+}
+
+/// LVM2's refusal of display options that do not go together (exit 3).
+fn incompatible(cmd: &str) -> CmdError {
+    usage(format!(
+        "Incompatible options selected\n  Run `{cmd} --help' for more information."
+    ))
 }
 
 #[derive(Parser, Debug)]
@@ -527,13 +738,13 @@ pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
 pub(crate) struct LvdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    report: ReportArgs,
     #[arg(short = 'a', long = "all")]
     all: bool,
-    #[arg(long = "units")]
-    units: Option<String>,
-    /// Report VGs of other hosts (a system ID not this host's) too.
-    #[arg(long = "foreign")]
-    foreign: bool,
+    /// Report in columns, as lvs does.
+    #[arg(short = 'C', long = "columns")]
+    columns: bool,
     #[arg(value_name = "VG|LV")]
     targets: Vec<String>,
 }
@@ -541,25 +752,37 @@ pub(crate) struct LvdisplayArgs {
 pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvdisplayArgs = parse("lvdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let units = display_units(&a.units)?;
+    if a.columns {
+        return lvs_report(&ctx, &a.report, a.all, &a.targets);
+    }
+    let units = display_units(&a.report.units)?;
+    let targets = lv_targets(&a.targets)?;
+    let vg_args = targets.vg_args();
     let LvTargets {
         vgs: vg_names,
         lvs: lv_names,
+        tags,
         errors,
-    } = lv_targets(&a.targets)?;
+    } = targets;
     for e in &errors {
         ctx.error(e);
     }
-    if vg_names.is_empty() && !errors.is_empty() {
+    if vg_args.is_empty() && !errors.is_empty() {
         // Every argument was refused: nothing is reported (not all VGs).
         return finish(false);
     }
     let _g = list_lock(&ctx, &vg_names)?;
     let mut scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &mut scan, &vg_names, Exported::Refused, a.foreign);
+    let (hs, ok) = handles(
+        &ctx,
+        &mut scan,
+        &vg_args,
+        Exported::Refused,
+        a.report.foreign,
+    );
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let devs = pv_device_maps(&hs);
-    let records = lv_records(&hs, &devs, &states, &lv_names);
+    let records = lv_records(&hs, &devs, &states, &lv_names, &tags);
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
     // LVM2 names a missing LV after the ones it displayed.
     let found = report_missing_lvs(&ctx, &hs, &lv_names);
@@ -571,11 +794,13 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 pub(crate) struct VgdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
-    #[arg(long = "units")]
-    units: Option<String>,
-    /// Report VGs of other hosts (a system ID not this host's) too.
-    #[arg(long = "foreign")]
-    foreign: bool,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Report in columns, as vgs does.
+    #[arg(short = 'C', long = "columns")]
+    columns: bool,
+    #[arg(short = 'A', long = "activevolumegroups")]
+    active: bool,
     #[arg(value_name = "VG")]
     vgs: Vec<String>,
 }
@@ -583,16 +808,27 @@ pub(crate) struct VgdisplayArgs {
 pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgdisplayArgs = parse("vgdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let units = display_units(&a.units)?;
+    if a.columns {
+        return vgs_report(&ctx, &a.report, false, &a.vgs);
+    }
+    let units = display_units(&a.report.units)?;
     let named = vg_name_args(&a.vgs)?;
     let _g = list_lock(&ctx, &named)?;
     let mut scan = ctx.scan()?;
-    let (hs, ok) = handles(&ctx, &mut scan, &named, Exported::Shown, a.foreign);
+    let (hs, ok) = handles_tagged(
+        &ctx,
+        &mut scan,
+        &named,
+        Exported::Shown,
+        a.report.foreign,
+        true,
+    );
     for h in &hs {
-        ctx.print_lines(&report::vgdisplay(
-            &vg_record(h, open_lv_count(&ctx, h)),
-            units,
-        ));
+        let open = open_lv_count(&ctx, h);
+        if a.active && !kernel_states(&ctx, h).values().any(|f| f.state.active) {
+            continue;
+        }
+        ctx.print_lines(&report::vgdisplay(&vg_record(h, open), units));
     }
     finish(ok)
 }
@@ -602,27 +838,39 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 pub(crate) struct PvdisplayArgs {
     #[command(flatten)]
     common: CommonArgs,
-    #[arg(long = "units")]
-    units: Option<String>,
-    /// Report VGs of other hosts (a system ID not this host's) too.
-    #[arg(long = "foreign")]
-    foreign: bool,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Report in columns, as pvs does.
+    #[arg(short = 'C', long = "columns")]
+    columns: bool,
+    /// One line per PV: its name and free space.
+    #[arg(short = 's', long = "short")]
+    short: bool,
+    /// With -C: devices that are no PV too.
+    #[arg(short = 'a', long = "all")]
+    all: bool,
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
 }
 
 pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvdisplayArgs = parse("pvdisplay", args)?;
+    // LVM2: -a only with -C, and -s not with -C.
+    if (a.all && !a.columns) || (a.short && a.columns) {
+        return Err(incompatible("pvdisplay"));
+    }
     let ctx = Ctx::new(&a.common)?;
-    let units = display_units(&a.units)?;
+    if a.columns {
+        return pvs_report(&ctx, &a.report, a.all, &a.pvs);
+    }
+    let units = display_units(&a.report.units)?;
     let _g = ctx.lock_global(false)?;
     let mut scan = ctx.scan()?;
-    let (hs, _) = handles(&ctx, &mut scan, &[], Exported::Shown, a.foreign);
-    let (paths, ok) = pv_args(&ctx, &scan, &a.pvs);
-    if !a.pvs.is_empty() && paths.is_empty() {
+    let (hs, _) = handles(&ctx, &mut scan, &[], Exported::Shown, a.report.foreign);
+    let (records, ok) = named_pv_records(&ctx, &scan, &hs, &a.pvs, None);
+    let Some(mut records) = records else {
         return finish(ok);
-    }
-    let mut records = pv_records(&scan, &hs, &paths);
+    };
     // LVM2's order (process_each_pv): each VG's PVs by name of VG, in the
     // VG's metadata order, then the orphans, in scan order.
     records.sort_by_key(|r| match r.vg {
@@ -633,7 +881,11 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         ),
         None => (1, String::new(), 0),
     });
-    ctx.print_lines(&report::pvdisplay(&records, units));
+    if a.short {
+        ctx.print_lines(&report::display::pvdisplay_short(&records, units));
+    } else {
+        ctx.print_lines(&report::pvdisplay(&records, units));
+    }
     finish(ok)
 }
 

@@ -232,6 +232,24 @@ pub fn vgdisplay(r: &VgRecord<'_>, units: Units) -> String {
 
 /// `pvdisplay` for the given PVs: PVs in a VG first, then orphans (each
 /// preceded by LVM2's `"<dev>" is a new physical volume of "<size>"`).
+/// `pvdisplay -s`: a line per PV with the space still free on it (all of
+/// the device for an orphan), as LVM2's `pvdisplay_short` words it.
+pub fn pvdisplay_short(records: &[PvRecord<'_>], units: Units) -> String {
+    let mut out = String::new();
+    for r in records {
+        let free = match r.vg {
+            Some((vg, pv)) => pv.pe_count.saturating_sub(vg.pe_used_on(&pv.key)) * vg.extent_size,
+            None => r.dev_size_bytes / 512,
+        };
+        out.push_str(&format!(
+            "  Device \"{}\" has a capacity of {}\n",
+            r.device,
+            size(free, units)
+        ));
+    }
+    out
+}
+
 pub fn pvdisplay(records: &[PvRecord<'_>], units: Units) -> String {
     let mut out = String::new();
     let ordered = records

@@ -58,7 +58,8 @@ impl ReportType {
     fn objects(self) -> &'static [Obj] {
         match self {
             ReportType::Lvs => &[Obj::Lv, Obj::Seg, Obj::Vg],
-            ReportType::Vgs => &[Obj::Vg],
+            // PV fields give a row per PV (`report_vgs_with_pvs`).
+            ReportType::Vgs => &[Obj::Vg, Obj::Pv],
             ReportType::Pvs => &[Obj::Pv, Obj::Vg],
         }
     }
@@ -150,6 +151,7 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Lv, Bin, "AllocLock", 10, "lv_allocation_locked"),
     f!(Lv, Bin, "FixMin", 10, "lv_fixed_minor"),
     f!(Lv, Bin, "SkipAct", 15, "lv_skip_activation"),
+    f!(Lv, Bin, "AutoAct", 0, "lv_autoactivation"),
     f!(Lv, Str, "Active", 0, "lv_active"),
     f!(Lv, Bin, "ActLocal", 10, "lv_active_locally"),
     f!(Lv, Bin, "ActRemote", 10, "lv_active_remotely"),
@@ -192,8 +194,11 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Pv, Str, "PV UUID", 38, "pv_uuid"),
     f!(Pv, Size, "DevSize", 0, "dev_size"),
     f!(Pv, Str, "PV", 10, "pv_name"),
+    f!(Pv, Str, "Maj", 0, "pv_major"),
+    f!(Pv, Str, "Min", 0, "pv_minor"),
     f!(Pv, Size, "PMdaFree", 9, "pv_mda_free"),
     f!(Pv, Size, "PMdaSize", 9, "pv_mda_size"),
+    f!(Pv, Num, "PExtVsn", 0, "pv_ext_vsn"),
     f!(Pv, Size, "1st PE", 7, "pe_start"),
     f!(Pv, Size, "PSize", 0, "pv_size"),
     f!(Pv, Size, "PFree", 0, "pv_free"),
@@ -207,6 +212,8 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Pv, StrList, "PV Tags", 0, "pv_tags"),
     f!(Pv, Num, "#PMda", 0, "pv_mda_count"),
     f!(Pv, Num, "#PMdaUse", 0, "pv_mda_used_count"),
+    f!(Pv, Bin, "PInUse", 0, "pv_in_use"),
+    f!(Pv, Bin, "Duplicate", 0, "pv_duplicate"),
     f!(Vg, Str, "Fmt", 0, "vg_fmt"),
     f!(Vg, Str, "VG UUID", 38, "vg_uuid"),
     f!(Vg, Str, "VG", 0, "vg_name"),
@@ -214,6 +221,7 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Vg, Str, "VPerms", 10, "vg_permissions"),
     f!(Vg, Bin, "Extendable", 0, "vg_extendable"),
     f!(Vg, Bin, "Exported", 10, "vg_exported"),
+    f!(Vg, Bin, "AutoAct", 0, "vg_autoactivation"),
     f!(Vg, Bin, "Partial", 10, "vg_partial"),
     f!(Vg, Str, "AllocPol", 10, "vg_allocation_policy"),
     f!(Vg, Bin, "Clustered", 10, "vg_clustered"),
@@ -237,6 +245,7 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Vg, Num, "#VMdaUse", 0, "vg_mda_used_count"),
     f!(Vg, Size, "VMdaFree", 9, "vg_mda_free"),
     f!(Vg, Size, "VMdaSize", 9, "vg_mda_size"),
+    f!(Vg, Num, "#VMdaCps", 0, "vg_mda_copies"),
     f!(Seg, Str, "Type", 4, "segtype"),
     f!(Seg, Num, "#Str", 4, "stripes"),
     f!(Seg, Size, "Stripe", 0, "stripe_size"),
@@ -247,6 +256,7 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Seg, Num, "SSize", 0, "seg_size_pe"),
     f!(Seg, StrList, "Seg Tags", 0, "seg_tags"),
     f!(Seg, Str, "Devices", 5, "devices"),
+    f!(Seg, Str, "Monitor", 0, "seg_monitor"),
     f!(Seg, Bin, "Zero", 0, "zero"),
 ];
 
@@ -285,13 +295,24 @@ pub fn select_fields(
     args: &[String],
     rt: ReportType,
 ) -> Result<Vec<&'static FieldDef>, ReportError> {
-    let mut out: Vec<&'static FieldDef> = rt
-        .default_fields()
+    let defaults: Vec<String> = rt.default_fields().iter().map(|s| s.to_string()).collect();
+    select_fields_from(&defaults, args, rt)
+}
+
+/// [`select_fields`] with other defaults (`report/pvs_cols`...). A
+/// `#field` list names columns to compact, not columns to show.
+pub fn select_fields_from(
+    defaults: &[String],
+    args: &[String],
+    rt: ReportType,
+) -> Result<Vec<&'static FieldDef>, ReportError> {
+    let mut out: Vec<&'static FieldDef> = defaults
         .iter()
+        .filter(|n| !n.is_empty())
         .map(|n| resolve(n, rt))
         .collect::<Result<_, _>>()?;
     let mut replaced = false;
-    for arg in args {
+    for arg in args.iter().filter(|a| !a.starts_with('#')) {
         let names = |list: &str| -> Vec<String> {
             list.split(',')
                 .filter(|s| !s.is_empty())

@@ -1,11 +1,13 @@
 //! Laying out a report: selected fields and records in, LVM2's text out
-//! (aligned columns, `--noheadings`, `--separator`, `--reportformat json`),
-//! following libdm's `dm_report_output`. Pure.
+//! (aligned columns, `--noheadings`, `--separator`, `--nameprefixes`,
+//! `--rows`, compacted empty columns, `--reportformat json`), keeping the
+//! rows a `--select` selects, following libdm's `dm_report_output`. Pure.
 
 use super::facts::{LvFacts, SnapIndex};
-use super::fields::{select_fields, FieldDef, ReportType};
+use super::fields::{resolve, select_fields_from, FieldDef, Kind, ReportType};
+use super::select::Selection;
 use super::units::Units;
-use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt};
+use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt, SortKey};
 use super::{LvRecord, PvRecord, ReportError, VgRecord};
 use crate::metadata::model::{LvRole, Vg};
 
@@ -25,6 +27,23 @@ pub struct ReportOptions {
     pub json: bool,
     /// `-a`: include hidden LVs (shown as `[name]`).
     pub all: bool,
+    /// `--nameprefixes`: each value as `LVM2_FIELD='value'`.
+    pub name_prefixes: bool,
+    /// `--unquoted`: no quotes around `--nameprefixes` values.
+    pub unquoted: bool,
+    /// `--rows`: one line per field instead of one per object.
+    pub rows: bool,
+    /// `--binary`: binary fields as 1/0 instead of their word.
+    pub binary: bool,
+    /// `-S|--select`: only the rows the selection selects.
+    pub select: Option<String>,
+    /// The default `-o` list when configured (`report/lvs_cols`...).
+    pub default_fields: Option<String>,
+    /// `report/compact_output`: drop every column that is blank in all rows.
+    pub compact_all: bool,
+    /// `report/compact_output_cols`: the columns dropped when blank
+    /// (replaced by the `-o#field` lists given).
+    pub compact_fields: Vec<String>,
 }
 
 impl Default for ReportOptions {
@@ -39,11 +58,50 @@ impl Default for ReportOptions {
             suffix: true,
             json: false,
             all: false,
+            name_prefixes: false,
+            unquoted: false,
+            rows: false,
+            binary: false,
+            select: None,
+            default_fields: None,
+            compact_all: false,
+            compact_fields: vec![],
         }
     }
 }
 
 impl ReportOptions {
+    /// The parsed `--select` for a report of type `rt`.
+    pub fn selection(&self, rt: ReportType) -> Result<Option<Selection>, ReportError> {
+        match &self.select {
+            None => Ok(None),
+            Some(s) => Ok(Some(Selection::parse(s, rt)?)),
+        }
+    }
+    /// The fields shown (`-o`, the configured or built-in defaults).
+    pub fn fields(&self, rt: ReportType) -> Result<Vec<&'static FieldDef>, ReportError> {
+        let defaults: Vec<String> = match &self.default_fields {
+            Some(d) => d.split(',').map(|s| s.trim().to_string()).collect(),
+            None => rt.default_fields().iter().map(|s| s.to_string()).collect(),
+        };
+        select_fields_from(&defaults, &self.fields, rt)
+    }
+    /// The fields to drop when blank in every row.
+    fn compact(&self, rt: ReportType) -> Vec<&'static FieldDef> {
+        let given: Vec<&str> = self
+            .fields
+            .iter()
+            .filter_map(|a| a.strip_prefix('#'))
+            .flat_map(|l| l.split(','))
+            .filter(|n| !n.is_empty())
+            .collect();
+        let names: Vec<&str> = if given.is_empty() {
+            self.compact_fields.iter().map(String::as_str).collect()
+        } else {
+            given
+        };
+        names.iter().filter_map(|n| resolve(n, rt).ok()).collect()
+    }
     fn size_fmt(&self) -> SizeFmt {
         SizeFmt {
             units: self.units,
@@ -79,17 +137,35 @@ fn sort_fields(
         .collect()
 }
 
-/// Builds the table: `value(field, i)` for each of `n` objects, sorted.
+/// Builds the table: `value(field, i)` for each of `n` objects, the rows
+/// the selection keeps, sorted.
 fn build<F>(n: usize, opts: &ReportOptions, rt: ReportType, value: F) -> Result<String, ReportError>
 where
     F: Fn(&str, usize) -> Cell,
 {
-    let fields = select_fields(&opts.fields, rt)?;
+    let mut fields = opts.fields(rt)?;
     let sort = sort_fields(opts, rt)?;
+    let selection = opts.selection(rt)?;
+    let cell = |f: &FieldDef, i: usize| {
+        let mut c = value(f.id, i);
+        if opts.binary && f.kind == Kind::Bin {
+            c.text = match c.sort {
+                SortKey::Num(v) if v > 0.0 => "1".into(),
+                SortKey::Num(v) if v == 0.0 => "0".into(),
+                _ => "-1".into(),
+            };
+        }
+        c
+    };
     let mut rows: Vec<(Row, Row)> = (0..n)
+        .filter(|&i| {
+            selection
+                .as_ref()
+                .is_none_or(|s| s.matches(&mut |f| value(f.id, i)))
+        })
         .map(|i| {
             (
-                fields.iter().map(|f| value(f.id, i)).collect(),
+                fields.iter().map(|f| cell(f, i)).collect(),
                 sort.iter().map(|(f, _)| value(f.id, i)).collect(),
             )
         })
@@ -104,29 +180,88 @@ where
         }
         std::cmp::Ordering::Equal
     });
-    let rows: Vec<Row> = rows.into_iter().map(|r| r.0).collect();
+    let mut rows: Vec<Row> = rows.into_iter().map(|r| r.0).collect();
+    // Compaction: a column blank in every row is left out.
+    let compact = opts.compact(rt);
+    let keep: Vec<bool> = fields
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let candidate = opts.compact_all || compact.iter().any(|c| std::ptr::eq(*c, *f));
+            !candidate || rows.iter().any(|r| !r[k].text.is_empty())
+        })
+        .collect();
+    if keep.contains(&false) {
+        let mut it = keep.iter();
+        fields.retain(|_| *it.next().expect("one per field"));
+        for r in &mut rows {
+            let mut it = keep.iter();
+            r.retain(|_| *it.next().expect("one per field"));
+        }
+    }
     if opts.json {
         Ok(json(&fields, &rows, rt))
+    } else if opts.rows {
+        Ok(transposed(&fields, &rows, opts))
     } else {
         Ok(columns(&fields, &rows, opts))
     }
+}
+
+/// A value as printed: `LVM2_NAME='value'` with `--nameprefixes`.
+fn shown(f: &FieldDef, text: &str, opts: &ReportOptions) -> String {
+    if !opts.name_prefixes {
+        return text.to_string();
+    }
+    let name = format!("LVM2_{}", f.id.to_ascii_uppercase());
+    if opts.unquoted {
+        format!("{name}={text}")
+    } else {
+        format!("{name}='{text}'")
+    }
+}
+
+/// `--rows`: a line per field, its heading then each object's value,
+/// never padded (as LVM2 prints them).
+fn transposed(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let sep = opts.separator.as_deref().unwrap_or(" ");
+    let mut out = String::new();
+    for (k, f) in fields.iter().enumerate() {
+        let mut parts: Vec<String> = vec![];
+        if opts.headings {
+            parts.push(f.heading.to_string());
+        }
+        parts.extend(rows.iter().map(|r| shown(f, &r[k].text, opts)));
+        out.push_str("  ");
+        out.push_str(&parts.join(sep));
+        out.push('\n');
+    }
+    out
 }
 
 fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
     if rows.is_empty() {
         return String::new();
     }
-    let aligned = opts.separator.is_none() || opts.aligned;
+    let aligned = (opts.separator.is_none() && !opts.name_prefixes) || opts.aligned;
     let sep = opts.separator.as_deref().unwrap_or(" ");
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .zip(fields)
+                .map(|(c, f)| shown(f, &c.text, opts))
+                .collect()
+        })
+        .collect();
     let widths: Vec<usize> = fields
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let w = rows
-                .iter()
-                .map(|r| r[i].text.chars().count())
-                .max()
-                .unwrap_or(0);
+            let w = rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
             w.max(f.width).max(f.heading.len())
         })
         .collect();
@@ -152,11 +287,11 @@ fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
     if opts.headings {
         line(fields.iter().map(|f| (f.heading, false)).collect());
     }
-    for r in rows {
+    for r in &rows {
         line(
             r.iter()
                 .zip(fields)
-                .map(|(c, f)| (c.text.as_str(), f.kind.right_aligned()))
+                .map(|(c, f)| (c.as_str(), f.kind.right_aligned()))
                 .collect(),
         );
     }
@@ -203,8 +338,16 @@ fn json(fields: &[&FieldDef], rows: &[Row], rt: ReportType) -> String {
 /// is selected). Internal `snapshotN` LVs are never shown; hidden LVs only
 /// with `all`.
 pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
-    let fields = select_fields(&opts.fields, ReportType::Lvs)?;
-    let per_seg = fields.iter().any(|f| f.obj == super::fields::Obj::Seg);
+    let fields = opts.fields(ReportType::Lvs)?;
+    // A segment field shown or selected on gives a row per segment.
+    let selected = opts
+        .selection(ReportType::Lvs)?
+        .map(|s| s.fields())
+        .unwrap_or_default();
+    let per_seg = fields
+        .iter()
+        .chain(&selected)
+        .any(|f| f.obj == super::fields::Obj::Seg);
     // Snapshot facts: one index per VG, one `LvFacts` per record, so no
     // field has to scan the VG (that made large VGs quadratic).
     let mut indexes: Vec<SnapIndex<'_>> = vec![];
@@ -257,6 +400,51 @@ pub fn report_vgs(records: &[VgRecord<'_>], opts: &ReportOptions) -> Result<Stri
     let f = opts.size_fmt();
     build(records.len(), opts, ReportType::Vgs, |id, i| {
         vg_value(id, &records[i], f)
+    })
+}
+
+/// `vgs`, with a row per PV of each VG (in `pvs`) when a PV field is
+/// shown, selected on or sorted by, as LVM2 does.
+pub fn report_vgs_with_pvs(
+    records: &[VgRecord<'_>],
+    pvs: &[PvRecord<'_>],
+    opts: &ReportOptions,
+) -> Result<String, ReportError> {
+    use super::fields::Obj;
+    let rt = ReportType::Vgs;
+    let selected = opts.selection(rt)?.map(|s| s.fields()).unwrap_or_default();
+    let sorted: Vec<&FieldDef> = sort_fields(opts, rt)?.into_iter().map(|(f, _)| f).collect();
+    let per_pv = opts
+        .fields(rt)?
+        .iter()
+        .chain(&selected)
+        .chain(&sorted)
+        .any(|f| f.obj == Obj::Pv);
+    if !per_pv {
+        return report_vgs(records, opts);
+    }
+    let items: Vec<(usize, usize)> = pvs
+        .iter()
+        .enumerate()
+        .filter_map(|(p, r)| {
+            let (vg, _) = r.vg?;
+            let v = records.iter().position(|x| x.vg.name == vg.name)?;
+            Some((v, p))
+        })
+        .collect();
+    let f = opts.size_fmt();
+    let is_pv = |id: &str| {
+        super::fields::FIELDS
+            .iter()
+            .any(|d| d.id == id && d.obj == Obj::Pv)
+    };
+    build(items.len(), opts, rt, |id, k| {
+        let (v, p) = items[k];
+        if is_pv(id) {
+            pv_value(id, &pvs[p], f)
+        } else {
+            vg_value(id, &records[v], f)
+        }
     })
 }
 

@@ -73,6 +73,10 @@ fn pv_records<'a>(vg: &'a Vg, devs: &BTreeMap<String, String>) -> Vec<PvRecord<'
                 mda_used_count: f[7].parse().unwrap(),
                 vg: in_vg,
                 missing: false,
+                ext_version: 2,
+                ext_used: in_vg.is_some(),
+                devno: None,
+                is_pv: true,
             }
         })
         .filter(|r| r.vg.is_none() || devs.values().any(|d| *d == r.device))

@@ -15,6 +15,7 @@ pub mod display;
 pub mod facts;
 pub mod fields;
 pub mod format;
+pub mod select;
 pub mod units;
 pub mod values;
 
@@ -25,7 +26,7 @@ mod golden_tests;
 
 pub use display::{lvdisplay, pvdisplay, vgdisplay};
 pub use fields::ReportType;
-pub use format::{report_lvs, report_pvs, report_vgs, ReportOptions};
+pub use format::{report_lvs, report_pvs, report_vgs, report_vgs_with_pvs, ReportOptions};
 pub use units::Units;
 
 /// Report errors, with LVM2's wording.
@@ -35,6 +36,8 @@ pub enum ReportError {
     UnrecognisedField(String),
     #[error(transparent)]
     Units(#[from] units::UnitsError),
+    #[error(transparent)]
+    Select(#[from] select::SelectError),
 }
 
 impl ReportError {
@@ -132,4 +135,12 @@ pub struct PvRecord<'a> {
     /// A PV of the VG not found on any device: LVM2 lists it as
     /// `[unknown]`, `m` in pv_attr.
     pub missing: bool,
+    /// PV header extension version (`pv_ext_vsn`).
+    pub ext_version: u32,
+    /// The label's PV_EXT_USED flag (`pv_in_use` of an orphan).
+    pub ext_used: bool,
+    /// Kernel major:minor of the device (`pv_major`, `pv_minor`).
+    pub devno: Option<(u32, u32)>,
+    /// False for a device without a PV label, listed by `pvs -a`.
+    pub is_pv: bool,
 }

@@ -255,6 +255,9 @@ pub fn lv_value_with<'a>(
             Some(lv.flags.has("ACTIVATION_SKIP") || lv.status.has("ACTIVATION_SKIP")),
             "skip activation",
         ),
+        "lv_autoactivation" => bin(Some(!lv.flags.has("NOAUTOACTIVATE")), "enabled"),
+        // Monitoring is dmeventd's, for targets rlvm does not create.
+        "seg_monitor" => s(""),
         "lv_active" => s(match (known, active) {
             (false, _) => "unknown",
             (true, true) => "active",
@@ -409,6 +412,15 @@ fn vg_value_with<'a>(
         "vg_extendable" => bin(Some(vg.status.has("RESIZEABLE")), "extendable"),
         "vg_exported" => bin(Some(vg.status.has("EXPORTED")), "exported"),
         "vg_partial" => bin(Some(r.missing_pvs > 0), "partial"),
+        "vg_autoactivation" => bin(Some(!vg.flags.has("NOAUTOACTIVATE")), "enabled"),
+        // 0 or unset: "unmanaged", LVM2's reserved undefined number.
+        "vg_mda_copies" => match vg.metadata_copies {
+            Some(c) if c > 0 => n(c as i64),
+            _ => Cell {
+                text: "unmanaged".into(),
+                sort: SortKey::Num(-1.0),
+            },
+        },
         "vg_allocation_policy" => s(vg.allocation_policy.clone().unwrap_or("normal".into())),
         "vg_clustered" => bin(Some(vg.status.has("CLUSTERED")), "clustered"),
         "vg_shared" => bin(Some(false), "shared"),
@@ -440,6 +452,26 @@ fn vg_value_with<'a>(
 /// Value of PV (or VG) field `id`.
 pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
     let dev_sectors = r.dev_size_bytes / 512;
+    if !r.is_pv {
+        // A device without a PV label (`pvs -a`): LVM2 prints only its
+        // name, size and a `---` attribute.
+        return match id {
+            "pv_name" => s(r.device.clone()),
+            "dev_size" => f.size(dev_sectors),
+            "pv_attr" => s("---"),
+            "pv_major" => s(r.devno.map(|d| d.0.to_string()).unwrap_or_default()),
+            "pv_minor" => s(r.devno.map(|d| d.1.to_string()).unwrap_or_default()),
+            "pv_size" | "pv_free" | "pv_used" | "pe_start" | "pv_mda_free" | "pv_mda_size" => {
+                f.size(0)
+            }
+            "pv_pe_count" | "pv_pe_alloc_count" | "pv_mda_count" | "pv_mda_used_count"
+            | "pv_ext_vsn" => n(0),
+            "pv_allocatable" | "pv_exported" | "pv_missing" | "pv_in_use" | "pv_duplicate" => {
+                bin(Some(false), "")
+            }
+            _ => s(""),
+        };
+    }
     let (size, free, used, pe, alloc) = match r.vg {
         Some((vg, pv)) => {
             let used = vg.pe_used_on(&pv.key);
@@ -459,6 +491,11 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "dev_size" => f.size(dev_sectors),
         "pv_name" => s(r.device.clone()),
         "pv_mda_free" => f.size(r.mda_free_bytes / 512),
+        "pv_ext_vsn" => n(r.ext_version as i64),
+        "pv_in_use" => bin(Some(r.vg.is_some() || r.ext_used), "used"),
+        "pv_duplicate" => bin(Some(false), "duplicate"),
+        "pv_major" => s(r.devno.map(|d| d.0.to_string()).unwrap_or_default()),
+        "pv_minor" => s(r.devno.map(|d| d.1.to_string()).unwrap_or_default()),
         "pv_mda_size" => f.size(r.mda_size_bytes / 512),
         "pe_start" => f.size(r.pe_start_sectors),
         "pv_size" => f.size(size),
