@@ -87,8 +87,8 @@ pub fn pvck(args: Vec<OsString>) -> Result<(), CmdError> {
         let dev = match open_device(name, false) {
             Ok(d) => d,
             Err(e) => {
+                // LVM2 goes on to the next PV and does not fail for this one.
                 ctx.error(e);
-                bad = true;
                 continue;
             }
         };

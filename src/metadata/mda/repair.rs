@@ -246,7 +246,7 @@ pub fn plan_pv_header(
     log: &mut Log,
 ) -> Result<(Label, Vec<(u32, u64, u64)>), RepairError> {
     let dev_size = dev.size()?;
-    let info = dump_label(dev, labelsector, false, &mut Log::default());
+    let info = dump_label(dev, labelsector, false, log);
     if !info.found_label {
         log.warn(format!(
             "WARNING: No LVM label found on {name}.  It may not be an LVM device."
@@ -496,6 +496,7 @@ pub fn apply(
                 rl.size,
                 rl.checksum
             ));
+            log.print(format!("Writing mda_header at {offset} mda{n}"));
             headers.push((
                 n,
                 MdaHeader {
@@ -507,8 +508,7 @@ pub fn apply(
         }
     }
     dev.sync()?;
-    for (n, h) in &headers {
-        log.print(format!("Writing mda_header at {} mda{n}", h.start));
+    for (_, h) in &headers {
         write_mda_header(dev, h)?;
     }
     if let Some(label) = label {
