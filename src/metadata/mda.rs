@@ -121,19 +121,23 @@ impl MdaHeader {
 pub enum MdaError {
     #[error("metadata area I/O failed: {0}")]
     Io(#[from] io::Error),
-    #[error("Incorrect checksum in metadata area header at {start} (0x{found:08x}, expected 0x{computed:08x})")]
+    /// The header errors all say "bad metadata header", LVM2's warning for
+    /// them (`text_label.c`), with the field LVM2 names before it.
+    #[error(
+        "bad metadata header at {start}: wrong checksum {found:08x} (expected {computed:08x})"
+    )]
     BadChecksum {
         start: u64,
         found: u32,
         computed: u32,
     },
-    #[error("Wrong magic number in metadata area header at {start}")]
+    #[error("bad metadata header at {start}: wrong magic number")]
     BadMagic { start: u64 },
-    #[error("Incompatible version {version} in metadata area header at {start}")]
+    #[error("bad metadata header at {start}: wrong version {version}")]
     BadVersion { start: u64, version: u32 },
-    #[error("Incorrect start {found} in metadata area header at {expected}")]
+    #[error("bad metadata header at {expected}: wrong start {found}")]
     BadStart { expected: u64, found: u64 },
-    #[error("Invalid size {size} in metadata area header at {start} (must be at least 512)")]
+    #[error("bad metadata header at {start}: invalid size {size} (must be at least 512)")]
     BadSize { start: u64, size: u64 },
     #[error("metadata area at {start} (size {size}) extends past the end of the device ({device} bytes)")]
     BeyondDevice { start: u64, size: u64, device: u64 },
