@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::metadata::id::Id;
-use crate::metadata::store::{self, DevOpener, FileOpener, PvLayout, VgHandle};
+use crate::metadata::store::{self, DevOpener, FileOpener, VgHandle};
 use crate::metadata::{names, units};
 use crate::system::{backup, lock, scan};
 
@@ -42,11 +42,18 @@ pub(crate) struct VgcreateArgs {
     addtag: Vec<String>,
     #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
     force: u8,
-    /// Metadata size for PVs created on the fly.
-    #[arg(long = "metadatasize", value_name = "Size[m|UNIT]")]
-    metadatasize: Option<String>,
-    #[arg(long = "pvmetadatacopies", alias = "metadatacopies")]
-    pvmetadatacopies: Option<u32>,
+    /// Allocation policy of the VG.
+    #[arg(long = "alloc", value_name = "Policy")]
+    alloc: Option<String>,
+    /// The VG's system ID (default: this host's; "" for none).
+    #[arg(long = "systemid", value_name = "String")]
+    systemid: Option<String>,
+    /// Allow (y, the default) or forbid (n) autoactivation of the VG.
+    #[arg(long = "setautoactivation", value_name = "y|n")]
+    setautoactivation: Option<String>,
+    /// How PVs created on the fly are laid out (as pvcreate).
+    #[command(flatten)]
+    new_pv: super::pv::opts::NewPvArgs,
     #[arg(value_name = "VG")]
     vg: String,
     #[arg(required = true, value_name = "PV")]
@@ -71,6 +78,18 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         Some(s) => units::parse_extent_size(s).map_err(bad_arg("--physicalextentsize", s))?,
         None => 8192,
     };
+    let alloc = alloc_arg(a.alloc.as_deref())?;
+    let system_id = match &a.systemid {
+        // LVM2 keeps the characters it allows; an ID with none is no ID.
+        Some(s) => names::system_id_from_string(s),
+        // A new VG belongs to this host, as with LVM2 (none without an ID).
+        None => ctx.host.system_id.clone(),
+    };
+    let autoactivate = match a.setautoactivation.as_deref() {
+        None => true,
+        Some(v) => yes_no("--setautoactivation", v)?,
+    };
+    let new_pv = a.new_pv.resolve(&ctx.conf)?;
     let _g = ctx.lock_global(true)?;
     let _v = ctx.lock_vg(&name, true)?;
     let scan_result = ctx.scan()?;
@@ -81,7 +100,6 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     // Every device is checked, and every new PV planned, before anything
     // is written: a bad argument anywhere leaves every device as it was.
-    let layout = new_pv_layout(&a)?;
     let mut planned: Vec<Planned> = Vec::new();
     for arg in &a.pvs {
         let dev = scan::resolve_device(arg, &ctx.conf).map_err(|e| {
@@ -121,8 +139,14 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                         "{arg} is not a physical volume (test mode does not create one)."
                     )));
                 }
-                let info =
-                    store::plan_pv(dev.size_bytes, &path, Id::random(), &layout).map_err(failed)?;
+                let info = super::pv::opts::plan_new_pv(
+                    &new_pv,
+                    dev.size_bytes,
+                    &path,
+                    arg,
+                    Id::random(),
+                    None,
+                )?;
                 Planned {
                     arg: arg.clone(),
                     devno: (dev.major, dev.minor),
@@ -143,6 +167,15 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             units::display_size(extent_size)
         )));
     }
+    // LVM2 writes the new PVs, then fails in vg_write; rlvm refuses first.
+    if planned
+        .iter()
+        .all(|p| p.info.label.header.metadata_areas.is_empty() || (p.new && new_pv.ignored))
+    {
+        return Err(CmdError::Failed(
+            "Aborting vg_write: No metadata areas to write to!".into(),
+        ));
+    }
     // Other formats' signatures: every question is asked before any wipe.
     let mut opened = Vec::new();
     for p in planned.iter().filter(|p| p.new) {
@@ -161,7 +194,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             break;
         };
         super::pv::wipe_confirmed(&ctx, d.as_ref(), &p.arg, &sigs)?;
-        let info = store::write_pv(d.as_ref(), &p.info).map_err(failed)?;
+        let info = super::pv::opts::write_new_pv(d.as_ref(), &p.info, new_pv.ignored)?;
         ctx.print(format!(
             "Physical volume \"{}\" successfully created.",
             p.arg
@@ -169,11 +202,17 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         pv_infos.push(info);
     }
     let mut vg = store::new_vg(&name, extent_size, &pv_infos);
+    for (pv, info) in vg.pvs.iter_mut().zip(&pv_infos) {
+        (pv.ba_start, pv.ba_size) = super::pv::opts::ba_of(info);
+    }
     vg.tags = addtag.clone();
     vg.max_lv = a.max_lv.unwrap_or(0);
     vg.max_pv = a.max_pv.unwrap_or(0);
-    // A new VG belongs to this host, as with LVM2 (none without an ID).
-    vg.system_id = ctx.host.system_id.clone();
+    vg.allocation_policy = alloc;
+    vg.system_id = system_id;
+    if !autoactivate {
+        vg.flags.set("NOAUTOACTIVATE");
+    }
     let mut handle = VgHandle::new_vg(vg, pv_infos);
     ctx.commit(&mut handle, &store::command_line())?;
     let _ = lock::invalidate_hints();
@@ -189,18 +228,28 @@ struct Planned {
     new: bool,
 }
 
-/// The layout of PVs vgcreate creates on the fly.
-fn new_pv_layout(a: &VgcreateArgs) -> Result<PvLayout, CmdError> {
-    let mut layout = PvLayout::default();
-    if let Some(c) = a.pvmetadatacopies {
-        layout.mda_copies = c.min(2);
+/// `--alloc`: one of LVM2's policies; `normal` (the default) is not
+/// recorded, and a VG has nothing to inherit from (`vg_set_alloc_policy`).
+pub(crate) fn alloc_arg(v: Option<&str>) -> Result<Option<String>, CmdError> {
+    match v {
+        None | Some("normal") => Ok(None),
+        Some("inherit") => Err(usage(
+            "Volume Group allocation policy cannot inherit from anything",
+        )),
+        Some(p) if crate::metadata::model::ALLOC_POLICIES.contains(&p) => Ok(Some(p.to_string())),
+        Some(p) => Err(CmdError::BadArg(format!(
+            "Unrecognised allocation policy {p}\n  Invalid argument for --alloc: {p}"
+        ))),
     }
-    if let Some(s) = &a.metadatasize {
-        let b = units::parse_size(s, 'm').map_err(bad_arg("--metadatasize", s))? * 512;
-        layout.pe_start = (4096 + b).div_ceil(1 << 20) << 20;
-        layout.mda_size = layout.pe_start - 4096;
+}
+
+/// A y|n option value, LVM2's way (exit 3 for anything else).
+pub(crate) fn yes_no(opt: &str, v: &str) -> Result<bool, CmdError> {
+    match v {
+        "y" | "yes" => Ok(true),
+        "n" | "no" => Ok(false),
+        _ => Err(CmdError::BadArg(format!("Invalid argument for {opt}: {v}"))),
     }
-    Ok(layout)
 }
 
 #[derive(Parser, Debug)]
