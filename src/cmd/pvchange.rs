@@ -1,16 +1,18 @@
-//! pvchange: a PV's allocatability (-x) and tags, for named PVs or all
-//! (-a), one commit per PV, in LVM2's words and counts. Changing a PV's
-//! UUID (-u) or ignoring its metadata areas (--metadataignore) rewrites
-//! its label or areas: refused (exit 5), nothing written.
+//! pvchange: a PV's allocatability (-x), tags and metadata areas in use
+//! or ignored (--metadataignore), for named PVs or all (-a), one commit
+//! per PV, in LVM2's words and counts. Changing a PV's UUID (-u) rewrites
+//! its label: refused (exit 5), nothing written.
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::metadata::store;
+use crate::metadata::pvedit;
+use crate::metadata::store::{self, DevOpener, FileOpener, PvInfo};
 use crate::system::scan;
 
-use super::common::{apply_tags, parse, tag_args, usage, CmdError, CommonArgs, Ctx};
+use super::common::{apply_tags, failed, parse, tag_args, usage, CmdError, CommonArgs, Ctx};
+use super::confirm;
 
 #[derive(Parser, Debug)]
 #[command(about = "Change attributes of physical volume(s)")]
@@ -32,7 +34,8 @@ pub(crate) struct PvchangeArgs {
     /// Give the PV a new UUID (not supported by rlvm).
     #[arg(short = 'u', long = "uuid")]
     uuid: bool,
-    /// Ignore the PV's metadata areas (not supported by rlvm).
+    /// Ignore the PV's metadata areas (y): its VG's metadata is no longer
+    /// written there; or use them again (n).
     #[arg(long = "metadataignore", value_name = "y|n")]
     metadataignore: Option<String>,
     /// Accepted for compatibility.
@@ -72,6 +75,16 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
             )))
         }
     };
+    let ignore = match a.metadataignore.as_deref() {
+        None => None,
+        Some("y") | Some("yes") => Some(true),
+        Some("n") | Some("no") => Some(false),
+        Some(v) => {
+            return Err(CmdError::BadArg(format!(
+                "Invalid argument for --metadataignore: {v}"
+            )))
+        }
+    };
     let addtag = tag_args("--addtag", &a.addtag)?;
     let deltag = tag_args("--deltag", &a.deltag)?;
     if alloc.is_none()
@@ -96,11 +109,18 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         ));
     }
     let ctx = Ctx::new(&a.common)?;
-    if a.uuid || a.metadataignore.is_some() {
+    if a.uuid {
         return Err(CmdError::Failed(
-            "pvchange -u and --metadataignore are not supported by rlvm (they rewrite the PV label or its metadata areas).".into(),
+            "pvchange -u is not supported by rlvm (it rewrites the PV label).".into(),
         ));
     }
+    let change = Change {
+        alloc,
+        addtag,
+        deltag,
+        ignore,
+        force: a.force > 0,
+    };
     let _g = ctx.lock_global(true)?;
     let found = ctx.scan()?;
     let mut targets: Vec<Target> = Vec::new();
@@ -157,7 +177,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     targets.sort_by_key(|t| (t.vg.is_none(), t.vg.clone()));
     let (mut changed, mut unchanged) = (0usize, 0usize);
     for t in targets {
-        match change_one(&ctx, &t, alloc, &addtag, &deltag) {
+        match change_one(&ctx, &t, &change) {
             Ok(true) => {
                 ctx.print(format!("Physical volume \"{}\" changed", t.name));
                 changed += 1;
@@ -187,15 +207,27 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// Changes one PV; `Ok(false)` when it already was as asked.
-fn change_one(
-    ctx: &Ctx,
-    t: &Target,
+/// What to change on each PV.
+struct Change {
     alloc: Option<bool>,
-    addtag: &[String],
-    deltag: &[String],
-) -> Result<bool, CmdError> {
+    addtag: Vec<String>,
+    deltag: Vec<String>,
+    /// --metadataignore y (true) or n.
+    ignore: Option<bool>,
+    /// -f: no question about the VG's preferred number of copies.
+    force: bool,
+}
+
+/// Changes one PV; `Ok(false)` when it already was as asked.
+fn change_one(ctx: &Ctx, t: &Target, c: &Change) -> Result<bool, CmdError> {
+    let (alloc, addtag, deltag) = (c.alloc, &c.addtag, &c.deltag);
     let Some(vg_name) = &t.vg else {
+        if alloc.is_none() && addtag.is_empty() && deltag.is_empty() {
+            return match c.ignore {
+                Some(y) => ignore_orphan(ctx, t, y).map(|()| true),
+                None => Ok(false),
+            };
+        }
         return Err(CmdError::Failed(if alloc.is_some() {
             format!(
                 "Allocatability not supported by orphan lvm2 format PV {}",
@@ -238,9 +270,114 @@ fn change_one(
         // LVM2 writes the VG for a tag change even when nothing differs.
         change |= before != pv.tags || !addtag.is_empty() || !deltag.is_empty();
     }
+    let mut flip = None;
+    if let Some(y) = c.ignore {
+        let key = pv.key.clone();
+        let info = h.pvs.get(&key).cloned().ok_or_else(|| {
+            CmdError::Failed(format!("Failed to find physical volume \"{}\".", t.name))
+        })?;
+        let ignored = mda_flags(&info)?;
+        check_ignore_change(&t.name, &ignored, y)?;
+        // The VG's other areas in use: one at least must stay.
+        let mut others = 0;
+        for (k, i) in &h.pvs {
+            if *k != key {
+                others += mda_flags(i)?.iter().filter(|f| !**f).count();
+            }
+        }
+        let mine_after = if y { 0 } else { ignored.len() };
+        if others + mine_after == 0 {
+            return Err(CmdError::Failed(format!(
+                "Cannot ignore the last metadata areas in use of volume group {vg_name}."
+            )));
+        }
+        let copies = h.vg.metadata_copies.unwrap_or(0);
+        if copies != 0 {
+            if !c.force
+                && !confirm(
+                    ctx,
+                    &format!(
+                        "Override preferred number of copies of VG {vg_name} metadata? [y/n]: "
+                    ),
+                )
+            {
+                return Err(CmdError::Failed(String::new()));
+            }
+            let used = (others + mine_after) as u64;
+            ctx.warn(format!(
+                "Changing preferred number of copies of VG {vg_name} metadata from {copies} to {used}"
+            ));
+            h.vg.metadata_copies = Some(used);
+        }
+        flip = Some((info, y));
+        change = true;
+    }
     if !change {
         return Ok(false);
     }
+    if let (Some((info, y)), false) = (&flip, ctx.common.test) {
+        // Before the commit: the commit writes to the areas in use only,
+        // so areas being ignored no longer get the new copy and areas
+        // used again get it.
+        set_flags(info, *y)?;
+    }
     ctx.commit(&mut h, &store::command_line())?;
     Ok(true)
+}
+
+/// Whether each metadata area of `info` is ignored, read from its header.
+fn mda_flags(info: &PvInfo) -> Result<Vec<bool>, CmdError> {
+    let d = FileOpener.open(&info.path, false).map_err(failed)?;
+    Ok(info
+        .label
+        .header
+        .metadata_areas
+        .iter()
+        .map(|m| pvedit::mda_ignored(d.as_ref(), m).unwrap_or(false))
+        .collect())
+}
+
+/// LVM2's refusals of a change that changes nothing
+/// (`pv_change_metadataignore`).
+fn check_ignore_change(name: &str, ignored: &[bool], y: bool) -> Result<(), CmdError> {
+    let used = ignored.iter().filter(|i| !**i).count();
+    let err = |m: String| Err(CmdError::Failed(m));
+    if y && used == 0 {
+        return err(format!(
+            "Metadata areas on physical volume \"{name}\" already ignored."
+        ));
+    }
+    if !y && used == ignored.len() {
+        return err(format!(
+            "Metadata areas on physical volume \"{name}\" already marked as in-use."
+        ));
+    }
+    Ok(())
+}
+
+/// Marks every metadata area of `info` ignored (or in use).
+fn set_flags(info: &PvInfo, y: bool) -> Result<(), CmdError> {
+    let d = FileOpener.open(&info.path, true).map_err(failed)?;
+    for m in &info.label.header.metadata_areas {
+        pvedit::set_mda_ignored(d.as_ref(), m, y).map_err(|e| {
+            failed(format!(
+                "Failed to store physical volume \"{}\": {e}",
+                info.path
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// `--metadataignore` on a PV in no VG: only its area headers change.
+fn ignore_orphan(ctx: &Ctx, t: &Target, y: bool) -> Result<(), CmdError> {
+    let found = ctx.scan()?;
+    let info = found.pvs.iter().find(|p| p.id() == t.id).ok_or_else(|| {
+        CmdError::Failed(format!("Failed to find physical volume \"{}\".", t.name))
+    })?;
+    check_ignore_change(&t.name, &mda_flags(info)?, y)?;
+    if !ctx.common.test {
+        set_flags(info, y)?;
+    }
+    Ok(())
 }
