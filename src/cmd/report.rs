@@ -251,13 +251,29 @@ fn handles_tagged(
     (out, ok)
 }
 
+/// `report::mda_free_bytes` of an area, 0 when its header is unreadable.
+fn mda_free(m: &crate::metadata::store::MdaState) -> u64 {
+    m.header.as_ref().map(report::mda_free_bytes).unwrap_or(0)
+}
+
 fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
     let mdas: Vec<_> = h.pvs.values().flat_map(|p| p.mdas.iter()).collect();
+    // vg_mda_free counts the areas in use (not `--metadataignore`d ones).
+    let in_use = |m: &&crate::metadata::store::MdaState| {
+        m.header
+            .as_ref()
+            .is_ok_and(|h| h.slots[0].flags & crate::metadata::mda::RAW_LOCN_IGNORED == 0)
+    };
     VgRecord {
         vg: &h.vg,
         mda_count: mdas.len() as u32,
         mda_used_count: mdas.iter().filter(|m| m.header.is_ok()).count() as u32,
-        mda_free_bytes: mdas.iter().map(|m| m.free_bytes()).min().unwrap_or(0),
+        mda_free_bytes: mdas
+            .iter()
+            .filter(|m| in_use(m))
+            .map(|m| mda_free(m))
+            .min()
+            .unwrap_or(0),
         mda_size_bytes: mdas
             .iter()
             .filter_map(|m| m.header.as_ref().ok().map(|h| h.size))
@@ -621,7 +637,7 @@ fn pv_records<'a>(
                 .filter_map(|m| m.header.as_ref().ok().map(|h| h.size))
                 .min()
                 .unwrap_or(0),
-            mda_free_bytes: info.mdas.iter().map(|m| m.free_bytes()).min().unwrap_or(0),
+            mda_free_bytes: info.mdas.iter().map(mda_free).min().unwrap_or(0),
             vg,
             missing: false,
             ext_version: info.label.header.ext_version,

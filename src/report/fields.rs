@@ -60,7 +60,9 @@ impl ReportType {
             ReportType::Lvs => &[Obj::Lv, Obj::Seg, Obj::Vg],
             // PV fields give a row per PV (`report_vgs_with_pvs`).
             ReportType::Vgs => &[Obj::Vg, Obj::Pv],
-            ReportType::Pvs => &[Obj::Pv, Obj::Vg],
+            // LV and segment fields are accepted, and blank: rlvm does not
+            // split PVs into segments as LVM2's pvs does for them.
+            ReportType::Pvs => &[Obj::Pv, Obj::Vg, Obj::Lv, Obj::Seg],
         }
     }
     /// LVM2's default `-o` (`report/lvs_cols` etc. in `config_settings.h`).
