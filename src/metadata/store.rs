@@ -471,6 +471,17 @@ fn read_pv_cached(
     )))
 }
 
+/// The copies of one VG found by a scan (`Scan::groups`): indexes into
+/// `Scan::pvs` and their `mdas`.
+struct VgGroup<'a> {
+    id: Id,
+    /// The newest copy and where it is.
+    best: (&'a Vg, usize, usize),
+    /// Every PV any copy lists.
+    pv_ids: BTreeSet<Id>,
+    copies: Vec<(usize, usize)>,
+}
+
 /// One VG as read: the winning metadata and where its PVs are.
 #[derive(Clone, Debug)]
 pub struct VgHandle {
@@ -513,10 +524,9 @@ impl Scan {
     /// PVs that belong to no VG.
     pub fn orphans(&self) -> Vec<&PvInfo> {
         let in_vg: BTreeSet<Id> = self
-            .vg_ids()
+            .groups()
             .iter()
-            .filter_map(|(_, id)| self.best_copy_by_id(id))
-            .flat_map(|v| v.pvs.iter().map(|p| p.id).collect::<Vec<_>>())
+            .flat_map(|g| g.best.0.pvs.iter().map(|p| p.id))
             .collect();
         self.pvs
             .iter()
@@ -576,7 +586,7 @@ impl Scan {
     /// the name means when several carry it.
     fn best_copy(&self, name: &str) -> Option<&Vg> {
         match self.resolve_vg_name(name) {
-            Ok(id) => self.best_copy_by_id(&id),
+            Ok(id) => self.best_copy_of(name, &id),
             Err(_) => self
                 .pvs
                 .iter()
@@ -605,7 +615,7 @@ impl Scan {
         let names: BTreeSet<String> = self
             .vg_ids()
             .into_iter()
-            .filter(|(_, id)| self.best_copy_by_id(id).is_some_and(|v| !self.host.owns(v)))
+            .filter(|(n, id)| self.best_copy_of(n, id).is_some_and(|v| !self.host.owns(v)))
             .map(|(n, _)| n)
             .collect();
         names.into_iter().collect()
@@ -643,28 +653,54 @@ impl Scan {
         self.check_access(h, access)
     }
 
-    /// Every VG found, by UUID: `(name, id)` sorted by name, then UUID. A
-    /// name may appear more than once (VGs made while each other's PVs were
-    /// absent, or cloned disks); each VG's name is its newest copy's.
-    pub fn vg_ids(&self) -> Vec<(String, Id)> {
-        let mut best: BTreeMap<Id, &Vg> = BTreeMap::new();
-        for v in self
-            .pvs
-            .iter()
-            .flat_map(|p| p.mdas.iter().filter_map(|m| m.vg()))
-        {
-            match best.get(&v.id) {
-                Some(b) if b.seqno >= v.seqno => {}
-                _ => {
-                    best.insert(v.id, v);
+    /// The VGs found: copies grouped by VG UUID and, within a UUID, by the
+    /// PVs they list. Two VGs with one UUID but no PV in common are two
+    /// VGs (a VG copied with dd, then renamed and given new PV UUIDs while
+    /// the original was hidden: LVM2's duplicate-vgid case); copies of one
+    /// VG always share its PVs. Each group's name is its newest copy's.
+    fn groups(&self) -> Vec<VgGroup<'_>> {
+        let mut groups: Vec<VgGroup<'_>> = Vec::new();
+        for (pi, pv) in self.pvs.iter().enumerate() {
+            for (mi, m) in pv.mdas.iter().enumerate() {
+                let Some(v) = m.vg() else { continue };
+                let ids: BTreeSet<Id> = v.pvs.iter().map(|p| p.id).collect();
+                let at = groups
+                    .iter()
+                    .position(|g| g.id == v.id && !g.pv_ids.is_disjoint(&ids));
+                let g = match at {
+                    Some(i) => &mut groups[i],
+                    None => {
+                        groups.push(VgGroup {
+                            id: v.id,
+                            best: (v, pi, mi),
+                            pv_ids: BTreeSet::new(),
+                            copies: Vec::new(),
+                        });
+                        groups.last_mut().expect("just pushed")
+                    }
+                };
+                // The newest copy, the first seen of that seqno (LVM2's rule).
+                if v.seqno > g.best.0.seqno {
+                    g.best = (v, pi, mi);
                 }
+                g.pv_ids.extend(ids);
+                g.copies.push((pi, mi));
             }
         }
-        let mut out: Vec<(String, Id)> = best
-            .into_iter()
-            .map(|(id, v)| (v.name.clone(), id))
+        groups
+    }
+
+    /// Every VG found: `(name, UUID)` sorted by name, then UUID. A name may
+    /// appear more than once (VGs made while each other's PVs were absent,
+    /// or cloned disks), and so may a UUID (see `groups`).
+    pub fn vg_ids(&self) -> Vec<(String, Id)> {
+        let mut out: Vec<(String, Id)> = self
+            .groups()
+            .iter()
+            .map(|g| (g.best.0.name.clone(), g.id))
             .collect();
         out.sort();
+        out.dedup();
         out
     }
 
@@ -687,7 +723,10 @@ impl Scan {
             many => {
                 let local: Vec<&Id> = many
                     .iter()
-                    .filter(|id| self.best_copy_by_id(id).is_some_and(|v| self.host.owns(v)))
+                    .filter(|id| {
+                        self.best_copy_of(name, id)
+                            .is_some_and(|v| self.host.owns(v))
+                    })
                     .collect();
                 match local.as_slice() {
                     [one] => Ok(**one),
@@ -697,9 +736,26 @@ impl Scan {
         }
     }
 
-    /// The VG with UUID `id` if `access` allows it.
+    /// The VG with UUID `id` if `access` allows it; of several VGs with
+    /// that UUID, the first (by name) this host may use.
     pub fn vg_by_id(&self, id: &Id, access: Access) -> Result<VgHandle, StoreError> {
-        let h = self.read_vg_id(id)?;
+        let named: Vec<String> = self
+            .vg_ids()
+            .into_iter()
+            .filter(|(_, i)| i == id)
+            .map(|(n, _)| n)
+            .collect();
+        let name = named
+            .iter()
+            .find(|n| self.best_copy_of(n, id).is_some_and(|v| self.host.owns(v)))
+            .or(named.first())
+            .ok_or(StoreError::VgIdNotFound(*id))?;
+        self.vg_by_key(name, id, access)
+    }
+
+    /// The VG called `name` with UUID `id`, if `access` allows it.
+    pub fn vg_by_key(&self, name: &str, id: &Id, access: Access) -> Result<VgHandle, StoreError> {
+        let h = self.read_vg_key(name, id)?;
         self.check_access(h, access)
     }
 
@@ -717,35 +773,31 @@ impl Scan {
         Ok(h)
     }
 
-    /// The newest copy of the VG with UUID `id`.
-    fn best_copy_by_id(&self, id: &Id) -> Option<&Vg> {
-        self.pvs
-            .iter()
-            .flat_map(|pv| pv.mdas.iter().filter_map(|m| m.vg()))
-            .filter(|v| v.id == *id)
-            .max_by_key(|v| v.seqno)
+    /// The newest copy of the VG called `name` with UUID `id`.
+    fn best_copy_of(&self, name: &str, id: &Id) -> Option<&Vg> {
+        self.groups()
+            .into_iter()
+            .find(|g| g.id == *id && g.best.0.name == name)
+            .map(|g| g.best.0)
     }
 
     /// The VG called `name` whatever its owner or state.
     fn read_vg(&self, name: &str) -> Result<VgHandle, StoreError> {
         let id = self.resolve_vg_name(name)?;
-        self.read_vg_id(&id)
+        self.read_vg_key(name, &id)
     }
 
-    /// The VG with UUID `id` whatever its owner or state.
-    fn read_vg_id(&self, id: &Id) -> Result<VgHandle, StoreError> {
-        // The newest copy, the first seen of that seqno (LVM2's rule).
-        let mut best: Option<(&Vg, &str, &MdaState)> = None;
-        for pv in &self.pvs {
-            for m in &pv.mdas {
-                if let Some(v) = m.vg() {
-                    if v.id == *id && best.is_none_or(|(b, _, _)| v.seqno > b.seqno) {
-                        best = Some((v, &pv.path, m));
-                    }
-                }
-            }
-        }
-        let (best, best_path, best_mda) = best.ok_or(StoreError::VgIdNotFound(*id))?;
+    /// The VG called `name` with UUID `id`, whatever its owner or state.
+    fn read_vg_key(&self, name: &str, id: &Id) -> Result<VgHandle, StoreError> {
+        let groups = self.groups();
+        let group = groups
+            .iter()
+            .find(|g| g.id == *id && g.best.0.name == name)
+            .ok_or_else(|| StoreError::VgNotFound(name.to_string()))?;
+        let (best, bpi, bmi) = group.best;
+        let best_path = self.pvs[bpi].path.as_str();
+        let best_mda = &self.pvs[bpi].mdas[bmi];
+        let in_group = |pi: usize, mi: usize| group.copies.contains(&(pi, mi));
         let vg = best.clone();
         let mut warnings: Vec<String> = Vec::new();
         let mut disagreeing = Vec::new();
@@ -756,10 +808,10 @@ impl Scan {
                 .ok()
                 .map(|h| (h.slots[0].checksum, h.slots[0].size))
         };
-        for pv in &self.pvs {
+        for (pi, pv) in self.pvs.iter().enumerate() {
             for (i, m) in pv.mdas.iter().enumerate() {
                 let Some(v) = m.vg() else { continue };
-                if v.id != vg.id {
+                if !in_group(pi, i) {
                     continue;
                 }
                 if v.seqno != vg.seqno {
@@ -852,13 +904,10 @@ impl Scan {
 
     /// The VG whose metadata lists the PV `id` (exported or not), if any.
     pub fn vg_of_pv(&self, id: &Id) -> Option<VgHandle> {
-        self.vg_ids()
+        self.groups()
             .iter()
-            .filter(|(_, vg)| {
-                self.best_copy_by_id(vg)
-                    .is_some_and(|v| v.pv_by_id(id).is_some())
-            })
-            .find_map(|(_, vg)| self.vg_by_id(vg, Access::ANY).ok())
+            .filter(|g| g.best.0.pv_by_id(id).is_some())
+            .find_map(|g| self.vg_by_key(&g.best.0.name, &g.id, Access::ANY).ok())
     }
 }
 
@@ -1452,6 +1501,73 @@ mod tests {
                 .unwrap();
         }
         opener
+    }
+
+    /// VGs on their own PVs: (name, system ID, VG UUID).
+    fn vgs(list: &[(&str, Option<&str>, Id)]) -> MemOpener {
+        let mut opener = MemOpener::default();
+        for (i, (name, sysid, id)) in list.iter().enumerate() {
+            let path = format!("/dev/mem{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            let info = create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap();
+            let mut vg = new_vg(name, 2048, std::slice::from_ref(&info));
+            vg.system_id = sysid.map(str::to_string);
+            vg.id = *id;
+            VgHandle::new_vg(vg, vec![info])
+                .commit(&opener, "create")
+                .unwrap();
+        }
+        opener
+    }
+
+    /// LVM2's duplicate VG names: the one local VG is meant; two local
+    /// ones (or only foreign ones) are ambiguous; each is still there by
+    /// UUID, and every one is listed.
+    #[test]
+    fn duplicate_names_resolve_to_the_one_local_vg() {
+        let (a, b, c) = (Id::random(), Id::random(), Id::random());
+        let o = vgs(&[("vg", None, a), ("vg", Some("other"), b)]);
+        let sc = scan(&o, &o.names());
+        assert_eq!(sc.resolve_vg_name("vg").unwrap(), a);
+        assert_eq!(sc.vg("vg").unwrap().vg.id, a);
+        assert_eq!(sc.vg_ids().len(), 2);
+        assert!(matches!(
+            sc.vg_by_id(&b, Access::default()),
+            Err(StoreError::VgForeign { .. })
+        ));
+        assert_eq!(sc.vg_by_id(&b, Access::ANY).unwrap().vg.id, b);
+
+        let o = vgs(&[("vg", None, a), ("vg", None, b), ("vg", Some("x"), c)]);
+        let sc = scan(&o, &o.names());
+        assert!(matches!(sc.vg("vg"), Err(StoreError::DuplicateVgName(_))));
+        assert_eq!(sc.vg_by_id(&b, Access::default()).unwrap().vg.id, b);
+        assert_eq!(sc.vg_ids().len(), 3);
+
+        let o = vgs(&[("vg", Some("x"), a), ("vg", Some("y"), b)]);
+        let sc = scan(&o, &o.names());
+        assert!(matches!(
+            sc.vg_with("vg", Access::ANY),
+            Err(StoreError::DuplicateVgName(_))
+        ));
+    }
+
+    /// One UUID, two names, no PV in common (a dd copy renamed and given
+    /// new PV UUIDs): two VGs, each read from its own PV only.
+    #[test]
+    fn same_uuid_on_disjoint_pvs_is_two_vgs() {
+        let a = Id::random();
+        let o = vgs(&[("vg1", None, a), ("vg2", None, a)]);
+        let sc = scan(&o, &o.names());
+        assert_eq!(
+            sc.vg_ids(),
+            vec![("vg1".to_string(), a), ("vg2".to_string(), a)]
+        );
+        for (name, path) in [("vg1", "/dev/mem0"), ("vg2", "/dev/mem1")] {
+            let h = sc.vg(name).unwrap();
+            assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+            assert_eq!(h.pv_paths.values().collect::<Vec<_>>(), [path]);
+        }
+        assert!(sc.orphans().is_empty());
     }
 
     /// The seqno read from the head of the text is the VG's, not a
