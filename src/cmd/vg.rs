@@ -1,9 +1,12 @@
 //! vgcreate, vgremove; vgck, vgchange, vgcfgbackup and vgcfgrestore in
 //! the submodules.
 
+mod attrs;
 mod cfg;
 mod change;
 mod ck;
+mod select;
+mod systemid;
 
 pub use cfg::{vgcfgbackup, vgcfgrestore, VgcfgbackupArgs, VgcfgrestoreArgs};
 pub use change::{vgchange, VgchangeArgs};

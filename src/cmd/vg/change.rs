@@ -9,8 +9,11 @@ use crate::metadata::store::{self, Access};
 
 use crate::cmd::activate;
 use crate::cmd::common::{
-    apply_tags, parse, tag_args, usage, vg_name_args, CmdError, CommonArgs, Ctx,
+    apply_tags, bad_arg, failed, parse, tag_args, usage, CmdError, CommonArgs, Ctx,
 };
+use crate::metadata::{id::Id, units};
+
+use super::attrs;
 
 #[derive(Parser, Debug)]
 #[command(about = "Change volume group attributes")]
@@ -48,73 +51,83 @@ pub struct VgchangeArgs {
     /// Allow (y) or forbid (n) autoactivation (-aay) of the VG's LVs.
     #[arg(long = "setautoactivation", value_name = "y|n")]
     pub setautoactivation: Option<String>,
+    /// Maximum number of LVs (0 = unlimited).
+    #[arg(
+        short = 'l',
+        long = "logicalvolume",
+        alias = "maxlogicalvolumes",
+        value_name = "Number"
+    )]
+    pub max_lv: Option<String>,
+    /// Maximum number of PVs (0 = unlimited).
+    #[arg(short = 'p', long = "maxphysicalvolumes", value_name = "Number")]
+    pub max_pv: Option<String>,
+    /// Whether PVs may be added to or removed from the VG.
+    #[arg(
+        short = 'x',
+        long = "resizeable",
+        alias = "resizable",
+        value_name = "y|n"
+    )]
+    pub resizeable: Option<String>,
+    /// A new random UUID for the VG (no LV active).
+    #[arg(short = 'u', long = "uuid")]
+    pub uuid: bool,
+    /// New physical extent size.
+    #[arg(short = 's', long = "physicalextentsize", value_name = "Size[m|UNIT]")]
+    pub extent_size: Option<String>,
+    /// Allocation policy of the VG.
+    #[arg(long = "alloc", value_name = "Policy")]
+    pub alloc: Option<String>,
+    /// The VG's new system ID ("" for none).
+    #[arg(long = "systemid", value_name = "String")]
+    pub systemid: Option<String>,
+    /// Go on when the VG's lock cannot be taken (activation only).
+    #[arg(long = "ignorelockingfailure")]
+    pub ignorelockingfailure: bool,
+    /// How LVs with missing PVs are activated.
+    #[arg(long = "activationmode", value_name = "partial|degraded|complete")]
+    pub activationmode: Option<String>,
+    /// Accepted: activate read-only is not supported, the option is ignored.
+    #[arg(long = "readonly")]
+    pub readonly: bool,
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
     #[arg(value_name = "VG")]
     pub vgs: Vec<String>,
 }
 
 pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgchangeArgs = parse("vgchange", args)?;
+    check_options(&a)?;
+    let props = Props::from_args(&a)?;
     let ctx = Ctx::new(&a.common)?;
-    let addtag = tag_args("--addtag", &a.addtag)?;
-    let deltag = tag_args("--deltag", &a.deltag)?;
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
-    let autoact = match a.setautoactivation.as_deref() {
-        None => None,
-        Some("y") | Some("yes") => Some(true),
-        Some("n") | Some("no") => Some(false),
-        Some(v) => {
-            return Err(CmdError::BadArg(format!(
-                "Invalid argument for --setautoactivation: {v}"
-            )))
-        }
-    };
     ctx.ignore_activation_skip.set(a.ignoreactivationskip);
-    if a.activate.is_none()
-        && autoact.is_none()
-        && addtag.is_empty()
-        && deltag.is_empty()
-        && !a.refresh
-        && a.poll.is_none()
-    {
-        return Err(usage(
-            "One of -a, --addtag, --deltag, --refresh or --poll is required.",
-        ));
+    if let Some(sid) = &a.systemid {
+        return super::systemid::vgchange_systemid(&ctx, &a.vgs, sid);
     }
-    let names: Vec<String> = if a.vgs.is_empty() {
-        ctx.unnamed_vgs(&ctx.scan()?, Access::default())
-    } else {
-        vg_name_args(&a.vgs)?
-    };
-    let mut result = Ok(());
+    let scan = ctx.scan()?;
+    let (names, mut failed_any) =
+        super::select::select_vgs(&ctx, &scan, &a.vgs, Access::default())?;
+    drop(scan);
     for name in &names {
         let one = (|| -> Result<(), CmdError> {
-            if !addtag.is_empty() || !deltag.is_empty() || autoact.is_some() {
-                let (mut h, _g) = ctx.load_vg_handling_missing(name)?;
-                if let Some(y) = autoact {
-                    // LVM2's refusal of a no-op (vgchange_setautoactivation).
-                    if h.vg.flags.has("NOAUTOACTIVATE") != y {
-                        return Err(CmdError::Failed(format!(
-                            "Volume group autoactivation is already {}.",
-                            if y { "yes" } else { "no" }
-                        )));
-                    }
-                    if y {
-                        h.vg.flags.clear("NOAUTOACTIVATE");
-                    } else {
-                        h.vg.flags.set("NOAUTOACTIVATE");
-                    }
-                }
-                apply_tags(&mut h.vg.tags, &addtag, &deltag);
+            if !props.is_empty() {
+                let (mut h, _g) = if props.partial_safe() {
+                    ctx.load_vg_handling_missing(name)?
+                } else {
+                    ctx.load_vg_for_update(name)?
+                };
+                props.apply(&ctx, &mut h)?;
                 ctx.commit(&mut h, &store::command_line())?;
                 ctx.print(format!("Volume group \"{name}\" successfully changed"));
             }
             if let Some(mode) = &a.activate {
                 activate::vgchange_activate(&ctx, name, mode, poll)?;
-            }
-            if a.refresh {
+            } else if a.refresh {
                 activate::vgchange_refresh(&ctx, name, poll)?;
-            }
-            if a.activate.is_none() && !a.refresh && a.poll.as_deref() == Some("y") {
+            } else if a.poll.as_deref() == Some("y") {
                 activate::vgchange_poll(&ctx, name)?;
             }
             Ok(())
@@ -127,8 +140,241 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 | CmdError::InitFailed(_) => return Err(e),
                 CmdError::Failed(m) => ctx.error(m),
             }
-            result = Err(CmdError::Failed(String::new()));
+            failed_any = true;
         }
     }
-    result
+    if failed_any {
+        Err(CmdError::Failed(String::new()))
+    } else {
+        Ok(())
+    }
+}
+
+/// LVM2's command definitions for vgchange (tools/command-lines.in) and
+/// the checks of `vgchange()` in tools/vgchange.c: which options go
+/// together, refused before anything is read (exit 3).
+fn check_options(a: &VgchangeArgs) -> Result<(), CmdError> {
+    let meta = !a.addtag.is_empty()
+        || !a.deltag.is_empty()
+        || a.max_lv.is_some()
+        || a.max_pv.is_some()
+        || a.alloc.is_some()
+        || a.uuid
+        || a.extent_size.is_some()
+        || a.resizeable.is_some()
+        || a.setautoactivation.is_some();
+    let activation_only: [(&str, bool); 7] = [
+        ("--activationmode", a.activationmode.is_some()),
+        ("--ignoreactivationskip", a.ignoreactivationskip),
+        ("--partial", a.partial),
+        ("--readonly", a.readonly),
+        ("--autoactivation", a.autoactivation.is_some()),
+        ("--sysinit", a.sysinit),
+        ("--ignorelockingfailure", a.ignorelockingfailure),
+    ];
+    // The options each definition takes besides the common ones.
+    let refused: Vec<&str> = if a.systemid.is_some() {
+        let mut r: Vec<&str> = activation_only
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(o, _)| *o)
+            .collect();
+        if meta || a.activate.is_some() || a.refresh || a.monitor.is_some() || a.poll.is_some() {
+            r.push("--systemid");
+        }
+        r
+    } else if meta {
+        let mut r: Vec<&str> = activation_only
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(o, _)| *o)
+            .collect();
+        for (o, set) in [
+            ("--activate", a.activate.is_some()),
+            ("--refresh", a.refresh),
+            ("--monitor", a.monitor.is_some()),
+        ] {
+            if set {
+                r.push(o);
+            }
+        }
+        r
+    } else if a.activate.is_some() {
+        if a.refresh {
+            vec!["--refresh"]
+        } else {
+            vec![]
+        }
+    } else {
+        let allowed_sysinit = a.refresh || a.monitor.is_some();
+        activation_only
+            .iter()
+            .filter(|(o, set)| {
+                *set && !(*o == "--ignorelockingfailure" || (*o == "--sysinit" && allowed_sysinit))
+            })
+            .map(|(o, _)| *o)
+            .collect()
+    };
+    if let Some(o) = refused.first() {
+        return Err(usage(format!("Command does not accept option: {o}.")));
+    }
+    if !meta
+        && a.systemid.is_none()
+        && a.activate.is_none()
+        && !a.refresh
+        && a.monitor.is_none()
+        && a.poll.is_none()
+    {
+        return Err(usage("Need one or more command options."));
+    }
+    if let Some(mode) = &a.activate {
+        if (a.monitor.is_some() || a.poll.is_some()) && !mode.ends_with('y') {
+            return Err(usage("Only -ay* allowed with --monitor or --poll."));
+        }
+    }
+    if a.poll.is_some() && a.sysinit {
+        return Err(usage("Only one of --poll and --sysinit permitted."));
+    }
+    Ok(())
+}
+
+/// The VG attributes a vgchange sets, parsed (in LVM2's order of
+/// application, `_vgchange_args` in tools/vgchange.c).
+#[derive(Default)]
+struct Props {
+    max_lv: Option<u64>,
+    max_pv: Option<u64>,
+    resizeable: Option<bool>,
+    autoactivation: Option<bool>,
+    deltag: Vec<String>,
+    addtag: Vec<String>,
+    extent_size: Option<u64>,
+    uuid: bool,
+    alloc: Option<Option<String>>,
+}
+
+/// A `Uint32` option value (`-l`, `-p`): LVM2's parse error otherwise.
+fn uint32_arg(opt: &str, v: &str) -> Result<u64, CmdError> {
+    match v.parse::<u64>() {
+        Ok(n) if n <= u64::from(u32::MAX) => Ok(n),
+        _ => Err(CmdError::BadArg(format!("Invalid argument for {opt}: {v}"))),
+    }
+}
+
+impl Props {
+    fn from_args(a: &VgchangeArgs) -> Result<Props, CmdError> {
+        let extent_size = match &a.extent_size {
+            Some(s) => {
+                if s.starts_with('-') {
+                    return Err(usage("Physical extent size may not be negative"));
+                }
+                Some(units::parse_extent_size(s).map_err(bad_arg("--physicalextentsize", s))?)
+            }
+            None => None,
+        };
+        Ok(Props {
+            max_lv: a
+                .max_lv
+                .as_deref()
+                .map(|v| uint32_arg("--logicalvolume", v))
+                .transpose()?,
+            max_pv: match a.max_pv.as_deref() {
+                Some(v) if v.starts_with('-') => {
+                    return Err(usage("MaxPhysicalVolumes may not be negative"))
+                }
+                Some(v) => Some(uint32_arg("--maxphysicalvolumes", v)?),
+                None => None,
+            },
+            resizeable: a
+                .resizeable
+                .as_deref()
+                .map(|v| super::yes_no("--resizeable", v))
+                .transpose()?,
+            autoactivation: a
+                .setautoactivation
+                .as_deref()
+                .map(|v| super::yes_no("--setautoactivation", v))
+                .transpose()?,
+            deltag: tag_args("--deltag", &a.deltag)?,
+            addtag: tag_args("--addtag", &a.addtag)?,
+            extent_size,
+            uuid: a.uuid,
+            alloc: match &a.alloc {
+                Some(p) => Some(super::alloc_arg(Some(p))?),
+                None => None,
+            },
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.max_lv.is_none()
+            && self.max_pv.is_none()
+            && self.resizeable.is_none()
+            && self.autoactivation.is_none()
+            && self.deltag.is_empty()
+            && self.addtag.is_empty()
+            && self.extent_size.is_none()
+            && !self.uuid
+            && self.alloc.is_none()
+    }
+
+    /// Only tags change: allowed while PVs are missing (LVM2's
+    /// `update_partial_safe`).
+    fn partial_safe(&self) -> bool {
+        self.max_lv.is_none()
+            && self.max_pv.is_none()
+            && self.resizeable.is_none()
+            && self.autoactivation.is_none()
+            && self.extent_size.is_none()
+            && !self.uuid
+            && self.alloc.is_none()
+    }
+
+    fn apply(&self, ctx: &Ctx, h: &mut store::VgHandle) -> Result<(), CmdError> {
+        let vg = &mut h.vg;
+        if let Some(n) = self.max_lv {
+            attrs::set_max_lv(vg, n).map_err(failed)?;
+        }
+        if let Some(n) = self.max_pv {
+            attrs::set_max_pv(vg, n).map_err(failed)?;
+        }
+        if let Some(y) = self.resizeable {
+            attrs::set_resizeable(vg, y).map_err(failed)?;
+        }
+        if let Some(y) = self.autoactivation {
+            // LVM2's refusal of a no-op (vgchange_setautoactivation).
+            if vg.flags.has("NOAUTOACTIVATE") != y {
+                return Err(CmdError::Failed(format!(
+                    "Volume group autoactivation is already {}.",
+                    if y { "yes" } else { "no" }
+                )));
+            }
+            if y {
+                vg.flags.clear("NOAUTOACTIVATE");
+            } else {
+                vg.flags.set("NOAUTOACTIVATE");
+            }
+        }
+        apply_tags(&mut vg.tags, &self.addtag, &self.deltag);
+        if let Some(size) = self.extent_size {
+            if !attrs::set_extent_size(vg, size).map_err(failed)? {
+                ctx.warn(attrs::extent_size_unchanged(vg));
+            }
+        }
+        if self.uuid {
+            if ctx
+                .dm()
+                .is_some_and(|dm| crate::ops::activate::any_lv_active(&dm, vg))
+            {
+                return Err(CmdError::Failed(
+                    "Volume group has active logical volumes".into(),
+                ));
+            }
+            vg.id = Id::random();
+        }
+        if let Some(p) = &self.alloc {
+            attrs::set_alloc(vg, p.clone()).map_err(failed)?;
+        }
+        Ok(())
+    }
 }
