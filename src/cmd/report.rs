@@ -742,6 +742,26 @@ fn pvs_report(ctx: &Ctx, r: &ReportArgs, all: bool, pv_args: &[String]) -> Resul
     finish(ok)
 }
 
+/// The `-S` of a display command, parsed (its errors as the report
+/// commands print them, exit 5).
+fn display_selection(
+    r: &ReportArgs,
+    rt: report::ReportType,
+) -> Result<Option<report::Selection>, CmdError> {
+    match &r.select {
+        None => Ok(None),
+        Some(s) => report::Selection::parse(s, rt)
+            .map(Some)
+            .map_err(|e| CmdError::Failed(e.to_string())),
+    }
+}
+
+/// Keeps the items a selection selects (`keep[i]` for `items[i]`).
+fn keep_selected<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut it = keep.iter();
+    items.retain(|_| *it.next().unwrap_or(&true));
+}
+
 /// LVM2's refusal of display options that do not go together (exit 3).
 fn incompatible(cmd: &str) -> CmdError {
     usage(format!(
@@ -798,7 +818,11 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     );
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let devs = pv_device_maps(&hs);
-    let records = lv_records(&hs, &devs, &states, &lv_names, &tags);
+    let mut records = lv_records(&hs, &devs, &states, &lv_names, &tags);
+    if let Some(sel) = display_selection(&a.report, report::ReportType::Lvs)? {
+        let keep = report::selected_lvs(&records, &sel);
+        keep_selected(&mut records, &keep);
+    }
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
     // LVM2 names a missing LV after the ones it displayed.
     let found = report_missing_lvs(&ctx, &hs, &lv_names);
@@ -828,6 +852,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         return vgs_report(&ctx, &a.report, false, &a.vgs);
     }
     let units = display_units(&a.report.units)?;
+    let selection = display_selection(&a.report, report::ReportType::Vgs)?;
     let named = vg_name_args(&a.vgs)?;
     let _g = list_lock(&ctx, &named)?;
     let mut scan = ctx.scan()?;
@@ -844,7 +869,13 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         if a.active && !kernel_states(&ctx, h).values().any(|f| f.state.active) {
             continue;
         }
-        ctx.print_lines(&report::vgdisplay(&vg_record(h, open), units));
+        let record = vg_record(h, open);
+        if let Some(sel) = &selection {
+            if !report::selected_vgs(std::slice::from_ref(&record), sel)[0] {
+                continue;
+            }
+        }
+        ctx.print_lines(&report::vgdisplay(&record, units));
     }
     finish(ok)
 }
@@ -880,6 +911,7 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         return pvs_report(&ctx, &a.report, a.all, &a.pvs);
     }
     let units = display_units(&a.report.units)?;
+    let selection = display_selection(&a.report, report::ReportType::Pvs)?;
     let _g = ctx.lock_global(false)?;
     let mut scan = ctx.scan()?;
     let (hs, _) = handles(&ctx, &mut scan, &[], Exported::Shown, a.report.foreign);
@@ -887,6 +919,10 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let Some(mut records) = records else {
         return finish(ok);
     };
+    if let Some(sel) = &selection {
+        let keep = report::selected_pvs(&records, sel);
+        keep_selected(&mut records, &keep);
+    }
     // LVM2's order (process_each_pv): each VG's PVs by name of VG, in the
     // VG's metadata order, then the orphans, in scan order.
     records.sort_by_key(|r| match r.vg {

@@ -395,6 +395,45 @@ pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     })
 }
 
+/// Which of `records` `sel` selects, for commands that act on the LVs a
+/// `--select` picks (and the display commands): an LV is selected when
+/// any of its segments is.
+pub fn selected_lvs(records: &[LvRecord<'_>], sel: &Selection) -> Vec<bool> {
+    let f = ReportOptions::default().size_fmt();
+    records
+        .iter()
+        .map(|r| {
+            let index = SnapIndex::new(r.vg);
+            let lf = index.facts(r.lv);
+            let segs: Vec<Option<&crate::metadata::model::Segment>> = if r.lv.segments.is_empty() {
+                vec![None]
+            } else {
+                r.lv.segments.iter().map(Some).collect()
+            };
+            segs.iter()
+                .any(|seg| sel.matches(&mut |fd| lv_value_with(fd.id, r, &lf, &index, *seg, f)))
+        })
+        .collect()
+}
+
+/// Which of `records` `sel` (parsed for `ReportType::Vgs`) selects.
+pub fn selected_vgs(records: &[VgRecord<'_>], sel: &Selection) -> Vec<bool> {
+    let f = ReportOptions::default().size_fmt();
+    records
+        .iter()
+        .map(|r| sel.matches(&mut |fd| vg_value(fd.id, r, f)))
+        .collect()
+}
+
+/// Which of `records` `sel` (parsed for `ReportType::Pvs`) selects.
+pub fn selected_pvs(records: &[PvRecord<'_>], sel: &Selection) -> Vec<bool> {
+    let f = ReportOptions::default().size_fmt();
+    records
+        .iter()
+        .map(|r| sel.matches(&mut |fd| pv_value(fd.id, r, f)))
+        .collect()
+}
+
 /// `vgs`: one row per VG.
 pub fn report_vgs(records: &[VgRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
     let f = opts.size_fmt();

@@ -42,7 +42,11 @@ mod golden_tests;
 
 pub use display::{lvdisplay, pvdisplay, vgdisplay};
 pub use fields::ReportType;
-pub use format::{report_lvs, report_pvs, report_vgs, report_vgs_with_pvs, ReportOptions};
+pub use format::{
+    report_lvs, report_pvs, report_vgs, report_vgs_with_pvs, selected_lvs, selected_pvs,
+    selected_vgs, ReportOptions,
+};
+pub use select::{SelectError, Selection};
 pub use units::Units;
 
 /// Report errors, with LVM2's wording.
