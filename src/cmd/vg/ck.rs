@@ -5,9 +5,10 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::metadata::store::{self, Access};
+use crate::metadata::store::{self, Access, VgHandle};
+use crate::system::lock::LockGuard;
 
-use crate::cmd::common::{parse, vg_name_args, vg_read_failed, CmdError, CommonArgs, Ctx};
+use crate::cmd::common::{failed, parse, vg_name_args, vg_read_failed, CmdError, CommonArgs, Ctx};
 
 #[derive(Parser, Debug)]
 #[command(about = "Check the consistency of volume group(s)")]
@@ -81,7 +82,7 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
         }
         if !problems.is_empty() {
             if a.updatemetadata {
-                let (mut h, _g) = ctx.load_vg_for_repair(name)?;
+                let (mut h, _g) = load_for_update_metadata(&ctx, name)?;
                 ctx.commit(&mut h, &store::command_line())?;
                 ctx.print(format!(
                     "Updated metadata of volume group {name} to seqno {}.",
@@ -97,4 +98,46 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
     } else {
         Ok(())
     }
+}
+
+/// The VG for `vgck --updatemetadata`, locked: any copy may be overwritten
+/// with the one read, and a PV that was missing when the VG was last
+/// written but is back and holds no extent rejoins it (LVM2's "unused
+/// reappeared PV": its stale metadata is all there is to repair). A PV
+/// still missing, or back with LVs on it, still refuses the write.
+fn load_for_update_metadata(ctx: &Ctx, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
+    let guard = ctx.lock_vg(name, true)?;
+    let scan = ctx.scan()?;
+    let mut h = scan.vg(name).map_err(vg_read_failed)?;
+    h.vg.check_writable().map_err(failed)?;
+    h.check_no_duplicates().map_err(failed)?;
+    h.allow_repair();
+    for key in h.missing.clone() {
+        let Some(pv) = h.vg.pvs.iter().find(|p| p.key == key) else {
+            continue;
+        };
+        let Some(found) = scan.pvs.iter().find(|s| s.id() == pv.id) else {
+            continue;
+        };
+        if h.vg.pe_used_on(&key) > 0 {
+            continue;
+        }
+        ctx.warn(format!(
+            "VG {name} has unused reappeared PV {} {}.",
+            found.path, pv.id
+        ));
+        let found = found.clone();
+        if let Some(pv) = h.vg.pvs.iter_mut().find(|p| p.key == key) {
+            pv.flags.clear("MISSING");
+        }
+        h.pv_paths.insert(key.clone(), found.path.clone());
+        h.pvs.insert(key.clone(), found);
+        h.missing.retain(|k| *k != key);
+    }
+    if !h.missing.is_empty() {
+        return Err(CmdError::Failed(format!(
+            "Cannot change VG {name} while PVs are missing.\n  See vgreduce --removemissing and vgextend --restoremissing.\n  Cannot process volume group {name}"
+        )));
+    }
+    Ok((h, guard))
 }
