@@ -8,7 +8,8 @@ use super::common::{failed, parse, usage, vg_arg, CmdError, CommonArgs, Ctx};
 use crate::metadata::id::Id;
 use crate::metadata::model::Vg;
 use crate::metadata::names;
-use crate::metadata::store::{Access, Scan, StoreError, VgHandle};
+use crate::metadata::store::{self, Access, FileOpener, Scan, StoreError, VgHandle};
+use crate::system::scan;
 
 #[derive(Parser, Debug)]
 #[command(about = "Rename a volume group")]
@@ -277,15 +278,197 @@ fn archive(ctx: &Ctx, h: &VgHandle) {
 pub(crate) struct VgimportcloneArgs {
     #[command(flatten)]
     common: CommonArgs,
-    #[arg(value_name = "ARG")]
-    args: Vec<String>,
+    /// The new VG's name (a number is added while it is taken).
+    #[arg(short = 'n', long = "basevgname", value_name = "VG")]
+    basevgname: Option<String>,
+    /// Import an exported VG.
+    #[arg(short = 'i', long = "import")]
+    import: bool,
+    /// Accepted for compatibility (the devices file is not changed).
+    #[arg(long = "importdevices")]
+    importdevices: bool,
+    /// Every PV of the cloned VG.
+    #[arg(value_name = "PV", required = true)]
+    pvs: Vec<String>,
 }
 
+/// `vgimportclone [-n NAME] [-i] PV...` (LVM2's tools/vgimportclone.c):
+/// the VG on cloned PVs becomes a VG of its own — new VG UUID, new PV
+/// UUIDs, a name no other VG has — in one commit to the clones only.
 pub fn vgimportclone(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgimportcloneArgs = parse("vgimportclone", args)?;
-    let _ctx = Ctx::new(&a.common)?;
-    let _ = &a.args;
-    Err(CmdError::Failed(
-        "vgimportclone is not implemented yet.".into(),
-    ))
+    let ctx = Ctx::new(&a.common)?;
+    if let Some(b) = &a.basevgname {
+        names::validate_vg_name(b).map_err(|e| usage(e.to_string()))?;
+    }
+    let _global = ctx.lock_global(true)?;
+    // The clones are read alone: with the originals beside them they are
+    // duplicates of them.
+    let mut clones: Vec<scan::ScanDev> = Vec::new();
+    for arg in &a.pvs {
+        let dev = scan::resolve_device(arg, &ctx.conf)
+            .map_err(|_| CmdError::Failed(format!("Failed to find device {arg}.")))?;
+        if !clones
+            .iter()
+            .any(|c| (c.major, c.minor) == (dev.major, dev.minor))
+        {
+            clones.push(dev);
+        }
+    }
+    let clone_paths: Vec<String> = clones
+        .iter()
+        .map(|d| d.path.to_string_lossy().into_owned())
+        .collect();
+    let mut mine = store::scan(&FileOpener, &clone_paths);
+    mine.host = ctx.host.clone();
+    let mut old: Option<String> = None;
+    for path in &clone_paths {
+        let Some(pv) = mine.pv_by_path(path) else {
+            return Err(CmdError::Failed(format!(
+                "Failed to find PVID for device {path}."
+            )));
+        };
+        match (pv.claimed_vg().filter(|n| !n.is_empty()), &old) {
+            (None, _) => {}
+            (Some(n), None) => old = Some(n),
+            (Some(n), Some(o)) if n == *o => {}
+            _ => return Err(CmdError::Failed("Devices must be from the same VG.".into())),
+        }
+    }
+    let old = old.ok_or_else(|| CmdError::Failed("No VG found on devices.".into()))?;
+    // Every other VG name, to pick one no VG has.
+    let others: Vec<String> = scan::candidate_devices(&ctx.conf)
+        .map_err(failed)?
+        .iter()
+        .filter(|d| {
+            !clones
+                .iter()
+                .any(|c| (c.major, c.minor) == (d.major, d.minor))
+        })
+        .map(|d| d.path.to_string_lossy().into_owned())
+        .collect();
+    let taken: Vec<String> = store::scan(&FileOpener, &others)
+        .vg_ids()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let new = pick_clone_name(a.basevgname.as_deref(), &old, &taken);
+    let (first, second) = if old < new {
+        (&old, &new)
+    } else {
+        (&new, &old)
+    };
+    let _l1 = ctx.lock_vg(first, true)?;
+    let _l2 = ctx.lock_vg(second, true)?;
+    let mut h = mine.vg_allow_exported(&old).map_err(|e| {
+        CmdError::Failed(format!(
+            "{e}\n  Failed to read VG {old} from devices being imported."
+        ))
+    })?;
+    let update_failed = |m: String| {
+        CmdError::Failed(format!(
+            "{m}\n  Failed to update VG on devices being imported."
+        ))
+    };
+    if h.vg.is_exported() && !a.import {
+        return Err(update_failed(format!(
+            "VG {old} is exported, use the --import option."
+        )));
+    }
+    if !h.missing.is_empty() {
+        return Err(update_failed(format!(
+            "VG {old} is partial, it must be complete."
+        )));
+    }
+    for w in &h.warnings {
+        ctx.warn(w);
+    }
+    h.vg.check_writable().map_err(failed)?;
+    h.check_consistent().map_err(failed)?;
+    let busy: Vec<String> = clones
+        .iter()
+        .filter(|d| crate::ops::vgrename::device_is_held(d.major, d.minor))
+        .map(|d| {
+            format!(
+                "Device {} has active LVs, deactivate first.",
+                d.path.display()
+            )
+        })
+        .collect();
+    if !busy.is_empty() {
+        return Err(update_failed(busy.join("\n  ")));
+    }
+    // The devices given must be exactly the VG's PVs.
+    for pv in &h.vg.pvs {
+        if !h.pv_paths.contains_key(&pv.key) {
+            return Err(update_failed(format!(
+                "PV with UUID {} is part of VG {old}, but is not included in the devices to import.\n  All PVs in the VG must be imported together.",
+                pv.id
+            )));
+        }
+    }
+    for path in &clone_paths {
+        if !h.pv_paths.values().any(|p| p == path) {
+            return Err(update_failed(format!(
+                "Device {path} was not found in VG {old}.\n  The devices to import must match the devices in the VG."
+            )));
+        }
+    }
+    if a.import {
+        h.vg.status.clear("EXPORTED");
+        for pv in h.vg.pvs.iter_mut() {
+            pv.status.clear("EXPORTED");
+        }
+    }
+    h.vg.system_id = ctx.host.system_id.clone();
+    let pv_ids =
+        h.vg.pvs
+            .iter()
+            .map(|p| (p.key.clone(), Id::random()))
+            .collect();
+    h.new_identity(Id::random(), &new, &pv_ids);
+    ctx.commit(&mut h, &crate::metadata::store::command_line())
+        .map_err(|e| match e {
+            CmdError::Failed(m) => update_failed(m),
+            e => e,
+        })
+}
+
+/// The new VG's name (LVM2's rule): the base name given, else the old
+/// name followed by 1; while a VG has it, the base followed by the next
+/// number.
+fn pick_clone_name(base: Option<&str>, old: &str, taken: &[String]) -> String {
+    let (base, mut n, mut name) = match base {
+        Some(b) => (b, 0u32, b.to_string()),
+        None => (old, 1, format!("{old}1")),
+    };
+    while taken.iter().any(|t| *t == name) {
+        n += 1;
+        name = format!("{base}{n}");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_clone_name;
+
+    #[test]
+    fn clone_names_follow_lvm2() {
+        let taken = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(pick_clone_name(None, "vg", &taken(&["vg"])), "vg1");
+        assert_eq!(pick_clone_name(None, "vg", &taken(&["vg", "vg1"])), "vg2");
+        assert_eq!(
+            pick_clone_name(Some("AvgB"), "AvgB", &taken(&["AvgB"])),
+            "AvgB1"
+        );
+        assert_eq!(
+            pick_clone_name(Some("vgB"), "AvgB", &taken(&["AvgB"])),
+            "vgB"
+        );
+        assert_eq!(
+            pick_clone_name(Some("x"), "vg", &taken(&["x", "x1", "x2"])),
+            "x3"
+        );
+    }
 }

@@ -508,6 +508,9 @@ pub struct VgHandle {
     /// commit (PVs that `absorb` moved in): overwritten without the
     /// "updating old metadata" warning (LVM2's `PV_MOVED_VG`).
     moved: BTreeSet<String>,
+    /// Devices whose label changes with the next commit (new PV UUIDs:
+    /// `new_identity`).
+    relabel: BTreeSet<String>,
 }
 
 impl Scan {
@@ -895,6 +898,7 @@ impl Scan {
             disagreeing,
             repair: false,
             moved: BTreeSet::new(),
+            relabel: BTreeSet::new(),
         })
     }
 
@@ -967,6 +971,7 @@ impl VgHandle {
             disagreeing: Vec::new(),
             repair: false,
             moved: BTreeSet::new(),
+            relabel: BTreeSet::new(),
         }
     }
 
@@ -997,6 +1002,27 @@ impl VgHandle {
             Ok(())
         } else {
             Err(StoreError::DuplicatePvs(self.vg.name.clone()))
+        }
+    }
+
+    /// vgimportclone: the VG becomes a new one — UUID `vg_id`, name
+    /// `name` — and each PV gets a new UUID (`pv_ids`, by PV key), in its
+    /// metadata and its label (LVM2's `_update_vg` in
+    /// tools/vgimportclone.c). The labels are rewritten by the next
+    /// commit, with the new text and before its precommit (LVM2's
+    /// `vg_write` writes its `pv_write_list` there too).
+    pub fn new_identity(&mut self, vg_id: Id, name: &str, pv_ids: &BTreeMap<String, Id>) {
+        self.vg.id = vg_id;
+        self.vg.name = name.to_string();
+        for pv in self.vg.pvs.iter_mut() {
+            let Some(id) = pv_ids.get(&pv.key) else {
+                continue;
+            };
+            pv.id = *id;
+            if let Some(info) = self.pvs.get_mut(&pv.key) {
+                info.label.header.id = *id;
+                self.relabel.insert(info.path.clone());
+            }
         }
     }
 
@@ -1171,7 +1197,10 @@ impl VgHandle {
             };
             let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
             let mut label = info.label.clone();
-            if label.header.ext_version < 2 || label.header.ext_flags & PV_EXT_USED == 0 {
+            if label.header.ext_version < 2
+                || label.header.ext_flags & PV_EXT_USED == 0
+                || self.relabel.contains(&info.path)
+            {
                 label.header.ext_version = 2;
                 label.header.ext_flags |= PV_EXT_USED;
                 labels.push((info.path.clone(), label.clone()));
@@ -1255,6 +1284,8 @@ impl VgHandle {
         }
         // Every area now holds the new text: nothing disagrees any more.
         self.disagreeing.clear();
+        self.moved.clear();
+        self.relabel.clear();
         self.committed = new.clone();
         self.vg = new;
         Ok(warnings)

@@ -75,6 +75,15 @@ pub fn vg_has_active_lvs(dm: &Dm, vg: &Vg) -> Result<bool, OpsError> {
     }))
 }
 
+/// Whether a device is held by another (a dm device built on it: an
+/// active LV), from sysfs `holders/`. vgimportclone refuses such a device
+/// as LVM2's `dev_is_used_by_active_lv` does.
+pub fn device_is_held(major: u32, minor: u32) -> bool {
+    std::fs::read_dir(format!("/sys/dev/block/{major}:{minor}/holders"))
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
