@@ -21,9 +21,7 @@ use crate::metadata::store::{self, DevOpener, FileOpener, VgHandle};
 use crate::metadata::{names, units};
 use crate::system::{backup, lock, scan};
 
-use super::common::{
-    bad_arg, failed, parse, tag_args, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx,
-};
+use super::common::{bad_arg, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx};
 use super::confirm;
 
 #[derive(Parser, Debug)]
@@ -270,9 +268,14 @@ pub(crate) struct VgremoveArgs {
 pub fn vgremove(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgremoveArgs = parse("vgremove", args)?;
     let ctx = Ctx::new(&a.common)?;
-    let names = vg_name_args(&a.vgs)?;
     let _g = ctx.lock_global(true)?;
-    let mut result = Ok(());
+    let (names, missing) =
+        select::select_vgs(&ctx, &ctx.scan()?, &a.vgs, store::Access::default())?;
+    let mut result = if missing {
+        Err(CmdError::Failed(String::new()))
+    } else {
+        Ok(())
+    };
     for name in &names {
         if let Err(e) = remove_one(&ctx, name, a.force > 0) {
             if let CmdError::Failed(m) = &e {
