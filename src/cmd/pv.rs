@@ -10,7 +10,7 @@ use crate::metadata::label;
 use crate::metadata::pvlayout::Restored;
 use crate::metadata::store::{self, DevOpener, FileOpener};
 use crate::metadata::units;
-use crate::system::{devicesfile, lock, scan, signatures};
+use crate::system::{devicesfile, lock, online, scan, signatures};
 
 use super::common::{failed, parse, usage, CmdError, CommonArgs, Ctx};
 use super::confirm;
@@ -408,6 +408,10 @@ pub(crate) struct PvscanArgs {
     /// Accepted for compatibility with LVM2's udev rules.
     #[arg(long = "autoactivation", value_name = "String")]
     autoactivation: Option<String>,
+    /// Accepted for compatibility (LVM2's udev rules run pvscan in the
+    /// background; rlvm runs it in the foreground).
+    #[arg(short = 'b', long = "background")]
+    background: bool,
     /// Devices (paths or major:minor) that appeared.
     #[arg(value_name = "PV")]
     devices: Vec<String>,
@@ -533,58 +537,156 @@ pub fn pvscan(args: Vec<OsString>) -> Result<(), CmdError> {
         Some("ay") | Some("y") => true,
         Some(o) => return Err(usage(format!("Invalid argument for --activate: {o}"))),
     };
-    // Which devices appeared: paths, or major:minor.
-    let wanted: Vec<String> = a
-        .devices
-        .iter()
-        .filter_map(|d| {
-            if d.contains(':') || d.parse::<u32>().is_ok() {
-                scan::candidate_devices(&ctx.conf).ok().and_then(|devs| {
-                    devs.into_iter()
-                        .find(|s| {
-                            format!("{}:{}", s.major, s.minor) == *d
-                                || a.minor
-                                    .is_some_and(|m| s.minor == m && Some(s.major) == a.major)
-                        })
-                        .map(|s| s.path.to_string_lossy().into_owned())
-                })
-            } else {
-                Some(d.clone())
-            }
-        })
-        .collect();
+    cache_and_autoactivate(&ctx, &a, &scan_result, auto, poll)
+}
+
+/// `pvscan --cache [-aay] [dev...]` as LVM2 2.03 does it (tools/pvscan.c):
+/// each named device (every device without one, after forgetting all)
+/// that is a PV of a usable VG is recorded online
+/// (`/run/lvm/pvs_online`); a VG all of whose PVs are online is
+/// complete, and with -aay autoactivated once (`/run/lvm/vgs_online`).
+fn cache_and_autoactivate(
+    ctx: &Ctx,
+    a: &PvscanArgs,
+    scan_result: &store::Scan,
+    auto: bool,
+    poll: bool,
+) -> Result<(), CmdError> {
+    let event = ctx.conf.get_bool("global/event_activation", true);
+    if auto && !event {
+        ctx.verbose(
+            1,
+            "Ignoring pvscan --cache -aay because event_activation is disabled.",
+        );
+        return Ok(());
+    }
+    let do_all = a.devices.is_empty() && a.major.is_none() && a.minor.is_none();
+    if !do_all && !event {
+        ctx.verbose(
+            1,
+            "Ignoring pvscan --cache because event_activation is disabled.",
+        );
+        return Ok(());
+    }
     let pid = std::process::id();
-    let mut result = Ok(());
-    for vg_name in scan_result.vg_names() {
-        let Ok(h) = scan_result.vg(&vg_name) else {
-            continue;
-        };
-        let mine: Vec<&String> = h
-            .pv_paths
-            .values()
-            .filter(|p| wanted.is_empty() || wanted.contains(p))
-            .collect();
-        if mine.is_empty() {
-            continue;
+    let say = |m: String| ctx.print(format!("pvscan[{pid}] {m}"));
+    let online = online::Online::default();
+    online
+        .setup()
+        .map_err(|e| failed(format!("Failed to set up online files: {e}")))?;
+    if do_all {
+        let _ = online.clear();
+    }
+    // The PVs the event is about.
+    let mut infos: Vec<&store::PvInfo> = Vec::new();
+    if do_all {
+        infos.extend(scan_result.pvs.iter());
+    } else {
+        let mut names = a.devices.clone();
+        if let (Some(ma), Some(mi)) = (a.major, a.minor) {
+            names.push(format!("{ma}:{mi}"));
         }
-        for p in &mine {
-            ctx.print(format!("pvscan[{pid}] PV {p} online."));
-        }
-        if !h.missing.is_empty() {
-            ctx.print(format!("pvscan[{pid}] VG {vg_name} is incomplete."));
-            continue;
-        }
-        ctx.print(format!("pvscan[{pid}] VG {vg_name} is complete."));
-        if auto {
-            ctx.print(format!("pvscan[{pid}] VG {vg_name} run autoactivation."));
-            if let Err(e) = super::activate::vgchange_activate(&ctx, &vg_name, "ay", poll) {
-                if let CmdError::Failed(m) = &e {
-                    ctx.error(m);
-                }
-                ctx.error(format!("pvscan[{pid}] {vg_name}: autoactivation failed."));
-                result = Err(CmdError::Failed(String::new()));
+        for d in &names {
+            match device_of(ctx, d, scan_result) {
+                Some(path) => match scan_result.pv_by_path(&path) {
+                    Some(p) => infos.push(p),
+                    None => say(format!("{path} not an lvm device.")),
+                },
+                None => say(format!("{d} not found.")),
             }
         }
     }
+    let mut complete: Vec<String> = Vec::new();
+    for info in infos {
+        let path = &info.path;
+        let Some(h) = scan_result.vg_of_pv(&info.id()) else {
+            if info.claimed_vg().is_some() {
+                let _ = record(&online, info, "");
+                say(format!("PV {path} online, VG unknown."));
+            } else {
+                say(format!("PV {path} not used."));
+            }
+            continue;
+        };
+        if scan_result.pv_is_foreign(&info.id()) {
+            say(format!("PV {path} ignore foreign VG."));
+            continue;
+        }
+        if h.vg.is_exported() {
+            say(format!("PV {path} ignore exported VG."));
+            continue;
+        }
+        if let Err(e) = record(&online, info, &h.vg.name) {
+            ctx.error(format!(
+                "pvscan[{pid}] PV {path} failed to create online file: {e}"
+            ));
+            continue;
+        }
+        let need =
+            h.vg.pvs
+                .iter()
+                .filter(|p| !online.pv_is_online(&p.id))
+                .count();
+        if do_all {
+            say(format!("PV {path} online."));
+        } else if need == 0 {
+            say(format!("PV {path} online, VG {} is complete.", h.vg.name));
+        } else {
+            say(format!(
+                "PV {path} online, VG {} incomplete (need {need}).",
+                h.vg.name
+            ));
+        }
+        if need == 0 && !complete.contains(&h.vg.name) {
+            complete.push(h.vg.name.clone());
+        }
+    }
+    if !auto {
+        return Ok(());
+    }
+    let mut result = Ok(());
+    for vg_name in complete {
+        match online.claim_vg(&vg_name) {
+            Ok(true) => {}
+            _ => {
+                say(format!("VG {vg_name} skip autoactivation."));
+                continue;
+            }
+        }
+        say(format!("VG {vg_name} run autoactivation."));
+        if let Err(e) = super::activate::vgchange_activate(ctx, &vg_name, "ay", poll) {
+            if let CmdError::Failed(m) = &e {
+                ctx.error(m);
+            }
+            ctx.error(format!("pvscan[{pid}] {vg_name}: autoactivation failed."));
+            result = Err(CmdError::Failed(String::new()));
+        }
+    }
     result
+}
+
+/// The scanned name of a device given as a path or `major:minor`.
+fn device_of(ctx: &Ctx, d: &str, scan_result: &store::Scan) -> Option<String> {
+    if d.contains(':') {
+        let devs = scan::candidate_devices(&ctx.conf).ok()?;
+        let s = devs
+            .into_iter()
+            .find(|s| format!("{}:{}", s.major, s.minor) == d)?;
+        return Some(super::common::scan_name(&s, scan_result));
+    }
+    let dev = scan::resolve_device(d, &ctx.conf).ok()?;
+    Some(super::common::scan_name(&dev, scan_result))
+}
+
+/// Records PV `info` online in VG `vg` with its device number.
+fn record(online: &online::Online, info: &store::PvInfo, vg: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let rdev = std::fs::metadata(&info.path)?.rdev();
+    online.record_pv(
+        &info.id(),
+        libc::major(rdev),
+        libc::minor(rdev),
+        vg,
+        &info.path,
+    )
 }

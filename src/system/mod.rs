@@ -8,5 +8,6 @@ pub mod files;
 pub mod filter;
 pub mod lock;
 pub mod lvmconf;
+pub mod online;
 pub mod scan;
 pub mod signatures;
