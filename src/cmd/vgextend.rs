@@ -78,6 +78,12 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
             "No command with matching syntax recognised.  Run 'vgextend --help' for more information.\n  Correct command syntax is:\n  vgextend VG PV ...",
         ));
     }
+    // LVM2's vgextend has no bootloader area option (pvcreate has).
+    if a.new_pv.has_bootloaderareasize() {
+        return Err(CmdError::BadArg(
+            "vgextend: unrecognized option --bootloaderareasize".into(),
+        ));
+    }
     let ctx = Ctx::new(&a.common)?;
     let name = vg_name_arg(&a.vg)?;
     let new_pv = a.new_pv.resolve(&ctx.conf)?;
