@@ -291,6 +291,19 @@ impl Parser<'_> {
                 }
             }
             None => self.err("unexpected end of text: missing value"),
+            // A bare word is a string (libdm's TOK_STRING_BARE): it runs
+            // to white space, '#', '=', '{' or '}' (`system_id_source =
+            // none`, as LVM2's test suite writes it).
+            Some(c) if !matches!(c, b'=' | b'{' | b'}' | b',' | b']' | b'[') => {
+                let start = self.pos;
+                while let Some(c) = self.peek() {
+                    if c.is_ascii_whitespace() || matches!(c, b'#' | b'=' | b'{' | b'}') {
+                        break;
+                    }
+                    self.bump();
+                }
+                Ok(Value::Str(self.utf8(start, self.pos)?))
+            }
             Some(_) => {
                 let start = self.pos;
                 while let Some(c) = self.peek() {
@@ -560,6 +573,19 @@ mod tests {
         assert!(s.get_section("vg0").is_some());
     }
 
+    /// LVM2's test suite writes `system_id_source = none`: a bare word is
+    /// a string, in arrays too; a value that starts with `=` is not.
+    #[test]
+    fn bare_words_are_strings() {
+        let s =
+            parse("global {\n system_id_source = none\n}\nlocal { ids = [ a.1 , b ] }").unwrap();
+        assert_eq!(s.get_str("global/system_id_source"), Some("none"));
+        assert_eq!(s.get_str_list("local/ids"), Some(vec!["a.1", "b"]));
+        // As in libdm, a comma right after a bare word is part of it.
+        assert!(parse("a = [ x, y ]").is_err());
+        assert!(parse("a = = 1").is_err());
+    }
+
     #[test]
     fn path_keys_make_nested_sections() {
         let s = parse("global/locking_dir=\"/x\" global/a = 1\nglobal { b = 2 }").unwrap();
@@ -575,7 +601,7 @@ mod tests {
         assert!(parse("a = [1, [2]]").is_err());
         assert!(parse("a = \"x").is_err());
         assert!(parse("a { b = 1").is_err());
-        assert!(parse("a = bare").is_err());
+        assert!(parse("a = =").is_err());
         assert!(parse("}").is_err());
         assert!(parse("a = 09").is_err());
         assert_eq!(
