@@ -550,4 +550,42 @@ mod tests {
         let out = report_lvs(&records, &sep).unwrap();
         assert!(out.contains("  snap1 |25.15 | 8.00m\n"), "{out}");
     }
+
+    /// `--nameprefixes --rows`, compaction of blank columns (`-o#field`)
+    /// and `--select`, as LVM2 2.03.16 printed them for the same VG.
+    #[test]
+    fn prefixes_rows_compaction_and_selection() {
+        let vg = example_vg();
+        let devs = BTreeMap::new();
+        let records: Vec<LvRecord<'_>> = vg
+            .lvs
+            .iter()
+            .map(|lv| LvRecord {
+                vg: &vg,
+                lv,
+                state: LvKernelState::default(),
+                pv_devices: &devs,
+                kernel_device: None,
+                kernel_read_ahead: None,
+            })
+            .collect();
+        let opts = ReportOptions {
+            fields: vec!["lv_name,lv_tags".into(), "#lv_tags".into()],
+            headings: false,
+            name_prefixes: true,
+            rows: true,
+            select: Some("lv_name=~^o || lv_name=snap1".into()),
+            ..Default::default()
+        };
+        let out = report_lvs(&records, &opts).unwrap();
+        assert_eq!(out, "  LVM2_LV_NAME='origin' LVM2_LV_NAME='snap1'\n");
+        let opts = ReportOptions {
+            select: Some("lv_nme=x".into()),
+            ..opts
+        };
+        assert!(matches!(
+            report_lvs(&records, &opts),
+            Err(ReportError::Select(_))
+        ));
+    }
 }
