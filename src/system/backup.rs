@@ -47,6 +47,10 @@ pub enum BackupError {
         #[source]
         source: std::io::Error,
     },
+    /// LVM2's words for an archive directory on a read-only file system
+    /// (`_archive` in archiver.c): the change is then refused.
+    #[error("Cannot archive volume group metadata for {0} to read-only filesystem.")]
+    ReadOnly(String),
     #[error("Couldn't scan the archive directory ({path}): {source}")]
     Scan {
         path: PathBuf,
@@ -148,7 +152,17 @@ pub fn write_archive(
         path: path.to_path_buf(),
         source,
     };
-    create_dir(&dir).map_err(|e| err(&dir, e))?;
+    create_dir(&dir).map_err(|e| match e.raw_os_error() {
+        Some(libc::EROFS) => BackupError::ReadOnly(vg_name.to_string()),
+        _ => err(&dir, e),
+    })?;
+    // Trap a read-only file system before anything is tried.
+    let rwx = nix::unistd::AccessFlags::R_OK
+        | nix::unistd::AccessFlags::W_OK
+        | nix::unistd::AccessFlags::X_OK;
+    if nix::unistd::access(&dir, rwx) == Err(nix::errno::Errno::EROFS) {
+        return Err(BackupError::ReadOnly(vg_name.to_string()));
+    }
     remove_stale_temps(&dir);
     let tmp = write_temp(&dir, file_text).map_err(|e| err(&dir, e))?;
     let archives = list_archives_in(&dir, vg_name)?;
