@@ -9,7 +9,7 @@ use clap::{Args, Parser};
 
 use crate::metadata::store::{self, FileOpener, Scan, VgHandle};
 use crate::system::lock::{self, LockGuard};
-use crate::system::lvmconf::LvmConf;
+use crate::system::lvmconf::{DeviceChoice, LvmConf};
 use crate::system::scan;
 
 use super::{EXIT_FAILED, EXIT_INIT_FAILED, EXIT_OK, EXIT_USAGE};
@@ -152,6 +152,59 @@ pub struct CommonArgs {
     /// Use a different lvm.conf profile (accepted, ignored).
     #[arg(long = "commandprofile", value_name = "String")]
     pub commandprofile: Option<String>,
+    /// Use this devices file (in <system_dir>/devices) instead of the one
+    /// in lvm.conf; "" uses no devices file.
+    #[arg(long = "devicesfile", value_name = "String")]
+    pub devicesfile: Option<String>,
+    /// Use only these devices (comma-separated, or the option repeated),
+    /// and no devices file.
+    #[arg(long = "devices", value_name = "PV")]
+    pub devices: Vec<String>,
+}
+
+impl CommonArgs {
+    /// The device choice `--devicesfile` and `--devices` make, checked as
+    /// LVM2 checks them while parsing the command line (exit 3).
+    fn device_choice(&self) -> Result<DeviceChoice, CmdError> {
+        let file = match self.devicesfile.as_deref() {
+            None => None,
+            Some("") => Some(DeviceChoice::NoFile),
+            Some(n) if crate::metadata::names::check_name(n).is_ok() => {
+                Some(DeviceChoice::File(n.to_string()))
+            }
+            Some(_) => return Err(usage("Invalid devices file name.")),
+        };
+        if self.devices.is_empty() {
+            return Ok(file.unwrap_or_default());
+        }
+        if matches!(file, Some(DeviceChoice::File(_))) {
+            return Err(usage("A --devices list cannot be used with --devicesfile."));
+        }
+        Ok(DeviceChoice::List(
+            self.devices
+                .iter()
+                .flat_map(|d| d.split(','))
+                .filter(|d| !d.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ))
+    }
+}
+
+/// The command being run, as LVM2's `cmd->name`: the name rlvm was
+/// called by, or its first argument when called as rlvm or lvm.
+fn command_name() -> String {
+    let mut args = std::env::args();
+    let first = args.next().unwrap_or_default();
+    let base = std::path::Path::new(&first)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if base == "rlvm" || base == "lvm" {
+        args.next().unwrap_or_default()
+    } else {
+        base
+    }
 }
 
 /// Parses a command's arguments with clap, mapping clap's errors to
@@ -221,6 +274,22 @@ fn clap_error(cmd: &clap::Command, e: clap::Error) -> CmdError {
     }
 }
 
+/// Settings LVM2 checks when it loads its configuration
+/// (`_process_config` in toolcontext.c): an invalid one stops every
+/// command before it starts.
+fn check_settings(conf: &LvmConf) -> Result<(), CmdError> {
+    let units = conf.units();
+    if crate::report::Units::parse(&units).is_err() {
+        let msg = format!("Unrecognised configuration setting for global/units: {units}");
+        return Err(if conf.override_tree().is_some() {
+            CmdError::Failed(format!("{msg}\n  Updated config file invalid. Aborting."))
+        } else {
+            CmdError::InitFailed(msg)
+        });
+    }
+    Ok(())
+}
+
 /// Restore the default SIGPIPE action so `rlvm lvs | head` ends quietly
 /// instead of failing with "broken pipe" (ripgrep does the same).
 pub fn reset_sigpipe() {
@@ -248,13 +317,16 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(common: &CommonArgs) -> Result<Ctx, CmdError> {
-        let conf = LvmConf::load(&common.config).map_err(|e| {
+        let choice = common.device_choice()?;
+        let mut conf = LvmConf::load(&common.config).map_err(|e| {
             if e.is_init_failure() {
                 CmdError::InitFailed(e.to_string())
             } else {
                 usage(e.to_string())
             }
         })?;
+        check_settings(&conf)?;
+        conf.set_devices(choice, &command_name());
         let prefix = conf.log_prefix();
         let (host, mut host_warnings) = conf.host_id();
         if !nix::unistd::geteuid().is_root() {
@@ -330,12 +402,91 @@ impl Ctx {
             .collect();
         let mut result = store::scan(&FileOpener, &paths);
         result.host = self.host.clone();
-        for w in &result.warnings {
+        if !result.vg_names().is_empty() {
+            self.conf.note_vgs_seen();
+        }
+        for w in result
+            .warnings
+            .iter()
+            .chain(&self.device_mismatches(&result))
+        {
             if self.warned.borrow_mut().insert(w.clone()) {
                 self.warn(w);
             }
         }
         Ok(result)
+    }
+
+    /// Active LVs whose kernel devices sit on other devices than the PVs
+    /// the scan found for them (a PV copied to another device, then
+    /// selected with `--devices`): LVM2's warning from
+    /// `_check_devs_used_correspond_with_vg` (metadata.c).
+    fn device_mismatches(&self, found: &Scan) -> Vec<String> {
+        use std::os::unix::fs::MetadataExt;
+        let devno = |p: &str| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (libc::major(m.rdev()), libc::minor(m.rdev())))
+        };
+        let mut out = Vec::new();
+        for name in found.vg_names() {
+            let Ok(h) = found.vg(&name) else {
+                continue;
+            };
+            let used = scan::devices_used_by_vg(&self.conf, h.vg.id.as_raw_str());
+            if used.is_empty() {
+                continue;
+            }
+            let pv_devs: std::collections::BTreeMap<&str, (u32, u32)> = h
+                .pv_paths
+                .iter()
+                .filter_map(|(k, p)| Some((k.as_str(), devno(p)?)))
+                .collect();
+            let is_pv = |d: (u32, u32)| pv_devs.values().any(|&v| v == d);
+            if used.iter().all(|u| is_pv((u.major, u.minor))) {
+                continue;
+            }
+            for lv in &h.vg.lvs {
+                let lv_used: Vec<&scan::UsedDev> = used
+                    .iter()
+                    .filter(|u| u.lvid == lv.id.as_raw_str())
+                    .collect();
+                let accessing: Vec<&str> = lv_used
+                    .iter()
+                    .filter(|u| !is_pv((u.major, u.minor)))
+                    .map(|u| u.name.as_str())
+                    .collect();
+                if accessing.is_empty() {
+                    continue;
+                }
+                let mut assumed: Vec<&str> = Vec::new();
+                for seg in &lv.segments {
+                    let crate::metadata::model::SegmentKind::Striped { stripes, .. } = &seg.kind
+                    else {
+                        continue;
+                    };
+                    for area in stripes {
+                        let (Some(path), Some(d)) =
+                            (h.pv_paths.get(&area.pv), pv_devs.get(area.pv.as_str()))
+                        else {
+                            continue;
+                        };
+                        if !lv_used.iter().any(|u| (u.major, u.minor) == *d) {
+                            assumed.push(path);
+                        }
+                    }
+                }
+                if !assumed.is_empty() {
+                    out.push(format!(
+                        "Device mismatch detected for {name}/{} which is accessing {} instead of {}.",
+                        lv.name,
+                        accessing.join(", "),
+                        assumed.join(", ")
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Says that a foreign VG is skipped, as LVM2 does: only when this
@@ -446,8 +597,31 @@ impl Ctx {
     pub fn commit(&self, handle: &mut VgHandle, description: &str) -> Result<(), CmdError> {
         self.commit_between(handle, description, || Ok(()))
             .map_err(failed)?;
+        self.record_devices(handle);
         self.backup(handle);
         Ok(())
+    }
+
+    /// vgcreate and vgextend list their PVs' devices in the devices file
+    /// in use, as pvcreate does (LVM2's `pvcreate_each_device` then
+    /// `device_ids_write`). A failure only warns: the VG is committed.
+    fn record_devices(&self, handle: &VgHandle) {
+        if self.common.test || !matches!(self.conf.command(), "vgcreate" | "vgextend") {
+            return;
+        }
+        for (key, path) in &handle.pv_paths {
+            let Some(info) = handle.pvs.get(key) else {
+                continue;
+            };
+            let pvid = info.id();
+            if let Err(e) = crate::system::devicesfile::add_device(
+                &self.conf,
+                std::path::Path::new(path),
+                pvid.as_raw_str(),
+            ) {
+                self.warn(format!("Failed to add {path} to the devices file: {e}"));
+            }
+        }
     }
 
     /// `commit` in two halves around `between` (see

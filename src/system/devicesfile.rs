@@ -199,6 +199,23 @@ impl DevIds {
         devname()
     }
 
+    /// The device's ID of type `idtype`, if it has one.
+    pub fn id_of_type(&self, idtype: &str) -> Option<(String, String, Option<u32>)> {
+        let v = match idtype {
+            "devname" => self.names.first().cloned(),
+            "sys_wwid" => self.sys_wwid.clone(),
+            "sys_serial" => self.sys_serial.clone(),
+            "loop_file" => self.loop_file.clone(),
+            "md_uuid" => self.md_uuid.clone(),
+            "mpath_uuid" | "crypt_uuid" | "lvmlv_uuid" => self.dm_uuid.clone(),
+            _ => None,
+        }?;
+        let part = matches!(idtype, "sys_wwid" | "sys_serial")
+            .then_some(self.part)
+            .flatten();
+        Some((idtype.to_string(), v, part))
+    }
+
     /// Whether a devices-file entry names this device.
     pub fn matches(&self, e: &Entry) -> bool {
         let eq = |v: &Option<String>| v.as_deref() == Some(e.idname.as_str());
@@ -368,24 +385,59 @@ impl DevicesFile {
 
     /// Add (or refresh the DEVNAME/PVID of) the entry for this device.
     pub fn add(&mut self, ids: &DevIds, pvid: &str) {
+        self.add_as(ids, Some(pvid), None)
+    }
+
+    /// [`DevicesFile::add`] with an optional PVID (`.` for a device that
+    /// is no PV) and an ID type asked for (`--deviceidtype`; LVM2 falls
+    /// back to its own choice when the device has no such ID).
+    pub fn add_as(&mut self, ids: &DevIds, pvid: Option<&str>, idtype: Option<&str>) {
         let devname = ids.names.first().cloned();
+        let (idtype, idname, part) = idtype
+            .and_then(|t| ids.id_of_type(t))
+            .unwrap_or_else(|| ids.preferred());
         for l in &mut self.lines {
             if let Line::Entry(e) = l {
                 if ids.matches(e) {
+                    if e.idtype != idtype {
+                        *e = Entry {
+                            idtype,
+                            idname,
+                            devname,
+                            pvid: pvid.map(str::to_string),
+                            part,
+                        };
+                        return;
+                    }
                     e.devname = devname;
-                    e.pvid = Some(pvid.to_string());
+                    e.pvid = pvid.map(str::to_string);
                     return;
                 }
             }
         }
-        let (idtype, idname, part) = ids.preferred();
         self.lines.push(Line::Entry(Entry {
             idtype,
             idname,
             devname,
-            pvid: Some(pvid.to_string()),
+            pvid: pvid.map(str::to_string),
             part,
         }));
+    }
+
+    /// Removes the entries `pred` picks; returns how many.
+    pub fn remove_where(&mut self, pred: impl Fn(&Entry) -> bool) -> usize {
+        let before = self.lines.len();
+        self.lines
+            .retain(|l| !matches!(l, Line::Entry(e) if pred(e)));
+        before - self.lines.len()
+    }
+
+    /// Every entry, mutable (PVID or IDNAME updates).
+    pub fn entries_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
+        self.lines.iter_mut().filter_map(|l| match l {
+            Line::Entry(e) => Some(e),
+            _ => None,
+        })
     }
 
     /// Text for the next version of the file: VERSION counter bumped,
@@ -485,38 +537,115 @@ fn lvm_crc(seed: u32, data: &[u8]) -> u32 {
     !h.finalize()
 }
 
-/// `lvmdevices --adddev`: record the device at `path` with `pvid` in the
-/// devices file, if the devices file is in use (use_devicesfile=1 and the
-/// file exists). Returns whether the file was changed.
-pub fn add_device(conf: &LvmConf, path: &Path, pvid: &str) -> Result<bool, DevicesFileError> {
-    add_device_in(conf, Path::new("/sys"), path, pvid)
+/// What [`add_device`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// No devices file is in use (or none may be created): nothing done.
+    NotInUse,
+    /// The file already listed the device as it is.
+    Unchanged,
+    /// The entry was added or refreshed.
+    Written,
+    /// The file did not exist and was created with this entry.
+    Created,
+    /// pvcreate/vgcreate without `--devicesfile` saw VGs: LVM2 does not
+    /// create a system devices file that would hide them.
+    NotCreated,
 }
 
-/// [`add_device`] with another sysfs root (tests).
-pub fn add_device_in(
+/// Records the device at `path` with `pvid` in the devices file, as
+/// pvcreate, vgcreate and vgextend do (`device_id_add`), if a devices file
+/// is in use. A missing file is created by the commands that may create
+/// it (`scan::creates_devices_file`), and by pvcreate/vgcreate without
+/// `--devicesfile` when their scan saw no VG (LVM2's
+/// `pending_devices_file` in `device_ids_write`).
+pub fn add_device(conf: &LvmConf, path: &Path, pvid: &str) -> Result<bool, DevicesFileError> {
+    Ok(matches!(
+        record_device(conf, path, Some(pvid), None)?,
+        Added::Written | Added::Created
+    ))
+}
+
+/// [`add_device`] with the outcome, an optional PVID (a device that is
+/// no PV) and an optional ID type (`--deviceidtype`).
+pub fn record_device(
+    conf: &LvmConf,
+    path: &Path,
+    pvid: Option<&str>,
+    idtype: Option<&str>,
+) -> Result<Added, DevicesFileError> {
+    record_device_in(conf, Path::new("/sys"), path, pvid, idtype)
+}
+
+/// [`record_device`] with another sysfs root (tests).
+pub fn record_device_in(
     conf: &LvmConf,
     sysfs: &Path,
     path: &Path,
-    pvid: &str,
-) -> Result<bool, DevicesFileError> {
+    pvid: Option<&str>,
+    idtype: Option<&str>,
+) -> Result<Added, DevicesFileError> {
     if !conf.use_devicesfile() {
-        return Ok(false);
+        return Ok(Added::NotInUse);
     }
     let df_path = conf.devicesfile_path();
-    if !df_path.exists() {
-        return Ok(false);
+    let exists = df_path.exists();
+    if !exists {
+        let pending = matches!(conf.command(), "pvcreate" | "vgcreate");
+        if !super::scan::creates_devices_file(conf) && !pending {
+            return Ok(Added::NotInUse);
+        }
+        if pending && !conf.devicesfile_explicit() && conf.vgs_seen() {
+            return Ok(Added::NotCreated);
+        }
     }
     let ids = dev_ids_for_path(sysfs, path)?;
     let _lock = lock_devices_file(conf, true)?;
-    let Some(mut df) = DevicesFile::load(&df_path)? else {
-        return Ok(false);
-    };
+    let mut df = DevicesFile::load(&df_path)?.unwrap_or_default();
     let before = df.clone();
-    df.add(&ids, pvid);
-    if df == before {
-        return Ok(false);
+    df.add_as(&ids, pvid, idtype);
+    if exists && df == before {
+        return Ok(Added::Unchanged);
+    }
+    if let Some(dir) = df_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| DevicesFileError::Write {
+            path: df_path.clone(),
+            source,
+        })?;
     }
     df.save(&df_path)?;
+    Ok(if exists {
+        Added::Written
+    } else {
+        Added::Created
+    })
+}
+
+/// The devices file in use and its path, read under its lock; `None` when
+/// no devices file is in use or it does not exist.
+pub fn load_in_use(conf: &LvmConf) -> Result<Option<(PathBuf, DevicesFile)>, DevicesFileError> {
+    if !conf.use_devicesfile() {
+        return Ok(None);
+    }
+    let path = conf.devicesfile_path();
+    let _lock = lock_devices_file(conf, false)?;
+    Ok(DevicesFile::load(&path)?.map(|df| (path, df)))
+}
+
+/// Rewrites the devices file with `edit` applied, under its lock; the
+/// file is created if missing. Returns whether `edit` changed anything
+/// (then the file was written).
+pub fn edit(
+    conf: &LvmConf,
+    edit: impl FnOnce(&mut DevicesFile) -> bool,
+) -> Result<bool, DevicesFileError> {
+    let path = conf.devicesfile_path();
+    let _lock = lock_devices_file(conf, true)?;
+    let mut df = DevicesFile::load(&path)?.unwrap_or_default();
+    if !edit(&mut df) {
+        return Ok(false);
+    }
+    df.save(&path)?;
     Ok(true)
 }
 

@@ -78,12 +78,37 @@ pub enum SettingError {
     EmptyList { path: String },
 }
 
+/// Which devices a command may use, as its command line chose (LVM2's
+/// `setup_devices_file` and `_setup_devices_list` in dev-cache.c):
+/// lvm.conf's devices file settings, `--devicesfile NAME`,
+/// `--devicesfile ""` (no devices file) or `--devices DEV,...`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DeviceChoice {
+    #[default]
+    Config,
+    File(String),
+    NoFile,
+    List(Vec<String>),
+}
+
 /// The merged configuration tree plus the environment LVM2 consults.
 #[derive(Debug, Clone)]
 pub struct LvmConf {
     tree: Section,
+    /// lvm.conf, the tag files it names and lvmlocal.conf, merged: what
+    /// `lvmconfig` shows without `--config`.
+    files_tree: Section,
+    /// The `--config` strings merged: what `lvmconfig --config` shows.
+    override_tree: Option<Section>,
     system_dir: PathBuf,
     dev_dir: PathBuf,
+    devices: DeviceChoice,
+    /// The command running (pvcreate, vgcreate, ...): whether it may
+    /// create the devices file depends on it.
+    command: String,
+    /// Set once the command's scan saw a VG: pvcreate and vgcreate then
+    /// do not create a system devices file that would hide it.
+    vgs_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl LvmConf {
@@ -103,27 +128,38 @@ impl LvmConf {
         overrides: &[String],
     ) -> Result<LvmConf, ConfError> {
         let mut tree = Section::default();
-        for name in ["lvm.conf", "lvmlocal.conf"] {
-            let path = system_dir.join(name);
-            let text = match super::files::read_text(&path, super::files::MAX_CONFIG_FILE) {
-                Ok(t) => t,
-                Err(e) if e.is_not_found() => continue,
-                Err(source) => return Err(ConfError::Read { path, source }),
-            };
-            let parsed = config::parse(&text).map_err(|source| ConfError::Parse {
-                path: path.clone(),
-                source,
-            })?;
-            tree.merge_from(&parsed);
+        if let Some(main) = load_file(&system_dir.join("lvm.conf"))? {
+            tree.merge_from(&main);
+            // Tags set in lvm.conf's `tags` section bring their own
+            // files, lvm_<tag>.conf, merged in (LVM2's `_init_tags` and
+            // `_init_tag_configs` in toolcontext.c).
+            for tag in host_tags(&main) {
+                if let Some(t) = load_file(&system_dir.join(format!("lvm_{tag}.conf")))? {
+                    tree.merge_from(&t);
+                }
+            }
         }
+        if let Some(local) = load_file(&system_dir.join("lvmlocal.conf"))? {
+            tree.merge_from(&local);
+        }
+        let files_tree = tree.clone();
+        let mut override_tree = None;
         for text in overrides {
             let parsed = config::parse(text).map_err(|source| ConfError::Override { source })?;
             tree.merge_from(&parsed);
+            override_tree
+                .get_or_insert_with(Section::default)
+                .merge_from(&parsed);
         }
         Ok(LvmConf {
             tree,
+            files_tree,
+            override_tree,
             system_dir: system_dir.to_path_buf(),
             dev_dir: dev_dir.to_path_buf(),
+            devices: DeviceChoice::Config,
+            command: String::new(),
+            vgs_seen: Default::default(),
         })
     }
 
@@ -131,9 +167,65 @@ impl LvmConf {
     pub fn defaults(system_dir: &Path, dev_dir: &Path) -> LvmConf {
         LvmConf {
             tree: Section::default(),
+            files_tree: Section::default(),
+            override_tree: None,
             system_dir: system_dir.to_path_buf(),
             dev_dir: dev_dir.to_path_buf(),
+            devices: DeviceChoice::Config,
+            command: String::new(),
+            vgs_seen: Default::default(),
         }
+    }
+
+    /// The configuration files merged (lvm.conf, tag files,
+    /// lvmlocal.conf), without `--config`.
+    pub fn files_tree(&self) -> &Section {
+        &self.files_tree
+    }
+
+    /// The `--config` strings merged, when any was given.
+    pub fn override_tree(&self) -> Option<&Section> {
+        self.override_tree.as_ref()
+    }
+
+    /// Records the command line's device choice and the command's name.
+    pub fn set_devices(&mut self, choice: DeviceChoice, command: &str) {
+        self.devices = choice;
+        self.command = command.to_string();
+    }
+
+    pub fn device_choice(&self) -> &DeviceChoice {
+        &self.devices
+    }
+
+    /// The command this configuration was loaded for.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// `--devices` names, when given: only these devices are used, and
+    /// no devices file.
+    pub fn devices_list(&self) -> Option<&[String]> {
+        match &self.devices {
+            DeviceChoice::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Whether the devices file was named on the command line
+    /// (`--devicesfile NAME`).
+    pub fn devicesfile_explicit(&self) -> bool {
+        matches!(self.devices, DeviceChoice::File(_))
+    }
+
+    /// The scan saw a VG (see `vgs_seen`).
+    pub fn note_vgs_seen(&self) {
+        self.vgs_seen
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn vgs_seen(&self) -> bool {
+        self.vgs_seen.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The merged tree, for settings without a typed accessor.
@@ -271,15 +363,25 @@ impl LvmConf {
         self.get_bool("devices/scan_lvs", false)
     }
 
-    /// devices/use_devicesfile (upstream and Debian default 0; RHEL 9 and
-    /// Fedora ship 1 in their lvm.conf).
+    /// Whether this command uses a devices file: `--devicesfile NAME`,
+    /// or devices/use_devicesfile (upstream and Debian default 0; RHEL 9
+    /// and Fedora ship 1) unless `--devicesfile ""` or `--devices` says
+    /// otherwise. The file may not exist: see `scan`.
     pub fn use_devicesfile(&self) -> bool {
-        self.get_bool("devices/use_devicesfile", false)
+        match &self.devices {
+            DeviceChoice::Config => self.get_bool("devices/use_devicesfile", false),
+            DeviceChoice::File(_) => true,
+            DeviceChoice::NoFile | DeviceChoice::List(_) => false,
+        }
     }
 
+    /// The devices file's name: `--devicesfile NAME`, else
     /// devices/devicesfile (default "system.devices").
     pub fn devicesfile(&self) -> String {
-        self.get_str("devices/devicesfile", "system.devices")
+        match &self.devices {
+            DeviceChoice::File(n) => n.clone(),
+            _ => self.get_str("devices/devicesfile", "system.devices"),
+        }
     }
 
     /// `<system_dir>/devices/<devicesfile>`.
@@ -510,6 +612,58 @@ impl LvmConf {
             _ => PathBuf::from(p),
         }
     }
+}
+
+/// One configuration file parsed; `None` when it does not exist.
+fn load_file(path: &Path) -> Result<Option<Section>, ConfError> {
+    let text = match super::files::read_text(path, super::files::MAX_CONFIG_FILE) {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(source) => {
+            return Err(ConfError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    config::parse(&text)
+        .map(Some)
+        .map_err(|source| ConfError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The host's tags from a `tags` section (lvm.conf(5)): `hosttags = 1`
+/// tags the host with its name; each subsection names a tag (a leading
+/// `@` dropped) that applies unless its `host_list` leaves this host out.
+fn host_tags(conf: &Section) -> Vec<String> {
+    let Some(tags) = conf.get_section("tags") else {
+        return Vec::new();
+    };
+    let host = || {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for (key, item) in &tags.items {
+        match item {
+            config::Item::Value(Value::Int(1)) if key == "hosttags" => out.push(host()),
+            config::Item::Section(s) => {
+                let tag = key.strip_prefix('@').unwrap_or(key);
+                let listed = s
+                    .get_str_list("host_list")
+                    .is_none_or(|hosts| hosts.contains(&host().as_str()));
+                if listed && !tag.is_empty() {
+                    out.push(tag.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn env_path(var: &str, default: &str) -> PathBuf {

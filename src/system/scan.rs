@@ -71,6 +71,8 @@ pub enum Exclusion {
     Filtered,
     #[error("device is not in devices file")]
     NotInDevicesFile,
+    #[error("device is not in devices list")]
+    NotInDevicesList,
 }
 
 /// Where to read the kernel's view from; tests point these at a temp tree.
@@ -101,13 +103,68 @@ struct RawDev {
     partitioned: bool,
 }
 
+/// Which devices a command may use (LVM2's `setup_devices`, dev-cache.c).
+enum Select {
+    /// No devices file: devices/filter and devices/global_filter.
+    Filters(DeviceFilter),
+    /// A devices file: only devices it lists; the regex filters are then
+    /// ignored, as in LVM2.
+    File(DevicesFile),
+    /// `--devices`: only the named devices (by device number).
+    List(Vec<(u32, u32)>),
+}
+
 /// Everything needed to judge devices, built once per scan.
 struct Judge {
     conf: LvmConf,
-    filter: DeviceFilter,
-    devices_file: Option<DevicesFile>,
+    select: Select,
     aliases: HashMap<AliasKey, Vec<String>>,
     min_bytes: u64,
+}
+
+/// Commands that create PVs from devices the devices file does not list
+/// yet (LVM2's `pvcreate_each_device`, which sets filter_deviceid_skip):
+/// their device arguments need not be listed.
+fn adds_devices(conf: &LvmConf) -> bool {
+    matches!(conf.command(), "pvcreate" | "vgcreate" | "vgextend")
+}
+
+/// Whether this command creates a devices file that does not exist:
+/// lvmdevices and vgimportdevices do, and pvcreate/vgcreate with
+/// `--devicesfile` (without it they may create the system devices file
+/// when they write, if no VG was seen: `devicesfile::add_device`).
+pub fn creates_devices_file(conf: &LvmConf) -> bool {
+    match conf.command() {
+        "lvmdevices" | "vgimportdevices" => true,
+        "pvcreate" | "vgcreate" => conf.devicesfile_explicit(),
+        _ => false,
+    }
+}
+
+/// Device numbers of the `--devices` names that exist.
+fn list_devnos(names: &[String]) -> Vec<(u32, u32)> {
+    names
+        .iter()
+        .filter_map(|n| std::fs::metadata(n).ok())
+        .filter(|m| m.file_type().is_block_device())
+        .map(|m| (libc::major(m.rdev()), libc::minor(m.rdev())))
+        .collect()
+}
+
+fn select(conf: &LvmConf) -> Result<Select, ScanError> {
+    if let Some(list) = conf.devices_list() {
+        return Ok(Select::List(list_devnos(list)));
+    }
+    if conf.use_devicesfile() {
+        match DevicesFile::load(&conf.devicesfile_path())? {
+            Some(df) => return Ok(Select::File(df)),
+            // A devices file that does not exist yet is empty for the
+            // commands that create it, and not used by the others.
+            None if creates_devices_file(conf) => return Ok(Select::File(DevicesFile::default())),
+            None => {}
+        }
+    }
+    Ok(Select::Filters(DeviceFilter::from_conf(conf)?))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -127,8 +184,39 @@ pub fn candidate_devices_in(conf: &LvmConf, roots: &Roots) -> Result<Vec<ScanDev
     let judge = Judge::new(conf)?;
     Ok(raw
         .iter()
-        .filter_map(|r| judge.judge(r, None).ok())
+        .filter_map(|r| judge.judge(r, None, false).ok())
         .collect())
+}
+
+/// Every block device the no-data filters accept, whatever the devices
+/// file and the regex filters say (lvmdevices looking for a PVID).
+pub fn all_devices(conf: &LvmConf) -> Result<Vec<ScanDev>, ScanError> {
+    let raw = enumerate(&Roots::default())?;
+    let mut judge = Judge::new(conf)?;
+    judge.select = Select::File(DevicesFile::default());
+    Ok(raw
+        .iter()
+        .filter_map(|r| judge.judge(r, None, true).ok())
+        .collect())
+}
+
+/// A device named on the command line, whatever the devices file and
+/// filters say (lvmdevices --adddev): `None` if there is no such
+/// device, or it has no size (an unbound loop device).
+pub fn any_device(arg: &str) -> Option<ScanDev> {
+    let md = std::fs::metadata(arg).ok()?;
+    if !md.file_type().is_block_device() {
+        return None;
+    }
+    let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
+    let raw = enumerate(&Roots::default()).ok()?;
+    let r = raw.iter().find(|r| r.major == major && r.minor == minor)?;
+    (r.size_sectors > 0).then(|| ScanDev {
+        path: PathBuf::from(arg),
+        major,
+        minor,
+        size_bytes: r.size_sectors * 512,
+    })
 }
 
 /// A device named on the command line: must be a block device that passes
@@ -152,7 +240,7 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
         .ok_or_else(not_found)?;
     let judge = Judge::new(conf)?;
     let mut dev = judge
-        .judge(r, Some(arg))
+        .judge(r, Some(arg), adds_devices(conf))
         .map_err(|reason| ScanError::Excluded {
             path: arg.to_string(),
             reason,
@@ -163,24 +251,25 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
 
 impl Judge {
     fn new(conf: &LvmConf) -> Result<Judge, ScanError> {
-        let devices_file = if conf.use_devicesfile() {
-            DevicesFile::load(&conf.devicesfile_path())?
-        } else {
-            None
-        };
         // devices/pv_min_size is in KiB (default 2048).
         let min_kib = conf.get_int("devices/pv_min_size", 2048).max(1) as u64;
         Ok(Judge {
             conf: conf.clone(),
-            filter: DeviceFilter::from_conf(conf)?,
-            devices_file,
+            select: select(conf)?,
             aliases: collect_aliases(&conf.scan_dirs()),
             min_bytes: min_kib * 1024,
         })
     }
 
     /// The device, or the reason (LVM2's words) it is not usable.
-    fn judge(&self, r: &RawDev, typed: Option<&str>) -> Result<ScanDev, Exclusion> {
+    /// `unlisted_ok`: a device the devices file does not list is usable
+    /// (a new PV's device).
+    fn judge(
+        &self,
+        r: &RawDev,
+        typed: Option<&str>,
+        unlisted_ok: bool,
+    ) -> Result<ScanDev, Exclusion> {
         let dev_dir = self.conf.dev_dir();
         let kpath = dev_dir.join(&r.kname);
         let dm_name = read_sys(&r.sys_dir, "dm/name");
@@ -235,13 +324,19 @@ impl Judge {
             push(t.to_string());
         }
 
-        if !self.filter.accepts(&names) {
-            return Err(Exclusion::Filtered);
-        }
-        if let Some(df) = &self.devices_file {
-            let ids = DevIds::read(&r.sys_dir, r.parent_dir.as_deref(), names);
-            if !df.lists(&ids) {
-                return Err(Exclusion::NotInDevicesFile);
+        match &self.select {
+            Select::Filters(f) if !f.accepts(&names) => return Err(Exclusion::Filtered),
+            Select::Filters(_) => {}
+            Select::File(df) => {
+                let ids = DevIds::read(&r.sys_dir, r.parent_dir.as_deref(), names);
+                if !unlisted_ok && !df.lists(&ids) {
+                    return Err(Exclusion::NotInDevicesFile);
+                }
+            }
+            Select::List(devnos) => {
+                if !devnos.contains(&(r.major, r.minor)) {
+                    return Err(Exclusion::NotInDevicesList);
+                }
             }
         }
         Ok(ScanDev {
@@ -251,6 +346,68 @@ impl Judge {
             size_bytes,
         })
     }
+}
+
+/// A device the kernel device of an active LV sits on, as sysfs says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedDev {
+    /// The LV's ID (raw, 32 characters).
+    pub lvid: String,
+    pub major: u32,
+    pub minor: u32,
+    /// `<dev_dir>/mapper/<name>` for a dm device, else `<dev_dir>/<kname>`.
+    pub name: String,
+}
+
+/// The devices VG `vgid`'s active LVs use in the kernel: the slaves of
+/// every dm device whose UUID is `LVM-<vgid><lvid>[-layer]`, other than
+/// layers of the same VG (LVM2's `_index_dev_by_vgid_and_lvid` in
+/// dev-cache.c, read from the holders' side).
+pub fn devices_used_by_vg(conf: &LvmConf, vgid: &str) -> Vec<UsedDev> {
+    used_by_vg_in(conf, Path::new("/sys"), vgid)
+}
+
+fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
+    let prefix = format!("LVM-{vgid}");
+    let block = sysfs.join("class/block");
+    let Ok(rd) = std::fs::read_dir(sysfs.join("block")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in rd.filter_map(Result::ok) {
+        let dir = e.path();
+        let Some(uuid) = read_sys(&dir, "dm/uuid") else {
+            continue;
+        };
+        let Some(lvid) = uuid.strip_prefix(&prefix).and_then(|rest| rest.get(..32)) else {
+            continue;
+        };
+        let Ok(slaves) = std::fs::read_dir(dir.join("slaves")) else {
+            continue;
+        };
+        for s in slaves.filter_map(Result::ok) {
+            let kname = s.file_name().to_string_lossy().into_owned();
+            let sdir = block.join(&kname);
+            if read_sys(&sdir, "dm/uuid").is_some_and(|u| u.starts_with(&prefix)) {
+                continue;
+            }
+            let Some((major, minor)) = read_sys(&sdir, "dev").and_then(|d| parse_devt(&d)) else {
+                continue;
+            };
+            let name = match read_sys(&sdir, "dm/name") {
+                Some(n) => conf.dev_dir().join("mapper").join(n),
+                None => conf.dev_dir().join(&kname),
+            };
+            out.push(UsedDev {
+                lvid: lvid.to_string(),
+                major,
+                minor,
+                name: name.display().to_string(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 fn read_sys(dir: &Path, suffix: &str) -> Option<String> {
@@ -541,6 +698,47 @@ mod tests {
         assert_eq!(f.scan(&["devices/use_devicesfile=1"]), vec!["dev/loop0"]);
         // Not in use: everything as before.
         assert_eq!(f.scan(&[]).len(), 4);
+    }
+
+    #[test]
+    fn devices_used_by_active_lvs_skip_own_layers() {
+        let f = standard();
+        let vgid = "v".repeat(32);
+        let lvid = "l".repeat(32);
+        let sys = f.root.join("sys");
+        fs::create_dir_all(sys.join("class")).unwrap();
+        std::os::unix::fs::symlink(sys.join("block"), sys.join("class/block")).unwrap();
+        let dm = |name: &str, devt: &str, dmname: &str, uuid: &str, slaves: &[&str]| {
+            let d = f.disk(name, devt, 65536);
+            fs::create_dir_all(d.join("dm")).unwrap();
+            fs::write(d.join("dm/name"), format!("{dmname}\n")).unwrap();
+            fs::write(d.join("dm/uuid"), format!("{uuid}\n")).unwrap();
+            fs::create_dir_all(d.join("slaves")).unwrap();
+            for s in slaves {
+                fs::create_dir_all(d.join("slaves").join(s)).unwrap();
+            }
+        };
+        // An origin: top device over its -real layer over a PV (sdb).
+        dm(
+            "dm-5",
+            "253:5",
+            "vg-lv-real",
+            &format!("LVM-{vgid}{lvid}-real"),
+            &["sdb"],
+        );
+        dm(
+            "dm-6",
+            "253:6",
+            "vg-lv",
+            &format!("LVM-{vgid}{lvid}"),
+            &["dm-5"],
+        );
+        let used = used_by_vg_in(&f.conf(&[]), &sys, &vgid);
+        assert_eq!(used.len(), 1, "{used:?}");
+        assert_eq!(used[0].lvid, lvid);
+        assert_eq!((used[0].major, used[0].minor), (8, 16));
+        assert!(used[0].name.ends_with("/dev/sdb"), "{}", used[0].name);
+        assert!(used_by_vg_in(&f.conf(&[]), &sys, &"w".repeat(32)).is_empty());
     }
 
     #[test]
