@@ -108,8 +108,14 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         return super::systemid::vgchange_systemid(&ctx, &a.vgs, sid);
     }
     let scan = ctx.scan()?;
-    let (names, mut failed_any) =
+    let (mut names, mut failed_any) =
         super::select::select_vgs(&ctx, &scan, &a.vgs, Access::default())?;
+    if let Some(aa) = &a.autoactivation {
+        match event_vgs(&ctx, &scan, aa, !a.vgs.is_empty(), names) {
+            Some(n) => names = n,
+            None => return Ok(()),
+        }
+    }
     drop(scan);
     for name in &names {
         let one = (|| -> Result<(), CmdError> {
@@ -377,4 +383,66 @@ impl Props {
         }
         Ok(())
     }
+}
+
+/// `vgchange -aay --autoactivation event [VG]` (LVM2's
+/// `_vgchange_autoactivation_setup`): the VGs to activate, `None` when
+/// the command is skipped. Only a complete VG is activated; without a VG
+/// name, only VGs whose PVs `pvscan --cache` recorded online
+/// (`/run/lvm/pvs_online`) are looked at, as LVM2 then scans only those.
+fn event_vgs(
+    ctx: &Ctx,
+    scan: &store::Scan,
+    value: &str,
+    named: bool,
+    names: Vec<String>,
+) -> Option<Vec<String>> {
+    if value != "event" {
+        ctx.print("Skip vgchange for unknown autoactivation value.");
+        return None;
+    }
+    if !ctx.conf.get_bool("global/event_activation", true) {
+        ctx.print("Skip vgchange for event and event_activation=0.");
+        return None;
+    }
+    let run = std::path::Path::new(crate::system::lock::DEFAULT_RUN_DIR);
+    let online = crate::system::online::Online::under(run);
+    let records = run.join("pvs_online").is_dir();
+    if !records {
+        match names.first() {
+            Some(n) if named => {
+                ctx.print(format!("PVs online error for VG {n}, using all devices."))
+            }
+            _ => ctx.print("PVs online error, using all devices."),
+        }
+    }
+    let only_online = !named && records;
+    let mut out = Vec::new();
+    for name in names {
+        let Ok(h) = scan.vg(&name) else {
+            continue;
+        };
+        let up =
+            h.vg.pvs
+                .iter()
+                .filter(|p| online.pv_is_online(&p.id))
+                .count();
+        if named && records {
+            if up == 0 {
+                ctx.print(format!(
+                    "PVs online not found for VG {name}, using all devices."
+                ));
+            } else if up < h.vg.pvs.len() {
+                ctx.print(format!(
+                    "PVs online incomplete for VG {name}, using all devicess."
+                ));
+            }
+        }
+        // Complete: every PV present (and, when only online PVs are
+        // scanned, recorded online).
+        if h.missing.is_empty() && (!only_online || up == h.vg.pvs.len()) {
+            out.push(name);
+        }
+    }
+    Some(out)
 }
