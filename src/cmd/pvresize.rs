@@ -292,7 +292,7 @@ fn resize_one(ctx: &Ctx, t: &Target, new_size: Option<u64>) -> Result<(), CmdErr
     let mut label = resized_label(&info, size, name)?;
     label.header.device_size = avail * 512;
     let extent = h.vg.extent_size;
-    let new_count = if extent > 0 { avail / extent } else { 0 };
+    let new_count = avail.checked_div(extent).unwrap_or(0);
     if new_count == 0 {
         return Err(CmdError::Failed(format!(
             "Size must leave space for at least one physical extent of {extent} sectors on PV {name}."

@@ -210,20 +210,23 @@ fn add_mda(
             s = s.div_ceil(PAGE_BYTES) * PAGE_BYTES;
         }
         // Its end on the data alignment (then the offset) if that fits.
-        if alignment > 0 && (s + size) % alignment != 0 {
+        if alignment > 0 && !(s + size).is_multiple_of(alignment) {
             let grown = size + alignment - (s + size) % alignment;
             if s + grown <= limit {
                 size = grown;
             }
         }
-        if alignment > 0 && offset > 0 && (s + size) % alignment == 0 && s + size + offset <= limit
+        if alignment > 0
+            && offset > 0
+            && (s + size).is_multiple_of(alignment)
+            && s + size + offset <= limit
         {
             size += offset;
         }
         if s + size > limit {
             if !locked && alignment > 0 && limit.saturating_sub(s) > 2 * alignment {
                 size = limit - s - 2 * alignment;
-                if (s + size) % alignment != 0 {
+                if !(s + size).is_multiple_of(alignment) {
                     size += alignment - (s + size) % alignment;
                 }
                 if s + size > limit {
@@ -282,7 +285,7 @@ fn mda1_place(disk: u64, mut size: u64, limit: u64, alignment: u64) -> Option<(u
     }
     if disk - size < limit {
         size = disk - limit;
-    } else if alignment > 0 && (disk - size) % alignment != 0 {
+    } else if alignment > 0 && !(disk - size).is_multiple_of(alignment) {
         let grown = size + (disk - size) % alignment;
         if grown < disk && disk - grown >= limit {
             size = grown;
