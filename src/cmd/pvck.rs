@@ -16,6 +16,7 @@ use crate::metadata::device::{BlockDev, FileDev};
 use crate::metadata::label::LABEL_SIZE;
 use crate::metadata::mda::dump::{self, Log, Msg, PrintMeta, Settings};
 use crate::metadata::mda::repair::{self, MetadataFile, RepairError};
+use crate::metadata::mda::search;
 
 #[derive(Parser, Debug)]
 #[command(about = "Check metadata on physical volumes")]
@@ -174,7 +175,7 @@ fn dump_cmd(
             )
         }
         "metadata_search" => {
-            let (ok, file) = dump::dump_search(&dev, set, labelsector, copies, &mut log);
+            let (ok, file) = search::dump_search(&dev, set, labelsector, copies, &mut log);
             if save.is_some() {
                 save = Some(file);
             }

@@ -47,6 +47,7 @@ use super::device::BlockDev;
 
 pub mod dump;
 pub mod repair;
+pub mod search;
 
 pub const MDA_HEADER_SIZE: u64 = 512;
 /// `FMTT_MAGIC` from `layout.h`.

@@ -16,7 +16,8 @@ use super::super::label::{
     self, DiskLocn, Label, LabelError, PvHeader, LABEL_ID, LABEL_SIZE, LVM2_LABEL_TYPE,
     PV_EXT_USED, PV_HEADER_EXTENSION_VSN,
 };
-use super::dump::{dump_label, vgname_start, Log, Settings, MDA1_OFFSET, ONE_MIB};
+use super::dump::{dump_label, Log, Settings, MDA1_OFFSET, ONE_MIB};
+use super::search::vgname_start;
 use super::{
     read_mda_header, write_mda_header, write_text, MdaError, MdaHeader, RawLocn, FMTT_MAGIC,
     FMTT_VERSION, MDA_HEADER_SIZE,
@@ -174,14 +175,17 @@ fn pv_entries(text: &[u8]) -> Option<Vec<PvEntry>> {
     Some(out)
 }
 
-/// What `--repair` will write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepairPlan {
-    /// The new label (None: keep the label, `--repairtype metadata`).
-    pub label: Option<Label>,
-    /// Areas to receive the text: (mda number, offset, size).
-    pub mdas: Vec<(u32, u64, u64)>,
+/// One metadata area repair writes: its number (1 or 2, as LVM2 says),
+/// offset and size in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MdaTarget {
+    pub num: u32,
+    pub offset: u64,
+    pub size: u64,
 }
+
+/// The areas to write; `None` when the PV rightly has none.
+pub type MdaTargets = Option<Vec<MdaTarget>>;
 
 /// Whether an mda header that LVM2 would trust to exist (magic, version,
 /// start) is at `offset`.
@@ -244,7 +248,7 @@ pub fn plan_pv_header(
     mf: Option<&MetadataFile>,
     confirm: &mut dyn FnMut(&str) -> bool,
     log: &mut Log,
-) -> Result<(Label, Vec<(u32, u64, u64)>), RepairError> {
+) -> Result<(Label, Vec<MdaTarget>), RepairError> {
     let dev_size = dev.size()?;
     let info = dump_label(dev, labelsector, false, log);
     if !info.found_label {
@@ -355,7 +359,11 @@ pub fn plan_pv_header(
     let mdas = metadata_areas
         .iter()
         .enumerate()
-        .map(|(i, l)| (i as u32 + 1, l.offset, l.size))
+        .map(|(i, l)| MdaTarget {
+            num: i as u32 + 1,
+            offset: l.offset,
+            size: l.size,
+        })
         .collect();
     Ok((label, mdas))
 }
@@ -414,7 +422,7 @@ pub fn plan_metadata(
     dev: &dyn BlockDev,
     labelsector: u64,
     set: &Settings,
-) -> Result<Option<Vec<(u32, u64, u64)>>, RepairError> {
+) -> Result<MdaTargets, RepairError> {
     let info = dump_label(dev, labelsector, false, &mut Log::default());
     mdas_to_write(info.found_label, info.mda1, info.mda2, set)
 }
@@ -424,7 +432,7 @@ fn mdas_to_write(
     mda1: Option<(u64, u64)>,
     mda2: Option<(u64, u64)>,
     set: &Settings,
-) -> Result<Option<Vec<(u32, u64, u64)>>, RepairError> {
+) -> Result<MdaTargets, RepairError> {
     const SEE: &str = "\n  See --repairtype pv_header to repair headers.";
     if !found_label {
         return refused(format!("No lvm label found on device.{SEE}"));
@@ -445,7 +453,11 @@ fn mdas_to_write(
     for (n, m) in [(1, mda1), (2, mda2)] {
         if let Some((o, s)) = m {
             if set.mda_num == 0 || set.mda_num == n {
-                out.push((n, o, s));
+                out.push(MdaTarget {
+                    num: n,
+                    offset: o,
+                    size: s,
+                });
             }
         }
     }
@@ -453,10 +465,7 @@ fn mdas_to_write(
 }
 
 /// The mdas a full `--repair` writes once `label` is in place.
-pub fn plan_metadata_for(
-    label: &Label,
-    set: &Settings,
-) -> Result<Option<Vec<(u32, u64, u64)>>, RepairError> {
+pub fn plan_metadata_for(label: &Label, set: &Settings) -> Result<MdaTargets, RepairError> {
     let m = &label.header.metadata_areas;
     let at = |i: usize| m.get(i).map(|l| (l.offset, l.size));
     mdas_to_write(true, at(0), at(1), set)
@@ -468,14 +477,19 @@ pub fn plan_metadata_for(
 pub fn apply(
     dev: &dyn BlockDev,
     label: Option<&Label>,
-    mdas: &[(u32, u64, u64)],
+    mdas: &[MdaTarget],
     mf: Option<&MetadataFile>,
     log: &mut Log,
 ) -> Result<(), RepairError> {
     let mut headers = Vec::new();
     if let Some(mf) = mf {
         let body = mf.text.strip_suffix(b"\0").unwrap_or(&mf.text);
-        for &(n, offset, size) in mdas {
+        for &MdaTarget {
+            num: n,
+            offset,
+            size,
+        } in mdas
+        {
             if mf.text.len() as u64 > size {
                 let max = (size.saturating_sub(MDA_HEADER_SIZE) / 2).saturating_sub(512);
                 return refused(format!(
