@@ -27,7 +27,7 @@ pub(crate) struct PvcreateArgs {
     #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
     force: u8,
     /// Use this PV UUID instead of a random one.
-    #[arg(short = 'u', long = "uuid")]
+    #[arg(short = 'u', long = "uuid", alias = "uui")]
     uuid: Option<String>,
     /// With --uuid: the VG backup file the PV's layout is restored from.
     #[arg(long = "restorefile", value_name = "String")]
@@ -262,7 +262,7 @@ fn create_one(
         return Ok(());
     }
     let d = open_exclusive(&path, arg)?;
-    let sigs = confirm_signatures(ctx, d.as_ref(), arg)?;
+    let sigs = confirm_signatures_forced(ctx, d.as_ref(), arg, plan.force > 0)?;
     wipe_confirmed(ctx, d.as_ref(), arg, &sigs)?;
     opts::write_new_pv(d.as_ref(), &planned, plan.new.ignored)?;
     if ctx.conf.use_devicesfile() {
@@ -284,6 +284,17 @@ pub(crate) fn confirm_signatures(
     dev: &dyn BlockDev,
     arg: &str,
 ) -> Result<Vec<signatures::Signature>, CmdError> {
+    confirm_signatures_forced(ctx, dev, arg, false)
+}
+
+/// [`confirm_signatures`]; with `force` (`-f`) nothing is asked, as in
+/// LVM2's `_blkid_wipe`.
+pub(crate) fn confirm_signatures_forced(
+    ctx: &Ctx,
+    dev: &dyn BlockDev,
+    arg: &str,
+    force: bool,
+) -> Result<Vec<signatures::Signature>, CmdError> {
     let sigs = signatures::detect(dev);
     let mut left = 0;
     for s in &sigs {
@@ -291,7 +302,7 @@ pub(crate) fn confirm_signatures(
             "WARNING: {} signature detected on {arg} at offset {}. Wipe it? [y/n]: ",
             s.name, s.offset
         );
-        if !confirm(ctx, &q) {
+        if !force && !confirm(ctx, &q) {
             ctx.print(format!("Aborted wiping of {}.", s.name));
             left += 1;
         }

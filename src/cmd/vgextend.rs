@@ -139,7 +139,7 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
     for (arg, info, new) in &planned {
         if *new {
             let d = FileOpener.open(&info.path, true).map_err(failed)?;
-            let sigs = super::pv::confirm_signatures(&ctx, d.as_ref(), arg)?;
+            let sigs = super::pv::confirm_signatures_forced(&ctx, d.as_ref(), arg, a.force > 0)?;
             opened.push(Some((d, sigs)));
         } else {
             opened.push(None);
