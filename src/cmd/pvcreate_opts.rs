@@ -69,6 +69,12 @@ pub(crate) struct NewPv {
     pub mda_size_given: bool,
 }
 
+/// `devices/pv_min_size` in sectors: KiB in lvm.conf (default 2048),
+/// never below LVM2's floor of 512 KiB (`PV_MIN_SIZE_KB`).
+pub(crate) fn pv_min_size(conf: &LvmConf) -> u64 {
+    conf.get_int("devices/pv_min_size", 2048).max(512) as u64 * 2
+}
+
 /// A size option's value in sectors; `negative` is LVM2's message for a
 /// minus sign (a command-line error).
 pub(crate) fn size_arg(
@@ -194,7 +200,7 @@ impl NewPvArgs {
             },
             label_sector,
             ignored,
-            min_size: conf.get_int("devices/pv_min_size", 2048).max(0) as u64 * 2,
+            min_size: pv_min_size(conf),
             mda_size_given: given > 0,
         })
     }

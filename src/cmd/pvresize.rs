@@ -257,7 +257,7 @@ fn write_label(info: &PvInfo, label: &Label) -> Result<(), CmdError> {
 fn resize_one(ctx: &Ctx, t: &Target, new_size: Option<u64>) -> Result<(), CmdError> {
     let size = wanted_size(ctx, t, new_size)?;
     let name = &t.name;
-    let min = ctx.conf.get_int("devices/pv_min_size", 2048).max(0) as u64 * 2;
+    let min = super::pv::opts::pv_min_size(&ctx.conf);
     if size < min {
         return Err(CmdError::Failed(format!(
             "Size must exceed minimum of {min} sectors on PV {name}."
