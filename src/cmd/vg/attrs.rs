@@ -99,7 +99,7 @@ pub fn set_alloc(vg: &mut Vg, policy: Option<String>) -> Result<(), Refused> {
 /// space must be a whole number of new extents that fits in 32 bits.
 fn recalc(count: &mut u64, old: u64, new: u64, what: &str) -> Result<(), Refused> {
     let size = old * *count;
-    if size % new != 0 {
+    if !size.is_multiple_of(new) {
         return refuse(format!(
             "New size {size} for {what} not an exact number of new extents."
         ));
@@ -122,7 +122,7 @@ pub fn set_extent_size(vg: &mut Vg, new: u64) -> Result<bool, Refused> {
         return Ok(false);
     }
     let total: u64 = vg.pvs.iter().map(|p| p.pe_count).sum::<u64>() * old;
-    if new > old && total % new != 0 {
+    if new > old && !total.is_multiple_of(new) {
         return refuse("New extent size is not a perfect fit".into());
     }
     let mut out = vg.clone();
