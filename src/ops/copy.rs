@@ -29,6 +29,17 @@
 //!   `blkdev_issue_flush` before `commit_merge`) before that commit began,
 //!   so every chunk is durable, and the metadata names a plain origin.
 //!
+//! Gap filling: two runs of exception chunks a short gap apart (at most
+//! `GAP_FILL_BYTES`, e.g. every other 4 KiB block changed) are written as
+//! one request: the gap is read from the origin first and written back
+//! with the bytes it was just read with. That is the one write of chunks
+//! without an exception, and it changes no byte: no device holds the
+//! origin and the command holds the VG's lock, so nothing else writes
+//! those chunks between the read and the write, and a write cut by the
+//! power leaves each sector with its old or its new bytes, which are the
+//! same. The argument above stands as it is: every chunk without an
+//! exception keeps the origin's own bytes.
+//!
 //! Nothing here depends on the order of the writes, so they may run in
 //! parallel and out of order. The kernel's merge instead shrinks the COW
 //! after each run (`commit_merge`), which is what makes it slow: a flush
@@ -43,7 +54,8 @@
 //! as a metadata area between two data runs, read into scratch so the
 //! call goes on), then writes each run of origin-consecutive chunks with
 //! one `pwrite`. `threads` workers each own one batch buffer: that many
-//! requests are in flight and memory is `threads * batch_bytes` plus
+//! requests are in flight and memory is `threads * 2 * batch_bytes` (the
+//! batch and the span a gap-filled write goes through) plus
 //! scratch. Threads rather than io_uring: each request is large (MiBs),
 //! so the per-request cost io_uring saves is negligible, and threads need
 //! no new dependency or kernel feature (measured: scripts/bench-offline-merge.sh).
@@ -60,6 +72,10 @@ use crate::metadata::model::{Lv, SegmentKind, Vg};
 
 /// Alignment of every buffer (enough for O_DIRECT on 4 KiB-sector disks).
 pub const ALIGN: usize = 4096;
+/// The largest gap between two runs of exception chunks that one write
+/// bridges (module doc): scattered small changes become a few large
+/// requests instead of one small request per chunk.
+pub const GAP_FILL_BYTES: u64 = 64 << 10;
 const IOV_MAX: usize = 1024;
 
 /// How the engine runs.
@@ -95,6 +111,8 @@ pub struct CopyStats {
 pub trait MergeIo: Sync {
     /// Fills `bufs`, one after the other, from COW byte `off`.
     fn read_cow(&self, off: u64, bufs: &mut [&mut [u8]]) -> io::Result<()>;
+    /// Reads origin bytes `off..off + buf.len()` into `buf`.
+    fn read_origin(&self, off: u64, buf: &mut [u8]) -> io::Result<()>;
     /// Writes `buf` at origin byte `off`.
     fn write_origin(&self, off: u64, buf: &[u8]) -> io::Result<()>;
     /// Makes every origin write durable.
@@ -371,6 +389,15 @@ impl MergeIo for LvIo {
         Ok(())
     }
 
+    fn read_origin(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        let mut done = 0usize;
+        for (dev, at, len) in self.origin.locate(off, buf.len() as u64)? {
+            self.files[dev].read_exact_at(&mut buf[done..done + len as usize], at)?;
+            done += len as usize;
+        }
+        Ok(())
+    }
+
     fn write_origin(&self, off: u64, buf: &[u8]) -> io::Result<()> {
         let mut done = 0usize;
         for (dev, at, len) in self.origin.locate(off, buf.len() as u64)? {
@@ -420,6 +447,7 @@ fn copy_batch(
     origin_bytes: u64,
     buf: &mut [u8],
     scratch: &mut [u8],
+    span: &mut [u8],
     stats: &mut CopyStats,
 ) -> io::Result<u64> {
     let cbu = cb as usize;
@@ -470,20 +498,41 @@ fn copy_batch(
         io.read_cow(first * cb, &mut iov)?;
         stats.reads += 1;
     }
-    // Writes, one per run of origin-consecutive chunks (clipped at the
-    // origin's end: its last chunk may be partial).
+    // Writes, one per run of origin-consecutive chunks, or per group of
+    // runs a short gap apart, written through `span` with the gaps' own
+    // bytes (module doc); clipped at the origin's end (its last chunk may
+    // be partial).
     let mut done = 0u64;
     let mut i = 0;
     while i < exc.len() {
-        let mut j = i + 1;
-        while j < exc.len() && exc[j].old == exc[j - 1].old + 1 {
+        let (mut j, mut gapped) = (i + 1, false);
+        while j < exc.len() {
+            let gap = (exc[j].old - exc[j - 1].old - 1) * cb;
+            let span_len = (exc[j].old - exc[i].old + 1) * cb;
+            gapped |= gap > 0;
+            if gap > GAP_FILL_BYTES || (gapped && span_len > span.len() as u64) {
+                break;
+            }
             j += 1;
         }
         let off = exc[i].old * cb;
-        let len = ((j - i) as u64 * cb).min(origin_bytes - off);
-        io.write_origin(off, &buf[i * cbu..i * cbu + len as usize])?;
+        let len = ((exc[j - 1].old - exc[i].old + 1) * cb).min(origin_bytes - off);
+        if exc[j - 1].old - exc[i].old + 1 == (j - i) as u64 {
+            io.write_origin(off, &buf[i * cbu..i * cbu + len as usize])?;
+            done += len;
+        } else {
+            let span = &mut span[..len as usize];
+            io.read_origin(off, span)?;
+            stats.reads += 1;
+            for (k, e) in exc.iter().enumerate().take(j).skip(i) {
+                let at = ((e.old - exc[i].old) * cb) as usize;
+                let n = cb.min(origin_bytes - e.old * cb) as usize;
+                span[at..at + n].copy_from_slice(&buf[k * cbu..k * cbu + n]);
+                done += n as u64;
+            }
+            io.write_origin(off, span)?;
+        }
         stats.writes += 1;
-        done += len;
         i = j;
     }
     Ok(done)
@@ -529,6 +578,7 @@ pub fn copy_exceptions(
             s.spawn(move || {
                 let mut buf = AlignedBuf::new(per_batch * cb as usize);
                 let mut scratch = AlignedBuf::new(scratch_bytes);
+                let mut span = AlignedBuf::new(per_batch * cb as usize);
                 let mut mine = CopyStats::default();
                 while !stop.load(Ordering::Relaxed) {
                     let b = next.fetch_add(1, Ordering::Relaxed);
@@ -540,6 +590,7 @@ pub fn copy_exceptions(
                         origin_bytes,
                         &mut buf,
                         &mut scratch[..scratch_bytes],
+                        &mut span,
                         &mut mine,
                     );
                     match got {
