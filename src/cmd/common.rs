@@ -154,11 +154,11 @@ pub struct CommonArgs {
     pub commandprofile: Option<String>,
     /// Use this devices file (in <system_dir>/devices) instead of the one
     /// in lvm.conf; "" uses no devices file.
-    #[arg(long = "devicesfile", value_name = "String")]
+    #[arg(id = "common_devicesfile", long = "devicesfile", value_name = "String")]
     pub devicesfile: Option<String>,
     /// Use only these devices (comma-separated, or the option repeated),
     /// and no devices file.
-    #[arg(long = "devices", value_name = "PV")]
+    #[arg(id = "common_devices", long = "devices", value_name = "PV")]
     pub devices: Vec<String>,
 }
 

@@ -632,6 +632,20 @@ pub fn load_in_use(conf: &LvmConf) -> Result<Option<(PathBuf, DevicesFile)>, Dev
     Ok(DevicesFile::load(&path)?.map(|df| (path, df)))
 }
 
+/// The device ID the devices file in use records for the device at
+/// `path` (its IDTYPE and IDNAME), as LVM2 reports it (`pvs -o
+/// deviceidtype,deviceid`); `None` when no devices file is in use or it
+/// does not list the device.
+pub fn listed_id(conf: &LvmConf, path: &Path) -> Option<(String, String)> {
+    let (_, df) = load_in_use(conf).ok()??;
+    let ids = dev_ids_for_path(Path::new("/sys"), path).ok()?;
+    let found = df
+        .entries()
+        .find(|e| ids.matches(e))
+        .map(|e| (e.idtype.clone(), e.idname.clone()));
+    found
+}
+
 /// Rewrites the devices file with `edit` applied, under its lock; the
 /// file is created if missing. Returns whether `edit` changed anything
 /// (then the file was written).
