@@ -310,6 +310,10 @@ pub struct Ctx {
     /// `-K|--ignoreactivationskip` of lvchange/vgchange, for the
     /// activation filter.
     pub ignore_activation_skip: std::cell::Cell<bool>,
+    /// `--sysinit` / `--ignorelockingfailure`: a shared VG lock that
+    /// cannot be taken (a read-only locking_dir at boot) is not needed
+    /// (LVM2's `_file_locking_failed` in lib/locking/locking.c).
+    pub ignore_lock_failure: std::cell::Cell<bool>,
     /// Scan warnings already printed: a command that scans more than
     /// once (to list VGs, then to work on each) says each once, as LVM2.
     warned: std::cell::RefCell<std::collections::BTreeSet<String>>,
@@ -342,7 +346,12 @@ impl Ctx {
             prefix,
             warned: Default::default(),
             ignore_activation_skip: Default::default(),
+            ignore_lock_failure: Default::default(),
         };
+        if ctx.locking_disabled() {
+            ctx.warn("locking_type (0) is deprecated, using --nolocking.");
+            ctx.warn("File locking is disabled.");
+        }
         for w in host_warnings {
             ctx.warn(w);
         }
@@ -519,7 +528,17 @@ impl Ctx {
     /// lock directory) fails as in LVM2: the reason, then "Can't get lock
     /// for vg0." and "Cannot process volume group vg0".
     pub fn lock_vg(&self, vg: &str, exclusive: bool) -> Result<LockGuard, CmdError> {
-        lock::lock_vg(&self.conf, vg, exclusive).map_err(|e| {
+        let not_held = || LockGuard::not_held(self.conf.locking_dir().join(format!("V_{vg}")));
+        if self.locking_disabled() {
+            return Ok(not_held());
+        }
+        let taken = lock::lock_vg(&self.conf, vg, exclusive);
+        if let Err(e) = &taken {
+            if e.is_unavailable() && !exclusive && self.ignore_lock_failure.get() {
+                return Ok(not_held());
+            }
+        }
+        taken.map_err(|e| {
             if e.is_unavailable() {
                 CmdError::Failed(format!(
                     "{e}\n  Can't get lock for {vg}.\n  Cannot process volume group {vg}"
@@ -545,7 +564,17 @@ impl Ctx {
         Ok(scan.vg_with(name, access))
     }
     pub fn lock_global(&self, exclusive: bool) -> Result<LockGuard, CmdError> {
+        if self.locking_disabled() {
+            return Ok(LockGuard::not_held(
+                self.conf.locking_dir().join("P_global"),
+            ));
+        }
         lock::lock_global(&self.conf, exclusive).map_err(failed)
+    }
+
+    /// `global/locking_type = 0`: LVM2 runs as with `--nolocking`.
+    fn locking_disabled(&self) -> bool {
+        self.conf.get_int("global/locking_type", 1) == 0
     }
 
     /// Locks and loads VG `name` for a change; the lock is held by the

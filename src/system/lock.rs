@@ -81,6 +81,17 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    /// A lock not taken, as LVM2 goes on with locking disabled
+    /// (`locking_type = 0`) or after a failure it was told to ignore
+    /// (`--sysinit`, `--ignorelockingfailure`): releasing it does nothing.
+    pub fn not_held(path: PathBuf) -> LockGuard {
+        LockGuard {
+            file: None,
+            path,
+            unlink_on_release: false,
+        }
+    }
+
     /// The lock file held.
     pub fn path(&self) -> &Path {
         &self.path

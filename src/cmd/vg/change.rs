@@ -104,6 +104,8 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
     ctx.ignore_activation_skip.set(a.ignoreactivationskip);
+    ctx.ignore_lock_failure
+        .set(a.sysinit || a.ignorelockingfailure);
     if let Some(sid) = &a.systemid {
         return super::systemid::vgchange_systemid(&ctx, &a.vgs, sid);
     }
