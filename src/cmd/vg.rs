@@ -11,6 +11,9 @@ mod systemid;
 pub use cfg::{vgcfgbackup, vgcfgrestore, VgcfgbackupArgs, VgcfgrestoreArgs};
 pub use change::{vgchange, VgchangeArgs};
 pub use ck::{vgck, VgckArgs};
+// Ready for the command table: `("systemid", ..., vg::systemid)`.
+#[allow(unused_imports)]
+pub use systemid::{systemid, SystemidArgs};
 
 use std::ffi::OsString;
 

@@ -118,3 +118,23 @@ mod tests {
         assert!(new_system_id("!!!").is_err());
     }
 }
+
+#[derive(clap::Parser, Debug)]
+#[command(about = "Display the system ID, if any, currently set on this host")]
+pub struct SystemidArgs {
+    #[command(flatten)]
+    common: crate::cmd::common::CommonArgs,
+}
+
+/// `lvm systemid`: this host's system ID as `global/system_id_source`
+/// gives it (LVM2's `systemid` in tools/lvmcmdline.c).
+#[allow(dead_code)] // until cmd::mod registers it (the lead's file)
+pub fn systemid(args: Vec<std::ffi::OsString>) -> Result<(), CmdError> {
+    let a: SystemidArgs = crate::cmd::common::parse("systemid", args)?;
+    let ctx = Ctx::new(&a.common)?;
+    ctx.print(format!(
+        "system ID: {}",
+        ctx.host.system_id.as_deref().unwrap_or("")
+    ));
+    Ok(())
+}
