@@ -77,6 +77,25 @@ fn no_duplicates(h: &VgHandle) -> Result<(), CmdError> {
     }
 }
 
+/// The LVs whose devices an activation of `lv` brings up: the LV and, for
+/// an origin, its snapshots.
+pub fn family(h: &VgHandle, lv: &str) -> Vec<String> {
+    let mut v = vec![lv.to_string()];
+    v.extend(h.vg.snapshots_of(lv).iter().map(|s| s.cow.name.clone()));
+    v
+}
+
+/// Sets the read-ahead of `lvs`' devices (LVM2 does after each resume);
+/// a refusal is a warning, as in LVM2.
+pub fn read_ahead(ctx: &Ctx, dm: &crate::ops::Dm, h: &VgHandle, lvs: &[String]) {
+    for (lv, e) in act::apply_read_ahead(dm, h, lvs) {
+        ctx.warn(format!(
+            "Failed to set read ahead of {}/{lv}: {e}",
+            h.vg.name
+        ));
+    }
+}
+
 /// `vgchange -a MODE VG` (and pvscan's autoactivation).
 pub fn vgchange_activate(ctx: &Ctx, vg_name: &str, mode: &str, poll: bool) -> Result<(), CmdError> {
     let (on, auto) = parse_mode(mode)?;
@@ -108,6 +127,8 @@ pub fn vgchange_activate(ctx: &Ctx, vg_name: &str, mode: &str, poll: bool) -> Re
     }
     let out = act::activate_vg(&mut dm, ctx, &h, &filter(ctx), auto)?;
     report(ctx, vg_name, &out);
+    let all: Vec<String> = h.vg.lvs.iter().map(|l| l.name.clone()).collect();
+    read_ahead(ctx, &dm, &h, &all);
     for (_, e) in &out.failed {
         ctx.error(e);
     }
@@ -173,6 +194,7 @@ pub fn lvchange_activate(
     }
     let out = act::activate_lv(&mut dm, ctx, &h, lv, &filter(ctx), auto)?;
     report(ctx, vg_name, &out);
+    read_ahead(ctx, &dm, &h, &family(&h, lv));
     if poll {
         poll::start_background(ctx, vg_name, &out.merging);
     }

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use crate::metadata::alloc::{self, AllocRequest};
 use crate::metadata::id::Id;
-use crate::metadata::model::{Flags, Lv, Segment, Vg};
+use crate::metadata::model::{Flags, Lv, Segment, Vg, VIRTUAL_SEGTYPES};
 use crate::metadata::names;
 use crate::metadata::snapshot;
 use crate::metadata::store;
@@ -80,7 +80,8 @@ pub(crate) struct LvcreateArgs {
     /// Major number: ignored, the kernel assigns device-mapper's (a warning says so, as with LVM2).
     #[arg(short = 'j', long = "major", value_name = "Number")]
     major: Option<i64>,
-    /// Wipe signatures (accepted; rlvm zeroes with -Z).
+    /// Wipe signatures of other formats where the new LV starts (default:
+    /// with -Zy, as lvm.conf allocation/wipe_signatures_when_zeroing_new_lvs says).
     #[arg(short = 'W', long = "wipesignatures", value_name = "y|n")]
     wipesignatures: Option<String>,
     /// Set (y) or clear (n) the activation skip flag: such an LV is not
@@ -93,6 +94,9 @@ pub(crate) struct LvcreateArgs {
     /// Allow (y) or forbid (n) autoactivation (-aay) of the LV.
     #[arg(long = "setautoactivation", value_name = "y|n")]
     setautoactivation: Option<String>,
+    /// Read-ahead: auto, none, or a number of sectors.
+    #[arg(short = 'r', long = "readahead", value_name = "auto|none|Sectors")]
+    readahead: Option<String>,
     /// VG, or VG/origin (with -s); without it, the VG of `-n VG/LV` or
     /// `$LVM_VG_NAME`.
     #[arg(value_name = "VG|LV")]
@@ -209,6 +213,34 @@ fn set_fixed_minor(ctx: &Ctx, lv: &mut Lv, major: i64, minor: i64) {
     ctx.verbose(1, format!("Setting device number to ({major}, {minor})."));
 }
 
+/// Sectors in a page: LVM2 keeps read-ahead a multiple of it.
+const PAGE_SECTORS: u64 = 8;
+
+/// `-r|--readahead` (LVM2's `readahead_arg` and `_lvchange_readahead`):
+/// `auto` (None), `none` (Some(0)) or sectors, rounded down to a page
+/// multiple (at least one page) with LVM2's warning.
+fn read_ahead_arg(ctx: &Ctx, v: &str) -> Result<Option<u64>, CmdError> {
+    match v {
+        "auto" => return Ok(None),
+        "none" => return Ok(Some(0)),
+        _ => {}
+    }
+    let n: u64 = v
+        .parse()
+        .ok()
+        .filter(|n| *n <= u32::MAX as u64 - 1)
+        .ok_or_else(|| CmdError::BadArg(format!("Invalid argument for --readahead: {v}")))?;
+    if n % PAGE_SECTORS == 0 {
+        return Ok(Some(n));
+    }
+    let r = (n / PAGE_SECTORS * PAGE_SECTORS).max(PAGE_SECTORS);
+    ctx.warn(format!(
+        "Overriding readahead to {r} sectors, a multiple of {}K page size.",
+        PAGE_SECTORS / 2
+    ));
+    Ok(Some(r))
+}
+
 /// Chunks a COW must at least hold (LVM2's `SNAPSHOT_MIN_CHUNKS`).
 const SNAPSHOT_MIN_CHUNKS: u64 = 2;
 
@@ -239,9 +271,15 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let snapshot = a.snapshot || a.segtype.as_deref() == Some("snapshot");
     match a.segtype.as_deref() {
-        None | Some("linear") | Some("striped") | Some("snapshot") => {}
+        None | Some("linear") | Some("striped") | Some("snapshot") | Some("error")
+        | Some("zero") => {}
         Some(t) => return Err(super::common::unsupported_segtype(t)),
     }
+    // `error` / `zero`: no extents allocated, nothing to zero.
+    let virtual_type = a
+        .segtype
+        .as_deref()
+        .filter(|t| VIRTUAL_SEGTYPES.contains(t));
     if a.size.is_some() && a.extents.is_some() {
         return Err(usage("Please specify either size or extents (not both)."));
     }
@@ -259,6 +297,10 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         None => None,
     };
     let addtag = tag_args("--addtag", &a.addtag)?;
+    let read_ahead = match &a.readahead {
+        Some(v) => read_ahead_arg(&ctx, v)?,
+        None => None,
+    };
     // `-n VG/LV` names the VG too (LVM2's `validate_lvname_param`).
     let (name_vg, lv_name) = match a.name.as_deref() {
         Some(n) if n.contains('/') => {
@@ -303,14 +345,40 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     // An LV created with activation skip is left inactive unless -K.
     let activate_new =
         yes_no(&a.activate, true, "--activate")? && (!skip || a.ignoreactivationskip);
-    let zero = yes_no(&a.zero, activate_new, "--zero")?;
+    let mut zero = yes_no(&a.zero, activate_new, "--zero")?;
+    // -W: as given, else with -Zy when lvm.conf says so (LVM2's
+    // allocation/wipe_signatures_when_zeroing_new_lvs, default 1).
+    let wipe_given = match &a.wipesignatures {
+        Some(_) => Some(yes_no(&a.wipesignatures, false, "--wipesignatures")?),
+        None => None,
+    };
+    let mut wipe = wipe_given.unwrap_or_else(|| {
+        zero && ctx
+            .conf
+            .get_int("allocation/wipe_signatures_when_zeroing_new_lvs", 1)
+            != 0
+    });
+    if let Some(t) = virtual_type {
+        // LVM2 ignores an explicit -Zy/-Wy for unzeroable types.
+        let asked = match &a.zero {
+            Some(_) => zero,
+            None => wipe_given.unwrap_or(false),
+        };
+        if asked {
+            ctx.print(format!(
+                "Ignoring option -Zy or -Wy for unzeroable {t} volume."
+            ));
+        }
+        zero = false;
+        wipe = false;
+    }
     // LVM2 refuses -Z for snapshots (the COW header is always written),
     // and zeroing an LV it does not activate (it would create the LV
     // unzeroed); LVM2 exits 0 for the latter, rlvm 5: nothing was made.
     if snapshot && a.zero.is_some() {
         return Err(usage("Option --zero is unsupported with snapshots."));
     }
-    if zero && !activate_new {
+    if (zero || (wipe_given == Some(true) && !snapshot)) && !activate_new {
         return Err(CmdError::Failed(
             "Cannot zero inactive logical volume with option -Zy or -Wy.".into(),
         ));
@@ -328,7 +396,11 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         names::validate_lv_name(n).map_err(|e| usage(e.to_string()))?;
         names::validate_full_name(&vg_name, n).map_err(|e| usage(e.to_string()))?;
     }
-    let stripes = a.stripes.unwrap_or(1);
+    let stripes = if virtual_type.is_some() {
+        1
+    } else {
+        a.stripes.unwrap_or(1)
+    };
     if stripes == 0 {
         return Err(usage("Number of stripes must be at least 1."));
     }
@@ -510,11 +582,15 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         pvs,
         contiguous: false,
     };
-    let segments = alloc::allocate(alloc_vg, &req).map_err(|e| failed(e.for_lv(&name)))?;
+    let segments = match virtual_type {
+        Some(t) => vec![Segment::new_virtual(t, 0, extents)],
+        None => alloc::allocate(alloc_vg, &req).map_err(|e| failed(e.for_lv(&name)))?,
+    };
     let before = handle.vg.clone();
     match &origin_name {
         None => {
             let mut lv = new_lv(&name, writable, true, segments, &addtag);
+            lv.read_ahead = read_ahead;
             if let Some((j, m)) = fixed {
                 set_fixed_minor(&ctx, &mut lv, j, m);
             }
@@ -541,14 +617,27 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     if activate_new {
-        if !zero && origin_name.is_none() {
+        if !zero && origin_name.is_none() && virtual_type.is_none() {
             ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
         }
         let mut dm = ctx.require_dm()?;
+        if wipe && origin_name.is_none() && !ctx.common.test {
+            let dev = format!("{}/{vg_name}/{name}", ctx.conf.dev_dir().display());
+            for sig in crate::ops::lv::wipe_signatures(&ctx, &handle, &name)? {
+                ctx.print(format!("Wiping {sig} signature on {dev}."));
+            }
+        }
         crate::ops::lv::create(&mut dm, &ctx, &mut handle, &before, &name, zero)?;
+        let family = match &origin_name {
+            Some(o) => activate::family(&handle, o),
+            None => vec![name.clone()],
+        };
+        activate::read_ahead(&ctx, &dm, &handle, &family);
     } else {
         // Without activation nothing is zeroed, whatever -Z says.
-        ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
+        if virtual_type.is_none() {
+            ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
+        }
         ctx.commit(&mut handle, &store::command_line())?;
     }
     ctx.print(format!("Logical volume \"{name}\" created."));
@@ -784,6 +873,9 @@ pub(crate) struct LvchangeArgs {
     /// Allow (y) or forbid (n) autoactivation (-aay) of the LV.
     #[arg(long = "setautoactivation", value_name = "y|n")]
     pub setautoactivation: Option<String>,
+    /// Read-ahead: auto, none, or a number of sectors.
+    #[arg(short = 'r', long = "readahead", value_name = "auto|none|Sectors")]
+    pub readahead: Option<String>,
     #[arg(required = true, value_name = "VG|LV")]
     pub lvs: Vec<String>,
 }
@@ -816,6 +908,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         && pers == Persistent::Unchanged
         && a.setactivationskip.is_none()
         && a.setautoactivation.is_none()
+        && a.readahead.is_none()
     {
         return Err(usage(
             "One of -a, -p, -M, --addtag, --deltag, --refresh or --poll is required.",
@@ -824,6 +917,10 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
     let skip = match &a.setactivationskip {
         Some(_) => Some(yes_no(&a.setactivationskip, false, "--setactivationskip")?),
+        None => None,
+    };
+    let readahead = match &a.readahead {
+        Some(v) => Some(read_ahead_arg(&ctx, v)?),
         None => None,
     };
     let autoact = match &a.setautoactivation {
@@ -875,6 +972,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 || perm.is_some()
                 || skip.is_some()
                 || autoact.is_some()
+                || readahead.is_some()
             {
                 let (mut h, _g) = ctx.load_vg_handling_missing(&vg_name)?;
                 let before = h.vg.clone();
@@ -900,6 +998,19 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                     None => {}
                 }
                 let mut perm_changed = false;
+                if let Some(ra) = readahead {
+                    if lv.read_ahead == ra {
+                        return Err(CmdError::Failed(match ra {
+                            None => format!("Read ahead is already auto for {vg_name}/{lv_name}."),
+                            Some(n) => {
+                                format!("Read ahead is already {n} for {vg_name}/{lv_name}.")
+                            }
+                        }));
+                    }
+                    lv.read_ahead = ra;
+                    // A reload sets it in the kernel (LVM2's MR_RELOAD).
+                    perm_changed = true;
+                }
                 if let Some(w) = perm {
                     if lv.writable() == w {
                         // LVM2's two messages (`lvchange_permission`).
@@ -924,6 +1035,11 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                         &before,
                         &lv_name,
                     )?;
+                    if readahead.is_some() {
+                        if let Some(dm) = ctx.dm() {
+                            activate::read_ahead(&ctx, &dm, &h, &activate::family(&h, &lv_name));
+                        }
+                    }
                     ctx.print(format!("Logical volume {vg_name}/{lv_name} changed."));
                 } else {
                     ctx.commit(&mut h, &store::command_line())?;

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use clap::{Args, Parser};
 
 use crate::metadata::alloc::{self, AllocRequest};
-use crate::metadata::model::LvRole;
+use crate::metadata::model::{LvRole, Segment, VIRTUAL_SEGTYPES};
 use crate::metadata::snapshot;
 use crate::metadata::units::{self, ExtentSpec, PercentOf, Sign};
 use crate::ops::resize as rz;
@@ -173,7 +173,7 @@ fn parse_request(name: &str, kind: Kind, a: &ResizeArgs) -> Result<Request, CmdE
 fn run(name: &str, kind: Kind, a: ResizeArgs) -> Result<(), CmdError> {
     let req = parse_request(name, kind, &a)?;
     match a.segtype.as_deref() {
-        None | Some("linear") | Some("striped") => {}
+        None | Some("linear") | Some("striped") | Some("error") | Some("zero") => {}
         Some(t) => return Err(super::common::unsupported_segtype(t)),
     }
     if a.stripes == Some(0) {
@@ -292,6 +292,39 @@ fn run(name: &str, kind: Kind, a: ResizeArgs) -> Result<(), CmdError> {
         )));
     }
     let growing = new > current;
+
+    // Space of a virtual type (`error`, `zero`): --type, else the type of
+    // the last segment when no other is asked for (LVM2 extends with the
+    // last segment's type); stripes are ignored, nothing is allocated.
+    let virtual_type: Option<String> = match a.segtype.as_deref() {
+        Some(t) if VIRTUAL_SEGTYPES.contains(&t) => Some(t.to_string()),
+        Some(_) => None,
+        None => {
+            h.vg.lv(&lv_name)
+                .and_then(|l| l.segments.last())
+                .and_then(|s| s.virtual_type())
+                .map(str::to_string)
+        }
+    };
+    if growing && kind != Kind::Reduce {
+        if let Some(t) = &virtual_type {
+            if role != LvRole::Plain || is_origin {
+                return Err(CmdError::Failed(format!(
+                    "Cannot extend {full} with segment type {t}: only plain LVs can have it."
+                )));
+            }
+            let before = h.vg.clone();
+            let lv = h.vg.lv_mut(&lv_name).expect("found");
+            lv.segments
+                .push(Segment::new_virtual(t, current, new - current));
+            alloc::merge_segments(&mut lv.segments);
+            ctx.print(rz::size_changed_notice(&h.vg, &lv_name, current, new));
+            let mut dm = dm;
+            rz::resize(dm.as_mut(), &ctx, &mut h, &before, &lv_name)?;
+            ctx.print(format!("Logical volume {full} successfully resized."));
+            return Ok(());
+        }
+    }
 
     // Stripes of the space added, or of the segment the new end falls in.
     let (stripes, stripe_size) = if growing {

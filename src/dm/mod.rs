@@ -11,6 +11,7 @@ pub mod names;
 pub mod nodes;
 pub mod plan;
 pub mod query;
+pub mod readahead;
 pub mod state;
 pub mod status;
 pub mod target;

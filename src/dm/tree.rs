@@ -70,7 +70,8 @@ pub struct Stack {
 }
 
 /// The linear/striped table of `lv` on the PV devices (one target line
-/// per segment, as LVM2 emits them).
+/// per segment, as LVM2 emits them; `error` and `zero` segments map to
+/// those targets).
 pub fn lv_table(vg: &Vg, lv: &Lv, pvs: &PvDevices) -> Result<Vec<TargetLine>, PlanError> {
     let es = vg.extent_size;
     let area = |pv_key: &str, pe: u64| -> Result<(DevRef, u64), PlanError> {
@@ -92,6 +93,8 @@ pub fn lv_table(vg: &Vg, lv: &Lv, pvs: &PvDevices) -> Result<Vec<TargetLine>, Pl
                 let (dev, offset) = area(&stripes[0].pv, stripes[0].pe)?;
                 Target::Linear { dev, offset }
             }
+            SegmentKind::Unknown { .. } if seg.virtual_type() == Some("error") => Target::Error,
+            SegmentKind::Unknown { .. } if seg.virtual_type() == Some("zero") => Target::Zero,
             SegmentKind::Striped {
                 stripes,
                 stripe_size,

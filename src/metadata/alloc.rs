@@ -197,7 +197,14 @@ fn continues(prev: &Segment, next: &Segment) -> bool {
                     .zip(a2)
                     .all(|(x, y)| x.pv == y.pv && x.pe.checked_add(len) == Some(y.pe))
         }
-        _ => false,
+        // `error` after `error`, `zero` after `zero` (LVM2's
+        // `_errseg_merge_segments`, `_zero_merge_segments`).
+        _ => {
+            prev.virtual_type().is_some()
+                && prev.virtual_type() == next.virtual_type()
+                && prev.tags == next.tags
+                && prev.start_extent + prev.extent_count == next.start_extent
+        }
     }
 }
 

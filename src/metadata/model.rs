@@ -170,10 +170,19 @@ pub enum SegmentKind {
         /// `merging_store` rather than `cow_store`.
         merging: bool,
     },
-    /// Anything else (thin, raid, mirror, cache, ...). The VG is then
-    /// read-only; the type name is kept for display.
+    /// Any other type, kept by name. `error` and `zero` (LVM2's virtual
+    /// segment types: no PV areas, dm's `error` / `zero` target over the
+    /// segment; see [`VIRTUAL_SEGTYPES`]) are modelled: rlvm creates,
+    /// extends, writes and activates them. Anything else (thin, raid,
+    /// mirror, cache, ...) makes the VG read-only.
     Unknown { type_name: String },
 }
+
+/// The segment types without PV areas that rlvm models (LVM2's
+/// `SEG_VIRTUAL` types `lib/error/errseg.c`, `lib/zero/zero.c`): nothing is
+/// allocated, the kernel maps the segment to the target of that name, and
+/// adjacent segments of one such type merge.
+pub const VIRTUAL_SEGTYPES: &[&str] = &["error", "zero"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StripeArea {
@@ -187,6 +196,28 @@ impl Segment {
             SegmentKind::Striped { .. } => "striped",
             SegmentKind::Snapshot { .. } => "snapshot",
             SegmentKind::Unknown { type_name } => type_name,
+        }
+    }
+    /// A segment of virtual type `type_name` (one of [`VIRTUAL_SEGTYPES`]).
+    pub fn new_virtual(type_name: &str, start_extent: u64, extent_count: u64) -> Segment {
+        Segment {
+            start_extent,
+            extent_count,
+            tags: vec![],
+            kind: SegmentKind::Unknown {
+                type_name: type_name.to_string(),
+            },
+        }
+    }
+    /// The virtual type (`error`, `zero`) of this segment, if it has one.
+    pub fn virtual_type(&self) -> Option<&str> {
+        match &self.kind {
+            SegmentKind::Unknown { type_name }
+                if VIRTUAL_SEGTYPES.contains(&type_name.as_str()) =>
+            {
+                Some(type_name)
+            }
+            _ => None,
         }
     }
     /// Extents each stripe area covers on its PV.

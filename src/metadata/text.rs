@@ -146,6 +146,67 @@ fn canonical_words(flags: &Flags, table: &[(&str, bool)]) -> Vec<String> {
 
 /// Import a VG from text in either form. Returns the VG and the header.
 pub fn import_vg(text: &str) -> Result<(Vg, TextHeader), TextError> {
+    import_vg_repairing(text).map(|(vg, header, _)| (vg, header))
+}
+
+/// The `creation_time` LVM2 puts in place of one that does not fit its
+/// integers (2018-05-24, libdm-config.c `_type`).
+pub const REPAIRED_CREATION_TIME: u64 = 1_527_120_000;
+
+/// LVM2's warning when it repairs a `creation_time`.
+pub const INVALID_CREATION_TIME: &str =
+    "WARNING: Invalid creation_time found in metadata (repaired with next metadata update).";
+
+/// `creation_time` values beyond a signed 64-bit integer (written by
+/// 32-bit LVM2 < 2.02.169) replaced by [`REPAIRED_CREATION_TIME`], as
+/// LVM2's parser does for that key only; whether one was.
+fn repair_creation_times(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let overflows = |line: &str| -> Option<usize> {
+        let t = line.trim_start();
+        let rest = t.strip_prefix("creation_time")?.trim_start();
+        let value = rest.strip_prefix('=')?.trim_start();
+        let digits = value
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .filter(|d| !d.is_empty())?;
+        (digits.parse::<i64>().is_err()).then(|| line.len() - value.len())
+    };
+    if !text.lines().any(|l| overflows(l).is_some()) {
+        return (std::borrow::Cow::Borrowed(text), false);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match overflows(line) {
+            Some(at) => {
+                let value = &line[at..];
+                let end = value
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(value.len());
+                out.push_str(&line[..at]);
+                out.push_str(&REPAIRED_CREATION_TIME.to_string());
+                out.push_str(&value[end..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    (std::borrow::Cow::Owned(out), true)
+}
+
+/// [`import_vg`], with the warnings LVM2 prints while reading: a
+/// `creation_time` out of range is repaired ([`INVALID_CREATION_TIME`]);
+/// the next write stores the repaired value.
+pub fn import_vg_repairing(text: &str) -> Result<(Vg, TextHeader, Vec<String>), TextError> {
+    let (text, repaired) = repair_creation_times(text);
+    let warnings = if repaired {
+        vec![INVALID_CREATION_TIME.to_string()]
+    } else {
+        vec![]
+    };
+    let (vg, header) = import_parsed(&text)?;
+    Ok((vg, header, warnings))
+}
+
+fn import_parsed(text: &str) -> Result<(Vg, TextHeader), TextError> {
     let root = config::parse(text)?;
     match root.find("contents") {
         Some(Item::Value(Value::Str(s))) if s == CONTENTS_VALUE => {}
@@ -511,13 +572,13 @@ impl Importer {
                 }
                 (None, None) => (None, None),
             };
+        // LVM2's encoding (`_read_lv`): absent or 0 is auto, -1 none
+        // (held as `Some(0)`), else sectors.
         let read_ahead = match r.signed("read_ahead")? {
-            None => None,
-            Some(v) if v >= 0 => Some(v as u64),
-            Some(_) => {
-                self.note(format!("read_ahead = -1 on LV {name}"));
-                None
-            }
+            None | Some(0) => None,
+            Some(-1) => Some(0),
+            Some(v) if v > 0 && v <= u32::MAX as i64 => Some(v as u64),
+            Some(v) => return invalid(format!("Invalid read_ahead {v} for {}.", r.what)),
         };
         let segment_count = r.u32("segment_count")?;
         let mut lv = Lv {
@@ -655,6 +716,14 @@ impl Importer {
                     ],
                 )
             }
+            // Virtual types: nothing but the common keys (LVM2 exports no
+            // more for them).
+            v if super::model::VIRTUAL_SEGTYPES.contains(&v) => (
+                SegmentKind::Unknown {
+                    type_name: v.to_string(),
+                },
+                &["start_extent", "extent_count", "type", "tags"],
+            ),
             other => {
                 self.note(format!("segment type '{other}' in LV {lv}"));
                 (
@@ -947,8 +1016,10 @@ impl Out {
         if let Some(a) = &lv.allocation_policy {
             self.line(&format!("allocation_policy = {}", quote(a)));
         }
-        if let Some(r) = lv.read_ahead {
-            self.line(&format!("read_ahead = {r}"));
+        match lv.read_ahead {
+            None => {}
+            Some(0) => self.line_c("read_ahead = -1", Some("# None")),
+            Some(r) => self.line(&format!("read_ahead = {r}")),
         }
         if let Some(m) = lv.major {
             self.line(&format!("major = {m}"));
@@ -1009,8 +1080,8 @@ impl Out {
                 };
                 self.line(&format!("{key} = {}", quote(cow)));
             }
-            // Not modelled: such a VG is never written, so only the type
-            // is kept.
+            // `error` / `zero`: the common keys only, as LVM2 writes them.
+            // Any other type is not modelled: such a VG is never written.
             SegmentKind::Unknown { .. } => {}
         }
         self.close();
@@ -1143,6 +1214,69 @@ fn iso_time(t: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// creation-time.sh: a `creation_time` beyond i64 (32-bit LVM2 <
+    /// 2.02.169) reads as LVM2 reads it, repaired to 2018-05-24 with a
+    /// warning; other keys are untouched.
+    #[test]
+    fn creation_time_out_of_range_is_repaired() {
+        let text = include_str!("../../tests/golden/cases/snapshots/backup.vg");
+        let (vg, _) = import_vg(text).expect("import");
+        let bad: String = text
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("creation_time") && l.starts_with('\t') {
+                    let indent = &l[..l.len() - l.trim_start().len()];
+                    format!("{indent}creation_time = 12029933779523993599\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        assert!(import_vg_repairing(text).expect("import").2.is_empty());
+        let (back, _, warnings) = import_vg_repairing(&bad).expect("repaired");
+        assert_eq!(warnings, vec![INVALID_CREATION_TIME.to_string()]);
+        assert!(back
+            .lvs
+            .iter()
+            .all(|l| l.creation_time == Some(REPAIRED_CREATION_TIME)));
+        assert_eq!(back.lvs.len(), vg.lvs.len());
+        let out = export_file(&back, &TextHeader::default());
+        assert!(import_vg_repairing(&out).expect("import").2.is_empty());
+    }
+
+    /// `error` and `zero` segments (lvcreate --type error|zero) are
+    /// modelled: the VG stays writable, they are written with the common
+    /// keys only, as LVM2 writes them, and read back the same; adjacent
+    /// ones of one type merge.
+    #[test]
+    fn error_and_zero_segments_round_trip() {
+        let text = include_str!("../../tests/golden/cases/snapshots/backup.vg");
+        let (mut vg, header) = import_vg(text).expect("import");
+        let mut lv = vg.lvs[0].clone();
+        lv.name = "virt".into();
+        lv.id = Id::random();
+        lv.segments = vec![
+            Segment::new_virtual("error", 0, 2),
+            Segment::new_virtual("error", 2, 2),
+            Segment::new_virtual("zero", 4, 1),
+        ];
+        crate::metadata::alloc::merge_segments(&mut lv.segments);
+        assert_eq!(lv.segments.len(), 2);
+        assert_eq!(lv.segments[0].extent_count, 4);
+        vg.lvs.push(lv);
+        let out = export_file(&vg, &header);
+        assert!(out.contains("type = \"error\""), "{out}");
+        assert!(out.contains("type = \"zero\""), "{out}");
+        let (back, _) = import_vg(&out).expect("re-import");
+        assert_eq!(back.unsupported, None);
+        assert_eq!(back.lv("virt"), vg.lv("virt"));
+        assert_eq!(back.lvs.len(), vg.lvs.len());
+        assert!(back.check_writable().is_ok());
+        // Another unknown type still makes the VG read-only.
+        let thin = out.replace("type = \"zero\"", "type = \"thin\"");
+        assert!(import_vg(&thin).expect("import").0.unsupported.is_some());
+    }
 
     /// What LVM2 writes for a VG with a system ID (`vgchange --systemid`):
     /// WRITE moved to WRITE_LOCKED for the VG and its LVs. rlvm reads it as

@@ -332,6 +332,7 @@ fn check_segments(vg: &Vg, lv: &Lv) -> Result<(), ValidateError> {
                 ));
             }
             SegmentKind::Snapshot { .. } => {}
+            SegmentKind::Unknown { .. } if seg.virtual_type().is_some() => {}
             SegmentKind::Unknown { type_name } => {
                 return fail(format!(
                     "LV {}: segment {n} has unsupported type {type_name} (VG {}).",

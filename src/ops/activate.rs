@@ -429,6 +429,40 @@ pub fn lv_facts(dm: Option<&Dm>, vg: &Vg) -> BTreeMap<String, LvFacts> {
         .collect()
 }
 
+/// Sets the kernel read-ahead of `lvs`' devices as LVM2 does once they
+/// are resumed (`dm::readahead`); LVs without a device are left alone.
+/// Best effort, as in LVM2 (a refused write changes nothing else): the
+/// LVs it failed for are returned, with why.
+pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, std::io::Error)> {
+    use crate::dm::readahead;
+    if dm.test_mode() {
+        return vec![];
+    }
+    let Ok(devices) = dm.list() else {
+        return vec![];
+    };
+    let pvs = super::pv_devices(h);
+    let mut failed = Vec::new();
+    for name in lvs {
+        let Some(lv) = h.vg.lv(name) else { continue };
+        let uuid = dm_uuid(&h.vg.id, &lv.id, None);
+        let Some(dev) = devices
+            .iter()
+            .find(|d| d.uuid.as_deref() == Some(uuid.as_str()))
+        else {
+            continue;
+        };
+        let Some(ra) = readahead::desired(lv, |k| pvs.get(k).and_then(|d| readahead::read(*d)))
+        else {
+            continue;
+        };
+        if let Err(e) = readahead::set(dev.dev, ra) {
+            failed.push((name.clone(), e));
+        }
+    }
+    failed
+}
+
 /// The read-ahead the kernel uses for a device, in sectors (what
 /// lvdisplay's "currently set to" shows), from sysfs.
 fn kernel_read_ahead((major, minor): (u32, u32)) -> Option<u64> {

@@ -6,6 +6,7 @@
 use crate::dm::error::PlanError;
 use crate::dm::names::dm_name;
 use crate::dm::plan;
+use crate::metadata::device::BlockDev;
 use crate::metadata::model::{LvRole, SegmentKind, Vg};
 use crate::metadata::store::VgHandle;
 
@@ -61,6 +62,98 @@ pub fn zero_lv_start(
     dev.write_at(offset, &vec![0u8; len as usize])
         .and_then(|_| dev.sync())
         .map_err(wipe)
+}
+
+/// A window of a device: the bytes of a new LV's first area on its PV,
+/// read as a device of its own for signature detection.
+struct Window<'a> {
+    dev: &'a dyn BlockDev,
+    offset: u64,
+    len: u64,
+}
+
+impl Window<'_> {
+    fn check(&self, offset: u64, len: usize) -> std::io::Result<()> {
+        if offset.saturating_add(len as u64) > self.len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "past the end of the LV area",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl BlockDev for Window<'_> {
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.len)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.check(offset, buf.len())?;
+        self.dev.read_at(self.offset + offset, buf)
+    }
+    fn write_at(&self, offset: u64, buf: &[u8]) -> std::io::Result<()> {
+        self.check(offset, buf.len())?;
+        self.dev.write_at(self.offset + offset, buf)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.dev.sync()
+    }
+}
+
+/// lvcreate `-Wy` (LVM2's `wipe_known_signatures` in `_lv_wipe`): the
+/// signatures of other formats (filesystems, swap, ...) that a new LV
+/// shows where it starts, left there by an LV that used the extents
+/// before, are wiped. Returns their names, in the order found. Only the
+/// first area (the first stripe chunk with stripes) is looked at; written
+/// on the PV, before any device exists for the LV.
+pub fn wipe_signatures(
+    store: &dyn Storage,
+    h: &VgHandle,
+    lv: &str,
+) -> Result<Vec<&'static str>, OpsError> {
+    let Some(seg) = h.vg.lv(lv).and_then(|l| l.segments.first()) else {
+        return Ok(vec![]);
+    };
+    let SegmentKind::Striped {
+        stripes,
+        stripe_size,
+    } = &seg.kind
+    else {
+        return Ok(vec![]);
+    };
+    let (Some(area), es) = (stripes.first(), h.vg.extent_size) else {
+        return Ok(vec![]);
+    };
+    let Some(pv) = h.vg.pv(&area.pv) else {
+        return Ok(vec![]);
+    };
+    let Some(path) = h.pv_path(&area.pv) else {
+        return Err(OpsError::MissingPv {
+            pv: area.pv.clone(),
+            lv: lv.to_string(),
+        });
+    };
+    let len = match stripe_size {
+        Some(ss) if stripes.len() > 1 => ss * 512,
+        _ => seg.area_len() * es * 512,
+    };
+    let wipe = |source| OpsError::Wipe {
+        vg: h.vg.name.clone(),
+        lv: lv.to_string(),
+        source,
+    };
+    let dev = store.open(path).map_err(wipe)?;
+    let window = Window {
+        dev: dev.as_ref(),
+        offset: (pv.pe_start + area.pe * es) * 512,
+        len,
+    };
+    let found = crate::system::signatures::detect(&window);
+    for sig in &found {
+        crate::system::signatures::wipe(&window, sig).map_err(wipe)?;
+    }
+    Ok(found.iter().map(|s| s.name).collect())
 }
 
 /// lvcreate with activation: `h.vg` already holds the new LV (and, for a

@@ -69,7 +69,9 @@ pub enum OpsError {
     /// A test failpoint fired (`failpoints` feature only).
     #[error("failpoint {0}")]
     Failpoint(String),
-    #[error("Failed to wipe start of {vg}/{lv}: {source}")]
+    /// LVM2's words for a failed zeroing or wiping (`_lv_wipe`), the
+    /// system's reason after them.
+    #[error("Failed to initialize logical volume {vg}/{lv} at position 0: {source}")]
     Wipe {
         vg: String,
         lv: String,
