@@ -495,6 +495,13 @@ impl LvmConf {
             }
             id
         });
+        // The source gave nothing: VGs without a system ID stay usable,
+        // those with one are foreign (LVM2's `_set_system_id`).
+        if system_id.is_none() && !matches!(source.as_str(), "none" | "") {
+            warnings.push(format!(
+                "No system ID found from system_id_source {source}."
+            ));
+        }
         let extra = self
             .get_str_list("local/extra_system_ids")
             .unwrap_or_default()
