@@ -850,15 +850,28 @@ impl Scan {
         let mut pv_paths = BTreeMap::new();
         let mut pvs = BTreeMap::new();
         let mut missing = Vec::new();
+        let mut reappeared = Vec::new();
         for p in &vg.pvs {
             match self.pvs.iter().find(|s| s.id() == p.id) {
-                // Written while it was missing: its data may be stale, so it
-                // stays missing until restored (LVM2's rule).
+                // Written while it was missing: back with no extent in use,
+                // it rejoins (its flag goes with the next write); with LVs
+                // on it its data may be stale, so it stays missing until
+                // restored (LVM2's vg_read in lib/metadata/metadata.c).
                 Some(s) if p.flags.has("MISSING") => {
                     warnings.push(format!(
                         "VG {} was previously updated while PV {} was missing.",
                         vg.name, s.path
                     ));
+                    if vg.pe_used_on(&p.key) == 0 {
+                        warnings.push(format!(
+                            "VG {} has unused reappeared PV {} {}.",
+                            vg.name, s.path, p.id
+                        ));
+                        reappeared.push(p.key.clone());
+                        pv_paths.insert(p.key.clone(), s.path.clone());
+                        pvs.insert(p.key.clone(), s.clone());
+                        continue;
+                    }
                     warnings.push(format!(
                         "VG {} was missing PV {} {}.",
                         vg.name, s.path, p.id
@@ -880,6 +893,10 @@ impl Scan {
                     missing.push(p.key.clone());
                 }
             }
+        }
+        let mut vg = vg;
+        for p in vg.pvs.iter_mut().filter(|p| reappeared.contains(&p.key)) {
+            p.flags.clear("MISSING");
         }
         let duplicates = self
             .duplicates
@@ -1851,11 +1868,17 @@ mod tests {
         assert_eq!(pv1.device.as_deref(), Some("[unknown]"));
         opener.devs.insert("/dev/m1".into(), gone);
         let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
-        assert_eq!(h.missing, ["pv1"]);
+        // Back with no extent in use: it rejoins, as in LVM2.
+        assert!(h.missing.is_empty());
+        assert!(!h.vg.pv("pv1").unwrap().flags.has("MISSING"));
         assert!(h
             .warnings
             .iter()
             .any(|w| w == "VG vg0 was previously updated while PV /dev/m1 was missing."));
+        assert!(h
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("VG vg0 has unused reappeared PV /dev/m1 ")));
     }
 
     #[test]
