@@ -76,8 +76,10 @@ if [ "$RLVM_VM_TESTS" = 1 ]; then
     # never ran the kernel smoke test (filtered, renamed, not built) must not pass either.
     grep -q '^test kernel_smoke \.\.\. ok$' "$log" ||
         { echo "test.sh: the VM kernel smoke test did not run and pass" >&2; exit 1; }
-    grep -q '^test lvm2_suite_with_rlvm \.\.\. ok$' "$log" ||
-        { echo "test.sh: LVM2's test suite with rlvm as lvm did not run and pass" >&2; exit 1; }
+    for t in lvm2_suite_with_rlvm lvm2_suite_with_rlvm_2; do
+        grep -q "^test $t \\.\\.\\. ok\$" "$log" ||
+            { echo "test.sh: LVM2's test suite with rlvm as lvm ($t) did not run and pass" >&2; exit 1; }
+    done
     grep -q '^test rollback_across_reboots \.\.\. ok$' "$log" ||
         { echo "test.sh: the boot-time rollback test did not run and pass" >&2; exit 1; }
     if grep -q '\*\*\* SKIPPED VM test' "$log"; then

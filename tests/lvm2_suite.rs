@@ -6,8 +6,9 @@
 //! - `tests/lvm2-suite/run.sh` (guest, the scenario) runs the scripts listed in
 //!   `tests/lvm2-suite/scripts.list`, all in one boot, and prints `PASS|FAIL|SKIP name (secs)`
 //!   per script and `N passed, M failed, K skipped`;
-//! - this file boots one VM per mode and checks every listed script passed (a script flagged
-//!   `rlvm-xfail` may fail with rlvm).
+//! - this file boots one VM for LVM2 and two for rlvm (the list split between them, so both
+//!   cores work) and checks every listed script passed (a script flagged `rlvm-xfail` may
+//!   fail with rlvm).
 //!
 //! Like tests/vm.rs these fail, not skip, when the VM or the source cannot be had under CI
 //! (`CI` set) or `RLVM_VM_TESTS=1`. Knobs: `RLVM_LVM2_SUITE_SCRIPTS="a.sh b.sh"` runs those
@@ -189,9 +190,18 @@ fn lvm2_harness_check(mode: &str) -> Option<Vec<String>> {
     (mode == "lvm2" && !all).then(|| MERGE_SCRIPTS.iter().map(|s| s.to_string()).collect())
 }
 
-/// Boots the VM once with run.sh for `mode` ("lvm2" or "rlvm") and checks the results.
-fn run_suite(mode: &str) {
-    let name = format!("lvm2-suite-{mode}");
+/// With rlvm the list is run in this many VMs at once, script `i` in VM `i % RLVM_SHARDS`: the
+/// machines have two cores, and one VM (one CPU) per test leaves the other core to whatever
+/// else runs (the LVM2 check, which is short, or other VM tests).
+const RLVM_SHARDS: usize = 2;
+
+/// Boots the VM once with run.sh for `mode` ("lvm2" or "rlvm") and checks the results: every
+/// script, or with `shard` = (k, n) those whose place in the list is k modulo n.
+fn run_suite(mode: &str, shard: Option<(usize, usize)>) {
+    let name = match shard {
+        Some((k, n)) => format!("lvm2-suite-{mode}-{}of{n}", k + 1),
+        None => format!("lvm2-suite-{mode}"),
+    };
     let Some(image) = image_or_skip(&name) else {
         return;
     };
@@ -204,9 +214,22 @@ fn run_suite(mode: &str) {
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .filter(|v: &Vec<String>| !v.is_empty())
         .or_else(|| lvm2_harness_check(mode));
-    let to_run: Vec<String> = chosen
+    let mut to_run: Vec<String> = chosen
         .clone()
         .unwrap_or_else(|| listed.iter().map(|l| l.name.clone()).collect());
+    if let Some((k, n)) = shard {
+        to_run = to_run
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k)
+            .map(|(_, s)| s)
+            .collect();
+        if to_run.is_empty() {
+            shout(&format!("{name}: no script falls to this shard"));
+            return;
+        }
+    }
+    let chosen = (chosen.is_some() || shard.is_some()).then(|| to_run.clone());
     let per_script_unscaled: u64 = std::env::var("RLVM_LVM2_SUITE_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -293,13 +316,19 @@ fn run_suite(mode: &str) {
 /// scripts by default; `RLVM_LVM2_SUITE_LVM2_ALL=1` for the whole list).
 #[test]
 fn lvm2_suite_with_lvm2() {
-    run_suite("lvm2");
+    run_suite("lvm2", None);
 }
 
-/// rlvm as lvm: the merge scripts (and whatever else the list holds) must pass.
+/// rlvm as lvm: every listed script must pass (the first of the `RLVM_SHARDS` VMs).
 #[test]
 fn lvm2_suite_with_rlvm() {
-    run_suite("rlvm");
+    run_suite("rlvm", Some((0, RLVM_SHARDS)));
+}
+
+/// rlvm as lvm, the second VM's share of the list.
+#[test]
+fn lvm2_suite_with_rlvm_2() {
+    run_suite("rlvm", Some((1, RLVM_SHARDS)));
 }
 
 #[test]
