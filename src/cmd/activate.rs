@@ -96,11 +96,58 @@ pub fn read_ahead(ctx: &Ctx, dm: &crate::ops::Dm, h: &VgHandle, lvs: &[String]) 
     }
 }
 
+/// Whether LVs with missing parts are activated (`--activationmode
+/// partial`, `-P|--partial`, else lvm.conf `activation/activation_mode`).
+pub fn partial_mode(ctx: &Ctx, partial: bool, mode: Option<&str>) -> Result<bool, CmdError> {
+    let m = match mode {
+        Some(m) => m.to_string(),
+        None if partial => "partial".to_string(),
+        None => ctx
+            .conf
+            .get_str("activation/activation_mode", "degraded")
+            .to_string(),
+    };
+    match m.as_str() {
+        "partial" => {
+            ctx.warn("PARTIAL MODE. Incomplete logical volumes will be processed.");
+            Ok(true)
+        }
+        "complete" | "degraded" => Ok(false),
+        other => Err(super::common::usage(format!(
+            "Invalid activation mode given: {other}."
+        ))),
+    }
+}
+
+/// The VG as activation sees it: in partial mode, what lies on missing
+/// PVs maps to `error` (`dm::tree::with_missing_as_error`).
+fn as_activated(h: VgHandle, partial: bool) -> VgHandle {
+    if !partial || h.missing.is_empty() {
+        return h;
+    }
+    let mut p = h;
+    p.vg = crate::dm::tree::with_missing_as_error(&p.vg, &crate::ops::pv_devices(&p));
+    p
+}
+
 /// `vgchange -a MODE VG` (and pvscan's autoactivation).
 pub fn vgchange_activate(ctx: &Ctx, vg_name: &str, mode: &str, poll: bool) -> Result<(), CmdError> {
+    let partial = mode.ends_with('y') && partial_mode(ctx, false, None)?;
+    vgchange_activate_mode(ctx, vg_name, mode, poll, partial)
+}
+
+/// `vgchange -a MODE VG`, LVs with missing parts activated when `partial`
+/// (see [`partial_mode`]).
+pub fn vgchange_activate_mode(
+    ctx: &Ctx,
+    vg_name: &str,
+    mode: &str,
+    poll: bool,
+    partial: bool,
+) -> Result<(), CmdError> {
     let (on, auto) = parse_mode(mode)?;
     let _l = ctx.lock_vg(vg_name, false)?;
-    let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
+    let h = as_activated(ctx.scan()?.vg(vg_name).map_err(failed)?, partial && on);
     if on {
         if let Err(CmdError::Failed(m)) = no_duplicates(&h) {
             ctx.error(m);
@@ -180,9 +227,21 @@ pub fn lvchange_activate(
     mode: &str,
     poll: bool,
 ) -> Result<(), CmdError> {
+    lvchange_activate_mode(ctx, vg_name, lv, mode, poll, false)
+}
+
+/// `lvchange -a MODE VG/LV`, with missing parts as `error` when `partial`.
+pub fn lvchange_activate_mode(
+    ctx: &Ctx,
+    vg_name: &str,
+    lv: &str,
+    mode: &str,
+    poll: bool,
+    partial: bool,
+) -> Result<(), CmdError> {
     let (on, auto) = parse_mode(mode)?;
     let _l = ctx.lock_vg(vg_name, false)?;
-    let h = ctx.scan()?.vg(vg_name).map_err(failed)?;
+    let h = as_activated(ctx.scan()?.vg(vg_name).map_err(failed)?, partial && on);
     if on {
         no_duplicates(&h)?;
     }

@@ -876,6 +876,13 @@ pub(crate) struct LvchangeArgs {
     /// Read-ahead: auto, none, or a number of sectors.
     #[arg(short = 'r', long = "readahead", value_name = "auto|none|Sectors")]
     pub readahead: Option<String>,
+    /// complete, degraded or partial: partial activates LVs with missing
+    /// parts, which read as errors.
+    #[arg(long = "activationmode", value_name = "complete|degraded|partial")]
+    pub activationmode: Option<String>,
+    /// The same as --activationmode partial.
+    #[arg(short = 'P', long = "partial")]
+    pub partial: bool,
     #[arg(required = true, value_name = "VG|LV")]
     pub lvs: Vec<String>,
 }
@@ -915,6 +922,12 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         ));
     }
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
+    let partial = match a.activate.as_deref() {
+        Some(m) if m.ends_with('y') => {
+            activate::partial_mode(&ctx, a.partial, a.activationmode.as_deref())?
+        }
+        _ => false,
+    };
     let skip = match &a.setactivationskip {
         Some(_) => Some(yes_no(&a.setactivationskip, false, "--setactivationskip")?),
         None => None,
@@ -1047,7 +1060,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 }
             }
             if let Some(mode) = &a.activate {
-                activate::lvchange_activate(&ctx, &vg_name, &lv_name, mode, poll)?;
+                activate::lvchange_activate_mode(&ctx, &vg_name, &lv_name, mode, poll, partial)?;
             }
             if a.refresh {
                 activate::lvchange_refresh(&ctx, &vg_name, &lv_name, poll)?;

@@ -121,6 +121,34 @@ pub fn lv_table(vg: &Vg, lv: &Lv, pvs: &PvDevices) -> Result<Vec<TargetLine>, Pl
     Ok(out)
 }
 
+/// `vg` as `--activationmode partial` activates it: each segment with an
+/// area on a PV that has no device becomes an `error` segment, so the LV
+/// comes up and reads of the missing part fail (LVM2 maps the missing
+/// area to an `error` device, `missing_stripe_filler`; rlvm errors the
+/// whole segment, the other stripes of a striped one included). For
+/// planning only: never committed.
+pub fn with_missing_as_error(vg: &Vg, present: &PvDevices) -> Vg {
+    let mut out = vg.clone();
+    for lv in &mut out.lvs {
+        for seg in &mut lv.segments {
+            let missing = match &seg.kind {
+                SegmentKind::Striped { stripes, .. } => {
+                    stripes.iter().any(|a| !present.contains_key(&a.pv))
+                }
+                _ => false,
+            };
+            if missing {
+                *seg = crate::metadata::model::Segment::new_virtual(
+                    "error",
+                    seg.start_extent,
+                    seg.extent_count,
+                );
+            }
+        }
+    }
+    out
+}
+
 /// The LV whose stack `lv_name` belongs to: a COW's origin, else itself.
 pub fn family_root<'a>(vg: &'a Vg, lv_name: &str) -> Result<&'a Lv, PlanError> {
     let lv = vg.lv(lv_name).ok_or_else(|| PlanError::NoSuchLv {
