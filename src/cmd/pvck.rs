@@ -14,7 +14,7 @@ use clap::Parser;
 use super::common::{failed, parse, usage, CmdError, CommonArgs, Ctx};
 use crate::metadata::device::{BlockDev, FileDev};
 use crate::metadata::label::LABEL_SIZE;
-use crate::metadata::mda::dump::{self, Log, Msg, PrintMeta, Settings};
+use crate::metadata::mda::dump::{self, Log, Msg, PrintMeta, SaveTo, Settings};
 use crate::metadata::mda::repair::{self, MetadataFile, RepairError};
 use crate::metadata::mda::search;
 
@@ -148,7 +148,11 @@ fn dump_cmd(
         }
     }
     let mut log = Log::default();
-    let mut save = a.file.as_ref().map(|_| Vec::new());
+    let mut save = if a.file.is_some() {
+        SaveTo::file()
+    } else {
+        SaveTo::default()
+    };
     let copies = a.pvmetadatacopies;
     let ok = match kind {
         "headers" => dump::dump_headers(&dev, set, labelsector, &mut log),
@@ -176,15 +180,15 @@ fn dump_cmd(
         }
         "metadata_search" => {
             let (ok, file) = search::dump_search(&dev, set, labelsector, copies, &mut log);
-            if save.is_some() {
-                save = Some(file);
+            if ok && save.wanted {
+                save.bytes = Some(file);
             }
             ok
         }
         _ => return Err(CmdError::Failed("Unknown dump value.".into())),
     };
     emit(ctx, &log);
-    if let (Some(f), Some(bytes)) = (&a.file, save) {
+    if let (Some(f), Some(bytes)) = (&a.file, save.bytes) {
         save_file(f, &bytes)?;
     }
     if !ok {

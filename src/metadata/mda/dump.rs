@@ -345,6 +345,24 @@ pub fn dump_label(
     info
 }
 
+/// Where `-f` output goes: `wanted` when a file was named, `bytes` once
+/// the dump produced what LVM2 would create the file with (a dump that
+/// finds nothing to save creates no file).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SaveTo {
+    pub wanted: bool,
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl SaveTo {
+    pub fn file() -> SaveTo {
+        SaveTo {
+            wanted: true,
+            bytes: None,
+        }
+    }
+}
+
 /// What to do with the text an mda points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrintMeta {
@@ -402,7 +420,7 @@ pub fn dump_mda(
     mda_offset: u64,
     mda_size: u64,
     log: &mut Log,
-    save: &mut Option<Vec<u8>>,
+    save: &mut SaveTo,
 ) -> MdaDump {
     let mut out = MdaDump::default();
     let mn = mda_num_of(mda_offset);
@@ -456,7 +474,7 @@ pub fn dump_mda(
     if area {
         // LVM2 saves the area from its header on, less one sector.
         match read_vec(dev, mda_offset, mda_size) {
-            Ok(v) => *save = Some(v[..v.len().saturating_sub(512)].to_vec()),
+            Ok(v) => save.bytes = Some(v[..v.len().saturating_sub(512)].to_vec()),
             Err(_) => {
                 log.print(format!(
                     "CHECK: failed to read metadata area at offset {mda_offset} size {mda_size}"
@@ -536,7 +554,9 @@ pub fn dump_mda(
                 Ok(area) => {
                     let mut file = Vec::new();
                     super::search::search_text(set, mda_offset, &area, log, &mut file);
-                    *save = Some(file);
+                    if save.wanted {
+                        save.bytes = Some(file);
+                    }
                 }
                 Err(_) => {
                     log.print(format!(
@@ -582,7 +602,7 @@ fn dump_current_text(
     (mda_offset, mda_size): (u64, u64),
     (offset, size, checksum): (u64, u64, u32),
     log: &mut Log,
-    save: &mut Option<Vec<u8>>,
+    save: &mut SaveTo,
 ) -> bool {
     let mut bad = false;
     let at = mda_offset.saturating_add(offset);
@@ -627,8 +647,8 @@ fn dump_current_text(
         ));
     }
     if show {
-        if let Some(file) = save.as_mut() {
-            file.extend_from_slice(body.as_bytes());
+        if save.wanted {
+            save.bytes = Some(body.into_bytes());
         } else {
             log.print("---");
             log.text(body);
@@ -647,7 +667,7 @@ pub fn dump_headers(dev: &dyn BlockDev, set: &Settings, labelsector: u64, log: &
         return true;
     };
     let mut ok = info.ok;
-    let mut none = None;
+    let mut none = SaveTo::default();
     let d1 = dump_mda(
         dev,
         set,
@@ -695,7 +715,7 @@ pub fn dump_metadata(
     print: PrintMeta,
     area: bool,
     log: &mut Log,
-    save: &mut Option<Vec<u8>>,
+    save: &mut SaveTo,
 ) -> bool {
     let mda_num = match set.mda_num {
         0 => pvmetadatacopies.unwrap_or(1),
@@ -734,7 +754,7 @@ pub fn check_pv(dev: &dyn BlockDev, name: &str, labelsector: u64, log: &mut Log)
     let info = dump_label(dev, labelsector, false, log);
     let mut ok = info.ok;
     let mut found = [false; 2];
-    let mut none = None;
+    let mut none = SaveTo::default();
     if info.found_label {
         for (i, m) in [info.mda1, info.mda2].into_iter().enumerate() {
             if let Some((o, s)) = m {
@@ -850,7 +870,7 @@ mod tests {
             let mut log = Log::default();
             let _ = dump_headers(&dev, &set, 1, &mut log);
             let _ = super::super::search::dump_search(&dev, &set, 1, None, &mut log);
-            let mut save = Some(Vec::new());
+            let mut save = SaveTo::file();
             let _ = dump_metadata(
                 &dev,
                 &set,

@@ -549,11 +549,11 @@ mod tests {
     use super::*;
     use crate::metadata::device::MemDev;
     use crate::metadata::label::{fixtures, read_label};
-    use crate::metadata::mda::dump::{dump_metadata, PrintMeta};
+    use crate::metadata::mda::dump::{dump_metadata, PrintMeta, SaveTo};
     use crate::metadata::mda::read_text;
 
     fn current_text(dev: &MemDev) -> Vec<u8> {
-        let mut save = Some(Vec::new());
+        let mut save = SaveTo::file();
         let mut log = Log::default();
         assert!(dump_metadata(
             dev,
@@ -565,7 +565,7 @@ mod tests {
             &mut log,
             &mut save
         ));
-        save.unwrap()
+        save.bytes.unwrap()
     }
 
     /// Zeroed label and mda header, repaired from the text the dump

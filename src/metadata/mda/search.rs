@@ -343,7 +343,7 @@ mod tests {
     use super::*;
     use crate::metadata::device::MemDev;
     use crate::metadata::label::fixtures;
-    use crate::metadata::mda::dump::{dump_metadata, PrintMeta};
+    use crate::metadata::mda::dump::{dump_metadata, PrintMeta, SaveTo};
 
     #[test]
     fn search_finds_every_copy_and_the_current_one() {
@@ -357,7 +357,7 @@ mod tests {
             .filter(|l| l.starts_with("metadata at "))
             .collect();
         assert!(found.len() > 1, "{log:?}");
-        let mut save = Some(Vec::new());
+        let mut save = SaveTo::file();
         let mut log2 = Log::default();
         assert!(dump_metadata(
             &dev,
@@ -369,7 +369,7 @@ mod tests {
             &mut log2,
             &mut save
         ));
-        let current = save.unwrap();
+        let current = save.bytes.unwrap();
         assert!(!current.is_empty());
         // The committed copy is among those the search found.
         let text = String::from_utf8_lossy(&file);
