@@ -7,6 +7,7 @@ mod change;
 mod ck;
 mod select;
 mod systemid;
+mod vgscan;
 
 pub use cfg::{vgcfgbackup, vgcfgrestore, VgcfgbackupArgs, VgcfgrestoreArgs};
 pub use change::{vgchange, VgchangeArgs};
@@ -14,6 +15,8 @@ pub use ck::{vgck, VgckArgs};
 // Ready for the command table: `("systemid", ..., vg::systemid)`.
 #[allow(unused_imports)]
 pub use systemid::{systemid, SystemidArgs};
+#[allow(unused_imports)]
+pub use vgscan::{vgscan, VgscanArgs};
 
 use std::ffi::OsString;
 
