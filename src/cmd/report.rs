@@ -353,6 +353,9 @@ pub(crate) struct LvsArgs {
     /// Show hidden (internal) LVs too.
     #[arg(short = 'a', long = "all")]
     all: bool,
+    /// A row per segment, with segment columns by default.
+    #[arg(long = "segments")]
+    segments: bool,
     /// VGs or LVs (vg/lv) to report.
     #[arg(value_name = "VG|LV")]
     targets: Vec<String>,
@@ -445,12 +448,17 @@ fn report_missing_lvs(ctx: &Ctx, hs: &[VgHandle], lv_names: &[(String, String)])
 pub fn lvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvsArgs = parse("lvs", args)?;
     let ctx = Ctx::new(&a.common)?;
-    lvs_report(&ctx, &a.report, a.all, &a.targets)
+    lvs_report(&ctx, &a.report, a.all, a.segments, &a.targets)
 }
 
 /// `lvs` (and `lvdisplay -C`).
-fn lvs_report(ctx: &Ctx, r: &ReportArgs, all: bool, targets: &[String]) -> Result<(), CmdError> {
-    let ctx = ctx;
+fn lvs_report(
+    ctx: &Ctx,
+    r: &ReportArgs,
+    all: bool,
+    segments: bool,
+    targets: &[String],
+) -> Result<(), CmdError> {
     let targets = lv_targets(targets)?;
     let vg_args = targets.vg_args();
     let LvTargets {
@@ -469,7 +477,10 @@ fn lvs_report(ctx: &Ctx, r: &ReportArgs, all: bool, targets: &[String]) -> Resul
     // An LV named explicitly is shown even when hidden (a merging
     // snapshot, `[snap]`), as LVM2 does; only whole VGs need -a for that.
     let only_named = !lv_names.is_empty() && lv_names.iter().all(|(_, l)| !l.is_empty());
-    let opts = r.options(ctx, all || only_named, report::ReportType::Lvs)?;
+    let mut opts = r.options(ctx, all || only_named, report::ReportType::Lvs)?;
+    if segments {
+        opts.default_fields = Some(segment_fields(ctx, "report/segs_cols", SEGS_COLS));
+    }
     let _g = list_lock(ctx, &vg_names)?;
     let mut scan = ctx.scan()?;
     let (hs, mut ok) = handles(ctx, &mut scan, &vg_args, Exported::Refused, r.foreign);
@@ -516,8 +527,41 @@ fn vgs_report(ctx: &Ctx, r: &ReportArgs, all: bool, vgs: &[String]) -> Result<()
         .into_iter()
         .filter(|r| r.vg.is_some())
         .collect();
-    print_report(ctx, report::report_vgs_with_pvs(&records, &pvs, &opts))?;
+    let (states, devs) = lv_inputs(ctx, &hs, wants_lvs(r, &opts, report::ReportType::Vgs));
+    let lvs = lv_records(&hs, &devs, &states, &[], &[]);
+    print_report(
+        ctx,
+        report::report_vgs_with_pvs(&records, &pvs, &lvs, &opts),
+    )?;
     finish(ok)
+}
+
+/// Whether a vgs or pvs report reads LVs: LV, segment or PV segment
+/// fields shown, or a selection or sort that may name them.
+fn wants_lvs(r: &ReportArgs, opts: &ReportOptions, rt: report::ReportType) -> bool {
+    use report::fields::Obj;
+    r.select.is_some()
+        || !opts.sort.is_empty()
+        || opts.fields(rt).is_ok_and(|f| {
+            f.iter()
+                .any(|f| matches!(f.obj, Obj::Lv | Obj::Seg | Obj::PvSeg))
+        })
+}
+
+/// The kernel facts and PV device names of the VGs' LVs, for LV records
+/// (empty when `wanted` is false: the kernel is not asked).
+fn lv_inputs(
+    ctx: &Ctx,
+    hs: &[VgHandle],
+    wanted: bool,
+) -> (Vec<KernelFacts>, Vec<BTreeMap<String, String>>) {
+    if !wanted {
+        return (vec![], vec![]);
+    }
+    (
+        hs.iter().map(|h| kernel_states(ctx, h)).collect(),
+        pv_device_maps(hs),
+    )
 }
 
 #[derive(Parser, Debug)]
@@ -529,6 +573,9 @@ pub(crate) struct PvsArgs {
     report: ReportArgs,
     #[arg(short = 'a', long = "all")]
     all: bool,
+    /// A row per PV segment, with PV segment columns by default.
+    #[arg(long = "segments")]
+    segments: bool,
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
 }
@@ -720,12 +767,35 @@ fn pv_device_maps(hs: &[VgHandle]) -> Vec<BTreeMap<String, String>> {
 pub fn pvs(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: PvsArgs = parse("pvs", args)?;
     let ctx = Ctx::new(&a.common)?;
-    pvs_report(&ctx, &a.report, a.all, &a.pvs)
+    pvs_report(&ctx, &a.report, a.all, a.segments, &a.pvs)
+}
+
+/// LVM2's default `report/segs_cols` and `report/pvsegs_cols`.
+const SEGS_COLS: &str = "lv_name,vg_name,lv_attr,stripes,segtype,seg_size";
+const PVSEGS_COLS: &str = "pv_name,vg_name,pv_fmt,pv_attr,pv_size,pv_free,pvseg_start,pvseg_size";
+
+/// The configured `--segments` columns, or LVM2's defaults.
+fn segment_fields(ctx: &Ctx, key: &str, default: &str) -> String {
+    let v = ctx.conf.get_str(key, "");
+    if v.is_empty() {
+        default.to_string()
+    } else {
+        v
+    }
 }
 
 /// `pvs` (and `pvdisplay -C`): `all` adds the devices that are no PV.
-fn pvs_report(ctx: &Ctx, r: &ReportArgs, all: bool, pv_args: &[String]) -> Result<(), CmdError> {
-    let opts = r.options(ctx, all, report::ReportType::Pvs)?;
+fn pvs_report(
+    ctx: &Ctx,
+    r: &ReportArgs,
+    all: bool,
+    segments: bool,
+    pv_args: &[String],
+) -> Result<(), CmdError> {
+    let mut opts = r.options(ctx, all, report::ReportType::Pvs)?;
+    if segments {
+        opts.default_fields = Some(segment_fields(ctx, "report/pvsegs_cols", PVSEGS_COLS));
+    }
     let _g = ctx.lock_global(false)?;
     let mut scan = ctx.scan()?;
     let (hs, _) = handles(ctx, &mut scan, &[], Exported::Shown, r.foreign);
@@ -738,7 +808,9 @@ fn pvs_report(ctx: &Ctx, r: &ReportArgs, all: bool, pv_args: &[String]) -> Resul
     let Some(records) = records else {
         return finish(ok);
     };
-    print_report(ctx, report::report_pvs(&records, &opts))?;
+    let (states, devs) = lv_inputs(ctx, &hs, wants_lvs(r, &opts, report::ReportType::Pvs));
+    let lvs = lv_records(&hs, &devs, &states, &[], &[]);
+    print_report(ctx, report::report_pvs_with_lvs(&records, &lvs, &opts))?;
     finish(ok)
 }
 
@@ -789,7 +861,7 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvdisplayArgs = parse("lvdisplay", args)?;
     let ctx = Ctx::new(&a.common)?;
     if a.columns {
-        return lvs_report(&ctx, &a.report, a.all, &a.targets);
+        return lvs_report(&ctx, &a.report, a.all, false, &a.targets);
     }
     let units = display_units(&a.report.units)?;
     let targets = lv_targets(&a.targets)?;
@@ -820,7 +892,8 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let devs = pv_device_maps(&hs);
     let mut records = lv_records(&hs, &devs, &states, &lv_names, &tags);
     if let Some(sel) = display_selection(&a.report, report::ReportType::Lvs)? {
-        let keep = report::selected_lvs(&records, &sel);
+        let keep =
+            report::selected_lvs(&records, &sel).map_err(|e| CmdError::Failed(e.to_string()))?;
         keep_selected(&mut records, &keep);
     }
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
@@ -871,7 +944,11 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         }
         let record = vg_record(h, open);
         if let Some(sel) = &selection {
-            if !report::selected_vgs(std::slice::from_ref(&record), sel)[0] {
+            let one = std::slice::from_ref(h);
+            let pvs = pv_records(&scan, one, &[], None);
+            let (states, devs) = lv_inputs(&ctx, one, true);
+            let lvs = lv_records(one, &devs, &states, &[], &[]);
+            if !report::selected_vgs(std::slice::from_ref(&record), &pvs, &lvs, sel)[0] {
                 continue;
             }
         }
@@ -908,7 +985,7 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     let ctx = Ctx::new(&a.common)?;
     if a.columns {
-        return pvs_report(&ctx, &a.report, a.all, &a.pvs);
+        return pvs_report(&ctx, &a.report, a.all, false, &a.pvs);
     }
     let units = display_units(&a.report.units)?;
     let selection = display_selection(&a.report, report::ReportType::Pvs)?;
@@ -920,7 +997,9 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         return finish(ok);
     };
     if let Some(sel) = &selection {
-        let keep = report::selected_pvs(&records, sel);
+        let (states, devs) = lv_inputs(&ctx, &hs, true);
+        let lvs = lv_records(&hs, &devs, &states, &[], &[]);
+        let keep = report::selected_pvs(&records, &lvs, sel);
         keep_selected(&mut records, &keep);
     }
     // LVM2's order (process_each_pv): each VG's PVs by name of VG, in the

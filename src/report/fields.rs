@@ -13,6 +13,8 @@ pub enum Obj {
     Seg,
     Vg,
     Pv,
+    /// A PV segment (`pvseg_start`, `pvseg_size`).
+    PvSeg,
 }
 
 /// How a value is typed. libdm right-aligns only `DM_REPORT_FIELD_TYPE_NUMBER`
@@ -60,9 +62,9 @@ impl ReportType {
             ReportType::Lvs => &[Obj::Lv, Obj::Seg, Obj::Vg],
             // PV fields give a row per PV (`report_vgs_with_pvs`).
             ReportType::Vgs => &[Obj::Vg, Obj::Pv],
-            // LV and segment fields are accepted, and blank: rlvm does not
-            // split PVs into segments as LVM2's pvs does for them.
-            ReportType::Pvs => &[Obj::Pv, Obj::Vg, Obj::Lv, Obj::Seg],
+            // LV, segment and PV segment fields give a row per PV segment
+            // (`report::join`).
+            ReportType::Pvs => &[Obj::Pv, Obj::Vg, Obj::PvSeg, Obj::Lv, Obj::Seg],
         }
     }
     /// LVM2's default `-o` (`report/lvs_cols` etc. in `config_settings.h`).
@@ -121,6 +123,7 @@ impl Obj {
             Obj::Seg => "seg_",
             Obj::Vg => "vg_",
             Obj::Pv => "pv_",
+            Obj::PvSeg => "pvseg_",
         }
     }
 }
@@ -260,6 +263,8 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Seg, Str, "Devices", 5, "devices"),
     f!(Seg, Str, "Monitor", 0, "seg_monitor"),
     f!(Seg, Bin, "Zero", 0, "zero"),
+    f!(PvSeg, Num, "Start", 0, "pvseg_start"),
+    f!(PvSeg, Num, "SSize", 0, "pvseg_size"),
 ];
 
 /// libdm's comparison: case-insensitive with every `_` ignored.
@@ -286,6 +291,26 @@ pub fn resolve(name: &str, rt: ReportType) -> Result<&'static FieldDef, ReportEr
         .find(|f| same(f.id, name))
         .or_else(|| candidates().find(|f| same(f.id, &format!("{}{}", f.obj.prefix(), name))))
         .ok_or_else(|| ReportError::UnrecognisedField(name.to_string()))
+}
+
+/// Looks a field name up for a `--select`: as [`resolve`], then among
+/// every object's fields (LVM2 lets `vgs -S lv_name=x` select VGs by
+/// their LVs; which combinations work is the report's to say).
+pub fn resolve_select(name: &str, rt: ReportType) -> Result<&'static FieldDef, ReportError> {
+    resolve(name, rt).or_else(|e| {
+        let all = [Obj::Lv, Obj::Seg, Obj::Vg, Obj::Pv, Obj::PvSeg];
+        FIELDS
+            .iter()
+            .find(|f| same(f.id, name))
+            .or_else(|| {
+                all.iter().find_map(|o| {
+                    FIELDS
+                        .iter()
+                        .find(|f| f.obj == *o && same(f.id, &format!("{}{}", o.prefix(), name)))
+                })
+            })
+            .ok_or(e)
+    })
 }
 
 /// Resolves the `-o` arguments (each a comma list) as LVM2 2.03 does: a

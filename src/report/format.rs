@@ -4,7 +4,8 @@
 //! rows a `--select` selects, following libdm's `dm_report_output`. Pure.
 
 use super::facts::{LvFacts, SnapIndex};
-use super::fields::{resolve, select_fields_from, FieldDef, Kind, ReportType};
+use super::fields::{resolve, select_fields_from, FieldDef, Kind, Obj, ReportType, FIELDS};
+use super::join::{joined_value, pv_rows, Joined};
 use super::select::Selection;
 use super::units::Units;
 use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt, SortKey};
@@ -151,7 +152,7 @@ where
         if opts.binary && f.kind == Kind::Bin {
             c.text = match c.sort {
                 SortKey::Num(v) if v > 0.0 => "1".into(),
-                SortKey::Num(v) if v == 0.0 => "0".into(),
+                SortKey::Num(0.0) => "0".into(),
                 _ => "-1".into(),
             };
         }
@@ -340,14 +341,12 @@ fn json(fields: &[&FieldDef], rows: &[Row], rt: ReportType) -> String {
 pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
     let fields = opts.fields(ReportType::Lvs)?;
     // A segment field shown or selected on gives a row per segment.
-    let selected = opts
-        .selection(ReportType::Lvs)?
-        .map(|s| s.fields())
-        .unwrap_or_default();
-    let per_seg = fields
-        .iter()
-        .chain(&selected)
-        .any(|f| f.obj == super::fields::Obj::Seg);
+    let selection = opts.selection(ReportType::Lvs)?;
+    if reads(selection.as_ref(), &[Obj::Pv, Obj::PvSeg]) {
+        return Err(ReportError::LvAndPvFields);
+    }
+    let selected = selection.map(|s| s.fields()).unwrap_or_default();
+    let per_seg = fields.iter().chain(&selected).any(|f| f.obj == Obj::Seg);
     // Snapshot facts: one index per VG, one `LvFacts` per record, so no
     // field has to scan the VG (that made large VGs quadratic).
     let mut indexes: Vec<SnapIndex<'_>> = vec![];
@@ -395,72 +394,175 @@ pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     })
 }
 
+/// Whether a selection reads fields of `objs`.
+fn reads(sel: Option<&Selection>, objs: &[Obj]) -> bool {
+    sel.is_some_and(|s| s.fields().iter().any(|f| objs.contains(&f.obj)))
+}
+
+/// The joined rows of a VG for a selection on other objects' fields: its
+/// PV segments (with their LV segments) when PV fields are read, else its
+/// LV segments, else the VG alone.
+fn vg_rows<'r, 'a>(
+    vg: &'r VgRecord<'a>,
+    pvs: &'r [PvRecord<'a>],
+    lvs: &'r [LvRecord<'a>],
+    sel: &Selection,
+) -> Vec<Joined<'r, 'a>> {
+    let mine = |p: &&PvRecord<'a>| p.vg.is_some_and(|(v, _)| v.name == vg.vg.name);
+    let mut rows: Vec<Joined<'r, 'a>> = if reads(Some(sel), &[Obj::Pv, Obj::PvSeg]) {
+        pvs.iter()
+            .filter(mine)
+            .flat_map(|p| pv_rows(p, lvs))
+            .collect()
+    } else if reads(Some(sel), &[Obj::Lv, Obj::Seg]) {
+        lvs.iter()
+            .filter(|l| l.vg.name == vg.vg.name)
+            .flat_map(|l| {
+                let segs: Vec<Option<&'a crate::metadata::model::Segment>> =
+                    if l.lv.segments.is_empty() {
+                        vec![None]
+                    } else {
+                        l.lv.segments.iter().map(Some).collect()
+                    };
+                segs.into_iter().map(move |seg| Joined {
+                    lv: Some((l, seg)),
+                    ..Default::default()
+                })
+            })
+            .collect()
+    } else {
+        vec![Joined::default()]
+    };
+    for r in &mut rows {
+        r.vg = Some(vg);
+    }
+    rows
+}
+
+fn any_row(rows: &[Joined<'_, '_>], sel: &Selection) -> bool {
+    let f = ReportOptions::default().size_fmt();
+    rows.iter()
+        .any(|row| sel.matches(&mut |fd| joined_value(fd, row, f)))
+}
+
 /// Which of `records` `sel` selects, for commands that act on the LVs a
 /// `--select` picks (and the display commands): an LV is selected when
-/// any of its segments is.
-pub fn selected_lvs(records: &[LvRecord<'_>], sel: &Selection) -> Vec<bool> {
-    let f = ReportOptions::default().size_fmt();
-    records
+/// any of its segments is. PV fields cannot select LVs (LVM2 refuses).
+pub fn selected_lvs(records: &[LvRecord<'_>], sel: &Selection) -> Result<Vec<bool>, ReportError> {
+    if reads(Some(sel), &[Obj::Pv, Obj::PvSeg]) {
+        return Err(ReportError::LvAndPvFields);
+    }
+    Ok(records
         .iter()
         .map(|r| {
-            let index = SnapIndex::new(r.vg);
-            let lf = index.facts(r.lv);
             let segs: Vec<Option<&crate::metadata::model::Segment>> = if r.lv.segments.is_empty() {
                 vec![None]
             } else {
                 r.lv.segments.iter().map(Some).collect()
             };
-            segs.iter()
-                .any(|seg| sel.matches(&mut |fd| lv_value_with(fd.id, r, &lf, &index, *seg, f)))
+            let rows: Vec<Joined<'_, '_>> = segs
+                .into_iter()
+                .map(|seg| Joined {
+                    lv: Some((r, seg)),
+                    ..Default::default()
+                })
+                .collect();
+            any_row(&rows, sel)
+        })
+        .collect())
+}
+
+/// Which of `records` `sel` selects: a VG is selected when one of its
+/// PV segments, LV segments (or itself) is, as the selection's fields
+/// say (`pvs` and `lvs` are all PVs and LVs read, of any VG).
+pub fn selected_vgs(
+    records: &[VgRecord<'_>],
+    pvs: &[PvRecord<'_>],
+    lvs: &[LvRecord<'_>],
+    sel: &Selection,
+) -> Vec<bool> {
+    records
+        .iter()
+        .map(|v| any_row(&vg_rows(v, pvs, lvs, sel), sel))
+        .collect()
+}
+
+/// Which of `records` `sel` selects: a PV is selected when one of its
+/// segments (with the LV segment on it) is.
+pub fn selected_pvs(records: &[PvRecord<'_>], lvs: &[LvRecord<'_>], sel: &Selection) -> Vec<bool> {
+    records
+        .iter()
+        .map(|p| {
+            if reads(Some(sel), &[Obj::PvSeg, Obj::Lv, Obj::Seg]) {
+                any_row(&pv_rows(p, lvs), sel)
+            } else {
+                any_row(
+                    &[Joined {
+                        pv: Some((
+                            p,
+                            super::join::PvSeg {
+                                start: 0,
+                                size: 0,
+                                lv: None,
+                            },
+                        )),
+                        ..Default::default()
+                    }],
+                    sel,
+                )
+            }
         })
         .collect()
 }
 
-/// Which of `records` `sel` (parsed for `ReportType::Vgs`) selects.
-pub fn selected_vgs(records: &[VgRecord<'_>], sel: &Selection) -> Vec<bool> {
-    let f = ReportOptions::default().size_fmt();
-    records
-        .iter()
-        .map(|r| sel.matches(&mut |fd| vg_value(fd.id, r, f)))
-        .collect()
-}
-
-/// Which of `records` `sel` (parsed for `ReportType::Pvs`) selects.
-pub fn selected_pvs(records: &[PvRecord<'_>], sel: &Selection) -> Vec<bool> {
-    let f = ReportOptions::default().size_fmt();
-    records
-        .iter()
-        .map(|r| sel.matches(&mut |fd| pv_value(fd.id, r, f)))
-        .collect()
+/// The options without the selection (applied by the caller already).
+fn unselected(opts: &ReportOptions) -> ReportOptions {
+    ReportOptions {
+        select: None,
+        ..opts.clone()
+    }
 }
 
 /// `vgs`: one row per VG.
 pub fn report_vgs(records: &[VgRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
-    let f = opts.size_fmt();
-    build(records.len(), opts, ReportType::Vgs, |id, i| {
-        vg_value(id, &records[i], f)
-    })
+    report_vgs_with_pvs(records, &[], &[], opts)
 }
 
-/// `vgs`, with a row per PV of each VG (in `pvs`) when a PV field is
-/// shown, selected on or sorted by, as LVM2 does.
+/// `vgs`: a row per VG, or per PV of each VG (of `pvs`) when a PV field
+/// is shown or sorted by, as LVM2 does. A selection on PV or LV fields
+/// keeps the VGs one of whose PVs or LVs (`lvs`) it selects.
 pub fn report_vgs_with_pvs(
     records: &[VgRecord<'_>],
     pvs: &[PvRecord<'_>],
+    lvs: &[LvRecord<'_>],
     opts: &ReportOptions,
 ) -> Result<String, ReportError> {
-    use super::fields::Obj;
     let rt = ReportType::Vgs;
-    let selected = opts.selection(rt)?.map(|s| s.fields()).unwrap_or_default();
+    let sel = opts.selection(rt)?;
+    let records: Vec<VgRecord<'_>> = match &sel {
+        Some(s) => {
+            let keep = selected_vgs(records, pvs, lvs, s);
+            records
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| *k)
+                .map(|(r, _)| r.clone())
+                .collect()
+        }
+        None => records.to_vec(),
+    };
+    let opts = &unselected(opts);
     let sorted: Vec<&FieldDef> = sort_fields(opts, rt)?.into_iter().map(|(f, _)| f).collect();
     let per_pv = opts
         .fields(rt)?
         .iter()
-        .chain(&selected)
         .chain(&sorted)
         .any(|f| f.obj == Obj::Pv);
+    let f = opts.size_fmt();
     if !per_pv {
-        return report_vgs(records, opts);
+        return build(records.len(), opts, rt, |id, i| {
+            vg_value(id, &records[i], f)
+        });
     }
     let items: Vec<(usize, usize)> = pvs
         .iter()
@@ -471,12 +573,7 @@ pub fn report_vgs_with_pvs(
             Some((v, p))
         })
         .collect();
-    let f = opts.size_fmt();
-    let is_pv = |id: &str| {
-        super::fields::FIELDS
-            .iter()
-            .any(|d| d.id == id && d.obj == Obj::Pv)
-    };
+    let is_pv = |id: &str| FIELDS.iter().any(|d| d.id == id && d.obj == Obj::Pv);
     build(items.len(), opts, rt, |id, k| {
         let (v, p) = items[k];
         if is_pv(id) {
@@ -489,9 +586,50 @@ pub fn report_vgs_with_pvs(
 
 /// `pvs`: one row per PV, orphans included.
 pub fn report_pvs(records: &[PvRecord<'_>], opts: &ReportOptions) -> Result<String, ReportError> {
+    report_pvs_with_lvs(records, &[], opts)
+}
+
+/// `pvs` with the LVs of the VGs read: a row per PV segment (LVM2's
+/// PVSEGS report) when a PV segment, LV or segment field is shown or
+/// sorted by; otherwise a row per PV, kept when the selection selects
+/// one of its segments.
+pub fn report_pvs_with_lvs(
+    records: &[PvRecord<'_>],
+    lvs: &[LvRecord<'_>],
+    opts: &ReportOptions,
+) -> Result<String, ReportError> {
+    let rt = ReportType::Pvs;
+    let joined = [Obj::PvSeg, Obj::Lv, Obj::Seg];
+    let sorted: Vec<&FieldDef> = sort_fields(opts, rt)?.into_iter().map(|(f, _)| f).collect();
+    let per_seg = opts
+        .fields(rt)?
+        .iter()
+        .chain(&sorted)
+        .any(|f| joined.contains(&f.obj));
     let f = opts.size_fmt();
-    build(records.len(), opts, ReportType::Pvs, |id, i| {
-        pv_value(id, &records[i], f)
+    if per_seg {
+        let rows: Vec<Joined<'_, '_>> = records.iter().flat_map(|p| pv_rows(p, lvs)).collect();
+        let by_id = |id: &str| FIELDS.iter().find(|d| d.id == id);
+        return build(rows.len(), opts, rt, |id, i| match by_id(id) {
+            Some(fd) => joined_value(fd, &rows[i], f),
+            None => pv_value(id, rows[i].pv.expect("a PV row").0, f),
+        });
+    }
+    let sel = opts.selection(rt)?;
+    let records: Vec<&PvRecord<'_>> = match &sel {
+        Some(s) => {
+            let keep = selected_pvs(records, lvs, s);
+            records
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| *k)
+                .map(|(r, _)| r)
+                .collect()
+        }
+        None => records.iter().collect(),
+    };
+    build(records.len(), &unselected(opts), rt, |id, i| {
+        pv_value(id, records[i], f)
     })
 }
 

@@ -15,6 +15,7 @@ pub mod display;
 pub mod facts;
 pub mod fields;
 pub mod format;
+pub mod join;
 pub mod select;
 pub mod units;
 pub mod values;
@@ -43,8 +44,8 @@ mod golden_tests;
 pub use display::{lvdisplay, pvdisplay, vgdisplay};
 pub use fields::ReportType;
 pub use format::{
-    report_lvs, report_pvs, report_vgs, report_vgs_with_pvs, selected_lvs, selected_pvs,
-    selected_vgs, ReportOptions,
+    report_lvs, report_pvs, report_pvs_with_lvs, report_vgs, report_vgs_with_pvs, selected_lvs,
+    selected_pvs, selected_vgs, ReportOptions,
 };
 pub use select::{SelectError, Selection};
 pub use units::Units;
@@ -58,6 +59,9 @@ pub enum ReportError {
     Units(#[from] units::UnitsError),
     #[error(transparent)]
     Select(#[from] select::SelectError),
+    /// A selection of LVs on PV fields (LVM2 2.03.16's words).
+    #[error("Can't report LV and PV fields at the same time in report type \"lv\".")]
+    LvAndPvFields,
 }
 
 impl ReportError {

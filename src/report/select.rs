@@ -26,7 +26,7 @@
 
 use regex::Regex;
 
-use super::fields::{resolve, FieldDef, Kind, ReportType};
+use super::fields::{resolve_select, FieldDef, Kind, ReportType};
 use super::values::{Cell, SortKey};
 
 /// Why a selection could not be parsed, each in LVM2's words (the lines it
@@ -355,7 +355,7 @@ impl<'a> Parser<'a> {
             return Err(SelectError::ExpectingField(start.to_string()));
         }
         let name = &start[..name_len];
-        let field = resolve(name, self.rt).map_err(|_| SelectError::UnknownField {
+        let field = resolve_select(name, self.rt).map_err(|_| SelectError::UnknownField {
             field: name.to_string(),
             rest: start.to_string(),
         })?;

@@ -1,0 +1,134 @@
+//! Rows that join objects, as LVM2's report types do when fields of
+//! several objects meet: a PV's segments with the LV segment on each
+//! (`PVSEGS`, for `pvs` with LV, segment or `pvseg_*` fields), and the
+//! rows a selection on another object's fields is tested against (`vgs -S
+//! lv_name=x` keeps a VG when one of its LVs matches). Pure.
+
+use super::fields::{FieldDef, Obj};
+use super::values::{lv_value, pv_value, vg_value, Cell, SizeFmt, SortKey};
+use super::{LvRecord, PvRecord, VgRecord};
+use crate::metadata::model::{Segment, SegmentKind};
+
+/// A stretch of a PV's extents: used by one LV segment or free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PvSeg {
+    pub start: u64,
+    pub size: u64,
+    /// (index in the LV records, index of the LV's segment).
+    pub lv: Option<(usize, usize)>,
+}
+
+/// The segments of `pv` in extent order, free stretches included (LVM2's
+/// `pv->segments`); an orphan or a PV without extents has one free
+/// segment of its whole size.
+pub fn pv_segments(pv: &PvRecord<'_>, lvs: &[LvRecord<'_>]) -> Vec<PvSeg> {
+    let Some((vg, p)) = pv.vg else {
+        return vec![PvSeg {
+            start: 0,
+            size: 0,
+            lv: None,
+        }];
+    };
+    let mut used: Vec<PvSeg> = vec![];
+    for (i, r) in lvs.iter().enumerate() {
+        if r.vg.name != vg.name {
+            continue;
+        }
+        for (k, seg) in r.lv.segments.iter().enumerate() {
+            if let SegmentKind::Striped { stripes, .. } = &seg.kind {
+                let len = seg.extent_count / stripes.len().max(1) as u64;
+                for a in stripes.iter().filter(|a| a.pv == p.key) {
+                    used.push(PvSeg {
+                        start: a.pe,
+                        size: len,
+                        lv: Some((i, k)),
+                    });
+                }
+            }
+        }
+    }
+    used.sort_by_key(|s| s.start);
+    let mut out = vec![];
+    let mut at = 0;
+    for s in used {
+        if s.start > at {
+            out.push(PvSeg {
+                start: at,
+                size: s.start - at,
+                lv: None,
+            });
+        }
+        at = at.max(s.start + s.size);
+        out.push(s);
+    }
+    if at < p.pe_count || out.is_empty() {
+        out.push(PvSeg {
+            start: at,
+            size: p.pe_count.saturating_sub(at),
+            lv: None,
+        });
+    }
+    out
+}
+
+/// One joined row: any of a VG, a PV with one of its segments, an LV
+/// with one of its segments.
+#[derive(Clone, Copy, Default)]
+pub struct Joined<'r, 'a> {
+    pub vg: Option<&'r VgRecord<'a>>,
+    pub pv: Option<(&'r PvRecord<'a>, PvSeg)>,
+    pub lv: Option<(&'r LvRecord<'a>, Option<&'a Segment>)>,
+}
+
+fn blank() -> Cell {
+    Cell {
+        text: String::new(),
+        sort: SortKey::Str(String::new()),
+    }
+}
+
+/// The value of `f` in a joined row (blank when the row lacks its object).
+pub fn joined_value(f: &FieldDef, row: &Joined<'_, '_>, fmt: SizeFmt) -> Cell {
+    match f.obj {
+        Obj::PvSeg => match row.pv {
+            Some((_, s)) => {
+                let v = if f.id == "pvseg_start" {
+                    s.start
+                } else {
+                    s.size
+                };
+                Cell {
+                    text: v.to_string(),
+                    sort: SortKey::Num(v as f64),
+                }
+            }
+            None => blank(),
+        },
+        Obj::Pv => match row.pv {
+            Some((p, _)) => pv_value(f.id, p, fmt),
+            None => blank(),
+        },
+        Obj::Vg => match (row.vg, row.pv, row.lv) {
+            (Some(v), _, _) => vg_value(f.id, v, fmt),
+            (None, Some((p, _)), _) => pv_value(f.id, p, fmt),
+            (None, None, Some((l, seg))) => lv_value(f.id, l, seg, fmt),
+            _ => blank(),
+        },
+        Obj::Lv | Obj::Seg => match row.lv {
+            Some((l, seg)) => lv_value(f.id, l, seg, fmt),
+            None => blank(),
+        },
+    }
+}
+
+/// The joined rows of one PV: one per segment, with the LV segment on it.
+pub fn pv_rows<'r, 'a>(pv: &'r PvRecord<'a>, lvs: &'r [LvRecord<'a>]) -> Vec<Joined<'r, 'a>> {
+    pv_segments(pv, lvs)
+        .into_iter()
+        .map(|s| Joined {
+            vg: None,
+            pv: Some((pv, s)),
+            lv: s.lv.map(|(i, k)| (&lvs[i], lvs[i].lv.segments.get(k))),
+        })
+        .collect()
+}
