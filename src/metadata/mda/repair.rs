@@ -612,6 +612,60 @@ mod tests {
         assert_eq!(t, text);
     }
 
+    /// A crash after any number of writes leaves either the damaged PV
+    /// as it was (no label) or a label whose every mda holds the text.
+    #[test]
+    fn crash_at_any_write_leaves_no_label_or_a_whole_repair() {
+        use crate::metadata::device::Fault;
+        let image = fixtures::vg_pv();
+        let text = current_text(&MemDev::from_vec(image.clone()));
+        let mut log = Log::default();
+        let mf = read_metadata_file(&text, &mut log).unwrap();
+        let mut broken = image;
+        broken[512..1024].fill(0);
+        broken[4096..4608].fill(0);
+        let plan_dev = MemDev::from_vec(broken.clone());
+        let id = read_label(&MemDev::from_vec(fixtures::vg_pv()))
+            .unwrap()
+            .unwrap()
+            .header
+            .id;
+        let set = Settings {
+            pv_uuid: Some(id),
+            ..Default::default()
+        };
+        let (label, _) = plan_pv_header(
+            &plan_dev,
+            "d",
+            &|_| false,
+            1,
+            &set,
+            Some(&mf),
+            &mut |_| true,
+            &mut log,
+        )
+        .unwrap();
+        let mdas = plan_metadata_for(&label, &set).unwrap().unwrap();
+        for calls in 0.. {
+            let dev = MemDev::from_vec(broken.clone());
+            dev.set_fault(Some(Fault::FailWriteAfterCalls(calls)));
+            let done = apply(&dev, Some(&label), &mdas, Some(&mf), &mut Log::default());
+            match read_label(&dev).unwrap() {
+                None => assert!(done.is_err(), "finished without a label"),
+                Some(l) => {
+                    for m in &l.header.metadata_areas {
+                        let h = read_mda_header(&dev, m.offset).unwrap();
+                        assert_eq!(read_text(&dev, &h, 0).unwrap().unwrap(), text);
+                    }
+                }
+            }
+            if done.is_ok() {
+                assert!(calls > 2);
+                break;
+            }
+        }
+    }
+
     #[test]
     fn unknown_pv_is_refused_and_nothing_written() {
         let image = fixtures::vg_pv();
