@@ -132,3 +132,58 @@ pub fn pv_rows<'r, 'a>(pv: &'r PvRecord<'a>, lvs: &'r [LvRecord<'a>]) -> Vec<Joi
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::dm::state::LvKernelState;
+    use crate::report::fixture::example_vg;
+
+    /// pv0 of the example VG: origin on 0-3, snap1 on 4-5, free 6-14.
+    #[test]
+    fn segments_cover_the_pv_in_order() {
+        let vg = example_vg();
+        let devs = BTreeMap::new();
+        let lvs: Vec<LvRecord<'_>> = vg
+            .lvs
+            .iter()
+            .map(|lv| LvRecord {
+                vg: &vg,
+                lv,
+                state: LvKernelState::default(),
+                pv_devices: &devs,
+                kernel_device: None,
+                kernel_read_ahead: None,
+            })
+            .collect();
+        let pv = PvRecord {
+            device: "/dev/loop0".into(),
+            dev_size_bytes: 64 << 20,
+            pv_id: vg.pvs[0].id,
+            pe_start_sectors: 2048,
+            mda_count: 1,
+            mda_used_count: 1,
+            mda_size_bytes: 0,
+            mda_free_bytes: 0,
+            vg: Some((&vg, &vg.pvs[0])),
+            missing: false,
+            ext_version: 2,
+            ext_used: true,
+            devno: None,
+            is_pv: true,
+        };
+        let segs = pv_segments(&pv, &lvs);
+        let shape: Vec<(u64, u64, Option<&str>)> = segs
+            .iter()
+            .map(|s| (s.start, s.size, s.lv.map(|(i, _)| lvs[i].lv.name.as_str())))
+            .collect();
+        assert_eq!(
+            shape,
+            [(0, 4, Some("origin")), (4, 2, Some("snap1")), (6, 9, None)]
+        );
+        let orphan = PvRecord { vg: None, ..pv };
+        assert_eq!(pv_segments(&orphan, &lvs).len(), 1);
+    }
+}
