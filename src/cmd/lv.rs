@@ -228,9 +228,9 @@ fn read_ahead_arg(ctx: &Ctx, v: &str) -> Result<Option<u64>, CmdError> {
     let n: u64 = v
         .parse()
         .ok()
-        .filter(|n| *n <= u32::MAX as u64 - 1)
+        .filter(|n| *n < u32::MAX as u64)
         .ok_or_else(|| CmdError::BadArg(format!("Invalid argument for --readahead: {v}")))?;
-    if n % PAGE_SECTORS == 0 {
+    if n.is_multiple_of(PAGE_SECTORS) {
         return Ok(Some(n));
     }
     let r = (n / PAGE_SECTORS * PAGE_SECTORS).max(PAGE_SECTORS);

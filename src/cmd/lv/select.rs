@@ -129,7 +129,7 @@ impl LvSelection {
     /// `skip_cows`: when processing all LVs, leave COWs out (activation
     /// changes reach them through their origin).
     pub fn pick(&self, vg: &Vg, all: bool, skip_cows: bool) -> Picked {
-        let whole = self.whole.iter().any(|v| *v == vg.name);
+        let whole = self.whole.contains(&vg.name);
         let named: Vec<&str> = self
             .lvs
             .iter()
