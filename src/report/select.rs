@@ -9,9 +9,17 @@
 //!
 //! ```ignore
 //! let sel = Selection::parse("lv_size>8m && tags=lv_tag1", ReportType::Lvs)?;
-//! for f in sel.fields() { /* make sure the row can give field f */ }
-//! let keep = sel.matches(&mut |field| values::lv_value(field.id, ...));
+//! // Whole records (what commands acting on a selection want):
+//! let keep: Vec<bool> = report::selected_lvs(&lv_records, &sel)?; // PV fields: Err
+//! let keep = report::selected_vgs(&vg_records, &pv_records, &lv_records, &sel);
+//! let keep = report::selected_pvs(&pv_records, &lv_records, &sel);
+//! // Or one row of values at a time:
+//! let hit = sel.matches(&mut |field| values::lv_value(field.id, ...));
 //! ```
+//!
+//! Field names resolve for the report type first, then among every
+//! object's fields: a VG is selected by its LVs' or PVs' fields when one
+//! of them matches (`report::join`), as LVM2 does.
 //!
 //! Grammar: `a || b` (or `#`) binds weaker than `a && b` (or `,`);
 //! `!( ... )` negates a group; a term is `field op value` with `op` one of
