@@ -680,6 +680,7 @@ impl Ctx {
                 }
             }
         }
+        let old_id = handle.committed().id.clone();
         let warnings = handle
             .commit_around(&FileOpener, description, between)
             .map_err(|e| match e {
@@ -688,6 +689,18 @@ impl Ctx {
             })?;
         for w in warnings {
             self.warn(w);
+        }
+        if old_id != handle.vg.id {
+            // vgchange --uuid: PVs stacked on this VG's LVs are listed in
+            // the devices file by their LV's dm UUID, which holds the VG's
+            // (LVM2's `device_id_update_vg_uuid`).
+            if let Err(e) = crate::system::devicesfile::update_vg_uuid(
+                &self.conf,
+                old_id.as_raw_str(),
+                handle.vg.id.as_raw_str(),
+            ) {
+                self.warn(format!("Failed to update the devices file: {e}"));
+            }
         }
         // No backup here: an operation's devices may still be suspended
         // (the root filesystem, where the backup lives); `Storage::finished`

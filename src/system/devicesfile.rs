@@ -646,6 +646,28 @@ pub fn listed_id(conf: &LvmConf, path: &Path) -> Option<(String, String)> {
     found
 }
 
+/// A VG's UUID changed (vgchange --uuid): entries of PVs stacked on its
+/// LVs (`lvmlv_uuid`, IDNAME `LVM-<vg uuid><lv uuid>`) follow. Nothing
+/// happens when no devices file is in use or none names such a PV.
+pub fn update_vg_uuid(conf: &LvmConf, old: &str, new: &str) -> Result<bool, DevicesFileError> {
+    if !conf.use_devicesfile() || !conf.devicesfile_path().exists() {
+        return Ok(false);
+    }
+    let old_prefix = format!("LVM-{old}");
+    edit(conf, |df| {
+        let mut changed = false;
+        for e in df.entries_mut() {
+            if e.idtype == "lvmlv_uuid" {
+                if let Some(rest) = e.idname.strip_prefix(&old_prefix) {
+                    e.idname = format!("LVM-{new}{rest}");
+                    changed = true;
+                }
+            }
+        }
+        changed
+    })
+}
+
 /// Rewrites the devices file with `edit` applied, under its lock; the
 /// file is created if missing. Returns whether `edit` changed anything
 /// (then the file was written).
@@ -819,6 +841,33 @@ IDTYPE=devname IDNAME=/dev/vdb DEVNAME=/dev/vdb PVID=BBBBBBBBBBBBBBBBBBBBBBBBBBB
             ("devname".into(), "/dev/vdb".into(), None)
         );
         assert!(df.lists(&plain));
+    }
+
+    #[test]
+    fn vg_uuid_change_follows_into_stacked_pv_entries() {
+        let d = tempfile::tempdir().unwrap();
+        let sys = d.path().join("etc");
+        std::fs::create_dir_all(sys.join("devices")).unwrap();
+        let ov = vec![
+            "devices/use_devicesfile=1".to_string(),
+            format!("global/locking_dir=\"{}\"", d.path().join("lock").display()),
+        ];
+        let conf = LvmConf::load_from(&sys, Path::new("/dev"), &ov).unwrap();
+        let (old, new, lv) = ("o".repeat(32), "n".repeat(32), "l".repeat(32));
+        std::fs::write(
+            conf.devicesfile_path(),
+            format!("VERSION=1.1.4\nIDTYPE=lvmlv_uuid IDNAME=LVM-{old}{lv} DEVNAME=/dev/vg/lv PVID=.\nIDTYPE=devname IDNAME=/dev/sdb DEVNAME=/dev/sdb PVID=.\n"),
+        )
+        .unwrap();
+        assert!(update_vg_uuid(&conf, &old, &new).unwrap());
+        let df = DevicesFile::load(&conf.devicesfile_path())
+            .unwrap()
+            .unwrap();
+        let names: Vec<&str> = df.entries().map(|e| e.idname.as_str()).collect();
+        assert_eq!(names, [format!("LVM-{new}{lv}").as_str(), "/dev/sdb"]);
+        assert_eq!(df.version(), Some("1.1.5"));
+        // Another VG's change touches nothing.
+        assert!(!update_vg_uuid(&conf, &"x".repeat(32), &new).unwrap());
     }
 
     #[test]
