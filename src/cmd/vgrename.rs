@@ -442,7 +442,7 @@ fn pick_clone_name(base: Option<&str>, old: &str, taken: &[String]) -> String {
         Some(b) => (b, 0u32, b.to_string()),
         None => (old, 1, format!("{old}1")),
     };
-    while taken.iter().any(|t| *t == name) {
+    while taken.contains(&name) {
         n += 1;
         name = format!("{base}{n}");
     }
