@@ -25,13 +25,17 @@ pub(crate) struct PvckArgs {
     common: CommonArgs,
     /// Print headers or metadata: headers, metadata, metadata_all,
     /// metadata_search, metadata_area, backup_to_raw.
-    #[arg(long = "dump", value_name = "DumpType")]
+    #[arg(long = "dump", value_name = "DumpType", value_parser = [
+        "headers", "metadata", "metadata_all", "metadata_search", "metadata_area", "backup_to_raw",
+    ])]
     dump: Option<String>,
     /// Rewrite the label, headers and metadata from a metadata file.
     #[arg(long = "repair")]
     repair: bool,
     /// Repair one part: label_header, pv_header or metadata.
-    #[arg(long = "repairtype", value_name = "RepairType")]
+    #[arg(long = "repairtype", value_name = "RepairType", value_parser = [
+        "pv_header", "metadata", "label_header",
+    ])]
     repairtype: Option<String>,
     /// Metadata file: written by --dump, read by --repair.
     #[arg(short = 'f', long = "file", value_name = "String")]
