@@ -183,7 +183,8 @@ fn dump_cmd(
             )
         }
         "metadata_search" => {
-            let (ok, file) = search::dump_search(&dev, set, labelsector, copies, &mut log);
+            let info = dump::dump_label(&dev, labelsector, false, &mut log);
+            let (ok, file) = search::dump_search(&dev, set, &info, copies, &mut log);
             if ok && save.wanted {
                 save.bytes = Some(file);
             }

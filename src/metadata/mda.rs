@@ -46,6 +46,7 @@ use super::crc::lvm_crc;
 use super::device::BlockDev;
 
 pub mod dump;
+pub mod dumpio;
 pub mod repair;
 pub mod search;
 

@@ -8,7 +8,7 @@
 use super::super::config;
 use super::super::crc::lvm_crc;
 use super::super::device::BlockDev;
-use super::dump::{dump_label, read_vec, Log, Settings, MDA1_OFFSET, ONE_MIB};
+use super::dumpio::{read_vec, LabelInfo, Log, Settings, MDA1_OFFSET, ONE_MIB};
 use super::MDA_HEADER_SIZE;
 
 /// LVM2 never writes a VG name longer than this (`NAME_LEN`).
@@ -202,12 +202,11 @@ pub fn mda2_size_from_offset(dev_size: u64, offset: u64) -> Option<u64> {
 pub fn dump_search(
     dev: &dyn BlockDev,
     set: &Settings,
-    labelsector: u64,
+    info: &LabelInfo,
     pvmetadatacopies: Option<u32>,
     log: &mut Log,
 ) -> (bool, Vec<u8>) {
     let mut file = Vec::new();
-    let info = dump_label(dev, labelsector, false, log);
     let dev_size = dev.size().unwrap_or(0);
     let (m1o, m1s) = info.mda1.unwrap_or((0, 0));
     let (m2o, m2s) = info.mda2.unwrap_or((0, 0));
@@ -341,40 +340,6 @@ pub fn dump_search(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::device::MemDev;
-    use crate::metadata::label::fixtures;
-    use crate::metadata::mda::dump::{dump_metadata, PrintMeta, SaveTo};
-
-    #[test]
-    fn search_finds_every_copy_and_the_current_one() {
-        let dev = MemDev::from_vec(fixtures::wrapped_pv());
-        let mut log = Log::default();
-        let (ok, file) = dump_search(&dev, &Settings::default(), 1, None, &mut log);
-        assert!(ok);
-        let found: Vec<&str> = log
-            .printed()
-            .into_iter()
-            .filter(|l| l.starts_with("metadata at "))
-            .collect();
-        assert!(found.len() > 1, "{log:?}");
-        let mut save = SaveTo::file();
-        let mut log2 = Log::default();
-        assert!(dump_metadata(
-            &dev,
-            &Settings::default(),
-            1,
-            None,
-            PrintMeta::Current,
-            false,
-            &mut log2,
-            &mut save
-        ));
-        let current = save.bytes.unwrap();
-        assert!(!current.is_empty());
-        // The committed copy is among those the search found.
-        let text = String::from_utf8_lossy(&file);
-        assert!(text.contains(std::str::from_utf8(&current[..200]).unwrap()));
-    }
 
     #[test]
     fn vgname_start_rules() {
