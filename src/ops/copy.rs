@@ -439,17 +439,25 @@ fn batches(n: usize, per_batch: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// A worker's buffers: the batch (exceptions in origin order), scratch
+/// for COW gaps a read bridges, and the span a gap-filled write goes
+/// through.
+struct Buffers<'a> {
+    buf: &'a mut [u8],
+    scratch: &'a mut [u8],
+    span: &'a mut [u8],
+}
+
 /// Copies one batch (`exc`, sorted by origin chunk) through `buf`.
 fn copy_batch(
     io: &dyn MergeIo,
     exc: &[Exception],
     cb: u64,
     origin_bytes: u64,
-    buf: &mut [u8],
-    scratch: &mut [u8],
-    span: &mut [u8],
+    bufs: Buffers<'_>,
     stats: &mut CopyStats,
 ) -> io::Result<u64> {
+    let Buffers { buf, scratch, span } = bufs;
     let cbu = cb as usize;
     // Chunks in COW order, cut into segments that are consecutive both in
     // the COW and in the (origin-order) buffer: one iovec each.
@@ -588,9 +596,11 @@ pub fn copy_exceptions(
                         &exc[r.clone()],
                         cb,
                         origin_bytes,
-                        &mut buf,
-                        &mut scratch[..scratch_bytes],
-                        &mut span,
+                        Buffers {
+                            buf: &mut buf,
+                            scratch: &mut scratch[..scratch_bytes],
+                            span: &mut span,
+                        },
                         &mut mine,
                     );
                     match got {
