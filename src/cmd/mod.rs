@@ -84,6 +84,12 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         report::vgdisplay,
     ),
     ("vgck", "Check the consistency of volume group(s)", vg::vgck),
+    ("vgscan", "Search for all volume groups", vg::vgscan),
+    (
+        "systemid",
+        "Display the system ID, if any, currently set on this host",
+        vg::systemid,
+    ),
     (
         "vgmknodes",
         "Create the special files for volume group devices in /dev",
@@ -210,6 +216,8 @@ fn definition(name: &str) -> Option<clap::Command> {
         "vgs" => report::VgsArgs::command(),
         "vgdisplay" => report::VgdisplayArgs::command(),
         "vgck" => vg::VgckArgs::command(),
+        "vgscan" => vg::VgscanArgs::command(),
+        "systemid" => vg::SystemidArgs::command(),
         "vgmknodes" => activate::VgmknodesArgs::command(),
         "vgchange" => vg::VgchangeArgs::command(),
         "vgextend" => vgextend::VgextendArgs::command(),
@@ -289,6 +297,10 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
     } else {
         match args.get(1).map(|a| a.to_string_lossy().into_owned()) {
             None => {
+                use std::io::IsTerminal;
+                if !std::io::stdin().is_terminal() {
+                    return run_stdin_commands();
+                }
                 print_top_help();
                 return EXIT_USAGE;
             }
@@ -368,6 +380,119 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
             }
             code
         }
+    }
+}
+
+/// `lvm` with no command and its input not a terminal (LVM2's shell read
+/// from a pipe: `... | lvm`): runs each line as a command, words split as a
+/// shell would split them (quotes, backslashes; `#` starts a comment),
+/// until the end of input or `quit`/`exit`. The exit code is 0 if every
+/// command succeeded, else the last failing command's (LVM2's shell
+/// always exits 0; a script piping commands gets to know).
+fn run_stdin_commands() -> i32 {
+    use std::io::BufRead;
+    let mut code = EXIT_OK;
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let words = match split_words(&line) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("  {e}");
+                code = EXIT_USAGE;
+                continue;
+            }
+        };
+        let Some(first) = words.first() else { continue };
+        if first == "quit" || first == "exit" {
+            break;
+        }
+        // As `lvm WORDS...`: the first word is the command (or help, version).
+        let args: Vec<OsString> = std::iter::once("lvm")
+            .chain(words.iter().map(String::as_str))
+            .map(OsString::from)
+            .collect();
+        let rc = main_with_args(args);
+        if rc != EXIT_OK {
+            code = rc;
+        }
+    }
+    code
+}
+
+/// A command line's words as `sh` would split them: blanks separate,
+/// '...' and "..." quote (a backslash escapes inside "..." and outside
+/// quotes), `#` at a word's start comments out the rest.
+fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if let Some(w) = cur.take() {
+                    words.push(w);
+                }
+            }
+            '#' if cur.is_none() => break,
+            '\\' => match chars.next() {
+                Some(n) => cur.get_or_insert_with(String::new).push(n),
+                None => return Err("Unterminated backslash at the end of the line.".into()),
+            },
+            '\'' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(n) => w.push(n),
+                        None => return Err("Unterminated quote: '.".into()),
+                    }
+                }
+            }
+            '"' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(n) => w.push(n),
+                            None => return Err("Unterminated quote: \".".into()),
+                        },
+                        Some(n) => w.push(n),
+                        None => return Err("Unterminated quote: \".".into()),
+                    }
+                }
+            }
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(cur);
+    Ok(words)
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::split_words;
+
+    #[test]
+    fn words_split_as_sh_splits_them() {
+        assert_eq!(
+            split_words(r#"lvcreate -an -n lv1  -l1 vg # note"#).unwrap(),
+            ["lvcreate", "-an", "-n", "lv1", "-l1", "vg"]
+        );
+        assert_eq!(
+            split_words(r#"lvs --config 'global { units = "k" }' a\ b "c\"d" e#f"#).unwrap(),
+            [
+                "lvs",
+                "--config",
+                r#"global { units = "k" }"#,
+                "a b",
+                "c\"d",
+                "e#f"
+            ]
+        );
+        assert_eq!(split_words("   ").unwrap(), Vec::<String>::new());
+        assert!(split_words("lvs 'vg").is_err());
+        assert!(split_words("lvs \"vg").is_err());
     }
 }
 

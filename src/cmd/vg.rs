@@ -12,10 +12,7 @@ mod vgscan;
 pub use cfg::{vgcfgbackup, vgcfgrestore, VgcfgbackupArgs, VgcfgrestoreArgs};
 pub use change::{vgchange, VgchangeArgs};
 pub use ck::{vgck, VgckArgs};
-// Ready for the command table: `("systemid", ..., vg::systemid)`.
-#[allow(unused_imports)]
 pub use systemid::{systemid, SystemidArgs};
-#[allow(unused_imports)]
 pub use vgscan::{vgscan, VgscanArgs};
 
 use std::ffi::OsString;
