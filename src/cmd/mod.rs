@@ -469,6 +469,28 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Asks a yes/no question the way LVM2 does; `-y` answers yes, end of input
+/// answers no.
+pub(crate) fn confirm(ctx: &Ctx, question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    if ctx.common.yes {
+        return true;
+    }
+    print!("{question}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(n) if n > 0 => {
+            let ans = line.trim().to_ascii_lowercase();
+            ans == "y" || ans == "yes"
+        }
+        _ => {
+            println!();
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod shell_tests {
     use super::split_words;
@@ -493,27 +515,5 @@ mod shell_tests {
         assert_eq!(split_words("   ").unwrap(), Vec::<String>::new());
         assert!(split_words("lvs 'vg").is_err());
         assert!(split_words("lvs \"vg").is_err());
-    }
-}
-
-/// Asks a yes/no question the way LVM2 does; `-y` answers yes, end of input
-/// answers no.
-pub(crate) fn confirm(ctx: &Ctx, question: &str) -> bool {
-    use std::io::{BufRead, Write};
-    if ctx.common.yes {
-        return true;
-    }
-    print!("{question}");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(n) if n > 0 => {
-            let ans = line.trim().to_ascii_lowercase();
-            ans == "y" || ans == "yes"
-        }
-        _ => {
-            println!();
-            false
-        }
     }
 }
