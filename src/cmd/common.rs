@@ -680,7 +680,7 @@ impl Ctx {
                 }
             }
         }
-        let old_id = handle.committed().id.clone();
+        let old_id = handle.committed().id;
         let warnings = handle
             .commit_around(&FileOpener, description, between)
             .map_err(|e| match e {
