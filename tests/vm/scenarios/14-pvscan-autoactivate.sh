@@ -20,9 +20,11 @@ step "pvscan --cache -aay activates the complete VG"
 # recorded the PVs); the second completes and activates it.
 udevadm settle 2>/dev/null || true
 rm -f /run/lvm/pvs_online/* /run/lvm/vgs_online/* /run/lvm/pvs_lookup/*
-run rlvm pvscan --cache -aay "$d1"
+# The image's lvm.conf has event_activation = 0 (so udev's rules do not activate behind the
+# scenarios' backs); LVM2 then ignores pvscan --cache -aay, and so does rlvm: turn it on here.
+run rlvm pvscan --config "global/event_activation=1" --cache -aay "$d1"
 [ ! -e /dev/mapper/vg0-a ] || fail "pvscan activated the incomplete vg0"
-run rlvm pvscan --cache -aay "$d2"
+run rlvm pvscan --config "global/event_activation=1" --cache -aay "$d2"
 [ -b /dev/mapper/vg0-a ] || fail "pvscan did not activate vg0-a"
 [ -b /dev/mapper/vg0-b ] || fail "pvscan did not activate vg0-b"
 expect_eq "active flag" "$(rlvm lvs --noheadings -o lv_active vg0/a | tr -d ' ')" "active"
