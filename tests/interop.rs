@@ -81,4 +81,5 @@ scenarios! {
     pvchange_as_lvm2 => "pvchange.sh",
     activation_skip_and_autoactivation_flags_as_lvm2 => "activation-flags.sh",
     pv_layouts_pvresize_and_metadataignore_as_lvm2 => "pv-layout.sh",
+    pvck_as_lvm2 => "pvck.sh",
 }

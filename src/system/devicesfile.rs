@@ -556,7 +556,7 @@ pub enum Added {
 /// Records the device at `path` with `pvid` in the devices file, as
 /// pvcreate, vgcreate and vgextend do (`device_id_add`), if a devices file
 /// is in use. A missing file is created by the commands that may create
-/// it (`scan::creates_devices_file`), and by pvcreate/vgcreate without
+/// it (`creates_devices_file`), and by pvcreate/vgcreate without
 /// `--devicesfile` when their scan saw no VG (LVM2's
 /// `pending_devices_file` in `device_ids_write`).
 pub fn add_device(conf: &LvmConf, path: &Path, pvid: &str) -> Result<bool, DevicesFileError> {
@@ -592,7 +592,7 @@ pub fn record_device_in(
     let exists = df_path.exists();
     if !exists {
         let pending = matches!(conf.command(), "pvcreate" | "vgcreate");
-        if !super::scan::creates_devices_file(conf) && !pending {
+        if !creates_devices_file(conf) && !pending {
             return Ok(Added::NotInUse);
         }
         if pending && !conf.devicesfile_explicit() && conf.vgs_seen() {
@@ -705,6 +705,18 @@ pub fn dev_ids_for_path(sysfs: &Path, path: &Path) -> Result<DevIds, DevicesFile
         parent.as_deref(),
         vec![path.display().to_string()],
     ))
+}
+
+/// Whether this command creates a devices file that does not exist:
+/// lvmdevices and vgimportdevices do, and pvcreate/vgcreate with
+/// `--devicesfile` (without it they may create the system devices file
+/// when they write, if no VG was seen: `devicesfile::add_device`).
+pub fn creates_devices_file(conf: &LvmConf) -> bool {
+    match conf.command() {
+        "lvmdevices" | "vgimportdevices" => true,
+        "pvcreate" | "vgcreate" => conf.devicesfile_explicit(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -129,17 +129,7 @@ fn adds_devices(conf: &LvmConf) -> bool {
     matches!(conf.command(), "pvcreate" | "vgcreate" | "vgextend")
 }
 
-/// Whether this command creates a devices file that does not exist:
-/// lvmdevices and vgimportdevices do, and pvcreate/vgcreate with
-/// `--devicesfile` (without it they may create the system devices file
-/// when they write, if no VG was seen: `devicesfile::add_device`).
-pub fn creates_devices_file(conf: &LvmConf) -> bool {
-    match conf.command() {
-        "lvmdevices" | "vgimportdevices" => true,
-        "pvcreate" | "vgcreate" => conf.devicesfile_explicit(),
-        _ => false,
-    }
-}
+pub use super::devicesfile::creates_devices_file;
 
 /// Device numbers of the `--devices` names that exist.
 fn list_devnos(names: &[String]) -> Vec<(u32, u32)> {
