@@ -4,6 +4,9 @@
 //! plus the device facts `tests/data/report/make.sh` recorded.
 
 use crate::metadata::id::Id;
+use std::collections::BTreeMap;
+
+use super::LvRecord;
 use crate::metadata::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
 
 fn id(s: &str) -> Id {
@@ -154,4 +157,19 @@ pub fn example_vg() -> Vg {
         ],
         unsupported: None,
     }
+}
+
+/// A record per LV of `vg`, with no device-mapper state (known = false).
+pub fn lv_records<'a>(vg: &'a Vg, devs: &'a BTreeMap<String, String>) -> Vec<LvRecord<'a>> {
+    vg.lvs
+        .iter()
+        .map(|lv| LvRecord {
+            vg,
+            lv,
+            state: Default::default(), // known = false: no device-mapper
+            pv_devices: devs,
+            kernel_device: None,
+            kernel_read_ahead: None,
+        })
+        .collect()
 }

@@ -639,7 +639,7 @@ mod tests {
 
     use super::*;
     use crate::dm::state::{LvKernelState, SnapshotStatus};
-    use crate::report::fixture::example_vg;
+    use crate::report::fixture::{example_vg, lv_records};
 
     /// Percent columns are left-aligned like every non-number, non-size
     /// field in libdm (LVM2 prints `25.15 ` under `Data% `); sizes stay
@@ -695,18 +695,7 @@ mod tests {
     fn prefixes_rows_compaction_and_selection() {
         let vg = example_vg();
         let devs = BTreeMap::new();
-        let records: Vec<LvRecord<'_>> = vg
-            .lvs
-            .iter()
-            .map(|lv| LvRecord {
-                vg: &vg,
-                lv,
-                state: LvKernelState::default(),
-                pv_devices: &devs,
-                kernel_device: None,
-                kernel_read_ahead: None,
-            })
-            .collect();
+        let records = lv_records(&vg, &devs);
         let opts = ReportOptions {
             fields: vec!["lv_name,lv_tags".into(), "#lv_tags".into()],
             headings: false,

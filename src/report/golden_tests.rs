@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::fixture::example_vg;
+use super::fixture::{example_vg, lv_records};
 use super::*;
 use crate::metadata::model::Vg;
 
@@ -27,20 +27,6 @@ fn pv_facts() -> Vec<Vec<String>> {
     read("pv-facts.txt")
         .lines()
         .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
-}
-
-fn lv_records<'a>(vg: &'a Vg, devs: &'a BTreeMap<String, String>) -> Vec<LvRecord<'a>> {
-    vg.lvs
-        .iter()
-        .map(|lv| LvRecord {
-            vg,
-            lv,
-            state: Default::default(), // known = false: no device-mapper
-            pv_devices: devs,
-            kernel_device: None,
-            kernel_read_ahead: None,
-        })
         .collect()
 }
 

@@ -138,26 +138,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::dm::state::LvKernelState;
-    use crate::report::fixture::example_vg;
+    use crate::report::fixture::{example_vg, lv_records};
 
     /// pv0 of the example VG: origin on 0-3, snap1 on 4-5, free 6-14.
     #[test]
     fn segments_cover_the_pv_in_order() {
         let vg = example_vg();
         let devs = BTreeMap::new();
-        let lvs: Vec<LvRecord<'_>> = vg
-            .lvs
-            .iter()
-            .map(|lv| LvRecord {
-                vg: &vg,
-                lv,
-                state: LvKernelState::default(),
-                pv_devices: &devs,
-                kernel_device: None,
-                kernel_read_ahead: None,
-            })
-            .collect();
+        let lvs = lv_records(&vg, &devs);
         let pv = PvRecord {
             device: "/dev/loop0".into(),
             dev_size_bytes: 64 << 20,
