@@ -19,6 +19,7 @@ use clap::Parser;
 
 use crate::metadata::model::LvRole;
 use crate::metadata::snapshot;
+use crate::metadata::store::VgHandle;
 use crate::ops::copy::EngineOptions;
 use crate::ops::merge::{self, Deferral, MergeStart};
 use crate::ops::offline::{self, OfflineEvent};
@@ -99,13 +100,17 @@ fn resolve(ctx: &Ctx, arg: &str) -> Result<Vec<(String, String)>, CmdError> {
         .collect())
 }
 
-/// Starts (or schedules) the merge of `vg/lv`; returns the origin to poll
-/// if the kernel merges now.
-fn merge_one(ctx: &Ctx, vg: &str, lv: &str, on_activate: bool) -> Result<Option<String>, CmdError> {
-    let (mut h, _g) = ctx.load_vg_for_update(vg)?;
-    check_mergeable(ctx, &h, vg, lv)?;
+/// Starts (or schedules) the merge of `vg/lv` (`h`, loaded and checked
+/// by `merge_target`); returns the origin to poll if the kernel merges now.
+fn merge_one(
+    ctx: &Ctx,
+    h: &mut VgHandle,
+    vg: &str,
+    lv: &str,
+    on_activate: bool,
+) -> Result<Option<String>, CmdError> {
     let mut dm = ctx.dm();
-    let out = merge::start(dm.as_mut(), ctx, &mut h, lv, on_activate)?;
+    let out = merge::start(dm.as_mut(), ctx, h, lv, on_activate)?;
     match out {
         MergeStart::Started { origin } => {
             ctx.print(format!("Merging of volume {vg}/{lv} started."));
@@ -169,12 +174,9 @@ fn check_mergeable(
 /// activation), and the snapshot is the origin's only one and not merging
 /// (what the offline merge takes). Anything unclear answers no, leaving
 /// LVM2's behaviour (the merge waits for the next activation).
-fn offline_fits(ctx: &Ctx, vg: &str, lv: &str) -> bool {
+fn offline_fits(ctx: &Ctx, h: &VgHandle, lv: &str) -> bool {
     let Some(dm) = ctx.dm() else { return false };
     let Ok(devices) = dm.list() else { return false };
-    let Ok(h) = ctx.scan().and_then(|s| s.vg(vg).map_err(failed)) else {
-        return false;
-    };
     let Some(snap) = h.vg.snapshot_by_cow(lv) else {
         return false;
     };
@@ -184,6 +186,32 @@ fn offline_fits(ctx: &Ctx, vg: &str, lv: &str) -> bool {
     [snap.origin.name.as_str(), lv]
         .iter()
         .all(|name| !crate::dm::query::lv_state_in(dm.kernel(), &devices, &h.vg, name).active)
+}
+
+/// Merges `vg/lv` as `a` asks: loads the VG for update once, checks the
+/// snapshot, then merges offline (`--offline`, or `offline_fits` when
+/// neither `-b` nor `--onactivate` is given) or starts/schedules the
+/// kernel's merge. Returns the origin to poll if the kernel merges now.
+fn merge_target(
+    ctx: &Ctx,
+    a: &LvconvertArgs,
+    vg: &str,
+    lv: &str,
+    interval: Interval,
+) -> Result<Option<String>, CmdError> {
+    let (mut h, _g) = ctx.load_vg_for_update(vg)?;
+    check_mergeable(ctx, &h, vg, lv)?;
+    let automatic = !a.offline && !a.onactivate && !a.background && offline_fits(ctx, &h, lv);
+    if automatic {
+        ctx.print(format!(
+            "Origin of {vg}/{lv} is not active: merging offline now (--onactivate leaves it for the next activation)."
+        ));
+    }
+    if a.offline || automatic {
+        merge_offline(ctx, &mut h, vg, lv, interval)?;
+        return Ok(None);
+    }
+    merge_one(ctx, &mut h, vg, lv, a.onactivate)
 }
 
 /// Engine settings; `RLVM_OFFLINE_THREADS` and `RLVM_OFFLINE_BATCH_KIB`
@@ -202,9 +230,13 @@ fn engine_options() -> EngineOptions {
 
 /// `--offline`: merges `vg/lv` now, waiting, with a progress bar on a
 /// terminal or LVM2's `vg/lv: Merged: N.NN%` lines every `interval`.
-fn merge_offline(ctx: &Ctx, vg: &str, lv: &str, interval: Interval) -> Result<(), CmdError> {
-    let (mut h, _g) = ctx.load_vg_for_update(vg)?;
-    check_mergeable(ctx, &h, vg, lv)?;
+fn merge_offline(
+    ctx: &Ctx,
+    h: &mut VgHandle,
+    vg: &str,
+    lv: &str,
+    interval: Interval,
+) -> Result<(), CmdError> {
     let origin =
         h.vg.snapshot_by_cow(lv)
             .map(|s| s.origin.name.clone())
@@ -239,7 +271,7 @@ fn merge_offline(ctx: &Ctx, vg: &str, lv: &str, interval: Interval) -> Result<()
     let out = offline::merge_offline(
         dm.as_mut(),
         ctx,
-        &mut h,
+        h,
         lv,
         engine_options(),
         ctx.common.test,
@@ -294,26 +326,7 @@ pub fn lvconvert(args: Vec<OsString>) -> Result<(), CmdError> {
     let mut result = Ok(());
     let mut to_poll: Vec<(String, String)> = Vec::new();
     for (vg, lv) in &targets {
-        let offline = a.offline
-            || (!a.onactivate
-                && !a.background
-                && offline_fits(&ctx, vg, lv)
-                && {
-                    ctx.print(format!(
-                    "Origin of {vg}/{lv} is not active: merging offline now (--onactivate leaves it for the next activation)."
-                ));
-                    true
-                });
-        if offline {
-            if let Err(e) = merge_offline(&ctx, vg, lv, interval) {
-                if let CmdError::Failed(m) = &e {
-                    ctx.error(m);
-                }
-                result = Err(CmdError::Failed(String::new()));
-            }
-            continue;
-        }
-        match merge_one(&ctx, vg, lv, a.onactivate) {
+        match merge_target(&ctx, &a, vg, lv, interval) {
             Ok(Some(origin)) => to_poll.push((vg.clone(), origin)),
             Ok(None) => {}
             Err(e) => {
