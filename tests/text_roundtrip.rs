@@ -485,11 +485,20 @@ fn import_marks_unsupported() {
         "[\"RESIZEABLE\", \"READ\", \"WRITE\", \"CLUSTERED\"]"
     ))
     .contains("CLUSTERED"));
-    assert!(unsupported(&edit(
+    // read_ahead = -1 is LVM2's "none" (lvchange -r none), read and written
+    // since rlvm has read-ahead; other negative values are refused.
+    let (vg, _) = import_vg(&edit(
         "segment_count = 1",
-        "read_ahead = -1\nsegment_count = 1"
+        "read_ahead = -1\nsegment_count = 1",
     ))
-    .contains("read_ahead"));
+    .expect("read_ahead = -1 imports");
+    assert!(vg.check_writable().is_ok());
+    assert!(vg.lvs.iter().any(|l| l.read_ahead == Some(0)));
+    assert!(import_err(&edit(
+        "segment_count = 1",
+        "read_ahead = -2\nsegment_count = 1"
+    ))
+    .contains("Invalid read_ahead -2"));
     assert!(
         unsupported(&edit("type = \"striped\"", "type = \"striped+FOO\"")).contains("striped+FOO")
     );
