@@ -828,7 +828,7 @@ impl Scan {
                     // written by LVM's commit (LVM2's "mismatch").
                     if (c, s) != (bc, bs) && v != &vg {
                         warnings.push(format!(
-                            "scan of VG {} from {} mda{} found mda_checksum {c:08x} mda_size {s} vs {bc:08x} {bs}",
+                            "scan of VG {} from {} mda{} found mda_checksum {c:x} mda_size {s} vs {bc:x} {bs}",
                             vg.name, pv.path, i + 1
                         ));
                         warnings.push(format!(
