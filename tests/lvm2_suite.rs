@@ -217,7 +217,21 @@ fn run_suite(mode: &str, shard: Option<(usize, usize)>) {
     let mut to_run: Vec<String> = chosen
         .clone()
         .unwrap_or_else(|| listed.iter().map(|l| l.name.clone()).collect());
+    // RLVM_LVM2_SUITE_SHARDS=1: the first VM runs every chosen script, the second none
+    // (one VM for a small batch while working on scripts).
+    let shard = shard.map(|(k, n)| {
+        let n = std::env::var("RLVM_LVM2_SUITE_SHARDS")
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+            .filter(|&m| m >= 1)
+            .unwrap_or(n);
+        (k, n)
+    });
     if let Some((k, n)) = shard {
+        if k >= n {
+            shout(&format!("{name}: no script falls to this shard"));
+            return;
+        }
         to_run = to_run
             .into_iter()
             .enumerate()
