@@ -209,7 +209,24 @@ fn create_one(
             .vg_of_pv(&existing.id())
             .map(|h| h.vg.name.clone())
             .or_else(|| existing.claimed_vg());
-        if let Some(vg) = in_vg {
+        if in_vg.as_deref() == Some("") {
+            // Marked used (PV_EXT_USED) but no VG metadata found for it.
+            if force < 2 {
+                return Err(CmdError::Failed(format!(
+                    "PV {arg} is used by a VG but its metadata is missing.\n  Can't initialize PV '{arg}' without -ff.\n  {arg}: physical volume not initialized."
+                )));
+            }
+            if !confirm(
+                ctx,
+                &format!(
+                    "Really INITIALIZE physical volume \"{arg}\" that is marked as belonging to a VG [y/n]? "
+                ),
+            ) {
+                return Err(CmdError::Failed(format!(
+                    "{arg}: physical volume not initialized."
+                )));
+            }
+        } else if let Some(vg) = in_vg {
             if force < 2 {
                 return Err(CmdError::Failed(format!(
                     "Can't initialize physical volume \"{arg}\" of volume group \"{vg}\" without -ff\n  {arg}: physical volume not initialized."
@@ -351,25 +368,39 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
         let one = (|| -> Result<(), CmdError> {
             let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
             let path = super::common::scan_name(&dev, &scan_result);
-            let Some(pv) = scan_result.pv_by_path(&path) else {
+            let pv = scan_result.pv_by_path(&path);
+            // LVM2 wipes whatever label sectors a device has with -f, PV
+            // or not (nothing else on the device is touched).
+            if pv.is_none() && a.force == 0 {
                 return Err(CmdError::Failed(format!("No PV found on device {arg}.")));
-            };
-            let vg = scan_result
-                .vg_of_pv(&pv.id())
-                .map(|h| h.vg.name.clone())
-                .or_else(|| pv.claimed_vg());
-            if let Some(vg) = vg {
+            }
+            let vg = pv.and_then(|pv| {
+                scan_result
+                    .vg_of_pv(&pv.id())
+                    .map(|h| h.vg.name.clone())
+                    .or_else(|| pv.claimed_vg())
+            });
+            if vg.as_deref() == Some("") && a.force < 2 {
+                return Err(CmdError::Failed(format!(
+                    "PV {arg} is used by a VG but its metadata is missing.\n  (If you are certain you need pvremove, then confirm by using --force twice.)\n  {arg}: physical volume label not removed."
+                )));
+            }
+            if let Some(vg) = vg.filter(|v| !v.is_empty()) {
                 if a.force < 2 {
                     return Err(CmdError::Failed(format!(
                         "PV {arg} is used by VG {vg} so please use vgreduce first.\n  (If you are certain you need pvremove, then confirm by using --force twice.)\n  {arg}: physical volume label not removed."
                     )));
                 }
+                ctx.warn(format!("PV {arg} is used by VG {vg}."));
                 if !confirm(
                     &ctx,
                     &format!("Really WIPE LABELS from physical volume \"{arg}\" of volume group \"{vg}\" [y/n]? "),
                 ) {
                     return Err(CmdError::Failed(format!("{arg}: physical volume label not removed.")));
                 }
+                ctx.warn(format!(
+                    "Wiping physical volume label from {arg} of volume group \"{vg}\"."
+                ));
             }
             if !ctx.common.test {
                 let d = FileOpener.open(&path, true).map_err(failed)?;
@@ -572,6 +603,7 @@ fn cache_and_autoactivate(
         return Ok(());
     }
     let do_all = a.devices.is_empty() && a.major.is_none() && a.minor.is_none();
+    ctx.pvscan_hints(scan_result, do_all);
     if !do_all && !event {
         ctx.verbose(
             1,

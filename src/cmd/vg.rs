@@ -5,7 +5,7 @@ mod attrs;
 mod cfg;
 mod change;
 mod ck;
-mod select;
+pub(crate) mod select;
 mod systemid;
 mod vgscan;
 
@@ -264,7 +264,10 @@ pub(crate) struct VgremoveArgs {
     /// Remove logical volumes without asking.
     #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
     force: u8,
-    #[arg(required = true, value_name = "VG")]
+    /// Remove the VGs the selection selects (of those named, or all).
+    #[arg(short = 'S', long = "select", value_name = "String")]
+    select: Option<String>,
+    #[arg(required_unless_present = "select", value_name = "VG")]
     vgs: Vec<String>,
 }
 
@@ -272,15 +275,22 @@ pub fn vgremove(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgremoveArgs = parse("vgremove", args)?;
     let ctx = Ctx::new(&a.common)?;
     let _g = ctx.lock_global(true)?;
-    let (names, missing) =
-        select::select_vgs(&ctx, &ctx.scan()?, &a.vgs, store::Access::default())?;
+    // By key (name and UUID): `-S vg_uuid=..` picks one of several VGs
+    // that share a name.
+    let (keys, missing) = select::select_vg_keys(
+        &ctx,
+        &ctx.scan()?,
+        &a.vgs,
+        store::Access::default(),
+        a.select.as_deref(),
+    )?;
     let mut result = if missing {
         Err(CmdError::Failed(String::new()))
     } else {
         Ok(())
     };
-    for name in &names {
-        if let Err(e) = remove_one(&ctx, name, a.force > 0) {
+    for key in &keys {
+        if let Err(e) = remove_one(&ctx, key, a.force > 0) {
             if let CmdError::Failed(m) = &e {
                 ctx.error(m);
             }
@@ -291,8 +301,9 @@ pub fn vgremove(args: Vec<OsString>) -> Result<(), CmdError> {
     result
 }
 
-fn remove_one(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
-    let (mut handle, _guard) = ctx.load_vg_handling_missing(name)?;
+fn remove_one(ctx: &Ctx, key: &select::VgKey, force: bool) -> Result<(), CmdError> {
+    let name = key.0.as_str();
+    let (mut handle, _guard) = select::load_vg_key_handling_missing(ctx, key)?;
     let visible: Vec<String> = handle
         .vg
         .lvs
@@ -346,6 +357,9 @@ pub(crate) fn refuse_pv_in_a_vg(
         .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name))
         .or_else(|| p.claimed_vg());
     match in_vg {
+        Some(vg) if vg.is_empty() => Err(CmdError::Failed(format!(
+            "PV {arg} is used by a VG but its metadata is missing.\n  Can't initialize PV '{arg}' without -ff.\n  {arg}: physical volume not initialized."
+        ))),
         Some(vg) => Err(CmdError::Failed(format!(
             "Physical volume '{arg}' is already in volume group '{vg}'\n  Unable to add physical volume '{arg}' to volume group '{vg}'\n  {arg}: physical volume not initialized."
         ))),
