@@ -438,14 +438,22 @@ impl Ctx {
                 .map(|m| (libc::major(m.rdev()), libc::minor(m.rdev())))
         };
         let mut out = Vec::new();
-        for name in found.vg_names() {
-            let Ok(h) = found.vg(&name) else {
-                continue;
-            };
-            let used = scan::devices_used_by_vg(&self.conf, h.vg.id.as_raw_str());
+        // The VGs' ids straight from the scan: loading a VG (a copy of its
+        // metadata) is paid only for one with active LVs.
+        let ids: std::collections::BTreeMap<String, String> = found
+            .pvs
+            .iter()
+            .filter_map(|p| p.vg())
+            .map(|v| (v.name.clone(), v.id.as_raw_str().to_string()))
+            .collect();
+        for (name, id) in ids {
+            let used = scan::devices_used_by_vg(&self.conf, &id);
             if used.is_empty() {
                 continue;
             }
+            let Ok(h) = found.vg(&name) else {
+                continue;
+            };
             let pv_devs: std::collections::BTreeMap<&str, (u32, u32)> = h
                 .pv_paths
                 .iter()

@@ -365,6 +365,31 @@ impl Vg {
             None => lv.is_visible_flag(),
         }
     }
+    /// `role` of every LV, in `lvs` order, in one pass over the VG (the
+    /// per-LV query scans the VG: quadratic for whole-VG loops).
+    pub fn roles(&self) -> Vec<LvRole> {
+        let names: std::collections::HashSet<&str> =
+            self.lvs.iter().map(|l| l.name.as_str()).collect();
+        let cows: std::collections::HashSet<&str> = self
+            .lvs
+            .iter()
+            .filter_map(|l| l.snapshot_segment())
+            .filter(|(o, c, _, _)| names.contains(o) && names.contains(c))
+            .map(|(_, c, _, _)| c)
+            .collect();
+        self.lvs
+            .iter()
+            .map(|lv| {
+                if lv.snapshot_segment().is_some() {
+                    LvRole::SnapshotLink
+                } else if cows.contains(lv.name.as_str()) {
+                    LvRole::Cow
+                } else {
+                    LvRole::Plain
+                }
+            })
+            .collect()
+    }
     /// `lv_is_visible` of every LV, in `lvs` order, in one pass over the VG
     /// (the per-LV query scans the VG: quadratic for whole-VG loops).
     pub fn visible_flags(&self) -> Vec<bool> {

@@ -264,6 +264,11 @@ pub struct Scan {
     /// Who this host is, for the system ID rules (set by the caller; the
     /// default is a host without a system ID).
     pub host: HostId,
+    /// The metadata texts this scan imported, by their exact bytes: a
+    /// rescan under the VG's lock that reads the same bytes again (the
+    /// usual case: nothing was committed in between) takes their import
+    /// from here instead of parsing them again.
+    parsed: ParsedTexts,
 }
 
 /// This host's identity for LVM2's system ID rules (lvmsystemid(7)): its
@@ -344,6 +349,7 @@ pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
     let (keep, dups) = duplicates::choose(&candidates, summary);
     out.warnings.extend(duplicates::warnings(&dups));
     out.duplicates = dups;
+    out.parsed = parsed;
     out.pvs = found
         .into_iter()
         .zip(keep)
@@ -384,7 +390,7 @@ fn seqno_at_head(bytes: &[u8]) -> Option<u32> {
 
 /// Metadata texts already imported in one scan, by their exact bytes: the
 /// PVs of a VG normally carry the same text, which is then parsed once.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct ParsedTexts(Vec<(Vec<u8>, Imported)>);
 
 /// A copy's text imported, or why it does not import.
@@ -558,11 +564,12 @@ impl Scan {
             })
             .map(|p| p.path.clone())
             .collect();
+        let mut parsed = std::mem::take(&mut self.parsed);
         for path in paths {
             let fresh = opener
                 .open(&path, false)
                 .ok()
-                .and_then(|d| read_pv(d.as_ref(), &path).ok().flatten());
+                .and_then(|d| read_pv_cached(d.as_ref(), &path, &mut parsed).ok().flatten());
             let at = self.pvs.iter().position(|p| p.path == path);
             match (fresh, at) {
                 (Some((pv, _)), Some(i)) => self.pvs[i] = pv,
@@ -572,6 +579,7 @@ impl Scan {
                 _ => {}
             }
         }
+        self.parsed = parsed;
     }
 
     /// Whether `path` is one of the devices of a PV found on several.

@@ -143,8 +143,7 @@ impl LvSelection {
         let visible = vg.visible_flags();
         let mut out = Picked::default();
         let mut found: Vec<&str> = Vec::new();
-        for (lv, vis) in vg.lvs.iter().zip(visible) {
-            let role = vg.role(lv);
+        for ((lv, vis), role) in vg.lvs.iter().zip(visible).zip(vg.roles()) {
             if role == LvRole::SnapshotLink {
                 continue;
             }
