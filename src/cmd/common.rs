@@ -8,6 +8,7 @@ use std::fmt::Display;
 use clap::{Args, Parser};
 
 use crate::metadata::store::{self, FileOpener, Scan, VgHandle};
+use crate::system::hints::{self, Hints};
 use crate::system::lock::{self, LockGuard};
 use crate::system::lvmconf::{DeviceChoice, LvmConf};
 use crate::system::scan;
@@ -207,6 +208,31 @@ fn command_name() -> String {
     }
 }
 
+/// For hint validation: whether a PV of VG `vg` has UUID `pvid`.
+fn pv_in_vg(found: &Scan) -> impl Fn(&str, &str) -> bool + '_ {
+    move |vg, pvid| {
+        found
+            .pvs
+            .iter()
+            .any(|p| p.id().as_raw_str() == pvid && p.vg().is_some_and(|v| v.name == vg))
+    }
+}
+
+/// For hint validation: the PV UUID the scan read on a device.
+fn pvid_on_dev(found: &Scan) -> impl Fn(&str) -> Option<String> + '_ {
+    move |path| {
+        let pv = found.pvs.iter().find(|p| p.path == path).map(|p| p.id());
+        pv.or_else(|| {
+            found
+                .duplicates
+                .iter()
+                .find(|d| d.unused == path)
+                .map(|d| d.id)
+        })
+        .map(|id| id.as_raw_str().to_string())
+    }
+}
+
 /// Parses a command's arguments with clap, mapping clap's errors to
 /// LVM2's exit codes (help → 0, bad usage → 3).
 pub fn parse<T: Parser>(name: &str, args: Vec<OsString>) -> Result<T, CmdError> {
@@ -355,6 +381,9 @@ impl Ctx {
         for w in host_warnings {
             ctx.warn(w);
         }
+        if let (_, Some(w)) = crate::system::blocksize::pv_min_size_kib(&ctx.conf) {
+            ctx.error(w);
+        }
         if ctx.common.test {
             ctx.print(
                 "TEST MODE: Metadata will NOT be updated and volumes will not be (de)activated.",
@@ -409,7 +438,7 @@ impl Ctx {
             .iter()
             .map(|d| d.path.to_string_lossy().into_owned())
             .collect();
-        let mut result = store::scan(&FileOpener, &paths);
+        let mut result = self.scan_with_hints(&devs, &paths);
         result.host = self.host.clone();
         if !result.vg_names().is_empty() {
             self.conf.note_vgs_seen();
@@ -571,13 +600,144 @@ impl Ctx {
         scan.rescan_vg(&FileOpener, name);
         Ok(scan.vg_with(name, access))
     }
+    /// The global lock. Taken exclusively, the command is about to change
+    /// which devices are PVs or which VG names exist: it empties the device
+    /// hints first, as LVM2's `clear_hint_file` does.
     pub fn lock_global(&self, exclusive: bool) -> Result<LockGuard, CmdError> {
-        if self.locking_disabled() {
-            return Ok(LockGuard::not_held(
-                self.conf.locking_dir().join("P_global"),
-            ));
+        let guard = if self.locking_disabled() {
+            LockGuard::not_held(self.conf.locking_dir().join("P_global"))
+        } else {
+            lock::lock_global(&self.conf, exclusive).map_err(failed)?
+        };
+        if exclusive && self.hints_enabled() {
+            Hints::default().clear(&command_name());
         }
-        lock::lock_global(&self.conf, exclusive).map_err(failed)
+        Ok(guard)
+    }
+
+    /// devices/hints is not "none".
+    fn hints_enabled(&self) -> bool {
+        self.conf.hints() != "none"
+    }
+
+    /// What the device hints depend on, for this command and devices.
+    fn hint_settings(&self, paths: &[String]) -> hints::Settings {
+        let joined = |key: &str| match self.conf.get_str_list(key) {
+            Some(l) if !l.is_empty() => l.concat(),
+            _ => "-".to_string(),
+        };
+        hints::Settings {
+            global_filter: joined("devices/global_filter"),
+            filter: joined("devices/filter"),
+            scan_lvs: self.conf.scan_lvs(),
+            devices_file: if self.conf.use_devicesfile() {
+                self.conf.devicesfile()
+            } else {
+                ".".to_string()
+            },
+            devs_hash: hints::Settings::hash_devices(paths.iter().map(String::as_str)),
+        }
+    }
+
+    /// Whether this command reads and refreshes the device hints: a
+    /// hint-using command (not `pvs -a`/`pvdisplay -a`, not `--nohints`,
+    /// not with `--devices` or `--devicesfile`).
+    fn uses_hints(&self) -> bool {
+        let name = command_name();
+        if !self.hints_enabled()
+            || self.common.nohints
+            || !matches!(self.conf.device_choice(), DeviceChoice::Config)
+            || !hints::USES_HINTS.contains(&name.as_str())
+        {
+            return false;
+        }
+        let all = std::env::args().any(|a| {
+            a == "--all"
+                || (a.starts_with('-')
+                    && !a.starts_with("--")
+                    && a.len() <= 4
+                    && a.contains('a')
+                    && !a.contains(['o', 'O', 'S', 's']))
+        });
+        !(all && (name == "pvs" || name == "pvdisplay"))
+    }
+
+    /// The label scan, keeping LVM2's device hints (`system/hints.rs`) as
+    /// a hint-using LVM2 command does: rewritten when stale, `newhints`
+    /// created when they disagree with the scan. rlvm itself always reads
+    /// every device.
+    fn scan_with_hints(&self, devs: &[scan::ScanDev], paths: &[String]) -> Scan {
+        if !self.uses_hints() {
+            return store::scan(&FileOpener, paths);
+        }
+        let h = Hints::default();
+        let settings = self.hint_settings(paths);
+        let plan = h.plan(&settings);
+        let found = store::scan(&FileOpener, paths);
+        match plan {
+            hints::Plan::Use(list) => {
+                // Duplicates LVM2 would have seen reading only the hinted
+                // devices.
+                let hinted = |p: &str| list.iter().any(|h| h.path == p);
+                let dups = found
+                    .duplicates
+                    .iter()
+                    .any(|d| hinted(&d.used) && hinted(&d.unused));
+                if !hints::valid(&list, &pvid_on_dev(&found), &pv_in_vg(&found), dups) {
+                    h.touch_newhints();
+                }
+            }
+            hints::Plan::Refresh(why) => self.write_hints(&h, why, devs, &settings, &found),
+            hints::Plan::Ignore => {}
+        }
+        found
+    }
+
+    fn write_hints(
+        &self,
+        h: &Hints,
+        why: hints::Refresh,
+        devs: &[scan::ScanDev],
+        settings: &hints::Settings,
+        found: &Scan,
+    ) {
+        let list: Vec<hints::Hint> = devs
+            .iter()
+            .filter_map(|d| {
+                let path = d.path.to_string_lossy();
+                let pv = found.pvs.iter().find(|p| p.path == path)?;
+                Some(hints::Hint {
+                    path: pv.path.clone(),
+                    pvid: pv.id().as_raw_str().to_string(),
+                    devn: (d.major, d.minor),
+                    vg: pv.vg().map(|v| v.name.clone()),
+                })
+            })
+            .collect();
+        let dups = !found.duplicates.is_empty();
+        h.write(&command_name(), why, settings, &list, dups);
+    }
+
+    /// `pvscan --cache`: without devices it rewrites the hints from its
+    /// full scan; with devices it has the next command refresh them.
+    pub fn pvscan_hints(&self, found: &Scan, all_devices: bool) {
+        if !self.hints_enabled() {
+            return;
+        }
+        let h = Hints::default();
+        if !all_devices {
+            h.touch_newhints();
+            return;
+        }
+        let Ok(devs) = scan::candidate_devices(&self.conf) else {
+            return;
+        };
+        let paths: Vec<String> = devs
+            .iter()
+            .map(|d| d.path.to_string_lossy().into_owned())
+            .collect();
+        let settings = self.hint_settings(&paths);
+        self.write_hints(&h, hints::Refresh::NewhintsFile, &devs, &settings, found);
     }
 
     /// `global/locking_type = 0`: LVM2 runs as with `--nolocking`.
@@ -675,17 +835,14 @@ impl Ctx {
         }
         if self.conf.archive_enabled() {
             if let Some(old) = handle.committed_file_text() {
-                if let Err(e) = crate::system::backup::write_archive(
+                // A failed archive refuses the change (LVM2's `archive`;
+                // `-An` turns archiving off for one command).
+                crate::system::backup::write_archive(
                     &self.conf,
                     &handle.vg.name,
                     handle.committed_seqno(),
                     &old,
-                ) {
-                    self.warn(format!(
-                        "Failed to archive volume group {}: {e}",
-                        handle.vg.name
-                    ));
-                }
+                )?;
             }
         }
         let old_id = handle.committed().id;

@@ -64,6 +64,25 @@ impl PvHeader {
     pub fn needs_update(&self, in_vg: bool) -> bool {
         self.ext_version < PV_HEADER_EXTENSION_VSN || (in_vg && self.ext_flags & PV_EXT_USED == 0)
     }
+
+    /// The bootloader area (`ba_start`, `ba_size`) in sectors; (0, 0)
+    /// when the PV has none, as LVM2 reports it.
+    pub fn bootloader_area_sectors(&self) -> (u64, u64) {
+        match self.bootloader_areas.first() {
+            Some(b) if b.size > 0 => (b.offset / 512, b.size / 512),
+            _ => (0, 0),
+        }
+    }
+
+    /// The size of a PV in no VG in sectors, as LVM2 reports it
+    /// (`pv_size`): the size its label records (pvcreate or pvresize
+    /// `--setphysicalvolumesize`), else `device_bytes`, the device's.
+    pub fn orphan_size_sectors(&self, device_bytes: u64) -> u64 {
+        match self.device_size {
+            0 => device_bytes / 512,
+            n => n / 512,
+        }
+    }
 }
 
 /// A label and the sector (0..4) it lives in.
@@ -365,6 +384,20 @@ mod tests {
                 bootloader_areas: vec![],
             },
         }
+    }
+
+    #[test]
+    fn orphan_size_and_bootloader_area_from_the_header() {
+        let mut h = sample(1).header;
+        assert_eq!(h.orphan_size_sectors(128 << 20), 131072);
+        h.device_size = 0;
+        assert_eq!(h.orphan_size_sectors(128 << 20), 262144);
+        assert_eq!(h.bootloader_area_sectors(), (0, 0));
+        h.bootloader_areas = vec![DiskLocn {
+            offset: 262144,
+            size: 786432,
+        }];
+        assert_eq!(h.bootloader_area_sectors(), (512, 1536));
     }
 
     #[test]

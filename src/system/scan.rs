@@ -241,8 +241,8 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
 
 impl Judge {
     fn new(conf: &LvmConf) -> Result<Judge, ScanError> {
-        // devices/pv_min_size is in KiB (default 2048).
-        let min_kib = conf.get_int("devices/pv_min_size", 2048).max(1) as u64;
+        // devices/pv_min_size is in KiB (default 2048, never below 512).
+        let (min_kib, _) = super::blocksize::pv_min_size_kib(conf);
         Ok(Judge {
             conf: conf.clone(),
             select: select(conf)?,
