@@ -35,7 +35,7 @@ use super::lvmconf::LvmConf;
 const FILE_MAJOR: u32 = 1;
 const FILE_MINOR: u32 = 1;
 /// LVM2's CRC seed (`lib/misc/crc.h`, INITIAL_CRC).
-const INITIAL_CRC: u32 = 0xf597_a6cf;
+pub(crate) const INITIAL_CRC: u32 = 0xf597_a6cf;
 
 #[derive(Debug, Error)]
 pub enum DevicesFileError {
@@ -531,7 +531,7 @@ impl DevicesFile {
 }
 
 /// LVM2's `calc_crc`: CRC-32 (reflected 0xEDB88320) without final xor.
-fn lvm_crc(seed: u32, data: &[u8]) -> u32 {
+pub(crate) fn lvm_crc(seed: u32, data: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new_with_initial(!seed);
     h.update(data);
     !h.finalize()

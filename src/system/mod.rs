@@ -6,6 +6,7 @@ pub mod blocksize;
 pub mod devicesfile;
 pub mod files;
 pub mod filter;
+pub mod hints;
 pub mod lock;
 pub mod lvmconf;
 pub mod online;
