@@ -211,3 +211,6 @@ pub fn update(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod offline_tests;
