@@ -7,11 +7,13 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::metadata::store::VgHandle;
+use crate::metadata::id::Id;
+use crate::metadata::store::{Access, StoreError, VgHandle};
 use crate::ops::activate::{self as act, Filter};
 
 use super::common::{failed, parse, vg_arg, CmdError, CommonArgs, Ctx};
 use super::poll;
+use super::vg::select;
 
 /// Activation mode from `-a`: (activate?, auto?).
 pub fn parse_mode(mode: &str) -> Result<(bool, bool), CmdError> {
@@ -130,24 +132,46 @@ fn as_activated(h: VgHandle, partial: bool) -> VgHandle {
     p
 }
 
+/// The VG an activation works on: by UUID when the caller walked VGs by
+/// key (several may share a name). A deactivation may read a foreign VG
+/// whose LVs are active here, as LVM2 lets them be deactivated.
+fn read_vg(ctx: &Ctx, name: &str, id: Option<&Id>, on: bool) -> Result<VgHandle, CmdError> {
+    let scan = ctx.scan()?;
+    let read = match id {
+        Some(id) => scan.vg_by_key(name, id, Access::default()),
+        None => scan.vg(name),
+    };
+    if let (Err(StoreError::VgForeign { .. }), false) = (&read, on) {
+        if let Some(id) = id.copied().or_else(|| scan.resolve_vg_name(name).ok()) {
+            let key = (name.to_string(), id);
+            if let Some(h) = select::active_foreign(ctx, &scan, &key, Access::default()) {
+                select::warn_active_foreign(ctx, &h);
+                return Ok(h);
+            }
+        }
+    }
+    read.map_err(failed)
+}
+
 /// `vgchange -a MODE VG` (and pvscan's autoactivation).
 pub fn vgchange_activate(ctx: &Ctx, vg_name: &str, mode: &str, poll: bool) -> Result<(), CmdError> {
     let partial = mode.ends_with('y') && partial_mode(ctx, false, None)?;
-    vgchange_activate_mode(ctx, vg_name, mode, poll, partial)
+    vgchange_activate_mode(ctx, vg_name, None, mode, poll, partial)
 }
 
-/// `vgchange -a MODE VG`, LVs with missing parts activated when `partial`
-/// (see [`partial_mode`]).
+/// `vgchange -a MODE VG` (the one with UUID `vg_id` when given), LVs with
+/// missing parts activated when `partial` (see [`partial_mode`]).
 pub fn vgchange_activate_mode(
     ctx: &Ctx,
     vg_name: &str,
+    vg_id: Option<&Id>,
     mode: &str,
     poll: bool,
     partial: bool,
 ) -> Result<(), CmdError> {
     let (on, auto) = parse_mode(mode)?;
     let _l = ctx.lock_vg(vg_name, false)?;
-    let h = as_activated(ctx.scan()?.vg(vg_name).map_err(failed)?, partial && on);
+    let h = as_activated(read_vg(ctx, vg_name, vg_id, on)?, partial && on);
     if on {
         if let Err(CmdError::Failed(m)) = no_duplicates(&h) {
             ctx.error(m);
@@ -241,7 +265,7 @@ pub fn lvchange_activate_mode(
 ) -> Result<(), CmdError> {
     let (on, auto) = parse_mode(mode)?;
     let _l = ctx.lock_vg(vg_name, false)?;
-    let h = as_activated(ctx.scan()?.vg(vg_name).map_err(failed)?, partial && on);
+    let h = as_activated(read_vg(ctx, vg_name, None, on)?, partial && on);
     if on {
         no_duplicates(&h)?;
     }

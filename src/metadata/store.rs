@@ -507,6 +507,12 @@ pub struct VgHandle {
     /// PVs whose copy has the winning seqno but other content: the VG is
     /// not written (`check_consistent`) unless the user repairs it.
     pub disagreeing: Vec<String>,
+    /// Devices whose copy has the winning seqno and content but another
+    /// checksum (its text was not written by a commit): warned about, and
+    /// left as it is by commits until a repair, as LVM2 leaves such an
+    /// area (it then reads as old metadata, which `vgck --updatemetadata`
+    /// rewrites).
+    mismatched: BTreeSet<String>,
     /// Set by an explicit repair (`vgck --updatemetadata`): the chosen
     /// copy may overwrite disagreeing ones.
     repair: bool,
@@ -566,10 +572,11 @@ impl Scan {
             .collect();
         let mut parsed = std::mem::take(&mut self.parsed);
         for path in paths {
-            let fresh = opener
-                .open(&path, false)
-                .ok()
-                .and_then(|d| read_pv_cached(d.as_ref(), &path, &mut parsed).ok().flatten());
+            let fresh = opener.open(&path, false).ok().and_then(|d| {
+                read_pv_cached(d.as_ref(), &path, &mut parsed)
+                    .ok()
+                    .flatten()
+            });
             let at = self.pvs.iter().position(|p| p.path == path);
             match (fresh, at) {
                 (Some((pv, _)), Some(i)) => self.pvs[i] = pv,
@@ -812,6 +819,7 @@ impl Scan {
         let vg = best.clone();
         let mut warnings: Vec<String> = Vec::new();
         let mut disagreeing = Vec::new();
+        let mut mismatched = BTreeSet::new();
         let mut outdated = false;
         let text_of = |m: &MdaState| {
             m.header
@@ -834,7 +842,7 @@ impl Scan {
                 } else if let (Some((c, s)), Some((bc, bs))) = (text_of(m), text_of(best_mda)) {
                     // Same seqno, other text: one of the copies was not
                     // written by LVM's commit (LVM2's "mismatch").
-                    if (c, s) != (bc, bs) && v != &vg {
+                    if (c, s) != (bc, bs) {
                         warnings.push(format!(
                             "scan of VG {} from {} mda{} found mda_checksum {c:x} mda_size {s} vs {bc:x} {bs}",
                             vg.name, pv.path, i + 1
@@ -844,7 +852,11 @@ impl Scan {
                             pv.path,
                             i + 1
                         ));
-                        disagreeing.push(pv.path.clone());
+                        if v == &vg {
+                            mismatched.insert(pv.path.clone());
+                        } else {
+                            disagreeing.push(pv.path.clone());
+                        }
                     }
                 }
             }
@@ -921,6 +933,7 @@ impl Scan {
             warnings,
             duplicates,
             disagreeing,
+            mismatched,
             repair: false,
             moved: BTreeSet::new(),
             relabel: BTreeSet::new(),
@@ -994,6 +1007,7 @@ impl VgHandle {
             warnings: Vec::new(),
             duplicates: Vec::new(),
             disagreeing: Vec::new(),
+            mismatched: BTreeSet::new(),
             repair: false,
             moved: BTreeSet::new(),
             relabel: BTreeSet::new(),
@@ -1108,6 +1122,7 @@ impl VgHandle {
         self.warnings.extend(from.warnings);
         self.duplicates.extend(from.duplicates);
         self.disagreeing.extend(from.disagreeing);
+        self.mismatched.extend(from.mismatched);
     }
 
     /// For vgcfgrestore: the restored metadata counts as seqno `seqno`, so
@@ -1231,6 +1246,9 @@ impl VgHandle {
                 labels.push((info.path.clone(), label.clone()));
             }
             for locn in &label.header.metadata_areas {
+                if self.mismatched.contains(&info.path) && !self.repair {
+                    break;
+                }
                 let header = match mda::read_mda_header(dev.as_ref(), locn.offset) {
                     Ok(h) => h,
                     Err(e) => {
@@ -1307,8 +1325,12 @@ impl VgHandle {
             }
             let _ = key;
         }
-        // Every area now holds the new text: nothing disagrees any more.
+        // Every area written now holds the new text: nothing disagrees
+        // any more (a mismatched area left alone now holds old metadata).
         self.disagreeing.clear();
+        if self.repair {
+            self.mismatched.clear();
+        }
         self.moved.clear();
         self.relabel.clear();
         self.committed = new.clone();
@@ -1846,6 +1868,49 @@ mod tests {
         h.commit(&opener, "vgck --updatemetadata").unwrap();
         let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
         assert!(h.disagreeing.is_empty() && h.warnings.is_empty());
+    }
+
+    /// Two PVs whose copies have one seqno and content but other text (a
+    /// comment changed): warned about; a commit leaves the odd copy as it
+    /// is (then read as old metadata), a repair rewrites it.
+    #[test]
+    fn copies_with_other_checksums_are_left_until_repair() {
+        let mut opener = MemOpener::default();
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/ck{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let vg = new_vg("vg0", 2048, &infos);
+        let mut h = VgHandle::new_vg(vg, infos);
+        h.commit(&opener, "create").unwrap();
+        let d1 = opener.devs["/dev/ck1"].clone();
+        let hdr = mda::read_mda_header(&d1, 4096).unwrap();
+        let text = text::export_disk(&h.vg, &text_header("planted, other comment"));
+        let locn = mda::write_text(&d1, &hdr, text.as_bytes()).unwrap();
+        let mut hdr2 = hdr;
+        hdr2.slots[0] = locn;
+        mda::write_mda_header(&d1, &hdr2).unwrap();
+
+        let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        assert!(h.disagreeing.is_empty());
+        assert!(h
+            .warnings
+            .iter()
+            .any(|w| w.contains("found mismatch with other metadata")));
+        let seqno = h.committed_seqno();
+        h.commit(&opener, "lvcreate").unwrap();
+        let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        assert_eq!(h.committed_seqno(), seqno + 1);
+        assert!(h
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("ignoring metadata seqno {seqno} on /dev/ck1"))));
+        h.allow_repair();
+        h.commit(&opener, "vgck --updatemetadata").unwrap();
+        let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        assert!(h.warnings.is_empty(), "{:?}", h.warnings);
     }
 
     /// A commit while a PV is missing writes the PVs present and marks the

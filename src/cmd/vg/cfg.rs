@@ -120,7 +120,11 @@ pub fn vgcfgrestore(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let content =
         files::read_text(&path, files::MAX_METADATA_FILE).map_err(|e| unreadable(e.to_string()))?;
-    let (vg, _) = text::import_vg(&content).map_err(|e| unreadable(e.to_string()))?;
+    let (vg, _, repaired) =
+        text::import_vg_repairing(&content).map_err(|e| unreadable(e.to_string()))?;
+    for w in repaired {
+        ctx.warn(w.strip_prefix("WARNING: ").unwrap_or(&w));
+    }
     if vg.name != name {
         return Err(CmdError::Failed(format!(
             "Volume group name {} in file {} does not match {name}.",

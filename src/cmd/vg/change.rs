@@ -93,6 +93,9 @@ pub struct VgchangeArgs {
     pub readonly: bool,
     #[arg(short = 'f', long = "force")]
     pub force: bool,
+    /// Change the VGs the selection selects (of those named, or all).
+    #[arg(short = 'S', long = "select", value_name = "String")]
+    pub select: Option<String>,
     #[arg(value_name = "VG")]
     pub vgs: Vec<String>,
 }
@@ -110,16 +113,30 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         return super::systemid::vgchange_systemid(&ctx, &a.vgs, sid);
     }
     let scan = ctx.scan()?;
-    let (mut names, mut failed_any) =
-        super::select::select_vgs(&ctx, &scan, &a.vgs, Access::default())?;
+    let (mut keys, mut failed_any) =
+        super::select::select_vg_keys(&ctx, &scan, &a.vgs, Access::default(), a.select.as_deref())?;
     if let Some(aa) = &a.autoactivation {
+        let names = keys.iter().map(|(n, _)| n.clone()).collect();
         match event_vgs(&ctx, &scan, aa, !a.vgs.is_empty(), names) {
-            Some(n) => names = n,
+            Some(n) => keys.retain(|(name, _)| n.contains(name)),
             None => return Ok(()),
         }
     }
+    // A deactivation of every VG includes foreign ones with LVs active
+    // here (LVM2's `include_active_foreign_vgs`).
+    if a.vgs.is_empty() && a.activate.as_deref().is_some_and(|m| m.ends_with('n')) {
+        keys.extend(super::select::active_foreign_keys(&ctx, &scan));
+        keys.sort();
+    }
     drop(scan);
-    for name in &names {
+    // LVM2 decides the activation mode once, before any VG is read.
+    let partial = match &a.activate {
+        Some(m) if m.ends_with('y') => {
+            activate::partial_mode(&ctx, a.partial, a.activationmode.as_deref())?
+        }
+        _ => false,
+    };
+    for (name, id) in &keys {
         let one = (|| -> Result<(), CmdError> {
             if !props.is_empty() {
                 let (mut h, _g) = if props.partial_safe() {
@@ -132,7 +149,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 ctx.print(format!("Volume group \"{name}\" successfully changed"));
             }
             if let Some(mode) = &a.activate {
-                activate::vgchange_activate(&ctx, name, mode, poll)?;
+                activate::vgchange_activate_mode(&ctx, name, Some(id), mode, poll, partial)?;
             } else if a.refresh {
                 activate::vgchange_refresh(&ctx, name, poll)?;
             } else if a.poll.as_deref() == Some("y") {
