@@ -11,7 +11,8 @@ use crate::metadata::store::{Access, Scan, StoreError, VgHandle};
 use crate::report::{self, LvRecord, PvRecord, ReportOptions, Units, VgRecord};
 use crate::system::scan::ScanDev;
 
-use super::common::{parse, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx, LvArg};
+use super::common::{parse, usage, vg_arg, vg_name_args, CmdError, CommonArgs, Ctx};
+use super::lv::select::{self, LvSelection};
 
 /// The options shared by lvs, vgs and pvs.
 #[derive(Args, Debug, Clone)]
@@ -199,21 +200,37 @@ fn handles_tagged(
         .filter(|n| !n.starts_with('@'))
         .map(|n| vg_arg(n))
         .collect();
-    let wanted: Vec<String> = if names.is_empty() {
-        ctx.unnamed_vgs(scan, access)
+    // Unnamed VGs by key (name and UUID): several VGs may share a name.
+    let keyed = |scan: &Scan| -> Vec<(String, Option<crate::metadata::id::Id>)> {
+        crate::cmd::vg::select::reported_vg_keys(ctx, scan, access)
+            .into_iter()
+            .map(|(n, id)| (n, Some(id)))
+            .collect()
+    };
+    let wanted = if names.is_empty() {
+        keyed(scan)
     } else {
-        let mut v = plain.clone();
+        let mut v: Vec<_> = plain
+            .iter()
+            .map(|n| (n.clone(), scan.resolve_vg_name(n).ok()))
+            .collect();
         if !tags.is_empty() {
-            v.extend(ctx.unnamed_vgs(scan, access));
+            v.extend(keyed(scan).into_iter().filter(|(n, _)| !plain.contains(n)));
         }
         let mut seen = std::collections::HashSet::new();
-        v.retain(|n| seen.insert(n.clone()));
+        v.retain(|(n, id)| seen.insert((n.clone(), *id)));
         v
     };
     let mut ok = true;
     let mut out = Vec::new();
-    for n in wanted {
-        let read = match ctx.read_vg_locked(scan, &n, access) {
+    for (n, id) in wanted {
+        let read = match id {
+            Some(id) => {
+                crate::cmd::vg::select::read_vg_key_locked(ctx, scan, &(n.clone(), id), access)
+            }
+            None => ctx.read_vg_locked(scan, &n, access),
+        };
+        let read = match read {
             Ok(r) => r,
             Err(e) => {
                 if let CmdError::Failed(m) = e {
@@ -256,18 +273,22 @@ fn mda_free(m: &crate::metadata::store::MdaState) -> u64 {
     m.header.as_ref().map(report::mda_free_bytes).unwrap_or(0)
 }
 
-fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
+/// Whether a metadata area is in use: readable and not
+/// `--metadataignore`d (LVM2's `mda_is_ignored`), what `pv_mda_used_count`,
+/// `vg_mda_used_count` and `vg_mda_free` count.
+fn mda_in_use(m: &crate::metadata::store::MdaState) -> bool {
+    m.header
+        .as_ref()
+        .is_ok_and(|h| h.slots[0].flags & crate::metadata::mda::RAW_LOCN_IGNORED == 0)
+}
+
+pub(crate) fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
     let mdas: Vec<_> = h.pvs.values().flat_map(|p| p.mdas.iter()).collect();
-    // vg_mda_free counts the areas in use (not `--metadataignore`d ones).
-    let in_use = |m: &&crate::metadata::store::MdaState| {
-        m.header
-            .as_ref()
-            .is_ok_and(|h| h.slots[0].flags & crate::metadata::mda::RAW_LOCN_IGNORED == 0)
-    };
+    let in_use = |m: &&crate::metadata::store::MdaState| mda_in_use(m);
     VgRecord {
         vg: &h.vg,
         mda_count: mdas.len() as u32,
-        mda_used_count: mdas.iter().filter(|m| m.header.is_ok()).count() as u32,
+        mda_used_count: mdas.iter().filter(|m| mda_in_use(m)).count() as u32,
         mda_free_bytes: mdas
             .iter()
             .filter(|m| in_use(m))
@@ -284,32 +305,20 @@ fn vg_record<'a>(h: &'a VgHandle, open_lvs: u32) -> VgRecord<'a> {
     }
 }
 
-/// Report records for the LVs of `hs`: all of a VG's LVs, or only the
-/// LVs named for that VG.
-fn lv_records<'a>(
+/// Report records for the LVs of `hs`: all of a VG's LVs (`sel` None),
+/// or those the arguments select (`select::LvSelection::pick`; hidden LVs
+/// stay in, the report leaves them out without `-a`).
+pub(crate) fn lv_records<'a>(
     hs: &'a [VgHandle],
     devs: &'a [BTreeMap<String, String>],
     states: &[KernelFacts],
-    lv_names: &[(String, String)],
-    tags: &[String],
+    sel: Option<&LvSelection>,
 ) -> Vec<LvRecord<'a>> {
     let mut records = Vec::new();
     for ((h, st), devs) in hs.iter().zip(states).zip(devs) {
-        let named: Vec<&str> = lv_names
-            .iter()
-            .filter(|(v, _)| *v == h.vg.name)
-            .map(|(_, l)| l.as_str())
-            .collect();
-        // LVM2's process_each_lv: `@tag` takes the LVs with the tag, or
-        // every LV of a VG with it.
-        let whole = (lv_names.is_empty() && tags.is_empty())
-            || named.contains(&"")
-            || h.vg.tags.iter().any(|t| tags.contains(t));
+        let picked = sel.map(|s| s.pick(&h.vg, true, false).lvs);
         for lv in &h.vg.lvs {
-            if !whole
-                && !named.contains(&lv.name.as_str())
-                && !lv.tags.iter().any(|t| tags.contains(t))
-            {
+            if picked.as_ref().is_some_and(|p| !p.contains(&lv.name)) {
                 continue;
             }
             let facts = st.get(&lv.name).cloned().unwrap_or_default();
@@ -361,85 +370,32 @@ pub(crate) struct LvsArgs {
     targets: Vec<String>,
 }
 
-/// VG names, (vg, lv) pairs named on the command line (an empty LV name
-/// for a whole VG), and the errors LVM2 reports for arguments that name
-/// no LV (bad paths), reported while the others are still processed.
-struct LvTargets {
-    vgs: Vec<String>,
-    lvs: Vec<(String, String)>,
-    /// `@tag` arguments (without the `@`).
-    tags: Vec<String>,
-    errors: Vec<String>,
-}
-
-impl LvTargets {
-    /// The VG arguments for `handles`: the VGs named, and the tags, which
-    /// make every VG read.
-    fn vg_args(&self) -> Vec<String> {
-        let mut v = self.vgs.clone();
-        v.extend(self.tags.iter().map(|t| format!("@{t}")));
-        v
-    }
-}
-
-/// Stands for the empty LV name of `vg0/`: no LV has it (a slash is not
-/// allowed in names), so it selects nothing and is reported missing, as
-/// LVM2 reports it ("Failed to find logical volume \"vg0/\"").
-const EMPTY_LV: &str = "/";
-
-fn lv_targets(targets: &[String]) -> Result<LvTargets, CmdError> {
-    let mut t = LvTargets {
-        vgs: Vec::new(),
-        lvs: Vec::new(),
-        tags: Vec::new(),
-        errors: Vec::new(),
+/// The LV arguments of lvs and lvdisplay, read as every LV command reads
+/// them (`select::parse`: paths, whole VGs, `@tag`, `$LVM_VG_NAME`), with
+/// the VG names to read: none (all VGs) when a tag is given or nothing
+/// is named.
+fn lv_selection(targets: &[String]) -> Result<(LvSelection, Vec<String>), CmdError> {
+    let default_vg = select::default_vg().map_err(CmdError::Failed)?;
+    let sel = select::parse(targets, default_vg.as_deref());
+    let vgs = if sel.all_vgs() {
+        Vec::new()
+    } else {
+        sel.vgs.clone()
     };
-    for arg in targets {
-        if let Some(tag) = arg.strip_prefix('@') {
-            if !t.tags.iter().any(|x| x == tag) {
-                t.tags.push(tag.to_string());
-            }
-            continue;
-        }
-        let (v, l) = if arg.trim_start_matches("/dev/").contains('/') {
-            match super::common::split_lv_arg(arg)? {
-                LvArg::Invalid => {
-                    t.errors.push(
-                        crate::metadata::names::NameError::InvalidLvPath(arg.clone()).to_string(),
-                    );
-                    continue;
-                }
-                LvArg::Lv(v, l) if l.is_empty() => (v, EMPTY_LV.to_string()),
-                LvArg::Lv(v, l) => (v, l),
-            }
-        } else {
-            // A bare VG means all of it, even next to vg/lv arguments.
-            (vg_arg(arg), String::new())
-        };
-        if !t.vgs.contains(&v) {
-            t.vgs.push(v.clone());
-        }
-        t.lvs.push((v, l));
-    }
-    Ok(t)
+    Ok((sel, vgs))
 }
 
 /// LVs named on the command line that a VG read does not have, with
 /// LVM2's error for each; false when there was one.
-fn report_missing_lvs(ctx: &Ctx, hs: &[VgHandle], lv_names: &[(String, String)]) -> bool {
+fn report_missing_lvs(ctx: &Ctx, hs: &[VgHandle], sel: &LvSelection) -> bool {
     let mut ok = true;
     for h in hs {
-        for (v, l) in lv_names {
-            // A snapshot link ("snapshot0") is no LV to LVM2 either.
-            let found = h
-                .vg
-                .lv(l)
-                .is_some_and(|lv| h.vg.role(lv) != crate::metadata::model::LvRole::SnapshotLink);
-            if *v == h.vg.name && !l.is_empty() && !found {
-                let l = if l == EMPTY_LV { "" } else { l.as_str() };
-                ctx.error(format!("Failed to find logical volume \"{v}/{l}\""));
-                ok = false;
-            }
+        for l in sel.pick(&h.vg, true, false).missing {
+            ctx.error(format!(
+                "Failed to find logical volume \"{}/{l}\"",
+                h.vg.name
+            ));
+            ok = false;
         }
     }
     ok
@@ -459,37 +415,30 @@ fn lvs_report(
     segments: bool,
     targets: &[String],
 ) -> Result<(), CmdError> {
-    let targets = lv_targets(targets)?;
-    let vg_args = targets.vg_args();
-    let LvTargets {
-        vgs: vg_names,
-        lvs: lv_names,
-        tags,
-        errors,
-    } = targets;
-    for e in &errors {
+    let (sel, vg_names) = lv_selection(targets)?;
+    for e in &sel.errors {
         ctx.error(e);
     }
-    if vg_args.is_empty() && !errors.is_empty() {
+    if vg_names.is_empty() && !sel.all_vgs() {
         // Every argument was refused: nothing is reported (not all VGs).
         return finish(false);
     }
     // An LV named explicitly is shown even when hidden (a merging
     // snapshot, `[snap]`), as LVM2 does; only whole VGs need -a for that.
-    let only_named = !lv_names.is_empty() && lv_names.iter().all(|(_, l)| !l.is_empty());
+    let only_named = !sel.lvs.is_empty() && sel.whole.is_empty() && sel.tags.is_empty();
     let mut opts = r.options(ctx, all || only_named, report::ReportType::Lvs)?;
     if segments {
         opts.default_fields = Some(segment_fields(ctx, "report/segs_cols", SEGS_COLS));
     }
     let _g = list_lock(ctx, &vg_names)?;
     let mut scan = ctx.scan()?;
-    let (hs, mut ok) = handles(ctx, &mut scan, &vg_args, Exported::Refused, r.foreign);
+    let (hs, mut ok) = handles(ctx, &mut scan, &vg_names, Exported::Refused, r.foreign);
     let states: Vec<_> = hs.iter().map(|h| kernel_states(ctx, h)).collect();
     let devs = pv_device_maps(&hs);
-    let records = lv_records(&hs, &devs, &states, &lv_names, &tags);
-    ok &= report_missing_lvs(ctx, &hs, &lv_names);
+    let records = lv_records(&hs, &devs, &states, Some(&sel));
+    ok &= report_missing_lvs(ctx, &hs, &sel);
     print_report(ctx, report::report_lvs(&records, &opts))?;
-    finish(ok && errors.is_empty())
+    finish(ok && sel.errors.is_empty())
 }
 
 #[derive(Parser, Debug)]
@@ -528,7 +477,7 @@ fn vgs_report(ctx: &Ctx, r: &ReportArgs, all: bool, vgs: &[String]) -> Result<()
         .filter(|r| r.vg.is_some())
         .collect();
     let (states, devs) = lv_inputs(ctx, &hs, wants_lvs(r, &opts, report::ReportType::Vgs));
-    let lvs = lv_records(&hs, &devs, &states, &[], &[]);
+    let lvs = lv_records(&hs, &devs, &states, None);
     print_report(
         ctx,
         report::report_vgs_with_pvs(&records, &pvs, &lvs, &opts),
@@ -647,7 +596,7 @@ fn named_pv_records<'a>(
 /// Report records for the PVs of the scan (only those whose path is in
 /// `filter`, when given), the missing PVs of `hs`, and with `devices`
 /// (`-a`) every other device too, as a non-PV row.
-fn pv_records<'a>(
+pub(crate) fn pv_records<'a>(
     scan: &'a Scan,
     hs: &'a [VgHandle],
     filter: &[String],
@@ -677,7 +626,7 @@ fn pv_records<'a>(
             pv_id: info.id(),
             pe_start_sectors: info.pe_start_sectors(),
             mda_count: info.mdas.len() as u32,
-            mda_used_count: info.mdas.iter().filter(|m| m.header.is_ok()).count() as u32,
+            mda_used_count: info.mdas.iter().filter(|m| mda_in_use(m)).count() as u32,
             mda_size_bytes: info
                 .mdas
                 .iter()
@@ -689,6 +638,8 @@ fn pv_records<'a>(
             missing: false,
             ext_version: info.label.header.ext_version,
             ext_used: info.label.header.ext_flags & crate::metadata::label::PV_EXT_USED != 0,
+            ba_sectors: info.label.header.bootloader_area_sectors(),
+            label_size_sectors: info.label.header.orphan_size_sectors(info.size),
             devno: devno(&info.path),
             is_pv: true,
         });
@@ -713,6 +664,8 @@ fn pv_records<'a>(
             missing: false,
             ext_version: 0,
             ext_used: false,
+            ba_sectors: (0, 0),
+            label_size_sectors: d.size_bytes / 512,
             devno: Some((d.major, d.minor)),
             is_pv: false,
         });
@@ -741,6 +694,8 @@ fn pv_records<'a>(
                     missing: true,
                     ext_version: 0,
                     ext_used: true,
+                    ba_sectors: (0, 0),
+                    label_size_sectors: 0,
                     devno: None,
                     is_pv: true,
                 });
@@ -752,7 +707,7 @@ fn pv_records<'a>(
 
 /// For each VG, its PVs' devices as reports name them: the device found,
 /// or `[unknown]` for a missing PV (never the stale hint in the metadata).
-fn pv_device_maps(hs: &[VgHandle]) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn pv_device_maps(hs: &[VgHandle]) -> Vec<BTreeMap<String, String>> {
     hs.iter()
         .map(|h| {
             let mut m = h.pv_paths.clone();
@@ -809,7 +764,7 @@ fn pvs_report(
         return finish(ok);
     };
     let (states, devs) = lv_inputs(ctx, &hs, wants_lvs(r, &opts, report::ReportType::Pvs));
-    let lvs = lv_records(&hs, &devs, &states, &[], &[]);
+    let lvs = lv_records(&hs, &devs, &states, None);
     print_report(ctx, report::report_pvs_with_lvs(&records, &lvs, &opts))?;
     finish(ok)
 }
@@ -864,18 +819,11 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         return lvs_report(&ctx, &a.report, a.all, false, &a.targets);
     }
     let units = display_units(&a.report.units)?;
-    let targets = lv_targets(&a.targets)?;
-    let vg_args = targets.vg_args();
-    let LvTargets {
-        vgs: vg_names,
-        lvs: lv_names,
-        tags,
-        errors,
-    } = targets;
-    for e in &errors {
+    let (sel, vg_names) = lv_selection(&a.targets)?;
+    for e in &sel.errors {
         ctx.error(e);
     }
-    if vg_args.is_empty() && !errors.is_empty() {
+    if vg_names.is_empty() && !sel.all_vgs() {
         // Every argument was refused: nothing is reported (not all VGs).
         return finish(false);
     }
@@ -884,13 +832,13 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     let (hs, ok) = handles(
         &ctx,
         &mut scan,
-        &vg_args,
+        &vg_names,
         Exported::Refused,
         a.report.foreign,
     );
     let states: Vec<_> = hs.iter().map(|h| kernel_states(&ctx, h)).collect();
     let devs = pv_device_maps(&hs);
-    let mut records = lv_records(&hs, &devs, &states, &lv_names, &tags);
+    let mut records = lv_records(&hs, &devs, &states, Some(&sel));
     if let Some(sel) = display_selection(&a.report, report::ReportType::Lvs)? {
         let keep =
             report::selected_lvs(&records, &sel).map_err(|e| CmdError::Failed(e.to_string()))?;
@@ -898,8 +846,8 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
     // LVM2 names a missing LV after the ones it displayed.
-    let found = report_missing_lvs(&ctx, &hs, &lv_names);
-    finish(ok && found && errors.is_empty())
+    let found = report_missing_lvs(&ctx, &hs, &sel);
+    finish(ok && found && sel.errors.is_empty())
 }
 
 #[derive(Parser, Debug)]
@@ -947,7 +895,7 @@ pub fn vgdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
             let one = std::slice::from_ref(h);
             let pvs = pv_records(&scan, one, &[], None);
             let (states, devs) = lv_inputs(&ctx, one, true);
-            let lvs = lv_records(one, &devs, &states, &[], &[]);
+            let lvs = lv_records(one, &devs, &states, None);
             if !report::selected_vgs(std::slice::from_ref(&record), &pvs, &lvs, sel)[0] {
                 continue;
             }
@@ -998,7 +946,7 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     if let Some(sel) = &selection {
         let (states, devs) = lv_inputs(&ctx, &hs, true);
-        let lvs = lv_records(&hs, &devs, &states, &[], &[]);
+        let lvs = lv_records(&hs, &devs, &states, None);
         let keep = report::selected_pvs(&records, &lvs, sel);
         keep_selected(&mut records, &keep);
     }

@@ -61,6 +61,8 @@ fn pv_records<'a>(vg: &'a Vg, devs: &BTreeMap<String, String>) -> Vec<PvRecord<'
                 missing: false,
                 ext_version: 2,
                 ext_used: in_vg.is_some(),
+                ba_sectors: (0, 0),
+                label_size_sectors: f[2].parse::<u64>().unwrap() / 512,
                 devno: None,
                 is_pv: true,
             }

@@ -159,6 +159,8 @@ mod tests {
             missing: false,
             ext_version: 2,
             ext_used: true,
+            ba_sectors: (0, 0),
+            label_size_sectors: 131072,
             devno: None,
             is_pv: true,
         };

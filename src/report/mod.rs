@@ -179,6 +179,13 @@ pub struct PvRecord<'a> {
     pub ext_version: u32,
     /// The label's PV_EXT_USED flag (`pv_in_use` of an orphan).
     pub ext_used: bool,
+    /// The label's bootloader area (`pv_ba_start`, `pv_ba_size`), in
+    /// sectors; (0, 0) for none.
+    pub ba_sectors: (u64, u64),
+    /// The size the label records, in sectors: an orphan's `pv_size` and
+    /// `pv_free` (pvcreate/pvresize `--setphysicalvolumesize`), as LVM2
+    /// reports them.
+    pub label_size_sectors: u64,
     /// Kernel major:minor of the device (`pv_major`, `pv_minor`).
     pub devno: Option<(u32, u32)>,
     /// False for a device without a PV label, listed by `pvs -a`.

@@ -297,6 +297,7 @@ pub fn lv_value_with<'a>(
         "lv_tags" => s(sorted_tags(&lv.tags)),
         "lv_time" => s(lv.creation_time.map(format_time).unwrap_or_default()),
         "lv_host" => s(lv.creation_host.clone().unwrap_or_default()),
+        "lv_modules" => s(lv_modules(lv, facts).join(",")),
         "lv_kernel_major" => n(kdev.map(|d| d.0 as i64).unwrap_or(-1)),
         "lv_kernel_minor" => n(kdev.map(|d| d.1 as i64).unwrap_or(-1)),
         "lv_kernel_read_ahead" => match (active, r.kernel_read_ahead) {
@@ -377,6 +378,28 @@ pub fn lv_value_with<'a>(
         }
         _ => s(""),
     }
+}
+
+/// The kernel modules (dm targets) the LV needs, sorted, once each, as
+/// LVM2's `list_lv_modules` gives them: a segment type's own target
+/// (`error`, `zero`, `snapshot`), and `snapshot` for an origin or a COW;
+/// linear and striped need none. Types rlvm does not model add nothing.
+fn lv_modules(lv: &crate::metadata::model::Lv, facts: &LvFacts<'_>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for seg in &lv.segments {
+        match &seg.kind {
+            SegmentKind::Snapshot { .. } => out.push("snapshot"),
+            SegmentKind::Unknown { type_name } if type_name == "error" => out.push("error"),
+            SegmentKind::Unknown { type_name } if type_name == "zero" => out.push("zero"),
+            _ => {}
+        }
+    }
+    if facts.cow.is_some() || facts.is_origin() {
+        out.push("snapshot");
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn sorted_tags(tags: &[String]) -> String {
@@ -461,9 +484,8 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
             "pv_attr" => s("---"),
             "pv_major" => s(r.devno.map(|d| d.0.to_string()).unwrap_or_default()),
             "pv_minor" => s(r.devno.map(|d| d.1.to_string()).unwrap_or_default()),
-            "pv_size" | "pv_free" | "pv_used" | "pe_start" | "pv_mda_free" | "pv_mda_size" => {
-                f.size(0)
-            }
+            "pv_size" | "pv_free" | "pv_used" | "pe_start" | "pv_mda_free" | "pv_mda_size"
+            | "pv_ba_start" | "pv_ba_size" => f.size(0),
             "pv_pe_count" | "pv_pe_alloc_count" | "pv_mda_count" | "pv_mda_used_count"
             | "pv_ext_vsn" => n(0),
             "pv_allocatable" | "pv_exported" | "pv_missing" | "pv_in_use" | "pv_duplicate" => {
@@ -483,7 +505,7 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
                 used,
             )
         }
-        None => (dev_sectors, dev_sectors, 0, 0, 0),
+        None => (r.label_size_sectors, r.label_size_sectors, 0, 0, 0),
     };
     match id {
         "pv_fmt" => s("lvm2"),
@@ -498,6 +520,8 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "pv_minor" => s(r.devno.map(|d| d.1.to_string()).unwrap_or_default()),
         "pv_mda_size" => f.size(r.mda_size_bytes / 512),
         "pe_start" => f.size(r.pe_start_sectors),
+        "pv_ba_start" => f.size(r.ba_sectors.0),
+        "pv_ba_size" => f.size(r.ba_sectors.1),
         "pv_size" => f.size(size),
         "pv_free" => f.size(free),
         "pv_used" => f.size(used),
@@ -538,6 +562,37 @@ mod tests {
         assert_eq!(percent_text(999999, 1000000).0, "99.99");
         assert_eq!(percent_text(5, 5).0, "100.00");
         assert_eq!(percent_text(16, 16384).0, "0.10");
+    }
+
+    /// Modules as LVM2 2.03.16 lists them: `snapshot` for an origin and
+    /// its COW, nothing for a plain linear LV, a virtual type's own target.
+    #[test]
+    fn lv_modules_like_lvm() {
+        use crate::metadata::model::Segment;
+        let mut vg = crate::report::fixture::example_vg();
+        let mut plain = vg.lv("origin").unwrap().clone();
+        plain.name = "plain".into();
+        vg.lvs.push(plain);
+        let mut virt = vg.lv("plain").unwrap().clone();
+        virt.name = "virt".into();
+        virt.segments = vec![
+            Segment::new_virtual("zero", 0, 1),
+            Segment::new_virtual("error", 1, 1),
+            Segment::new_virtual("zero", 2, 1),
+        ];
+        vg.lvs.push(virt);
+        let index = SnapIndex::new(&vg);
+        let modules =
+            |name: &str| lv_modules(vg.lv(name).unwrap(), &index.facts(vg.lv(name).unwrap()));
+        assert_eq!(modules("origin"), ["snapshot"]);
+        let cow = vg
+            .lvs
+            .iter()
+            .find(|l| index.facts(l).cow.is_some())
+            .unwrap();
+        assert_eq!(modules(&cow.name), ["snapshot"]);
+        assert!(modules("plain").is_empty());
+        assert_eq!(modules("virt"), ["error", "zero"]);
     }
 
     #[test]
