@@ -5,6 +5,7 @@ mod attrs;
 mod cfg;
 mod change;
 mod ck;
+pub(crate) mod mdacopies;
 pub(crate) mod select;
 mod systemid;
 mod vgscan;
@@ -22,7 +23,7 @@ use clap::Parser;
 use crate::metadata::id::Id;
 use crate::metadata::store::{self, DevOpener, FileOpener, VgHandle};
 use crate::metadata::{names, units};
-use crate::system::{backup, lock, scan};
+use crate::system::{backup, blocksize, lock, scan};
 
 use super::common::{bad_arg, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx};
 use super::confirm;
@@ -55,6 +56,10 @@ pub(crate) struct VgcreateArgs {
     /// Allow (y, the default) or forbid (n) autoactivation of the VG.
     #[arg(long = "setautoactivation", value_name = "y|n")]
     setautoactivation: Option<String>,
+    /// Preferred number of metadata copies in the VG (a number, all or
+    /// unmanaged; --metadatacopies in vgcreate).
+    #[arg(long = "vgmetadatacopies", value_name = "all|unmanaged|Number")]
+    vgmetadatacopies: Option<String>,
     /// How PVs created on the fly are laid out (as pvcreate).
     #[command(flatten)]
     new_pv: super::pv::opts::NewPvArgs,
@@ -65,7 +70,7 @@ pub(crate) struct VgcreateArgs {
 }
 
 pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
-    let a: VgcreateArgs = parse("vgcreate", args)?;
+    let a: VgcreateArgs = parse("vgcreate", mdacopies::vg_alias(args))?;
     let ctx = Ctx::new(&a.common)?;
     let name = vg_arg(&a.vg);
     // The name rules, then no /dev/<name> (`mapper`, `loop0`...): LVM2's
@@ -94,6 +99,12 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         Some(v) => yes_no("--setautoactivation", v)?,
     };
     let new_pv = a.new_pv.resolve(&ctx.conf)?;
+    let copies = match &a.vgmetadatacopies {
+        Some(v) => mdacopies::parse_copies("--vgmetadatacopies", v)?,
+        None => {
+            mdacopies::Copies::Number(ctx.conf.get_int("metadata/vgmetadatacopies", 0).max(0) as u64)
+        }
+    };
     let _g = ctx.lock_global(true)?;
     let _v = ctx.lock_vg(&name, true)?;
     let scan_result = ctx.scan()?;
@@ -161,20 +172,26 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         };
         planned.push(info);
     }
-    if let Some(p) = planned
-        .iter()
-        .find(|p| store::pe_count_for(&p.info, extent_size) == 0)
-    {
-        return Err(CmdError::Failed(format!(
-            "Physical volume {} is too small for extent size {}.",
-            p.arg,
-            units::display_size(extent_size)
-        )));
+    // LVM2's rule for mixed logical block sizes (as vgextend).
+    if !ctx.conf.get_bool("devices/allow_mixed_block_sizes", false) {
+        let sizes: Vec<u32> = planned
+            .iter()
+            .filter_map(|p| blocksize::logical_block_size(&p.info.path))
+            .collect();
+        if let Some(b) = sizes.iter().find(|&&b| b != sizes[0]) {
+            return Err(CmdError::Failed(format!(
+                "Devices have inconsistent logical block sizes ({} and {b}).",
+                sizes[0]
+            )));
+        }
     }
+    // A PV too small for one extent joins with none (LVM2 allows it: a
+    // PV that only keeps metadata).
     // LVM2 writes the new PVs, then fails in vg_write; rlvm refuses first.
+    // (Areas all ignored are fine: one is put in use, as LVM2 does.)
     if planned
         .iter()
-        .all(|p| p.info.label.header.metadata_areas.is_empty() || (p.new && new_pv.ignored))
+        .all(|p| p.info.label.header.metadata_areas.is_empty())
     {
         return Err(CmdError::Failed(
             "Aborting vg_write: No metadata areas to write to!".into(),
@@ -206,6 +223,10 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         pv_infos.push(info);
     }
     let mut vg = store::new_vg(&name, extent_size, &pv_infos);
+    if ctx.conf.get_bool("metadata/check_pv_device_sizes", true) {
+        let small = crate::metadata::device::pv_size_warnings(vg.pvs.iter().zip(&pv_infos));
+        small.iter().for_each(|w| ctx.warn(w));
+    }
     for (pv, info) in vg.pvs.iter_mut().zip(&pv_infos) {
         (pv.ba_start, pv.ba_size) = super::pv::opts::ba_of(info);
     }
@@ -217,8 +238,10 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     if !autoactivate {
         vg.flags.set("NOAUTOACTIVATE");
     }
+    let (stored, all_in_use) = mdacopies::stored(copies);
+    vg.metadata_copies = Some(stored);
     let mut handle = VgHandle::new_vg(vg, pv_infos);
-    ctx.commit(&mut handle, &store::command_line())?;
+    mdacopies::commit_balanced(&ctx, &mut handle, all_in_use)?;
     let _ = lock::invalidate_hints();
     ctx.print(format!("Volume group \"{name}\" successfully created"));
     Ok(())

@@ -84,7 +84,10 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
             "vgextend: unrecognized option --bootloaderareasize".into(),
         ));
     }
-    let ctx = Ctx::new(&a.common)?;
+    let ctx = Ctx::new(&super::lv::with_autobackup(
+        &a.common,
+        a.autobackup.as_deref(),
+    )?)?;
     let name = vg_name_arg(&a.vg)?;
     let new_pv = a.new_pv.resolve(&ctx.conf)?;
     let _g = ctx.lock_global(true)?;
@@ -166,7 +169,7 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
             status: Flags::new(&["ALLOCATABLE"]),
             flags: Flags::default(),
             tags: Vec::new(),
-            dev_size: Some(info.size / 512),
+            dev_size: Some(info.label.header.orphan_size_sectors(info.size)),
             pe_start: info.pe_start_sectors(),
             pe_count: store::pe_count_for(&info, h.vg.extent_size),
             ba_start,
@@ -175,7 +178,7 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
         h.pv_paths.insert(key.clone(), info.path.clone());
         h.pvs.insert(key, info);
     }
-    ctx.commit(&mut h, &store::command_line())?;
+    super::vg::mdacopies::commit_balanced(&ctx, &mut h, false)?;
     let _ = lock::invalidate_hints();
     ctx.print(format!("Volume group \"{name}\" successfully extended"));
     Ok(())
@@ -229,7 +232,10 @@ pub fn vgreduce(args: Vec<OsString>) -> Result<(), CmdError> {
             a.pvs[0]
         )));
     }
-    let ctx = Ctx::new(&a.common)?;
+    let ctx = Ctx::new(&super::lv::with_autobackup(
+        &a.common,
+        a.autobackup.as_deref(),
+    )?)?;
     let name = vg_name_arg(&a.vg)?;
     let _g = ctx.lock_global(true)?;
     let _o = lock::lock_orphans(&ctx.conf, true).map_err(failed)?;
@@ -312,7 +318,7 @@ fn remove_pv(ctx: &Ctx, h: &mut VgHandle, arg: &str, key: &str) -> Result<(), Cm
     h.vg.pvs.retain(|p| p.key != key);
     let info = h.pvs.remove(key);
     h.pv_paths.remove(key);
-    ctx.commit(h, &store::command_line())?;
+    super::vg::mdacopies::commit_balanced(ctx, h, false)?;
     if let (Some(info), false) = (info, ctx.common.test) {
         let mut alone = h.vg.clone();
         alone.lvs.clear();
@@ -346,7 +352,7 @@ fn remove_missing(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
     if !unused.is_empty() {
         h.vg.pvs.retain(|p| !unused.contains(&p.key));
         h.missing.retain(|k| !unused.contains(k));
-        ctx.commit(&mut h, &store::command_line())?;
+        super::vg::mdacopies::commit_balanced(ctx, &mut h, false)?;
     }
     if !used.is_empty() {
         let how = if force {
