@@ -221,20 +221,36 @@ impl Parser<'_> {
                     self.bump();
                     return Ok(Value::Array(vals));
                 }
+                // As libdm's parser: the commas between elements are
+                // optional, and one may follow the last element; but a bare
+                // word is a value only after '[' or ',' (else libdm reads
+                // an identifier and fails).
+                let mut after_sep = true;
                 loop {
                     self.skip();
-                    vals.push(self.value(true)?);
-                    self.skip();
-                    match self.bump() {
-                        Some(b',') => continue,
-                        Some(b']') => return Ok(Value::Array(vals)),
-                        Some(c) => {
+                    match self.peek() {
+                        Some(b']') => {
+                            self.bump();
+                            return Ok(Value::Array(vals));
+                        }
+                        None => return self.err("unexpected end of text: missing ']'"),
+                        Some(c)
+                            if !after_sep
+                                && !matches!(c, b'"' | b'\'' | b'-' | b'+' | b'.')
+                                && !c.is_ascii_digit() =>
+                        {
                             return self.err(format!(
                                 "expected ',' or ']' in array, found '{}'",
                                 char::from(c)
-                            ))
+                            ));
                         }
-                        None => return self.err("unexpected end of text: missing ']'"),
+                        _ => {}
+                    }
+                    vals.push(self.value(true)?);
+                    self.skip();
+                    after_sep = self.peek() == Some(b',');
+                    if after_sep {
+                        self.bump();
                     }
                 }
             }
@@ -571,6 +587,20 @@ mod tests {
         assert_eq!(s.get_str("contents"), Some("T"));
         assert_eq!(s.get_str_list("contents"), Some(vec!["T"]));
         assert!(s.get_section("vg0").is_some());
+    }
+
+    /// libdm takes array elements without commas (LVM2's
+    /// devicesfile-basic.sh writes `filter = [ "r|a|" "r|b|" ]`) and a
+    /// comma after the last one.
+    #[test]
+    fn array_commas_are_optional() {
+        let s = parse("f = [ \"r|a|\" \"r|b|\" ]\ng = [1, 2,]\n").unwrap();
+        assert_eq!(s.get_str_list("f"), Some(vec!["r|a|", "r|b|"]));
+        assert_eq!(
+            s.get_value("g"),
+            Some(&Value::Array(vec![Value::Int(1), Value::Int(2)]))
+        );
+        assert!(parse("f = [ \"a\" ").is_err());
     }
 
     /// LVM2's test suite writes `system_id_source = none`: a bare word is

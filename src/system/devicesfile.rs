@@ -20,6 +20,10 @@
 //! (`VERSION=1.1.<n+1>`), and refresh the `# HASH=` comment that newer LVM2
 //! versions compare against: LVM's CRC (seed 0xf597a6cf) of every line that
 //! is not a comment or a SYSTEMID line, newlines included.
+//!
+//! For reports: [`listed_id`] gives the IDTYPE and IDNAME the devices file
+//! in use records for a device (`pvs -o deviceidtype,deviceid`), and
+//! [`load_in_use`] the whole file; both are public for `src/report`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
