@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 
 /// A device addressed in bytes. Methods take `&self` so one device can be
 /// shared by the label and every mda reader without juggling borrows.
-pub trait BlockDev {
+pub trait BlockDev: Send + Sync {
     /// Size in bytes.
     fn size(&self) -> io::Result<u64>;
     /// Fills all of `buf` from `offset`; short reads are errors.

@@ -148,6 +148,37 @@ pub enum CommitError<E> {
     Between(E),
 }
 
+/// Flushes every device of a commit, at once: each device's flush is a
+/// wait for its own queue (on a PV behind a file or a write cache, tens of
+/// milliseconds), so a VG on several PVs waits for the slowest, not for the
+/// sum. Returns when every flush has ended; the first error, in device
+/// order, is the result.
+fn sync_all(devs: &[(String, Box<dyn BlockDev>)]) -> Result<(), StoreError> {
+    if devs.len() < 2 {
+        for (path, dev) in devs {
+            dev.sync().map_err(io_err(path))?;
+        }
+        return Ok(());
+    }
+    let results: Vec<io::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = devs
+            .iter()
+            .map(|(_, dev)| s.spawn(move || dev.sync()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("flush thread panicked")))
+            })
+            .collect()
+    });
+    for ((path, _), r) in devs.iter().zip(results) {
+        r.map_err(io_err(path))?;
+    }
+    Ok(())
+}
+
 fn io_err(path: &str) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_string(),
@@ -1304,9 +1335,7 @@ impl VgHandle {
             p.header.slots[1] = p.locn;
             mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
-        for (path, dev) in &devs {
-            dev.sync().map_err(io_err(path))?;
-        }
+        sync_all(&devs)?;
         between().map_err(CommitError::Between)?;
         // Phase 3: committed slot; clear precommit; flush (one sync per
         // device: the commit is durable when this returns).
@@ -1316,9 +1345,7 @@ impl VgHandle {
             p.header.slots[1] = RawLocn::default();
             mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
-        for (path, dev) in &devs {
-            dev.sync().map_err(io_err(path))?;
-        }
+        sync_all(&devs)?;
         for (key, info) in self.pvs.iter_mut() {
             if let Some((_, l)) = labels.iter().find(|(path, _)| *path == info.path) {
                 info.label = l.clone();
