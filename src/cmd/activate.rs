@@ -137,17 +137,15 @@ fn as_activated(h: VgHandle, partial: bool) -> VgHandle {
 /// whose LVs are active here, as LVM2 lets them be deactivated.
 fn read_vg(ctx: &Ctx, name: &str, id: Option<&Id>, on: bool) -> Result<VgHandle, CmdError> {
     let scan = ctx.scan()?;
-    let read = match id {
-        Some(id) => scan.vg_by_key(name, id, Access::default()),
-        None => scan.vg(name),
+    let Some(id) = id else {
+        return select::vg_to_activate(ctx, &scan, name, on).map_err(failed);
     };
+    let read = scan.vg_by_key(name, id, Access::default());
     if let (Err(StoreError::VgForeign { .. }), false) = (&read, on) {
-        if let Some(id) = id.copied().or_else(|| scan.resolve_vg_name(name).ok()) {
-            let key = (name.to_string(), id);
-            if let Some(h) = select::active_foreign(ctx, &scan, &key, Access::default()) {
-                select::warn_active_foreign(ctx, &h);
-                return Ok(h);
-            }
+        let key = (name.to_string(), *id);
+        if let Some(h) = select::active_foreign(ctx, &scan, &key, Access::default()) {
+            select::warn_active_foreign(ctx, &h);
+            return Ok(h);
         }
     }
     read.map_err(failed)

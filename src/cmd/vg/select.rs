@@ -114,6 +114,27 @@ pub fn active_foreign(ctx: &Ctx, scan: &Scan, key: &VgKey, access: Access) -> Op
     crate::ops::activate::any_lv_active(&dm, &h.vg).then_some(h)
 }
 
+/// VG `name` for an activation change: a deactivation (`on` false) may
+/// read a foreign VG whose LVs are active here, with LVM2's warning.
+/// Anything written is read again by the write (which refuses it).
+pub fn vg_to_activate(
+    ctx: &Ctx,
+    scan: &Scan,
+    name: &str,
+    on: bool,
+) -> Result<VgHandle, StoreError> {
+    let read = scan.vg(name);
+    if let (Err(StoreError::VgForeign { .. }), false) = (&read, on) {
+        if let Ok(id) = scan.resolve_vg_name(name) {
+            if let Some(h) = active_foreign(ctx, scan, &(name.to_string(), id), Access::default()) {
+                warn_active_foreign(ctx, &h);
+                return Ok(h);
+            }
+        }
+    }
+    read
+}
+
 /// LVM2's warning when it uses a foreign VG for its active LVs.
 pub fn warn_active_foreign(ctx: &Ctx, h: &VgHandle) {
     ctx.warn(format!(
