@@ -96,14 +96,23 @@ pub struct VgchangeArgs {
     /// Change the VGs the selection selects (of those named, or all).
     #[arg(short = 'S', long = "select", value_name = "String")]
     pub select: Option<String>,
+    /// Preferred number of metadata copies (a number, all or unmanaged;
+    /// also --metadatacopies).
+    #[arg(long = "vgmetadatacopies", value_name = "all|unmanaged|Number")]
+    pub vgmetadatacopies: Option<String>,
     #[arg(value_name = "VG")]
     pub vgs: Vec<String>,
 }
 
 pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
-    let a: VgchangeArgs = parse("vgchange", args)?;
+    let a: VgchangeArgs = parse("vgchange", super::mdacopies::vg_alias(args))?;
     check_options(&a)?;
     let props = Props::from_args(&a)?;
+    let copies = a
+        .vgmetadatacopies
+        .as_deref()
+        .map(|v| super::mdacopies::parse_copies("--vgmetadatacopies", v))
+        .transpose()?;
     let ctx = Ctx::new(&a.common)?;
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
     ctx.ignore_activation_skip.set(a.ignoreactivationskip);
@@ -138,14 +147,14 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     for (name, id) in &keys {
         let one = (|| -> Result<(), CmdError> {
-            if !props.is_empty() {
+            if !props.is_empty() || copies.is_some() {
                 let (mut h, _g) = if props.partial_safe() {
                     ctx.load_vg_handling_missing(name)?
                 } else {
                     ctx.load_vg_for_update(name)?
                 };
                 props.apply(&ctx, &mut h)?;
-                ctx.commit(&mut h, &store::command_line())?;
+                super::mdacopies::commit_with(&ctx, &mut h, copies)?;
                 ctx.print(format!("Volume group \"{name}\" successfully changed"));
             }
             if let Some(mode) = &a.activate {
@@ -187,7 +196,8 @@ fn check_options(a: &VgchangeArgs) -> Result<(), CmdError> {
         || a.uuid
         || a.extent_size.is_some()
         || a.resizeable.is_some()
-        || a.setautoactivation.is_some();
+        || a.setautoactivation.is_some()
+        || a.vgmetadatacopies.is_some();
     let activation_only: [(&str, bool); 7] = [
         ("--activationmode", a.activationmode.is_some()),
         ("--ignoreactivationskip", a.ignoreactivationskip),

@@ -56,6 +56,37 @@ pub(crate) fn vg_alias(args: Vec<OsString>) -> Vec<OsString> {
         .collect()
 }
 
+/// vgchange: sets the VG's `metadata_copies` to `copies` (if given) and
+/// commits it balanced.
+pub(crate) fn commit_with(
+    ctx: &Ctx,
+    h: &mut VgHandle,
+    copies: Option<Copies>,
+) -> Result<(), CmdError> {
+    let mut all_in_use = false;
+    if let Some(c) = copies {
+        let (n, all) = stored(c);
+        if !all && h.vg.metadata_copies.unwrap_or(balance::UNMANAGED) == n {
+            // LVM2's warning (no "WARNING:" prefix); the VG is written
+            // all the same.
+            ctx.error(if n == balance::UNMANAGED {
+                format!(
+                    "Number of metadata copies for VG {} is already unmanaged.",
+                    h.vg.name
+                )
+            } else {
+                format!(
+                    "Number of metadata copies for VG {} is already {n}.",
+                    h.vg.name
+                )
+            });
+        }
+        h.vg.metadata_copies = Some(n);
+        all_in_use = all;
+    }
+    commit_balanced(ctx, h, all_in_use)
+}
+
 /// Commits `h` with its metadata areas brought to the VG's
 /// `metadata_copies` first (`all_in_use`: every area in use): areas used
 /// again are flipped before the commit, areas to ignore after it (see
