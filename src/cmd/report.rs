@@ -590,6 +590,18 @@ fn named_pv_records<'a>(
                     .is_some_and(|(_, p)| p.tags.iter().any(|t| tags.contains(&t.as_str())))
         });
     }
+    // LVM2's process_each_pv warns of a PV whose label says a VG uses it
+    // when no VG read has it (its metadata areas ignored or damaged).
+    for r in records
+        .iter()
+        .filter(|r| r.is_pv && r.vg.is_none() && r.ext_used)
+    {
+        ctx.warn(format!(
+            "PV {} is marked in use but no VG was found using it.",
+            r.device
+        ));
+        ctx.warn(format!("PV {} might need repairing.", r.device));
+    }
     (Some(records), ok)
 }
 
@@ -612,9 +624,11 @@ pub(crate) fn pv_records<'a>(
         if !filter.is_empty() && !filter.contains(&info.path) {
             continue;
         }
-        let vg = hs
+        let in_vg = hs
             .iter()
-            .find_map(|h| h.vg.pv_by_id(&info.id()).map(|p| (&h.vg, p)));
+            .find_map(|h| h.vg.pv_by_id(&info.id()).map(|p| (h, p)));
+        let vg = in_vg.map(|(h, p)| (&h.vg, p));
+        let vg_facts = in_vg.map(|(h, _)| vg_record(h, 0));
         // A PV of another host's VG is that VG's, not an orphan: it is
         // left out unless its VG is shown (--foreign), as in LVM2.
         if vg.is_none() && scan.pv_is_foreign(&info.id()) {
@@ -639,6 +653,7 @@ pub(crate) fn pv_records<'a>(
             ext_version: info.label.header.ext_version,
             ext_used: info.label.header.ext_flags & crate::metadata::label::PV_EXT_USED != 0,
             ba_sectors: info.label.header.bootloader_area_sectors(),
+            vg_facts,
             label_size_sectors: info.label.header.orphan_size_sectors(info.size),
             devno: devno(&info.path),
             is_pv: true,
@@ -665,6 +680,7 @@ pub(crate) fn pv_records<'a>(
             ext_version: 0,
             ext_used: false,
             ba_sectors: (0, 0),
+            vg_facts: None,
             label_size_sectors: d.size_bytes / 512,
             devno: Some((d.major, d.minor)),
             is_pv: false,
@@ -695,6 +711,7 @@ pub(crate) fn pv_records<'a>(
                     ext_version: 0,
                     ext_used: true,
                     ba_sectors: (0, 0),
+                    vg_facts: Some(vg_record(h, 0)),
                     label_size_sectors: 0,
                     devno: None,
                     is_pv: true,

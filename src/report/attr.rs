@@ -155,8 +155,12 @@ pub fn vg_attr(vg: &Vg, partial: bool) -> String {
 
 /// `pv_attr`: allocatable, exported/used, missing (not found, or flagged
 /// MISSING in the metadata). An orphan is `---`.
-pub fn pv_attr(vg: Option<(&Vg, &Pv)>, missing: bool) -> String {
+/// `used`: an orphan whose label says a VG uses it (PV_EXT_USED) though
+/// no VG was found: `u` where an allocatable PV has `a` (LVM2's
+/// `pv_attr_dup`).
+pub fn pv_attr(vg: Option<(&Vg, &Pv)>, missing: bool, used: bool) -> String {
     match vg {
+        None if used => "u--".to_string(),
         None => "---".to_string(),
         Some((vg, pv)) => {
             let a = if pv.status.has("ALLOCATABLE") {
@@ -252,8 +256,9 @@ mod tests {
     fn vg_and_pv_attrs() {
         let vg = example_vg();
         assert_eq!(vg_attr(&vg, false), "wz--n-");
-        assert_eq!(pv_attr(Some((&vg, &vg.pvs[0])), false), "a--");
-        assert_eq!(pv_attr(Some((&vg, &vg.pvs[0])), true), "a-m");
-        assert_eq!(pv_attr(None, false), "---");
+        assert_eq!(pv_attr(Some((&vg, &vg.pvs[0])), false, true), "a--");
+        assert_eq!(pv_attr(Some((&vg, &vg.pvs[0])), true, true), "a-m");
+        assert_eq!(pv_attr(None, false, false), "---");
+        assert_eq!(pv_attr(None, false, true), "u--");
     }
 }

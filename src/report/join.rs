@@ -160,6 +160,7 @@ mod tests {
             ext_version: 2,
             ext_used: true,
             ba_sectors: (0, 0),
+            vg_facts: None,
             label_size_sectors: 131072,
             devno: None,
             is_pv: true,

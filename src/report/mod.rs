@@ -182,6 +182,9 @@ pub struct PvRecord<'a> {
     /// The label's bootloader area (`pv_ba_start`, `pv_ba_size`), in
     /// sectors; (0, 0) for none.
     pub ba_sectors: (u64, u64),
+    /// The scan facts of the PV's VG (`vg_mda_count`... in pvs); VG
+    /// fields read a bare record when `None`.
+    pub vg_facts: Option<VgRecord<'a>>,
     /// The size the label records, in sectors: an orphan's `pv_size` and
     /// `pv_free` (pvcreate/pvresize `--setphysicalvolumesize`), as LVM2
     /// reports them.

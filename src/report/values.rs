@@ -505,6 +505,8 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
                 used,
             )
         }
+        // A PV in use by a VG that was not found has no free space.
+        None if r.ext_used => (r.label_size_sectors, 0, 0, 0, 0),
         None => (r.label_size_sectors, r.label_size_sectors, 0, 0, 0),
     };
     match id {
@@ -525,7 +527,7 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "pv_size" => f.size(size),
         "pv_free" => f.size(free),
         "pv_used" => f.size(used),
-        "pv_attr" => s(pv_attr(r.vg, r.missing)),
+        "pv_attr" => s(pv_attr(r.vg, r.missing, r.ext_used)),
         "pv_allocatable" => bin(
             Some(r.vg.is_some_and(|(_, p)| p.status.has("ALLOCATABLE"))),
             "allocatable",
@@ -543,10 +545,17 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "pv_tags" => s(r.vg.map(|(_, p)| sorted_tags(&p.tags)).unwrap_or_default()),
         "pv_mda_count" => n(r.mda_count as i64),
         "pv_mda_used_count" => n(r.mda_used_count as i64),
-        "vg_name" => s(r.vg.map(|(v, _)| v.name.clone()).unwrap_or_default()),
-        _ => match r.vg {
-            Some((vg, _)) => vg_value(id, &VgRecord::bare(vg), f),
-            None => s(""),
+        // LVM2 names no VG for an orphan, `[unknown]` for a PV a VG uses
+        // (PV_EXT_USED) when that VG was not found.
+        "vg_name" => s(match r.vg {
+            Some((v, _)) => v.name.clone(),
+            None if r.ext_used => super::UNKNOWN_DEVICE.to_string(),
+            None => String::new(),
+        }),
+        _ => match (r.vg, &r.vg_facts) {
+            (Some((vg, _)), Some(facts)) if std::ptr::eq(vg, facts.vg) => vg_value(id, facts, f),
+            (Some((vg, _)), _) => vg_value(id, &VgRecord::bare(vg), f),
+            (None, _) => s(""),
         },
     }
 }
