@@ -16,7 +16,7 @@ use crate::metadata::units::{self, ExtentSpec};
 use super::common::{
     apply_tags, bad_arg, failed, parse, tag_args, usage, vg_arg, CmdError, CommonArgs, Ctx,
 };
-use super::{activate, confirm};
+use super::{activate, confirm, selecting};
 
 pub(crate) mod select;
 
@@ -25,6 +25,9 @@ pub(crate) mod select;
 pub(crate) struct LvcreateArgs {
     #[command(flatten)]
     common: CommonArgs,
+    /// Archive and back up the metadata (y, lvm.conf's default) or not (n).
+    #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
+    autobackup: Option<String>,
     /// Name of the new LV (default lvolN).
     #[arg(short = 'n', long = "name")]
     name: Option<String>,
@@ -113,6 +116,22 @@ fn yes_no(opt: &Option<String>, default: bool, what: &str) -> Result<bool, CmdEr
         Some("n") | Some("no") => Ok(false),
         Some(other) => Err(usage(format!("Invalid argument for {what}: {other}"))),
     }
+}
+
+/// The common options with `-A|--autobackup y|n` applied: LVM2 takes it
+/// for both backup/archive and backup/backup of this command (`n`: no
+/// archive before the change, no backup after it).
+pub(crate) fn with_autobackup(
+    common: &CommonArgs,
+    arg: Option<&str>,
+) -> Result<CommonArgs, CmdError> {
+    let mut c = common.clone();
+    if arg.is_some() {
+        let on = yes_no(&arg.map(str::to_string), true, "--autobackup")? as u8;
+        c.config
+            .push(format!("backup {{ archive = {on} backup = {on} }}"));
+    }
+    Ok(c)
 }
 
 fn now() -> u64 {
@@ -268,7 +287,7 @@ fn default_lv_name(vg: &Vg) -> String {
 
 pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvcreateArgs = parse("lvcreate", args)?;
-    let ctx = Ctx::new(&a.common)?;
+    let ctx = Ctx::new(&with_autobackup(&a.common, a.autobackup.as_deref())?)?;
     let snapshot = a.snapshot || a.segtype.as_deref() == Some("snapshot");
     match a.segtype.as_deref() {
         None | Some("linear") | Some("striped") | Some("snapshot") | Some("error")
@@ -617,7 +636,26 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     if activate_new {
-        if !zero && origin_name.is_none() && virtual_type.is_none() {
+        // An LV activation/read_only_volume_list names is activated
+        // read-only by LVM2: it is neither zeroed nor wiped.
+        let read_only_listed = ctx
+            .conf
+            .get_str_list("activation/read_only_volume_list")
+            .is_some_and(|list| {
+                let filter = crate::ops::activate::Filter {
+                    volume_list: Some(list),
+                    auto_list: None,
+                    ignore_activation_skip: true,
+                };
+                crate::ops::activate::may_activate(&filter, &handle.vg, &name, false)
+            });
+        if read_only_listed && (zero || wipe) && origin_name.is_none() {
+            ctx.warn(format!(
+                "Read-only activated logical volume {vg_name}/{name} not zeroed."
+            ));
+            zero = false;
+            wipe = false;
+        } else if !zero && origin_name.is_none() && virtual_type.is_none() {
             ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
         }
         let mut dm = ctx.require_dm()?;
@@ -652,8 +690,11 @@ pub(crate) struct LvremoveArgs {
     /// Remove without asking; remove active LVs.
     #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
     force: u8,
+    /// Remove the LVs the selection selects (of those named, or all).
+    #[arg(short = 'S', long = "select", value_name = "String")]
+    select: Option<String>,
     /// LVs (vg/lv) or a whole VG.
-    #[arg(required = true, value_name = "VG|LV")]
+    #[arg(required_unless_present = "select", value_name = "VG|LV")]
     lvs: Vec<String>,
 }
 
@@ -662,6 +703,10 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     let ctx = Ctx::new(&a.common)?;
     let default_vg = select::default_vg().map_err(CmdError::Failed)?;
     let sel = select::parse(&a.lvs, default_vg.as_deref());
+    let selection = match &a.select {
+        Some(t) => Some(selecting::parse(t, crate::report::ReportType::Lvs)?),
+        None => None,
+    };
     let mut result = Ok(());
     for e in &sel.errors {
         ctx.error(e);
@@ -684,7 +729,10 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
             }
         };
         // In the VG's order, each LV once (LVM2's process_each_lv_in_vg).
-        let picked = sel.pick(&handle.vg, false, false);
+        let mut picked = sel.pick(&handle.vg, false, false);
+        if let Some(s) = &selection {
+            picked.lvs = selecting::lvs_selected(&ctx, &handle, picked.lvs, s);
+        }
         for name in picked.lvs {
             // Gone with its origin, removed earlier in this run.
             if handle.vg.lv(&name).is_none() {
@@ -846,6 +894,8 @@ pub(crate) struct LvchangeArgs {
     /// Reload the LV's tables from metadata.
     #[arg(long = "refresh")]
     pub refresh: bool,
+    /// Monitoring by dmeventd: rlvm runs no event daemon (its LV types
+    /// need none), so y and n are accepted and change nothing.
     #[arg(long = "monitor", value_name = "y|n")]
     pub monitor: Option<String>,
     #[arg(long = "poll", value_name = "y|n")]
@@ -883,7 +933,10 @@ pub(crate) struct LvchangeArgs {
     /// The same as --activationmode partial.
     #[arg(short = 'P', long = "partial")]
     pub partial: bool,
-    #[arg(required = true, value_name = "VG|LV")]
+    /// Change the LVs the selection selects (of those named, or all).
+    #[arg(short = 'S', long = "select", value_name = "String")]
+    pub select: Option<String>,
+    #[arg(required_unless_present = "select", value_name = "VG|LV")]
     pub lvs: Vec<String>,
 }
 
@@ -916,11 +969,19 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         && a.setactivationskip.is_none()
         && a.setautoactivation.is_none()
         && a.readahead.is_none()
+        && a.monitor.is_none()
     {
         return Err(usage(
             "One of -a, -p, -M, --addtag, --deltag, --refresh or --poll is required.",
         ));
     }
+    if a.monitor.is_some() {
+        yes_no(&a.monitor, false, "--monitor")?;
+    }
+    let selection = match &a.select {
+        Some(t) => Some(selecting::parse(t, crate::report::ReportType::Lvs)?),
+        None => None,
+    };
     let poll = activate::poll_wanted(a.poll.as_deref(), a.sysinit)?;
     let partial = match a.activate.as_deref() {
         Some(m) if m.ends_with('y') => {
@@ -957,10 +1018,14 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     } else {
         sel.vgs.clone()
     };
+    let deactivating = a.activate.as_deref().is_some_and(|m| m.ends_with('n'));
     for vg_name in vgs {
-        match scan.vg(&vg_name) {
+        match crate::cmd::vg::select::vg_to_activate(&ctx, &scan, &vg_name, !deactivating) {
             Ok(h) => {
-                let picked = sel.pick(&h.vg, false, a.activate.is_some());
+                let mut picked = sel.pick(&h.vg, false, a.activate.is_some());
+                if let Some(s) = &selection {
+                    picked.lvs = selecting::lvs_selected(&ctx, &h, picked.lvs, s);
+                }
                 targets.extend(picked.lvs.into_iter().map(|l| (vg_name.clone(), l)));
                 for m in picked.missing {
                     ctx.error(format!("Failed to find logical volume \"{vg_name}/{m}\""));

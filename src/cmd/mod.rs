@@ -6,6 +6,7 @@
 
 mod activate;
 mod common;
+mod info;
 mod lv;
 mod lvconvert;
 mod lvmconfig;
@@ -19,6 +20,7 @@ mod pvranges;
 mod pvresize;
 mod report;
 mod resize;
+mod selecting;
 mod vg;
 mod vgexport;
 mod vgextend;
@@ -198,6 +200,14 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         "Display and manipulate configuration information",
         lvmconfig::lvmconfig,
     ),
+    ("formats", "List available metadata formats", info::formats),
+    ("segtypes", "List available segment types", info::segtypes),
+    ("tags", "List tags defined on this host", info::tags),
+    (
+        "devtypes",
+        "Display recognised built-in block device types",
+        info::devtypes,
+    ),
 ];
 
 /// The clap definition a command parses its arguments with (the one its
@@ -244,6 +254,10 @@ fn definition(name: &str) -> Option<clap::Command> {
         "vgimportclone" => vgrename::VgimportcloneArgs::command(),
         "lvmdevices" => lvmdevices::LvmdevicesArgs::command(),
         "lvmconfig" | "dumpconfig" | "config" => lvmconfig::LvmconfigArgs::command(),
+        "formats" => info::FormatsArgs::command(),
+        "segtypes" => info::SegtypesArgs::command(),
+        "tags" => info::TagsArgs::command(),
+        "devtypes" => info::DevtypesArgs::command(),
         _ => return None,
     };
     Some(cmd.name(name.to_string()))

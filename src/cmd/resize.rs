@@ -58,7 +58,7 @@ pub(crate) struct ResizeArgs {
     /// usage passes activation/snapshot_autoextend_threshold.
     #[arg(long = "use-policies", alias = "usepolicies")]
     use_policies: bool,
-    /// Accepted for compatibility (backups follow lvm.conf).
+    /// Archive and back up the metadata (y, lvm.conf's default) or not (n).
     #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
     autobackup: Option<String>,
     /// Allocation policy of the new space (contiguous is honoured).
@@ -179,7 +179,10 @@ fn run(name: &str, kind: Kind, a: ResizeArgs) -> Result<(), CmdError> {
     if a.stripes == Some(0) {
         return Err(usage("Number of stripes must be at least 1."));
     }
-    let ctx = Ctx::new(&a.common)?;
+    let ctx = Ctx::new(&super::lv::with_autobackup(
+        &a.common,
+        a.autobackup.as_deref(),
+    )?)?;
     let (vg_name, lv_name) = lv_arg(&a.lv)?;
     let (mut h, _guard) = ctx.load_vg_for_update(&vg_name)?;
     let vg_name = h.vg.name.clone();

@@ -66,6 +66,10 @@ pub enum OpsError {
     /// kernel was undone and the old metadata committed again.
     #[error("{cause}\n  {what}")]
     Reverted { cause: Box<OpsError>, what: String },
+    /// The archive of the metadata before a change (backup/archive = 1)
+    /// could not be written: LVM2 then refuses the change, nothing done.
+    #[error(transparent)]
+    Archive(#[from] crate::system::backup::BackupError),
     /// A test failpoint fired (`failpoints` feature only).
     #[error("failpoint {0}")]
     Failpoint(String),
