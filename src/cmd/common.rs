@@ -440,6 +440,7 @@ impl Ctx {
             .collect();
         let mut result = self.scan_with_hints(&devs, &paths);
         result.host = self.host.clone();
+        result.check_dev_sizes = self.conf.get_bool("metadata/check_pv_device_sizes", true);
         if !result.vg_names().is_empty() {
             self.conf.note_vgs_seen();
         }

@@ -295,6 +295,9 @@ pub struct Scan {
     /// Who this host is, for the system ID rules (set by the caller; the
     /// default is a host without a system ID).
     pub host: HostId,
+    /// `metadata/check_pv_device_sizes` (set by the caller): a VG read
+    /// warns about PVs whose device is smaller than their recorded size.
+    pub check_dev_sizes: bool,
     /// The metadata texts this scan imported, by their exact bytes: a
     /// rescan under the VG's lock that reads the same bytes again (the
     /// usual case: nothing was committed in between) takes their import
@@ -945,6 +948,16 @@ impl Scan {
                 }
             }
         }
+        let small = super::device::pv_size_warnings(
+            vg.pvs.iter().filter_map(|p| Some((p, pvs.get(&p.key)?))),
+        );
+        if self.check_dev_sizes && !small.is_empty() {
+            warnings.extend(small);
+            warnings.push(format!(
+                "One or more devices used as PVs in VG {} have changed sizes.",
+                vg.name
+            ));
+        }
         let mut vg = vg;
         for p in vg.pvs.iter_mut().filter(|p| reappeared.contains(&p.key)) {
             p.flags.clear("MISSING");
@@ -1431,7 +1444,7 @@ pub fn new_vg(name: &str, extent_size: u64, infos: &[PvInfo]) -> Vg {
             status: Flags::new(&["ALLOCATABLE"]),
             flags: Flags::default(),
             tags: Vec::new(),
-            dev_size: Some(info.size / 512),
+            dev_size: Some(info.label.header.orphan_size_sectors(info.size)),
             pe_start: info.pe_start_sectors(),
             pe_count: pe_count_for(info, extent_size),
             ba_start: None,
@@ -1582,7 +1595,8 @@ pub fn pe_count_for(info: &PvInfo, extent_size: u64) -> u64 {
         .filter(|m| m.offset > pe_start)
         .map(|m| m.offset)
         .min()
-        .unwrap_or(info.size);
+        // Not past the size the label records (--setphysicalvolumesize).
+        .unwrap_or(info.size.min(info.label.header.orphan_size_sectors(info.size) * 512));
     if extent_size == 0 {
         return 0;
     }
