@@ -1596,7 +1596,10 @@ pub fn pe_count_for(info: &PvInfo, extent_size: u64) -> u64 {
         .map(|m| m.offset)
         .min()
         // Not past the size the label records (--setphysicalvolumesize).
-        .unwrap_or(info.size.min(info.label.header.orphan_size_sectors(info.size) * 512));
+        .unwrap_or(
+            info.size
+                .min(info.label.header.orphan_size_sectors(info.size) * 512),
+        );
     if extent_size == 0 {
         return 0;
     }
