@@ -1,7 +1,11 @@
 //! pvchange: a PV's allocatability (-x), tags and metadata areas in use
 //! or ignored (--metadataignore), for named PVs or all (-a), one commit
-//! per PV, in LVM2's words and counts. Changing a PV's UUID (-u) rewrites
-//! its label: refused (exit 5), nothing written.
+//! per PV, in LVM2's words and counts. A new UUID (-u) for a PV in no VG
+//! is one label write (one sector: a crash leaves the old label or the
+//! new). For a PV in a VG it is refused (exit 5), nothing written: its
+//! label and the VG metadata naming it would be two writes, and a crash
+//! between them would leave the VG with a missing PV and the device with
+//! a PV no VG lists (LVM2 writes the label, then the VG).
 
 use std::ffi::OsString;
 
@@ -31,7 +35,7 @@ pub(crate) struct PvchangeArgs {
     /// Remove a tag.
     #[arg(long = "deltag", value_name = "Tag")]
     deltag: Vec<String>,
-    /// Give the PV a new UUID (not supported by rlvm).
+    /// Give the PV a new random UUID (a PV in no VG only).
     #[arg(short = 'u', long = "uuid")]
     uuid: bool,
     /// Ignore the PV's metadata areas (y): its VG's metadata is no longer
@@ -44,10 +48,6 @@ pub(crate) struct PvchangeArgs {
     /// Accepted for compatibility (backups follow lvm.conf).
     #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
     autobackup: Option<String>,
-    /// Change the PVs the selection selects (of those named, or all).
-    #[arg(short = 'S', long = "select", value_name = "String")]
-    select: Option<String>,
-    /// PVs by device, or `@tag` for the PVs with that tag.
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
 }
@@ -107,18 +107,14 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
             a.pvs[0]
         )));
     }
-    if !a.all && a.pvs.is_empty() && a.select.is_none() {
+    if !a.all && a.pvs.is_empty() {
         return Err(usage(
             "No command with matching syntax recognised.  Run 'pvchange --help' for more information.",
         ));
     }
     let ctx = Ctx::new(&a.common)?;
-    if a.uuid {
-        return Err(CmdError::Failed(
-            "pvchange -u is not supported by rlvm (it rewrites the PV label).".into(),
-        ));
-    }
     let change = Change {
+        uuid: a.uuid,
         alloc,
         addtag,
         deltag,
@@ -129,11 +125,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let found = ctx.scan()?;
     let mut targets: Vec<Target> = Vec::new();
     let mut failed_any = false;
-    let selection = match &a.select {
-        Some(t) => Some(super::selecting::parse(t, crate::report::ReportType::Pvs)?),
-        None => None,
-    };
-    if a.all || a.pvs.is_empty() {
+    if a.all {
         for vg in found.vg_names() {
             if let Ok(h) = found.vg(&vg) {
                 for p in &h.vg.pvs {
@@ -156,25 +148,6 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     } else {
         for arg in &a.pvs {
-            if let Some(tag) = arg.strip_prefix('@') {
-                // The PVs carrying the tag, in any VG.
-                for vg in found.vg_names() {
-                    if let Ok(h) = found.vg(&vg) {
-                        for p in h.vg.pvs.iter().filter(|p| p.tags.iter().any(|t| t == tag)) {
-                            if let Some(path) = h.pv_path(&p.key) {
-                                if !targets.iter().any(|t| t.id == p.id) {
-                                    targets.push(Target {
-                                        name: path.to_string(),
-                                        vg: Some(vg.clone()),
-                                        id: p.id,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-                continue;
-            }
             let dev = match scan::resolve_device(arg, &ctx.conf) {
                 Ok(d) => d,
                 Err(_) => {
@@ -199,15 +172,6 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 id: p.id(),
             });
         }
-    }
-    if let Some(sel) = &selection {
-        let hs: Vec<_> = found
-            .vg_names()
-            .iter()
-            .filter_map(|n| found.vg(n).ok())
-            .collect();
-        let ids = super::selecting::pvs_selected(&ctx, &found, &hs, sel);
-        targets.retain(|t| ids.contains(&t.id));
     }
     // LVM2 goes VG by VG (by name), orphans last, whatever the argument order.
     targets.sort_by_key(|t| (t.vg.is_none(), t.vg.clone()));
@@ -252,6 +216,8 @@ struct Change {
     ignore: Option<bool>,
     /// -f: no question about the VG's preferred number of copies.
     force: bool,
+    /// -u: a new UUID.
+    uuid: bool,
 }
 
 /// Changes one PV; `Ok(false)` when it already was as asked.
@@ -259,10 +225,13 @@ fn change_one(ctx: &Ctx, t: &Target, c: &Change) -> Result<bool, CmdError> {
     let (alloc, addtag, deltag) = (c.alloc, &c.addtag, &c.deltag);
     let Some(vg_name) = &t.vg else {
         if alloc.is_none() && addtag.is_empty() && deltag.is_empty() {
-            return match c.ignore {
-                Some(y) => ignore_orphan(ctx, t, y).map(|()| true),
-                None => Ok(false),
-            };
+            if let Some(y) = c.ignore {
+                ignore_orphan(ctx, t, y)?;
+            }
+            if c.uuid {
+                new_uuid_orphan(ctx, t)?;
+            }
+            return Ok(c.ignore.is_some() || c.uuid);
         }
         return Err(CmdError::Failed(if alloc.is_some() {
             format!(
@@ -276,6 +245,12 @@ fn change_one(ctx: &Ctx, t: &Target, c: &Change) -> Result<bool, CmdError> {
             )
         }));
     };
+    if c.uuid {
+        return Err(CmdError::Failed(format!(
+            "Physical volume {} is in volume group {vg_name}: rlvm does not change the UUID of a PV in a VG (its label and the VG metadata cannot change in one crash-safe write).",
+            t.name
+        )));
+    }
     let (mut h, _v) = ctx.load_vg_for_update(vg_name)?;
     let Some(pv) = h.vg.pvs.iter_mut().find(|p| p.id == t.id) else {
         return Err(CmdError::Failed(format!(
@@ -403,6 +378,31 @@ fn set_flags(info: &PvInfo, y: bool) -> Result<(), CmdError> {
         })?;
     }
     Ok(())
+}
+
+/// `-u` on a PV in no VG: its label, with a new random UUID, is written
+/// over the old one (one sector).
+fn new_uuid_orphan(ctx: &Ctx, t: &Target) -> Result<(), CmdError> {
+    let found = ctx.scan()?;
+    let info = found.pvs.iter().find(|p| p.id() == t.id).ok_or_else(|| {
+        CmdError::Failed(format!("Failed to find physical volume \"{}\".", t.name))
+    })?;
+    let mut label = info.label.clone();
+    label.header.id = crate::metadata::id::Id::random();
+    ctx.verbose(
+        1,
+        format!("Changing uuid of {} to {}.", t.name, label.header.id),
+    );
+    if ctx.common.test {
+        return Ok(());
+    }
+    let d = FileOpener.open(&info.path, true).map_err(failed)?;
+    crate::metadata::label::write_label(d.as_ref(), &label).map_err(|e| {
+        CmdError::Failed(format!(
+            "Failed to store physical volume \"{}\": {e}",
+            info.path
+        ))
+    })
 }
 
 /// `--metadataignore` on a PV in no VG: only its area headers change.
