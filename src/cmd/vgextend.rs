@@ -314,6 +314,16 @@ fn remove_pv(ctx: &Ctx, h: &mut VgHandle, arg: &str, key: &str) -> Result<(), Cm
             "Can't remove final physical volume \"{arg}\" from volume group \"{name}\""
         )));
     }
+    let has_mdas = |k: &str| {
+        h.pvs
+            .get(k)
+            .is_some_and(|i| !i.label.header.metadata_areas.is_empty())
+    };
+    if has_mdas(key) && !h.pvs.keys().any(|k| k != key && has_mdas(k)) {
+        return Err(CmdError::Failed(format!(
+            "Cannot remove final metadata area on \"{arg}\" from \"{name}\""
+        )));
+    }
     let pv = h.vg.pv(key).cloned().expect("key from the VG");
     h.vg.pvs.retain(|p| p.key != key);
     let info = h.pvs.remove(key);
