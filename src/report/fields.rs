@@ -220,6 +220,8 @@ pub static FIELDS: &[FieldDef] = &[
     f!(Pv, Num, "#PMdaUse", 0, "pv_mda_used_count"),
     f!(Pv, Size, "BA Start", 0, "pv_ba_start"),
     f!(Pv, Size, "BA Size", 0, "pv_ba_size"),
+    f!(Pv, Str, "DeviceID", 0, "pv_device_id"),
+    f!(Pv, Str, "DeviceIDType", 0, "pv_device_id_type"),
     f!(Pv, Bin, "PInUse", 0, "pv_in_use"),
     f!(Pv, Bin, "Duplicate", 0, "pv_duplicate"),
     f!(Vg, Str, "Fmt", 0, "vg_fmt"),

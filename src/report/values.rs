@@ -522,6 +522,16 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "pv_minor" => s(r.devno.map(|d| d.1.to_string()).unwrap_or_default()),
         "pv_mda_size" => f.size(r.mda_size_bytes / 512),
         "pe_start" => f.size(r.pe_start_sectors),
+        // From the VG metadata's PV section (written while a devices
+        // file is in use), as LVM2 reports them: blank for an orphan.
+        "pv_device_id" => s(r
+            .vg
+            .and_then(|(_, p)| p.device_id.clone())
+            .unwrap_or_default()),
+        "pv_device_id_type" => s(r
+            .vg
+            .and_then(|(_, p)| p.device_id_type.clone())
+            .unwrap_or_default()),
         "pv_ba_start" => f.size(r.ba_sectors.0),
         "pv_ba_size" => f.size(r.ba_sectors.1),
         "pv_size" => f.size(size),
