@@ -14,6 +14,7 @@ use clap::Parser;
 use nix::fcntl::Flock;
 
 use crate::dm::names::dm_uuid;
+use crate::metadata::store::{FileOpener, Scan, VgHandle};
 use crate::ops::merge::{self, Finished, MergeState};
 use crate::ops::Dm;
 use crate::poll::progress::{self, Interval};
@@ -31,20 +32,44 @@ struct CmdSource<'a> {
     /// The claim file; `claim` holds it while this poller may finish.
     claim_path: std::path::PathBuf,
     claim: Option<Flock<std::fs::File>>,
+    /// The last full scan and the seqno of the VG it found: later looks
+    /// re-read only the VG's own PVs (`Scan::rescan_vg`, which skips the
+    /// parse when the text is byte for byte the one already imported)
+    /// instead of every block device and every text.
+    last: Option<(Scan, u32)>,
 }
 
 impl CmdSource<'_> {
-    fn read_vg(&self) -> Result<crate::metadata::store::VgHandle, PollError> {
+    /// The VG, read under its lock as LVM2's polldaemon does at each look.
+    /// While nothing was committed since the last full scan (same seqno,
+    /// every PV found), only the VG's PVs are read again: a poller that
+    /// waits on a long merge costs a few reads per look, not a scan of the
+    /// machine's devices. Anything else gets a full scan.
+    fn read_vg(&mut self) -> Result<VgHandle, PollError> {
         let _l = self
             .ctx
             .lock_vg(&self.vg, false)
             .map_err(|e| PollError::Command(cmd_text(e)))?;
+        if let Some((scan, seqno)) = self.last.as_mut() {
+            scan.rescan_vg(&FileOpener, &self.vg);
+            if let Ok(h) = scan.vg(&self.vg) {
+                if h.vg.seqno == *seqno && h.missing.is_empty() {
+                    return Ok(h);
+                }
+            }
+        }
+        self.last = None;
         let scan = self
             .ctx
             .scan()
             .map_err(|e| PollError::Command(cmd_text(e)))?;
-        scan.vg(&self.vg)
-            .map_err(|_| PollError::VgGone(self.vg.clone()))
+        let h = scan
+            .vg(&self.vg)
+            .map_err(|_| PollError::VgGone(self.vg.clone()))?;
+        if h.missing.is_empty() {
+            self.last = Some((scan, h.vg.seqno));
+        }
+        Ok(h)
     }
 }
 
@@ -147,6 +172,7 @@ fn run_poller(
         origin: origin.to_string(),
         claim_path,
         claim,
+        last: None,
     };
     let stop = stop_flag();
     let bar = (output == Output::Bar && interval.shows_progress()).then(|| merge_bar(vg, origin));

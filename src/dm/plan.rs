@@ -744,13 +744,21 @@ pub fn plan_transition(
             });
         }
     }
-    // 3. Remove what nothing live uses any more.
+    // 3. Remove what nothing live uses any more. A device whose table
+    // uses no device (the `error` stand-in a merging snapshot's name
+    // keeps) holds nothing the resumed tables need: it goes in step 5,
+    // after the resume, so that the suspended devices do not wait for its
+    // removal (and its udev event) as well.
     let mut live: HashMap<String, Vec<DevNum>> = kernel
         .iter()
         .map(|d| (d.name.clone(), nums(&d.table)))
         .collect();
-    let mut left: Vec<&KernelDevice> = obsolete.clone();
+    let (mut left, after_resume): (Vec<&KernelDevice>, Vec<&KernelDevice>) = obsolete
+        .iter()
+        .copied()
+        .partition(|d| d.table.is_empty() || !nums(&d.table).is_empty());
     remove_unused(&mut left, &mut live, &mut ops);
+    left.extend(after_resume);
     // 4. Resume, bottom-up.
     for n in &up {
         let name = n.name.as_str();

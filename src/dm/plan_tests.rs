@@ -487,6 +487,34 @@ fn merge_handover_order() {
         .is_empty());
 }
 
+/// The end of a merge started by a handover (the snapshot's name kept by
+/// an `error` device): while the origin is suspended nothing is removed;
+/// the stand-in, `-real` and `-cow` go after the origin is resumed.
+#[test]
+fn merge_finish_removes_nothing_while_the_origin_is_suspended() {
+    let v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    let v2 = with_snapshot(base_vg(), "s1", 1, 0, true);
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    let start = plan_update(&v1, &v2, "lv", &pvs(), &k.list().unwrap()).unwrap();
+    run(&mut k, &start);
+    assert!(k.names().contains(&"vg-s1".to_string()));
+    let ops = plan_remove_snapshot(&v2, &base_vg(), "s1", &pvs(), &k.list().unwrap()).unwrap();
+    assert_eq!(
+        lines(&ops),
+        [
+            "load vg-lv: 0 81920 linear 8:16 2048",
+            "suspend vg-lv",
+            "resume vg-lv",
+            "remove vg-lv-real",
+            "remove vg-s1",
+            "remove vg-s1-cow",
+        ]
+    );
+    run(&mut k, &ops);
+    assert_eq!(k.names(), ["vg-lv"]);
+}
+
 #[test]
 fn uuid_conflict_is_refused() {
     let vg = base_vg();
