@@ -826,7 +826,39 @@ pub fn lvrename(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: LvrenameArgs = parse("lvrename", args)?;
     let ctx = Ctx::new(&a.common)?;
     let (vg_name, old, new) = match a.args.as_slice() {
-        [vg, old, new] => (vg_arg(vg), old.clone(), new.clone()),
+        [vg, old, new] => {
+            let vg = vg_arg(vg);
+            // LVM2: an old name with a VG must name the same VG, and the
+            // VG must be a valid name (both command-line errors).
+            let old = match old.rsplit_once('/') {
+                Some((ovg, o)) => {
+                    let ovg = vg_arg(ovg);
+                    if ovg != vg {
+                        return Err(usage(format!(
+                            "Please use a single volume group name (\"{vg}\" or \"{ovg}\")."
+                        )));
+                    }
+                    o.to_string()
+                }
+                None => old.clone(),
+            };
+            if names::validate_vg_name(&vg).is_err() {
+                return Err(usage("Please provide a valid volume group name"));
+            }
+            let new = match new.rsplit_once('/') {
+                Some((nvg, n)) => {
+                    let nvg = vg_arg(nvg);
+                    if nvg != vg {
+                        return Err(usage(format!(
+                            "Logical volume names must have the same volume group (\"{vg}\" or \"{nvg}\")."
+                        )));
+                    }
+                    n.to_string()
+                }
+                None => new.clone(),
+            };
+            (vg, old, new)
+        }
         [old, new] => {
             let (vg, o) = super::common::lv_arg_cmdline(old)?;
             let n = if new.contains('/') {

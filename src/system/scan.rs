@@ -223,7 +223,12 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
         return Err(not_found());
     }
     let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
-    let raw = enumerate(roots)?;
+    // The one device, not every device's sysfs entries (pvcreate on one of
+    // 200 devices read them all twice: here and for the scan).
+    let raw = match raw_by_devno(roots, major, minor) {
+        Some(r) => vec![r],
+        None => enumerate(roots)?,
+    };
     let r = raw
         .iter()
         .find(|r| r.major == major && r.minor == minor)
@@ -425,6 +430,33 @@ fn raw_from_sys(kname: &str, dir: &Path, parent: Option<&Path>) -> Option<RawDev
         parent_dir: parent.map(Path::to_path_buf),
         partitioned: false,
     })
+}
+
+/// The kernel block device `major:minor` as [`enumerate`] lists it, read
+/// through `<sysfs>/dev/block/M:m` alone: a partition with its disk, a
+/// disk with whether it has partitions. `None` without that entry (a
+/// sysfs without the `dev` tree): the caller enumerates.
+fn raw_by_devno(roots: &Roots, major: u32, minor: u32) -> Option<RawDev> {
+    let link = roots.sysfs.join(format!("dev/block/{major}:{minor}"));
+    let dir = std::fs::canonicalize(link).ok()?;
+    let kname = dir.file_name()?.to_str()?.to_string();
+    if dir.join("partition").exists() {
+        let parent = dir.parent()?.to_path_buf();
+        return raw_from_sys(&kname, &dir, Some(&parent));
+    }
+    let mut disk = raw_from_sys(&kname, &dir, None)?;
+    disk.partitioned = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .any(|e| {
+            let n = e.file_name();
+            let n = n.as_encoded_bytes();
+            n.len() > kname.len()
+                && n.starts_with(kname.as_bytes())
+                && e.path().join("partition").exists()
+        });
+    Some(disk)
 }
 
 /// All kernel block devices: disks then their partitions, sorted by name.
