@@ -405,6 +405,25 @@ fn new_uuid_orphan(ctx: &Ctx, t: &Target) -> Result<(), CmdError> {
     })
 }
 
+/// `vgck --updatemetadata` on VG `name`: each outdated PV (one the VG
+/// no longer lists, whose areas hold an older copy of it) becomes an
+/// orphan again, with LVM2's warning. Run under the VG's lock, after the
+/// commit.
+pub(crate) fn clear_outdated(ctx: &Ctx, name: &str) -> Result<(), CmdError> {
+    if ctx.common.test {
+        return Ok(());
+    }
+    let found = ctx.scan()?;
+    for info in found.outdated_pvs(name) {
+        ctx.warn(format!("wiping mda on outdated PV {}", info.path));
+        let d = FileOpener.open(&info.path, true).map_err(failed)?;
+        crate::metadata::label::clear_outdated(d.as_ref(), &info.label).map_err(|e| {
+            CmdError::Failed(format!("Failed to clear outdated PV {}: {e}", info.path))
+        })?;
+    }
+    Ok(())
+}
+
 /// `--metadataignore` on a PV in no VG: only its area headers change.
 fn ignore_orphan(ctx: &Ctx, t: &Target, y: bool) -> Result<(), CmdError> {
     let found = ctx.scan()?;

@@ -101,7 +101,7 @@ impl ReportArgs {
             separator: self.separator.clone(),
             aligned: self.aligned,
             units,
-            suffix: !self.nosuffix,
+            suffix: !self.nosuffix && ctx.conf.suffix(),
             json,
             all,
             name_prefixes: self.nameprefixes,
@@ -550,7 +550,10 @@ fn pv_args(ctx: &Ctx, scan: &Scan, args: &[String]) -> (Vec<String>, bool) {
             }
             Ok(dev) => {
                 let path = super::common::scan_name(&dev, scan);
-                if scan.pv_by_path(&path).is_some() {
+                if scan
+                    .pv_by_path(&path)
+                    .is_some_and(|p| !scan.pv_is_outdated(&p.id()))
+                {
                     paths.push(path);
                 } else {
                     ctx.error(format!("Failed to find physical volume \"{arg}\"."));
@@ -632,6 +635,10 @@ pub(crate) fn pv_records<'a>(
         // A PV of another host's VG is that VG's, not an orphan: it is
         // left out unless its VG is shown (--foreign), as in LVM2.
         if vg.is_none() && scan.pv_is_foreign(&info.id()) {
+            continue;
+        }
+        // An outdated PV (removed from its VG while absent) is neither.
+        if vg.is_none() && scan.pv_is_outdated(&info.id()) {
             continue;
         }
         out.push(PvRecord {

@@ -673,6 +673,47 @@ impl Scan {
         names.into_iter().collect()
     }
 
+    /// PVs (index, seqno of their copy) whose own areas hold an older
+    /// copy of the VG of `g` that its newest copy no longer lists: LVM2's
+    /// outdated PVs (removed from the VG while they were absent).
+    fn outdated_in(&self, g: &VgGroup<'_>) -> Vec<(usize, u32)> {
+        let best = g.best.0;
+        let mut out: Vec<(usize, u32)> = Vec::new();
+        for &(pi, mi) in &g.copies {
+            let Some(v) = self.pvs[pi].mdas[mi].vg() else {
+                continue;
+            };
+            let id = self.pvs[pi].id();
+            if v.seqno < best.seqno
+                && best.pv_by_id(&id).is_none()
+                && !out.iter().any(|(p, _)| *p == pi)
+            {
+                out.push((pi, v.seqno));
+            }
+        }
+        out
+    }
+
+    /// Whether PV `id` is an outdated PV of some VG (see `outdated_in`):
+    /// neither in a VG nor an orphan, as in LVM2.
+    pub fn pv_is_outdated(&self, id: &Id) -> bool {
+        self.groups().iter().any(|g| {
+            self.outdated_in(g)
+                .iter()
+                .any(|(pi, _)| self.pvs[*pi].id() == *id)
+        })
+    }
+
+    /// The outdated PVs of the VG called `name` (see `outdated_in`).
+    pub fn outdated_pvs(&self, name: &str) -> Vec<&PvInfo> {
+        self.groups()
+            .iter()
+            .filter(|g| g.best.0.name == name)
+            .flat_map(|g| self.outdated_in(g))
+            .map(|(pi, _)| &self.pvs[pi])
+            .collect()
+    }
+
     /// Whether the VG PV `id` belongs to is another host's.
     pub fn pv_is_foreign(&self, id: &Id) -> bool {
         self.vg_of_pv(id).is_some_and(|h| !self.host.owns(&h.vg))
@@ -900,6 +941,16 @@ impl Scan {
                 "Inconsistent metadata found for VG {}.\n  See vgck --updatemetadata to correct inconsistency.",
                 vg.name
             ));
+        }
+        let gone = self.outdated_in(group);
+        for (pi, seqno) in &gone {
+            warnings.push(format!(
+                "outdated PV {} seqno {seqno} has been removed in current VG {} seqno {}.",
+                self.pvs[*pi].path, vg.name, vg.seqno
+            ));
+        }
+        if !gone.is_empty() {
+            warnings.push("See vgck --updatemetadata to clear outdated metadata.".into());
         }
         let mut pv_paths = BTreeMap::new();
         let mut pvs = BTreeMap::new();

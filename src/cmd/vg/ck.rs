@@ -84,6 +84,7 @@ pub fn vgck(args: Vec<OsString>) -> Result<(), CmdError> {
             if a.updatemetadata {
                 let (mut h, _g) = load_for_update_metadata(&ctx, name)?;
                 ctx.commit(&mut h, &store::command_line())?;
+                crate::cmd::pvchange::clear_outdated(&ctx, name)?;
                 ctx.print(format!(
                     "Updated metadata of volume group {name} to seqno {}.",
                     h.vg.seqno
