@@ -14,6 +14,7 @@ use crate::metadata::label::Label;
 use crate::metadata::model::{SegmentKind, Vg};
 use crate::metadata::store::{self, DevOpener, FileOpener, PvInfo, VgHandle};
 use crate::metadata::{pvedit, pvlayout, units};
+use crate::system::lock::LockGuard;
 use crate::system::{lock, scan};
 
 use super::common::{failed, parse, usage, CmdError, CommonArgs, Ctx};
@@ -64,9 +65,12 @@ pub fn pvresize(args: Vec<OsString>) -> Result<(), CmdError> {
     let found = ctx.scan()?;
     let (targets, mut failed_any) = targets(&ctx, &found, &a.pvs);
     let (mut done, mut total) = (0, 0);
+    // The VG of the PVs in hand, loaded once for its PVs in a row (the
+    // targets go VG by VG); each PV is still its own commit.
+    let mut held: Option<(String, VgHandle, LockGuard)> = None;
     for t in &targets {
         total += 1;
-        match resize_one(&ctx, t, new_size) {
+        match resize_one(&ctx, t, new_size, &mut held) {
             Ok(()) => {
                 ctx.print(format!("Physical volume \"{}\" changed", t.name));
                 done += 1;
@@ -76,6 +80,8 @@ pub fn pvresize(args: Vec<OsString>) -> Result<(), CmdError> {
                     ctx.error(m);
                 }
                 failed_any = true;
+                // What failed may have left the handle half changed.
+                held = None;
             }
         }
     }
@@ -254,7 +260,12 @@ fn write_label(info: &PvInfo, label: &Label) -> Result<(), CmdError> {
     })
 }
 
-fn resize_one(ctx: &Ctx, t: &Target, new_size: Option<u64>) -> Result<(), CmdError> {
+fn resize_one(
+    ctx: &Ctx,
+    t: &Target,
+    new_size: Option<u64>,
+    held: &mut Option<(String, VgHandle, LockGuard)>,
+) -> Result<(), CmdError> {
     let size = wanted_size(ctx, t, new_size)?;
     let name = &t.name;
     let min = super::pv::opts::pv_min_size(&ctx.conf);
@@ -276,7 +287,13 @@ fn resize_one(ctx: &Ctx, t: &Target, new_size: Option<u64>) -> Result<(), CmdErr
         }
         return Ok(());
     };
-    let (mut h, _v) = ctx.load_vg_for_update(vg_name)?;
+    if held.as_ref().is_none_or(|(n, _, _)| n != vg_name) {
+        // The previous VG's lock goes before the next is taken.
+        *held = None;
+        let (h, g) = ctx.load_vg_for_update(vg_name)?;
+        *held = Some((vg_name.clone(), h, g));
+    }
+    let (_, h, _) = held.as_mut().expect("loaded above");
     let key =
         h.vg.pv_by_id(&t.id).map(|p| p.key.clone()).ok_or_else(|| {
             CmdError::Failed(format!("Failed to find physical volume \"{name}\"."))
@@ -330,8 +347,8 @@ fn resize_one(ctx: &Ctx, t: &Target, new_size: Option<u64>) -> Result<(), CmdErr
     // VG in a commit first, so no crash leaves the VG counting extents
     // that hold a metadata area.
     if moves_mda && shrinks {
-        set_size(&mut h);
-        ctx.commit(&mut h, &store::command_line())?;
+        set_size(h);
+        ctx.commit(h, &store::command_line())?;
     }
     if has_mda1 {
         write_label(&info, &label)?;
@@ -339,8 +356,8 @@ fn resize_one(ctx: &Ctx, t: &Target, new_size: Option<u64>) -> Result<(), CmdErr
             i.label = label;
         }
     }
-    set_size(&mut h);
-    ctx.commit(&mut h, &store::command_line())?;
+    set_size(h);
+    ctx.commit(h, &store::command_line())?;
     Ok(())
 }
 
