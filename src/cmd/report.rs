@@ -485,6 +485,17 @@ fn vgs_report(ctx: &Ctx, r: &ReportArgs, all: bool, vgs: &[String]) -> Result<()
     finish(ok)
 }
 
+/// Whether a pvs report may show, sort or select on `pv_device_id` or
+/// `pv_device_id_type` (or all fields): only then is the devices file read.
+fn wants_device_ids(r: &ReportArgs) -> bool {
+    r.options
+        .iter()
+        .chain(&r.sort)
+        .chain(&r.select)
+        .map(|a| a.to_ascii_lowercase().replace('_', ""))
+        .any(|a| a.contains("deviceid") || a.contains("all"))
+}
+
 /// Whether a vgs or pvs report reads LVs: LV, segment or PV segment
 /// fields shown, or a selection or sort that may name them.
 fn wants_lvs(r: &ReportArgs, opts: &ReportOptions, rt: report::ReportType) -> bool {
@@ -645,7 +656,9 @@ pub(crate) fn pv_records<'a>(
             device: info.path.clone(),
             dev_size_bytes: info.size,
             pv_id: info.id(),
-            pe_start_sectors: info.pe_start_sectors(),
+            // A VG's PV: the metadata's pe_start (LVM2's pv->pe_start,
+            // which vgcfgrestore may set), else the label's data area.
+            pe_start_sectors: vg.map_or_else(|| info.pe_start_sectors(), |(_, p)| p.pe_start),
             mda_count: info.mdas.len() as u32,
             mda_used_count: info.mdas.iter().filter(|m| mda_in_use(m)).count() as u32,
             mda_size_bytes: info
@@ -661,6 +674,7 @@ pub(crate) fn pv_records<'a>(
             ext_used: info.label.header.ext_flags & crate::metadata::label::PV_EXT_USED != 0,
             ba_sectors: info.label.header.bootloader_area_sectors(),
             vg_facts,
+            listed_id: None,
             label_size_sectors: info.label.header.orphan_size_sectors(info.size),
             devno: devno(&info.path),
             is_pv: true,
@@ -688,6 +702,7 @@ pub(crate) fn pv_records<'a>(
             ext_used: false,
             ba_sectors: (0, 0),
             vg_facts: None,
+            listed_id: None,
             label_size_sectors: d.size_bytes / 512,
             devno: Some((d.major, d.minor)),
             is_pv: false,
@@ -719,6 +734,7 @@ pub(crate) fn pv_records<'a>(
                     ext_used: true,
                     ba_sectors: (0, 0),
                     vg_facts: Some(vg_record(h, 0)),
+                    listed_id: None,
                     label_size_sectors: 0,
                     devno: None,
                     is_pv: true,
@@ -784,9 +800,17 @@ fn pvs_report(
         None
     };
     let (records, ok) = named_pv_records(ctx, &scan, &hs, pv_args, devices.as_deref());
-    let Some(records) = records else {
+    let Some(mut records) = records else {
         return finish(ok);
     };
+    if wants_device_ids(r) {
+        for rec in records.iter_mut().filter(|p| {
+            p.vg.is_some_and(|(_, pv)| pv.device_id.is_none() && pv.device_id_type.is_none())
+        }) {
+            rec.listed_id =
+                crate::system::devicesfile::listed_id(&ctx.conf, std::path::Path::new(&rec.device));
+        }
+    }
     let (states, devs) = lv_inputs(ctx, &hs, wants_lvs(r, &opts, report::ReportType::Pvs));
     let lvs = lv_records(&hs, &devs, &states, None);
     print_report(ctx, report::report_pvs_with_lvs(&records, &lvs, &opts))?;

@@ -63,6 +63,7 @@ fn pv_records<'a>(vg: &'a Vg, devs: &BTreeMap<String, String>) -> Vec<PvRecord<'
                 ext_used: in_vg.is_some(),
                 ba_sectors: (0, 0),
                 vg_facts: None,
+                listed_id: None,
                 label_size_sectors: f[2].parse::<u64>().unwrap() / 512,
                 devno: None,
                 is_pv: true,

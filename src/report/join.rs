@@ -161,6 +161,7 @@ mod tests {
             ext_used: true,
             ba_sectors: (0, 0),
             vg_facts: None,
+            listed_id: None,
             label_size_sectors: 131072,
             devno: None,
             is_pv: true,

@@ -185,6 +185,10 @@ pub struct PvRecord<'a> {
     /// The scan facts of the PV's VG (`vg_mda_count`... in pvs); VG
     /// fields read a bare record when `None`.
     pub vg_facts: Option<VgRecord<'a>>,
+    /// The devices file's (IDTYPE, IDNAME) for a VG's PV whose metadata
+    /// records no device ID (LVM2 would have written it there on its
+    /// next VG update); `None` when not looked up.
+    pub listed_id: Option<(String, String)>,
     /// The size the label records, in sectors: an orphan's `pv_size` and
     /// `pv_free` (pvcreate/pvresize `--setphysicalvolumesize`), as LVM2
     /// reports them.

@@ -527,10 +527,12 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "pv_device_id" => s(r
             .vg
             .and_then(|(_, p)| p.device_id.clone())
+            .or_else(|| r.vg.and(r.listed_id.as_ref()).map(|l| l.1.clone()))
             .unwrap_or_default()),
         "pv_device_id_type" => s(r
             .vg
             .and_then(|(_, p)| p.device_id_type.clone())
+            .or_else(|| r.vg.and(r.listed_id.as_ref()).map(|l| l.0.clone()))
             .unwrap_or_default()),
         "pv_ba_start" => f.size(r.ba_sectors.0),
         "pv_ba_size" => f.size(r.ba_sectors.1),
