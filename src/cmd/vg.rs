@@ -355,7 +355,11 @@ fn remove_one(ctx: &Ctx, key: &select::VgKey, force: bool) -> Result<(), CmdErro
         handle.vg.lvs.clear();
     }
     if !ctx.common.test {
+        let ignored = crate::metadata::mda::balance::ignored_now(handle.pvs.values(), &FileOpener)
+            .map_err(failed)?;
         handle.remove(&FileOpener).map_err(failed)?;
+        // An ignored area stays ignored, as with LVM2.
+        crate::metadata::mda::balance::apply(&ignored, true, &FileOpener).map_err(failed)?;
         if let Err(e) = backup::remove_backup(&ctx.conf, name) {
             ctx.warn(format!(
                 "Failed to remove backup of volume group {name}: {e}"

@@ -11,6 +11,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::metadata::id::Id;
+use crate::metadata::mda::balance;
 use crate::metadata::model::{Flags, Pv};
 use crate::metadata::store::{self, DevOpener, FileOpener, VgHandle};
 use crate::system::{blocksize, lock, scan};
@@ -330,12 +331,15 @@ fn remove_pv(ctx: &Ctx, h: &mut VgHandle, arg: &str, key: &str) -> Result<(), Cm
     h.pv_paths.remove(key);
     super::vg::mdacopies::commit_balanced(ctx, h, false)?;
     if let (Some(info), false) = (info, ctx.common.test) {
+        let ignored = balance::ignored_now([&info], &FileOpener).map_err(failed)?;
         let mut alone = h.vg.clone();
         alone.lvs.clear();
         alone.pvs = vec![pv];
         VgHandle::new_vg(alone, vec![info])
             .remove(&FileOpener)
             .map_err(failed)?;
+        // An ignored area stays ignored, as with LVM2.
+        balance::apply(&ignored, true, &FileOpener).map_err(failed)?;
     }
     let _ = lock::invalidate_hints();
     ctx.print(format!("Removed \"{arg}\" from volume group \"{name}\""));

@@ -99,6 +99,29 @@ pub fn plan(h: &VgHandle, opener: &dyn DevOpener) -> Result<Vec<Flip>, PvEditErr
         .collect())
 }
 
+/// The areas of `pvs` that are ignored now, as flips that ignore them
+/// again (vgreduce and vgremove clear both slots of every area, the flag
+/// with them; LVM2 leaves an ignored area ignored).
+pub fn ignored_now<'a>(
+    pvs: impl IntoIterator<Item = &'a crate::metadata::store::PvInfo>,
+    opener: &dyn DevOpener,
+) -> Result<Vec<Flip>, PvEditError> {
+    let mut out = Vec::new();
+    for info in pvs {
+        let dev = opener.open(&info.path, false)?;
+        for locn in &info.label.header.metadata_areas {
+            if pvedit::mda_ignored(dev.as_ref(), locn) == Some(true) {
+                out.push(Flip {
+                    path: info.path.clone(),
+                    locn: *locn,
+                    ignored: true,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Writes the flips of `flips` whose new state is `ignored`.
 pub fn apply(flips: &[Flip], ignored: bool, opener: &dyn DevOpener) -> Result<(), PvEditError> {
     for f in flips.iter().filter(|f| f.ignored == ignored) {
