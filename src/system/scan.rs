@@ -306,6 +306,13 @@ impl Judge {
         push(kpath.display().to_string());
         let mut keys = vec![AliasKey::Rdev(r.major, r.minor)];
         for p in [&path, &kpath] {
+            // A block node's aliases are all under its device number
+            // (`collect_aliases` follows links to it); only the plain
+            // files of fake trees need the resolved path, which costs a
+            // readlink per path component.
+            if std::fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device()) {
+                continue;
+            }
             if let Ok(c) = std::fs::canonicalize(p) {
                 keys.push(AliasKey::Path(c));
             }
