@@ -242,9 +242,12 @@ fn create_one(
                     "{arg}: physical volume not initialized."
                 )));
             }
-            ctx.warn(format!(
-                "Forcing physical volume creation on {arg} of volume group \"{vg}\""
-            ));
+            // Only after a question answered (not with -y), as LVM2.
+            if !ctx.common.yes {
+                ctx.warn(format!(
+                    "Forcing physical volume creation on {arg} of volume group \"{vg}\""
+                ));
+            }
         }
     }
     let real = dev.size_bytes;
@@ -385,7 +388,8 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
                     "PV {arg} is used by a VG but its metadata is missing.\n  (If you are certain you need pvremove, then confirm by using --force twice.)\n  {arg}: physical volume label not removed."
                 )));
             }
-            if let Some(vg) = vg.filter(|v| !v.is_empty()) {
+            // LVM2 names a VG it did not find `<unknown>` here.
+            if let Some(vg) = vg.map(|v| if v.is_empty() { "<unknown>".into() } else { v }) {
                 if a.force < 2 {
                     return Err(CmdError::Failed(format!(
                         "PV {arg} is used by VG {vg} so please use vgreduce first.\n  (If you are certain you need pvremove, then confirm by using --force twice.)\n  {arg}: physical volume label not removed."
