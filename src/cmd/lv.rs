@@ -1276,4 +1276,28 @@ mod tests {
         assert_eq!(snapshot_min_chunks(3, 8, 8), Ok(()));
         assert!(snapshot_min_chunks(1, 8, 8).is_err());
     }
+
+    /// `-An` turns archive and backup off for the command, `-Ay` on,
+    /// whatever lvm.conf says; a bad value is a command-line error.
+    #[test]
+    fn autobackup_overrides_both_settings() {
+        use crate::system::lvmconf::LvmConf;
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("lvm.conf"),
+            "backup {\n archive = 1\n backup = 0\n}\n",
+        )
+        .unwrap();
+        let conf = |arg: Option<&str>| {
+            let c = super::with_autobackup(&Default::default(), arg).unwrap();
+            LvmConf::load_from(d.path(), std::path::Path::new("/dev"), &c.config).unwrap()
+        };
+        let n = conf(Some("n"));
+        assert!(!n.archive_enabled() && !n.backup_enabled());
+        let y = conf(Some("y"));
+        assert!(y.archive_enabled() && y.backup_enabled());
+        let none = conf(None);
+        assert!(none.archive_enabled() && !none.backup_enabled());
+        assert!(super::with_autobackup(&Default::default(), Some("x")).is_err());
+    }
 }
