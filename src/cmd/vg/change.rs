@@ -148,7 +148,8 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     for (name, id) in &keys {
         let one = (|| -> Result<(), CmdError> {
             if !props.is_empty() || copies.is_some() {
-                let (mut h, _g) = if props.partial_safe() {
+                // --vgmetadatacopies is no tag change: not with PVs missing.
+                let (mut h, _g) = if props.partial_safe() && copies.is_none() {
                     ctx.load_vg_handling_missing(name)?
                 } else {
                     ctx.load_vg_for_update(name)?
