@@ -48,6 +48,10 @@ pub(crate) struct PvchangeArgs {
     /// Accepted for compatibility (backups follow lvm.conf).
     #[arg(short = 'A', long = "autobackup", value_name = "y|n")]
     autobackup: Option<String>,
+    /// Change the PVs the selection selects (of those named, or all).
+    #[arg(short = 'S', long = "select", value_name = "String")]
+    select: Option<String>,
+    /// PVs by device, or `@tag` for the PVs with that tag.
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
 }
@@ -107,7 +111,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
             a.pvs[0]
         )));
     }
-    if !a.all && a.pvs.is_empty() {
+    if !a.all && a.pvs.is_empty() && a.select.is_none() {
         return Err(usage(
             "No command with matching syntax recognised.  Run 'pvchange --help' for more information.",
         ));
@@ -125,7 +129,11 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     let found = ctx.scan()?;
     let mut targets: Vec<Target> = Vec::new();
     let mut failed_any = false;
-    if a.all {
+    let selection = match &a.select {
+        Some(t) => Some(super::selecting::parse(t, crate::report::ReportType::Pvs)?),
+        None => None,
+    };
+    if a.all || a.pvs.is_empty() {
         for vg in found.vg_names() {
             if let Ok(h) = found.vg(&vg) {
                 for p in &h.vg.pvs {
@@ -148,6 +156,25 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     } else {
         for arg in &a.pvs {
+            if let Some(tag) = arg.strip_prefix('@') {
+                // The PVs carrying the tag, in any VG.
+                for vg in found.vg_names() {
+                    if let Ok(h) = found.vg(&vg) {
+                        for p in h.vg.pvs.iter().filter(|p| p.tags.iter().any(|t| t == tag)) {
+                            if let Some(path) = h.pv_path(&p.key) {
+                                if !targets.iter().any(|t| t.id == p.id) {
+                                    targets.push(Target {
+                                        name: path.to_string(),
+                                        vg: Some(vg.clone()),
+                                        id: p.id,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             let dev = match scan::resolve_device(arg, &ctx.conf) {
                 Ok(d) => d,
                 Err(_) => {
@@ -172,6 +199,15 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 id: p.id(),
             });
         }
+    }
+    if let Some(sel) = &selection {
+        let hs: Vec<_> = found
+            .vg_names()
+            .iter()
+            .filter_map(|n| found.vg(n).ok())
+            .collect();
+        let ids = super::selecting::pvs_selected(&ctx, &found, &hs, sel);
+        targets.retain(|t| ids.contains(&t.id));
     }
     // LVM2 goes VG by VG (by name), orphans last, whatever the argument order.
     targets.sort_by_key(|t| (t.vg.is_none(), t.vg.clone()));
