@@ -371,6 +371,13 @@ pub fn pvremove(args: Vec<OsString>) -> Result<(), CmdError> {
         let one = (|| -> Result<(), CmdError> {
             let dev = scan::resolve_device(arg, &ctx.conf).map_err(failed)?;
             let path = super::common::scan_name(&dev, &scan_result);
+            // A device carrying a PV that is also on another device is
+            // never written (issue 7), not even with -ff.
+            if scan_result.is_duplicate_device(&path) {
+                return Err(CmdError::Failed(format!(
+                    "Cannot use device {arg} with duplicates."
+                )));
+            }
             let pv = scan_result.pv_by_path(&path);
             // LVM2 wipes whatever label sectors a device has with -f, PV
             // or not (nothing else on the device is touched).

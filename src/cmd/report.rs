@@ -385,6 +385,41 @@ fn lv_selection(targets: &[String]) -> Result<(LvSelection, Vec<String>), CmdErr
     Ok((sel, vgs))
 }
 
+/// `VG/` arguments (an empty LV name): LVM2's reports look the VG up and
+/// say it is not found, or, when it exists, that the LV `VG/` is not
+/// (after the report). Taken out of the selection's errors.
+fn slash_vgs(sel: &mut LvSelection) -> Vec<String> {
+    let mut out = Vec::new();
+    sel.errors.retain(|e| {
+        match e
+            .strip_prefix("Failed to find logical volume \"")
+            .and_then(|r| r.strip_suffix("/\""))
+        {
+            Some(v) if !v.contains('/') => {
+                out.push(v.to_string());
+                false
+            }
+            _ => true,
+        }
+    });
+    out
+}
+
+/// LVM2's errors for the `VG/` arguments (`slash_vgs`); false when there
+/// was one.
+fn report_slash_vgs(ctx: &Ctx, scan: &Scan, vgs: &[String]) -> bool {
+    let names = scan.vg_names();
+    for v in vgs {
+        if names.iter().any(|n| n == v) {
+            ctx.error(format!("Failed to find logical volume \"{v}/\""));
+        } else {
+            ctx.error(format!("Volume group \"{v}\" not found"));
+            ctx.error(format!("Cannot process volume group {v}"));
+        }
+    }
+    vgs.is_empty()
+}
+
 /// LVs named on the command line that a VG read does not have, with
 /// LVM2's error for each; false when there was one.
 fn report_missing_lvs(ctx: &Ctx, hs: &[VgHandle], sel: &LvSelection) -> bool {
@@ -415,12 +450,16 @@ fn lvs_report(
     segments: bool,
     targets: &[String],
 ) -> Result<(), CmdError> {
-    let (sel, vg_names) = lv_selection(targets)?;
+    let (mut sel, vg_names) = lv_selection(targets)?;
+    let slashed = slash_vgs(&mut sel);
     for e in &sel.errors {
         ctx.error(e);
     }
-    if vg_names.is_empty() && !sel.all_vgs() {
+    if vg_names.is_empty() && (!sel.all_vgs() || !slashed.is_empty()) {
         // Every argument was refused: nothing is reported (not all VGs).
+        if !slashed.is_empty() {
+            report_slash_vgs(ctx, &ctx.scan()?, &slashed);
+        }
         return finish(false);
     }
     // An LV named explicitly is shown even when hidden (a merging
@@ -437,6 +476,8 @@ fn lvs_report(
     let devs = pv_device_maps(&hs);
     let records = lv_records(&hs, &devs, &states, Some(&sel));
     ok &= report_missing_lvs(ctx, &hs, &sel);
+    // lvs prints its report at the end, after the errors.
+    ok &= report_slash_vgs(ctx, &scan, &slashed);
     print_report(ctx, report::report_lvs(&records, &opts))?;
     finish(ok && sel.errors.is_empty())
 }
@@ -867,12 +908,16 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
         return lvs_report(&ctx, &a.report, a.all, false, &a.targets);
     }
     let units = display_units(&a.report.units)?;
-    let (sel, vg_names) = lv_selection(&a.targets)?;
+    let (mut sel, vg_names) = lv_selection(&a.targets)?;
+    let slashed = slash_vgs(&mut sel);
     for e in &sel.errors {
         ctx.error(e);
     }
-    if vg_names.is_empty() && !sel.all_vgs() {
+    if vg_names.is_empty() && (!sel.all_vgs() || !slashed.is_empty()) {
         // Every argument was refused: nothing is reported (not all VGs).
+        if !slashed.is_empty() {
+            report_slash_vgs(&ctx, &ctx.scan()?, &slashed);
+        }
         return finish(false);
     }
     let _g = list_lock(&ctx, &vg_names)?;
@@ -895,7 +940,8 @@ pub fn lvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
     ctx.print_lines(&report::lvdisplay(&records, a.all, units));
     // LVM2 names a missing LV after the ones it displayed.
     let found = report_missing_lvs(&ctx, &hs, &sel);
-    finish(ok && found && sel.errors.is_empty())
+    let slashes = report_slash_vgs(&ctx, &scan, &slashed);
+    finish(ok && found && slashes && sel.errors.is_empty())
 }
 
 #[derive(Parser, Debug)]

@@ -186,7 +186,21 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     }
     // A PV too small for one extent joins with none (LVM2 allows it: a
-    // PV that only keeps metadata).
+    // PV that only keeps metadata) -- with the default sizes. An extent
+    // or metadata area size the user gave that leaves a PV no extent is
+    // refused before anything is written (issue 7: LVM2 writes such a VG).
+    if a.extent_size.is_some() || new_pv.mda_size_given {
+        if let Some(p) = planned
+            .iter()
+            .find(|p| store::pe_count_for(&p.info, extent_size) == 0)
+        {
+            return Err(CmdError::Failed(format!(
+                "Physical volume {} is too small for extent size {}.",
+                p.arg,
+                units::display_size(extent_size)
+            )));
+        }
+    }
     // LVM2 writes the new PVs, then fails in vg_write; rlvm refuses first.
     // (Areas all ignored are fine: one is put in use, as LVM2 does.)
     if planned
