@@ -60,7 +60,7 @@ for t in tests/*.rs; do
     [ "$t" = boot ] || targets+=(--test "$t")
 done
 rc=0
-cargo test "${targets[@]}" 2>&1 | tee "$log" || rc=$?
+cargo test --no-fail-fast "${targets[@]}" 2>&1 | tee "$log" || rc=$?
 cargo test --doc 2>&1 | tee -a "$log" || rc=$?
 stage "cargo test: other targets done; waiting for the boot test"
 wait "$boot_pid" || true

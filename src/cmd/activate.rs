@@ -13,7 +13,7 @@ use crate::ops::activate::{self as act, Filter};
 
 use super::common::{failed, parse, vg_arg, CmdError, CommonArgs, Ctx};
 use super::poll;
-use super::vg::select;
+use super::vgselect as select;
 
 /// Activation mode from `-a`: (activate?, auto?).
 pub fn parse_mode(mode: &str) -> Result<(bool, bool), CmdError> {

@@ -18,7 +18,7 @@ use super::common::{
 };
 use super::{activate, confirm, selecting};
 
-pub(crate) mod select;
+use super::lvselect as select;
 
 #[derive(Parser, Debug)]
 #[command(about = "Create a logical volume")]
@@ -1052,7 +1052,7 @@ pub fn lvchange(args: Vec<OsString>) -> Result<(), CmdError> {
     };
     let deactivating = a.activate.as_deref().is_some_and(|m| m.ends_with('n'));
     for vg_name in vgs {
-        match crate::cmd::vg::select::vg_to_activate(&ctx, &scan, &vg_name, !deactivating) {
+        match crate::cmd::vgselect::vg_to_activate(&ctx, &scan, &vg_name, !deactivating) {
             Ok(h) => {
                 let mut picked = sel.pick(&h.vg, false, a.activate.is_some());
                 if let Some(s) = &selection {
@@ -1220,7 +1220,7 @@ fn change_persistent(
                 if h.vg.lv(lv_name).is_none() {
                     return Err(not_found());
                 }
-                super::report::kernel_states(ctx, &h)
+                super::records::kernel_states(ctx, &h)
                     .get(lv_name)
                     .is_some_and(|f| f.device.is_some())
             };

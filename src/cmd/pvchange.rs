@@ -453,7 +453,7 @@ pub(crate) fn clear_outdated(ctx: &Ctx, name: &str) -> Result<(), CmdError> {
     for info in found.outdated_pvs(name) {
         ctx.warn(format!("wiping mda on outdated PV {}", info.path));
         let d = FileOpener.open(&info.path, true).map_err(failed)?;
-        crate::metadata::label::clear_outdated(d.as_ref(), &info.label).map_err(|e| {
+        crate::metadata::pvedit::clear_outdated(d.as_ref(), &info.label).map_err(|e| {
             CmdError::Failed(format!("Failed to clear outdated PV {}: {e}", info.path))
         })?;
     }

@@ -12,7 +12,7 @@ use crate::metadata::store::{Scan, VgHandle};
 use crate::report::{self, ReportType, Selection};
 
 use super::common::{CmdError, Ctx};
-use super::report::{kernel_states, lv_records, pv_device_maps, pv_records, vg_record};
+use super::records::{kernel_states, lv_records, pv_device_maps, pv_records, vg_record};
 
 /// The `-S` text parsed for a command of `rt` objects; LVM2's words for a
 /// bad selection (exit 5).

@@ -6,7 +6,7 @@ mod cfg;
 mod change;
 mod ck;
 pub(crate) mod mdacopies;
-pub(crate) mod select;
+use super::vgselect as select;
 mod systemid;
 mod vgscan;
 
@@ -238,7 +238,7 @@ pub fn vgcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     }
     let mut vg = store::new_vg(&name, extent_size, &pv_infos);
     if ctx.conf.get_bool("metadata/check_pv_device_sizes", true) {
-        let small = crate::metadata::device::pv_size_warnings(vg.pvs.iter().zip(&pv_infos));
+        let small = crate::metadata::store::pv_size_warnings(vg.pvs.iter().zip(&pv_infos));
         small.iter().for_each(|w| ctx.warn(w));
     }
     for (pv, info) in vg.pvs.iter_mut().zip(&pv_infos) {
@@ -369,11 +369,11 @@ fn remove_one(ctx: &Ctx, key: &select::VgKey, force: bool) -> Result<(), CmdErro
         handle.vg.lvs.clear();
     }
     if !ctx.common.test {
-        let ignored = crate::metadata::mda::balance::ignored_now(handle.pvs.values(), &FileOpener)
+        let ignored = crate::metadata::mda_balance::ignored_now(handle.pvs.values(), &FileOpener)
             .map_err(failed)?;
         handle.remove(&FileOpener).map_err(failed)?;
         // An ignored area stays ignored, as with LVM2.
-        crate::metadata::mda::balance::apply(&ignored, true, &FileOpener).map_err(failed)?;
+        crate::metadata::mda_balance::apply(&ignored, true, &FileOpener).map_err(failed)?;
         if let Err(e) = backup::remove_backup(&ctx.conf, name) {
             ctx.warn(format!(
                 "Failed to remove backup of volume group {name}: {e}"

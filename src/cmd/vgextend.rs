@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::metadata::id::Id;
-use crate::metadata::mda::balance;
+use crate::metadata::mda_balance as balance;
 use crate::metadata::model::{Flags, Pv};
 use crate::metadata::store::{self, DevOpener, FileOpener, VgHandle};
 use crate::system::{blocksize, lock, scan};

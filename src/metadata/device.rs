@@ -245,64 +245,9 @@ impl<T: BlockDev + ?Sized> BlockDev for std::sync::Arc<T> {
     }
 }
 
-/// LVM2's `check_pv_dev_sizes` (lib/metadata/metadata.c): one warning
-/// per PV whose device (`PvInfo::size`) is smaller than the size the VG
-/// records for it (`dev_size`, from the label: pvcreate or pvresize
-/// `--setphysicalvolumesize`). Callers print them when
-/// `metadata/check_pv_device_sizes` is on (LVM2's default).
-pub fn pv_size_warnings<'a>(
-    pvs: impl IntoIterator<Item = (&'a super::model::Pv, &'a super::store::PvInfo)>,
-) -> Vec<String> {
-    pvs.into_iter()
-        .filter_map(|(pv, info)| {
-            let recorded = pv.dev_size?;
-            let dev = info.size / 512;
-            (dev < recorded).then(|| {
-                format!(
-                    "Device {} has size of {dev} sectors which is smaller than corresponding PV size of {recorded} sectors. Was device resized?",
-                    info.path
-                )
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pv_size_warnings_name_devices_smaller_than_recorded() {
-        use crate::metadata::alloc::fixtures::pv;
-        use crate::metadata::label::{Label, PvHeader};
-        use crate::metadata::store::PvInfo;
-        let info = |path: &str, mib: u64| PvInfo {
-            path: path.into(),
-            size: mib << 20,
-            label: Label {
-                sector: 1,
-                header: PvHeader {
-                    id: pv("x", 1).id,
-                    device_size: 0,
-                    data_areas: vec![],
-                    metadata_areas: vec![],
-                    ext_version: 2,
-                    ext_flags: 0,
-                    bootloader_areas: vec![],
-                },
-            },
-            mdas: vec![],
-        };
-        let (mut a, mut b, c) = (pv("pv0", 1), pv("pv1", 1), pv("pv2", 1));
-        a.dev_size = Some(32768); // 16 MiB recorded on an 8 MiB device
-        b.dev_size = Some(16384);
-        let (ia, ib, ic) = (info("/dev/a", 8), info("/dev/b", 8), info("/dev/c", 1));
-        let w = pv_size_warnings([(&a, &ia), (&b, &ib), (&c, &ic)]);
-        assert_eq!(
-            w,
-            ["Device /dev/a has size of 16384 sectors which is smaller than corresponding PV size of 32768 sectors. Was device resized?"]
-        );
-    }
 
     #[test]
     fn memdev_exact_reads_and_bounds() {

@@ -45,7 +45,6 @@ use std::io;
 use super::crc::lvm_crc;
 use super::device::BlockDev;
 
-pub mod balance;
 pub mod dump;
 pub mod dumpio;
 pub mod repair;

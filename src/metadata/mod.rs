@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod id;
 pub mod label;
 pub mod mda;
+pub mod mda_balance;
 pub mod model;
 pub mod names;
 pub mod pvedit;

@@ -10,7 +10,9 @@
 //! at formatted areas).
 
 use super::device::BlockDev;
-use super::label::{self, DiskLocn, Label, LabelError};
+use super::label::{
+    self, write_label, DiskLocn, Label, LabelError, PV_EXT_USED, PV_HEADER_EXTENSION_VSN,
+};
 use super::mda::{self, MdaError, MdaHeader, RAW_LOCN_IGNORED};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,12 +78,59 @@ pub fn rewrite_label(
     Ok(())
 }
 
+/// Why an outdated PV could not be made an orphan again.
+#[derive(Debug, thiserror::Error)]
+pub enum ClearError {
+    #[error(transparent)]
+    Label(#[from] LabelError),
+    #[error(transparent)]
+    Mda(#[from] super::mda::MdaError),
+}
+
+/// Makes a PV its VG no longer lists (LVM2's outdated PV) an orphan again,
+/// as `vgck --updatemetadata` does: the label loses its "used" flag, then
+/// each metadata area is formatted empty. In that order, a crash between
+/// the two leaves areas that still name the VG: the PV is found outdated
+/// again and the next repair finishes it.
+pub fn clear_outdated(dev: &dyn BlockDev, label: &Label) -> Result<(), ClearError> {
+    let mut l = label.clone();
+    l.header.ext_flags &= !PV_EXT_USED;
+    if l.header.ext_version < PV_HEADER_EXTENSION_VSN {
+        l.header.ext_version = PV_HEADER_EXTENSION_VSN;
+    }
+    write_label(dev, &l)?;
+    for m in &label.header.metadata_areas {
+        super::mda::init_mda(dev, m.offset, m.size)?;
+    }
+    dev.sync().map_err(LabelError::Io)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metadata::device::MemDev;
     use crate::metadata::id::Id;
     use crate::metadata::store::{self, PvLayout};
+
+    #[test]
+    fn clear_outdated_leaves_an_orphan() {
+        let d = MemDev::new(8 << 20);
+        let info = store::create_pv(&d, "/dev/x", Id::random(), &PvLayout::default()).unwrap();
+        let locn = info.label.header.metadata_areas[0];
+        let hdr = crate::metadata::mda::read_mda_header(&d, locn.offset).unwrap();
+        let text = crate::metadata::mda::write_text(&d, &hdr, b"vg0 {\n}\n").unwrap();
+        crate::metadata::mda::write_mda_header(&d, &hdr.with_committed(text)).unwrap();
+        let mut used = info.label.clone();
+        used.header.ext_flags |= PV_EXT_USED;
+        write_label(&d, &used).unwrap();
+        clear_outdated(&d, &used).unwrap();
+        let l = label::read_label(&d).unwrap().unwrap();
+        assert_eq!(l.header.ext_flags & PV_EXT_USED, 0);
+        assert_eq!(l.header.id, info.label.header.id);
+        let h = crate::metadata::mda::read_mda_header(&d, locn.offset).unwrap();
+        assert!(h.slots[0].is_empty() && h.slots[1].is_empty());
+    }
 
     #[test]
     fn ignore_flag_round_trips_and_drops_stale_pointers() {

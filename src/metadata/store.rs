@@ -999,9 +999,7 @@ impl Scan {
                 }
             }
         }
-        let small = super::device::pv_size_warnings(
-            vg.pvs.iter().filter_map(|p| Some((p, pvs.get(&p.key)?))),
-        );
+        let small = pv_size_warnings(vg.pvs.iter().filter_map(|p| Some((p, pvs.get(&p.key)?))));
         if self.check_dev_sizes && !small.is_empty() {
             warnings.extend(small);
             warnings.push(format!(
@@ -1657,9 +1655,63 @@ pub fn pe_count_for(info: &PvInfo, extent_size: u64) -> u64 {
     end.saturating_sub(pe_start) / (extent_size * 512)
 }
 
+/// LVM2's `check_pv_dev_sizes` (lib/metadata/metadata.c): one warning
+/// per PV whose device (`PvInfo::size`) is smaller than the size the VG
+/// records for it (`dev_size`, from the label: pvcreate or pvresize
+/// `--setphysicalvolumesize`). Callers print them when
+/// `metadata/check_pv_device_sizes` is on (LVM2's default).
+pub fn pv_size_warnings<'a>(
+    pvs: impl IntoIterator<Item = (&'a super::model::Pv, &'a PvInfo)>,
+) -> Vec<String> {
+    pvs.into_iter()
+        .filter_map(|(pv, info)| {
+            let recorded = pv.dev_size?;
+            let dev = info.size / 512;
+            (dev < recorded).then(|| {
+                format!(
+                    "Device {} has size of {dev} sectors which is smaller than corresponding PV size of {recorded} sectors. Was device resized?",
+                    info.path
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pv_size_warnings_name_devices_smaller_than_recorded() {
+        use crate::metadata::alloc::fixtures::pv;
+        use crate::metadata::label::{Label, PvHeader};
+        let info = |path: &str, mib: u64| PvInfo {
+            path: path.into(),
+            size: mib << 20,
+            label: Label {
+                sector: 1,
+                header: PvHeader {
+                    id: pv("x", 1).id,
+                    device_size: 0,
+                    data_areas: vec![],
+                    metadata_areas: vec![],
+                    ext_version: 2,
+                    ext_flags: 0,
+                    bootloader_areas: vec![],
+                },
+            },
+            mdas: vec![],
+        };
+        let (mut a, mut b, c) = (pv("pv0", 1), pv("pv1", 1), pv("pv2", 1));
+        a.dev_size = Some(32768); // 16 MiB recorded on an 8 MiB device
+        b.dev_size = Some(16384);
+        let (ia, ib, ic) = (info("/dev/a", 8), info("/dev/b", 8), info("/dev/c", 1));
+        let w = pv_size_warnings([(&a, &ia), (&b, &ib), (&c, &ic)]);
+        assert_eq!(
+            w,
+            ["Device /dev/a has size of 16384 sectors which is smaller than corresponding PV size of 32768 sectors. Was device resized?"]
+        );
+    }
 
     /// VGs `vg0` (on one PV) and `vg1` (on another), committed in memory.
     fn two_vgs() -> MemOpener {

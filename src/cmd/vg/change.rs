@@ -122,8 +122,13 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         return super::systemid::vgchange_systemid(&ctx, &a.vgs, sid);
     }
     let scan = ctx.scan()?;
-    let (mut keys, mut failed_any) =
-        super::select::select_vg_keys(&ctx, &scan, &a.vgs, Access::default(), a.select.as_deref())?;
+    let (mut keys, mut failed_any) = super::super::vgselect::select_vg_keys(
+        &ctx,
+        &scan,
+        &a.vgs,
+        Access::default(),
+        a.select.as_deref(),
+    )?;
     if let Some(aa) = &a.autoactivation {
         let names = keys.iter().map(|(n, _)| n.clone()).collect();
         match event_vgs(&ctx, &scan, aa, !a.vgs.is_empty(), names) {
@@ -134,7 +139,7 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
     // A deactivation of every VG includes foreign ones with LVs active
     // here (LVM2's `include_active_foreign_vgs`).
     if a.vgs.is_empty() && a.activate.as_deref().is_some_and(|m| m.ends_with('n')) {
-        keys.extend(super::select::active_foreign_keys(&ctx, &scan));
+        keys.extend(super::super::vgselect::active_foreign_keys(&ctx, &scan));
         keys.sort();
     }
     drop(scan);

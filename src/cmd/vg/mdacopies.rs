@@ -1,11 +1,11 @@
 //! `--vgmetadatacopies` (vgcreate's `--metadatacopies`): the VG's
 //! preferred number of metadata copies, and commits that keep the VG's
 //! metadata areas in use or ignored to match it
-//! (`metadata::mda::balance`).
+//! (`metadata::mda_balance`).
 
 use std::ffi::OsString;
 
-use crate::metadata::mda::balance;
+use crate::metadata::mda_balance as balance;
 use crate::metadata::store::{self, FileOpener, VgHandle};
 
 use super::super::common::{failed, CmdError, Ctx};
@@ -90,7 +90,7 @@ pub(crate) fn commit_with(
 /// Commits `h` with its metadata areas brought to the VG's
 /// `metadata_copies` first (`all_in_use`: every area in use): areas used
 /// again are flipped before the commit, areas to ignore after it (see
-/// `metadata::mda::balance`).
+/// `metadata::mda_balance`).
 pub(crate) fn commit_balanced(
     ctx: &Ctx,
     h: &mut VgHandle,

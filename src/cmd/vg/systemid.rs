@@ -26,7 +26,8 @@ fn new_system_id(arg: &str) -> Result<Option<String>, CmdError> {
 pub fn vgchange_systemid(ctx: &Ctx, vgs: &[String], arg: &str) -> Result<(), CmdError> {
     let wanted = new_system_id(arg)?;
     let _g = ctx.lock_global(true)?;
-    let (names, mut bad) = super::select::select_vgs(ctx, &ctx.scan()?, vgs, Access::default())?;
+    let (names, mut bad) =
+        super::super::vgselect::select_vgs(ctx, &ctx.scan()?, vgs, Access::default())?;
     for name in &names {
         if let Err(e) = change_one(ctx, name, wanted.as_deref()) {
             if let CmdError::Failed(m) = &e {

@@ -10,7 +10,7 @@
 use crate::metadata::model::{LvRole, Vg};
 use crate::metadata::names;
 
-use super::super::common::{split_lv_arg, LvArg};
+use super::common::{split_lv_arg, LvArg};
 
 /// What the arguments of an LV command select.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -209,7 +209,7 @@ mod tests {
     }
 
     fn vg() -> Vg {
-        let text = include_str!("../../../tests/golden/cases/snapshots/backup.vg");
+        let text = include_str!("../../tests/golden/cases/snapshots/backup.vg");
         crate::metadata::text::import_vg(text).expect("import").0
     }
 
