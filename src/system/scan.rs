@@ -466,8 +466,23 @@ fn raw_by_devno(roots: &Roots, major: u32, minor: u32) -> Option<RawDev> {
     Some(disk)
 }
 
-/// All kernel block devices: disks then their partitions, sorted by name.
+/// LVM2's device cache keeps devices in a tree keyed by the 32-bit
+/// `dev_t` (glibc's `makedev` truncated), and its scan walks that tree:
+/// the order of its scan warnings and of the first device seen of a
+/// duplicate. rlvm scans in the same order.
+fn devt_key(d: &RawDev) -> u32 {
+    ((d.major & 0xfff) << 8) | (d.minor & 0xff) | ((d.minor & 0xfff00) << 12)
+}
+
+/// All kernel block devices, in LVM2's scan order ([`devt_key`]).
 fn enumerate(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
+    let mut out = enumerate_unsorted(roots)?;
+    out.sort_by_key(devt_key);
+    Ok(out)
+}
+
+/// All kernel block devices: disks then their partitions, sorted by name.
+fn enumerate_unsorted(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
     let block = roots.sysfs.join("block");
     let rd = match std::fs::read_dir(&block) {
         Ok(rd) => rd,
@@ -691,7 +706,8 @@ mod tests {
         let f = standard();
         assert_eq!(
             f.scan(&[]),
-            vec!["dev/mapper/luks", "dev/loop0", "dev/sda1", "dev/sdb"]
+            // LVM2's order: by dev_t (7:0, 8:1, 8:16, 253:1), not by name.
+            vec!["dev/loop0", "dev/sda1", "dev/sdb", "dev/mapper/luks"]
         );
     }
 
