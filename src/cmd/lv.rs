@@ -753,7 +753,7 @@ pub fn lvremove(args: Vec<OsString>) -> Result<(), CmdError> {
     result
 }
 
-fn remove_lv(
+pub(crate) fn remove_lv(
     ctx: &Ctx,
     handle: &mut store::VgHandle,
     name: &str,

@@ -51,8 +51,8 @@ pub(crate) struct VgreduceArgs {
     /// Remove missing PVs that no LV uses.
     #[arg(long = "removemissing")]
     removemissing: bool,
-    /// With --removemissing: refused for missing PVs in use (rlvm never
-    /// removes LVs here).
+    /// With --removemissing: also remove the LVs that use a missing PV
+    /// (with their snapshots).
     #[arg(short = 'f', long = "force", action = clap::ArgAction::Count)]
     force: u8,
     /// Accepted for compatibility (backups follow lvm.conf).
@@ -347,37 +347,102 @@ fn remove_pv(ctx: &Ctx, h: &mut VgHandle, arg: &str, key: &str) -> Result<(), Cm
 }
 
 /// `vgreduce --removemissing`: the missing PVs that no LV uses leave the
-/// VG. A missing PV still in use stays (LVM2 removes its LVs with
-/// --force; rlvm never removes LVs here) and the command fails.
+/// VG. A missing PV still in use stays and the command fails, unless
+/// `--force`: then, as LVM2, every LV with an extent on a missing PV is
+/// removed whole (with its snapshots; a snapshot whose COW is partial
+/// goes alone), each as `lvremove -f` would (devices deactivated, one
+/// crash-safe commit per LV: a crash leaves some LVs removed and the
+/// others as they were), and then the missing PVs leave.
 fn remove_missing(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
     let (mut h, _v) = ctx.load_vg_handling_missing(name)?;
-    let missing: Vec<String> =
+    let missing_pvs = |h: &VgHandle| -> Vec<String> {
         h.vg.pvs
             .iter()
             .filter(|p| h.missing.contains(&p.key) || p.flags.has("MISSING"))
             .map(|p| p.key.clone())
-            .collect();
+            .collect()
+    };
+    let missing = missing_pvs(&h);
     if missing.is_empty() {
         ctx.print(format!("Volume group \"{name}\" is already consistent."));
         return Ok(());
     }
-    let (used, unused): (Vec<String>, Vec<String>) =
-        missing.into_iter().partition(|k| h.vg.pe_used_on(k) > 0);
+    if force {
+        for lv in partial_lvs(&h.vg, &missing) {
+            // Gone with its origin, removed before it.
+            if h.vg.lv(&lv).is_some() {
+                super::lv::remove_lv(ctx, &mut h, &lv, true)?;
+            }
+        }
+    }
+    let (used, unused): (Vec<String>, Vec<String>) = missing_pvs(&h)
+        .into_iter()
+        .partition(|k| h.vg.pe_used_on(k) > 0);
     if !unused.is_empty() {
         h.vg.pvs.retain(|p| !unused.contains(&p.key));
         h.missing.retain(|k| !unused.contains(k));
         super::vg::mdacopies::commit_balanced(ctx, &mut h, false)?;
     }
     if !used.is_empty() {
-        let how = if force {
-            "rlvm does not remove LVs with --removemissing --force; remove them with lvremove."
-        } else {
-            "To remove them unconditionally use: vgreduce --removemissing --force."
-        };
         return Err(CmdError::Failed(format!(
-            "There are still partial LVs in VG {name}.\n  {how}"
+            "There are still partial LVs in VG {name}.\n  To remove them unconditionally use: vgreduce --removemissing --force."
         )));
     }
     ctx.print(format!("Wrote out consistent volume group {name}."));
     Ok(())
+}
+
+/// The LVs `vgreduce --removemissing --force` removes, in the order to
+/// remove them: each visible LV with an extent on one of `missing` (a
+/// snapshot's COW stands for the snapshot; the snapshot link is no LV to
+/// the user), snapshots before origins so that each removal is one
+/// family's.
+fn partial_lvs(vg: &crate::metadata::model::Vg, missing: &[String]) -> Vec<String> {
+    use crate::metadata::model::{LvRole, SegmentKind};
+    let on_missing = |lv: &crate::metadata::model::Lv| {
+        lv.segments.iter().any(|seg| match &seg.kind {
+            SegmentKind::Striped { stripes, .. } => stripes.iter().any(|a| missing.contains(&a.pv)),
+            _ => false,
+        })
+    };
+    let roles = vg.roles();
+    let mut cows = Vec::new();
+    let mut others = Vec::new();
+    for (lv, role) in vg.lvs.iter().zip(&roles) {
+        if !on_missing(lv) || *role == LvRole::SnapshotLink {
+            continue;
+        }
+        if *role == LvRole::Cow {
+            cows.push(lv.name.clone());
+        } else {
+            others.push(lv.name.clone());
+        }
+    }
+    cows.extend(others);
+    cows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial_lvs;
+    use crate::metadata::model::SegmentKind;
+
+    #[test]
+    fn partial_lvs_are_those_on_missing_pvs_cows_first() {
+        let text = include_str!("../../tests/golden/cases/snapshots/backup.vg");
+        let mut vg = crate::metadata::text::import_vg(text).expect("import").0;
+        // plain-lv moves to a second PV.
+        let mut pv1 = vg.pvs[0].clone();
+        pv1.key = "pv1".into();
+        vg.pvs.push(pv1);
+        let plain = vg.lvs.iter_mut().find(|l| l.name == "plain-lv").unwrap();
+        for seg in &mut plain.segments {
+            if let SegmentKind::Striped { stripes, .. } = &mut seg.kind {
+                stripes.iter_mut().for_each(|a| a.pv = "pv1".into());
+            }
+        }
+        assert_eq!(partial_lvs(&vg, &["pv0".into()]), ["snapA", "lv-1", "lv0"]);
+        assert_eq!(partial_lvs(&vg, &["pv1".into()]), ["plain-lv"]);
+        assert!(partial_lvs(&vg, &[]).is_empty());
+    }
 }
