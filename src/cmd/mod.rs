@@ -6,6 +6,7 @@
 
 mod activate;
 mod common;
+mod fullreport;
 mod info;
 mod lv;
 mod lvconvert;
@@ -28,6 +29,7 @@ mod vgexport;
 mod vgextend;
 mod vgrename;
 mod vgselect;
+mod vgsplit;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -179,6 +181,11 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
     ("vgrename", "Rename a volume group", vgrename::vgrename),
     ("vgmerge", "Merge volume groups", vgrename::vgmerge),
     (
+        "vgsplit",
+        "Move physical volumes into a new or existing volume group",
+        vgsplit::vgsplit,
+    ),
+    (
         "vgimportclone",
         "Import a VG from cloned PVs",
         vgrename::vgimportclone,
@@ -188,6 +195,7 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         "Manage the devices file",
         lvmdevices::lvmdevices,
     ),
+    ("fullreport", "Display full report", fullreport::fullreport),
     (
         "lvmconfig",
         "Display and manipulate configuration information",
@@ -254,8 +262,10 @@ fn definition(name: &str) -> Option<clap::Command> {
         "pvck" => pvck::PvckArgs::command(),
         "vgrename" => vgrename::VgrenameArgs::command(),
         "vgmerge" => vgrename::VgmergeArgs::command(),
+        "vgsplit" => vgsplit::VgsplitArgs::command(),
         "vgimportclone" => vgrename::VgimportcloneArgs::command(),
         "lvmdevices" => lvmdevices::LvmdevicesArgs::command(),
+        "fullreport" => fullreport::FullreportArgs::command(),
         "lvmconfig" | "dumpconfig" | "config" => lvmconfig::LvmconfigArgs::command(),
         "formats" => info::FormatsArgs::command(),
         "segtypes" => info::SegtypesArgs::command(),
