@@ -6,7 +6,6 @@
 
 mod activate;
 mod common;
-mod fullreport;
 mod info;
 mod lv;
 mod lvconvert;
@@ -195,7 +194,6 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         "Manage the devices file",
         lvmdevices::lvmdevices,
     ),
-    ("fullreport", "Display full report", fullreport::fullreport),
     (
         "lvmconfig",
         "Display and manipulate configuration information",
@@ -265,7 +263,6 @@ fn definition(name: &str) -> Option<clap::Command> {
         "vgsplit" => vgsplit::VgsplitArgs::command(),
         "vgimportclone" => vgrename::VgimportcloneArgs::command(),
         "lvmdevices" => lvmdevices::LvmdevicesArgs::command(),
-        "fullreport" => fullreport::FullreportArgs::command(),
         "lvmconfig" | "dumpconfig" | "config" => lvmconfig::LvmconfigArgs::command(),
         "formats" => info::FormatsArgs::command(),
         "segtypes" => info::SegtypesArgs::command(),
