@@ -6,6 +6,7 @@
 
 mod activate;
 mod common;
+mod fullreport;
 mod info;
 mod lv;
 mod lvconvert;
@@ -194,6 +195,7 @@ pub const COMMANDS: &[(&str, &str, Runner)] = &[
         "Manage the devices file",
         lvmdevices::lvmdevices,
     ),
+    ("fullreport", "Display full report", fullreport::fullreport),
     (
         "lvmconfig",
         "Display and manipulate configuration information",
@@ -263,6 +265,7 @@ fn definition(name: &str) -> Option<clap::Command> {
         "vgsplit" => vgsplit::VgsplitArgs::command(),
         "vgimportclone" => vgrename::VgimportcloneArgs::command(),
         "lvmdevices" => lvmdevices::LvmdevicesArgs::command(),
+        "fullreport" => fullreport::FullreportArgs::command(),
         "lvmconfig" | "dumpconfig" | "config" => lvmconfig::LvmconfigArgs::command(),
         "formats" => info::FormatsArgs::command(),
         "segtypes" => info::SegtypesArgs::command(),

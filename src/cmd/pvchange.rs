@@ -61,6 +61,14 @@ struct Target {
     name: String,
     vg: Option<String>,
     id: crate::metadata::id::Id,
+    /// An orphan whose label says "used" (PV_EXT_USED): its VG's metadata
+    /// is missing (LVM2's `is_used_pv`).
+    used: bool,
+}
+
+/// Whether a PV no VG claims is still marked used by one.
+fn marked_used(p: &PvInfo) -> bool {
+    p.label.header.ext_flags & crate::metadata::label::PV_EXT_USED != 0
 }
 
 fn plural(n: usize) -> &'static str {
@@ -123,7 +131,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
         addtag,
         deltag,
         ignore,
-        force: a.force > 0,
+        force: a.force,
     };
     let _g = ctx.lock_global(true)?;
     let found = ctx.scan()?;
@@ -142,6 +150,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                             name: path.to_string(),
                             vg: Some(vg.clone()),
                             id: p.id,
+                            used: false,
                         });
                     }
                 }
@@ -152,6 +161,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 name: o.path.clone(),
                 vg: None,
                 id: o.id(),
+                used: marked_used(o),
             });
         }
     } else {
@@ -167,6 +177,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                                         name: path.to_string(),
                                         vg: Some(vg.clone()),
                                         id: p.id,
+                                        used: false,
                                     });
                                 }
                             }
@@ -193,10 +204,12 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
                 .vg()
                 .map(|v| v.name.clone())
                 .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name));
+            let used = vg.is_none() && marked_used(p);
             targets.push(Target {
                 name: arg.clone(),
                 vg,
                 id: p.id(),
+                used,
             });
         }
     }
@@ -250,8 +263,9 @@ struct Change {
     deltag: Vec<String>,
     /// --metadataignore y (true) or n.
     ignore: Option<bool>,
-    /// -f: no question about the VG's preferred number of copies.
-    force: bool,
+    /// -f: no question about the VG's preferred number of copies; -ff:
+    /// an orphan marked used may be changed.
+    force: u8,
     /// -u: a new UUID.
     uuid: bool,
 }
@@ -260,6 +274,9 @@ struct Change {
 fn change_one(ctx: &Ctx, t: &Target, c: &Change) -> Result<bool, CmdError> {
     let (alloc, addtag, deltag) = (c.alloc, &c.addtag, &c.deltag);
     let Some(vg_name) = &t.vg else {
+        if addtag.is_empty() && deltag.is_empty() {
+            refuse_used_orphan(t, c.force)?;
+        }
         if alloc.is_none() && addtag.is_empty() && deltag.is_empty() {
             if let Some(y) = c.ignore {
                 ignore_orphan(ctx, t, y)?;
@@ -340,7 +357,7 @@ fn change_one(ctx: &Ctx, t: &Target, c: &Change) -> Result<bool, CmdError> {
         }
         let copies = h.vg.metadata_copies.unwrap_or(0);
         if copies != 0 {
-            if !c.force
+            if c.force == 0
                 && !confirm(
                     ctx,
                     &format!(
@@ -370,6 +387,20 @@ fn change_one(ctx: &Ctx, t: &Target, c: &Change) -> Result<bool, CmdError> {
     }
     ctx.commit(&mut h, &store::command_line())?;
     Ok(true)
+}
+
+/// LVM2's `_pvchange_single`: a PV in no VG but marked used belongs to a
+/// VG whose metadata was not found; changing it (a new UUID above all)
+/// would orphan it from that VG for good, so it takes -ff.
+fn refuse_used_orphan(t: &Target, force: u8) -> Result<(), CmdError> {
+    if t.used && force < 2 {
+        return Err(CmdError::Failed(used_orphan_message(&t.name)));
+    }
+    Ok(())
+}
+
+fn used_orphan_message(name: &str) -> String {
+    format!("PV {name} is used by a VG but its metadata is missing.\n  Can't change PV '{name}' without -ff.")
 }
 
 /// Whether each metadata area of `info` is ignored, read from its header.
@@ -471,4 +502,32 @@ fn ignore_orphan(ctx: &Ctx, t: &Target, y: bool) -> Result<(), CmdError> {
         set_flags(info, y)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(used: bool) -> Target {
+        Target {
+            name: "/dev/loop1".into(),
+            vg: None,
+            id: crate::metadata::id::Id::random(),
+            used,
+        }
+    }
+
+    #[test]
+    fn used_orphan_needs_double_force() {
+        for force in [0, 1] {
+            let e = refuse_used_orphan(&target(true), force).unwrap_err();
+            let CmdError::Failed(m) = e else {
+                panic!("wrong error kind")
+            };
+            assert!(m.contains("is used by a VG but its metadata is missing"));
+            assert!(m.contains("Can't change PV '/dev/loop1' without -ff."));
+        }
+        assert!(refuse_used_orphan(&target(true), 2).is_ok());
+        assert!(refuse_used_orphan(&target(false), 0).is_ok());
+    }
 }

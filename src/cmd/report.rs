@@ -19,7 +19,7 @@ use super::records::{
 
 /// The options shared by lvs, vgs and pvs.
 #[derive(Args, Debug, Clone)]
-struct ReportArgs {
+pub(super) struct ReportArgs {
     /// Fields to show: a comma list; +field adds, -field removes.
     #[arg(
         short = 'o',
@@ -59,7 +59,7 @@ struct ReportArgs {
     unbuffered: bool,
     /// Report VGs of other hosts (a system ID not this host's) too.
     #[arg(long = "foreign")]
-    foreign: bool,
+    pub(super) foreign: bool,
     /// Print each value as LVM2_FIELD='value'.
     #[arg(long = "nameprefixes")]
     nameprefixes: bool,
@@ -78,7 +78,7 @@ struct ReportArgs {
 }
 
 impl ReportArgs {
-    fn options(
+    pub(super) fn options(
         &self,
         ctx: &Ctx,
         all: bool,
@@ -136,7 +136,10 @@ fn configured_fields(ctx: &Ctx, rt: report::ReportType) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
-fn print_report(ctx: &Ctx, out: Result<String, report::ReportError>) -> Result<(), CmdError> {
+pub(super) fn print_report(
+    ctx: &Ctx,
+    out: Result<String, report::ReportError>,
+) -> Result<(), CmdError> {
     match out {
         Ok(s) => {
             ctx.print_lines(&s);
@@ -150,7 +153,7 @@ fn print_report(ctx: &Ctx, out: Result<String, report::ReportError>) -> Result<(
 /// pvdisplay do; lvs and lvdisplay skip them, or refuse a named one, as
 /// LVM2 does (only the former are `ALLOW_EXPORTED` in its command table).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Exported {
+pub(super) enum Exported {
     Shown,
     Refused,
 }
@@ -158,7 +161,7 @@ enum Exported {
 /// LVM2's shared global lock, taken to list every VG (no VG named; pvs
 /// and pvdisplay always take it): listing then sees no VG half created
 /// or removed. Each VG is then read under its own lock (`handles`).
-fn list_lock(
+pub(super) fn list_lock(
     ctx: &Ctx,
     named: &[String],
 ) -> Result<Option<crate::system::lock::LockGuard>, CmdError> {
@@ -175,7 +178,7 @@ fn list_lock(
 /// argument makes every VG read; with `vg_tags` only those named or
 /// carrying one of the tags are kept (vgs), otherwise the caller picks
 /// by tag (lvs: LVs with the tag, or all LVs of a VG with it).
-fn handles(
+pub(super) fn handles(
     ctx: &Ctx,
     scan: &mut Scan,
     names: &[String],
@@ -280,7 +283,7 @@ fn display_units(opt: &Option<String>) -> Result<Units, CmdError> {
 }
 
 /// Exit status once everything that could be reported was reported.
-fn finish(ok: bool) -> Result<(), CmdError> {
+pub(super) fn finish(ok: bool) -> Result<(), CmdError> {
     if ok {
         Ok(())
     } else {
@@ -859,7 +862,7 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 }
 
 /// Visible LVs whose device is open (vgdisplay's "Open LV").
-fn open_lv_count(ctx: &Ctx, h: &VgHandle) -> u32 {
+pub(super) fn open_lv_count(ctx: &Ctx, h: &VgHandle) -> u32 {
     kernel_states(ctx, h)
         .iter()
         .filter(|(name, f)| f.state.open && h.vg.lv(name).is_some_and(|l| h.vg.lv_is_visible(l)))

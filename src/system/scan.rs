@@ -293,7 +293,7 @@ impl Judge {
                 }
             }
         }
-        if r.partitioned {
+        if r.partitioned || (partitionable(r) && has_partition_table(&path)) {
             return Err(Exclusion::Partitioned);
         }
 
@@ -416,6 +416,53 @@ fn read_sys(dir: &Path, suffix: &str) -> Option<String> {
     let s = std::fs::read_to_string(dir.join(suffix)).ok()?;
     let s = s.trim().to_string();
     (!s.is_empty()).then_some(s)
+}
+
+/// Whether LVM2 looks for a partition table on this device
+/// (`_is_partitionable`, lib/device/dev-type.c): dm and md devices, loop
+/// devices with partscan, whole nvme disks, and whole disks of a driver
+/// that gives a disk more than one minor (sysfs `range`, LVM2's table of
+/// partition counts per major).
+fn partitionable(r: &RawDev) -> bool {
+    if r.sys_dir.join("dm").is_dir() || r.sys_dir.join("md").is_dir() {
+        return true;
+    }
+    if r.kname.starts_with("loop") {
+        return read_sys(&r.sys_dir, "loop/partscan").as_deref() == Some("1");
+    }
+    if r.parent_dir.is_some() {
+        return false;
+    }
+    r.kname.starts_with("nvme")
+        || read_sys(&r.sys_dir, "range")
+            .and_then(|v| v.parse::<u32>().ok())
+            .is_some_and(|n| n > 1)
+}
+
+/// An msdos partition table in the device's first sector (LVM2's
+/// `_has_partition_table`); a device that cannot be read has none.
+fn has_partition_table(path: &Path) -> bool {
+    use std::io::Read;
+    let mut sector = [0u8; 512];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut sector))
+        .is_ok()
+        && mbr_has_partitions(&sector)
+}
+
+/// The 0x55AA signature, every boot indicator 0 or 0x80, and at least one
+/// partition with sectors.
+fn mbr_has_partitions(sector: &[u8; 512]) -> bool {
+    if sector[510..512] != [0x55, 0xAA] {
+        return false;
+    }
+    let entries: Vec<&[u8]> = sector[446..510].chunks(16).collect();
+    if entries.iter().any(|e| e[0] & 0x7f != 0) {
+        return false;
+    }
+    entries
+        .iter()
+        .any(|e| u32::from_le_bytes([e[12], e[13], e[14], e[15]]) != 0)
 }
 
 fn parse_devt(s: &str) -> Option<(u32, u32)> {
@@ -611,6 +658,23 @@ fn collect_aliases(dirs: &[PathBuf]) -> HashMap<AliasKey, Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn msdos_table_is_found_as_lvm2_finds_it() {
+        use super::mbr_has_partitions;
+        let mut s = [0u8; 512];
+        assert!(!mbr_has_partitions(&s), "no signature");
+        s[510] = 0x55;
+        s[511] = 0xAA;
+        assert!(!mbr_has_partitions(&s), "no partition with sectors");
+        // Partition 2: 2 sectors (sfdisk's "1 2").
+        s[446 + 16 + 12] = 2;
+        assert!(mbr_has_partitions(&s));
+        s[446] = 0x80;
+        assert!(mbr_has_partitions(&s), "bootable entry is valid");
+        s[446] = 0x01;
+        assert!(!mbr_has_partitions(&s), "bad boot indicator: no table");
+    }
+
     use super::*;
     use std::fs;
 
