@@ -201,9 +201,18 @@ fn del_dev(ctx: &Ctx, name: &str, idtype: Option<&str>) -> Result<(), CmdError> 
             if !name.starts_with("/dev/") {
                 ctx.warn("to remove a device by device id, include --deviceidtype.");
             }
-            let by_dev = scan::any_device(name)
-                .and_then(|d| ids_of(&d))
-                .and_then(|ids| df.entries().find(|e| ids.matches(e)).cloned());
+            // LVM2 finds the entry of the device itself (`get_du_for_dev`):
+            // by its IDs, or a devname entry recorded under another path
+            // of the same device.
+            let by_dev = scan::any_device(name).and_then(|d| {
+                let ids = ids_of(&d);
+                df.entries()
+                    .find(|e| {
+                        ids.as_ref().is_some_and(|ids| ids.matches(e))
+                            || names_device(e, d.major, d.minor)
+                    })
+                    .cloned()
+            });
             match by_dev.or_else(|| {
                 df.entries()
                     .find(|e| e.devname.as_deref() == Some(name))
@@ -236,6 +245,22 @@ fn del_dev(ctx: &Ctx, name: &str, idtype: Option<&str>) -> Result<(), CmdError> 
     }
     devicesfile::edit(&ctx.conf, |df| df.remove_where(|e| *e == target) > 0).map_err(failed)?;
     Ok(())
+}
+
+/// Whether a devname entry's IDNAME is a node of device `major:minor`
+/// (another path of the same device). Other types match by their IDs: a
+/// DEVNAME may be stale.
+fn names_device(e: &Entry, major: u32, minor: u32) -> bool {
+    e.idtype == "devname" && devno_of(&e.idname) == Some((major, minor))
+}
+
+/// The device number of a block device node.
+fn devno_of(path: &str) -> Option<(u32, u32)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let md = std::fs::metadata(path).ok()?;
+    md.file_type()
+        .is_block_device()
+        .then(|| (libc::major(md.rdev()), libc::minor(md.rdev())))
 }
 
 /// `--delpvid`.
@@ -335,4 +360,46 @@ fn check_update(ctx: &Ctx, update: bool) -> Result<(), CmdError> {
         .unwrap_or_default();
     ctx.print(format!("Updated devices file to version {version}"));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(idtype: &str, idname: &str) -> Entry {
+        Entry {
+            idtype: idtype.into(),
+            idname: idname.into(),
+            devname: Some(idname.into()),
+            pvid: None,
+            part: None,
+        }
+    }
+
+    /// A block node for device 7:250 under a temp dir (as root); None
+    /// where nodes cannot be made.
+    fn block_node(dir: &Path, name: &str) -> Option<String> {
+        let p = dir.join(name);
+        let c = std::ffi::CString::new(p.to_str()?).ok()?;
+        // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+        let r = unsafe { libc::mknod(c.as_ptr(), libc::S_IFBLK | 0o600, libc::makedev(7, 250)) };
+        (r == 0).then(|| p.display().to_string())
+    }
+
+    #[test]
+    fn devname_entry_matches_another_node_of_the_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(node) = block_node(dir.path(), "loop250") else {
+            eprintln!("skipped: cannot make block nodes here");
+            return;
+        };
+        // The entry was recorded under another path of the same device
+        // (a test dev dir vs /dev): still that device's entry.
+        assert!(names_device(&entry("devname", &node), 7, 250));
+        assert!(!names_device(&entry("devname", &node), 7, 251));
+        assert!(!names_device(&entry("devname", "/nonexistent"), 7, 250));
+        // Other types match by their IDs only: a DEVNAME may be stale.
+        assert!(!names_device(&entry("loop_file", &node), 7, 250));
+        assert_eq!(devno_of("/dev/null"), None);
+    }
 }

@@ -322,8 +322,21 @@ impl Judge {
                 push(n.clone());
             }
         }
+        // A device with no node under devices/dir (a loop device set up
+        // after the test's dev dir was made, with devices/scan = "/dev")
+        // is named by a node the scan found, as LVM2's device cache names
+        // it by its aliases.
+        let path = match path.symlink_metadata() {
+            Err(_) if dm_name.is_none() => names
+                .iter()
+                .find(|n| Path::new(n).symlink_metadata().is_ok())
+                .map_or(path, PathBuf::from),
+            _ => path,
+        };
         if let Some(t) = typed {
-            push(t.to_string());
+            if !names.iter().any(|n| n == t) {
+                names.push(t.to_string());
+            }
         }
 
         match &self.select {
