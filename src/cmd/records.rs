@@ -141,15 +141,20 @@ pub fn pv_records<'a>(
     }
     for d in devices.unwrap_or(&[]) {
         let path = d.path.to_string_lossy().into_owned();
-        let known = scan.pvs.iter().any(|p| p.path == path)
-            || scan.duplicates.iter().any(|p| p.unused == path);
+        let known = scan.pvs.iter().any(|p| p.path == path);
         if known || (!filter.is_empty() && !filter.contains(&path)) {
             continue;
         }
+        // The unused device of a duplicate PV is listed too (LVM2's
+        // `pvs -a` shows it, with no size, as the PV's other device).
+        let dup = scan.duplicates.iter().find(|p| p.unused == path);
         out.push(PvRecord {
             device: path,
-            dev_size_bytes: d.size_bytes,
-            pv_id: crate::metadata::id::Id([b'0'; crate::metadata::id::ID_LEN]),
+            dev_size_bytes: if dup.is_some() { 0 } else { d.size_bytes },
+            pv_id: dup.map_or(
+                crate::metadata::id::Id([b'0'; crate::metadata::id::ID_LEN]),
+                |p| p.id,
+            ),
             pe_start_sectors: 0,
             mda_count: 0,
             mda_used_count: 0,
@@ -162,9 +167,9 @@ pub fn pv_records<'a>(
             ba_sectors: (0, 0),
             vg_facts: None,
             listed_id: None,
-            label_size_sectors: d.size_bytes / 512,
+            label_size_sectors: if dup.is_some() { 0 } else { d.size_bytes / 512 },
             devno: Some((d.major, d.minor)),
-            is_pv: false,
+            is_pv: dup.is_some(),
         });
     }
     // PVs of a VG that no device carries: listed as `[unknown]` with `m`,
