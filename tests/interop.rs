@@ -82,4 +82,5 @@ scenarios! {
     activation_skip_and_autoactivation_flags_as_lvm2 => "activation-flags.sh",
     pv_layouts_pvresize_and_metadataignore_as_lvm2 => "pv-layout.sh",
     pvck_as_lvm2 => "pvck.sh",
+    fullreport_and_used_orphan_pvchange_as_lvm2 => "fullreport-used-pv.sh",
 }

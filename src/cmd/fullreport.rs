@@ -28,7 +28,7 @@ pub(crate) struct FullreportArgs {
     /// The section -o, -O and -S apply to (vg, pv, lv, pvseg or seg;
     /// without it they are not used, as in LVM2).
     #[arg(long = "configreport", value_name = "log|vg|lv|pv|pvseg|seg")]
-    configreport: Option<String>,
+    configreport: Vec<String>,
     /// VGs to report (all when none).
     #[arg(value_name = "VG")]
     vgs: Vec<String>,
@@ -155,22 +155,76 @@ fn configured_columns(ctx: &Ctx, s: Section) -> Option<Vec<String>> {
     )
 }
 
+/// The -o, -O and -S given after one `--configreport`, for its section.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct SectionArgs {
+    fields: Vec<String>,
+    sort: Vec<String>,
+    select: Option<String>,
+}
+
+/// LVM2 applies -o, -O and -S to the report the last `--configreport`
+/// before them names (none before the first: they are not used). The
+/// command line is read in order for that; clap has checked it.
+fn section_args(args: &[OsString]) -> Vec<(String, SectionArgs)> {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut out: Vec<(String, SectionArgs)> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        // (option, value, how many arguments it took)
+        let split = |long: &str, short: &str| -> Option<(String, usize)> {
+            if a == long || a == short {
+                return args.get(i + 1).map(|v| (v.clone(), 2));
+            }
+            if let Some(v) = a.strip_prefix(&format!("{long}=")) {
+                return Some((v.to_string(), 1));
+            }
+            (!short.is_empty() && a.len() > 2 && a.starts_with(short))
+                .then(|| (a[2..].to_string(), 1))
+        };
+        if let Some((v, n)) = split("--configreport", "") {
+            out.push((v, SectionArgs::default()));
+            i += n;
+        } else if let Some((v, n)) = split("--options", "-o") {
+            if let Some((_, s)) = out.last_mut() {
+                s.fields.push(v);
+            }
+            i += n;
+        } else if let Some((v, n)) = split("--sort", "-O") {
+            if let Some((_, s)) = out.last_mut() {
+                s.sort.push(v);
+            }
+            i += n;
+        } else if let Some((v, n)) = split("--select", "-S") {
+            if let Some((_, s)) = out.last_mut() {
+                s.select = Some(v);
+            }
+            i += n;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 /// The options of one section: the common layout options, its columns,
-/// and -o/-O/-S only for the section `--configreport` names.
+/// and the -o/-O/-S given for it after `--configreport`.
 fn section_options(
     ctx: &Ctx,
     base: &ReportOptions,
     s: Section,
-    configured: Option<Section>,
+    given: Option<&SectionArgs>,
 ) -> ReportOptions {
     let mut o = base.clone();
     let cols = configured_columns(ctx, s).unwrap_or_else(|| default_columns(s));
     o.default_fields = Some(cols.join(","));
-    if configured != Some(s) {
-        o.fields.clear();
-        o.sort.clear();
-        o.select = None;
-    }
+    o.fields = given.map(|g| g.fields.clone()).unwrap_or_default();
+    o.sort = given.map(|g| g.sort.clone()).unwrap_or_default();
+    o.select = given.and_then(|g| g.select.clone());
     if o.sort.is_empty() {
         let (key, default) = s.sort();
         o.sort = vec![ctx.conf.get_str(key, default)];
@@ -179,14 +233,23 @@ fn section_options(
 }
 
 pub fn fullreport(args: Vec<OsString>) -> Result<(), CmdError> {
+    let given = section_args(&args);
     let a: FullreportArgs = parse("fullreport", args)?;
-    let configured = match a.configreport.as_deref() {
-        None | Some("log") => None,
-        Some(s) => Some(
-            Section::parse(s)
-                .ok_or_else(|| usage(format!("Invalid argument for --configreport: {s}")))?,
-        ),
-    };
+    if let Some(bad) = a
+        .configreport
+        .iter()
+        .find(|n| *n != "log" && Section::parse(n).is_none())
+    {
+        return Err(usage(format!("Invalid argument for --configreport: {bad}")));
+    }
+    // The log report (`--configreport log`) is not produced.
+    let mut per_section: Vec<(Section, SectionArgs)> = Vec::new();
+    for (name, g) in given {
+        if let Some(s) = Section::parse(&name) {
+            per_section.retain(|(x, _)| *x != s);
+            per_section.push((s, g));
+        }
+    }
     let ctx = Ctx::new(&a.common)?;
     let base = a.report.options(&ctx, a.all, ReportType::Vgs)?;
     let named = vg_name_args(&a.vgs)?;
@@ -206,7 +269,8 @@ pub fn fullreport(args: Vec<OsString>) -> Result<(), CmdError> {
             .filter(|r| r.vg.is_some_and(|(v, _)| v.name == h.vg.name))
             .collect();
         for s in SECTIONS {
-            let o = section_options(&ctx, &base, s, configured);
+            let given = per_section.iter().find(|(x, _)| *x == s).map(|(_, g)| g);
+            let o = section_options(&ctx, &base, s, given);
             let out = match s {
                 Section::Vg => {
                     let rec = [vg_record(h, open_lv_count(&ctx, h))];
@@ -246,6 +310,35 @@ mod tests {
         assert_eq!(&pvseg[2..], ["pv_uuid", "lv_uuid"]);
         let pv = default_columns(Section::Pv);
         assert_eq!(pv[pv.len() - 2..], ["pv_device_id", "pv_device_id_type"]);
+    }
+
+    #[test]
+    fn options_go_to_the_report_configreport_names() {
+        let args: Vec<OsString> = [
+            "-o",
+            "ignored",
+            "--configreport",
+            "pv",
+            "-o",
+            "pv_name",
+            "-Opv_size",
+            "--configreport=lv",
+            "--options=lv_name",
+            "-S",
+            "lv_size>1",
+            "vg0",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        let got = section_args(&args);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, "pv");
+        assert_eq!(got[0].1.fields, ["pv_name"]);
+        assert_eq!(got[0].1.sort, ["pv_size"]);
+        assert_eq!(got[1].0, "lv");
+        assert_eq!(got[1].1.fields, ["lv_name"]);
+        assert_eq!(got[1].1.select.as_deref(), Some("lv_size>1"));
     }
 
     #[test]
