@@ -13,6 +13,9 @@
 #   BENCH_LVS=100        LVs in the VG (1000 takes much longer: LVM2 creates them one by one)
 #   BENCH_RUNS=3         runs per tool
 #   BENCH_TOOLS="rlvm lvm2"
+#   RLVM_BASE=path      a second rlvm build (say, before a change), run in the same boot as
+#                        tool "base" (BENCH_TOOLS then defaults to "rlvm base lvm2"); the
+#                        summary adds its median and its ratio to LVM2
 #   BENCH_SMP=2, BENCH_PROFILE=release, BENCH_TIMEOUT=1800, RLVM=path, BENCH_LOG=path
 #                        as scripts/bench-merge.sh
 # Output: BENCH-CMD lines per measurement, then per command the median of each tool and the
@@ -27,6 +30,10 @@ envs=()
 for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
+if [ -n "${RLVM_BASE:-}" ]; then
+    envs+=(--bin "$RLVM_BASE:/opt/rlvm-base/rlvm")
+    [ -n "${BENCH_TOOLS:-}" ] || envs+=(--env "BENCH_TOOLS=rlvm base lvm2")
+fi
 bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 "${envs[@]}"
 
 # 4. Summary: medians per tool and command, ratio rlvm/LVM2.
@@ -43,7 +50,8 @@ grep -h '^BENCH-CMD ' "$log" | awk '
     }
     END {
         for (key in keys) {
-            split(key, k, " "); r = median(key, "rlvm"); l = median(key, "lvm2")
-            printf "BENCH cmd=%s lvs=%s rlvm_ms=%s lvm2_ms=%s ratio=%s\n", k[1], k[2], r, l, (r >= 0 && l > 0) ? sprintf("%.2f", r / l) : "n/a"
+            split(key, k, " "); r = median(key, "rlvm"); l = median(key, "lvm2"); b = median(key, "base")
+            base = (b >= 0) ? sprintf(" base_ms=%s base_ratio=%s", b, (l > 0) ? sprintf("%.2f", b / l) : "n/a") : ""
+            printf "BENCH cmd=%s lvs=%s rlvm_ms=%s lvm2_ms=%s ratio=%s%s\n", k[1], k[2], r, l, (r >= 0 && l > 0) ? sprintf("%.2f", r / l) : "n/a", base
         }
     }' | sort

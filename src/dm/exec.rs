@@ -97,6 +97,12 @@ pub fn format_ioctl_error(
 /// `load` reference devices by number only.
 pub trait Kernel {
     fn list(&self) -> Result<Vec<KernelDevice>, KernelError>;
+    /// Every device's name and number, without its table: what a
+    /// transaction needs to start (one DM_LIST_DEVICES on the real kernel,
+    /// where `list` adds a table query per device).
+    fn list_devnums(&self) -> Result<Vec<(String, DevNum)>, KernelError> {
+        Ok(self.list()?.into_iter().map(|d| (d.name, d.dev)).collect())
+    }
     /// One device, or `None` if it does not exist.
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError>;
     /// INFO status of the live table: `(start, length, type, status)`.
@@ -217,13 +223,12 @@ pub struct Transaction<'k> {
 impl<'k> Transaction<'k> {
     pub fn new(kernel: &'k mut dyn Kernel, nodes: &'k Nodes) -> Result<Self, ExecError> {
         let devs = kernel
-            .list()
+            .list_devnums()
             .map_err(|cause| ExecError::Step {
                 op: "list devices".into(),
                 cause,
             })?
             .into_iter()
-            .map(|d| (d.name, d.dev))
             .collect();
         Ok(Transaction {
             kernel,

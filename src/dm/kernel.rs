@@ -327,6 +327,17 @@ impl Kernel for DmKernel {
         Ok(out)
     }
 
+    fn list_devnums(&self) -> Result<Vec<(String, DevNum)>, KernelError> {
+        let names = self
+            .dm
+            .list_devices()
+            .map_err(|e| KernelError::Unavailable(e.to_string()))?;
+        Ok(names
+            .into_iter()
+            .map(|(name, dev, _)| (name.to_string(), DevNum::new(dev.major, dev.minor)))
+            .collect())
+    }
+
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
         self.device(name)
     }

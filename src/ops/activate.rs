@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::dm::error::PlanError;
-use crate::dm::names::{dm_uuid, lv_id_in_vg};
+use crate::dm::names::{dm_name, dm_uuid, lv_id_in_vg};
 use crate::dm::plan::{self, Op};
 use crate::dm::query::lv_state_in;
 use crate::dm::state::{KernelDevice, LvKernelState};
@@ -438,25 +438,34 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
     if dm.test_mode() {
         return vec![];
     }
-    let Ok(devices) = dm.list() else {
-        return vec![];
-    };
+    // Each LV is looked up under its own name (one ioctl), and by UUID in
+    // a full listing only when that name does not hold it: `lvcreate`
+    // sets one or two LVs' read-ahead, not a query per device of the
+    // system.
+    let mut all: Option<Vec<KernelDevice>> = None;
     let pvs = super::pv_devices(h);
     let mut failed = Vec::new();
     for name in lvs {
         let Some(lv) = h.vg.lv(name) else { continue };
         let uuid = dm_uuid(&h.vg.id, &lv.id, None);
-        let Some(dev) = devices
-            .iter()
-            .find(|d| d.uuid.as_deref() == Some(uuid.as_str()))
-        else {
-            continue;
+        let is_lv = |d: &KernelDevice| d.uuid.as_deref() == Some(uuid.as_str());
+        let dev = match dm.kernel().info(&dm_name(&h.vg.name, name, None)) {
+            Ok(Some(d)) if is_lv(&d) => d.dev,
+            _ => {
+                if all.is_none() {
+                    all = Some(dm.list().unwrap_or_default());
+                }
+                match all.iter().flatten().find(|d| is_lv(d)) {
+                    Some(d) => d.dev,
+                    None => continue,
+                }
+            }
         };
         let Some(ra) = readahead::desired(lv, |k| pvs.get(k).and_then(|d| readahead::read(*d)))
         else {
             continue;
         };
-        if let Err(e) = readahead::set(dev.dev, ra) {
+        if let Err(e) = readahead::set(dev, ra) {
             failed.push((name.clone(), e));
         }
     }

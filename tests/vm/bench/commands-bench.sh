@@ -11,6 +11,8 @@
 #   lvcreate      lvcreate -L 4m -n bench vg0      (then lvremove -f, untimed, same tool)
 #   lvcreate_s    lvcreate -s -L 8m -n bsnap vg0/lv0000   (then lvremove -f, untimed)
 #   vgchange_an   vgchange -an vg0
+# Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
+# (RLVM_BASE on the host side), to compare two builds in the same boot.
 # Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M
 . "$RLVM_TEST_LIB"
 need_disks 2
@@ -26,6 +28,7 @@ tool() {
     case $_t in
         rlvm) rlvm "$@" ;;
         lvm2) lvm "$@" ;;
+        base) /opt/rlvm-base/rlvm "$@" ;;
     esac
 }
 quiet() { "$@" >"$SCRATCH/q.out" 2>&1 || { cat "$SCRATCH/q.out"; fail "command failed: $*"; }; }
