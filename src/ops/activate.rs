@@ -79,15 +79,17 @@ fn repairs(vg: &Vg, before: &[KernelDevice], ops: &[Op]) -> Vec<String> {
     out
 }
 
-/// Runs `ops`, noting in `repaired` what they repair.
+/// Runs `ops`, noting in `repaired` what they repair. `before` is the
+/// kernel's state the plan was made from (listed once, not again here:
+/// a listing costs a table query per device of the system).
 fn run_repairing(
     dm: &mut Dm,
     vg: &Vg,
     ops: &[Op],
+    before: &[KernelDevice],
     repaired: &mut Vec<String>,
 ) -> Result<(), OpsError> {
-    let before = dm.list()?;
-    let r = repairs(vg, &before, ops);
+    let r = repairs(vg, before, ops);
     dm.run(ops)?;
     repaired.extend(r);
     Ok(())
@@ -99,16 +101,23 @@ pub fn repair_nodes(dm: &Dm, vg: &Vg) -> Result<Vec<String>, OpsError> {
     if dm.test_mode() {
         return Ok(vec![]);
     }
-    let present: Vec<(String, crate::dm::target::DevNum)> = dm
-        .list()?
-        .into_iter()
+    repair_nodes_in(dm, vg, &dm.list()?)
+}
+
+/// `repair_nodes` with the kernel's devices already listed.
+fn repair_nodes_in(dm: &Dm, vg: &Vg, devs: &[KernelDevice]) -> Result<Vec<String>, OpsError> {
+    if dm.test_mode() {
+        return Ok(vec![]);
+    }
+    let present: Vec<(String, crate::dm::target::DevNum)> = devs
+        .iter()
         .filter(|d| {
             !d.table.is_empty()
                 && d.uuid
                     .as_deref()
                     .is_some_and(|u| lv_id_in_vg(u, &vg.id).is_some())
         })
-        .map(|d| (d.name, d.dev))
+        .map(|d| (d.name.clone(), d.dev))
         .collect();
     dm.nodes()
         .repair_vg(&vg.name, &present)
@@ -235,25 +244,29 @@ pub fn activate_vg(
     }
     // All in one transaction; should it fail (and be undone), LV by LV, so
     // that one LV's failure names that LV and the others still come up.
-    let (plan, refused) = plan::plan_activate_many(&h.vg, &wanted, &pvs, &dm.list()?);
+    let before = dm.list()?;
+    let (plan, refused) = plan::plan_activate_many(&h.vg, &wanted, &pvs, &before);
     let together = plan
         .map_err(OpsError::from)
-        .and_then(|ops| run_repairing(dm, &h.vg, &ops, &mut out.repaired));
+        .and_then(|ops| run_repairing(dm, &h.vg, &ops, &before, &mut out.repaired));
     if together.is_ok() {
         out.failed
             .extend(refused.into_iter().map(|(lv, e)| (lv, e.into())));
     } else {
         for lv in wanted {
-            let step = plan::plan_activate(&h.vg, &lv, &pvs, &dm.list()?)
+            let before = dm.list()?;
+            let step = plan::plan_activate(&h.vg, &lv, &pvs, &before)
                 .map_err(OpsError::from)
-                .and_then(|ops| run_repairing(dm, &h.vg, &ops, &mut out.repaired));
+                .and_then(|ops| run_repairing(dm, &h.vg, &ops, &before, &mut out.repaired));
             if let Err(e) = step {
                 out.failed.push((lv, e));
             }
         }
     }
-    out.repaired.extend(repair_nodes(dm, &h.vg)?);
+    // Nodes are repaired from the same listing the counts come from
+    // (repairing /dev changes nothing in the kernel).
     let devs = dm.list()?;
+    out.repaired.extend(repair_nodes_in(dm, &h.vg, &devs)?);
     out.active = active_count(&h.vg, &devs);
     out.merging = merging_origins(&h.vg, &devs);
     Ok(out)
@@ -263,10 +276,12 @@ pub fn activate_vg(
 /// open.
 pub fn deactivate_vg(dm: &mut Dm, vg: &Vg) -> Result<Activated, OpsError> {
     let mut out = Activated::default();
-    let ops = plan::plan_deactivate_vg(vg, &dm.list()?)?;
-    run_repairing(dm, vg, &ops, &mut out.repaired)?;
-    out.repaired.extend(repair_nodes(dm, vg)?);
-    out.active = active_count(vg, &dm.list()?);
+    let before = dm.list()?;
+    let ops = plan::plan_deactivate_vg(vg, &before)?;
+    run_repairing(dm, vg, &ops, &before, &mut out.repaired)?;
+    let devs = dm.list()?;
+    out.repaired.extend(repair_nodes_in(dm, vg, &devs)?);
+    out.active = active_count(vg, &devs);
     Ok(out)
 }
 
@@ -286,10 +301,13 @@ pub fn activate_lv(
         out.skipped.push(lv.to_string());
         return Ok(out);
     }
-    let ops = plan::plan_activate(&h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
-    run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
-    out.repaired.extend(repair_nodes(dm, &h.vg)?);
+    let before = dm.list()?;
+    let ops = plan::plan_activate(&h.vg, lv, &store.pv_devices(h), &before)?;
+    run_repairing(dm, &h.vg, &ops, &before, &mut out.repaired)?;
+    // Nodes are repaired from the same listing the counts come from
+    // (repairing /dev changes nothing in the kernel).
     let devs = dm.list()?;
+    out.repaired.extend(repair_nodes_in(dm, &h.vg, &devs)?);
     out.active = active_count(&h.vg, &devs);
     out.merging = merging_origins(&h.vg, &devs);
     Ok(out)
@@ -300,8 +318,9 @@ pub fn deactivate_lv(dm: &mut Dm, vg: &Vg, lv: &str) -> Result<Activated, OpsErr
     no_such_lv(vg, lv)?;
     check_not_hidden_merging(vg, lv)?;
     let mut out = Activated::default();
-    let ops = plan::plan_deactivate(vg, lv, &dm.list()?)?;
-    run_repairing(dm, vg, &ops, &mut out.repaired)?;
+    let before = dm.list()?;
+    let ops = plan::plan_deactivate(vg, lv, &before)?;
+    run_repairing(dm, vg, &ops, &before, &mut out.repaired)?;
     out.repaired.extend(repair_nodes(dm, vg)?);
     Ok(out)
 }
@@ -318,8 +337,9 @@ pub fn refresh_lv(
     no_such_lv(&h.vg, lv)?;
     check_not_hidden_merging(&h.vg, lv)?;
     let mut out = Activated::default();
-    let ops = plan::plan_refresh(&h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
-    run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
+    let before = dm.list()?;
+    let ops = plan::plan_refresh(&h.vg, lv, &store.pv_devices(h), &before)?;
+    run_repairing(dm, &h.vg, &ops, &before, &mut out.repaired)?;
     out.repaired.extend(repair_nodes(dm, &h.vg)?);
     out.merging = merging_now(dm, &h.vg)?;
     Ok(out)
@@ -345,13 +365,16 @@ pub fn reconcile_vg(dm: &mut Dm, store: &dyn Storage, h: &VgHandle) -> Result<Ac
         } else {
             plan::plan_deactivate(&h.vg, &lv, &devs)?
         };
-        run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
+        run_repairing(dm, &h.vg, &ops, &devs, &mut out.repaired)?;
     }
     // Leftovers that belong to no LV of the metadata at all.
-    let ops = plan::plan_leftovers(&h.vg, &dm.list()?)?;
-    run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
-    out.repaired.extend(repair_nodes(dm, &h.vg)?);
+    let before = dm.list()?;
+    let ops = plan::plan_leftovers(&h.vg, &before)?;
+    run_repairing(dm, &h.vg, &ops, &before, &mut out.repaired)?;
+    // Nodes are repaired from the same listing the counts come from
+    // (repairing /dev changes nothing in the kernel).
     let devs = dm.list()?;
+    out.repaired.extend(repair_nodes_in(dm, &h.vg, &devs)?);
     out.active = active_count(&h.vg, &devs);
     out.merging = merging_origins(&h.vg, &devs);
     Ok(out)
@@ -362,8 +385,9 @@ pub fn refresh_vg(dm: &mut Dm, store: &dyn Storage, h: &VgHandle) -> Result<Acti
     let pvs = store.pv_devices(h);
     let mut out = Activated::default();
     for lv in top_level_lvs(&h.vg) {
-        let ops = plan::plan_refresh(&h.vg, &lv, &pvs, &dm.list()?)?;
-        run_repairing(dm, &h.vg, &ops, &mut out.repaired)?;
+        let before = dm.list()?;
+        let ops = plan::plan_refresh(&h.vg, &lv, &pvs, &before)?;
+        run_repairing(dm, &h.vg, &ops, &before, &mut out.repaired)?;
     }
     out.repaired.extend(repair_nodes(dm, &h.vg)?);
     out.merging = merging_now(dm, &h.vg)?;
