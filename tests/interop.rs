@@ -83,4 +83,5 @@ scenarios! {
     pv_layouts_pvresize_and_metadataignore_as_lvm2 => "pv-layout.sh",
     pvck_as_lvm2 => "pvck.sh",
     fullreport_and_used_orphan_pvchange_as_lvm2 => "fullreport-used-pv.sh",
+    vgsplit_as_lvm2 => "vgsplit.sh",
 }

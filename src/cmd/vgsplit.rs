@@ -102,15 +102,18 @@ pub(crate) struct Moves {
 /// `vgsplit [-n LV] SOURCE DEST [PV...]`.
 pub fn vgsplit(args: Vec<OsString>) -> Result<(), CmdError> {
     let a: VgsplitArgs = parse("vgsplit", mdacopies::vg_alias(args))?;
-    if a.args.len() + usize::from(a.name.is_some()) < 3 {
+    // LVM2's command definitions: `VG VG PV ...` or `--name LV VG VG`.
+    let takes = if a.name.is_some() { 2 } else { 3 };
+    if a.args.len() < takes {
         return Err(usage(
-            "Existing VG, new VG and either physical volumes or logical volume required.",
+            "No command with matching syntax recognised.  Run 'vgsplit --help' for more information.",
         ));
     }
     if a.name.is_some() && a.args.len() > 2 {
-        return Err(CmdError::Failed(
-            "A logical volume name cannot be given with physical volumes.".into(),
-        ));
+        return Err(usage(format!(
+            "Command does not accept argument: {}.",
+            a.args[2]
+        )));
     }
     if let Some(t) = &a.metadatatype {
         if t != "2" && t != "lvm2" {
@@ -177,7 +180,8 @@ pub fn vgsplit(args: Vec<OsString>) -> Result<(), CmdError> {
             check_compatible(&src.vg, &d.vg, !active_lvs.is_empty())?;
         }
         None => {
-            if found.vg_names().contains(&to) {
+            // Made by another command since the first scan?
+            if ctx.scan()?.vg_names().contains(&to) {
                 return Err(CmdError::Failed(format!(
                     "A volume group called {to} already exists."
                 )));
@@ -237,11 +241,28 @@ pub fn vgsplit(args: Vec<OsString>) -> Result<(), CmdError> {
         }
     };
     let all_in_use = matches!(copies, Some(mdacopies::Copies::All));
-    let mut first = true;
+    let mut done = 0;
     write_split(&mut dest, &mut src, &mut |h: &mut VgHandle| {
-        let all = all_in_use && first && h.vg.name == to;
-        first = false;
-        mdacopies::commit_balanced(&ctx, h, all)
+        let all = all_in_use && done == 0;
+        mdacopies::commit_balanced(&ctx, h, all)?;
+        done += 1;
+        Ok(())
+    })
+    .map_err(|e| {
+        // The destination is written and exported: say how to go on.
+        let step = if src.vg.pvs.is_empty() && done == 1 { 2 } else { done };
+        match e {
+            CmdError::Failed(m) if step == 1 && !existing => CmdError::Failed(format!(
+                "{m}\n  Volume group \"{from}\" is unchanged; \"{to}\" is left exported on the moved PVs: vgimport and vgremove it, then split again."
+            )),
+            CmdError::Failed(m) if step == 1 => CmdError::Failed(format!(
+                "{m}\n  Volume group \"{from}\" is unchanged; \"{to}\" is left exported: vgimport it and vgcfgrestore its metadata from before the split (vgcfgrestore -l {to})."
+            )),
+            CmdError::Failed(m) if step == 2 => CmdError::Failed(format!(
+                "{m}\n  Volume group \"{to}\" is split off but left exported: vgimport it to finish."
+            )),
+            e => e,
+        }
     })?;
     let _ = lock::invalidate_hints();
     ctx.print(format!(
