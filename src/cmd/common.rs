@@ -343,6 +343,12 @@ pub struct Ctx {
     /// Scan warnings already printed: a command that scans more than
     /// once (to list VGs, then to work on each) says each once, as LVM2.
     warned: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// The devices the last scan enumerated (sysfs, filters): a command
+    /// that scans to pick its VGs, then again under each VG's lock, walks
+    /// sysfs once, as LVM2 builds its device cache once per command. The
+    /// labels and metadata are always read again. Forgotten at each
+    /// commit (vgcreate and vgextend change the devices file).
+    devices: std::cell::RefCell<Option<Vec<scan::ScanDev>>>,
 }
 
 impl Ctx {
@@ -371,6 +377,7 @@ impl Ctx {
             host,
             prefix,
             warned: Default::default(),
+            devices: Default::default(),
             ignore_activation_skip: Default::default(),
             ignore_lock_failure: Default::default(),
         };
@@ -434,11 +441,27 @@ impl Ctx {
     /// Scans every device the configuration lets LVM see.
     pub fn scan(&self) -> Result<Scan, CmdError> {
         let devs = scan::candidate_devices(&self.conf).map_err(failed)?;
+        self.scan_devices(devs)
+    }
+
+    /// [`Ctx::scan`] of the devices the last scan enumerated, if no
+    /// commit came since and LVs are not scanned (an activation may add
+    /// them): what a command reads under a VG's lock after it picked the VG.
+    fn rescan(&self) -> Result<Scan, CmdError> {
+        let known = self.devices.borrow().clone();
+        match known {
+            Some(devs) if !self.conf.scan_lvs() => self.scan_devices(devs),
+            _ => self.scan(),
+        }
+    }
+
+    fn scan_devices(&self, devs: Vec<scan::ScanDev>) -> Result<Scan, CmdError> {
         let paths: Vec<String> = devs
             .iter()
             .map(|d| d.path.to_string_lossy().into_owned())
             .collect();
         let mut result = self.scan_with_hints(&devs, &paths);
+        *self.devices.borrow_mut() = Some(devs);
         result.host = self.host.clone();
         result.check_dev_sizes = self.conf.get_bool("metadata/check_pv_device_sizes", true);
         if !result.vg_names().is_empty() {
@@ -780,7 +803,7 @@ impl Ctx {
     /// The checks every load shares.
     fn load_checked(&self, name: &str) -> Result<(VgHandle, LockGuard), CmdError> {
         let guard = self.lock_vg(name, true)?;
-        let scan = self.scan()?;
+        let scan = self.rescan()?;
         let handle = scan.into_vg(name).map_err(vg_read_failed)?;
         for w in &handle.warnings {
             self.warn(w);
@@ -834,6 +857,7 @@ impl Ctx {
         if self.common.test {
             return Ok(());
         }
+        self.devices.borrow_mut().take();
         if self.conf.archive_enabled() {
             if let Some(old) = handle.committed_file_text() {
                 // A failed archive refuses the change (LVM2's `archive`;

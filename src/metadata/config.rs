@@ -157,6 +157,29 @@ impl Parser<'_> {
             }
             let key_line = self.line;
             let key = self.key()?;
+            if !key.contains('/') {
+                // A plain key (the usual case): no path to walk.
+                self.skip();
+                match self.bump() {
+                    Some(b'{') => {
+                        let target = child_section(sec, &mut sections, &[key.as_str()]);
+                        self.items(target, depth + 1)?;
+                        continue;
+                    }
+                    Some(b'=') => {
+                        self.skip();
+                        let v = self.value(false)?;
+                        sec.items.push((key, Item::Value(v)));
+                        continue;
+                    }
+                    _ => {
+                        return Err(ConfigError {
+                            line: key_line,
+                            message: format!("expected '=' or '{{' after key '{key}'"),
+                        })
+                    }
+                }
+            }
             let path: Vec<&str> = key.split('/').filter(|c| !c.is_empty()).collect();
             if path.is_empty() {
                 return self.err(format!("invalid key '{key}'"));
@@ -257,6 +280,15 @@ impl Parser<'_> {
             Some(b'[') => self.err("nested arrays are not allowed"),
             Some(b'"') => {
                 self.bump();
+                // The usual string: no escape, no newline; one slice.
+                let rest = &self.s[self.pos..];
+                if let Some(n) = rest.iter().position(|&c| matches!(c, b'"' | b'\\' | b'\n')) {
+                    if rest[n] == b'"' {
+                        let v = self.utf8(self.pos, self.pos + n)?;
+                        self.pos += n + 1;
+                        return Ok(Value::Str(v));
+                    }
+                }
                 let mut out = Vec::new();
                 loop {
                     match self.bump() {

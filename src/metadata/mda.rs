@@ -382,6 +382,35 @@ pub fn read_text(
     Ok(Some(text))
 }
 
+/// Up to `max` bytes from the start of the copy in slot 0 (joined if it
+/// wraps), unchecked: the CRC covers the whole copy, so this is only for
+/// what a caller may guess from the head (the VG's seqno for a warning),
+/// never for metadata it trusts. `None` if the slot is empty.
+pub fn read_text_head(
+    dev: &dyn BlockDev,
+    hdr: &MdaHeader,
+    max: u64,
+) -> Result<Option<Vec<u8>>, MdaError> {
+    let rl = hdr.slots[0];
+    if rl.is_empty() {
+        return Ok(None);
+    }
+    let bad = MdaError::BadLocation {
+        slot: 0,
+        offset: rl.offset,
+        size: rl.size,
+        area: hdr.size,
+    };
+    let parts = pieces(hdr.size, rl.offset, rl.size.min(max)).ok_or(bad)?;
+    let mut text = Vec::new();
+    for (s, e) in parts {
+        let mut buf = vec![0u8; (e - s) as usize];
+        dev.read_at(hdr.start + s, &mut buf)?;
+        text.extend_from_slice(&buf);
+    }
+    Ok(Some(text))
+}
+
 /// Where the next copy of `len` bytes (NUL included) goes, the way LVM2's
 /// `_next_rlocn_offset` places it: at 512 if nothing is committed, else
 /// just after the committed copy rounded up to 512, restarting at 512 when

@@ -206,8 +206,9 @@ pub struct MdaState {
     pub locn: DiskLocn,
     /// The header, or why it was rejected.
     pub header: Result<MdaHeader, MdaDamage>,
-    /// The committed copy: `None` for an empty area (orphan PV).
-    pub committed: Option<Result<(Vg, TextHeader), MdaDamage>>,
+    /// The committed copy: `None` for an empty area (orphan PV). Shared:
+    /// the areas of a VG normally hold the same text, imported once.
+    pub committed: Option<Imported>,
     /// The VG name at the head of a committed copy that does not import
     /// (the PV still belongs to that VG: it is not an orphan).
     pub damaged_vg_name: Option<String>,
@@ -216,7 +217,7 @@ pub struct MdaState {
 impl MdaState {
     pub fn vg(&self) -> Option<&Vg> {
         match &self.committed {
-            Some(Ok((vg, _))) => Some(vg),
+            Some(Ok(c)) => Some(&c.0),
             _ => None,
         }
     }
@@ -298,11 +299,6 @@ pub struct Scan {
     /// `metadata/check_pv_device_sizes` (set by the caller): a VG read
     /// warns about PVs whose device is smaller than their recorded size.
     pub check_dev_sizes: bool,
-    /// The metadata texts this scan imported, by their exact bytes: a
-    /// rescan under the VG's lock that reads the same bytes again (the
-    /// usual case: nothing was committed in between) takes their import
-    /// from here instead of parsing them again.
-    parsed: ParsedTexts,
 }
 
 /// This host's identity for LVM2's system ID rules (lvmsystemid(7)): its
@@ -345,7 +341,7 @@ impl Access {
 pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
     let mut out = Scan::default();
     let mut found = Vec::new();
-    let mut parsed = ParsedTexts::default();
+    let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
     for path in paths {
         let dev = match opener.open(path, false) {
             Ok(d) => d,
@@ -383,7 +379,6 @@ pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
     let (keep, dups) = duplicates::choose(&candidates, summary);
     out.warnings.extend(duplicates::warnings(&dups));
     out.duplicates = dups;
-    out.parsed = parsed;
     out.pvs = found
         .into_iter()
         .zip(keep)
@@ -422,13 +417,26 @@ fn seqno_at_head(bytes: &[u8]) -> Option<u32> {
     None
 }
 
-/// Metadata texts already imported in one scan, by their exact bytes: the
-/// PVs of a VG normally carry the same text, which is then parsed once.
+/// Metadata texts already imported by this process, by their exact bytes:
+/// the PVs of a VG normally carry the same text, which is then parsed
+/// once; a rescan under the VG's lock that reads the same bytes again (the
+/// usual case: nothing was committed in between) takes the import from
+/// here, and so does the read after a commit (the commit stores the text
+/// it wrote with its own self-check's import). An import is a function of
+/// the bytes alone, so a cached one is exactly what parsing would give.
 #[derive(Debug, Default)]
 struct ParsedTexts(Vec<(Vec<u8>, Imported)>);
 
-/// A copy's text imported, or why it does not import.
-type Imported = Result<(Vg, TextHeader), MdaDamage>;
+/// The process's cache of imported texts (see [`ParsedTexts`]).
+static PARSED: std::sync::Mutex<ParsedTexts> = std::sync::Mutex::new(ParsedTexts(Vec::new()));
+
+/// Texts kept in [`PARSED`]: a command works on a few VGs at a time; the
+/// oldest entry goes first.
+const PARSED_KEEP: usize = 16;
+
+/// A copy's text imported (shared by every area holding the same text),
+/// or why it does not import.
+type Imported = Result<Arc<(Vg, TextHeader)>, MdaDamage>;
 
 impl ParsedTexts {
     fn import(&mut self, bytes: Vec<u8>) -> Imported {
@@ -437,9 +445,20 @@ impl ParsedTexts {
         }
         let r = std::str::from_utf8(&bytes)
             .map_err(|_| MdaDamage::NotUtf8)
-            .and_then(|t| text::import_vg(t).map_err(MdaDamage::from));
-        self.0.push((bytes, r.clone()));
+            .and_then(|t| text::import_vg(t).map_err(MdaDamage::from))
+            .map(Arc::new);
+        self.insert(bytes, r.clone());
         r
+    }
+
+    fn insert(&mut self, bytes: Vec<u8>, r: Imported) {
+        if self.0.iter().any(|(b, _)| *b == bytes) {
+            return;
+        }
+        if self.0.len() >= PARSED_KEEP {
+            let _evicted = self.0.remove(0);
+        }
+        self.0.push((bytes, r));
     }
 }
 
@@ -448,7 +467,11 @@ pub fn read_pv(
     dev: &dyn BlockDev,
     path: &str,
 ) -> Result<Option<(PvInfo, Vec<String>)>, StoreError> {
-    read_pv_cached(dev, path, &mut ParsedTexts::default())
+    read_pv_cached(
+        dev,
+        path,
+        &mut PARSED.lock().unwrap_or_else(|e| e.into_inner()),
+    )
 }
 
 fn read_pv_cached(
@@ -604,7 +627,7 @@ impl Scan {
             })
             .map(|p| p.path.clone())
             .collect();
-        let mut parsed = std::mem::take(&mut self.parsed);
+        let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
         for path in paths {
             let fresh = opener.open(&path, false).ok().and_then(|d| {
                 read_pv_cached(d.as_ref(), &path, &mut parsed)
@@ -620,7 +643,6 @@ impl Scan {
                 _ => {}
             }
         }
-        self.parsed = parsed;
     }
 
     /// Whether `path` is one of the devices of a PV found on several.
@@ -1296,9 +1318,12 @@ impl VgHandle {
         // Keep LVs in the order the text lists them (LVM2 writes visible
         // LVs first), so memory and disk agree.
         let visible = new.visible_flags();
-        let mut order: Vec<usize> = (0..new.lvs.len()).collect();
-        order.sort_by_key(|&i| !visible[i]);
-        new.lvs = order.iter().map(|&i| new.lvs[i].clone()).collect();
+        let (mut shown, hidden): (Vec<_>, Vec<_>) = std::mem::take(&mut new.lvs)
+            .into_iter()
+            .zip(visible)
+            .partition(|(_, v)| *v);
+        shown.extend(hidden);
+        new.lvs = shown.into_iter().map(|(lv, _)| lv).collect();
         validate::validate_vg(&new).map_err(|source| StoreError::Invalid {
             vg: new.name.clone(),
             source,
@@ -1306,14 +1331,14 @@ impl VgHandle {
         let header = text_header(&format!("Write from {}.", description));
         let text = text::export_disk(&new, &header);
         // Self-check: what we write must read back as exactly what we mean.
-        match text::import_vg(&text) {
-            Ok((back, _)) if back == new => {}
+        let imported = match text::import_vg(&text) {
+            Ok((back, h)) if back == new => Arc::new((back, h)),
             Ok((back, _)) => {
                 let diff = round_trip_difference(&new, &back);
                 return Err(CommitError::Store(StoreError::NoRoundTrip(diff)));
             }
             Err(e) => return Err(CommitError::Store(StoreError::Unparsable(e))),
-        }
+        };
 
         // Phase 1: text into free space of every area (no header touched).
         struct Pending {
@@ -1321,6 +1346,9 @@ impl VgHandle {
             header: MdaHeader,
             locn: RawLocn,
         }
+        // Devices written to (text, header or label): only those are
+        // flushed, a PV whose areas are all ignored (--metadatacopies)
+        // has nothing to make durable.
         let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut labels: Vec<(String, Label)> = Vec::new();
@@ -1338,6 +1366,7 @@ impl VgHandle {
                 label.header.ext_flags |= PV_EXT_USED;
                 labels.push((info.path.clone(), label.clone()));
             }
+            let mut touched = labels.last().is_some_and(|(path, _)| *path == info.path);
             for locn in &label.header.metadata_areas {
                 if self.mismatched.contains(&info.path) && !self.repair {
                     break;
@@ -1351,6 +1380,7 @@ impl VgHandle {
                         ));
                         mda::init_mda(dev.as_ref(), locn.offset, locn.size)
                             .map_err(mda_err(&info.path))?;
+                        touched = true;
                         mda::read_mda_header(dev.as_ref(), locn.offset)
                             .map_err(mda_err(&info.path))?
                     }
@@ -1358,10 +1388,10 @@ impl VgHandle {
                 if header.slots[0].flags & mda::RAW_LOCN_IGNORED != 0 {
                     continue;
                 }
-                let wrote_seqno = match mda::read_text(dev.as_ref(), &header, 0) {
-                    Ok(Some(b)) => seqno_at_head(&b),
-                    _ => None,
-                };
+                let wrote_seqno = mda::read_text_head(dev.as_ref(), &header, 4096)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| seqno_at_head(&b));
                 if let Some(s) = wrote_seqno {
                     if s != self.committed.seqno && !self.moved.contains(&info.path) {
                         warnings.push(format!(
@@ -1372,13 +1402,16 @@ impl VgHandle {
                 }
                 let locn = mda::write_text(dev.as_ref(), &header, text.as_bytes())
                     .map_err(mda_err(&info.path))?;
+                touched = true;
                 pending.push(Pending {
                     dev: devs.len(),
                     header,
                     locn,
                 });
             }
-            devs.push((info.path.clone(), dev));
+            if touched {
+                devs.push((info.path.clone(), dev));
+            }
         }
         if pending.is_empty() {
             return Err(StoreError::NoMetadataAreas(new.name.clone()).into());
@@ -1422,6 +1455,12 @@ impl VgHandle {
         }
         self.moved.clear();
         self.relabel.clear();
+        // The next read of this VG (the backup, another command step) finds
+        // the text just written already imported.
+        PARSED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(text.into_bytes(), Ok(imported));
         self.committed = new.clone();
         self.vg = new;
         Ok(warnings)
