@@ -84,4 +84,5 @@ scenarios! {
     pvck_as_lvm2 => "pvck.sh",
     fullreport_and_used_orphan_pvchange_as_lvm2 => "fullreport-used-pv.sh",
     vgsplit_as_lvm2 => "vgsplit.sh",
+    removemissing_force_and_outdated_pvs_as_lvm2 => "removemissing.sh",
 }

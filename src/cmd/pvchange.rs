@@ -482,7 +482,10 @@ pub(crate) fn clear_outdated(ctx: &Ctx, name: &str) -> Result<(), CmdError> {
     }
     let found = ctx.scan()?;
     for info in found.outdated_pvs(name) {
+        // LVM2's two warnings (rlvm clears the label's flag first, then
+        // the areas: see pvedit::clear_outdated).
         ctx.warn(format!("wiping mda on outdated PV {}", info.path));
+        ctx.warn(format!("wiping header on outdated PV {}", info.path));
         let d = FileOpener.open(&info.path, true).map_err(failed)?;
         crate::metadata::pvedit::clear_outdated(d.as_ref(), &info.label).map_err(|e| {
             CmdError::Failed(format!("Failed to clear outdated PV {}: {e}", info.path))

@@ -348,7 +348,8 @@ fn remove_one(ctx: &Ctx, key: &select::VgKey, force: bool) -> Result<(), CmdErro
         .filter(|l| handle.vg.lv_is_visible(l))
         .map(|l| l.name.clone())
         .collect();
-    if !handle.vg.lvs.is_empty() {
+    let had_lvs = !handle.vg.lvs.is_empty();
+    if had_lvs {
         if !force
             && !confirm(
                 ctx,
@@ -360,6 +361,10 @@ fn remove_one(ctx: &Ctx, key: &select::VgKey, force: bool) -> Result<(), CmdErro
         {
             return Err(CmdError::Failed(format!("Volume group \"{name}\" not removed")));
         }
+        // LVM2 wipes outdated PVs at its first write, before the LVs go.
+        if !ctx.common.test {
+            crate::cmd::pvchange::clear_outdated(ctx, name)?;
+        }
         if let Some(mut dm) = ctx.dm() {
             crate::ops::activate::deactivate_vg(&mut dm, &handle.vg)?;
         }
@@ -369,6 +374,13 @@ fn remove_one(ctx: &Ctx, key: &select::VgKey, force: bool) -> Result<(), CmdErro
         handle.vg.lvs.clear();
     }
     if !ctx.common.test {
+        // PVs removed from the VG while missing still hold an older copy
+        // of it: made orphans first (LVM2's vgremove wipes them too), or
+        // the name would live on in them. A crash after this leaves
+        // orphans and the VG as it was. (Done above if there were LVs.)
+        if !had_lvs {
+            crate::cmd::pvchange::clear_outdated(ctx, name)?;
+        }
         let ignored = crate::metadata::mda_balance::ignored_now(handle.pvs.values(), &FileOpener)
             .map_err(failed)?;
         handle.remove(&FileOpener).map_err(failed)?;

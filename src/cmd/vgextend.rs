@@ -346,80 +346,74 @@ fn remove_pv(ctx: &Ctx, h: &mut VgHandle, arg: &str, key: &str) -> Result<(), Cm
     Ok(())
 }
 
-/// `vgreduce --removemissing`: the missing PVs that no LV uses leave the
-/// VG. A missing PV still in use stays and the command fails, unless
-/// `--force`: then, as LVM2, every LV with an extent on a missing PV is
-/// removed whole (with its snapshots; a snapshot whose COW is partial
-/// goes alone), each as `lvremove -f` would (devices deactivated, one
-/// crash-safe commit per LV: a crash leaves some LVs removed and the
-/// others as they were), and then the missing PVs leave.
+/// `vgreduce --removemissing`, as LVM2's `_vgreduce_repair_single`: with
+/// no LV on a missing PV, the missing PVs leave the VG. Otherwise, without
+/// `--force`, each partial LV is named, nothing leaves, the VG is written
+/// as it is (its missing PVs marked MISSING, as LVM2 does) and the command
+/// fails. With `--force`, every visible LV with an extent on a missing PV
+/// is removed whole first (with its snapshots), in the VG's order, each as
+/// `lvremove -f` would (devices deactivated, one crash-safe commit per LV:
+/// a crash leaves some LVs removed and the others as they were).
 fn remove_missing(ctx: &Ctx, name: &str, force: bool) -> Result<(), CmdError> {
     let (mut h, _v) = ctx.load_vg_handling_missing(name)?;
-    let missing_pvs = |h: &VgHandle| -> Vec<String> {
+    let missing: Vec<String> =
         h.vg.pvs
             .iter()
             .filter(|p| h.missing.contains(&p.key) || p.flags.has("MISSING"))
             .map(|p| p.key.clone())
-            .collect()
-    };
-    let missing = missing_pvs(&h);
+            .collect();
     if missing.is_empty() {
         ctx.print(format!("Volume group \"{name}\" is already consistent."));
         return Ok(());
     }
     if force {
-        for lv in partial_lvs(&h.vg, &missing) {
+        for lv in partial_lvs(&h.vg, &missing, true) {
             // Gone with its origin, removed before it.
             if h.vg.lv(&lv).is_some() {
+                ctx.warn(format!("Removing partial LV {name}/{lv}."));
                 super::lv::remove_lv(ctx, &mut h, &lv, true)?;
             }
         }
     }
-    let (used, unused): (Vec<String>, Vec<String>) = missing_pvs(&h)
-        .into_iter()
-        .partition(|k| h.vg.pe_used_on(k) > 0);
-    if !unused.is_empty() {
-        h.vg.pvs.retain(|p| !unused.contains(&p.key));
-        h.missing.retain(|k| !unused.contains(k));
+    let partial = partial_lvs(&h.vg, &missing, false);
+    if !partial.is_empty() {
+        for lv in &partial {
+            ctx.warn(format!("Partial LV {lv} needs to be repaired or removed. "));
+        }
+        ctx.error(format!("There are still partial LVs in VG {name}."));
+        ctx.error("To remove them unconditionally use: vgreduce --removemissing --force.");
+        ctx.error(
+            "To remove them unconditionally from mirror LVs use: vgreduce --removemissing --mirrorsonly --force.",
+        );
+        ctx.warn("Proceeding to remove empty missing PVs.");
         super::vg::mdacopies::commit_balanced(ctx, &mut h, false)?;
+        return Err(CmdError::Failed(String::new()));
     }
-    if !used.is_empty() {
-        return Err(CmdError::Failed(format!(
-            "There are still partial LVs in VG {name}.\n  To remove them unconditionally use: vgreduce --removemissing --force."
-        )));
-    }
+    h.vg.pvs.retain(|p| !missing.contains(&p.key));
+    h.missing.retain(|k| !missing.contains(k));
+    super::vg::mdacopies::commit_balanced(ctx, &mut h, false)?;
     ctx.print(format!("Wrote out consistent volume group {name}."));
     Ok(())
 }
 
-/// The LVs `vgreduce --removemissing --force` removes, in the order to
-/// remove them: each visible LV with an extent on one of `missing` (a
-/// snapshot's COW stands for the snapshot; the snapshot link is no LV to
-/// the user), snapshots before origins so that each removal is one
-/// family's.
-fn partial_lvs(vg: &crate::metadata::model::Vg, missing: &[String]) -> Vec<String> {
-    use crate::metadata::model::{LvRole, SegmentKind};
-    let on_missing = |lv: &crate::metadata::model::Lv| {
-        lv.segments.iter().any(|seg| match &seg.kind {
-            SegmentKind::Striped { stripes, .. } => stripes.iter().any(|a| missing.contains(&a.pv)),
-            _ => false,
+/// LVM2's partial LVs of `vg`: those with an extent on one of `missing`,
+/// in the VG's order. `visible` keeps only the LVs a user sees (a
+/// snapshot's COW stands for the snapshot), the ones `--force` removes.
+fn partial_lvs(vg: &crate::metadata::model::Vg, missing: &[String], visible: bool) -> Vec<String> {
+    use crate::metadata::model::SegmentKind;
+    vg.lvs
+        .iter()
+        .filter(|lv| {
+            lv.segments.iter().any(|seg| match &seg.kind {
+                SegmentKind::Striped { stripes, .. } => {
+                    stripes.iter().any(|a| missing.contains(&a.pv))
+                }
+                _ => false,
+            })
         })
-    };
-    let roles = vg.roles();
-    let mut cows = Vec::new();
-    let mut others = Vec::new();
-    for (lv, role) in vg.lvs.iter().zip(&roles) {
-        if !on_missing(lv) || *role == LvRole::SnapshotLink {
-            continue;
-        }
-        if *role == LvRole::Cow {
-            cows.push(lv.name.clone());
-        } else {
-            others.push(lv.name.clone());
-        }
-    }
-    cows.extend(others);
-    cows
+        .filter(|lv| !visible || vg.lv_is_visible(lv))
+        .map(|lv| lv.name.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -428,7 +422,7 @@ mod tests {
     use crate::metadata::model::SegmentKind;
 
     #[test]
-    fn partial_lvs_are_those_on_missing_pvs_cows_first() {
+    fn partial_lvs_are_those_on_missing_pvs_in_vg_order() {
         let text = include_str!("../../tests/golden/cases/snapshots/backup.vg");
         let mut vg = crate::metadata::text::import_vg(text).expect("import").0;
         // plain-lv moves to a second PV.
@@ -441,8 +435,19 @@ mod tests {
                 stripes.iter_mut().for_each(|a| a.pv = "pv1".into());
             }
         }
-        assert_eq!(partial_lvs(&vg, &["pv0".into()]), ["snapA", "lv-1", "lv0"]);
-        assert_eq!(partial_lvs(&vg, &["pv1".into()]), ["plain-lv"]);
-        assert!(partial_lvs(&vg, &[]).is_empty());
+        assert_eq!(
+            partial_lvs(&vg, &["pv0".into()], true),
+            ["lv0", "snapA", "lv-1"]
+        );
+        assert_eq!(partial_lvs(&vg, &["pv1".into()], true), ["plain-lv"]);
+        assert!(partial_lvs(&vg, &[], true).is_empty());
+        // A hidden LV on the PV is partial but not removed by itself.
+        vg.lvs.iter_mut().find(|l| l.name == "lv0").unwrap().status =
+            crate::metadata::model::Flags::new(&["READ", "WRITE"]);
+        assert_eq!(
+            partial_lvs(&vg, &["pv0".into()], false),
+            ["lv0", "snapA", "lv-1"]
+        );
+        assert!(partial_lvs(&vg, &["pv0".into()], true).is_empty());
     }
 }

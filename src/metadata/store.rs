@@ -971,8 +971,9 @@ impl Scan {
                 self.pvs[*pi].path, vg.name, vg.seqno
             ));
         }
-        if !gone.is_empty() {
-            warnings.push("See vgck --updatemetadata to clear outdated metadata.".into());
+        if let Some(last) = warnings.last_mut().filter(|_| !gone.is_empty()) {
+            // LVM2 prints this line without "WARNING: ".
+            last.push_str("\n  See vgck --updatemetadata to clear outdated metadata.");
         }
         let mut pv_paths = BTreeMap::new();
         let mut pvs = BTreeMap::new();
