@@ -389,6 +389,9 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    // What a slave is, read once per slave: the LVs of a VG mostly sit
+    // on the same few PVs (100 LVs on one disk: 3 sysfs reads, not 300).
+    let mut slaves_seen: HashMap<String, Option<(u32, u32, String)>> = HashMap::new();
     for e in rd.filter_map(Result::ok) {
         let dir = e.path();
         let Some(uuid) = read_sys(&dir, "dm/uuid") else {
@@ -402,23 +405,27 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
         };
         for s in slaves.filter_map(Result::ok) {
             let kname = s.file_name().to_string_lossy().into_owned();
-            let sdir = block.join(&kname);
-            if read_sys(&sdir, "dm/uuid").is_some_and(|u| u.starts_with(&prefix)) {
-                continue;
-            }
-            let Some((major, minor)) = read_sys(&sdir, "dev").and_then(|d| parse_devt(&d)) else {
-                continue;
-            };
-            let name = match read_sys(&sdir, "dm/name") {
-                Some(n) => conf.dev_dir().join("mapper").join(n),
-                None => conf.dev_dir().join(&kname),
-            };
-            out.push(UsedDev {
-                lvid: lvid.to_string(),
-                major,
-                minor,
-                name: name.display().to_string(),
+            let slave = slaves_seen.entry(kname.clone()).or_insert_with(|| {
+                let sdir = block.join(&kname);
+                // A layer of the same VG is not a device the VG uses.
+                if read_sys(&sdir, "dm/uuid").is_some_and(|u| u.starts_with(&prefix)) {
+                    return None;
+                }
+                let (major, minor) = read_sys(&sdir, "dev").and_then(|d| parse_devt(&d))?;
+                let name = match read_sys(&sdir, "dm/name") {
+                    Some(n) => conf.dev_dir().join("mapper").join(n),
+                    None => conf.dev_dir().join(&kname),
+                };
+                Some((major, minor, name.display().to_string()))
             });
+            if let Some((major, minor, name)) = slave {
+                out.push(UsedDev {
+                    lvid: lvid.to_string(),
+                    major: *major,
+                    minor: *minor,
+                    name: name.clone(),
+                });
+            }
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -855,11 +862,24 @@ mod tests {
             &format!("LVM-{vgid}{lvid}"),
             &["dm-5"],
         );
+        // A second LV on the same PV: listed too, with the same device.
+        let lvid2 = "m".repeat(32);
+        dm(
+            "dm-7",
+            "253:7",
+            "vg-lv2",
+            &format!("LVM-{vgid}{lvid2}"),
+            &["sdb"],
+        );
         let used = used_by_vg_in(&f.conf(&[]), &sys, &vgid);
-        assert_eq!(used.len(), 1, "{used:?}");
-        assert_eq!(used[0].lvid, lvid);
-        assert_eq!((used[0].major, used[0].minor), (8, 16));
-        assert!(used[0].name.ends_with("/dev/sdb"), "{}", used[0].name);
+        assert_eq!(used.len(), 2, "{used:?}");
+        let mut lvids: Vec<&str> = used.iter().map(|u| u.lvid.as_str()).collect();
+        lvids.sort();
+        assert_eq!(lvids, [lvid.as_str(), lvid2.as_str()]);
+        for u in &used {
+            assert_eq!((u.major, u.minor), (8, 16));
+            assert!(u.name.ends_with("/dev/sdb"), "{}", u.name);
+        }
         assert!(used_by_vg_in(&f.conf(&[]), &sys, &"w".repeat(32)).is_empty());
     }
 
