@@ -633,34 +633,34 @@ fn collect_aliases(dirs: &[PathBuf]) -> HashMap<AliasKey, Vec<String>> {
             continue;
         };
         for e in rd.filter_map(Result::ok) {
-            // The directory entry's type costs no syscall: character
-            // devices, regular files and sockets (most of /dev) need no stat.
-            if let Ok(t) = e.file_type() {
-                if !(t.is_dir() || t.is_symlink() || t.is_block_device() || t.is_file()) {
-                    continue;
-                }
+            // The directory entry's type costs no syscall (DirEntry stats
+            // only where the file system gives no type): directories are
+            // walked, block nodes need one lstat for their number, links
+            // one stat of what they name; everything else (character
+            // devices, sockets, plain files) names no block device.
+            let Ok(t) = e.file_type() else {
+                continue;
+            };
+            if t.is_dir() {
+                stack.push(e.path());
+                continue;
             }
             let p = e.path();
-            let Ok(lmd) = std::fs::symlink_metadata(&p) else {
+            let md = if t.is_block_device() {
+                std::fs::symlink_metadata(&p)
+            } else if t.is_symlink() {
+                std::fs::metadata(&p)
+            } else {
                 continue;
             };
-            if lmd.is_dir() {
-                stack.push(p);
+            let Ok(md) = md else {
                 continue;
-            }
+            };
             let name = p.display().to_string();
-            let Ok(md) = std::fs::metadata(&p) else {
-                continue;
-            };
-            if md.is_dir() {
-                continue;
-            }
             if md.file_type().is_block_device() {
                 let (ma, mi) = (libc::major(md.rdev()), libc::minor(md.rdev()));
-                map.entry(AliasKey::Rdev(ma, mi))
-                    .or_default()
-                    .push(name.clone());
-            } else if lmd.file_type().is_symlink() {
+                map.entry(AliasKey::Rdev(ma, mi)).or_default().push(name);
+            } else if t.is_symlink() && !md.is_dir() {
                 // Fake trees in tests have plain files for nodes; real
                 // symlinks to block nodes are caught by rdev above.
                 if let Ok(c) = std::fs::canonicalize(&p) {
