@@ -859,12 +859,13 @@ impl Ctx {
         }
         self.devices.borrow_mut().take();
         if self.conf.archive_enabled() {
-            if let Some(old) = handle.committed_file_text() {
+            if let Some(old) = handle.committed_archive_text() {
                 // A failed archive refuses the change (LVM2's `archive`;
-                // `-An` turns archiving off for one command).
+                // `-An` turns archiving off for one command). Filed under
+                // the name it was committed with (a vgrename's old name).
                 crate::system::backup::write_archive(
                     &self.conf,
-                    &handle.vg.name,
+                    &handle.committed().name,
                     handle.committed_seqno(),
                     &old,
                 )?;

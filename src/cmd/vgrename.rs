@@ -264,7 +264,7 @@ fn archive(ctx: &Ctx, h: &VgHandle) {
     if ctx.common.test {
         return;
     }
-    if let Some(text) = h.committed_file_text() {
+    if let Some(text) = h.committed_archive_text() {
         if let Err(e) =
             crate::system::backup::write_archive(&ctx.conf, &h.vg.name, h.committed_seqno(), &text)
         {

@@ -1260,12 +1260,24 @@ impl VgHandle {
     }
 
     /// The committed metadata in backup-file form, or None for a VG not
-    /// yet on disk.
+    /// yet on disk: after this command's commit (a backup, "Created
+    /// *after* executing"), or before it (an archive, "*before*", as
+    /// LVM2 describes the two).
     pub fn committed_file_text(&self) -> Option<String> {
+        self.committed_text_described("after")
+    }
+
+    /// [`Self::committed_file_text`] for the archive written before a
+    /// commit.
+    pub fn committed_archive_text(&self) -> Option<String> {
+        self.committed_text_described("before")
+    }
+
+    fn committed_text_described(&self, when: &str) -> Option<String> {
         if self.committed.seqno == 0 {
             return None;
         }
-        let header = text_header(&format!("Created *after* executing '{}'", command_line()));
+        let header = text_header(&format!("Created *{when}* executing '{}'", command_line()));
         Some(text::export_file(&self.committed, &header))
     }
 

@@ -20,4 +20,18 @@ lvmi lvremove -q -y vg0/bylvm
 rl vgcfgrestore -f "$LVMI_DIR/lvm.vg" vg0
 expect_eq "rlvm restored LVM2's backup" "bylvm keep" "$(lvm_field lvs -o lv_name vg0 | sort | xargs)"
 expect_rc 0 lvmi vgck vg0
+# Archives hold the metadata from before a command, described as LVM2
+# describes them and filed under the VG's name before the command (a
+# vgrename's old name): the same for both tools.
+archived() { # TOOL VG_BEFORE: the archive a rename of VG_BEFORE leaves
+    rm -f "$LVMI_DIR"/archive/*
+    "$1" vgrename "$2" "$2x" >/dev/null 2>&1
+    ls "$LVMI_DIR/archive"
+    grep -ho "Created \*[a-z]*\* executing 'vgrename" "$LVMI_DIR"/archive/* || true
+    "$1" vgrename "$2x" "$2" >/dev/null 2>&1
+}
+lvm_arch=$(archived lvmi vg0 | sed 's/_[0-9]*-[0-9]*\.vg$/_N.vg/')
+rl_arch=$(archived rl vg0 | sed 's/_[0-9]*-[0-9]*\.vg$/_N.vg/')
+expect_eq "rlvm's vgrename archive as LVM2's (name, description)" "$lvm_arch" "$rl_arch"
+case $rl_arch in vg0_N.vg*"Created *before* executing"*) ;; *) fail "unexpected archive: $rl_arch" ;; esac
 echo "PASS backup"
