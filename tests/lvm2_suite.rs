@@ -14,7 +14,8 @@
 //! (`CI` set) or `RLVM_VM_TESTS=1`. Knobs: `RLVM_LVM2_SUITE_SCRIPTS="a.sh b.sh"` runs those
 //! scripts instead of the list; `RLVM_LVM2_SUITE_LVM2_ALL=1` runs the whole list with LVM2
 //! too (by default LVM2 runs the merge scripts only, as the harness check); `RLVM_LVM2_SUITE_TIMEOUT` (seconds per script, default 300,
-//! times `RLVM_VM_TIMEOUT_SCALE`); `RLVM_LVM2_SUITE_TARBALL` uses that suite tarball instead
+//! times `RLVM_VM_TIMEOUT_SCALE`); `RLVM_LVM2_SUITE_PROFILE=1` times every lvm command of the
+//! scripts (run.sh's PROFILE lines on the console, kept with `RLVM_VM_KEEP=1`); `RLVM_LVM2_SUITE_TARBALL` uses that suite tarball instead
 //! of prepare.sh's (a locally modified suite, for a diagnosis); `RLVM_VM_KEEP=1` keeps the
 //! console logs.
 
@@ -264,6 +265,9 @@ fn run_suite(mode: &str, shard: Option<(usize, usize)>) {
         .env("LVM2_SUITE_TIMEOUT", &per_script.to_string());
     if let Some(chosen) = &chosen {
         builder = builder.env("LVM2_SUITE_SCRIPTS", &chosen.join(" "));
+    }
+    if std::env::var("RLVM_LVM2_SUITE_PROFILE").is_ok_and(|v| v == "1") {
+        builder = builder.env("LVM2_SUITE_PROFILE", "1");
     }
     if mode == "rlvm" {
         // The build users install: the suite's scripts race the kernel in places

@@ -16,6 +16,11 @@
 #   LVM2_SUITE_SCRIPTS="a.sh b.sh"  run these instead of the list
 #   LVM2_SUITE_TIMEOUT=300    seconds one script may take (then it is killed and fails)
 #   LVM2_SUITE_TAIL=100       lines of a failed script's output shown on the console
+#   LVM2_SUITE_PROFILE=1      time every lvm command the scripts run (a bash wrapper in front
+#                             of the tool, microseconds from $EPOCHREALTIME) and print, per
+#                             script and for the whole run, "PROFILE" lines: per command name
+#                             its count and total and mean milliseconds (issue 9: where one tool
+#                             spends its time in the suite compared with the other)
 #
 # The scripts run as LVM2's own runner (test/lib/brick-shelltest.h) runs them: from the suite's
 # directory, `bash -noprofile -norc shell/NAME`, stdin /dev/null, in the ndev-vanilla flavour
@@ -56,8 +61,24 @@ case $mode in
     *) die "LVM2_SUITE_LVM must be rlvm or lvm2, not $mode" ;;
 esac
 [ -x "$lvm_target" ] || die "$lvm_target missing"
-mkdir -p "$bindir"
-ln -sf "$lvm_target" "$bindir/lvm"
+mkdir -p "$bindir" "$work/logs"
+profile=${LVM2_SUITE_PROFILE:-0}
+if [ "$profile" = 1 ]; then
+    # The suite's lvm-wrapper runs `lvm COMMAND ARGS...`; this one times it and appends
+    # "MICROSECONDS EXIT COMMAND" to the current script's record, then exits as the tool did.
+    cat >"$bindir/lvm" <<WRAP
+#!$gnu/bash
+t0=\$EPOCHREALTIME
+"$lvm_target" "\$@"
+rc=\$?
+t1=\$EPOCHREALTIME
+echo "\$(( \${t1/./} - \${t0/./} )) \$rc \${1:-lvm}" >>"$work/logs/profile.current"
+exit \$rc
+WRAP
+    chmod 755 "$bindir/lvm"
+else
+    ln -sf "$lvm_target" "$bindir/lvm"
+fi
 
 # GNU tools first; `lvm` before anything else (the lvm2 links in /opt/lvm2/bin stay off PATH).
 export PATH=$bindir:$gnu:/usr/sbin:/usr/bin:/sbin:/bin
@@ -150,6 +171,19 @@ cleanup_after() {
     rm -rf "${LVM_TEST_DIR:?}"/LVMTEST* 2>/dev/null || true
 }
 
+# profile_report TITLE FILE: per command name, count, total and mean ms, the largest total
+# first, then the sum over all commands.
+profile_report() {
+    local title=$1 file=$2
+    [ -s "$file" ] || return 0
+    awk -v t="$title" -v m="$mode" '
+        { n[$3]++; us[$3] += $1; all += $1; cnt++ }
+        END {
+            for (c in n) printf "PROFILE mode=%s scope=%s cmd=%s n=%d total_ms=%d mean_ms=%.1f\n", m, t, c, n[c], us[c] / 1000, us[c] / 1000 / n[c]
+            printf "PROFILE mode=%s scope=%s cmd=ALL n=%d total_ms=%d\n", m, t, cnt, all / 1000
+        }' "$file" | sort -t= -k6 -n -r
+}
+
 # ---- run --------------------------------------------------------------------------------
 passed=0 failed=0 skipped=0 unexpected=0
 suite_start=$(now_ms)
@@ -162,6 +196,7 @@ for name in "${scripts[@]}"; do
         continue
     fi
     say "--- $name"
+    : >"$work/logs/profile.current"
     for attempt in 1 2; do
         start=$(now_ms)
         # timeout(1) makes itself a process group leader and, on timeout, signals the group;
@@ -212,8 +247,13 @@ for name in "${scripts[@]}"; do
             show_failure "$log"
             ;;
     esac
+    if [ "$profile" = 1 ]; then
+        profile_report "$name" "$work/logs/profile.current"
+        cat "$work/logs/profile.current" >>"$work/logs/profile.all"
+    fi
     cleanup_after "$name"
 done
+[ "$profile" = 1 ] && profile_report ALL "$work/logs/profile.all"
 
 say "total $(secs $(($(now_ms) - suite_start)))s for ${#scripts[@]} scripts (mode=$mode)"
 echo "$passed passed, $failed failed, $skipped skipped"
