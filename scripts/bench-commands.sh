@@ -16,6 +16,9 @@
 #   RLVM_BASE=path      a second rlvm build (say, before a change), run in the same boot as
 #                        tool "base" (BENCH_TOOLS then defaults to "rlvm base lvm2"); the
 #                        summary adds its median and its ratio to LVM2
+#   BENCH_STRACE=1       after the timed runs, each command once more per tool under
+#                        `strace -f -c` (host's strace copied in): "STRACE" lines with the
+#                        system calls by count and time, for finding where a tool waits
 #   BENCH_SMP=2, BENCH_PROFILE=release, BENCH_TIMEOUT=1800, RLVM=path, BENCH_LOG=path
 #                        as scripts/bench-merge.sh
 # Output: BENCH-CMD lines per measurement, then per command the median of each tool and the
@@ -27,12 +30,16 @@ cd "$repo"
 . scripts/vm/bench-lib.sh
 bench_init bench-commands
 envs=()
-for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS; do
+for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 if [ -n "${RLVM_BASE:-}" ]; then
     envs+=(--bin "$RLVM_BASE:/opt/rlvm-base/rlvm")
     [ -n "${BENCH_TOOLS:-}" ] || envs+=(--env "BENCH_TOOLS=rlvm base lvm2")
+fi
+if [ "${BENCH_STRACE:-0}" = 1 ]; then
+    strace_bin=$(command -v strace) || { say "BENCH_STRACE=1: no strace on this host (apt-get install strace)"; exit 1; }
+    envs+=(--bin "$strace_bin:/usr/bin/strace")
 fi
 bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 "${envs[@]}"
 

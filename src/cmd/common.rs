@@ -407,15 +407,19 @@ impl Ctx {
     }
     /// Report output, which the report engine lays out with LVM2's default
     /// two-space prefix: each line gets `log/prefix` instead, as in LVM2.
+    /// Written in one go (stdout flushes at every line: 1000 rows were
+    /// 1000 writes), flushed before it returns so that what goes to stderr
+    /// after it still comes after it.
     pub fn print_lines(&self, text: &str) {
         use std::io::Write;
-        let mut out = std::io::stdout().lock();
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         for line in text.lines() {
             let _ = match line.strip_prefix("  ") {
                 Some(body) => writeln!(out, "{}{body}", self.prefix),
                 None => writeln!(out, "{line}"),
             };
         }
+        let _ = out.flush();
     }
     /// A warning on stderr.
     pub fn warn(&self, msg: impl Display) {

@@ -447,10 +447,10 @@ fn vgs_report(ctx: &Ctx, r: &ReportArgs, all: bool, vgs: &[String]) -> Result<()
     let _g = list_lock(ctx, &named)?;
     let mut scan = ctx.scan()?;
     let (hs, ok) = handles_tagged(ctx, &mut scan, &named, Exported::Shown, r.foreign, true);
-    let records: Vec<VgRecord> = hs
-        .iter()
-        .map(|h| vg_record(h, open_lv_count(ctx, h)))
-        .collect();
+    // The open LV count is vgdisplay's alone (no report field shows it):
+    // vgs asks the kernel nothing unless LV fields are wanted (a table
+    // query per device of the system: 1000 ioctls with 1000 active LVs).
+    let records: Vec<VgRecord> = hs.iter().map(|h| vg_record(h, 0)).collect();
     // PV fields in vgs give a row per PV of each VG, as in LVM2.
     let pvs: Vec<PvRecord> = pv_records(&scan, &hs, &[], None)
         .into_iter()

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::dm::error::PlanError;
 use crate::dm::names::{dm_name, dm_uuid, lv_id_in_vg};
 use crate::dm::plan::{self, Op};
-use crate::dm::query::lv_state_in;
+use crate::dm::query::{by_uuid_index, lv_state_by};
 use crate::dm::state::{KernelDevice, LvKernelState};
 use crate::dm::target::Target;
 use crate::metadata::model::{LvRole, Vg};
@@ -429,17 +429,16 @@ pub struct LvFacts {
 /// listed once). Without device-mapper every LV reads as unknown.
 pub fn lv_facts(dm: Option<&Dm>, vg: &Vg) -> BTreeMap<String, LvFacts> {
     let devices = dm.and_then(|d| d.list().ok());
+    let index = devices.as_deref().map(by_uuid_index);
+    let find = |u: &str| index.as_ref().and_then(|i| i.get(u).copied());
     vg.lvs
         .iter()
         .map(|lv| {
             let facts = match (dm, &devices) {
-                (Some(dm), Some(devs)) => {
-                    let state = lv_state_in(dm.kernel(), devs, vg, &lv.name);
+                (Some(dm), Some(_)) => {
+                    let state = lv_state_by(dm.kernel(), &find, vg, &lv.name);
                     let uuid = dm_uuid(&vg.id, &lv.id, None);
-                    let device = devs
-                        .iter()
-                        .find(|d| d.uuid.as_deref() == Some(uuid.as_str()))
-                        .map(|d| (d.dev.major, d.dev.minor));
+                    let device = find(&uuid).map(|d| (d.dev.major, d.dev.minor));
                     LvFacts {
                         state,
                         device,
@@ -499,7 +498,12 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
 /// The read-ahead the kernel uses for a device, in sectors (what
 /// lvdisplay's "currently set to" shows), from sysfs.
 fn kernel_read_ahead((major, minor): (u32, u32)) -> Option<u64> {
+    use std::io::Read;
+    // One open, one read, one close (an attribute comes whole in the first
+    // read): this runs for every active LV of a report.
     let path = format!("/sys/dev/block/{major}:{minor}/queue/read_ahead_kb");
-    let kb: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    let mut buf = [0u8; 64];
+    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    let kb: u64 = std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()?;
     Some(kb * 2)
 }

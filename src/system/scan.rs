@@ -101,6 +101,9 @@ struct RawDev {
     sys_dir: PathBuf,
     parent_dir: Option<PathBuf>,
     partitioned: bool,
+    /// A device-mapper device's `dm/uuid` as enumeration read it (`None`:
+    /// not read yet, or not a dm device): the judge does not read it twice.
+    dm_uuid: Option<String>,
 }
 
 /// Which devices a command may use (LVM2's `setup_devices`, dev-cache.c).
@@ -170,7 +173,7 @@ pub fn candidate_devices(conf: &LvmConf) -> Result<Vec<ScanDev>, ScanError> {
 
 /// [`candidate_devices`] against other sysfs/proc roots.
 pub fn candidate_devices_in(conf: &LvmConf, roots: &Roots) -> Result<Vec<ScanDev>, ScanError> {
-    let raw = enumerate(roots)?;
+    let raw = enumerate(roots, Some(conf.scan_lvs()))?;
     let judge = Judge::new(conf)?;
     Ok(raw
         .iter()
@@ -181,7 +184,7 @@ pub fn candidate_devices_in(conf: &LvmConf, roots: &Roots) -> Result<Vec<ScanDev
 /// Every block device the no-data filters accept, whatever the devices
 /// file and the regex filters say (lvmdevices looking for a PVID).
 pub fn all_devices(conf: &LvmConf) -> Result<Vec<ScanDev>, ScanError> {
-    let raw = enumerate(&Roots::default())?;
+    let raw = enumerate(&Roots::default(), Some(conf.scan_lvs()))?;
     let mut judge = Judge::new(conf)?;
     judge.select = Select::File(DevicesFile::default());
     Ok(raw
@@ -199,7 +202,7 @@ pub fn any_device(arg: &str) -> Option<ScanDev> {
         return None;
     }
     let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
-    let raw = enumerate(&Roots::default()).ok()?;
+    let raw = enumerate(&Roots::default(), None).ok()?;
     let r = raw.iter().find(|r| r.major == major && r.minor == minor)?;
     (r.size_sectors > 0).then(|| ScanDev {
         path: PathBuf::from(arg),
@@ -227,7 +230,7 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
     // 200 devices read them all twice: here and for the scan).
     let raw = match raw_by_devno(roots, major, minor) {
         Some(r) => vec![r],
-        None => enumerate(roots)?,
+        None => enumerate(roots, None)?,
     };
     let r = raw
         .iter()
@@ -267,8 +270,22 @@ impl Judge {
     ) -> Result<ScanDev, Exclusion> {
         let dev_dir = self.conf.dev_dir();
         let kpath = dev_dir.join(&r.kname);
-        let dm_name = read_sys(&r.sys_dir, "dm/name");
-        let dm_uuid = read_sys(&r.sys_dir, "dm/uuid");
+        let dm_uuid = match &r.dm_uuid {
+            Some(u) => Some(u.clone()),
+            None if is_dm_name(&r.kname) => read_sys(&r.sys_dir, "dm/uuid"),
+            None => None,
+        };
+        if dm_uuid
+            .as_deref()
+            .is_some_and(|u| lv_excluded(u, self.conf.scan_lvs()))
+        {
+            return Err(Exclusion::Lv);
+        }
+        let dm_name = if is_dm_name(&r.kname) {
+            read_sys(&r.sys_dir, "dm/name")
+        } else {
+            None
+        };
         let path = match &dm_name {
             Some(n) => dev_dir.join("mapper").join(n),
             None => kpath.clone(),
@@ -283,15 +300,6 @@ impl Judge {
                 && read_sys(&r.sys_dir, "loop/backing_file").is_none())
         {
             return Err(Exclusion::TooSmall);
-        }
-        if let Some(uuid) = &dm_uuid {
-            if let Some(rest) = uuid.strip_prefix("LVM-") {
-                // "LVM-" + 64 ID chars is an LV; anything after is a
-                // private layer (-cow, -real, -pool...), never scanned.
-                if !self.conf.scan_lvs() || rest.len() > 64 {
-                    return Err(Exclusion::Lv);
-                }
-            }
         }
         if r.partitioned || (partitionable(r) && has_partition_table(&path)) {
             return Err(Exclusion::Partitioned);
@@ -432,10 +440,32 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
     out
 }
 
+/// A sysfs attribute, trimmed; `None` if absent or empty. One open, one
+/// read and one close: an attribute is at most a page and sysfs returns it
+/// whole in the first read (`read_to_string` adds a stat and a second
+/// read; with 1000 active LVs that was 2000 calls per command).
 fn read_sys(dir: &Path, suffix: &str) -> Option<String> {
-    let s = std::fs::read_to_string(dir.join(suffix)).ok()?;
-    let s = s.trim().to_string();
-    (!s.is_empty()).then_some(s)
+    use std::io::Read;
+    let mut f = std::fs::File::open(dir.join(suffix)).ok()?;
+    let mut buf = [0u8; 4096];
+    let n = f.read(&mut buf).ok()?;
+    let s = std::str::from_utf8(&buf[..n]).ok()?.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// The kernel names every device-mapper device `dm-<minor>`.
+fn is_dm_name(kname: &str) -> bool {
+    kname
+        .strip_prefix("dm-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a dm UUID names a device the scan never looks at: an LVM LV
+/// ("LVM-" + 64 ID characters) unless devices/scan_lvs = 1, and always an
+/// LVM-private layer ("LVM-...-cow", "-real", "-pool"...).
+fn lv_excluded(uuid: &str, scan_lvs: bool) -> bool {
+    uuid.strip_prefix("LVM-")
+        .is_some_and(|rest| !scan_lvs || rest.len() > 64)
 }
 
 /// Whether LVM2 looks for a partition table on this device
@@ -503,6 +533,7 @@ fn raw_from_sys(kname: &str, dir: &Path, parent: Option<&Path>) -> Option<RawDev
         sys_dir: dir.to_path_buf(),
         parent_dir: parent.map(Path::to_path_buf),
         partitioned: false,
+        dm_uuid: None,
     })
 }
 
@@ -542,14 +573,17 @@ fn devt_key(d: &RawDev) -> u32 {
 }
 
 /// All kernel block devices, in LVM2's scan order ([`devt_key`]).
-fn enumerate(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
-    let mut out = enumerate_unsorted(roots)?;
+/// `skip_lvs: Some(scan_lvs)` leaves out the dm devices the judge would
+/// exclude as LVs ([`lv_excluded`]) without reading more of them than
+/// their UUID: with 1000 active LVs, most of a command's system calls.
+fn enumerate(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDev>, ScanError> {
+    let mut out = enumerate_unsorted(roots, skip_lvs)?;
     out.sort_by_key(devt_key);
     Ok(out)
 }
 
 /// All kernel block devices: disks then their partitions, sorted by name.
-fn enumerate_unsorted(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
+fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDev>, ScanError> {
     let block = roots.sysfs.join("block");
     let rd = match std::fs::read_dir(&block) {
         Ok(rd) => rd,
@@ -563,9 +597,26 @@ fn enumerate_unsorted(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
     let mut out = Vec::new();
     for name in names {
         let dir = block.join(&name);
+        let dm_uuid = if is_dm_name(&name) {
+            read_sys(&dir, "dm/uuid")
+        } else {
+            None
+        };
+        if let (Some(u), Some(scan_lvs)) = (&dm_uuid, skip_lvs) {
+            if lv_excluded(u, scan_lvs) {
+                continue;
+            }
+        }
         let Some(mut disk) = raw_from_sys(&name, &dir, None) else {
             continue;
         };
+        disk.dm_uuid = dm_uuid;
+        if is_dm_name(&name) {
+            // The kernel never partitions a dm device (kpartx maps
+            // partitions as dm devices of their own): no directory walk.
+            out.push(disk);
+            continue;
+        }
         let mut parts: Vec<RawDev> = std::fs::read_dir(&dir)
             .into_iter()
             .flatten()
@@ -613,6 +664,7 @@ fn enumerate_proc(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
                 sys_dir: roots.sysfs.join("class/block").join(name),
                 parent_dir: None,
                 partitioned: false,
+                dm_uuid: None,
             })
         })
         .collect())

@@ -52,11 +52,29 @@ timed() {
 step "setup: VG vg0 on $d1 $d2 with $NLVS inactive LVs (LVM2)"
 quiet lvm pvcreate -y "$d1" "$d2"
 quiet lvm vgcreate vg0 "$d1" "$d2"
-i=0
-while [ $i -lt "$NLVS" ]; do
-    quiet lvm lvcreate -an -Zn -L 4m -n "$(printf 'lv%04d' $i)" vg0
-    i=$((i + 1))
-done
+# The LVs are written in one commit: LVM2's vgcfgbackup of the empty VG with NLVS linear
+# one-extent LVs (4 MiB each, back to back, the first half on pv0, the rest on pv1) added,
+# restored with vgcfgrestore.
+# One lvcreate per LV would take minutes per hundred LVs under TCG.
+quiet lvm vgcfgbackup -f "$SCRATCH/empty.vg" vg0
+awk -v n="$NLVS" -v half=$(((NLVS + 1) / 2)) '
+    { print }
+    /^vg0 \{/ { in_vg = 1 }
+    in_vg && /^\t\}$/ && !done {
+        # the end of physical_volumes: the LVs follow as a section of their own
+        done = 1
+        print "\n\tlogical_volumes {"
+        for (i = 0; i < n; i++) {
+            printf "\t\tlv%04d {\n\t\t\tid = \"%06d-0000-0000-0000-0000-0000-%06d\"\n", i, i, i
+            print "\t\t\tstatus = [\"READ\", \"WRITE\", \"VISIBLE\"]\n\t\t\tsegment_count = 1"
+            print "\t\t\tsegment1 {\n\t\t\t\tstart_extent = 0\n\t\t\t\textent_count = 1"
+            print "\t\t\t\ttype = \"striped\"\n\t\t\t\tstripe_count = 1"
+            printf "\t\t\t\tstripes = [\n\t\t\t\t\t\"pv%d\", %d\n\t\t\t\t]\n\t\t\t}\n\t\t}\n", (i >= half), (i % half)
+        }
+        print "\t}"
+    }' "$SCRATCH/empty.vg" >"$SCRATCH/full.vg"
+quiet lvm vgcfgrestore -f "$SCRATCH/full.vg" vg0
+[ "$(lvm lvs --noheadings vg0 | wc -l)" = "$NLVS" ] || fail "setup: vg0 does not hold $NLVS LVs"
 echo "rlvm: $(rlvm version 2>&1 | head -n 1)"
 echo "lvm2: $(lvm version 2>&1 | head -n 1)"
 
@@ -78,4 +96,35 @@ while [ $r -le "$RUNS" ]; do
     done
     r=$((r + 1))
 done
+if [ "${BENCH_STRACE:-0}" = 1 ]; then
+    # One more pass per tool under strace -f -c -w (not timed: strace slows every call). Per
+    # command the summary's total line and its ten most frequent calls, with the wall time
+    # spent in them (-w: a call that waits, for udev or a flush, shows its wait).
+    straced() {
+        _t=$1 _c=$2
+        shift 2
+        case $_t in
+            rlvm) _bin=$(command -v rlvm) ;;
+            lvm2) _bin=$(command -v lvm) ;;
+            base) _bin=/opt/rlvm-base/rlvm ;;
+        esac
+        strace -f -c -w -S calls -o "$SCRATCH/st.out" "$_bin" "$@" >"$SCRATCH/t.out" 2>&1 ||
+            { cat "$SCRATCH/t.out"; fail "$_t $* under strace: failed"; }
+        awk -v t="$_t" -v c="$_c" '
+            /^-/ { dash++; next }
+            dash == 1 && n < 10 { n++; printf "STRACE tool=%s cmd=%s call=%s calls=%s secs=%s\n", t, c, $NF, $4, $2 }
+            dash == 2 { printf "STRACE tool=%s cmd=%s call=TOTAL calls=%s secs=%s\n", t, c, $4, $2 }' "$SCRATCH/st.out"
+    }
+    for t in $TOOLS; do
+        step "strace pass: $t"
+        straced "$t" vgchange_ay vgchange -ay vg0
+        straced "$t" lvs lvs vg0
+        straced "$t" vgs vgs vg0
+        straced "$t" lvcreate lvcreate -L 4m -n bench vg0
+        quiet tool "$t" lvremove -f vg0/bench
+        straced "$t" lvcreate_s lvcreate -s -L 8m -n bsnap vg0/lv0000
+        quiet tool "$t" lvremove -f vg0/bsnap
+        straced "$t" vgchange_an vgchange -an vg0
+    done
+fi
 step "done"
