@@ -199,9 +199,11 @@ pub fn scan_label(dev: &dyn BlockDev) -> Result<LabelScan, LabelError> {
     let size = dev.size()?;
     let sectors = (size / LABEL_SIZE).min(LABEL_SCAN_SECTORS);
     let mut scan = LabelScan::default();
-    let mut buf = [0u8; SECTOR];
-    for sector in 0..sectors {
-        dev.read_at(sector * LABEL_SIZE, &mut buf)?;
+    // The label sectors in one read (they are adjacent).
+    let mut all = [0u8; SECTOR * LABEL_SCAN_SECTORS as usize];
+    let all = &mut all[..sectors as usize * SECTOR];
+    dev.read_at(0, all)?;
+    for (sector, buf) in (0..sectors).zip(all.chunks_exact(SECTOR)) {
         if &buf[..8] != LABEL_ID {
             continue;
         }
