@@ -310,6 +310,18 @@ fn pieces(area: u64, offset: u64, len: u64) -> Option<[(u64, u64); 2]> {
     ])
 }
 
+/// Where the copy in `slot` lies, relative to the area's start: the
+/// non-empty pieces `read_text` would read (none if the slot is empty or
+/// does not fit the area).
+pub fn text_extents(hdr: &MdaHeader, slot: usize) -> Vec<(u64, u64)> {
+    let Some(rl) = hdr.slots.get(slot).filter(|rl| !rl.is_empty()) else {
+        return Vec::new();
+    };
+    pieces(hdr.size, rl.offset, rl.size)
+        .map(|p| p.into_iter().filter(|(s, e)| s < e).collect())
+        .unwrap_or_default()
+}
+
 fn overlaps(a: &[(u64, u64); 2], b: &[(u64, u64); 2]) -> bool {
     a.iter().any(|&(s1, e1)| {
         b.iter()
