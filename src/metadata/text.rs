@@ -255,26 +255,104 @@ struct Importer {
 /// one section means the copy is not self-consistent: it is refused, as
 /// LVM2 refuses it ("Couldn't read all logical volumes").
 fn check_no_duplicate_keys(sec: &Section, path: &str) -> Result<(), TextError> {
-    let mut seen = std::collections::HashSet::new();
-    for (k, item) in &sec.items {
-        if matches!(item, Item::Value(_)) && !seen.insert(k.as_str()) {
-            return invalid(format!(
+    let mut at: Vec<&str> = Vec::new();
+    match first_duplicate_key(sec, &mut at) {
+        None => Ok(()),
+        Some(k) => {
+            let path: String = std::iter::once(path)
+                .chain(at)
+                .collect::<Vec<_>>()
+                .join("/");
+            invalid(format!(
                 "Duplicate key '{k}' in {path}: two sections of that name?"
-            ));
+            ))
+        }
+    }
+}
+
+/// The first value key given twice in `sec`, its values before its
+/// sections', depth first; `at` is left holding the path below `sec` to
+/// the section that has it. Sections of VG metadata hold a dozen values
+/// or fewer, which are compared pairwise (no set to build per section);
+/// a larger one is sorted.
+fn first_duplicate_key<'s>(sec: &'s Section, at: &mut Vec<&'s str>) -> Option<&'s str> {
+    let values = || {
+        sec.items
+            .iter()
+            .filter(|(_, i)| matches!(i, Item::Value(_)))
+            .map(|(k, _)| k.as_str())
+    };
+    if sec.items.len() <= 16 {
+        for (i, k) in values().enumerate() {
+            if values().take(i).any(|p| p == k) {
+                return Some(k);
+            }
+        }
+    } else {
+        let mut keys: Vec<(&str, usize)> = values().enumerate().map(|(i, k)| (k, i)).collect();
+        keys.sort_unstable();
+        // Of the keys given twice, the one whose second use comes first.
+        let dup = keys
+            .windows(2)
+            .filter(|w| w[0].0 == w[1].0)
+            .map(|w| (w[1].1, w[1].0))
+            .min();
+        if let Some((_, k)) = dup {
+            return Some(k);
         }
     }
     for (k, item) in &sec.items {
         if let Item::Section(s) = item {
-            check_no_duplicate_keys(s, &format!("{path}/{k}"))?;
+            at.push(k);
+            if let Some(d) = first_duplicate_key(s, at) {
+                return Some(d);
+            }
+            at.pop();
         }
     }
-    Ok(())
+    None
 }
 
 /// Typed reads from one section, with the object named in every error.
 struct Reader<'a> {
     sec: &'a Section,
-    what: String,
+    what: What<'a>,
+}
+
+/// The object a section describes, as errors name it ("logical volume
+/// lv0"); formatted only when a message is made.
+#[derive(Clone, Copy)]
+enum What<'a> {
+    Vg(&'a str),
+    Pv(&'a str),
+    Lv(&'a str),
+    /// Segment key, LV name.
+    Segment(&'a str, &'a str),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Vg(n) => write!(f, "volume group {n}"),
+            What::Pv(n) => write!(f, "physical volume {n}"),
+            What::Lv(n) => write!(f, "logical volume {n}"),
+            What::Segment(k, lv) => write!(f, "segment {k} of logical volume {lv}"),
+        }
+    }
+}
+
+/// [`What`] as notes about unsupported content name it ("LV lv0").
+struct Short<'a>(What<'a>);
+
+impl std::fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            What::Vg(n) => write!(f, "VG {n}"),
+            What::Pv(n) => write!(f, "PV {n}"),
+            What::Lv(n) => write!(f, "LV {n}"),
+            What::Segment(k, lv) => write!(f, "segment {k} of LV {lv}"),
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -389,7 +467,7 @@ impl Importer {
     }
 
     /// Note every key of `sec` not in `known` (sections in `known_sections`).
-    fn unknown_keys(&mut self, sec: &Section, known: &[&str], what: &str) {
+    fn unknown_keys(&mut self, sec: &Section, known: &[&str], what: &dyn std::fmt::Display) {
         for (k, item) in &sec.items {
             let ok = match item {
                 Item::Value(_) => known.contains(&k.as_str()),
@@ -401,7 +479,7 @@ impl Importer {
         }
     }
 
-    fn words(&mut self, flags: &Flags, what: &str) {
+    fn words(&mut self, flags: &Flags, what: &dyn std::fmt::Display) {
         for w in &flags.0 {
             if UNMODELLED_WORDS.contains(&w.as_str()) {
                 self.note(format!("{w} flag on {what}"));
@@ -412,7 +490,7 @@ impl Importer {
     fn vg(&mut self, name: &str, sec: &Section) -> Result<Vg, TextError> {
         let r = Reader {
             sec,
-            what: format!("volume group {name}"),
+            what: What::Vg(name),
         };
         let id = r.id()?;
         let seqno = r.u32("seqno")? as u32;
@@ -444,7 +522,7 @@ impl Importer {
             status,
             flags,
         };
-        let what = format!("VG {name}");
+        let what = Short(What::Vg(name));
         self.words(&vg.status, &what);
         self.words(&vg.flags, &what);
         const KNOWN: &[&str] = &[
@@ -509,7 +587,7 @@ impl Importer {
     fn pv(&mut self, key: &str, sec: &Section) -> Result<Pv, TextError> {
         let r = Reader {
             sec,
-            what: format!("physical volume {key}"),
+            what: What::Pv(key),
         };
         let pv = Pv {
             key: key.to_string(),
@@ -526,7 +604,7 @@ impl Importer {
             ba_start: r.int("ba_start", u64::MAX)?,
             ba_size: r.int("ba_size", u64::MAX)?,
         };
-        let what = format!("PV {key}");
+        let what = Short(What::Pv(key));
         self.words(&pv.status, &what);
         self.unknown_keys(
             sec,
@@ -552,7 +630,7 @@ impl Importer {
     fn lv(&mut self, name: &str, sec: &Section) -> Result<Lv, TextError> {
         let r = Reader {
             sec,
-            what: format!("logical volume {name}"),
+            what: What::Lv(name),
         };
         let id = r.id()?;
         let (status, flags) = write_unlocked(r.status(LV_FLAGS, false)?, r.flags()?);
@@ -595,7 +673,7 @@ impl Importer {
             minor: r.signed("minor")?,
             segments: Vec::new(),
         };
-        let what = format!("LV {name}");
+        let what = Short(What::Lv(name));
         self.words(&lv.status, &what);
         const KNOWN: &[&str] = &[
             "id",
@@ -642,13 +720,13 @@ impl Importer {
     fn segment(&mut self, lv: &str, key: &str, sec: &Section) -> Result<Segment, TextError> {
         let r = Reader {
             sec,
-            what: format!("segment {key} of logical volume {lv}"),
+            what: What::Segment(key, lv),
         };
         let start_extent = r.u32("start_extent")?;
         let extent_count = r.u32("extent_count")?;
         let type_name = r.req_str("type")?;
         let tags = r.list("tags")?;
-        let what = format!("segment {key} of LV {lv}");
+        let what = Short(What::Segment(key, lv));
         let (kind, known): (SegmentKind, &[&str]) = match type_name.as_str() {
             "striped" => {
                 let count = r.u32("stripe_count")?;
