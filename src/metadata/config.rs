@@ -44,6 +44,7 @@ pub struct ConfigError {
 /// Parse a whole config text into its top-level section.
 pub fn parse(text: &str) -> Result<Section, ConfigError> {
     let mut p = Parser {
+        text,
         s: text.as_bytes(),
         pos: 0,
         line: 1,
@@ -57,18 +58,18 @@ pub fn parse(text: &str) -> Result<Section, ConfigError> {
 /// first component through `sections`, the index of `sec`'s own sections.
 fn child_section<'s>(
     sec: &'s mut Section,
-    sections: &mut HashMap<String, usize>,
+    sections: &mut SectionIndex,
     path: &[&str],
 ) -> &'s mut Section {
     let Some((first, rest)) = path.split_first() else {
         return sec;
     };
-    let idx = match sections.get(*first) {
-        Some(&i) => i,
+    let idx = match sections.get(sec, first) {
+        Some(i) => i,
         None => {
             sec.items
                 .push((first.to_string(), Item::Section(Section::default())));
-            sections.insert(first.to_string(), sec.items.len() - 1);
+            sections.insert(sec, sec.items.len() - 1);
             sec.items.len() - 1
         }
     };
@@ -78,10 +79,51 @@ fn child_section<'s>(
     }
 }
 
+/// Where each section directly in a section is, by name (the first of
+/// that name), as indexes into its items: searched in place while there
+/// are a few (an LV's segments), hashed beyond (a VG's thousands of LVs),
+/// so that neither pays for the other's structure.
+#[derive(Default)]
+struct SectionIndex {
+    list: Vec<usize>,
+    map: Option<HashMap<String, usize>>,
+}
+
+/// Sections searched in place before [`SectionIndex`] hashes them.
+const SMALL_INDEX: usize = 8;
+
+impl SectionIndex {
+    fn get(&self, sec: &Section, name: &str) -> Option<usize> {
+        match &self.map {
+            Some(m) => m.get(name).copied(),
+            None => self.list.iter().copied().find(|&i| sec.items[i].0 == name),
+        }
+    }
+
+    /// Adds item `i` of `sec`, a section whose name is not indexed yet.
+    fn insert(&mut self, sec: &Section, i: usize) {
+        match &mut self.map {
+            Some(m) => {
+                m.insert(sec.items[i].0.clone(), i);
+            }
+            None => {
+                self.list.push(i);
+                if self.list.len() > SMALL_INDEX {
+                    let m = self.list.iter().map(|&j| (sec.items[j].0.clone(), j));
+                    self.map = Some(m.collect());
+                }
+            }
+        }
+    }
+}
+
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
 
 struct Parser<'a> {
+    /// The text, and the same as bytes: tokens end at ASCII delimiters,
+    /// so each is a `str` slice of `text`, never re-validated.
+    text: &'a str,
     s: &'a [u8],
     pos: usize,
     line: usize,
@@ -134,10 +176,10 @@ impl Parser<'_> {
         // Where each section directly in `sec` is, by name: re-opening a
         // name merges into the first section of that name, and a VG with
         // thousands of LVs must not pay a linear search per LV section.
-        let mut sections: HashMap<String, usize> = HashMap::new();
+        let mut sections = SectionIndex::default();
         for (i, (k, item)) in sec.items.iter().enumerate() {
-            if matches!(item, Item::Section(_)) {
-                sections.entry(k.clone()).or_insert(i);
+            if matches!(item, Item::Section(_)) && sections.get(sec, k).is_none() {
+                sections.insert(sec, i);
             }
         }
         loop {
@@ -228,9 +270,9 @@ impl Parser<'_> {
     }
 
     fn utf8(&self, a: usize, b: usize) -> Result<String, ConfigError> {
-        match std::str::from_utf8(&self.s[a..b]) {
-            Ok(s) => Ok(s.to_string()),
-            Err(_) => self.err("invalid UTF-8"),
+        match self.text.get(a..b) {
+            Some(s) => Ok(s.to_string()),
+            None => self.err("invalid UTF-8"),
         }
     }
 
