@@ -363,7 +363,10 @@ pub fn scan_reusing(opener: &dyn DevOpener, paths: &[String], previous: &[PvInfo
     let mut found = Vec::new();
     let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
     for batch in paths.chunks(SCAN_BATCH) {
-        for result in read_pvs(opener, batch, previous, &mut parsed).into_iter().flatten() {
+        for result in read_pvs(opener, batch, previous, &mut parsed)
+            .into_iter()
+            .flatten()
+        {
             match result {
                 Ok(Some((pv, warnings))) => {
                     out.warnings.extend(warnings);
@@ -517,7 +520,12 @@ fn read_pvs(
         .collect();
     for (dev, label) in devs.iter().zip(&labels) {
         if let (Some(dev), Some(Ok(Some((_, l))))) = (dev, label) {
-            for locn in l.header.metadata_areas.iter().filter(|m| m.offset >= HEAD_BYTES) {
+            for locn in l
+                .header
+                .metadata_areas
+                .iter()
+                .filter(|m| m.offset >= HEAD_BYTES)
+            {
                 dev.prefetch(locn.offset, mda::MDA_HEADER_SIZE);
             }
         }
@@ -2326,7 +2334,8 @@ mod tests {
         // /dev/re0's text damaged behind its unchanged header.
         let d0 = opener.devs["/dev/re0"].clone();
         let h0 = mda::read_mda_header(&d0, 4096).unwrap();
-        d0.write_at(h0.start + h0.slots[0].offset + 10, b"XXXX").unwrap();
+        d0.write_at(h0.start + h0.slots[0].offset + 10, b"XXXX")
+            .unwrap();
         let third = scan_reusing(&opener, &opener.names(), &second.pvs);
         assert!(third.warnings.is_empty(), "{:?}", third.warnings);
         assert!(third.pv_by_path("/dev/re0").unwrap().vg().is_some());
