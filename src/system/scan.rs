@@ -267,8 +267,8 @@ impl Judge {
     ) -> Result<ScanDev, Exclusion> {
         let dev_dir = self.conf.dev_dir();
         let kpath = dev_dir.join(&r.kname);
-        let dm_name = read_sys(&r.sys_dir, "dm/name");
-        let dm_uuid = read_sys(&r.sys_dir, "dm/uuid");
+        let dm_name = read_dm(&r.kname, &r.sys_dir, "name");
+        let dm_uuid = read_dm(&r.kname, &r.sys_dir, "uuid");
         let path = match &dm_name {
             Some(n) => dev_dir.join("mapper").join(n),
             None => kpath.clone(),
@@ -394,7 +394,7 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
     let mut slaves_seen: HashMap<String, Option<(u32, u32, String)>> = HashMap::new();
     for e in rd.filter_map(Result::ok) {
         let dir = e.path();
-        let Some(uuid) = read_sys(&dir, "dm/uuid") else {
+        let Some(uuid) = read_dm(&e.file_name().to_string_lossy(), &dir, "uuid") else {
             continue;
         };
         let Some(lvid) = uuid.strip_prefix(&prefix).and_then(|rest| rest.get(..32)) else {
@@ -408,11 +408,11 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
             let slave = slaves_seen.entry(kname.clone()).or_insert_with(|| {
                 let sdir = block.join(&kname);
                 // A layer of the same VG is not a device the VG uses.
-                if read_sys(&sdir, "dm/uuid").is_some_and(|u| u.starts_with(&prefix)) {
+                if read_dm(&kname, &sdir, "uuid").is_some_and(|u| u.starts_with(&prefix)) {
                     return None;
                 }
                 let (major, minor) = read_sys(&sdir, "dev").and_then(|d| parse_devt(&d))?;
-                let name = match read_sys(&sdir, "dm/name") {
+                let name = match read_dm(&kname, &sdir, "name") {
                     Some(n) => conf.dev_dir().join("mapper").join(n),
                     None => conf.dev_dir().join(&kname),
                 };
@@ -432,10 +432,31 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
     out
 }
 
+/// A sysfs attribute, trimmed; `None` if absent or empty. One open and
+/// one read: an attribute is shown whole by the first read (at most a
+/// page), so neither a stat to size a buffer nor a read of the end is
+/// needed (thousands of these per command on a host with many devices).
 fn read_sys(dir: &Path, suffix: &str) -> Option<String> {
-    let s = std::fs::read_to_string(dir.join(suffix)).ok()?;
-    let s = s.trim().to_string();
-    (!s.is_empty()).then_some(s)
+    use std::io::Read;
+    let mut f = std::fs::File::open(dir.join(suffix)).ok()?;
+    let mut page = [0u8; 4096];
+    let n = f.read(&mut page).ok()?;
+    let mut bytes = page[..n].to_vec();
+    if n == page.len() {
+        f.read_to_end(&mut bytes).ok()?;
+    }
+    let s = String::from_utf8(bytes).ok()?;
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// A device-mapper attribute (`dm/name`, `dm/uuid`) of the kernel device
+/// `kname`: only dm devices (`dm-N`) have them, so no other is asked.
+fn read_dm(kname: &str, dir: &Path, attr: &str) -> Option<String> {
+    if !kname.starts_with("dm-") {
+        return None;
+    }
+    read_sys(dir, &format!("dm/{attr}"))
 }
 
 /// Whether LVM2 looks for a partition table on this device
