@@ -15,7 +15,7 @@
 //! pvmove/lvmlockd status words) does not fail the import: it sets
 //! `Vg::unsupported` so the VG can be listed but is never written.
 
-use super::config::{self, quote, Item, Section, Value};
+use super::config::{self, Item, Section, Value};
 use super::id::Id;
 pub use super::model::ALLOC_POLICIES;
 use super::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
@@ -127,15 +127,15 @@ fn vg_write_locked(vg: &Vg) -> bool {
 
 /// Words in LVM2's canonical order: known ones by table position, then any
 /// unknown words in their stored order. Duplicates are dropped.
-fn canonical_words(flags: &Flags, table: &[(&str, bool)]) -> Vec<String> {
-    let mut out: Vec<String> = table
+fn canonical_words<'a>(flags: &'a Flags, table: &[(&'a str, bool)]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = table
         .iter()
         .filter(|(w, _)| flags.has(w))
-        .map(|(w, _)| w.to_string())
+        .map(|(w, _)| *w)
         .collect();
     for w in &flags.0 {
-        if !table.iter().any(|(t, _)| t == w) && !out.contains(w) {
-            out.push(w.clone());
+        if !table.iter().any(|(t, _)| t == w) && !out.contains(&w.as_str()) {
+            out.push(w);
         }
     }
     out
@@ -171,7 +171,17 @@ fn repair_creation_times(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
             .filter(|d| !d.is_empty())?;
         (digits.parse::<i64>().is_err()).then(|| line.len() - value.len())
     };
-    if !text.lines().any(|l| overflows(l).is_some()) {
+    // Only a line holding the key can overflow: look at those alone
+    // (one per LV), not at every line of the text.
+    let line_at = |i: usize| {
+        let start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+        let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+        &text[start..end]
+    };
+    if !text
+        .match_indices("creation_time")
+        .any(|(i, _)| overflows(line_at(i)).is_some())
+    {
         return (std::borrow::Cow::Borrowed(text), false);
     }
     let mut out = String::with_capacity(text.len());
@@ -919,14 +929,64 @@ pub fn export_file_with(vg: &Vg, header: &TextHeader, gen: &Generator) -> String
 }
 
 /// LVM2's formatter: one line per call, comments only in file form.
+/// Lines are written straight into the buffer (no String per line), and
+/// a comment is only computed for the file form, which shows it.
 struct Out {
     buf: String,
     indent: usize,
     file: bool,
+    /// Size comments made so far, by sectors: most LVs of a VG share a
+    /// handful of sizes, and `%g` formatting is not cheap.
+    sizes: std::collections::HashMap<u64, String>,
+    /// The last `creation_time` comment made (LVs made together share it).
+    last_time: Option<(u64, String)>,
 }
 
 /// LVM2 aligns comments to this tab stop (`COMMENT_TAB`).
 const COMMENT_TAB: usize = 6;
+
+/// A string as libdm writes it quoted (`config::quote`), without making
+/// the quoted copy.
+struct Quoted<'a>(&'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        f.write_char('"')?;
+        let mut rest = self.0;
+        while let Some(i) = rest.find(['"', '\\']) {
+            f.write_str(&rest[..i])?;
+            f.write_char('\\')?;
+            f.write_str(&rest[i..i + 1])?;
+            rest = &rest[i + 1..];
+        }
+        f.write_str(rest)?;
+        f.write_char('"')
+    }
+}
+
+/// `["a", "b"]`: a list of quoted words.
+struct List<'a, S: AsRef<str>>(&'a [S]);
+
+impl<S: AsRef<str>> std::fmt::Display for List<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[")?;
+        for (i, w) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", Quoted(w.as_ref()))?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// One line: `$out.ln(comment, format_args!(...))`.
+macro_rules! ln {
+    ($out:expr, $($arg:tt)*) => {
+        $out.line_args(None, format_args!($($arg)*))
+    };
+}
 
 impl Out {
     fn new(file: bool) -> Out {
@@ -934,22 +994,29 @@ impl Out {
             buf: String::new(),
             indent: 0,
             file,
+            sizes: std::collections::HashMap::new(),
+            last_time: None,
         }
     }
     fn line(&mut self, text: &str) {
-        self.line_c(text, None);
+        self.line_args(None, format_args!("{text}"));
     }
     fn line_c(&mut self, text: &str, comment: Option<&str>) {
+        self.line_args(comment, format_args!("{text}"));
+    }
+    fn line_args(&mut self, comment: Option<&str>, text: std::fmt::Arguments<'_>) {
+        use std::fmt::Write as _;
         if self.file {
             for _ in 0..self.indent {
                 self.buf.push('\t');
             }
         }
-        self.buf.push_str(text);
+        let start = self.buf.len();
+        let _ = self.buf.write_fmt(text);
         if let (true, Some(c)) = (self.file, comment) {
             // One tab at least, then up to the COMMENT_TAB stop, counting
             // 8 columns per indentation tab.
-            let col = (text.len() + 8 * self.indent) / 8 + 1;
+            let col = (self.buf.len() - start + 8 * self.indent) / 8 + 1;
             let tabs = COMMENT_TAB.saturating_sub(col).max(1);
             for _ in 0..tabs {
                 self.buf.push('\t');
@@ -958,14 +1025,23 @@ impl Out {
         }
         self.buf.push('\n');
     }
-    fn size(&mut self, text: &str, sectors: u64) {
-        self.line_c(text, Some(&size_comment(sectors)));
+    /// A line with the size comment of `sectors` (file form).
+    fn size(&mut self, sectors: u64, text: std::fmt::Arguments<'_>) {
+        if !self.file {
+            return self.line_args(None, text);
+        }
+        let comment = self
+            .sizes
+            .entry(sectors)
+            .or_insert_with(|| size_comment(sectors))
+            .clone();
+        self.line_args(Some(&comment), text);
     }
     fn nl(&mut self) {
         self.buf.push('\n');
     }
     fn open(&mut self, name: &str) {
-        self.line(&format!("{name} {{"));
+        ln!(self, "{name} {{");
         self.indent += 1;
     }
     fn close(&mut self) {
@@ -973,56 +1049,60 @@ impl Out {
         self.line("}");
     }
     fn flags(&mut self, status: &Flags, flags: &Flags, table: &[(&str, bool)]) {
-        self.line(&format!(
-            "status = {}",
-            list(&canonical_words(status, table))
-        ));
-        self.line(&format!("flags = {}", list(&canonical_words(flags, table))));
+        ln!(self, "status = {}", List(&canonical_words(status, table)));
+        ln!(self, "flags = {}", List(&canonical_words(flags, table)));
     }
     fn tags(&mut self, tags: &[String]) {
         if !tags.is_empty() {
-            self.line(&format!("tags = {}", list(tags)));
+            ln!(self, "tags = {}", List(tags));
         }
     }
 
     fn header(&mut self, h: &TextHeader, gen: &Generator) {
         let when = ctime(h.creation_time);
-        self.line(&format!("# Generated by {}: {when}\n", gen.program));
-        self.line(&format!("contents = {}", quote(CONTENTS_VALUE)));
+        ln!(self, "# Generated by {}: {when}\n", gen.program);
+        ln!(self, "contents = {}", Quoted(CONTENTS_VALUE));
         self.line("version = 1");
         self.nl();
-        self.line(&format!("description = {}", quote(&h.description)));
+        ln!(self, "description = {}", Quoted(&h.description));
         self.nl();
-        self.line(&format!(
+        ln!(
+            self,
             "creation_host = {}\t# {}",
-            quote(&h.creation_host),
+            Quoted(&h.creation_host),
             gen.uname
-        ));
-        self.line(&format!("creation_time = {}\t# {when}\n", h.creation_time));
+        );
+        ln!(self, "creation_time = {}\t# {when}\n", h.creation_time);
     }
 
     fn vg(&mut self, vg: &Vg) {
         self.open(&vg.name);
-        self.line(&format!("id = \"{}\"", vg.id));
-        self.line(&format!("seqno = {}", vg.seqno));
+        ln!(self, "id = \"{}\"", vg.id);
+        ln!(self, "seqno = {}", vg.seqno);
         if let Some(fmt) = &vg.format {
-            self.line_c(&format!("format = {}", quote(fmt)), Some("# informational"));
+            self.line_args(
+                Some("# informational"),
+                format_args!("format = {}", Quoted(fmt)),
+            );
         }
         let (status, flags) = write_locked(&vg.status, &vg.flags, vg_write_locked(vg));
         self.flags(&status, &flags, VG_FLAGS);
         self.tags(&vg.tags);
         if let Some(s) = &vg.system_id {
-            self.line(&format!("system_id = {}", quote(s)));
+            ln!(self, "system_id = {}", Quoted(s));
         }
-        self.size(&format!("extent_size = {}", vg.extent_size), vg.extent_size);
-        self.line(&format!("max_lv = {}", vg.max_lv));
-        self.line(&format!("max_pv = {}", vg.max_pv));
+        self.size(
+            vg.extent_size,
+            format_args!("extent_size = {}", vg.extent_size),
+        );
+        ln!(self, "max_lv = {}", vg.max_lv);
+        ln!(self, "max_pv = {}", vg.max_pv);
         if let Some(a) = &vg.allocation_policy {
             self.nl();
-            self.line(&format!("allocation_policy = {}", quote(a)));
+            ln!(self, "allocation_policy = {}", Quoted(a));
         }
         if let Some(m) = vg.metadata_copies {
-            self.line(&format!("metadata_copies = {m}"));
+            ln!(self, "metadata_copies = {m}");
         }
         self.nl();
         self.open("physical_volumes");
@@ -1035,9 +1115,10 @@ impl Out {
             self.open("logical_volumes");
             // Visible LVs first, then hidden ones (`_print_lvs`).
             let visible = vg.visible_flags();
+            let locked = vg_write_locked(vg);
             for want in [true, false] {
                 for (lv, _) in vg.lvs.iter().zip(&visible).filter(|(_, v)| **v == want) {
-                    self.lv(vg, lv);
+                    self.lv(vg, lv, locked);
                 }
             }
             self.close();
@@ -1049,63 +1130,71 @@ impl Out {
     fn pv(&mut self, vg: &Vg, pv: &Pv) {
         self.nl();
         self.open(&pv.key);
-        self.line(&format!("id = \"{}\"", pv.id));
+        ln!(self, "id = \"{}\"", pv.id);
         if let Some(d) = &pv.device {
-            self.line_c(&format!("device = {}", quote(d)), Some("# Hint only"));
+            self.line_args(Some("# Hint only"), format_args!("device = {}", Quoted(d)));
         }
         if let Some(t) = &pv.device_id_type {
-            self.line(&format!("device_id_type = {}", quote(t)));
+            ln!(self, "device_id_type = {}", Quoted(t));
         }
         if let Some(d) = &pv.device_id {
-            self.line(&format!("device_id = {}", quote(d)));
+            ln!(self, "device_id = {}", Quoted(d));
         }
         self.nl();
         self.flags(&pv.status, &pv.flags, PV_FLAGS);
         self.tags(&pv.tags);
         if let Some(s) = pv.dev_size {
-            self.size(&format!("dev_size = {s}"), s);
+            self.size(s, format_args!("dev_size = {s}"));
         }
-        self.line(&format!("pe_start = {}", pv.pe_start));
+        ln!(self, "pe_start = {}", pv.pe_start);
         self.size(
-            &format!("pe_count = {}", pv.pe_count),
             vg.extent_size.saturating_mul(pv.pe_count),
+            format_args!("pe_count = {}", pv.pe_count),
         );
         if let Some(s) = pv.ba_start {
-            self.line(&format!("ba_start = {s}"));
+            ln!(self, "ba_start = {s}");
         }
         if let Some(s) = pv.ba_size {
-            self.size(&format!("ba_size = {s}"), s);
+            self.size(s, format_args!("ba_size = {s}"));
         }
         self.close();
     }
 
-    fn lv(&mut self, vg: &Vg, lv: &Lv) {
+    /// `locked`: the VG is written locked (`vg_write_locked`).
+    fn lv(&mut self, vg: &Vg, lv: &Lv, locked: bool) {
         self.nl();
         self.open(&lv.name);
-        self.line(&format!("id = \"{}\"", lv.id));
-        let (status, flags) = write_locked(&lv.status, &lv.flags, vg_write_locked(vg));
+        ln!(self, "id = \"{}\"", lv.id);
+        let (status, flags) = write_locked(&lv.status, &lv.flags, locked);
         self.flags(&status, &flags, LV_FLAGS);
         self.tags(&lv.tags);
         if let Some(t) = lv.creation_time {
-            self.line_c(&format!("creation_time = {t}"), Some(&iso_time(t)));
+            let when = self.file.then(|| match &self.last_time {
+                Some((lt, w)) if *lt == t => w.clone(),
+                _ => iso_time(t),
+            });
+            if let Some(w) = &when {
+                self.last_time = Some((t, w.clone()));
+            }
+            self.line_args(when.as_deref(), format_args!("creation_time = {t}"));
             let host = lv.creation_host.as_deref().unwrap_or("");
-            self.line(&format!("creation_host = {}", quote(host)));
+            ln!(self, "creation_host = {}", Quoted(host));
         }
         if let Some(a) = &lv.allocation_policy {
-            self.line(&format!("allocation_policy = {}", quote(a)));
+            ln!(self, "allocation_policy = {}", Quoted(a));
         }
         match lv.read_ahead {
             None => {}
             Some(0) => self.line_c("read_ahead = -1", Some("# None")),
-            Some(r) => self.line(&format!("read_ahead = {r}")),
+            Some(r) => ln!(self, "read_ahead = {r}"),
         }
         if let Some(m) = lv.major {
-            self.line(&format!("major = {m}"));
+            ln!(self, "major = {m}");
         }
         if let Some(m) = lv.minor {
-            self.line(&format!("minor = {m}"));
+            ln!(self, "minor = {m}");
         }
-        self.line(&format!("segment_count = {}", lv.segments.len()));
+        ln!(self, "segment_count = {}", lv.segments.len());
         self.nl();
         for (i, seg) in lv.segments.iter().enumerate() {
             self.segment(vg, i + 1, seg);
@@ -1114,14 +1203,15 @@ impl Out {
     }
 
     fn segment(&mut self, vg: &Vg, n: usize, seg: &Segment) {
-        self.open(&format!("segment{n}"));
-        self.line(&format!("start_extent = {}", seg.start_extent));
+        ln!(self, "segment{n} {{");
+        self.indent += 1;
+        ln!(self, "start_extent = {}", seg.start_extent);
         self.size(
-            &format!("extent_count = {}", seg.extent_count),
             seg.extent_count.saturating_mul(vg.extent_size),
+            format_args!("extent_count = {}", seg.extent_count),
         );
         self.nl();
-        self.line(&format!("type = {}", quote(seg.type_name())));
+        ln!(self, "type = {}", Quoted(seg.type_name()));
         self.tags(&seg.tags);
         match &seg.kind {
             SegmentKind::Striped {
@@ -1129,16 +1219,16 @@ impl Out {
                 stripes,
             } => {
                 let linear = (stripes.len() == 1).then_some("# linear");
-                self.line_c(&format!("stripe_count = {}", stripes.len()), linear);
+                self.line_args(linear, format_args!("stripe_count = {}", stripes.len()));
                 if let Some(s) = stripe_size {
-                    self.size(&format!("stripe_size = {s}"), *s);
+                    self.size(*s, format_args!("stripe_size = {s}"));
                 }
                 self.nl();
                 self.line("stripes = [");
                 self.indent += 1;
                 for (i, a) in stripes.iter().enumerate() {
                     let sep = if i + 1 == stripes.len() { "" } else { "," };
-                    self.line(&format!("{}, {}{sep}", quote(&a.pv), a.pe));
+                    ln!(self, "{}, {}{sep}", Quoted(&a.pv), a.pe);
                 }
                 self.indent -= 1;
                 self.line("]");
@@ -1149,14 +1239,14 @@ impl Out {
                 cow,
                 merging,
             } => {
-                self.line(&format!("chunk_size = {chunk_size}"));
-                self.line(&format!("origin = {}", quote(origin)));
+                ln!(self, "chunk_size = {chunk_size}");
+                ln!(self, "origin = {}", Quoted(origin));
                 let key = if *merging {
                     "merging_store"
                 } else {
                     "cow_store"
                 };
-                self.line(&format!("{key} = {}", quote(cow)));
+                ln!(self, "{key} = {}", Quoted(cow));
             }
             // `error` / `zero`: the common keys only, as LVM2 writes them.
             // Any other type is not modelled: such a VG is never written.
@@ -1164,11 +1254,6 @@ impl Out {
         }
         self.close();
     }
-}
-
-fn list(words: &[String]) -> String {
-    let q: Vec<String> = words.iter().map(|w| quote(w)).collect();
-    format!("[{}]", q.join(", "))
 }
 
 // ---------------------------------------------------------------------------
