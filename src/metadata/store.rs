@@ -1518,6 +1518,7 @@ impl VgHandle {
         let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut labels: Vec<(String, Label)> = Vec::new();
+        let mut prepared: Option<mda::PreparedText> = None;
         for p in &new.pvs {
             let Some(info) = self.pvs.get(&p.key) else {
                 continue;
@@ -1566,8 +1567,14 @@ impl VgHandle {
                         ));
                     }
                 }
-                let locn = mda::write_text(dev.as_ref(), &header, text.as_bytes())
-                    .map_err(mda_err(&info.path))?;
+                // Checked and checksummed once, for the first area written.
+                let ready = match prepared.take() {
+                    Some(p) => p,
+                    None => mda::PreparedText::new(text.as_bytes()).map_err(mda_err(&info.path))?,
+                };
+                let locn = mda::write_prepared(dev.as_ref(), &header, &ready);
+                prepared = Some(ready);
+                let locn = locn.map_err(mda_err(&info.path))?;
                 touched = true;
                 pending.push(Pending {
                     dev: devs.len(),
