@@ -374,8 +374,10 @@ impl Parser<'_> {
                         break;
                     }
                 }
-                let tok = self.utf8(start, self.pos)?;
-                match parse_number(&tok) {
+                let Some(tok) = self.text.get(start..self.pos) else {
+                    return self.err("invalid UTF-8");
+                };
+                match parse_number(tok) {
                     Some(v) => Ok(v),
                     None => self.err(format!("invalid number '{tok}'")),
                 }
@@ -414,6 +416,13 @@ impl Parser<'_> {
 /// `strtoll(tok, NULL, 0)` for whole tokens, or a float if the token has a
 /// `.` or an exponent (and is not hex).
 pub fn parse_number(tok: &str) -> Option<Value> {
+    // The usual token, plain decimal digits (no sign, no leading 0): no
+    // lowercased copy to make.
+    let b = tok.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b[0] != b'0' && b.iter().all(u8::is_ascii_digit) {
+        let v = b.iter().fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
+        return Some(Value::Int(v));
+    }
     let (neg, body) = match tok.as_bytes().first()? {
         b'-' => (true, &tok[1..]),
         b'+' => (false, &tok[1..]),
@@ -638,6 +647,24 @@ fn write_into(out: &mut String, section: &Section, indent: bool, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_decimal_numbers_take_the_short_way() {
+        for (tok, v) in [
+            ("0", Some(0)),
+            ("7", Some(7)),
+            ("123", Some(123)),
+            ("007", Some(7)),
+            ("0x1f", Some(31)),
+            ("-12", Some(-12)),
+            ("999999999999999999", Some(999_999_999_999_999_999)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("9223372036854775808", None),
+            ("12a", None),
+        ] {
+            assert_eq!(parse_number(tok), v.map(Value::Int), "{tok}");
+        }
+    }
 
     #[test]
     fn parses_sections_values_arrays_comments() {
