@@ -216,6 +216,10 @@ pub struct MdaState {
 
 impl MdaState {
     pub fn vg(&self) -> Option<&Vg> {
+        self.shared_vg().map(|v| &**v)
+    }
+    /// [`MdaState::vg`] as shared with the handles read from it.
+    fn shared_vg(&self) -> Option<&Arc<Vg>> {
         match &self.committed {
             Some(Ok(c)) => Some(&c.0),
             _ => None,
@@ -457,7 +461,7 @@ const PARSED_KEEP: usize = 16;
 
 /// A copy's text imported (shared by every area holding the same text),
 /// or why it does not import.
-type Imported = Result<Arc<(Vg, TextHeader)>, MdaDamage>;
+type Imported = Result<Arc<(Arc<Vg>, TextHeader)>, MdaDamage>;
 
 impl ParsedTexts {
     fn import(&mut self, bytes: Vec<u8>) -> Imported {
@@ -467,7 +471,7 @@ impl ParsedTexts {
         let r = std::str::from_utf8(&bytes)
             .map_err(|_| MdaDamage::NotUtf8)
             .and_then(|t| text::import_vg(t).map_err(MdaDamage::from))
-            .map(Arc::new);
+            .map(|(vg, header)| Arc::new((Arc::new(vg), header)));
         self.insert(bytes, r.clone());
         r
     }
@@ -699,7 +703,9 @@ struct VgGroup<'a> {
 pub struct VgHandle {
     /// The working copy; commands change it and then `commit`.
     pub vg: Vg,
-    committed: Vg,
+    /// Shared with the scan's import of that copy (no second deep copy
+    /// of a VG of thousands of LVs per read).
+    committed: Arc<Vg>,
     /// PV key → device path, for PVs that are present.
     pub pv_paths: BTreeMap<String, String>,
     /// The present PVs' scan results, keyed like `pv_paths`.
@@ -1193,8 +1199,13 @@ impl Scan {
             .filter(|d| vg.pv_by_id(&d.id).is_some())
             .cloned()
             .collect();
+        // The copy as read, unless reappeared PVs changed it above.
+        let committed = match best_mda.shared_vg() {
+            Some(shared) if reappeared.is_empty() => Arc::clone(shared),
+            _ => Arc::new(vg.clone()),
+        };
         Ok(VgHandle {
-            committed: vg.clone(),
+            committed,
             vg,
             pv_paths,
             pvs,
@@ -1269,7 +1280,7 @@ impl VgHandle {
         }
         VgHandle {
             vg,
-            committed,
+            committed: Arc::new(committed),
             pv_paths,
             pvs: map,
             missing: Vec::new(),
@@ -1397,7 +1408,7 @@ impl VgHandle {
     /// For vgcfgrestore: the restored metadata counts as seqno `seqno`, so
     /// the commit writes `seqno + 1` (what LVM2 does, whatever is on disk).
     pub fn set_committed_seqno(&mut self, seqno: u32) {
-        self.committed.seqno = seqno;
+        Arc::make_mut(&mut self.committed).seqno = seqno;
     }
 
     pub fn pv_path(&self, key: &str) -> Option<&str> {
@@ -1498,7 +1509,7 @@ impl VgHandle {
         let text = text::export_disk(&new, &header);
         // Self-check: what we write must read back as exactly what we mean.
         let imported = match text::import_vg(&text) {
-            Ok((back, h)) if back == new => Arc::new((back, h)),
+            Ok((back, h)) if back == new => Arc::new((Arc::new(back), h)),
             Ok((back, _)) => {
                 let diff = round_trip_difference(&new, &back);
                 return Err(CommitError::Store(StoreError::NoRoundTrip(diff)));
@@ -1630,11 +1641,11 @@ impl VgHandle {
         self.relabel.clear();
         // The next read of this VG (the backup, another command step) finds
         // the text just written already imported.
+        self.committed = Arc::clone(&imported.0);
         PARSED
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(text.into_bytes(), Ok(imported));
-        self.committed = new.clone();
         self.vg = new;
         Ok(warnings)
     }
