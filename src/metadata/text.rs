@@ -954,7 +954,8 @@ impl std::fmt::Display for Quoted<'_> {
         use std::fmt::Write as _;
         f.write_char('"')?;
         let mut rest = self.0;
-        while let Some(i) = rest.find(['"', '\\']) {
+        // Searched byte by byte: both are ASCII, never inside a character.
+        while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
             f.write_str(&rest[..i])?;
             f.write_char('\\')?;
             f.write_str(&rest[i..i + 1])?;
