@@ -47,7 +47,6 @@ pub fn parse(text: &str) -> Result<Section, ConfigError> {
         text,
         s: text.as_bytes(),
         pos: 0,
-        line: 1,
     };
     let mut root = Section::default();
     p.items(&mut root, 0)?;
@@ -126,13 +125,12 @@ struct Parser<'a> {
     text: &'a str,
     s: &'a [u8],
     pos: usize,
-    line: usize,
 }
 
 impl Parser<'_> {
     fn err<T>(&self, message: impl Into<String>) -> Result<T, ConfigError> {
         Err(ConfigError {
-            line: self.line,
+            line: self.line_at(self.pos),
             message: message.into(),
         })
     }
@@ -144,24 +142,29 @@ impl Parser<'_> {
     fn bump(&mut self) -> Option<u8> {
         let c = self.peek()?;
         self.pos += 1;
-        if c == b'\n' {
-            self.line += 1;
-        }
         Some(c)
+    }
+
+    /// The line (from 1) of byte `pos`: counted only for an error, not
+    /// kept up to date byte by byte.
+    fn line_at(&self, pos: usize) -> usize {
+        self.s[..pos.min(self.s.len())]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count()
+            + 1
     }
 
     /// Skip whitespace and `#` comments.
     fn skip(&mut self) {
-        while let Some(c) = self.peek() {
+        while let Some(&c) = self.s.get(self.pos) {
             if c.is_ascii_whitespace() {
-                self.bump();
+                self.pos += 1;
             } else if c == b'#' {
-                while let Some(c) = self.peek() {
-                    if c == b'\n' {
-                        break;
-                    }
-                    self.bump();
-                }
+                self.pos = match self.s[self.pos..].iter().position(|&c| c == b'\n') {
+                    Some(n) => self.pos + n,
+                    None => self.s.len(),
+                };
             } else {
                 break;
             }
@@ -197,14 +200,25 @@ impl Parser<'_> {
                 }
                 Some(_) => {}
             }
-            let key_line = self.line;
+            let key_pos = self.pos;
             let key = self.key()?;
             if !key.contains('/') {
                 // A plain key (the usual case): no path to walk.
                 self.skip();
                 match self.bump() {
                     Some(b'{') => {
-                        let target = child_section(sec, &mut sections, &[key.as_str()]);
+                        // `child_section` for one plain name, the key moved in.
+                        let idx = match sections.get(sec, &key) {
+                            Some(i) => i,
+                            None => {
+                                sec.items.push((key, Item::Section(Section::default())));
+                                sections.insert(sec, sec.items.len() - 1);
+                                sec.items.len() - 1
+                            }
+                        };
+                        let Item::Section(target) = &mut sec.items[idx].1 else {
+                            unreachable!("the index holds sections only")
+                        };
                         self.items(target, depth + 1)?;
                         continue;
                     }
@@ -216,7 +230,7 @@ impl Parser<'_> {
                     }
                     _ => {
                         return Err(ConfigError {
-                            line: key_line,
+                            line: self.line_at(key_pos),
                             message: format!("expected '=' or '{{' after key '{key}'"),
                         })
                     }
@@ -246,7 +260,7 @@ impl Parser<'_> {
                 }
                 _ => {
                     return Err(ConfigError {
-                        line: key_line,
+                        line: self.line_at(key_pos),
                         message: format!("expected '=' or '{{' after key '{key}'"),
                     })
                 }
