@@ -989,6 +989,114 @@ macro_rules! ln {
     };
 }
 
+/// A value written straight into the text (no `fmt` machinery: these
+/// are most of a VG's lines).
+trait Put {
+    fn put(&self, buf: &mut String);
+}
+
+impl Put for &str {
+    fn put(&self, buf: &mut String) {
+        buf.push_str(self);
+    }
+}
+
+impl Put for u64 {
+    fn put(&self, buf: &mut String) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = *self;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in &digits[i..] {
+            buf.push(char::from(d));
+        }
+    }
+}
+
+impl Put for u32 {
+    fn put(&self, buf: &mut String) {
+        u64::from(*self).put(buf);
+    }
+}
+
+impl Put for usize {
+    fn put(&self, buf: &mut String) {
+        (*self as u64).put(buf);
+    }
+}
+
+impl Put for i64 {
+    fn put(&self, buf: &mut String) {
+        if *self < 0 {
+            buf.push('-');
+        }
+        self.unsigned_abs().put(buf);
+    }
+}
+
+impl Put for Quoted<'_> {
+    fn put(&self, buf: &mut String) {
+        buf.push('"');
+        let mut rest = self.0;
+        while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
+            buf.push_str(&rest[..i]);
+            buf.push('\\');
+            buf.push_str(&rest[i..i + 1]);
+            rest = &rest[i + 1..];
+        }
+        buf.push_str(rest);
+        buf.push('"');
+    }
+}
+
+impl<S: AsRef<str>> Put for List<'_, S> {
+    fn put(&self, buf: &mut String) {
+        buf.push('[');
+        for (i, w) in self.0.iter().enumerate() {
+            if i > 0 {
+                buf.push_str(", ");
+            }
+            Quoted(w.as_ref()).put(buf);
+        }
+        buf.push(']');
+    }
+}
+
+/// An id in quotes, dashed (`"abcdef-..."`).
+struct QuotedId<'a>(&'a crate::metadata::id::Id);
+
+impl Put for QuotedId<'_> {
+    fn put(&self, buf: &mut String) {
+        let s = self.0.as_raw_str();
+        buf.push('"');
+        let mut pos = 0;
+        for (i, len) in [6, 4, 4, 4, 4, 4, 6].into_iter().enumerate() {
+            if i > 0 {
+                buf.push('-');
+            }
+            buf.push_str(s.get(pos..pos + len).unwrap_or(""));
+            pos += len;
+        }
+        buf.push('"');
+    }
+}
+
+/// One line of pieces: `put!(out, comment; "key = ", value)`.
+macro_rules! put {
+    ($out:expr, $comment:expr; $($v:expr),+ $(,)?) => {{
+        let start = $out.begin();
+        $( Put::put(&$v, &mut $out.buf); )+
+        $out.end(start, $comment);
+    }};
+}
+
 impl Out {
     fn new(file: bool) -> Out {
         Out {
@@ -1007,13 +1115,22 @@ impl Out {
     }
     fn line_args(&mut self, comment: Option<&str>, text: std::fmt::Arguments<'_>) {
         use std::fmt::Write as _;
+        let start = self.begin();
+        let _ = self.buf.write_fmt(text);
+        self.end(start, comment);
+    }
+    /// Starts a line (its indentation, file form); where its text starts.
+    fn begin(&mut self) -> usize {
         if self.file {
             for _ in 0..self.indent {
                 self.buf.push('\t');
             }
         }
-        let start = self.buf.len();
-        let _ = self.buf.write_fmt(text);
+        self.buf.len()
+    }
+    /// Ends the line whose text started at `start`, with `comment`
+    /// aligned (file form only).
+    fn end(&mut self, start: usize, comment: Option<&str>) {
         if let (true, Some(c)) = (self.file, comment) {
             // One tab at least, then up to the COMMENT_TAB stop, counting
             // 8 columns per indentation tab.
@@ -1026,23 +1143,24 @@ impl Out {
         }
         self.buf.push('\n');
     }
-    /// A line with the size comment of `sectors` (file form).
-    fn size(&mut self, sectors: u64, text: std::fmt::Arguments<'_>) {
+    /// `key = value` with the size comment of `sectors` (file form).
+    fn size(&mut self, sectors: u64, key: &str, value: u64) {
         if !self.file {
-            return self.line_args(None, text);
+            put!(self, None; key, " = ", value);
+            return;
         }
         let comment = self
             .sizes
             .entry(sectors)
             .or_insert_with(|| size_comment(sectors))
             .clone();
-        self.line_args(Some(&comment), text);
+        put!(self, Some(comment.as_str()); key, " = ", value);
     }
     fn nl(&mut self) {
         self.buf.push('\n');
     }
     fn open(&mut self, name: &str) {
-        ln!(self, "{name} {{");
+        put!(self, None; name, " {");
         self.indent += 1;
     }
     fn close(&mut self) {
@@ -1050,12 +1168,12 @@ impl Out {
         self.line("}");
     }
     fn flags(&mut self, status: &Flags, flags: &Flags, table: &[(&str, bool)]) {
-        ln!(self, "status = {}", List(&canonical_words(status, table)));
-        ln!(self, "flags = {}", List(&canonical_words(flags, table)));
+        put!(self, None; "status = ", List(&canonical_words(status, table)));
+        put!(self, None; "flags = ", List(&canonical_words(flags, table)));
     }
     fn tags(&mut self, tags: &[String]) {
         if !tags.is_empty() {
-            ln!(self, "tags = {}", List(tags));
+            put!(self, None; "tags = ", List(tags));
         }
     }
 
@@ -1078,8 +1196,8 @@ impl Out {
 
     fn vg(&mut self, vg: &Vg) {
         self.open(&vg.name);
-        ln!(self, "id = \"{}\"", vg.id);
-        ln!(self, "seqno = {}", vg.seqno);
+        put!(self, None; "id = ", QuotedId(&vg.id));
+        put!(self, None; "seqno = ", vg.seqno);
         if let Some(fmt) = &vg.format {
             self.line_args(
                 Some("# informational"),
@@ -1092,12 +1210,9 @@ impl Out {
         if let Some(s) = &vg.system_id {
             ln!(self, "system_id = {}", Quoted(s));
         }
-        self.size(
-            vg.extent_size,
-            format_args!("extent_size = {}", vg.extent_size),
-        );
-        ln!(self, "max_lv = {}", vg.max_lv);
-        ln!(self, "max_pv = {}", vg.max_pv);
+        self.size(vg.extent_size, "extent_size", vg.extent_size);
+        put!(self, None; "max_lv = ", vg.max_lv);
+        put!(self, None; "max_pv = ", vg.max_pv);
         if let Some(a) = &vg.allocation_policy {
             self.nl();
             ln!(self, "allocation_policy = {}", Quoted(a));
@@ -1131,7 +1246,7 @@ impl Out {
     fn pv(&mut self, vg: &Vg, pv: &Pv) {
         self.nl();
         self.open(&pv.key);
-        ln!(self, "id = \"{}\"", pv.id);
+        put!(self, None; "id = ", QuotedId(&pv.id));
         if let Some(d) = &pv.device {
             self.line_args(Some("# Hint only"), format_args!("device = {}", Quoted(d)));
         }
@@ -1145,18 +1260,19 @@ impl Out {
         self.flags(&pv.status, &pv.flags, PV_FLAGS);
         self.tags(&pv.tags);
         if let Some(s) = pv.dev_size {
-            self.size(s, format_args!("dev_size = {s}"));
+            self.size(s, "dev_size", s);
         }
-        ln!(self, "pe_start = {}", pv.pe_start);
+        put!(self, None; "pe_start = ", pv.pe_start);
         self.size(
             vg.extent_size.saturating_mul(pv.pe_count),
-            format_args!("pe_count = {}", pv.pe_count),
+            "pe_count",
+            pv.pe_count,
         );
         if let Some(s) = pv.ba_start {
             ln!(self, "ba_start = {s}");
         }
         if let Some(s) = pv.ba_size {
-            self.size(s, format_args!("ba_size = {s}"));
+            self.size(s, "ba_size", s);
         }
         self.close();
     }
@@ -1165,7 +1281,7 @@ impl Out {
     fn lv(&mut self, vg: &Vg, lv: &Lv, locked: bool) {
         self.nl();
         self.open(&lv.name);
-        ln!(self, "id = \"{}\"", lv.id);
+        put!(self, None; "id = ", QuotedId(&lv.id));
         let (status, flags) = write_locked(&lv.status, &lv.flags, locked);
         self.flags(&status, &flags, LV_FLAGS);
         self.tags(&lv.tags);
@@ -1177,9 +1293,9 @@ impl Out {
             if let Some(w) = &when {
                 self.last_time = Some((t, w.clone()));
             }
-            self.line_args(when.as_deref(), format_args!("creation_time = {t}"));
+            put!(self, when.as_deref(); "creation_time = ", t);
             let host = lv.creation_host.as_deref().unwrap_or("");
-            ln!(self, "creation_host = {}", Quoted(host));
+            put!(self, None; "creation_host = ", Quoted(host));
         }
         if let Some(a) = &lv.allocation_policy {
             ln!(self, "allocation_policy = {}", Quoted(a));
@@ -1195,7 +1311,7 @@ impl Out {
         if let Some(m) = lv.minor {
             ln!(self, "minor = {m}");
         }
-        ln!(self, "segment_count = {}", lv.segments.len());
+        put!(self, None; "segment_count = ", lv.segments.len());
         self.nl();
         for (i, seg) in lv.segments.iter().enumerate() {
             self.segment(vg, i + 1, seg);
@@ -1204,15 +1320,16 @@ impl Out {
     }
 
     fn segment(&mut self, vg: &Vg, n: usize, seg: &Segment) {
-        ln!(self, "segment{n} {{");
+        put!(self, None; "segment", n, " {");
         self.indent += 1;
-        ln!(self, "start_extent = {}", seg.start_extent);
+        put!(self, None; "start_extent = ", seg.start_extent);
         self.size(
             seg.extent_count.saturating_mul(vg.extent_size),
-            format_args!("extent_count = {}", seg.extent_count),
+            "extent_count",
+            seg.extent_count,
         );
         self.nl();
-        ln!(self, "type = {}", Quoted(seg.type_name()));
+        put!(self, None; "type = ", Quoted(seg.type_name()));
         self.tags(&seg.tags);
         match &seg.kind {
             SegmentKind::Striped {
@@ -1220,16 +1337,16 @@ impl Out {
                 stripes,
             } => {
                 let linear = (stripes.len() == 1).then_some("# linear");
-                self.line_args(linear, format_args!("stripe_count = {}", stripes.len()));
+                put!(self, linear; "stripe_count = ", stripes.len());
                 if let Some(s) = stripe_size {
-                    self.size(*s, format_args!("stripe_size = {s}"));
+                    self.size(*s, "stripe_size", *s);
                 }
                 self.nl();
                 self.line("stripes = [");
                 self.indent += 1;
                 for (i, a) in stripes.iter().enumerate() {
                     let sep = if i + 1 == stripes.len() { "" } else { "," };
-                    ln!(self, "{}, {}{sep}", Quoted(&a.pv), a.pe);
+                    put!(self, None; Quoted(&a.pv), ", ", a.pe, sep);
                 }
                 self.indent -= 1;
                 self.line("]");
