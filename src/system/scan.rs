@@ -587,8 +587,12 @@ fn enumerate_unsorted(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
         let Some(mut disk) = raw_from_sys(&name, &dir, None) else {
             continue;
         };
-        let mut parts: Vec<RawDev> = std::fs::read_dir(&dir)
+        // A disk of no size (an unbound loop device) has no partitions:
+        // its directory is not listed.
+        let listing = (disk.size_sectors > 0).then(|| std::fs::read_dir(&dir));
+        let mut parts: Vec<RawDev> = listing
             .into_iter()
+            .flatten()
             .flatten()
             .filter_map(Result::ok)
             // A disk's partitions are named after it (sda1, nvme0n1p1,
