@@ -207,14 +207,14 @@ pub fn scan_label(dev: &dyn BlockDev) -> Result<LabelScan, LabelError> {
         if &buf[..8] != LABEL_ID {
             continue;
         }
-        let sector_xl = u64_at(&buf, 8).unwrap_or(u64::MAX);
+        let sector_xl = u64_at(buf, 8).unwrap_or(u64::MAX);
         if sector_xl != sector {
             scan.warnings.push(format!(
                 "Label for sector {sector_xl} found at sector {sector} - ignoring"
             ));
             continue;
         }
-        let stored = u32_at(&buf, CRC_OFFSET).unwrap_or(0);
+        let stored = u32_at(buf, CRC_OFFSET).unwrap_or(0);
         let computed = lvm_crc(&buf[CRC_START..]);
         if stored != computed {
             scan.warnings.push(format!(
@@ -234,7 +234,7 @@ pub fn scan_label(dev: &dyn BlockDev) -> Result<LabelScan, LabelError> {
                 .push(format!("Ignoring additional label at sector {sector}"));
             continue;
         }
-        let header = parse_pv_header(&buf, sector, &mut scan.warnings)?;
+        let header = parse_pv_header(buf, sector, &mut scan.warnings)?;
         scan.label = Some(Label { sector, header });
     }
     Ok(scan)

@@ -500,6 +500,9 @@ pub fn read_pv(
     Ok(Some(read_mdas(dev, path, heads, None, &mut parsed)))
 }
 
+/// A device's size and label (`None` without one), or why it failed.
+type LabelRead = Result<Option<(u64, Label)>, StoreError>;
+
 /// What one device read as: `None` if it does not open.
 type PvRead = Option<Result<Option<(PvInfo, Vec<String>)>, StoreError>>;
 
@@ -517,7 +520,7 @@ fn read_pvs(
     for dev in devs.iter().flatten() {
         dev.prefetch(0, HEAD_BYTES);
     }
-    let labels: Vec<Option<Result<Option<(u64, Label)>, StoreError>>> = paths
+    let labels: Vec<Option<LabelRead>> = paths
         .iter()
         .zip(&devs)
         .map(|(path, dev)| Some(read_label_sized(dev.as_deref()?, path)))
