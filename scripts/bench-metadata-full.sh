@@ -8,11 +8,13 @@
 # (private LVM_SYSTEM_DIR from tests/golden/interop-lvm.sh; rlvm reads the
 # same lvm.conf, archives and backups on as there). Each tool adds then
 # removes a 100-character tag on RUNS LVs in turn (a commit each); the median
-# wall time of one `lvchange` and the ratio rlvm/LVM2 are printed.
+# wall time of one `lvchange` and the ratio rlvm/LVM2 are printed, then the
+# same for `lvs`, `vgs` and a `lvcreate -an -Zn -l 1` + `lvremove` pair.
 #
 # Usage: sudo scripts/bench-metadata-full.sh
 # Environment:
-#   RUNS=N        lvchange commands timed per tool (default 10)
+#   RUNS=N        lvchange pairs (and lvs, vgs, lvcreate+lvremove
+#                 pairs) timed per tool (default 10)
 #   PVS=N         number of PVs (default 64)
 #   LVS=N         number of LVs (default 925)
 #   RLVM=path     rlvm binary (default: cargo build --release, then
@@ -107,13 +109,61 @@ time_tool() {
         if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+# time_each NAME CMD...: RUNS runs of CMD (output discarded); echoes the
+# median seconds.
+time_each() {
+    local name=$1 out=$LVMI_DIR/$1.times i t0 t1
+    shift
+    : >"$out"
+    for ((i = 1; i <= RUNS; i++)); do
+        t0=$EPOCHREALTIME
+        "$@" >/dev/null 2>>"$setup_log" ||
+            { echo "failed: $*" >&2; cat "$setup_log" >&2; return 1; }
+        t1=$EPOCHREALTIME
+        echo "$t1 - $t0" | bc -l >>"$out"
+    done
+    sort -g "$out" | awk '{ a[NR] = $1 } END {
+        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# time_pair NAME TOOL: RUNS x (lvcreate -an -Zn -l 1 + lvremove) of one LV;
+# echoes the median seconds of one pair.
+time_pair() {
+    local name=$1 tool=$2 out=$LVMI_DIR/$1.times i t0 t1
+    : >"$out"
+    for ((i = 1; i <= RUNS; i++)); do
+        t0=$EPOCHREALTIME
+        "$tool" lvcreate -q -an -Zn -l 1 -n "tmp$i" "$VG" >/dev/null 2>>"$setup_log" &&
+            "$tool" lvremove -q -f "$VG/tmp$i" >/dev/null 2>>"$setup_log" ||
+            { echo "failed: $tool lvcreate/lvremove $VG/tmp$i" >&2; cat "$setup_log" >&2; return 1; }
+        t1=$EPOCHREALTIME
+        echo "$t1 - $t0" | bc -l >>"$out"
+    done
+    sort -g "$out" | awk '{ a[NR] = $1 } END {
+        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+row() { # label lvm-seconds rlvm-seconds
+    printf '%-18s %10.2f %10.2f %8.2f\n' "$1" "$(echo "$2 * 1000" | bc -l)" \
+        "$(echo "$3 * 1000" | bc -l)" "$(echo "$3 / $2" | bc -l)"
+}
+
 a=$(time_tool lvm lvmi)
 b=$(time_tool rlvm rl)
+lvs_a=$(time_each lvm-lvs lvmi lvs "$VG")
+lvs_b=$(time_each rlvm-lvs rl lvs "$VG")
+vgs_a=$(time_each lvm-vgs lvmi vgs "$VG")
+vgs_b=$(time_each rlvm-vgs rl vgs "$VG")
+pair_a=$(time_pair lvm-pair lvmi)
+pair_b=$(time_pair rlvm-pair rl)
 echo
-echo "Median wall time of one lvchange --addtag/--deltag ($((2 * RUNS)) per tool):"
-printf '%-10s %10s %10s %8s\n' command "LVM2 ms" "rlvm ms" rlvm/LVM2
-printf '%-10s %10.2f %10.2f %8.2f\n' lvchange "$(echo "$a * 1000" | bc -l)" \
-    "$(echo "$b * 1000" | bc -l)" "$(echo "$b / $a" | bc -l)"
+echo "Median wall time: one lvchange --addtag/--deltag ($((2 * RUNS)) per tool);"
+echo "lvs, vgs and one lvcreate -an + lvremove pair ($RUNS each):"
+printf '%-18s %10s %10s %8s\n' command "LVM2 ms" "rlvm ms" rlvm/LVM2
+row lvchange "$a" "$b"
+row lvs "$lvs_a" "$lvs_b"
+row vgs "$vgs_a" "$vgs_b"
+row lvcreate+lvremove "$pair_a" "$pair_b"
 
 if [ -n "${KEEP_SHELL:-}" ]; then
     echo "LVM_SYSTEM_DIR=$LVM_SYSTEM_DIR VG=$VG; exit the shell to clean up."

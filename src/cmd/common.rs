@@ -349,6 +349,10 @@ pub struct Ctx {
     /// labels and metadata are always read again. Forgotten at each
     /// commit (vgcreate and vgextend change the devices file).
     devices: std::cell::RefCell<Option<Vec<scan::ScanDev>>>,
+    /// The PVs the last scan found: the next scan (under a VG's lock)
+    /// takes from them each metadata area whose header is unchanged, so a
+    /// copy is read and checked once per command (`store::scan_reusing`).
+    last_pvs: std::cell::RefCell<Vec<store::PvInfo>>,
 }
 
 impl Ctx {
@@ -378,6 +382,7 @@ impl Ctx {
             prefix,
             warned: Default::default(),
             devices: Default::default(),
+            last_pvs: Default::default(),
             ignore_activation_skip: Default::default(),
             ignore_lock_failure: Default::default(),
         };
@@ -696,12 +701,12 @@ impl Ctx {
     /// every device.
     fn scan_with_hints(&self, devs: &[scan::ScanDev], paths: &[String]) -> Scan {
         if !self.uses_hints() {
-            return store::scan(&FileOpener, paths);
+            return self.read_devices(paths);
         }
         let h = Hints::default();
         let settings = self.hint_settings(paths);
         let plan = h.plan(&settings);
-        let found = store::scan(&FileOpener, paths);
+        let found = self.read_devices(paths);
         match plan {
             hints::Plan::Use(list) => {
                 // Duplicates LVM2 would have seen reading only the hinted
@@ -718,6 +723,13 @@ impl Ctx {
             hints::Plan::Refresh(why) => self.write_hints(&h, why, devs, &settings, &found),
             hints::Plan::Ignore => {}
         }
+        found
+    }
+
+    /// `store::scan_reusing` of `paths` with what the last scan found.
+    fn read_devices(&self, paths: &[String]) -> Scan {
+        let found = store::scan_reusing(&FileOpener, paths, &self.last_pvs.borrow());
+        *self.last_pvs.borrow_mut() = found.pvs.clone();
         found
     }
 

@@ -60,8 +60,15 @@ pub fn lv_records<'a>(
     let mut records = Vec::new();
     for ((h, st), devs) in hs.iter().zip(states).zip(devs) {
         let picked = sel.map(|s| s.pick(&h.vg, true, false).lvs);
+        // A set: a VG of thousands of LVs is not searched once per LV.
+        let picked: Option<std::collections::HashSet<&str>> = picked
+            .as_ref()
+            .map(|p| p.iter().map(String::as_str).collect());
         for lv in &h.vg.lvs {
-            if picked.as_ref().is_some_and(|p| !p.contains(&lv.name)) {
+            if picked
+                .as_ref()
+                .is_some_and(|p| !p.contains(lv.name.as_str()))
+            {
                 continue;
             }
             let facts = st.get(&lv.name).cloned().unwrap_or_default();

@@ -44,9 +44,9 @@ pub struct ConfigError {
 /// Parse a whole config text into its top-level section.
 pub fn parse(text: &str) -> Result<Section, ConfigError> {
     let mut p = Parser {
+        text,
         s: text.as_bytes(),
         pos: 0,
-        line: 1,
     };
     let mut root = Section::default();
     p.items(&mut root, 0)?;
@@ -57,18 +57,18 @@ pub fn parse(text: &str) -> Result<Section, ConfigError> {
 /// first component through `sections`, the index of `sec`'s own sections.
 fn child_section<'s>(
     sec: &'s mut Section,
-    sections: &mut HashMap<String, usize>,
+    sections: &mut SectionIndex,
     path: &[&str],
 ) -> &'s mut Section {
     let Some((first, rest)) = path.split_first() else {
         return sec;
     };
-    let idx = match sections.get(*first) {
-        Some(&i) => i,
+    let idx = match sections.get(sec, first) {
+        Some(i) => i,
         None => {
             sec.items
                 .push((first.to_string(), Item::Section(Section::default())));
-            sections.insert(first.to_string(), sec.items.len() - 1);
+            sections.insert(sec, sec.items.len() - 1);
             sec.items.len() - 1
         }
     };
@@ -78,19 +78,59 @@ fn child_section<'s>(
     }
 }
 
+/// Where each section directly in a section is, by name (the first of
+/// that name), as indexes into its items: searched in place while there
+/// are a few (an LV's segments), hashed beyond (a VG's thousands of LVs),
+/// so that neither pays for the other's structure.
+#[derive(Default)]
+struct SectionIndex {
+    list: Vec<usize>,
+    map: Option<HashMap<String, usize>>,
+}
+
+/// Sections searched in place before [`SectionIndex`] hashes them.
+const SMALL_INDEX: usize = 8;
+
+impl SectionIndex {
+    fn get(&self, sec: &Section, name: &str) -> Option<usize> {
+        match &self.map {
+            Some(m) => m.get(name).copied(),
+            None => self.list.iter().copied().find(|&i| sec.items[i].0 == name),
+        }
+    }
+
+    /// Adds item `i` of `sec`, a section whose name is not indexed yet.
+    fn insert(&mut self, sec: &Section, i: usize) {
+        match &mut self.map {
+            Some(m) => {
+                m.insert(sec.items[i].0.clone(), i);
+            }
+            None => {
+                self.list.push(i);
+                if self.list.len() > SMALL_INDEX {
+                    let m = self.list.iter().map(|&j| (sec.items[j].0.clone(), j));
+                    self.map = Some(m.collect());
+                }
+            }
+        }
+    }
+}
+
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
 
 struct Parser<'a> {
+    /// The text, and the same as bytes: tokens end at ASCII delimiters,
+    /// so each is a `str` slice of `text`, never re-validated.
+    text: &'a str,
     s: &'a [u8],
     pos: usize,
-    line: usize,
 }
 
 impl Parser<'_> {
     fn err<T>(&self, message: impl Into<String>) -> Result<T, ConfigError> {
         Err(ConfigError {
-            line: self.line,
+            line: self.line_at(self.pos),
             message: message.into(),
         })
     }
@@ -102,24 +142,29 @@ impl Parser<'_> {
     fn bump(&mut self) -> Option<u8> {
         let c = self.peek()?;
         self.pos += 1;
-        if c == b'\n' {
-            self.line += 1;
-        }
         Some(c)
+    }
+
+    /// The line (from 1) of byte `pos`: counted only for an error, not
+    /// kept up to date byte by byte.
+    fn line_at(&self, pos: usize) -> usize {
+        self.s[..pos.min(self.s.len())]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count()
+            + 1
     }
 
     /// Skip whitespace and `#` comments.
     fn skip(&mut self) {
-        while let Some(c) = self.peek() {
+        while let Some(&c) = self.s.get(self.pos) {
             if c.is_ascii_whitespace() {
-                self.bump();
+                self.pos += 1;
             } else if c == b'#' {
-                while let Some(c) = self.peek() {
-                    if c == b'\n' {
-                        break;
-                    }
-                    self.bump();
-                }
+                self.pos = match self.s[self.pos..].iter().position(|&c| c == b'\n') {
+                    Some(n) => self.pos + n,
+                    None => self.s.len(),
+                };
             } else {
                 break;
             }
@@ -134,10 +179,10 @@ impl Parser<'_> {
         // Where each section directly in `sec` is, by name: re-opening a
         // name merges into the first section of that name, and a VG with
         // thousands of LVs must not pay a linear search per LV section.
-        let mut sections: HashMap<String, usize> = HashMap::new();
+        let mut sections = SectionIndex::default();
         for (i, (k, item)) in sec.items.iter().enumerate() {
-            if matches!(item, Item::Section(_)) {
-                sections.entry(k.clone()).or_insert(i);
+            if matches!(item, Item::Section(_)) && sections.get(sec, k).is_none() {
+                sections.insert(sec, i);
             }
         }
         loop {
@@ -155,14 +200,25 @@ impl Parser<'_> {
                 }
                 Some(_) => {}
             }
-            let key_line = self.line;
+            let key_pos = self.pos;
             let key = self.key()?;
             if !key.contains('/') {
                 // A plain key (the usual case): no path to walk.
                 self.skip();
                 match self.bump() {
                     Some(b'{') => {
-                        let target = child_section(sec, &mut sections, &[key.as_str()]);
+                        // `child_section` for one plain name, the key moved in.
+                        let idx = match sections.get(sec, &key) {
+                            Some(i) => i,
+                            None => {
+                                sec.items.push((key, Item::Section(Section::default())));
+                                sections.insert(sec, sec.items.len() - 1);
+                                sec.items.len() - 1
+                            }
+                        };
+                        let Item::Section(target) = &mut sec.items[idx].1 else {
+                            unreachable!("the index holds sections only")
+                        };
                         self.items(target, depth + 1)?;
                         continue;
                     }
@@ -174,7 +230,7 @@ impl Parser<'_> {
                     }
                     _ => {
                         return Err(ConfigError {
-                            line: key_line,
+                            line: self.line_at(key_pos),
                             message: format!("expected '=' or '{{' after key '{key}'"),
                         })
                     }
@@ -204,7 +260,7 @@ impl Parser<'_> {
                 }
                 _ => {
                     return Err(ConfigError {
-                        line: key_line,
+                        line: self.line_at(key_pos),
                         message: format!("expected '=' or '{{' after key '{key}'"),
                     })
                 }
@@ -228,9 +284,9 @@ impl Parser<'_> {
     }
 
     fn utf8(&self, a: usize, b: usize) -> Result<String, ConfigError> {
-        match std::str::from_utf8(&self.s[a..b]) {
-            Ok(s) => Ok(s.to_string()),
-            Err(_) => self.err("invalid UTF-8"),
+        match self.text.get(a..b) {
+            Some(s) => Ok(s.to_string()),
+            None => self.err("invalid UTF-8"),
         }
     }
 
@@ -332,8 +388,10 @@ impl Parser<'_> {
                         break;
                     }
                 }
-                let tok = self.utf8(start, self.pos)?;
-                match parse_number(&tok) {
+                let Some(tok) = self.text.get(start..self.pos) else {
+                    return self.err("invalid UTF-8");
+                };
+                match parse_number(tok) {
                     Some(v) => Ok(v),
                     None => self.err(format!("invalid number '{tok}'")),
                 }
@@ -372,6 +430,13 @@ impl Parser<'_> {
 /// `strtoll(tok, NULL, 0)` for whole tokens, or a float if the token has a
 /// `.` or an exponent (and is not hex).
 pub fn parse_number(tok: &str) -> Option<Value> {
+    // The usual token, plain decimal digits (no sign, no leading 0): no
+    // lowercased copy to make.
+    let b = tok.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b[0] != b'0' && b.iter().all(u8::is_ascii_digit) {
+        let v = b.iter().fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
+        return Some(Value::Int(v));
+    }
     let (neg, body) = match tok.as_bytes().first()? {
         b'-' => (true, &tok[1..]),
         b'+' => (false, &tok[1..]),
@@ -596,6 +661,24 @@ fn write_into(out: &mut String, section: &Section, indent: bool, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_decimal_numbers_take_the_short_way() {
+        for (tok, v) in [
+            ("0", Some(0)),
+            ("7", Some(7)),
+            ("123", Some(123)),
+            ("007", Some(7)),
+            ("0x1f", Some(31)),
+            ("-12", Some(-12)),
+            ("999999999999999999", Some(999_999_999_999_999_999)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("9223372036854775808", None),
+            ("12a", None),
+        ] {
+            assert_eq!(parse_number(tok), v.map(Value::Int), "{tok}");
+        }
+    }
 
     #[test]
     fn parses_sections_values_arrays_comments() {

@@ -24,6 +24,11 @@ pub trait BlockDev: Send + Sync {
     fn write_at(&self, offset: u64, buf: &[u8]) -> io::Result<()>;
     /// Makes every completed write durable (fdatasync).
     fn sync(&self) -> io::Result<()>;
+    /// A hint that `[offset, offset+len)` is about to be read: the read
+    /// may start now, in the background, so that the waits of several
+    /// devices overlap (LVM2's label scan submits its reads with AIO for
+    /// the same reason). Never fails; does nothing by default.
+    fn prefetch(&self, _offset: u64, _len: u64) {}
 }
 
 /// Checks that `[offset, offset+len)` lies inside a device of `size` bytes.
@@ -76,6 +81,31 @@ impl BlockDev for FileDev {
 
     fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
+    }
+
+    /// `posix_fadvise(WILLNEED)`, which queues the read and returns. The
+    /// kernel starts at most its readahead window per call, so a long
+    /// range is asked for in pieces of that size.
+    fn prefetch(&self, offset: u64, len: u64) {
+        use std::os::fd::AsRawFd;
+        const PIECE: u64 = 128 << 10;
+        let end = offset.saturating_add(len);
+        let mut at = offset;
+        while at < end {
+            let n = PIECE.min(end - at);
+            let (Ok(o), Ok(l)) = (libc::off_t::try_from(at), libc::off_t::try_from(n)) else {
+                return;
+            };
+            // SAFETY: posix_fadvise only reads its integer arguments; the
+            // descriptor is owned by `self.file` and open for this call.
+            let rc = unsafe {
+                libc::posix_fadvise(self.file.as_raw_fd(), o, l, libc::POSIX_FADV_WILLNEED)
+            };
+            if rc != 0 {
+                return;
+            }
+            at += n;
+        }
     }
 }
 
@@ -242,6 +272,9 @@ impl<T: BlockDev + ?Sized> BlockDev for std::sync::Arc<T> {
     }
     fn sync(&self) -> io::Result<()> {
         (**self).sync()
+    }
+    fn prefetch(&self, offset: u64, len: u64) {
+        (**self).prefetch(offset, len)
     }
 }
 

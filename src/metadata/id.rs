@@ -40,7 +40,7 @@ impl Id {
         }
         let mut out = [0u8; ID_LEN];
         for (o, &c) in out.iter_mut().zip(raw) {
-            if !ID_ALPHABET.contains(&c) {
+            if !in_alphabet(c) {
                 return Err(IdError::InvalidChar(c as char));
             }
             *o = c;
@@ -59,15 +59,28 @@ impl FromStr for Id {
     /// Strips every `-` (LVM2 does not check their positions) and requires
     /// 32 characters from the alphabet.
     fn from_str(s: &str) -> Result<Id, IdError> {
-        let raw: Vec<u8> = s.bytes().filter(|&b| b != b'-').collect();
-        if let Some(&bad) = raw.iter().find(|c| !ID_ALPHABET.contains(c)) {
-            return Err(IdError::InvalidChar(bad as char));
+        let mut out = [0u8; ID_LEN];
+        let mut n = 0usize;
+        for b in s.bytes().filter(|&b| b != b'-') {
+            if !in_alphabet(b) {
+                return Err(IdError::InvalidChar(b as char));
+            }
+            if let Some(o) = out.get_mut(n) {
+                *o = b;
+            }
+            n += 1;
         }
-        if raw.len() != ID_LEN {
+        if n != ID_LEN {
             return Err(IdError::WrongLength(s.to_string()));
         }
-        Id::from_raw(&raw)
+        Ok(Id(out))
     }
+}
+
+/// Whether `c` is in [`ID_ALPHABET`] (ASCII letters and digits, `!`, `#`),
+/// without searching it.
+fn in_alphabet(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'!' || c == b'#'
 }
 
 impl fmt::Display for Id {
@@ -96,6 +109,13 @@ impl fmt::Debug for Id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_alphabet_is_the_alphabet() {
+        for c in 0..=255u8 {
+            assert_eq!(in_alphabet(c), ID_ALPHABET.contains(&c), "{c}");
+        }
+    }
 
     #[test]
     fn dashed_round_trip() {

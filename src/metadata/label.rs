@@ -199,20 +199,22 @@ pub fn scan_label(dev: &dyn BlockDev) -> Result<LabelScan, LabelError> {
     let size = dev.size()?;
     let sectors = (size / LABEL_SIZE).min(LABEL_SCAN_SECTORS);
     let mut scan = LabelScan::default();
-    let mut buf = [0u8; SECTOR];
-    for sector in 0..sectors {
-        dev.read_at(sector * LABEL_SIZE, &mut buf)?;
+    // The label sectors in one read (they are adjacent).
+    let mut all = [0u8; SECTOR * LABEL_SCAN_SECTORS as usize];
+    let all = &mut all[..sectors as usize * SECTOR];
+    dev.read_at(0, all)?;
+    for (sector, buf) in (0..sectors).zip(all.chunks_exact(SECTOR)) {
         if &buf[..8] != LABEL_ID {
             continue;
         }
-        let sector_xl = u64_at(&buf, 8).unwrap_or(u64::MAX);
+        let sector_xl = u64_at(buf, 8).unwrap_or(u64::MAX);
         if sector_xl != sector {
             scan.warnings.push(format!(
                 "Label for sector {sector_xl} found at sector {sector} - ignoring"
             ));
             continue;
         }
-        let stored = u32_at(&buf, CRC_OFFSET).unwrap_or(0);
+        let stored = u32_at(buf, CRC_OFFSET).unwrap_or(0);
         let computed = lvm_crc(&buf[CRC_START..]);
         if stored != computed {
             scan.warnings.push(format!(
@@ -232,7 +234,7 @@ pub fn scan_label(dev: &dyn BlockDev) -> Result<LabelScan, LabelError> {
                 .push(format!("Ignoring additional label at sector {sector}"));
             continue;
         }
-        let header = parse_pv_header(&buf, sector, &mut scan.warnings)?;
+        let header = parse_pv_header(buf, sector, &mut scan.warnings)?;
         scan.label = Some(Label { sector, header });
     }
     Ok(scan)

@@ -310,6 +310,18 @@ fn pieces(area: u64, offset: u64, len: u64) -> Option<[(u64, u64); 2]> {
     ])
 }
 
+/// Where the copy in `slot` lies, relative to the area's start: the
+/// non-empty pieces `read_text` would read (none if the slot is empty or
+/// does not fit the area).
+pub fn text_extents(hdr: &MdaHeader, slot: usize) -> Vec<(u64, u64)> {
+    let Some(rl) = hdr.slots.get(slot).filter(|rl| !rl.is_empty()) else {
+        return Vec::new();
+    };
+    pieces(hdr.size, rl.offset, rl.size)
+        .map(|p| p.into_iter().filter(|(s, e)| s < e).collect())
+        .unwrap_or_default()
+}
+
 fn overlaps(a: &[(u64, u64); 2], b: &[(u64, u64); 2]) -> bool {
     a.iter().any(|&(s1, e1)| {
         b.iter()
@@ -455,20 +467,45 @@ pub fn next_text_offset(hdr: &MdaHeader, len: u64) -> Result<u64, MdaError> {
 /// device after the precommit). The header is not touched: the caller
 /// precommits and commits the returned location (see the module comment).
 pub fn write_text(dev: &dyn BlockDev, hdr: &MdaHeader, text: &[u8]) -> Result<RawLocn, MdaError> {
-    if text.contains(&0) {
-        return Err(MdaError::NulInText);
+    write_prepared(dev, hdr, &PreparedText::new(text)?)
+}
+
+/// A text as areas hold it (NUL-terminated), checked and checksummed
+/// once for all the areas a commit writes it to.
+pub struct PreparedText {
+    buf: Vec<u8>,
+    checksum: u32,
+}
+
+impl PreparedText {
+    pub fn new(text: &[u8]) -> Result<PreparedText, MdaError> {
+        if text.contains(&0) {
+            return Err(MdaError::NulInText);
+        }
+        let mut buf = Vec::with_capacity(text.len() + 1);
+        buf.extend_from_slice(text);
+        buf.push(0);
+        let len = buf.len() as u64;
+        if len > MAX_TEXT_SIZE {
+            // Never write what `read_text` would refuse to read back.
+            return Err(MdaError::TooLarge {
+                len,
+                max: MAX_TEXT_SIZE,
+            });
+        }
+        let checksum = lvm_crc(&buf);
+        Ok(PreparedText { buf, checksum })
     }
-    let mut buf = Vec::with_capacity(text.len() + 1);
-    buf.extend_from_slice(text);
-    buf.push(0);
+}
+
+/// [`write_text`] of a text prepared once.
+pub fn write_prepared(
+    dev: &dyn BlockDev,
+    hdr: &MdaHeader,
+    text: &PreparedText,
+) -> Result<RawLocn, MdaError> {
+    let buf = &text.buf;
     let len = buf.len() as u64;
-    if len > MAX_TEXT_SIZE {
-        // Never write what `read_text` would refuse to read back.
-        return Err(MdaError::TooLarge {
-            len,
-            max: MAX_TEXT_SIZE,
-        });
-    }
     let offset = next_text_offset(hdr, len)?;
     let parts = pieces(hdr.size, offset, len).ok_or(MdaError::Overlap { len })?;
     let old = hdr.slots[0];
@@ -498,7 +535,7 @@ pub fn write_text(dev: &dyn BlockDev, hdr: &MdaHeader, text: &[u8]) -> Result<Ra
     Ok(RawLocn {
         offset,
         size: len,
-        checksum: lvm_crc(&buf),
+        checksum: text.checksum,
         flags: 0,
     })
 }

@@ -216,6 +216,10 @@ pub struct MdaState {
 
 impl MdaState {
     pub fn vg(&self) -> Option<&Vg> {
+        self.shared_vg().map(|v| &**v)
+    }
+    /// [`MdaState::vg`] as shared with the handles read from it.
+    fn shared_vg(&self) -> Option<&Arc<Vg>> {
         match &self.committed {
             Some(Ok(c)) => Some(&c.0),
             _ => None,
@@ -339,21 +343,42 @@ impl Access {
 /// Reads labels and metadata from `paths`. Devices without a label are
 /// skipped silently; unreadable devices and damaged areas become warnings.
 pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
+    scan_reusing(opener, paths, &[])
+}
+
+/// Devices read together by [`scan`]: their reads are started at once
+/// (`BlockDev::prefetch`) so that the waits for the disks overlap; bounded
+/// so that the descriptors open at a time stay well below the usual limit.
+const SCAN_BATCH: usize = 128;
+
+/// Bytes from the start of a device asked for before its label is read:
+/// the label sectors and the header of a first metadata area at 4 KiB.
+const HEAD_BYTES: u64 = 8192;
+
+/// [`scan`], taking from `previous` (what an earlier scan of this
+/// command found) each metadata area whose header reads back byte for
+/// byte as it was, with the same label on a device of the same size: its
+/// text was read and its checksum verified by that scan, and a commit
+/// always rewrites the header (LVM2 writes new text beside the old and
+/// then points the header at it), so the text it points at is the one
+/// already read. Any other area is read again in full.
+pub fn scan_reusing(opener: &dyn DevOpener, paths: &[String], previous: &[PvInfo]) -> Scan {
     let mut out = Scan::default();
     let mut found = Vec::new();
     let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
-    for path in paths {
-        let dev = match opener.open(path, false) {
-            Ok(d) => d,
-            Err(_) => continue,
-        };
-        match read_pv_cached(dev.as_ref(), path, &mut parsed) {
-            Ok(Some((pv, warnings))) => {
-                out.warnings.extend(warnings);
-                found.push(pv);
+    for batch in paths.chunks(SCAN_BATCH) {
+        for result in read_pvs(opener, batch, previous, &mut parsed)
+            .into_iter()
+            .flatten()
+        {
+            match result {
+                Ok(Some((pv, warnings))) => {
+                    out.warnings.extend(warnings);
+                    found.push(pv);
+                }
+                Ok(None) => {}
+                Err(e) => out.warnings.push(e.to_string()),
             }
-            Ok(None) => {}
-            Err(e) => out.warnings.push(e.to_string()),
         }
     }
     let candidates: Vec<duplicates::Found> = found
@@ -436,7 +461,7 @@ const PARSED_KEEP: usize = 16;
 
 /// A copy's text imported (shared by every area holding the same text),
 /// or why it does not import.
-type Imported = Result<Arc<(Vg, TextHeader)>, MdaDamage>;
+type Imported = Result<Arc<(Arc<Vg>, TextHeader)>, MdaDamage>;
 
 impl ParsedTexts {
     fn import(&mut self, bytes: Vec<u8>) -> Imported {
@@ -446,7 +471,7 @@ impl ParsedTexts {
         let r = std::str::from_utf8(&bytes)
             .map_err(|_| MdaDamage::NotUtf8)
             .and_then(|t| text::import_vg(t).map_err(MdaDamage::from))
-            .map(Arc::new);
+            .map(|(vg, header)| Arc::new((Arc::new(vg), header)));
         self.insert(bytes, r.clone());
         r
     }
@@ -467,29 +492,160 @@ pub fn read_pv(
     dev: &dyn BlockDev,
     path: &str,
 ) -> Result<Option<(PvInfo, Vec<String>)>, StoreError> {
-    read_pv_cached(
-        dev,
-        path,
-        &mut PARSED.lock().unwrap_or_else(|e| e.into_inner()),
-    )
-}
-
-fn read_pv_cached(
-    dev: &dyn BlockDev,
-    path: &str,
-    parsed: &mut ParsedTexts,
-) -> Result<Option<(PvInfo, Vec<String>)>, StoreError> {
-    let size = dev.size().map_err(io_err(path))?;
-    let found = label::read_label(dev).map_err(label_err(path))?;
-    let Some(label) = found else {
+    let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((size, label)) = read_label_sized(dev, path)? else {
         return Ok(None);
     };
+    let heads = Heads::read(dev, size, label);
+    Ok(Some(read_mdas(dev, path, heads, None, &mut parsed)))
+}
+
+/// A device's size and label (`None` without one), or why it failed.
+type LabelRead = Result<Option<(u64, Label)>, StoreError>;
+
+/// What one device read as: `None` if it does not open.
+type PvRead = Option<Result<Option<(PvInfo, Vec<String>)>, StoreError>>;
+
+/// One result per device of `paths`, in order. Reads in phases over all
+/// the devices, each phase's reads started together first: the labels,
+/// the metadata area headers, the texts.
+fn read_pvs(
+    opener: &dyn DevOpener,
+    paths: &[String],
+    previous: &[PvInfo],
+    parsed: &mut ParsedTexts,
+) -> Vec<PvRead> {
+    let devs: Vec<Option<Box<dyn BlockDev>>> =
+        paths.iter().map(|p| opener.open(p, false).ok()).collect();
+    for dev in devs.iter().flatten() {
+        dev.prefetch(0, HEAD_BYTES);
+    }
+    let labels: Vec<Option<LabelRead>> = paths
+        .iter()
+        .zip(&devs)
+        .map(|(path, dev)| Some(read_label_sized(dev.as_deref()?, path)))
+        .collect();
+    for (dev, label) in devs.iter().zip(&labels) {
+        if let (Some(dev), Some(Ok(Some((_, l))))) = (dev, label) {
+            for locn in l
+                .header
+                .metadata_areas
+                .iter()
+                .filter(|m| m.offset >= HEAD_BYTES)
+            {
+                dev.prefetch(locn.offset, mda::MDA_HEADER_SIZE);
+            }
+        }
+    }
+    let heads: Vec<Option<Result<Option<Heads>, StoreError>>> = devs
+        .iter()
+        .zip(labels)
+        .map(|(dev, label)| {
+            let dev = dev.as_deref()?;
+            Some(label?.map(|l| l.map(|(size, label)| Heads::read(dev, size, label))))
+        })
+        .collect();
+    let prev_of = |path: &str| previous.iter().find(|p| p.path == path);
+    for ((path, dev), heads) in paths.iter().zip(&devs).zip(&heads) {
+        if let (Some(dev), Some(Ok(Some(h)))) = (dev, heads) {
+            h.prefetch_texts(dev.as_ref(), prev_of(path));
+        }
+    }
+    paths
+        .iter()
+        .zip(&devs)
+        .zip(heads)
+        .map(|((path, dev), heads)| {
+            let dev = dev.as_deref()?;
+            Some(heads?.map(|h| h.map(|h| read_mdas(dev, path, h, prev_of(path), parsed))))
+        })
+        .collect()
+}
+
+/// A device's size and label, `None` without a label.
+fn read_label_sized(dev: &dyn BlockDev, path: &str) -> Result<Option<(u64, Label)>, StoreError> {
+    let size = dev.size().map_err(io_err(path))?;
+    let label = label::read_label(dev).map_err(label_err(path))?;
+    Ok(label.map(|l| (size, l)))
+}
+
+/// What is read of a PV before its metadata text: size, label, and the
+/// header of each metadata area (in the label's order).
+struct Heads {
+    size: u64,
+    label: Label,
+    headers: Vec<Result<MdaHeader, MdaDamage>>,
+}
+
+impl Heads {
+    fn read(dev: &dyn BlockDev, size: u64, label: Label) -> Heads {
+        let headers = label
+            .header
+            .metadata_areas
+            .iter()
+            .map(|locn| mda::read_mda_header(dev, locn.offset).map_err(MdaDamage::from))
+            .collect();
+        Heads {
+            size,
+            label,
+            headers,
+        }
+    }
+
+    /// The area `i` as `previous` found it, if it is unchanged (see
+    /// [`scan_reusing`]): only a copy that was read and imported is taken.
+    fn unchanged<'p>(&self, i: usize, previous: Option<&'p PvInfo>) -> Option<&'p MdaState> {
+        let prev = previous.filter(|p| p.size == self.size && p.label == self.label)?;
+        let old = prev.mdas.get(i)?;
+        let (Ok(h), Ok(old_h)) = (&self.headers[i], &old.header) else {
+            return None;
+        };
+        (h == old_h && matches!(old.committed, Some(Ok(_)))).then_some(old)
+    }
+
+    /// Starts reading the texts [`read_mdas`] will read.
+    fn prefetch_texts(&self, dev: &dyn BlockDev, previous: Option<&PvInfo>) {
+        for (i, header) in self.headers.iter().enumerate() {
+            match header {
+                Ok(h) if self.unchanged(i, previous).is_none() && !is_ignored(h) => {
+                    for (s, e) in mda::text_extents(h, 0) {
+                        dev.prefetch(h.start + s, e - s);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// An area flagged ignored (`--metadataignore`, `--metadatacopies`).
+fn is_ignored(h: &MdaHeader) -> bool {
+    h.slots[0].flags & mda::RAW_LOCN_IGNORED != 0
+}
+
+/// The PV whose label and headers are `heads`: the committed text of
+/// each area read (or taken unchanged from `previous`) and imported.
+fn read_mdas(
+    dev: &dyn BlockDev,
+    path: &str,
+    heads: Heads,
+    previous: Option<&PvInfo>,
+    parsed: &mut ParsedTexts,
+) -> (PvInfo, Vec<String>) {
     let mut warnings = Vec::new();
     let mut mdas = Vec::new();
-    for locn in &label.header.metadata_areas {
-        let header = mda::read_mda_header(dev, locn.offset).map_err(MdaDamage::from);
+    for (i, locn) in heads.label.header.metadata_areas.iter().enumerate() {
+        if let Some(old) = heads.unchanged(i, previous) {
+            mdas.push(old.clone());
+            continue;
+        }
+        let header = heads.headers[i].clone();
         let mut damaged_vg_name = None;
         let committed = match &header {
+            // An ignored area is never read: its text is whatever it held
+            // when it was ignored, not a copy of the VG (LVM2's
+            // `_read_mda_header_and_metadata` skips it the same way).
+            Ok(h) if is_ignored(h) => None,
             Ok(h) => match mda::read_text(dev, h, 0) {
                 Ok(None) => None,
                 Ok(Some(bytes)) => {
@@ -523,15 +679,15 @@ fn read_pv_cached(
             damaged_vg_name,
         });
     }
-    Ok(Some((
+    (
         PvInfo {
             path: path.to_string(),
-            size,
-            label,
+            size: heads.size,
+            label: heads.label,
             mdas,
         },
         warnings,
-    )))
+    )
 }
 
 /// The copies of one VG found by a scan (`Scan::groups`): indexes into
@@ -550,7 +706,9 @@ struct VgGroup<'a> {
 pub struct VgHandle {
     /// The working copy; commands change it and then `commit`.
     pub vg: Vg,
-    committed: Vg,
+    /// Shared with the scan's import of that copy (no second deep copy
+    /// of a VG of thousands of LVs per read).
+    committed: Arc<Vg>,
     /// PV key → device path, for PVs that are present.
     pub pv_paths: BTreeMap<String, String>,
     /// The present PVs' scan results, keyed like `pv_paths`.
@@ -628,15 +786,19 @@ impl Scan {
             .map(|p| p.path.clone())
             .collect();
         let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
-        for path in paths {
-            let fresh = opener.open(&path, false).ok().and_then(|d| {
-                read_pv_cached(d.as_ref(), &path, &mut parsed)
-                    .ok()
-                    .flatten()
-            });
-            let at = self.pvs.iter().position(|p| p.path == path);
+        let mut fresh: Vec<Option<PvInfo>> = Vec::with_capacity(paths.len());
+        for batch in paths.chunks(SCAN_BATCH) {
+            // A device that no longer opens reads as no PV.
+            fresh.extend(
+                read_pvs(opener, batch, &self.pvs, &mut parsed)
+                    .into_iter()
+                    .map(|r| r.and_then(|r| r.ok().flatten()).map(|(pv, _)| pv)),
+            );
+        }
+        for (path, fresh) in paths.iter().zip(fresh) {
+            let at = self.pvs.iter().position(|p| &p.path == path);
             match (fresh, at) {
-                (Some((pv, _)), Some(i)) => self.pvs[i] = pv,
+                (Some(pv), Some(i)) => self.pvs[i] = pv,
                 (None, Some(i)) => {
                     self.pvs.remove(i);
                 }
@@ -1040,8 +1202,13 @@ impl Scan {
             .filter(|d| vg.pv_by_id(&d.id).is_some())
             .cloned()
             .collect();
+        // The copy as read, unless reappeared PVs changed it above.
+        let committed = match best_mda.shared_vg() {
+            Some(shared) if reappeared.is_empty() => Arc::clone(shared),
+            _ => Arc::new(vg.clone()),
+        };
         Ok(VgHandle {
-            committed: vg.clone(),
+            committed,
             vg,
             pv_paths,
             pvs,
@@ -1116,7 +1283,7 @@ impl VgHandle {
         }
         VgHandle {
             vg,
-            committed,
+            committed: Arc::new(committed),
             pv_paths,
             pvs: map,
             missing: Vec::new(),
@@ -1244,7 +1411,7 @@ impl VgHandle {
     /// For vgcfgrestore: the restored metadata counts as seqno `seqno`, so
     /// the commit writes `seqno + 1` (what LVM2 does, whatever is on disk).
     pub fn set_committed_seqno(&mut self, seqno: u32) {
-        self.committed.seqno = seqno;
+        Arc::make_mut(&mut self.committed).seqno = seqno;
     }
 
     pub fn pv_path(&self, key: &str) -> Option<&str> {
@@ -1345,7 +1512,7 @@ impl VgHandle {
         let text = text::export_disk(&new, &header);
         // Self-check: what we write must read back as exactly what we mean.
         let imported = match text::import_vg(&text) {
-            Ok((back, h)) if back == new => Arc::new((back, h)),
+            Ok((back, h)) if back == new => Arc::new((Arc::new(back), h)),
             Ok((back, _)) => {
                 let diff = round_trip_difference(&new, &back);
                 return Err(CommitError::Store(StoreError::NoRoundTrip(diff)));
@@ -1365,6 +1532,7 @@ impl VgHandle {
         let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut labels: Vec<(String, Label)> = Vec::new();
+        let mut prepared: Option<mda::PreparedText> = None;
         for p in &new.pvs {
             let Some(info) = self.pvs.get(&p.key) else {
                 continue;
@@ -1413,8 +1581,14 @@ impl VgHandle {
                         ));
                     }
                 }
-                let locn = mda::write_text(dev.as_ref(), &header, text.as_bytes())
-                    .map_err(mda_err(&info.path))?;
+                // Checked and checksummed once, for the first area written.
+                let ready = match prepared.take() {
+                    Some(p) => p,
+                    None => mda::PreparedText::new(text.as_bytes()).map_err(mda_err(&info.path))?,
+                };
+                let locn = mda::write_prepared(dev.as_ref(), &header, &ready);
+                prepared = Some(ready);
+                let locn = locn.map_err(mda_err(&info.path))?;
                 touched = true;
                 pending.push(Pending {
                     dev: devs.len(),
@@ -1470,11 +1644,11 @@ impl VgHandle {
         self.relabel.clear();
         // The next read of this VG (the backup, another command step) finds
         // the text just written already imported.
+        self.committed = Arc::clone(&imported.0);
         PARSED
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(text.into_bytes(), Ok(imported));
-        self.committed = new.clone();
         self.vg = new;
         Ok(warnings)
     }
@@ -2110,6 +2284,89 @@ mod tests {
         h.commit(&opener, "vgck --updatemetadata").unwrap();
         let h = scan(&opener, &opener.names()).vg("vg0").unwrap();
         assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+    }
+
+    /// An ignored area that still points at an old copy (LVM2's
+    /// `vgcreate --metadatacopies` leaves slot 0 set, flagged ignored) is
+    /// not read: no "ignoring metadata seqno" warning, no copy, and the
+    /// commit leaves it alone.
+    #[test]
+    fn ignored_areas_are_not_read() {
+        let mut opener = MemOpener::default();
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/ig{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let vg = new_vg("vg0", 2048, &infos);
+        let mut h = VgHandle::new_vg(vg, infos);
+        h.commit(&opener, "create").unwrap();
+        let d1 = opener.devs["/dev/ig1"].clone();
+        let mut hdr = mda::read_mda_header(&d1, 4096).unwrap();
+        hdr.slots[0].flags |= mda::RAW_LOCN_IGNORED;
+        mda::write_mda_header(&d1, &hdr).unwrap();
+        let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
+        h.vg.tags.push("t".into());
+        h.commit(&opener, "vgchange --addtag").unwrap();
+        assert_eq!(mda::read_mda_header(&d1, 4096).unwrap(), hdr);
+        let sc = scan(&opener, &opener.names());
+        assert!(sc.warnings.is_empty(), "{:?}", sc.warnings);
+        let m = &sc.pv_by_path("/dev/ig1").unwrap().mdas[0];
+        assert!(m.committed.is_none() && m.header.is_ok());
+        let h = sc.vg("vg0").unwrap();
+        assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+        assert_eq!(h.vg.tags, ["t"]);
+        assert_eq!(h.pv_paths.len(), 2);
+    }
+
+    /// A scan that reuses an earlier one takes an area only when its
+    /// header is unchanged: a copy rewritten since (other content at the
+    /// same seqno) is read again and found to disagree; a copy damaged in
+    /// place behind an unchanged header is what the earlier scan read (it
+    /// verified that text), and a scan of its own checks it again.
+    #[test]
+    fn a_rescan_reads_again_only_changed_areas() {
+        let mut opener = MemOpener::default();
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/re{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let vg = new_vg("vg0", 2048, &infos);
+        let mut h = VgHandle::new_vg(vg, infos);
+        h.commit(&opener, "create").unwrap();
+        let first = scan(&opener, &opener.names());
+        assert!(first.vg("vg0").unwrap().disagreeing.is_empty());
+
+        // Other content, same seqno, on /dev/re1: its header changes.
+        let mut other = h.vg.clone();
+        other.tags.push("other".into());
+        let d1 = opener.devs["/dev/re1"].clone();
+        let hdr = mda::read_mda_header(&d1, 4096).unwrap();
+        let text = text::export_disk(&other, &text_header("planted"));
+        let mut planted = hdr;
+        planted.slots[0] = mda::write_text(&d1, &hdr, text.as_bytes()).unwrap();
+        mda::write_mda_header(&d1, &planted).unwrap();
+        let second = scan_reusing(&opener, &opener.names(), &first.pvs);
+        assert_eq!(second.vg("vg0").unwrap().disagreeing, ["/dev/re1"]);
+
+        // /dev/re0's text damaged behind its unchanged header.
+        let d0 = opener.devs["/dev/re0"].clone();
+        let h0 = mda::read_mda_header(&d0, 4096).unwrap();
+        d0.write_at(h0.start + h0.slots[0].offset + 10, b"XXXX")
+            .unwrap();
+        let third = scan_reusing(&opener, &opener.names(), &second.pvs);
+        assert!(third.warnings.is_empty(), "{:?}", third.warnings);
+        assert!(third.pv_by_path("/dev/re0").unwrap().vg().is_some());
+        let fresh = scan(&opener, &opener.names());
+        assert!(
+            fresh.warnings.iter().any(|w| w.contains("/dev/re0")),
+            "{:?}",
+            fresh.warnings
+        );
+        assert!(fresh.pv_by_path("/dev/re0").unwrap().vg().is_none());
     }
 
     /// A commit while a PV is missing writes the PVs present and marks the

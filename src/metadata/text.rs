@@ -15,7 +15,7 @@
 //! pvmove/lvmlockd status words) does not fail the import: it sets
 //! `Vg::unsupported` so the VG can be listed but is never written.
 
-use super::config::{self, quote, Item, Section, Value};
+use super::config::{self, Item, Section, Value};
 use super::id::Id;
 pub use super::model::ALLOC_POLICIES;
 use super::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
@@ -127,15 +127,15 @@ fn vg_write_locked(vg: &Vg) -> bool {
 
 /// Words in LVM2's canonical order: known ones by table position, then any
 /// unknown words in their stored order. Duplicates are dropped.
-fn canonical_words(flags: &Flags, table: &[(&str, bool)]) -> Vec<String> {
-    let mut out: Vec<String> = table
+fn canonical_words<'a>(flags: &'a Flags, table: &[(&'a str, bool)]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = table
         .iter()
         .filter(|(w, _)| flags.has(w))
-        .map(|(w, _)| w.to_string())
+        .map(|(w, _)| *w)
         .collect();
     for w in &flags.0 {
-        if !table.iter().any(|(t, _)| t == w) && !out.contains(w) {
-            out.push(w.clone());
+        if !table.iter().any(|(t, _)| t == w) && !out.contains(&w.as_str()) {
+            out.push(w);
         }
     }
     out
@@ -171,7 +171,17 @@ fn repair_creation_times(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
             .filter(|d| !d.is_empty())?;
         (digits.parse::<i64>().is_err()).then(|| line.len() - value.len())
     };
-    if !text.lines().any(|l| overflows(l).is_some()) {
+    // Only a line holding the key can overflow: look at those alone
+    // (one per LV), not at every line of the text.
+    let line_at = |i: usize| {
+        let start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+        let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+        &text[start..end]
+    };
+    if !text
+        .match_indices("creation_time")
+        .any(|(i, _)| overflows(line_at(i)).is_some())
+    {
         return (std::borrow::Cow::Borrowed(text), false);
     }
     let mut out = String::with_capacity(text.len());
@@ -255,26 +265,104 @@ struct Importer {
 /// one section means the copy is not self-consistent: it is refused, as
 /// LVM2 refuses it ("Couldn't read all logical volumes").
 fn check_no_duplicate_keys(sec: &Section, path: &str) -> Result<(), TextError> {
-    let mut seen = std::collections::HashSet::new();
-    for (k, item) in &sec.items {
-        if matches!(item, Item::Value(_)) && !seen.insert(k.as_str()) {
-            return invalid(format!(
+    let mut at: Vec<&str> = Vec::new();
+    match first_duplicate_key(sec, &mut at) {
+        None => Ok(()),
+        Some(k) => {
+            let path: String = std::iter::once(path)
+                .chain(at)
+                .collect::<Vec<_>>()
+                .join("/");
+            invalid(format!(
                 "Duplicate key '{k}' in {path}: two sections of that name?"
-            ));
+            ))
+        }
+    }
+}
+
+/// The first value key given twice in `sec`, its values before its
+/// sections', depth first; `at` is left holding the path below `sec` to
+/// the section that has it. Sections of VG metadata hold a dozen values
+/// or fewer, which are compared pairwise (no set to build per section);
+/// a larger one is sorted.
+fn first_duplicate_key<'s>(sec: &'s Section, at: &mut Vec<&'s str>) -> Option<&'s str> {
+    let values = || {
+        sec.items
+            .iter()
+            .filter(|(_, i)| matches!(i, Item::Value(_)))
+            .map(|(k, _)| k.as_str())
+    };
+    if sec.items.len() <= 16 {
+        for (i, k) in values().enumerate() {
+            if values().take(i).any(|p| p == k) {
+                return Some(k);
+            }
+        }
+    } else {
+        let mut keys: Vec<(&str, usize)> = values().enumerate().map(|(i, k)| (k, i)).collect();
+        keys.sort_unstable();
+        // Of the keys given twice, the one whose second use comes first.
+        let dup = keys
+            .windows(2)
+            .filter(|w| w[0].0 == w[1].0)
+            .map(|w| (w[1].1, w[1].0))
+            .min();
+        if let Some((_, k)) = dup {
+            return Some(k);
         }
     }
     for (k, item) in &sec.items {
         if let Item::Section(s) = item {
-            check_no_duplicate_keys(s, &format!("{path}/{k}"))?;
+            at.push(k);
+            if let Some(d) = first_duplicate_key(s, at) {
+                return Some(d);
+            }
+            at.pop();
         }
     }
-    Ok(())
+    None
 }
 
 /// Typed reads from one section, with the object named in every error.
 struct Reader<'a> {
     sec: &'a Section,
-    what: String,
+    what: What<'a>,
+}
+
+/// The object a section describes, as errors name it ("logical volume
+/// lv0"); formatted only when a message is made.
+#[derive(Clone, Copy)]
+enum What<'a> {
+    Vg(&'a str),
+    Pv(&'a str),
+    Lv(&'a str),
+    /// Segment key, LV name.
+    Segment(&'a str, &'a str),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Vg(n) => write!(f, "volume group {n}"),
+            What::Pv(n) => write!(f, "physical volume {n}"),
+            What::Lv(n) => write!(f, "logical volume {n}"),
+            What::Segment(k, lv) => write!(f, "segment {k} of logical volume {lv}"),
+        }
+    }
+}
+
+/// [`What`] as notes about unsupported content name it ("LV lv0").
+struct Short<'a>(What<'a>);
+
+impl std::fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            What::Vg(n) => write!(f, "VG {n}"),
+            What::Pv(n) => write!(f, "PV {n}"),
+            What::Lv(n) => write!(f, "LV {n}"),
+            What::Segment(k, lv) => write!(f, "segment {k} of LV {lv}"),
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -389,7 +477,7 @@ impl Importer {
     }
 
     /// Note every key of `sec` not in `known` (sections in `known_sections`).
-    fn unknown_keys(&mut self, sec: &Section, known: &[&str], what: &str) {
+    fn unknown_keys(&mut self, sec: &Section, known: &[&str], what: &dyn std::fmt::Display) {
         for (k, item) in &sec.items {
             let ok = match item {
                 Item::Value(_) => known.contains(&k.as_str()),
@@ -401,7 +489,7 @@ impl Importer {
         }
     }
 
-    fn words(&mut self, flags: &Flags, what: &str) {
+    fn words(&mut self, flags: &Flags, what: &dyn std::fmt::Display) {
         for w in &flags.0 {
             if UNMODELLED_WORDS.contains(&w.as_str()) {
                 self.note(format!("{w} flag on {what}"));
@@ -412,7 +500,7 @@ impl Importer {
     fn vg(&mut self, name: &str, sec: &Section) -> Result<Vg, TextError> {
         let r = Reader {
             sec,
-            what: format!("volume group {name}"),
+            what: What::Vg(name),
         };
         let id = r.id()?;
         let seqno = r.u32("seqno")? as u32;
@@ -444,7 +532,7 @@ impl Importer {
             status,
             flags,
         };
-        let what = format!("VG {name}");
+        let what = Short(What::Vg(name));
         self.words(&vg.status, &what);
         self.words(&vg.flags, &what);
         const KNOWN: &[&str] = &[
@@ -509,7 +597,7 @@ impl Importer {
     fn pv(&mut self, key: &str, sec: &Section) -> Result<Pv, TextError> {
         let r = Reader {
             sec,
-            what: format!("physical volume {key}"),
+            what: What::Pv(key),
         };
         let pv = Pv {
             key: key.to_string(),
@@ -526,7 +614,7 @@ impl Importer {
             ba_start: r.int("ba_start", u64::MAX)?,
             ba_size: r.int("ba_size", u64::MAX)?,
         };
-        let what = format!("PV {key}");
+        let what = Short(What::Pv(key));
         self.words(&pv.status, &what);
         self.unknown_keys(
             sec,
@@ -552,7 +640,7 @@ impl Importer {
     fn lv(&mut self, name: &str, sec: &Section) -> Result<Lv, TextError> {
         let r = Reader {
             sec,
-            what: format!("logical volume {name}"),
+            what: What::Lv(name),
         };
         let id = r.id()?;
         let (status, flags) = write_unlocked(r.status(LV_FLAGS, false)?, r.flags()?);
@@ -595,7 +683,7 @@ impl Importer {
             minor: r.signed("minor")?,
             segments: Vec::new(),
         };
-        let what = format!("LV {name}");
+        let what = Short(What::Lv(name));
         self.words(&lv.status, &what);
         const KNOWN: &[&str] = &[
             "id",
@@ -642,13 +730,13 @@ impl Importer {
     fn segment(&mut self, lv: &str, key: &str, sec: &Section) -> Result<Segment, TextError> {
         let r = Reader {
             sec,
-            what: format!("segment {key} of logical volume {lv}"),
+            what: What::Segment(key, lv),
         };
         let start_extent = r.u32("start_extent")?;
         let extent_count = r.u32("extent_count")?;
         let type_name = r.req_str("type")?;
         let tags = r.list("tags")?;
-        let what = format!("segment {key} of LV {lv}");
+        let what = Short(What::Segment(key, lv));
         let (kind, known): (SegmentKind, &[&str]) = match type_name.as_str() {
             "striped" => {
                 let count = r.u32("stripe_count")?;
@@ -841,14 +929,173 @@ pub fn export_file_with(vg: &Vg, header: &TextHeader, gen: &Generator) -> String
 }
 
 /// LVM2's formatter: one line per call, comments only in file form.
+/// Lines are written straight into the buffer (no String per line), and
+/// a comment is only computed for the file form, which shows it.
 struct Out {
     buf: String,
     indent: usize,
     file: bool,
+    /// Size comments made so far, by sectors: most LVs of a VG share a
+    /// handful of sizes, and `%g` formatting is not cheap.
+    sizes: std::collections::HashMap<u64, String>,
+    /// The last `creation_time` comment made (LVs made together share it).
+    last_time: Option<(u64, String)>,
 }
 
 /// LVM2 aligns comments to this tab stop (`COMMENT_TAB`).
 const COMMENT_TAB: usize = 6;
+
+/// A string as libdm writes it quoted (`config::quote`), without making
+/// the quoted copy.
+struct Quoted<'a>(&'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        f.write_char('"')?;
+        let mut rest = self.0;
+        // Searched byte by byte: both are ASCII, never inside a character.
+        while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
+            f.write_str(&rest[..i])?;
+            f.write_char('\\')?;
+            f.write_str(&rest[i..i + 1])?;
+            rest = &rest[i + 1..];
+        }
+        f.write_str(rest)?;
+        f.write_char('"')
+    }
+}
+
+/// `["a", "b"]`: a list of quoted words.
+struct List<'a, S: AsRef<str>>(&'a [S]);
+
+impl<S: AsRef<str>> std::fmt::Display for List<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[")?;
+        for (i, w) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", Quoted(w.as_ref()))?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// One line: `$out.ln(comment, format_args!(...))`.
+macro_rules! ln {
+    ($out:expr, $($arg:tt)*) => {
+        $out.line_args(None, format_args!($($arg)*))
+    };
+}
+
+/// A value written straight into the text (no `fmt` machinery: these
+/// are most of a VG's lines).
+trait Put {
+    fn put(&self, buf: &mut String);
+}
+
+impl Put for &str {
+    fn put(&self, buf: &mut String) {
+        buf.push_str(self);
+    }
+}
+
+impl Put for u64 {
+    fn put(&self, buf: &mut String) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = *self;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in &digits[i..] {
+            buf.push(char::from(d));
+        }
+    }
+}
+
+impl Put for u32 {
+    fn put(&self, buf: &mut String) {
+        u64::from(*self).put(buf);
+    }
+}
+
+impl Put for usize {
+    fn put(&self, buf: &mut String) {
+        (*self as u64).put(buf);
+    }
+}
+
+impl Put for i64 {
+    fn put(&self, buf: &mut String) {
+        if *self < 0 {
+            buf.push('-');
+        }
+        self.unsigned_abs().put(buf);
+    }
+}
+
+impl Put for Quoted<'_> {
+    fn put(&self, buf: &mut String) {
+        buf.push('"');
+        let mut rest = self.0;
+        while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
+            buf.push_str(&rest[..i]);
+            buf.push('\\');
+            buf.push_str(&rest[i..i + 1]);
+            rest = &rest[i + 1..];
+        }
+        buf.push_str(rest);
+        buf.push('"');
+    }
+}
+
+impl<S: AsRef<str>> Put for List<'_, S> {
+    fn put(&self, buf: &mut String) {
+        buf.push('[');
+        for (i, w) in self.0.iter().enumerate() {
+            if i > 0 {
+                buf.push_str(", ");
+            }
+            Quoted(w.as_ref()).put(buf);
+        }
+        buf.push(']');
+    }
+}
+
+/// An id in quotes, dashed (`"abcdef-..."`).
+struct QuotedId<'a>(&'a crate::metadata::id::Id);
+
+impl Put for QuotedId<'_> {
+    fn put(&self, buf: &mut String) {
+        let s = self.0.as_raw_str();
+        buf.push('"');
+        let mut pos = 0;
+        for (i, len) in [6, 4, 4, 4, 4, 4, 6].into_iter().enumerate() {
+            if i > 0 {
+                buf.push('-');
+            }
+            buf.push_str(s.get(pos..pos + len).unwrap_or(""));
+            pos += len;
+        }
+        buf.push('"');
+    }
+}
+
+/// One line of pieces: `put!(out, comment; "key = ", value)`.
+macro_rules! put {
+    ($out:expr, $comment:expr; $($v:expr),+ $(,)?) => {{
+        let start = $out.begin();
+        $( Put::put(&$v, &mut $out.buf); )+
+        $out.end(start, $comment);
+    }};
+}
 
 impl Out {
     fn new(file: bool) -> Out {
@@ -856,22 +1103,38 @@ impl Out {
             buf: String::new(),
             indent: 0,
             file,
+            sizes: std::collections::HashMap::new(),
+            last_time: None,
         }
     }
     fn line(&mut self, text: &str) {
-        self.line_c(text, None);
+        self.line_args(None, format_args!("{text}"));
     }
     fn line_c(&mut self, text: &str, comment: Option<&str>) {
+        self.line_args(comment, format_args!("{text}"));
+    }
+    fn line_args(&mut self, comment: Option<&str>, text: std::fmt::Arguments<'_>) {
+        use std::fmt::Write as _;
+        let start = self.begin();
+        let _ = self.buf.write_fmt(text);
+        self.end(start, comment);
+    }
+    /// Starts a line (its indentation, file form); where its text starts.
+    fn begin(&mut self) -> usize {
         if self.file {
             for _ in 0..self.indent {
                 self.buf.push('\t');
             }
         }
-        self.buf.push_str(text);
+        self.buf.len()
+    }
+    /// Ends the line whose text started at `start`, with `comment`
+    /// aligned (file form only).
+    fn end(&mut self, start: usize, comment: Option<&str>) {
         if let (true, Some(c)) = (self.file, comment) {
             // One tab at least, then up to the COMMENT_TAB stop, counting
             // 8 columns per indentation tab.
-            let col = (text.len() + 8 * self.indent) / 8 + 1;
+            let col = (self.buf.len() - start + 8 * self.indent) / 8 + 1;
             let tabs = COMMENT_TAB.saturating_sub(col).max(1);
             for _ in 0..tabs {
                 self.buf.push('\t');
@@ -880,14 +1143,24 @@ impl Out {
         }
         self.buf.push('\n');
     }
-    fn size(&mut self, text: &str, sectors: u64) {
-        self.line_c(text, Some(&size_comment(sectors)));
+    /// `key = value` with the size comment of `sectors` (file form).
+    fn size(&mut self, sectors: u64, key: &str, value: u64) {
+        if !self.file {
+            put!(self, None; key, " = ", value);
+            return;
+        }
+        let comment = self
+            .sizes
+            .entry(sectors)
+            .or_insert_with(|| size_comment(sectors))
+            .clone();
+        put!(self, Some(comment.as_str()); key, " = ", value);
     }
     fn nl(&mut self) {
         self.buf.push('\n');
     }
     fn open(&mut self, name: &str) {
-        self.line(&format!("{name} {{"));
+        put!(self, None; name, " {");
         self.indent += 1;
     }
     fn close(&mut self) {
@@ -895,56 +1168,57 @@ impl Out {
         self.line("}");
     }
     fn flags(&mut self, status: &Flags, flags: &Flags, table: &[(&str, bool)]) {
-        self.line(&format!(
-            "status = {}",
-            list(&canonical_words(status, table))
-        ));
-        self.line(&format!("flags = {}", list(&canonical_words(flags, table))));
+        put!(self, None; "status = ", List(&canonical_words(status, table)));
+        put!(self, None; "flags = ", List(&canonical_words(flags, table)));
     }
     fn tags(&mut self, tags: &[String]) {
         if !tags.is_empty() {
-            self.line(&format!("tags = {}", list(tags)));
+            put!(self, None; "tags = ", List(tags));
         }
     }
 
     fn header(&mut self, h: &TextHeader, gen: &Generator) {
         let when = ctime(h.creation_time);
-        self.line(&format!("# Generated by {}: {when}\n", gen.program));
-        self.line(&format!("contents = {}", quote(CONTENTS_VALUE)));
+        ln!(self, "# Generated by {}: {when}\n", gen.program);
+        ln!(self, "contents = {}", Quoted(CONTENTS_VALUE));
         self.line("version = 1");
         self.nl();
-        self.line(&format!("description = {}", quote(&h.description)));
+        ln!(self, "description = {}", Quoted(&h.description));
         self.nl();
-        self.line(&format!(
+        ln!(
+            self,
             "creation_host = {}\t# {}",
-            quote(&h.creation_host),
+            Quoted(&h.creation_host),
             gen.uname
-        ));
-        self.line(&format!("creation_time = {}\t# {when}\n", h.creation_time));
+        );
+        ln!(self, "creation_time = {}\t# {when}\n", h.creation_time);
     }
 
     fn vg(&mut self, vg: &Vg) {
         self.open(&vg.name);
-        self.line(&format!("id = \"{}\"", vg.id));
-        self.line(&format!("seqno = {}", vg.seqno));
+        put!(self, None; "id = ", QuotedId(&vg.id));
+        put!(self, None; "seqno = ", vg.seqno);
         if let Some(fmt) = &vg.format {
-            self.line_c(&format!("format = {}", quote(fmt)), Some("# informational"));
+            self.line_args(
+                Some("# informational"),
+                format_args!("format = {}", Quoted(fmt)),
+            );
         }
         let (status, flags) = write_locked(&vg.status, &vg.flags, vg_write_locked(vg));
         self.flags(&status, &flags, VG_FLAGS);
         self.tags(&vg.tags);
         if let Some(s) = &vg.system_id {
-            self.line(&format!("system_id = {}", quote(s)));
+            ln!(self, "system_id = {}", Quoted(s));
         }
-        self.size(&format!("extent_size = {}", vg.extent_size), vg.extent_size);
-        self.line(&format!("max_lv = {}", vg.max_lv));
-        self.line(&format!("max_pv = {}", vg.max_pv));
+        self.size(vg.extent_size, "extent_size", vg.extent_size);
+        put!(self, None; "max_lv = ", vg.max_lv);
+        put!(self, None; "max_pv = ", vg.max_pv);
         if let Some(a) = &vg.allocation_policy {
             self.nl();
-            self.line(&format!("allocation_policy = {}", quote(a)));
+            ln!(self, "allocation_policy = {}", Quoted(a));
         }
         if let Some(m) = vg.metadata_copies {
-            self.line(&format!("metadata_copies = {m}"));
+            ln!(self, "metadata_copies = {m}");
         }
         self.nl();
         self.open("physical_volumes");
@@ -957,9 +1231,10 @@ impl Out {
             self.open("logical_volumes");
             // Visible LVs first, then hidden ones (`_print_lvs`).
             let visible = vg.visible_flags();
+            let locked = vg_write_locked(vg);
             for want in [true, false] {
                 for (lv, _) in vg.lvs.iter().zip(&visible).filter(|(_, v)| **v == want) {
-                    self.lv(vg, lv);
+                    self.lv(vg, lv, locked);
                 }
             }
             self.close();
@@ -971,63 +1246,72 @@ impl Out {
     fn pv(&mut self, vg: &Vg, pv: &Pv) {
         self.nl();
         self.open(&pv.key);
-        self.line(&format!("id = \"{}\"", pv.id));
+        put!(self, None; "id = ", QuotedId(&pv.id));
         if let Some(d) = &pv.device {
-            self.line_c(&format!("device = {}", quote(d)), Some("# Hint only"));
+            self.line_args(Some("# Hint only"), format_args!("device = {}", Quoted(d)));
         }
         if let Some(t) = &pv.device_id_type {
-            self.line(&format!("device_id_type = {}", quote(t)));
+            ln!(self, "device_id_type = {}", Quoted(t));
         }
         if let Some(d) = &pv.device_id {
-            self.line(&format!("device_id = {}", quote(d)));
+            ln!(self, "device_id = {}", Quoted(d));
         }
         self.nl();
         self.flags(&pv.status, &pv.flags, PV_FLAGS);
         self.tags(&pv.tags);
         if let Some(s) = pv.dev_size {
-            self.size(&format!("dev_size = {s}"), s);
+            self.size(s, "dev_size", s);
         }
-        self.line(&format!("pe_start = {}", pv.pe_start));
+        put!(self, None; "pe_start = ", pv.pe_start);
         self.size(
-            &format!("pe_count = {}", pv.pe_count),
             vg.extent_size.saturating_mul(pv.pe_count),
+            "pe_count",
+            pv.pe_count,
         );
         if let Some(s) = pv.ba_start {
-            self.line(&format!("ba_start = {s}"));
+            ln!(self, "ba_start = {s}");
         }
         if let Some(s) = pv.ba_size {
-            self.size(&format!("ba_size = {s}"), s);
+            self.size(s, "ba_size", s);
         }
         self.close();
     }
 
-    fn lv(&mut self, vg: &Vg, lv: &Lv) {
+    /// `locked`: the VG is written locked (`vg_write_locked`).
+    fn lv(&mut self, vg: &Vg, lv: &Lv, locked: bool) {
         self.nl();
         self.open(&lv.name);
-        self.line(&format!("id = \"{}\"", lv.id));
-        let (status, flags) = write_locked(&lv.status, &lv.flags, vg_write_locked(vg));
+        put!(self, None; "id = ", QuotedId(&lv.id));
+        let (status, flags) = write_locked(&lv.status, &lv.flags, locked);
         self.flags(&status, &flags, LV_FLAGS);
         self.tags(&lv.tags);
         if let Some(t) = lv.creation_time {
-            self.line_c(&format!("creation_time = {t}"), Some(&iso_time(t)));
+            let when = self.file.then(|| match &self.last_time {
+                Some((lt, w)) if *lt == t => w.clone(),
+                _ => iso_time(t),
+            });
+            if let Some(w) = &when {
+                self.last_time = Some((t, w.clone()));
+            }
+            put!(self, when.as_deref(); "creation_time = ", t);
             let host = lv.creation_host.as_deref().unwrap_or("");
-            self.line(&format!("creation_host = {}", quote(host)));
+            put!(self, None; "creation_host = ", Quoted(host));
         }
         if let Some(a) = &lv.allocation_policy {
-            self.line(&format!("allocation_policy = {}", quote(a)));
+            ln!(self, "allocation_policy = {}", Quoted(a));
         }
         match lv.read_ahead {
             None => {}
             Some(0) => self.line_c("read_ahead = -1", Some("# None")),
-            Some(r) => self.line(&format!("read_ahead = {r}")),
+            Some(r) => ln!(self, "read_ahead = {r}"),
         }
         if let Some(m) = lv.major {
-            self.line(&format!("major = {m}"));
+            ln!(self, "major = {m}");
         }
         if let Some(m) = lv.minor {
-            self.line(&format!("minor = {m}"));
+            ln!(self, "minor = {m}");
         }
-        self.line(&format!("segment_count = {}", lv.segments.len()));
+        put!(self, None; "segment_count = ", lv.segments.len());
         self.nl();
         for (i, seg) in lv.segments.iter().enumerate() {
             self.segment(vg, i + 1, seg);
@@ -1036,14 +1320,16 @@ impl Out {
     }
 
     fn segment(&mut self, vg: &Vg, n: usize, seg: &Segment) {
-        self.open(&format!("segment{n}"));
-        self.line(&format!("start_extent = {}", seg.start_extent));
+        put!(self, None; "segment", n, " {");
+        self.indent += 1;
+        put!(self, None; "start_extent = ", seg.start_extent);
         self.size(
-            &format!("extent_count = {}", seg.extent_count),
             seg.extent_count.saturating_mul(vg.extent_size),
+            "extent_count",
+            seg.extent_count,
         );
         self.nl();
-        self.line(&format!("type = {}", quote(seg.type_name())));
+        put!(self, None; "type = ", Quoted(seg.type_name()));
         self.tags(&seg.tags);
         match &seg.kind {
             SegmentKind::Striped {
@@ -1051,16 +1337,16 @@ impl Out {
                 stripes,
             } => {
                 let linear = (stripes.len() == 1).then_some("# linear");
-                self.line_c(&format!("stripe_count = {}", stripes.len()), linear);
+                put!(self, linear; "stripe_count = ", stripes.len());
                 if let Some(s) = stripe_size {
-                    self.size(&format!("stripe_size = {s}"), *s);
+                    self.size(*s, "stripe_size", *s);
                 }
                 self.nl();
                 self.line("stripes = [");
                 self.indent += 1;
                 for (i, a) in stripes.iter().enumerate() {
                     let sep = if i + 1 == stripes.len() { "" } else { "," };
-                    self.line(&format!("{}, {}{sep}", quote(&a.pv), a.pe));
+                    put!(self, None; Quoted(&a.pv), ", ", a.pe, sep);
                 }
                 self.indent -= 1;
                 self.line("]");
@@ -1071,14 +1357,14 @@ impl Out {
                 cow,
                 merging,
             } => {
-                self.line(&format!("chunk_size = {chunk_size}"));
-                self.line(&format!("origin = {}", quote(origin)));
+                ln!(self, "chunk_size = {chunk_size}");
+                ln!(self, "origin = {}", Quoted(origin));
                 let key = if *merging {
                     "merging_store"
                 } else {
                     "cow_store"
                 };
-                self.line(&format!("{key} = {}", quote(cow)));
+                ln!(self, "{key} = {}", Quoted(cow));
             }
             // `error` / `zero`: the common keys only, as LVM2 writes them.
             // Any other type is not modelled: such a VG is never written.
@@ -1086,11 +1372,6 @@ impl Out {
         }
         self.close();
     }
-}
-
-fn list(words: &[String]) -> String {
-    let q: Vec<String> = words.iter().map(|w| quote(w)).collect();
-    format!("[{}]", q.join(", "))
 }
 
 // ---------------------------------------------------------------------------

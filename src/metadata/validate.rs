@@ -118,9 +118,10 @@ pub fn check_tag(tag: &str) -> Result<(), RuleError> {
     }
 }
 
-fn tags(tags: &[String], what: &str) -> Result<(), ValidateError> {
+/// `what` names the object in the error (formatted only then).
+fn tags(tags: &[String], what: impl Fn() -> String) -> Result<(), ValidateError> {
     for t in tags {
-        check_tag(t).map_err(|e| ValidateError(format!("{what}: {e}.")))?;
+        check_tag(t).map_err(|e| ValidateError(format!("{}: {e}.", what())))?;
     }
     Ok(())
 }
@@ -212,7 +213,7 @@ pub fn validate_vg(vg: &Vg) -> Result<(), ValidateError> {
             return fail(format!("VG {name}: unknown allocation policy \"{a}\"."));
         }
     }
-    tags(&vg.tags, &format!("VG {name}"))?;
+    tags(&vg.tags, || format!("VG {name}"))?;
     if vg.max_pv > 0 && vg.pvs.len() as u64 > vg.max_pv {
         return fail(format!(
             "VG {name}: {} PVs exceed max_pv {}.",
@@ -221,7 +222,7 @@ pub fn validate_vg(vg: &Vg) -> Result<(), ValidateError> {
         ));
     }
     // LVM2 counts visible LVs against max_lv (`vg_visible_lvs`).
-    let visible = vg.lvs.iter().filter(|l| vg.lv_is_visible(l)).count() as u64;
+    let visible = vg.visible_flags().into_iter().filter(|v| *v).count() as u64;
     if vg.max_lv > 0 && visible > vg.max_lv {
         return fail(format!(
             "VG {name}: {visible} visible LVs exceed max_lv {}.",
@@ -244,7 +245,7 @@ pub fn validate_vg(vg: &Vg) -> Result<(), ValidateError> {
                 pv.id, pv.key
             ));
         }
-        tags(&pv.tags, &format!("PV {}", pv.key))?;
+        tags(&pv.tags, || format!("PV {}", pv.key))?;
     }
 
     let mut names = HashSet::new();
@@ -276,7 +277,7 @@ pub fn validate_vg(vg: &Vg) -> Result<(), ValidateError> {
                 ));
             }
         }
-        tags(&lv.tags, &format!("LV {}", lv.name))?;
+        tags(&lv.tags, || format!("LV {}", lv.name))?;
         check_segments(vg, lv)?;
     }
     check_references(vg)?;
@@ -300,7 +301,7 @@ fn check_segments(vg: &Vg, lv: &Lv) -> Result<(), ValidateError> {
             return fail(format!("LV {}: segment {n} is empty.", lv.name));
         }
         le = le.saturating_add(seg.extent_count);
-        tags(&seg.tags, &format!("LV {} segment {n}", lv.name))?;
+        tags(&seg.tags, || format!("LV {} segment {n}", lv.name))?;
         match &seg.kind {
             SegmentKind::Striped {
                 stripes,

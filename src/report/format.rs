@@ -249,12 +249,19 @@ fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
     }
     let aligned = (opts.separator.is_none() && !opts.name_prefixes) || opts.aligned;
     let sep = opts.separator.as_deref().unwrap_or(" ");
-    let rows: Vec<Vec<String>> = rows
+    // Each cell as printed: borrowed unless `--nameprefixes` adds to it.
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
         .iter()
         .map(|r| {
             r.iter()
                 .zip(fields)
-                .map(|(c, f)| shown(f, &c.text, opts))
+                .map(|(c, f)| {
+                    if opts.name_prefixes {
+                        std::borrow::Cow::Owned(shown(f, &c.text, opts))
+                    } else {
+                        std::borrow::Cow::Borrowed(c.text.as_str())
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -267,33 +274,37 @@ fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
         })
         .collect();
     let mut out = String::new();
-    let mut line = |cells: Vec<(&str, bool)>| {
+    // Padded as `format!("{t:<w$}")` / `{t:>w$}` would: to `w` characters.
+    let mut line = |cells: &mut dyn Iterator<Item = (&str, bool)>| {
         out.push_str("  ");
-        let parts: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, (t, right))| {
-                if !aligned {
-                    t.to_string()
-                } else if *right {
-                    format!("{t:>w$}", w = widths[i])
-                } else {
-                    format!("{t:<w$}", w = widths[i])
-                }
-            })
-            .collect();
-        out.push_str(&parts.join(sep));
+        for (i, (t, right)) in cells.enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            let pad = if aligned {
+                widths[i].saturating_sub(t.chars().count())
+            } else {
+                0
+            };
+            if right {
+                out.extend(std::iter::repeat_n(' ', pad));
+                out.push_str(t);
+            } else {
+                out.push_str(t);
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
         out.push('\n');
     };
     if opts.headings {
-        line(fields.iter().map(|f| (f.heading, false)).collect());
+        line(&mut fields.iter().map(|f| (f.heading, false)));
     }
     for r in &rows {
         line(
-            r.iter()
+            &mut r
+                .iter()
                 .zip(fields)
-                .map(|(c, f)| (c.as_str(), f.kind.right_aligned()))
-                .collect(),
+                .map(|(c, f)| (c.as_ref(), f.kind.right_aligned())),
         );
     }
     out

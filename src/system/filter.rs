@@ -55,7 +55,66 @@ pub struct FilterError {
 #[derive(Debug, Clone)]
 struct Rule {
     accept: bool,
-    re: Regex,
+    re: Matcher,
+}
+
+/// A pattern's regex, or the plain test it amounts to: a filter listing
+/// each device by name (`"a|^/dev/sdb$|"`, one pattern per device, as
+/// LVM2's own tests write them) is matched with string comparisons, not
+/// by compiling a regex per device per command.
+#[derive(Debug, Clone)]
+enum Matcher {
+    /// `.*`: every name.
+    Any,
+    /// `^name$`.
+    Exact(String),
+    /// `^name`.
+    Prefix(String),
+    /// `name$`.
+    Suffix(String),
+    /// `name`: anywhere in the name.
+    Contains(String),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn new(body: &str) -> Result<Matcher, regex::Error> {
+        if body == ".*" {
+            return Ok(Matcher::Any);
+        }
+        let (start, rest) = match body.strip_prefix('^') {
+            Some(r) => (true, r),
+            None => (false, body),
+        };
+        let (end, lit) = match rest.strip_suffix('$') {
+            Some(l) => (true, l),
+            None => (false, rest),
+        };
+        // Characters with a meaning in a regex: anything else stands for
+        // itself (the regex crate's syntax, without the `x` flag).
+        let literal = !lit.is_empty() && !lit.contains(|c: char| "\\.+*?()|[]{}^$".contains(c));
+        if !literal {
+            return Regex::new(body).map(Matcher::Regex);
+        }
+        let lit = lit.to_string();
+        Ok(match (start, end) {
+            (true, true) => Matcher::Exact(lit),
+            (true, false) => Matcher::Prefix(lit),
+            (false, true) => Matcher::Suffix(lit),
+            (false, false) => Matcher::Contains(lit),
+        })
+    }
+
+    fn is_match(&self, name: &str) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Exact(l) => name == l,
+            Matcher::Prefix(l) => name.starts_with(l.as_str()),
+            Matcher::Suffix(l) => name.ends_with(l.as_str()),
+            Matcher::Contains(l) => name.contains(l.as_str()),
+            Matcher::Regex(re) => re.is_match(name),
+        }
+    }
 }
 
 /// One compiled pattern list (a `filter` or a `global_filter`).
@@ -135,7 +194,7 @@ fn parse_pattern(pat: &str) -> Result<Rule, PatternError> {
     };
     let rest = chars.as_str();
     let body = rest.strip_suffix(close).ok_or_else(bad)?;
-    let re = Regex::new(body).map_err(|_| PatternError::Regex(body.to_string()))?;
+    let re = Matcher::new(body).map_err(|_| PatternError::Regex(body.to_string()))?;
     Ok(Rule { accept, re })
 }
 
@@ -189,6 +248,43 @@ mod tests {
 
     fn f(p: &[&str]) -> RegexFilter {
         RegexFilter::new(p).unwrap()
+    }
+
+    /// The plain tests give what the regex gives, for literal patterns
+    /// with and without anchors, and for patterns that are not literal.
+    #[test]
+    fn literal_patterns_match_as_their_regex() {
+        let names = [
+            "/dev/sda",
+            "/dev/sda1",
+            "/dev/sd",
+            "x/dev/sda",
+            "",
+            "/dev/loop10",
+        ];
+        for body in [
+            ".*",
+            "^/dev/sda$",
+            "^/dev/sda",
+            "/dev/sda$",
+            "/dev/sda",
+            "sd.",
+            "^$",
+            "^/dev/loop1$",
+            "loop1",
+            "^/dev/(sda|loop10)$",
+        ] {
+            let m = Matcher::new(body).unwrap();
+            let re = Regex::new(body).unwrap();
+            for n in names {
+                assert_eq!(m.is_match(n), re.is_match(n), "{body} on {n:?}");
+            }
+        }
+        assert!(matches!(
+            Matcher::new("^/dev/sda$").unwrap(),
+            Matcher::Exact(_)
+        ));
+        assert!(matches!(Matcher::new("sd.").unwrap(), Matcher::Regex(_)));
     }
 
     #[test]

@@ -402,7 +402,7 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
     let mut slaves_seen: HashMap<String, Option<(u32, u32, String)>> = HashMap::new();
     for e in rd.filter_map(Result::ok) {
         let dir = e.path();
-        let Some(uuid) = read_sys(&dir, "dm/uuid") else {
+        let Some(uuid) = read_dm(&e.file_name().to_string_lossy(), &dir, "uuid") else {
             continue;
         };
         let Some(lvid) = uuid.strip_prefix(&prefix).and_then(|rest| rest.get(..32)) else {
@@ -416,11 +416,11 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
             let slave = slaves_seen.entry(kname.clone()).or_insert_with(|| {
                 let sdir = block.join(&kname);
                 // A layer of the same VG is not a device the VG uses.
-                if read_sys(&sdir, "dm/uuid").is_some_and(|u| u.starts_with(&prefix)) {
+                if read_dm(&kname, &sdir, "uuid").is_some_and(|u| u.starts_with(&prefix)) {
                     return None;
                 }
                 let (major, minor) = read_sys(&sdir, "dev").and_then(|d| parse_devt(&d))?;
-                let name = match read_sys(&sdir, "dm/name") {
+                let name = match read_dm(&kname, &sdir, "name") {
                     Some(n) => conf.dev_dir().join("mapper").join(n),
                     None => conf.dev_dir().join(&kname),
                 };
@@ -440,16 +440,21 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
     out
 }
 
-/// A sysfs attribute, trimmed; `None` if absent or empty. One open, one
-/// read and one close: an attribute is at most a page and sysfs returns it
-/// whole in the first read (`read_to_string` adds a stat and a second
-/// read; with 1000 active LVs that was 2000 calls per command).
+/// A sysfs attribute, trimmed; `None` if absent or empty. One open and
+/// one read: an attribute is shown whole by the first read (at most a
+/// page), so neither a stat to size a buffer nor a read of the end is
+/// needed (thousands of these per command on a host with many devices).
 fn read_sys(dir: &Path, suffix: &str) -> Option<String> {
     use std::io::Read;
     let mut f = std::fs::File::open(dir.join(suffix)).ok()?;
-    let mut buf = [0u8; 4096];
-    let n = f.read(&mut buf).ok()?;
-    let s = std::str::from_utf8(&buf[..n]).ok()?.trim();
+    let mut page = [0u8; 4096];
+    let n = f.read(&mut page).ok()?;
+    let mut bytes = page[..n].to_vec();
+    if n == page.len() {
+        f.read_to_end(&mut bytes).ok()?;
+    }
+    let s = String::from_utf8(bytes).ok()?;
+    let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
 }
 
@@ -458,6 +463,15 @@ fn is_dm_name(kname: &str) -> bool {
     kname
         .strip_prefix("dm-")
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A device-mapper attribute (`dm/name`, `dm/uuid`) of the kernel device
+/// `kname`: only dm devices (`dm-N`) have them, so no other is asked.
+fn read_dm(kname: &str, dir: &Path, attr: &str) -> Option<String> {
+    if !is_dm_name(kname) {
+        return None;
+    }
+    read_sys(dir, &format!("dm/{attr}"))
 }
 
 /// Whether a dm UUID names a device the scan never looks at: an LVM LV
@@ -617,8 +631,12 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
             out.push(disk);
             continue;
         }
-        let mut parts: Vec<RawDev> = std::fs::read_dir(&dir)
+        // A disk of no size (an unbound loop device) has no partitions:
+        // its directory is not listed.
+        let listing = (disk.size_sectors > 0).then(|| std::fs::read_dir(&dir));
+        let mut parts: Vec<RawDev> = listing
             .into_iter()
+            .flatten()
             .flatten()
             .filter_map(Result::ok)
             // A disk's partitions are named after it (sda1, nvme0n1p1,
