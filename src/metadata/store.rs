@@ -2081,19 +2081,24 @@ mod tests {
     /// A commit flushes each device twice, and the committed slot is
     /// written only after a sync of that device that follows the text:
     /// a drive cache cannot make the header point at text it lost.
+    /// VG `vg0` (extent size 2048 sectors) on two fresh 8 MiB PVs
+    /// `/dev/<prefix>0` and `/dev/<prefix>1`, committed once.
+    fn two_pv_vg(opener: &mut MemOpener, prefix: &str) -> VgHandle {
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/{prefix}{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let mut h = VgHandle::new_vg(new_vg("vg0", 2048, &infos), infos);
+        h.commit(opener, "create").unwrap();
+        h
+    }
+
     #[test]
     fn commit_orders_text_before_committed_slot_with_two_syncs_per_device() {
         let mut inner = MemOpener::default();
-        let mut infos = Vec::new();
-        for i in 0..2 {
-            let path = format!("/dev/mem{i}");
-            let d = inner.add(&path, vec![0u8; 8 << 20]);
-            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
-        }
-        let vg = new_vg("vg0", 2048, &infos);
-        VgHandle::new_vg(vg, infos)
-            .commit(&inner, "create")
-            .unwrap();
+        two_pv_vg(&mut inner, "mem");
         let opener = LoggingOpener {
             inner,
             log: Default::default(),
@@ -2202,15 +2207,7 @@ mod tests {
     #[test]
     fn copies_that_disagree_are_not_written() {
         let mut opener = MemOpener::default();
-        let mut infos = Vec::new();
-        for i in 0..2 {
-            let path = format!("/dev/two{i}");
-            let d = opener.add(&path, vec![0u8; 8 << 20]);
-            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
-        }
-        let vg = new_vg("vg0", 2048, &infos);
-        let mut h = VgHandle::new_vg(vg, infos);
-        h.commit(&opener, "create").unwrap();
+        let h = two_pv_vg(&mut opener, "two");
         // Rewrite PV 1's copy with other content at the same seqno.
         let mut other = h.vg.clone();
         other.tags.push("other".into());
@@ -2249,15 +2246,7 @@ mod tests {
     #[test]
     fn copies_with_other_checksums_are_left_until_repair() {
         let mut opener = MemOpener::default();
-        let mut infos = Vec::new();
-        for i in 0..2 {
-            let path = format!("/dev/ck{i}");
-            let d = opener.add(&path, vec![0u8; 8 << 20]);
-            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
-        }
-        let vg = new_vg("vg0", 2048, &infos);
-        let mut h = VgHandle::new_vg(vg, infos);
-        h.commit(&opener, "create").unwrap();
+        let h = two_pv_vg(&mut opener, "ck");
         let d1 = opener.devs["/dev/ck1"].clone();
         let hdr = mda::read_mda_header(&d1, 4096).unwrap();
         let text = text::export_disk(&h.vg, &text_header("planted, other comment"));
@@ -2293,15 +2282,7 @@ mod tests {
     #[test]
     fn ignored_areas_are_not_read() {
         let mut opener = MemOpener::default();
-        let mut infos = Vec::new();
-        for i in 0..2 {
-            let path = format!("/dev/ig{i}");
-            let d = opener.add(&path, vec![0u8; 8 << 20]);
-            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
-        }
-        let vg = new_vg("vg0", 2048, &infos);
-        let mut h = VgHandle::new_vg(vg, infos);
-        h.commit(&opener, "create").unwrap();
+        two_pv_vg(&mut opener, "ig");
         let d1 = opener.devs["/dev/ig1"].clone();
         let mut hdr = mda::read_mda_header(&d1, 4096).unwrap();
         hdr.slots[0].flags |= mda::RAW_LOCN_IGNORED;
@@ -2328,15 +2309,7 @@ mod tests {
     #[test]
     fn a_rescan_reads_again_only_changed_areas() {
         let mut opener = MemOpener::default();
-        let mut infos = Vec::new();
-        for i in 0..2 {
-            let path = format!("/dev/re{i}");
-            let d = opener.add(&path, vec![0u8; 8 << 20]);
-            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
-        }
-        let vg = new_vg("vg0", 2048, &infos);
-        let mut h = VgHandle::new_vg(vg, infos);
-        h.commit(&opener, "create").unwrap();
+        let h = two_pv_vg(&mut opener, "re");
         let first = scan(&opener, &opener.names());
         assert!(first.vg("vg0").unwrap().disagreeing.is_empty());
 
@@ -2374,14 +2347,7 @@ mod tests {
     #[test]
     fn a_commit_with_a_pv_missing_marks_it() {
         let mut opener = MemOpener::default();
-        let mut infos = Vec::new();
-        for i in 0..2 {
-            let path = format!("/dev/m{i}");
-            let d = opener.add(&path, vec![0u8; 8 << 20]);
-            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
-        }
-        let mut h = VgHandle::new_vg(new_vg("vg0", 2048, &infos), infos);
-        h.commit(&opener, "create").unwrap();
+        two_pv_vg(&mut opener, "m");
         let gone = opener.devs.remove("/dev/m1").unwrap();
         let mut h = scan(&opener, &opener.names()).vg("vg0").unwrap();
         assert_eq!(h.missing, ["pv1"]);
