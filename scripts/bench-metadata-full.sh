@@ -90,6 +90,12 @@ rl() { LVM_SYSTEM_DIR="$LVM_SYSTEM_DIR" LVM_SUPPRESS_FD_WARNINGS=1 "$RLVM" "$@";
 btag=B
 for ((i = 0; i < 10; i++)); do btag+=1234567890; done
 
+# median FILE: the median of the numbers in FILE, one per line.
+median() {
+    sort -g "$1" | awk '{ a[NR] = $1 } END {
+        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
 # time_tool NAME CMD...: RUNS x (addtag + deltag) on lvol1..lvolRUNS; echoes
 # the median seconds of one lvchange.
 time_tool() {
@@ -105,8 +111,7 @@ time_tool() {
             echo "$t1 - $t0" | bc -l >>"$out"
         done
     done
-    sort -g "$out" | awk '{ a[NR] = $1 } END {
-        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    median "$out"
 }
 
 # time_each NAME CMD...: RUNS runs of CMD (output discarded); echoes the
@@ -122,8 +127,7 @@ time_each() {
         t1=$EPOCHREALTIME
         echo "$t1 - $t0" | bc -l >>"$out"
     done
-    sort -g "$out" | awk '{ a[NR] = $1 } END {
-        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    median "$out"
 }
 
 # time_pair NAME TOOL: RUNS x (lvcreate -an -Zn -l 1 + lvremove) of one LV;
@@ -139,8 +143,7 @@ time_pair() {
         t1=$EPOCHREALTIME
         echo "$t1 - $t0" | bc -l >>"$out"
     done
-    sort -g "$out" | awk '{ a[NR] = $1 } END {
-        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    median "$out"
 }
 
 row() { # label lvm-seconds rlvm-seconds
