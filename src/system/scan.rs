@@ -270,22 +270,17 @@ impl Judge {
     ) -> Result<ScanDev, Exclusion> {
         let dev_dir = self.conf.dev_dir();
         let kpath = dev_dir.join(&r.kname);
-        let dm_uuid = match &r.dm_uuid {
-            Some(u) => Some(u.clone()),
-            None if is_dm_name(&r.kname) => read_sys(&r.sys_dir, "dm/uuid"),
-            None => None,
-        };
+        let dm_uuid = r
+            .dm_uuid
+            .clone()
+            .or_else(|| read_dm(&r.kname, &r.sys_dir, "uuid"));
         if dm_uuid
             .as_deref()
             .is_some_and(|u| lv_excluded(u, self.conf.scan_lvs()))
         {
             return Err(Exclusion::Lv);
         }
-        let dm_name = if is_dm_name(&r.kname) {
-            read_sys(&r.sys_dir, "dm/name")
-        } else {
-            None
-        };
+        let dm_name = read_dm(&r.kname, &r.sys_dir, "name");
         let path = match &dm_name {
             Some(n) => dev_dir.join("mapper").join(n),
             None => kpath.clone(),
@@ -611,11 +606,7 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
     let mut out = Vec::new();
     for name in names {
         let dir = block.join(&name);
-        let dm_uuid = if is_dm_name(&name) {
-            read_sys(&dir, "dm/uuid")
-        } else {
-            None
-        };
+        let dm_uuid = read_dm(&name, &dir, "uuid");
         if let (Some(u), Some(scan_lvs)) = (&dm_uuid, skip_lvs) {
             if lv_excluded(u, scan_lvs) {
                 continue;
