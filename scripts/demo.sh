@@ -52,7 +52,7 @@ say "booting the VM (software emulation: 10-30 s)"
 set +e
 timeout "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 512 -nographic \
     -no-reboot -nic none -kernel "$image/vmlinuz" -initrd "$tmp/initrd" \
-    -append "console=ttyS0 panic=-1 loglevel=1 quiet" "${drives[@]}" </dev/null 2>&1 |
+    -append "console=ttyS0 panic=-1 loglevel=1 quiet norandmaps" "${drives[@]}" </dev/null 2>&1 |
     tr -d '\r' | tee "$tmp/console.log" |
     sed -u -n '/RLVM-SCENARIO-START/,$p' | grep --line-buffered -v 'RLVM-SCENARIO-\|^\[ *[0-9.]*\] '
 qemu_rc=${PIPESTATUS[0]}

@@ -15,7 +15,9 @@
 //! scripts instead of the list; `RLVM_LVM2_SUITE_LVM2_ALL=1` runs the whole list with LVM2
 //! too (by default LVM2 runs the merge scripts only, as the harness check); `RLVM_LVM2_SUITE_TIMEOUT` (seconds per script, default 300,
 //! times `RLVM_VM_TIMEOUT_SCALE`); `RLVM_LVM2_SUITE_PROFILE=1` times every lvm command of the
-//! scripts (run.sh's PROFILE lines on the console, kept with `RLVM_VM_KEEP=1`); `RLVM_LVM2_SUITE_TARBALL` uses that suite tarball instead
+//! scripts (run.sh's PROFILE lines on the console, kept with `RLVM_VM_KEEP=1`);
+//! `RLVM_LVM2_SUITE_STEPS=N` times every traced step of the scripts, harness included (STEPS
+//! lines: per command word, and the N slowest); `RLVM_LVM2_SUITE_TARBALL` uses that suite tarball instead
 //! of prepare.sh's (a locally modified suite, for a diagnosis); `RLVM_VM_KEEP=1` keeps the
 //! console logs.
 
@@ -191,13 +193,71 @@ fn lvm2_harness_check(mode: &str) -> Option<Vec<String>> {
     (mode == "lvm2" && !all).then(|| MERGE_SCRIPTS.iter().map(|s| s.to_string()).collect())
 }
 
-/// With rlvm the list is run in this many VMs at once, script `i` in VM `i % RLVM_SHARDS`: the
+/// With rlvm the list is run in this many VMs at once, split by [`balanced_shards`]: the
 /// machines have two cores, and one VM (one CPU) per test leaves the other core to whatever
 /// else runs (the LVM2 check, which is short, or other VM tests).
 const RLVM_SHARDS: usize = 2;
 
+/// `tests/lvm2-suite/seconds.list`: how long each listed script took with rlvm in one
+/// CI-like run (`name seconds` per line), used only to split the list evenly between VMs.
+fn script_seconds() -> BTreeMap<String, f64> {
+    let path = repo_root().join("tests/lvm2-suite/seconds.list");
+    parse_seconds(&std::fs::read_to_string(path).unwrap_or_default())
+}
+
+fn parse_seconds(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split('#').next()?.split_whitespace();
+            let name = words.next()?.to_owned();
+            let secs = words.next()?.parse::<f64>().ok()?;
+            Some((name, secs))
+        })
+        .collect()
+}
+
+/// Splits `scripts` into `n` shards of about equal time: the longest script first, each to
+/// the shard with the least time so far (a script with no recorded time counts as the
+/// median of those with one). Each shard keeps the list's order. The same list and times
+/// give every test process the same split, so the shards never overlap nor miss a script.
+fn balanced_shards(
+    scripts: &[String],
+    seconds: &BTreeMap<String, f64>,
+    n: usize,
+) -> Vec<Vec<String>> {
+    let mut known: Vec<f64> = scripts
+        .iter()
+        .filter_map(|s| seconds.get(s).copied())
+        .collect();
+    known.sort_by(f64::total_cmp);
+    let median = known.get(known.len() / 2).copied().unwrap_or(1.0);
+    let cost = |s: &String| seconds.get(s).copied().unwrap_or(median);
+    let mut order: Vec<usize> = (0..scripts.len()).collect();
+    // Stable: equal times keep the list's order, so the split is deterministic.
+    order.sort_by(|&a, &b| cost(&scripts[b]).total_cmp(&cost(&scripts[a])));
+    let mut load = vec![0.0f64; n];
+    let mut owner = vec![0usize; scripts.len()];
+    for i in order {
+        let k = (0..n)
+            .min_by(|&a, &b| load[a].total_cmp(&load[b]))
+            .unwrap_or(0);
+        load[k] += cost(&scripts[i]);
+        owner[i] = k;
+    }
+    (0..n)
+        .map(|k| {
+            scripts
+                .iter()
+                .zip(&owner)
+                .filter(|(_, &o)| o == k)
+                .map(|(s, _)| s.clone())
+                .collect()
+        })
+        .collect()
+}
+
 /// Boots the VM once with run.sh for `mode` ("lvm2" or "rlvm") and checks the results: every
-/// script, or with `shard` = (k, n) those whose place in the list is k modulo n.
+/// script, or with `shard` = (k, n) the k-th of [`balanced_shards`]'s n shares of the list.
 fn run_suite(mode: &str, shard: Option<(usize, usize)>) {
     let name = match shard {
         Some((k, n)) => format!("lvm2-suite-{mode}-{}of{n}", k + 1),
@@ -233,12 +293,8 @@ fn run_suite(mode: &str, shard: Option<(usize, usize)>) {
             shout(&format!("{name}: no script falls to this shard"));
             return;
         }
-        to_run = to_run
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % n == k)
-            .map(|(_, s)| s)
-            .collect();
+        let shards = balanced_shards(&to_run, &script_seconds(), n);
+        to_run.retain(|s| shards[k].contains(s));
         if to_run.is_empty() {
             shout(&format!("{name}: no script falls to this shard"));
             return;
@@ -268,6 +324,9 @@ fn run_suite(mode: &str, shard: Option<(usize, usize)>) {
     }
     if std::env::var("RLVM_LVM2_SUITE_PROFILE").is_ok_and(|v| v == "1") {
         builder = builder.env("LVM2_SUITE_PROFILE", "1");
+    }
+    if let Ok(n) = std::env::var("RLVM_LVM2_SUITE_STEPS") {
+        builder = builder.env("LVM2_SUITE_STEPS", &n);
     }
     if mode == "rlvm" {
         // The build users install: the suite's scripts race the kernel in places
@@ -442,6 +501,35 @@ fn the_scope_list_covers_the_fetched_suite() {
         missing.is_empty() && extra.is_empty(),
         "scope.list is stale against {}: not listed {missing:?}, not in the suite {extra:?}",
         shell.display()
+    );
+}
+
+#[test]
+fn shards_are_balanced_and_cover_the_list_once() {
+    let scripts: Vec<String> = ["a.sh", "b.sh", "c.sh", "d.sh", "e.sh"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let secs = parse_seconds("a.sh 100\nb.sh 60 # comment\nc.sh 50\nd.sh 40\nbad line\n");
+    assert_eq!(secs.len(), 4);
+    let shards = balanced_shards(&scripts, &secs, 2);
+    // e.sh counts as the median, 60. Longest first: a 100 → 0; b 60 → 1; e 60 → 1 (60 < 100);
+    // c 50 → 0 (100 < 120); d 40 → 1 (120 < 150): 150 and 160 seconds.
+    assert_eq!(shards[0], vec!["a.sh", "c.sh"]);
+    assert_eq!(shards[1], vec!["b.sh", "d.sh", "e.sh"]);
+    let mut all: Vec<String> = shards.concat();
+    all.sort();
+    assert_eq!(all, scripts);
+    // Every listed script has a recorded time (a new one should be timed and added).
+    let recorded = script_seconds();
+    let missing: Vec<String> = listed_scripts()
+        .into_iter()
+        .map(|l| l.name)
+        .filter(|n| !recorded.contains_key(n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tests/lvm2-suite/seconds.list has no time for {missing:?}"
     );
 }
 

@@ -63,7 +63,7 @@ bench_boot() {
     set +e
     timeout --foreground "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" \
         -smp "${BENCH_SMP:-2}" -nographic -no-reboot -nic none -kernel "$image/vmlinuz" \
-        -initrd "$tmp/initrd" -append "console=ttyS0 panic=-1 loglevel=1 quiet no_timer_check" \
+        -initrd "$tmp/initrd" -append "console=ttyS0 panic=-1 loglevel=1 quiet no_timer_check norandmaps" \
         "${drives[@]}" </dev/null 2>&1 |
         tr -d '\r' | tee "$log" |
         sed -u -n '/RLVM-SCENARIO-START/,$p' | grep --line-buffered -v 'RLVM-SCENARIO-\|^\[ *[0-9.]*\] '

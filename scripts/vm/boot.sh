@@ -40,4 +40,4 @@ for i in $(seq 0 $((disks - 1))); do
 done
 exec qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 512 -nographic -no-reboot \
     -nic none -kernel "$image/vmlinuz" -initrd "$tmp/initrd" \
-    -append "console=ttyS0 panic=-1 loglevel=4 no_timer_check" "${drives[@]}"
+    -append "console=ttyS0 panic=-1 loglevel=4 no_timer_check norandmaps" "${drives[@]}"

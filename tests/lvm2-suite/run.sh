@@ -21,6 +21,11 @@
 #                             script and for the whole run, "PROFILE" lines: per command name
 #                             its count and total and mean milliseconds (issue 9: where one tool
 #                             spends its time in the suite compared with the other)
+#   LVM2_SUITE_STEPS=N        where a script's time goes, tool and harness alike: the scripts'
+#                             xtrace prompt (PS4, set by the suite's lib/inittest) gets a
+#                             timestamp for this boot, and per script "STEPS" lines give the
+#                             time per command word (lvcreate, check, aux, ...) and the N
+#                             slowest traced lines (a step lasts until the next traced line)
 #
 # The scripts run as LVM2's own runner (test/lib/brick-shelltest.h) runs them: from the suite's
 # directory, `bash -noprofile -norc shell/NAME`, stdin /dev/null, in the ndev-vanilla flavour
@@ -102,6 +107,12 @@ mkdir -p "$work"
 mountpoint -q "$work" || mount -t tmpfs -o size=75%,mode=0755 lvm2-suite "$work"
 mkdir -p "$work/tmp" "$work/logs"
 tar -xzf "$tarball" -C /
+steps=${LVM2_SUITE_STEPS:-0}
+if [ "$steps" != 0 ]; then
+    # A diagnosis only: the trace prompt alone changes, the scripts and the lib do not.
+    sed -i 's/^PS4=.*/PS4='"'"'#${BASH_SOURCE[0]##*\/}:${LINENO}@${EPOCHREALTIME}+ '"'"'/' \
+        "$datadir/lib/inittest"
+fi
 
 # ---- which scripts, and which may fail in this mode ----------------------------------------
 # List format: one script name per line, then optional flags; '#' starts a comment.
@@ -184,6 +195,26 @@ profile_report() {
         }' "$file" | sort -t= -k6 -n -r
 }
 
+# steps_report NAME LOG: from the timestamped trace lines "#file:line@SECONDS.MICROS+ cmd",
+# each step's time is the gap to the next traced line; per command word (the first word,
+# after `not`/`should`/`invalid`/`fail`) the count and total, then the $steps slowest lines.
+steps_report() {
+    local name=$1 log=$2
+    grep -a '^#[^ ]*@[0-9]*\.[0-9]*+ ' "$log" | awk -v s="$name" -v top="$steps" '
+        {
+            split($1, a, "@"); t = a[2]; sub(/\+$/, "", t)
+            if (n > 0) { d = t - pt; dur[n] = d; line[n] = pl; w = pw; tot[w] += d; cnt[w]++; all += d }
+            n++; pt = t; pl = substr($0, 1, 140)
+            pw = $2; if ((pw == "not" || pw == "should" || pw == "invalid" || pw == "fail") && NF > 2) pw = pw " " $3
+        }
+        END {
+            for (w in tot) printf "STEPS %s word=%s n=%d total_ms=%d\n", s, w, cnt[w], tot[w] * 1000 | "sort -t= -k4 -n -r | head -n 25"
+            close("sort -t= -k4 -n -r | head -n 25")
+            printf "STEPS %s ALL steps=%d total_ms=%d\n", s, n, all * 1000
+            for (i = 1; i < n; i++) printf "STEPS %s slow ms=%d %s\n", s, dur[i] * 1000, line[i] | "sort -t= -k2 -n -r | head -n " top
+        }'
+}
+
 # ---- run --------------------------------------------------------------------------------
 passed=0 failed=0 skipped=0 unexpected=0
 suite_start=$(now_ms)
@@ -247,6 +278,7 @@ for name in "${scripts[@]}"; do
             show_failure "$log"
             ;;
     esac
+    [ "$steps" = 0 ] || steps_report "$name" "$log"
     if [ "$profile" = 1 ]; then
         profile_report "$name" "$work/logs/profile.current"
         cat "$work/logs/profile.current" >>"$work/logs/profile.all"
