@@ -310,6 +310,7 @@ fn print_top_help() {
 /// Entry point used by `main`; returns the process exit code.
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
     common::reset_sigpipe();
+    crate::system::files::raise_open_files_limit();
     let invoked = args
         .first()
         .map(|a| {

@@ -348,8 +348,24 @@ pub fn scan(opener: &dyn DevOpener, paths: &[String]) -> Scan {
 
 /// Devices read together by [`scan`]: their reads are started at once
 /// (`BlockDev::prefetch`) so that the waits for the disks overlap; bounded
-/// so that the descriptors open at a time stay well below the usual limit.
+/// so that the descriptors open at a time stay well below the usual limit,
+/// and below half the process's own limit ([`scan_batch`]).
 const SCAN_BATCH: usize = 128;
+
+/// [`SCAN_BATCH`], or half the soft limit on open files if that is lower
+/// (at least 4): a device that does not open is skipped as unreadable, so
+/// a batch must never run out of descriptors.
+fn scan_batch() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only the rlimit it is given, a valid local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return SCAN_BATCH;
+    }
+    (usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX) / 2).clamp(4, SCAN_BATCH)
+}
 
 /// Bytes from the start of a device asked for before its label is read:
 /// the label sectors and the header of a first metadata area at 4 KiB.
@@ -366,7 +382,7 @@ pub fn scan_reusing(opener: &dyn DevOpener, paths: &[String], previous: &[PvInfo
     let mut out = Scan::default();
     let mut found = Vec::new();
     let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
-    for batch in paths.chunks(SCAN_BATCH) {
+    for batch in paths.chunks(scan_batch()) {
         for result in read_pvs(opener, batch, previous, &mut parsed)
             .into_iter()
             .flatten()
@@ -787,7 +803,7 @@ impl Scan {
             .collect();
         let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
         let mut fresh: Vec<Option<PvInfo>> = Vec::with_capacity(paths.len());
-        for batch in paths.chunks(SCAN_BATCH) {
+        for batch in paths.chunks(scan_batch()) {
             // A device that no longer opens reads as no PV.
             fresh.extend(
                 read_pvs(opener, batch, &self.pvs, &mut parsed)
