@@ -274,13 +274,18 @@ pub static FIELDS: &[FieldDef] = &[
 
 /// libdm's comparison: case-insensitive with every `_` ignored.
 fn same(a: &str, b: &str) -> bool {
-    let strip = |s: &str| -> String {
-        s.chars()
-            .filter(|c| *c != '_')
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    strip(a) == strip(b)
+    same_prefixed(a, "", b)
+}
+
+/// [`same`] of `id` and `prefix` followed by `name`, without building the
+/// joined name (every field of every report is looked up this way).
+fn same_prefixed(id: &str, prefix: &str, name: &str) -> bool {
+    let fold = |c: &u8| (*c != b'_').then(|| c.to_ascii_lowercase());
+    id.as_bytes().iter().filter_map(fold).eq(prefix
+        .as_bytes()
+        .iter()
+        .chain(name.as_bytes())
+        .filter_map(fold))
 }
 
 /// Looks a field name up as `lvs`/`vgs`/`pvs` would: exact id first, then
@@ -294,7 +299,7 @@ pub fn resolve(name: &str, rt: ReportType) -> Result<&'static FieldDef, ReportEr
     };
     candidates()
         .find(|f| same(f.id, name))
-        .or_else(|| candidates().find(|f| same(f.id, &format!("{}{}", f.obj.prefix(), name))))
+        .or_else(|| candidates().find(|f| same_prefixed(f.id, f.obj.prefix(), name)))
         .ok_or_else(|| ReportError::UnrecognisedField(name.to_string()))
 }
 
@@ -311,7 +316,7 @@ pub fn resolve_select(name: &str, rt: ReportType) -> Result<&'static FieldDef, R
                 all.iter().find_map(|o| {
                     FIELDS
                         .iter()
-                        .find(|f| f.obj == *o && same(f.id, &format!("{}{}", o.prefix(), name)))
+                        .find(|f| f.obj == *o && same_prefixed(f.id, o.prefix(), name))
                 })
             })
             .ok_or(e)
@@ -384,6 +389,20 @@ pub fn select_fields_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_compare_as_libdm_without_case_or_underscores() {
+        assert!(same("lv_name", "LVNAME"));
+        assert!(same("lv_name", "l_v_n_a_m_e_"));
+        assert!(!same("lv_name", "lv_names"));
+        assert!(!same("lv_size", "lv_name"));
+        assert!(same_prefixed("lv_name", "lv_", "Name"));
+        assert!(same_prefixed("vg_extent_count", "vg_", "extentcount"));
+        assert!(!same_prefixed("lv_name", "vg_", "name"));
+        assert!(!same_prefixed("lv_name", "lv_", ""));
+        assert_eq!(resolve("name", ReportType::Lvs).unwrap().id, "lv_name");
+        assert!(resolve("nosuchfield", ReportType::Lvs).is_err());
+    }
 
     fn ids(v: &[&FieldDef]) -> Vec<&'static str> {
         v.iter().map(|f| f.id).collect()

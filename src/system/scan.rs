@@ -442,15 +442,18 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
 fn read_sys(dir: &Path, suffix: &str) -> Option<String> {
     use std::io::Read;
     let mut f = std::fs::File::open(dir.join(suffix)).ok()?;
-    let mut page = [0u8; 4096];
-    let n = f.read(&mut page).ok()?;
-    let mut bytes = page[..n].to_vec();
-    if n == page.len() {
+    // Attributes are short (a number, a name, a UUID): a small buffer,
+    // zeroed cheaply, holds them; a longer one is read on to its end.
+    let mut head = [0u8; 256];
+    let n = f.read(&mut head).ok()?;
+    let text = if n < head.len() {
+        std::str::from_utf8(&head[..n]).ok()?.trim().to_owned()
+    } else {
+        let mut bytes = head.to_vec();
         f.read_to_end(&mut bytes).ok()?;
-    }
-    let s = String::from_utf8(bytes).ok()?;
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
+        String::from_utf8(bytes).ok()?.trim().to_owned()
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// The kernel names every device-mapper device `dm-<minor>`.
