@@ -161,7 +161,8 @@ impl Parser<'_> {
             if c.is_ascii_whitespace() {
                 self.pos += 1;
             } else if c == b'#' {
-                self.pos = match self.s[self.pos..].iter().position(|&c| c == b'\n') {
+                // Most of a stock lvm.conf is comments: find their ends with memchr.
+                self.pos = match memchr::memchr(b'\n', &self.s[self.pos..]) {
                     Some(n) => self.pos + n,
                     None => self.s.len(),
                 };
