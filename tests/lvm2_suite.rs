@@ -293,8 +293,7 @@ fn run_suite(mode: &str, shard: Option<(usize, usize)>) {
             shout(&format!("{name}: no script falls to this shard"));
             return;
         }
-        let shards = balanced_shards(&to_run, &script_seconds(), n);
-        to_run.retain(|s| shards[k].contains(s));
+        to_run = balanced_shards(&to_run, &script_seconds(), n).swap_remove(k);
         if to_run.is_empty() {
             shout(&format!("{name}: no script falls to this shard"));
             return;

@@ -356,15 +356,11 @@ const SCAN_BATCH: usize = 128;
 /// (at least 4): a device that does not open is skipped as unreadable, so
 /// a batch must never run out of descriptors.
 fn scan_batch() -> usize {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes only the rlimit it is given, a valid local.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return SCAN_BATCH;
+    use nix::sys::resource::{getrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, _)) => (usize::try_from(soft).unwrap_or(usize::MAX) / 2).clamp(4, SCAN_BATCH),
+        Err(_) => SCAN_BATCH,
     }
-    (usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX) / 2).clamp(4, SCAN_BATCH)
 }
 
 /// Bytes from the start of a device asked for before its label is read:

@@ -99,17 +99,14 @@ fn read_bounded(file: File, path: &Path, max: u64) -> Result<String, ReadError> 
 /// Raises the soft limit on open files to the hard limit, as LVM2 does
 /// before it scans: a scan keeps a batch of devices open at once, and a
 /// caller's low soft limit (`prlimit --nofile=100:`, LVM2's
-/// open-file-limit test) must not make PVs silently missing. Returns the
-/// soft limit in force afterwards (`None` if it cannot be read).
-pub fn raise_open_files_limit() -> Option<u64> {
+/// open-file-limit test) must not make PVs silently missing. A limit that
+/// cannot be raised stays as it is (the scan's batches follow it).
+pub fn raise_open_files_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
-    if soft >= hard {
-        return Some(soft);
-    }
-    match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-        Ok(()) => Some(hard),
-        Err(_) => Some(soft),
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
     }
 }
 
