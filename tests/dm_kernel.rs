@@ -14,11 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use rlvm::dm::exec::{execute_with, Kernel};
+use rlvm::dm::exec::{execute_with, wanted_with_holders, Kernel};
 use rlvm::dm::kernel::DmKernel;
 use rlvm::dm::names::mapper_path;
 use rlvm::dm::nodes::Nodes;
-use rlvm::dm::plan::{plan_activate, plan_add_snapshot, plan_deactivate, plan_remove_snapshot};
+use rlvm::dm::plan::{
+    plan_activate, plan_add_snapshot, plan_deactivate, plan_remove_snapshot, Interest,
+};
 use rlvm::dm::query::lv_state;
 use rlvm::dm::state::SnapshotStatus;
 use rlvm::dm::target::{format_table, DevNum};
@@ -335,6 +337,55 @@ fn snapshot_stack_tables_and_removal() {
         }) => assert!(allocated > m, "{allocated} {m}"),
         s => panic!("snapshot status {s:?}"),
     }
+
+    // The listing a plan gets (one DM_LIST_DEVICES with UUIDs, holders
+    // from sysfs, tables of the kept devices only) is the full listing's
+    // part: here with a foreign device stacked on the snapshot.
+    let snap_dev = info(&k, "rlvmtest-snap").dev;
+    k.create("rlvmtest-holder", "TEST-holder", false, None)
+        .unwrap();
+    let holder_table = [rlvm::dm::target::TargetLine::new(
+        0,
+        8,
+        rlvm::dm::target::Target::Linear {
+            dev: rlvm::dm::target::DevRef::Num(snap_dev),
+            offset: 0,
+        },
+    )];
+    k.load("rlvmtest-holder", &holder_table, false).unwrap();
+    k.resume("rlvmtest-holder").unwrap();
+    let interest = Interest::for_lvs(&[&v1], &["snap"]);
+    type Pick<'a> = &'a dyn Fn(&str, Option<&str>) -> bool;
+    let picks: [Pick; 4] = [
+        &|n, u| interest.wants(n, u),
+        &|n, _| n == "rlvmtest-snap-cow",
+        &|_, _| false,
+        &|n, _| n.starts_with("rlvmtest-"),
+    ];
+    let names = |l: &[rlvm::dm::state::KernelDevice]| -> Vec<String> {
+        l.iter().map(|d| d.name.clone()).collect()
+    };
+    for pick in picks {
+        let fast = k.list_wanted(pick).unwrap();
+        let slow = wanted_with_holders(k.list().unwrap(), pick);
+        assert_eq!(fast, slow, "{:?} vs {:?}", names(&fast), names(&slow));
+    }
+    let fast = names(&k.list_wanted(&|n, u| interest.wants(n, u)).unwrap());
+    for n in [
+        "rlvmtest-lv",
+        "rlvmtest-lv-real",
+        "rlvmtest-snap",
+        "rlvmtest-snap-cow",
+        "rlvmtest-holder",
+    ] {
+        assert!(fast.contains(&n.to_string()), "{n} not in {fast:?}");
+    }
+    // The COW's holders are the snapshot and, through it, the foreign device.
+    assert_eq!(
+        names(&k.list_wanted(&|n, _| n == "rlvmtest-snap-cow").unwrap()),
+        ["rlvmtest-holder", "rlvmtest-snap", "rlvmtest-snap-cow"]
+    );
+    k.remove("rlvmtest-holder").unwrap();
 
     // Remove the snapshot: origin back to linear, layers gone.
     let ops = plan_remove_snapshot(&v1, &v0, "snap", &pvs, &k.list().unwrap()).unwrap();

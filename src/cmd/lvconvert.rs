@@ -176,7 +176,9 @@ fn check_mergeable(
 /// LVM2's behaviour (the merge waits for the next activation).
 fn offline_fits(ctx: &Ctx, h: &VgHandle, lv: &str) -> bool {
     let Some(dm) = ctx.dm() else { return false };
-    let Ok(devices) = dm.list() else { return false };
+    let Ok(devices) = dm.list_for(&[&h.vg], &[lv]) else {
+        return false;
+    };
     let Some(snap) = h.vg.snapshot_by_cow(lv) else {
         return false;
     };

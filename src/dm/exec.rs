@@ -93,6 +93,48 @@ pub fn format_ioctl_error(
     out
 }
 
+/// The devices of `all` that `want` picks, and those whose tables use
+/// them, transitively, in `all`'s order: `Kernel::list_wanted` from a full
+/// listing.
+pub fn wanted_with_holders(
+    all: Vec<KernelDevice>,
+    want: &dyn Fn(&str, Option<&str>) -> bool,
+) -> Vec<KernelDevice> {
+    let mut keep: Vec<bool> = all
+        .iter()
+        .map(|d| want(&d.name, d.uuid.as_deref()))
+        .collect();
+    let mut nums: HashSet<DevNum> = all
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(d, _)| d.dev)
+        .collect();
+    loop {
+        let mut grew = false;
+        for (d, k) in all.iter().zip(keep.iter_mut()) {
+            let uses = || {
+                d.table
+                    .iter()
+                    .flat_map(|l| l.target.devices())
+                    .any(|r| matches!(r, DevRef::Num(n) if nums.contains(n)))
+            };
+            if !*k && uses() {
+                *k = true;
+                nums.insert(d.dev);
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(d, k)| k.then_some(d))
+        .collect()
+}
+
 /// Device-mapper as the executor and queries see it. Tables passed to
 /// `load` reference devices by number only.
 pub trait Kernel {
@@ -102,6 +144,16 @@ pub trait Kernel {
     /// where `list` adds a table query per device).
     fn list_devnums(&self) -> Result<Vec<(String, DevNum)>, KernelError> {
         Ok(self.list()?.into_iter().map(|d| (d.name, d.dev)).collect())
+    }
+    /// `list`, but only the devices `want` picks by name and UUID, and
+    /// the devices using them (whose tables reference one of them,
+    /// transitively): what a plan for a few LVs looks at, without a table
+    /// query for each of a thousand unrelated devices (`plan::Interest`).
+    fn list_wanted(
+        &self,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<KernelDevice>, KernelError> {
+        Ok(wanted_with_holders(self.list()?, want))
     }
     /// One device, or `None` if it does not exist.
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError>;

@@ -4,6 +4,11 @@
 //! cookie (`udev.rs`); without (lvm.conf `activation/udev_sync = 0`,
 //! `--noudevsync`, no udevd), only the udev flags, and nobody waits.
 //!
+//! Also DM_LIST_DEVICES with DM_UUID_FLAG (dm-ioctl 4.45, kernel 5.13):
+//! every device's name, number and UUID in one ioctl, where the crate's
+//! `list_devices` returns no UUIDs, so that finding a VG's devices would
+//! take a query per device.
+//!
 //! Also DM_DEV_CREATE with DM_PERSISTENT_DEV_FLAG and a device number, for
 //! LVs with a fixed minor (LVM2's `FIXED_MINOR`): the crate's
 //! `device_create` accepts the flag but cannot fill in `dev`. As in libdm
@@ -50,12 +55,21 @@ pub struct DmIoctl {
 const _: () = assert!(std::mem::size_of::<DmIoctl>() == 312);
 
 pub const DM_IOCTL: u8 = 0xfd;
+pub const DM_LIST_DEVICES_CMD: u8 = 2;
 pub const DM_DEV_CREATE_CMD: u8 = 3;
 pub const DM_DEV_REMOVE_CMD: u8 = 4;
 pub const DM_DEV_RENAME_CMD: u8 = 5;
 pub const DM_DEV_SUSPEND_CMD: u8 = 6;
 pub const DM_READONLY_FLAG: u32 = 1 << 0;
 pub const DM_PERSISTENT_DEV_FLAG: u32 = 1 << 3;
+/// The answer did not fit the buffer.
+pub const DM_BUFFER_FULL_FLAG: u32 = 1 << 8;
+/// On DM_LIST_DEVICES: put each device's UUID after its name.
+pub const DM_UUID_FLAG: u32 = 1 << 14;
+/// Per entry of the list: its UUID follows / it has none. Neither bit:
+/// a kernel that does not return UUIDs.
+const DM_NAME_LIST_FLAG_HAS_UUID: u32 = 1;
+const DM_NAME_LIST_FLAG_DOESNT_HAVE_UUID: u32 = 2;
 /// Set in the answer when the ioctl sent a uevent (the cookie will be
 /// completed by udev).
 pub const DM_UEVENT_GENERATED_FLAG: u32 = 1 << 13;
@@ -70,12 +84,16 @@ pub fn event_nr_without_sync(udev_flags: u32) -> u32 {
 /// The request buffer: header, then `data` (NUL-terminated) at
 /// `data_start`, 8-byte aligned as the kernel wants it.
 pub fn build(name: &str, flags: u32, event_nr: u32, data: Option<&str>) -> Vec<u64> {
-    let mut buf = vec![0u64; BUF_SIZE / 8];
+    build_sized(BUF_SIZE, name, flags, event_nr, data)
+}
+
+fn build_sized(size: usize, name: &str, flags: u32, event_nr: u32, data: Option<&str>) -> Vec<u64> {
+    let mut buf = vec![0u64; size / 8];
     let mut hdr = DmIoctl {
         // 4.0.0: the lowest that knows these ioctls; the kernel accepts
         // any 4.x up to its own.
         version: [4, 0, 0],
-        data_size: BUF_SIZE as u32,
+        data_size: size as u32,
         data_start: std::mem::size_of::<DmIoctl>() as u32,
         target_count: 0,
         open_count: 0,
@@ -183,6 +201,74 @@ pub fn create_persistent(
     run(fd, DM_DEV_CREATE_CMD, &mut b)
 }
 
+/// One device of DM_LIST_DEVICES: name, encoded device number (as
+/// `makedev`), UUID (`None` if it has none).
+pub type Listed = (String, u64, Option<String>);
+
+/// Every device with its UUID, in one DM_LIST_DEVICES (the buffer grows
+/// until the answer fits). `None` from a kernel that does not return
+/// UUIDs (before 5.13): the caller asks each device instead.
+pub fn list_devices(fd: RawFd) -> Result<Option<Vec<Listed>>, Errno> {
+    let mut size = 64 * 1024;
+    loop {
+        let mut b = build_sized(size, "", DM_UUID_FLAG, 0, None);
+        let h = run(fd, DM_LIST_DEVICES_CMD, &mut b)?;
+        if h.flags & DM_BUFFER_FULL_FLAG != 0 {
+            if size >= 64 << 20 {
+                return Err(Errno::ENOMEM);
+            }
+            size *= 4;
+            continue;
+        }
+        let bytes: &[u8] = bytemuck_bytes(&mut b);
+        let end = (h.data_size as usize).min(bytes.len());
+        return Ok(parse_name_list(
+            bytes.get(h.data_start as usize..end).unwrap_or(&[]),
+        ));
+    }
+}
+
+/// The kernel's `struct dm_name_list` records: `u64 dev; u32 next;
+/// char name[]`, then, 8-byte aligned from the record's start, `u32
+/// event_nr; u32 flags;` and (if flags has HAS_UUID) the UUID string.
+/// `next` is the offset of the next record, 0 on the last; an empty list
+/// is one record with `dev == 0`. Malformed input ends the list where it
+/// stops making sense (never reads out of the slice).
+pub fn parse_name_list(data: &[u8]) -> Option<Vec<Listed>> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    let align = |x: usize| (x + 7) & !7;
+    let cstr = |from: usize| -> Option<String> {
+        let s = data.get(from..)?;
+        let n = s.iter().position(|&c| c == 0)?;
+        std::str::from_utf8(&s[..n]).ok().map(str::to_string)
+    };
+    loop {
+        let rec = data.get(at..at + 12)?;
+        let dev = u64::from_ne_bytes(rec[..8].try_into().ok()?);
+        let next = u32::from_ne_bytes(rec[8..12].try_into().ok()?) as usize;
+        if dev == 0 && out.is_empty() && next == 0 {
+            return Some(out);
+        }
+        let name = cstr(at + 12)?;
+        let tail = align(at + 12 + name.len() + 1);
+        let flags = u32::from_ne_bytes(data.get(tail + 4..tail + 8)?.try_into().ok()?);
+        let uuid = if flags & DM_NAME_LIST_FLAG_HAS_UUID != 0 {
+            Some(cstr(tail + 8)?)
+        } else if flags & DM_NAME_LIST_FLAG_DOESNT_HAVE_UUID != 0 {
+            None
+        } else {
+            // A kernel that does not know DM_UUID_FLAG.
+            return None;
+        };
+        out.push((name, dev, uuid));
+        if next == 0 {
+            return Some(out);
+        }
+        at += next;
+    }
+}
+
 /// Rename `from` to `to` (`event_nr` as for `resume`). Never waits.
 pub fn rename(fd: RawFd, from: &str, to: &str, event_nr: u32) -> Result<DmIoctl, Errno> {
     let mut b = build(from, 0, event_nr, Some(to));
@@ -225,6 +311,76 @@ mod tests {
         assert_eq!(h.dev, (300 & 0xff) | (253 << 8) | ((300 & !0xff) << 12));
         assert_eq!(&h.name[..6], b"vg-lv\0");
         assert_eq!(&h.uuid[..8], b"LVM-abc\0");
+    }
+
+    /// A record as dm-ioctl.c `list_devices` writes it.
+    fn record(dev: u64, name: &str, flags: u32, uuid: Option<&str>) -> Vec<u8> {
+        let align = |v: &mut Vec<u8>| v.resize((v.len() + 7) & !7, 0);
+        let mut v = dev.to_ne_bytes().to_vec();
+        v.extend(0u32.to_ne_bytes());
+        v.extend(name.as_bytes());
+        v.push(0);
+        align(&mut v);
+        v.extend(7u32.to_ne_bytes());
+        v.extend(flags.to_ne_bytes());
+        if let Some(u) = uuid {
+            v.extend(u.as_bytes());
+            v.push(0);
+            align(&mut v);
+        }
+        v
+    }
+
+    fn chain(records: Vec<Vec<u8>>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let n = records.len();
+        for (i, mut r) in records.into_iter().enumerate() {
+            if i + 1 < n {
+                let next = r.len() as u32;
+                r[8..12].copy_from_slice(&next.to_ne_bytes());
+            }
+            out.extend(r);
+        }
+        out
+    }
+
+    #[test]
+    fn name_list_with_uuids() {
+        let dev = nix::sys::stat::makedev(253, 300);
+        let data = chain(vec![
+            record(dev, "vg-lv", 1, Some("LVM-abc")),
+            record(nix::sys::stat::makedev(253, 1), "crypt", 2, None),
+            record(
+                nix::sys::stat::makedev(253, 2),
+                "vg-lv-real",
+                1,
+                Some("LVM-abc-real"),
+            ),
+        ]);
+        let l = parse_name_list(&data).unwrap();
+        assert_eq!(
+            l,
+            vec![
+                ("vg-lv".to_string(), dev, Some("LVM-abc".to_string())),
+                ("crypt".to_string(), nix::sys::stat::makedev(253, 1), None),
+                (
+                    "vg-lv-real".to_string(),
+                    nix::sys::stat::makedev(253, 2),
+                    Some("LVM-abc-real".to_string())
+                ),
+            ]
+        );
+        // Empty: one record with dev 0.
+        assert_eq!(parse_name_list(&[0u8; 16]), Some(vec![]));
+        // An old kernel: no flag bits.
+        assert_eq!(parse_name_list(&record(dev, "a", 0, None)), None);
+        // Truncated or garbage never panics.
+        for cut in 0..data.len() {
+            let _ = parse_name_list(&data[..cut]);
+        }
+        let mut bad = data.clone();
+        bad[8..12].copy_from_slice(&u32::MAX.to_ne_bytes());
+        let _ = parse_name_list(&bad);
     }
 
     #[test]

@@ -133,6 +133,13 @@ pub fn lv_id_in_vg(uuid: &str, vg_id: &Id) -> Option<Id> {
     Id::from_raw(raw.as_bytes()).ok()
 }
 
+/// True when `uuid` is the top (not a layer) device of an LV of VG
+/// `vg_id`: `LVM-<vg id><lv id>` with nothing after.
+pub fn is_top_of_vg(uuid: &str, vg_id: &Id) -> bool {
+    uuid.len() == UUID_PREFIX.len() + 2 * vg_id.as_raw_str().len()
+        && lv_id_in_vg(uuid, vg_id).is_some()
+}
+
 /// `$DM_DEV_DIR` or `/dev` (libdm's `dm_dir`/`DM_DEV_DIR`).
 pub fn dev_dir() -> PathBuf {
     match std::env::var_os("DM_DEV_DIR") {

@@ -369,6 +369,61 @@ pub fn plan_rename(
     plan_transition(&stack.nodes, &owners, kernel, &[])
 }
 
+/// The kernel devices a plan for the families of some LVs can look at,
+/// so that it is built from `Kernel::list_wanted` instead of a table
+/// query for every device of the system: in each given version of the
+/// VG (before and after a change), the family members' devices by dm name
+/// or UUID (every layer), and the VG's devices of LVs that version does
+/// not know (the leftovers `with_leftovers` removes). `list_wanted` adds
+/// the devices using them. A plan from such a listing is the plan from the
+/// full listing (plan_tests: `plans_from_wanted_listing_are_plans_from_full_listing`).
+#[derive(Debug, Default)]
+pub struct Interest {
+    names: HashSet<String>,
+    lv_ids: HashSet<Id>,
+    /// (VG id, the LV ids that version knows).
+    versions: Vec<(Id, HashSet<Id>)>,
+}
+
+impl Interest {
+    /// The families of `lvs` (names in any of `vgs`) in `vgs`.
+    pub fn for_lvs(vgs: &[&Vg], lvs: &[&str]) -> Interest {
+        let mut i = Interest::default();
+        for vg in vgs {
+            i.versions
+                .push((vg.id, vg.lvs.iter().map(|l| l.id).collect()));
+            for lv in lvs {
+                let Ok(root) = family_root(vg, lv) else {
+                    continue;
+                };
+                for (_, id) in family_owners(vg, &root.name) {
+                    i.lv_ids.insert(id);
+                    if let Some(l) = vg.lvs.iter().find(|l| l.id == id) {
+                        for layer in [None, Some(Layer::Real.as_str()), Some(Layer::Cow.as_str())] {
+                            i.names.insert(dm_name(&vg.name, &l.name, layer));
+                        }
+                    }
+                }
+            }
+        }
+        i
+    }
+
+    /// Whether the device `name` with `uuid` is of interest.
+    pub fn wants(&self, name: &str, uuid: Option<&str>) -> bool {
+        if self.names.contains(name) {
+            return true;
+        }
+        let Some(u) = uuid else {
+            return false;
+        };
+        self.versions.iter().any(|(vg_id, known)| {
+            lv_id_in_vg(u, vg_id)
+                .is_some_and(|id| self.lv_ids.contains(&id) || !known.contains(&id))
+        })
+    }
+}
+
 /// `owners` plus the LVs of `vg` that the kernel has devices of but the
 /// metadata no longer knows: what a command killed between its kernel
 /// steps and its commit (or a crash) left behind. Their devices are

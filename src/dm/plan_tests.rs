@@ -1072,3 +1072,111 @@ fn activate_many_equals_one_by_one() {
     let (again, _) = plan_activate_many(&vg, &names, &pvs(), &together.list().unwrap());
     assert!(again.unwrap().is_empty());
 }
+
+/// Every plan an LV command builds is the same from `Kernel::list_wanted`
+/// with the command's `Interest` as from the full listing, on a kernel
+/// that also holds another VG's devices, a leftover of this VG, and a
+/// foreign device stacked on one of this VG's LVs.
+#[test]
+fn plans_from_wanted_listing_are_plans_from_full_listing() {
+    use super::exec::wanted_with_holders;
+    use super::target::{Target, TargetLine};
+    let mut v1 = with_snapshot(base_vg(), "s1", 1, 0, false);
+    v1.lvs
+        .push(lv("other", 5, vec![linear("pv0", 20, 3)], true));
+    let mut k = kernel();
+    activate(&mut k, &v1, "lv");
+    activate(&mut k, &v1, "other");
+    // A leftover: a device of this VG whose LV the metadata lacks.
+    let mut gone = v1.clone();
+    gone.lvs
+        .push(lv("gone", 7, vec![linear("pv0", 40, 1)], true));
+    activate(&mut k, &gone, "gone");
+    // Another VG, and a foreign device on top of vg-other.
+    let mut vg2 = base_vg();
+    vg2.name = "vg2".into();
+    vg2.id = Id([b'Y'; 32]);
+    activate(&mut k, &vg2, "lv");
+    let other = k.info("vg-other").unwrap().unwrap().dev;
+    k.create("crypt", "CRYPT-1", false, None).unwrap();
+    let table = [TargetLine::new(
+        0,
+        8,
+        Target::Linear {
+            dev: super::target::DevRef::Num(other),
+            offset: 0,
+        },
+    )];
+    k.load("crypt", &table, false).unwrap();
+    k.resume("crypt").unwrap();
+
+    let wanted = |vgs: &[&Vg], lvs: &[&str]| {
+        let i = Interest::for_lvs(vgs, lvs);
+        wanted_with_holders(k.list().unwrap(), &|n, u| i.wants(n, u))
+    };
+    let full = k.list().unwrap();
+    let names = |l: &[super::state::KernelDevice]| -> Vec<String> {
+        l.iter().map(|d| d.name.clone()).collect()
+    };
+
+    // lvcreate of a plain LV: only the leftover's device is looked at.
+    let mut with_new = v1.clone();
+    with_new
+        .lvs
+        .push(lv("new", 8, vec![linear("pv0", 50, 1)], true));
+    let w = wanted(&[&v1, &with_new], &["new"]);
+    assert_eq!(names(&w), ["vg-gone"]);
+    assert_eq!(
+        plan_activate(&with_new, "new", &pvs(), &full).unwrap(),
+        plan_activate(&with_new, "new", &pvs(), &w).unwrap()
+    );
+    assert!(!lines(&plan_activate(&with_new, "new", &pvs(), &w).unwrap()).is_empty());
+
+    // lvcreate -s of a second snapshot.
+    let v2 = with_snapshot(v1.clone(), "s2", 2, 10, false);
+    let w = wanted(&[&v1, &v2], &["s2"]);
+    assert!(
+        !names(&w).contains(&"vg2-lv".to_string()),
+        "{:?}",
+        names(&w)
+    );
+    assert_eq!(
+        plan_add_snapshot(&v1, &v2, "s2", &pvs(), &full).unwrap(),
+        plan_add_snapshot(&v1, &v2, "s2", &pvs(), &w).unwrap()
+    );
+
+    // lvremove of the snapshot, and of the LV a foreign device holds.
+    let v0 = {
+        let mut v = base_vg();
+        v.lvs.push(lv("other", 5, vec![linear("pv0", 20, 3)], true));
+        v
+    };
+    let w = wanted(&[&v1, &v0], &["s1"]);
+    assert_eq!(
+        plan_remove_snapshot(&v1, &v0, "s1", &pvs(), &full).unwrap(),
+        plan_remove_snapshot(&v1, &v0, "s1", &pvs(), &w).unwrap()
+    );
+    let w = wanted(&[&v1], &["other"]);
+    assert!(names(&w).contains(&"crypt".to_string()), "{:?}", names(&w));
+    assert_eq!(
+        plan_deactivate(&v1, "other", &full).map(|o| lines(&o)),
+        plan_deactivate(&v1, "other", &w).map(|o| lines(&o))
+    );
+
+    // lvrename of the origin, and the start of a merge.
+    let r = renamed(&v1, "lv", "lv2");
+    let w = wanted(&[&v1, &r], &["lv", "lv2"]);
+    assert_eq!(
+        plan_rename(&v1, &r, "lv", "lv2", &pvs(), &full).unwrap(),
+        plan_rename(&v1, &r, "lv", "lv2", &pvs(), &w).unwrap()
+    );
+    let mut m = with_snapshot(base_vg(), "s1", 1, 0, true);
+    m.lvs.push(lv("other", 5, vec![linear("pv0", 20, 3)], true));
+    let w = wanted(&[&v1, &m], &["s1"]);
+    let ops = plan_update(&v1, &m, "lv", &pvs(), &w).unwrap();
+    assert!(
+        lines(&ops).iter().any(|l| l.contains("snapshot-merge")),
+        "{ops:?}"
+    );
+    assert_eq!(plan_update(&v1, &m, "lv", &pvs(), &full).unwrap(), ops);
+}

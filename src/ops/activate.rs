@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::dm::error::PlanError;
-use crate::dm::names::{dm_name, dm_uuid, lv_id_in_vg};
+use crate::dm::names::{dm_name, dm_uuid, is_top_of_vg, lv_id_in_vg};
 use crate::dm::plan::{self, Op};
 use crate::dm::query::{by_uuid_index, lv_state_by};
 use crate::dm::state::{KernelDevice, LvKernelState};
@@ -426,9 +426,12 @@ pub struct LvFacts {
 }
 
 /// The kernel's view of every LV in the VG (the kernel's devices are
-/// listed once). Without device-mapper every LV reads as unknown.
+/// listed once, and only the VG's LVs' own devices are asked about: not
+/// their layers, not other VGs' devices). Without device-mapper every LV
+/// reads as unknown.
 pub fn lv_facts(dm: Option<&Dm>, vg: &Vg) -> BTreeMap<String, LvFacts> {
-    let devices = dm.and_then(|d| d.list().ok());
+    let top_of_vg = |_: &str, u: Option<&str>| u.is_some_and(|u| is_top_of_vg(u, &vg.id));
+    let devices = dm.and_then(|d| d.kernel().list_wanted(&top_of_vg).ok());
     let index = devices.as_deref().map(by_uuid_index);
     let find = |u: &str| index.as_ref().and_then(|i| i.get(u).copied());
     vg.lvs

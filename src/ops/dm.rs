@@ -6,8 +6,9 @@
 use crate::dm::exec::{execute_with, Kernel, KernelError};
 use crate::dm::kernel::DmKernel;
 use crate::dm::nodes::Nodes;
-use crate::dm::plan::Op;
+use crate::dm::plan::{Interest, Op};
 use crate::dm::state::KernelDevice;
+use crate::metadata::model::Vg;
 
 use super::OpsError;
 
@@ -63,6 +64,15 @@ impl Dm {
 
     pub fn list(&self) -> Result<Vec<KernelDevice>, KernelError> {
         self.kernel.list()
+    }
+
+    /// The devices a plan for the families of `lvs` in `vgs` (the VG
+    /// before and after a change) looks at (`plan::Interest`): on a system
+    /// with a thousand active LVs, a table query for a handful of devices
+    /// instead of for every one.
+    pub fn list_for(&self, vgs: &[&Vg], lvs: &[&str]) -> Result<Vec<KernelDevice>, KernelError> {
+        let interest = Interest::for_lvs(vgs, lvs);
+        self.kernel.list_wanted(&|n, u| interest.wants(n, u))
     }
 
     /// Runs `f` on the kernel with SIGINT, SIGHUP and SIGQUIT held back (as

@@ -101,6 +101,12 @@ impl crate::dm::exec::Kernel for Killing {
     fn list(&self) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
         self.inner.list()
     }
+    fn list_wanted(
+        &self,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.inner.list_wanted(want)
+    }
     fn info(
         &self,
         name: &str,

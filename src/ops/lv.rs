@@ -178,7 +178,7 @@ pub fn create(
         }
     }
     let pvs = store.pv_devices(h);
-    let kernel = dm.list()?;
+    let kernel = dm.list_for(&[before, &h.vg], &[name])?;
     let mut ops = match snapshot {
         Some(_) => plan::plan_add_snapshot(before, &h.vg, name, &pvs, &kernel)?,
         None => vec![],
@@ -212,7 +212,7 @@ pub fn remove(
         return store.commit(h);
     };
     let pvs = store.pv_devices(h);
-    let kernel = dm.list()?;
+    let kernel = dm.list_for(&[before, &h.vg], &[target.as_str()])?;
     let ops = match before.lv(target).map(|l| before.role(l)) {
         Some(LvRole::Cow) => {
             let snap_dev = dm_name(&before.name, target, None);
@@ -248,7 +248,8 @@ pub fn rename(
     let Some(dm) = dm else {
         return store.commit(h);
     };
-    let ops = plan::plan_rename(before, &h.vg, old, new, &store.pv_devices(h), &dm.list()?)?;
+    let kernel = dm.list_for(&[before, &h.vg], &[old, new])?;
+    let ops = plan::plan_rename(before, &h.vg, old, new, &store.pv_devices(h), &kernel)?;
     update(dm, store, h, before, &ops, "rename").map_err(|e| match e {
         OpsError::Reverted { cause, what } => OpsError::Reverted {
             cause,

@@ -122,7 +122,7 @@ pub fn start(
     let mut after = h.vg.clone();
     let origin = snapshot::start_merge(&mut after, cow)?;
     let devs = match &dm {
-        Some(dm) => dm.list()?,
+        Some(dm) => dm.list_for(&[&before, &after], &[cow])?,
         None => vec![],
     };
     // An active snapshot that the kernel has invalidated cannot merge.
@@ -163,7 +163,7 @@ pub fn start(
     }
     // LVM2 checks the same: a reload that raced with an open of the origin
     // leaves `snapshot-origin`, and the merge waits for the next activation.
-    let now = dm.list()?;
+    let now = dm.list_for(&[&h.vg], &[&origin])?;
     let merging = device_by_uuid(&h.vg, &origin, &now).is_some_and(carries_merge);
     Ok(if merging {
         MergeStart::Started { origin }
@@ -189,7 +189,7 @@ pub fn check(dm: &Dm, vg: &Vg, origin: &str) -> Result<MergeState, MergeError> {
     }
     let ids = |e: fn(String, String) -> MergeError| e(vg.name.clone(), origin.to_string());
     let devs = dm
-        .list()
+        .list_for(&[vg], &[origin])
         .map_err(|_| ids(|vg, lv| MergeError::QueryFailed { vg, lv }))?;
     let Some(dev) = device_by_uuid(vg, origin, &devs).filter(|d| !d.table.is_empty()) else {
         return Err(ids(|vg, lv| MergeError::NotActive { vg, lv }));
@@ -262,7 +262,8 @@ pub fn finish_merged(
     snapshot::remove_snapshot(&mut h.vg, &cow)?;
     match dm {
         Some(dm) => {
-            let ops = plan::plan_update(&before, &h.vg, origin, &store.pv_devices(h), &dm.list()?)?;
+            let kernel = dm.list_for(&[&before, &h.vg], &[origin])?;
+            let ops = plan::plan_update(&before, &h.vg, origin, &store.pv_devices(h), &kernel)?;
             update(dm, store, h, &before, &ops, "merge-finish")?;
         }
         None => store.commit(h)?,
@@ -277,7 +278,7 @@ pub fn check_removable(dm: Option<&Dm>, vg: &Vg, cow: &str) -> Result<(), MergeE
         return Ok(());
     }
     if let Some(dm) = dm {
-        if let Ok(devs) = dm.list() {
+        if let Ok(devs) = dm.list_for(&[vg], &[cow]) {
             let st = lv_state_in(dm.kernel(), &devs, vg, cow);
             if matches!(
                 st.snapshot,

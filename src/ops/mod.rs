@@ -156,7 +156,8 @@ pub fn reload_lv(
     let Some(dm) = dm else {
         return store.commit(h);
     };
-    let ops = crate::dm::plan::plan_update(before, &h.vg, lv, &store.pv_devices(h), &dm.list()?)?;
+    let kernel = dm.list_for(&[before, &h.vg], &[lv])?;
+    let ops = crate::dm::plan::plan_update(before, &h.vg, lv, &store.pv_devices(h), &kernel)?;
     update(dm, store, h, before, &ops, name)
 }
 

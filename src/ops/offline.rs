@@ -190,7 +190,7 @@ pub fn merge_offline(
     }
     let mut was_active = false;
     if let Some(dm) = dm.as_deref_mut() {
-        let devs = dm.list()?;
+        let devs = dm.list_for(&[&h.vg], &[cow])?;
         if matches!(
             lv_state_in(dm.kernel(), &devs, &h.vg, cow).snapshot,
             Some(SnapshotStatus::Invalid | SnapshotStatus::Overflow)
