@@ -301,10 +301,9 @@ impl Runner<'_> {
                     v
                 })
                 .collect();
-        let devs = self
-            .devs
-            .iter()
-            .filter(|(n, _)| names.contains(n.as_str()))
+        let devs = names
+            .into_iter()
+            .filter_map(|n| self.devs.get_key_value(n))
             .map(|(n, d)| (n.clone(), *d))
             .collect();
         let mut tx = Transaction::with_devices(k, self.nodes, devs);
