@@ -191,6 +191,14 @@ pub trait Kernel {
         Ok(())
     }
 
+    /// Another connection to the same device-mapper, with the same
+    /// settings and its own udev cookie, for a thread of its own
+    /// (`parallel.rs`). `None` (the default): this kernel cannot be shared
+    /// out, and plans run on it alone, one step after the other.
+    fn open_another(&self) -> Option<Box<dyn Kernel + Send>> {
+        None
+    }
+
     /// Live table of a device (empty if it has none).
     fn table(&self, name: &str) -> Result<Vec<TargetLine>, KernelError> {
         self.info(name)?
@@ -282,14 +290,24 @@ impl<'k> Transaction<'k> {
             })?
             .into_iter()
             .collect();
-        Ok(Transaction {
+        Ok(Self::with_devices(kernel, nodes, devs))
+    }
+
+    /// A transaction that starts from `devs` (name and number of every
+    /// existing device its plan names) instead of listing the kernel.
+    pub fn with_devices(
+        kernel: &'k mut dyn Kernel,
+        nodes: &'k Nodes,
+        devs: HashMap<String, DevNum>,
+    ) -> Self {
+        Transaction {
             kernel,
             nodes,
             devs,
             journal: Vec::new(),
             held: BTreeSet::new(),
             unsynced: false,
-        })
+        }
     }
 
     /// Runs `ops`; on failure undoes this part and every earlier one.
@@ -352,6 +370,16 @@ impl<'k> Transaction<'k> {
     /// failed wait is a warning (the kernel's work is done).
     pub fn finish(mut self) {
         self.sync_udev();
+    }
+
+    /// Ends the transaction without waiting for udev, for a caller that
+    /// runs several transactions on one kernel handle and waits once after
+    /// all of them (`Kernel::udev_wait`). Returns whether a device this
+    /// transaction suspended is still suspended (a failed undo): then
+    /// nobody may wait.
+    pub fn finish_unsynced(mut self) -> bool {
+        self.unsynced = false;
+        !self.held.is_empty()
     }
 
     fn sync_udev(&mut self) {

@@ -527,6 +527,18 @@ impl Kernel for DmKernel {
             .map_err(|e| self.ioctl_error("rename", from, false, Some(e), None, None))
     }
 
+    /// A second /dev/mapper/control with the same udev settings; its
+    /// cookie is its own (made at its first resume, remove or rename).
+    fn open_another(&self) -> Option<Box<dyn Kernel + Send>> {
+        match DmKernel::open(self.udev_rules) {
+            Ok(k) => Some(Box::new(k.with_udev_sync(self.udev_sync))),
+            Err(e) => {
+                log::debug!("dm: no second control handle: {e}");
+                None
+            }
+        }
+    }
+
     fn udev_wait(&mut self) -> Result<(), KernelError> {
         let Some(c) = self.cookie.take() else {
             return Ok(());

@@ -9,6 +9,7 @@ pub mod ioctl;
 pub mod kernel;
 pub mod names;
 pub mod nodes;
+pub mod parallel;
 pub mod plan;
 pub mod query;
 pub mod readahead;

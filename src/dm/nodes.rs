@@ -26,6 +26,15 @@ pub fn udev_running() -> bool {
     Path::new(UDEV_CONTROL).exists()
 }
 
+/// The executor's node changes, one at a time even when transactions run
+/// on several threads (`parallel.rs`): removing a VG's last link also
+/// removes `/dev/<vg>` (`try_remove`), which must not land between another
+/// thread's `create_dir_all` of it and its link.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Who makes device nodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Nodes {
@@ -71,12 +80,14 @@ impl Nodes {
     /// Create the node (and link) for device `name`; failures are logged,
     /// as libdm does: the device itself is fine without them.
     pub fn add(&self, name: &str, dev: DevNum) {
+        let _one = one_at_a_time();
         if let Err(e) = self.try_add(name, dev) {
             log::warn!("Failed to create device node for {name}: {e}");
         }
     }
 
     pub fn remove(&self, name: &str) {
+        let _one = one_at_a_time();
         if let Err(e) = self.try_remove(name) {
             log::warn!("Failed to remove device node for {name}: {e}");
         }
@@ -85,6 +96,7 @@ impl Nodes {
     /// A device renamed from `from` to `to`: its node and link move (libdm
     /// `_rename_dev_node`). `dev` is its number, when known.
     pub fn rename(&self, from: &str, to: &str, dev: Option<DevNum>) {
+        let _one = one_at_a_time();
         if let Err(e) = self.try_rename(from, to, dev) {
             log::warn!("Failed to rename device node {from} to {to}: {e}");
         }

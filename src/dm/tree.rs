@@ -177,6 +177,18 @@ pub fn family_owners(vg: &Vg, root: &str) -> Vec<(Id, Id)> {
     v
 }
 
+/// The family (root LV's name) a dm device of `vg` belongs to, from its
+/// name: `vg-lv`, `vg-lv-real`, `vg-snap`, `vg-snap-cow` all give the
+/// origin's name. `None` for a device of another VG or of no LV of the
+/// metadata (a leftover).
+pub fn family_of_device(vg: &Vg, name: &str) -> Option<String> {
+    let s = super::names::split_dm_name(name);
+    if s.vg != vg.name {
+        return None;
+    }
+    family_root(vg, &s.lv).ok().map(|r| r.name.clone())
+}
+
 /// Whether a pending merge of `origin` may run now (LVM2's rule in
 /// `_add_new_lv_to_dtree`): it already runs if the origin device carries
 /// `snapshot-merge`; it is postponed while the origin device or the

@@ -4,14 +4,16 @@
 //! `snapshot-merge` table, so a deferred or scheduled merge starts; the
 //! outcome names the origins that merge, for the caller's pollers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::dm::error::PlanError;
 use crate::dm::names::{dm_name, dm_uuid, is_top_of_vg, lv_id_in_vg};
+use crate::dm::parallel::split_independent;
 use crate::dm::plan::{self, Op};
 use crate::dm::query::{by_uuid_index, lv_state_by};
 use crate::dm::state::{KernelDevice, LvKernelState};
 use crate::dm::target::Target;
+use crate::dm::tree::{family_of_device, family_root};
 use crate::metadata::model::{LvRole, Vg};
 use crate::metadata::store::VgHandle;
 
@@ -93,6 +95,63 @@ fn run_repairing(
     dm.run(ops)?;
     repaired.extend(r);
     Ok(())
+}
+
+/// A VG-wide plan with fewer independent groups than this runs as one
+/// transaction, as any other plan: threads would not pay.
+const MIN_PARALLEL_GROUPS: usize = 4;
+
+/// A group of a plan that failed (and was undone), with why.
+type FailedGroups = Vec<(Vec<Op>, OpsError)>;
+
+/// Runs a plan over many LV families (`vgchange -ay|-an`): its independent
+/// groups (`split_independent`: families share no device) at the same
+/// time, each its own transaction, when there are enough of them; else as
+/// one transaction (then a failure is the whole plan's, undone). Notes in
+/// `repaired` what the groups that succeeded repaired.
+fn run_families(
+    dm: &mut Dm,
+    vg: &Vg,
+    ops: &[Op],
+    before: &[KernelDevice],
+    repaired: &mut Vec<String>,
+) -> Result<(), FailedGroups> {
+    let groups = split_independent(ops, before, &|name| family_of_device(vg, name));
+    if groups.len() < MIN_PARALLEL_GROUPS {
+        return run_repairing(dm, vg, ops, before, repaired).map_err(|e| vec![(ops.to_vec(), e)]);
+    }
+    let results = dm.run_groups(&groups);
+    if results.iter().all(|r| r.is_ok()) {
+        // In the plan's order, as a serial run words them.
+        repaired.extend(repairs(vg, before, ops));
+        return Ok(());
+    }
+    let mut failed = Vec::new();
+    for (g, r) in groups.into_iter().zip(results) {
+        match r {
+            Ok(()) => repaired.extend(repairs(vg, before, &g)),
+            Err(e) => failed.push((g, e)),
+        }
+    }
+    Err(failed)
+}
+
+/// The families (root LV names) the failed groups touched; `None` when one
+/// touched a device of no known family (then every LV is to retry).
+fn failed_families(vg: &Vg, failed: &FailedGroups) -> Option<HashSet<String>> {
+    let mut out = HashSet::new();
+    for (ops, _) in failed {
+        for op in ops {
+            let mut names = vec![op.name()];
+            if let Op::Rename { from, .. } = op {
+                names.push(from);
+            }
+            for n in names {
+                out.insert(family_of_device(vg, n)?);
+            }
+        }
+    }
+    Some(out)
 }
 
 /// vgmknodes: the /dev nodes and links of the VG's devices made where
@@ -242,18 +301,32 @@ pub fn activate_vg(
             out.skipped.push(lv);
         }
     }
-    // All in one transaction; should it fail (and be undone), LV by LV, so
-    // that one LV's failure names that LV and the others still come up.
+    // One plan, its independent families run at the same time
+    // (`run_families`); the families of a group that failed (and was
+    // undone) are retried LV by LV, so that one LV's failure names that LV
+    // and the others still come up. A plan that cannot be made at all:
+    // every LV, LV by LV.
     let before = dm.list()?;
     let (plan, refused) = plan::plan_activate_many(&h.vg, &wanted, &pvs, &before);
-    let together = plan
-        .map_err(OpsError::from)
-        .and_then(|ops| run_repairing(dm, &h.vg, &ops, &before, &mut out.repaired));
-    if together.is_ok() {
+    let retry: Option<HashSet<String>> = match plan {
+        Err(_) => None,
+        Ok(ops) => match run_families(dm, &h.vg, &ops, &before, &mut out.repaired) {
+            Ok(()) => Some(HashSet::new()),
+            Err(failed) => failed_families(&h.vg, &failed),
+        },
+    };
+    if retry.as_ref().is_some_and(|r| r.is_empty()) {
         out.failed
             .extend(refused.into_iter().map(|(lv, e)| (lv, e.into())));
     } else {
-        for lv in wanted {
+        let refused: HashSet<String> = refused.into_iter().map(|(lv, _)| lv).collect();
+        let again = |lv: &String| {
+            refused.contains(lv)
+                || retry
+                    .as_ref()
+                    .is_none_or(|fams| family_root(&h.vg, lv).is_ok_and(|r| fams.contains(&r.name)))
+        };
+        for lv in wanted.into_iter().filter(again) {
             let before = dm.list()?;
             let step = plan::plan_activate(&h.vg, &lv, &pvs, &before)
                 .map_err(OpsError::from)
@@ -278,7 +351,13 @@ pub fn deactivate_vg(dm: &mut Dm, vg: &Vg) -> Result<Activated, OpsError> {
     let mut out = Activated::default();
     let before = dm.list()?;
     let ops = plan::plan_deactivate_vg(vg, &before)?;
-    run_repairing(dm, vg, &ops, &before, &mut out.repaired)?;
+    // The families that could go are gone even when one could not (as
+    // with LVM2); the first failure is the command's.
+    if let Err(failed) = run_families(dm, vg, &ops, &before, &mut out.repaired) {
+        if let Some((_, e)) = failed.into_iter().next() {
+            return Err(e);
+        }
+    }
     let devs = dm.list()?;
     out.repaired.extend(repair_nodes_in(dm, vg, &devs)?);
     out.active = active_count(vg, &devs);

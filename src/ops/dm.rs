@@ -83,18 +83,32 @@ impl Dm {
         &mut self,
         f: impl FnOnce(&mut dyn Kernel, &Nodes) -> Result<T, OpsError>,
     ) -> Result<T, OpsError> {
-        use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
-        let mut held = SigSet::empty();
-        for s in [Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT] {
-            held.add(s);
+        signals_held(|| f(self.kernel.as_mut(), &self.nodes))
+    }
+
+    /// Runs the independent groups of a plan that changes no metadata
+    /// (`dm::parallel::split_independent`), each as its own transaction,
+    /// several at a time (`PARALLEL_THREADS`), with interrupts held until
+    /// all have ended. Returns each group's outcome (a failed group was
+    /// undone); in test mode nothing runs.
+    pub fn run_groups(&mut self, groups: &[Vec<Op>]) -> Vec<Result<(), OpsError>> {
+        if self.test {
+            return groups.iter().map(|_| Ok(())).collect();
         }
-        let mut previous = SigSet::empty();
-        let blocked = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut previous)).is_ok();
-        let result = f(self.kernel.as_mut(), &self.nodes);
-        if blocked {
-            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+        for (i, g) in groups.iter().enumerate() {
+            log::debug!(
+                "device-mapper plan, group {i}:\n{}",
+                crate::dm::plan::format_plan(g)
+            );
         }
-        result
+        let threads = parallel_threads();
+        let (kernel, nodes) = (self.kernel.as_mut(), &self.nodes);
+        // Threads start with the mask of the thread that makes them: the
+        // workers hold the signals too.
+        signals_held(|| crate::dm::parallel::execute_groups(kernel, groups, nodes, threads))
+            .into_iter()
+            .map(|r| r.map_err(OpsError::from))
+            .collect()
     }
 
     /// Runs a plan that changes no metadata (activation, deactivation,
@@ -106,4 +120,35 @@ impl Dm {
         log::debug!("device-mapper plan:\n{}", crate::dm::plan::format_plan(ops));
         self.with_signals_held(|k, nodes| Ok(execute_with(k, ops, nodes)?))
     }
+}
+
+/// Threads (kernel handles) a VG-wide plan runs on at most. The waits
+/// overlap (an RCU grace period per removal, udev), so more threads than
+/// CPUs pay; each costs a /dev/mapper/control fd and a udev cookie.
+/// `RLVM_DM_THREADS` overrides it (1: one group after the other), for
+/// measurements.
+pub const PARALLEL_THREADS: usize = 8;
+
+fn parallel_threads() -> usize {
+    std::env::var("RLVM_DM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n >= 1)
+        .unwrap_or(PARALLEL_THREADS)
+}
+
+/// Runs `f` with SIGINT, SIGHUP and SIGQUIT held back (`Dm::with_signals_held`).
+fn signals_held<T>(f: impl FnOnce() -> T) -> T {
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+    let mut held = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT] {
+        held.add(s);
+    }
+    let mut previous = SigSet::empty();
+    let blocked = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut previous)).is_ok();
+    let result = f();
+    if blocked {
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+    }
+    result
 }

@@ -675,3 +675,87 @@ fn resize_kernel_failure_at_any_step_leaves_old_size_and_nothing_suspended() {
         "only {failures} of {steps} steps failed the resize"
     );
 }
+
+/// `setup`'s VG with five more LVs `l0`..`l4` (1 extent each on pv0), all
+/// down; `l2`'s extent lies beyond the end of its disk.
+fn many_families() -> (MemStorage, VgHandle, Dm, Fake) {
+    let (st, mut h, mut dm, fake) = setup();
+    activate::deactivate_vg(&mut dm, &h.vg).unwrap();
+    let pv0 = h.vg.pvs[0].key.clone();
+    for i in 0..5u64 {
+        let pe = if i == 2 { 100_000 } else { 8 + i };
+        h.vg.lvs
+            .push(lv(&format!("l{i}"), true, vec![linear(&pv0, pe, 1)]));
+    }
+    (st, h, dm, fake)
+}
+
+#[test]
+fn vg_activation_runs_families_apart_and_names_the_one_that_failed() {
+    let (st, h, mut dm, fake) = many_families();
+    fake.borrow_mut().calls.clear();
+    let a = activate::activate_vg(&mut dm, &st, &h, &Default::default(), false).unwrap();
+    let failed: Vec<&str> = a.failed.iter().map(|(lv, _)| lv.as_str()).collect();
+    assert_eq!(failed, ["l2"]);
+    assert!(
+        a.failed[0].1.to_string().contains("too small"),
+        "{}",
+        a.failed[0].1
+    );
+    let up = names(&dm);
+    for n in [
+        "vg-lv",
+        "vg-lv-real",
+        "vg-s1",
+        "vg-s1-cow",
+        "vg-s2",
+        "vg-l0",
+        "vg-l4",
+    ] {
+        assert!(up.contains(n), "{n} not up: {up:?}");
+    }
+    assert!(!up.contains("vg-l2"), "{up:?}");
+    nothing_suspended(&dm);
+    // The families that succeeded were not run again: l0 was created once.
+    let creates = fake
+        .borrow()
+        .calls
+        .iter()
+        .filter(|c| *c == "create vg-l0")
+        .count();
+    assert_eq!(creates, 1, "{:#?}", fake.borrow().calls);
+}
+
+#[test]
+fn vg_deactivation_takes_down_what_it_can_and_fails() {
+    let (st, mut h, mut dm, fake) = many_families();
+    // l2 on the disk this time: everything comes up.
+    if let SegmentKind::Striped { stripes, .. } = &mut h.vg.lvs.last_mut().unwrap().segments[0].kind
+    {
+        stripes[0].pe = 12;
+    }
+    let i = h.vg.lvs.iter().position(|l| l.name == "l2").unwrap();
+    if let SegmentKind::Striped { stripes, .. } = &mut h.vg.lvs[i].segments[0].kind {
+        stripes[0].pe = 13;
+    }
+    let a = activate::activate_vg(&mut dm, &st, &h, &Default::default(), false).unwrap();
+    assert!(a.failed.is_empty(), "{:?}", a.failed);
+    // The removal of l2 fails.
+    let before = dm.list().unwrap();
+    let ops = crate::dm::plan::plan_deactivate_vg(&h.vg, &before).unwrap();
+    let groups = crate::dm::parallel::split_independent(&ops, &before, &|n| {
+        crate::dm::tree::family_of_device(&h.vg, n)
+    });
+    let mut at = fake.borrow().calls.len();
+    for g in &groups {
+        if g.iter().any(|o| o.name() == "vg-l2") {
+            break;
+        }
+        at += g.len();
+    }
+    fake.borrow_mut().fail_at = HashSet::from([at]);
+    let e = activate::deactivate_vg(&mut dm, &h.vg).unwrap_err();
+    assert!(e.to_string().contains("injected"), "{e}");
+    assert_eq!(names(&dm), HashSet::from(["vg-l2".to_string()]));
+    nothing_suspended(&dm);
+}

@@ -1,10 +1,14 @@
 #!/bin/sh
-# vm: disks=3 size=64M timeout=240
+# vm: disks=3 size=64M timeout=480
 # rlvm and real LVM2 activate the same VG identically: after `rlvm vgchange -ay` and after
 # `lvm vgchange -ay` the kernel holds the same devices (names, UUIDs) with the same tables
 # (major:minor numbers normalised to device names), and the same /dev links. Each tool
 # deactivates cleanly what the other activated. The VG has a hyphenated name, a hyphenated
 # LV, a snapshot with its origin and a striped LV.
+# Then a VG of 41 LVs (5 with a snapshot): rlvm's vgchange -ay, which runs independent LV
+# families on several threads, gives the state of a serial run (RLVM_DM_THREADS=1) and of
+# LVM2's; vgchange -an removes everything; an LV the kernel refuses (its extents beyond the
+# end of a shrunk PV) fails alone: the others come up, nothing is left suspended or loaded.
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -135,4 +139,77 @@ state "$SCRATCH/rlvm2.state"
 expect_same "rlvm activates an LVM2-made VG differently" "$SCRATCH/lvm2.state" "$SCRATCH/rlvm2.state"
 run lvm vgchange -an "$vg"
 expect_eq "dm devices at the end" "$(dm_devices)" ""
+
+step "a VG of 41 LVs, 5 with a snapshot: threads, one thread and LVM2 activate it alike"
+d3=$(disk 3)
+vg=par
+# A second PV on a loop device (seen through an lvm.conf that accepts loop devices, as in
+# 13-failure.sh), shrunk below the end of LV tail later.
+mkdir -p "$SCRATCH/etc"
+sed 's/"a|^\/dev\/vd|", /"a|^\/dev\/vd|", "a|^\/dev\/loop|", /' /etc/lvm/lvm.conf >"$SCRATCH/etc/lvm.conf"
+grep -q 'a|^/dev/loop|' "$SCRATCH/etc/lvm.conf" || fail "could not widen the filter: $(grep filter /etc/lvm/lvm.conf)"
+export LVM_SYSTEM_DIR="$SCRATCH/etc"
+img="$SCRATCH/pv.img"
+truncate -s 8M "$img"
+loop=$(losetup -f)
+run losetup "$loop" "$img"
+run rlvm pvcreate -y "$d3" "$loop"
+run rlvm vgcreate -s 1m "$vg" "$d3" "$loop"
+i=0
+while [ $i -lt 40 ]; do
+    rlvm lvcreate -an -Zn -L 1m -n "l$i" "$vg" "$d3" >/dev/null || fail "lvcreate l$i"
+    i=$((i + 1))
+done
+run rlvm lvcreate -an -Zn -L 2m -n tail "$vg" "$loop"
+run rlvm vgchange -ay "$vg"
+for i in 1 9 17 25 33; do
+    rlvm lvcreate -s -L 2m -n "s$i" "$vg/l$i" "$d3" >/dev/null || fail "lvcreate -s l$i"
+done
+run rlvm vgchange -an "$vg"
+expect_eq "dm devices after rlvm vgchange -an of $vg" "$(dm_devices)" ""
+run env RLVM_DM_THREADS=1 rlvm vgchange -ay "$vg"
+state "$SCRATCH/serial.state"
+expect_eq "dm devices of $vg (41 LVs, 5 snapshots with -real and -cow)" \
+    "$(dm_devices | wc -l)" 56
+run rlvm vgchange -an "$vg"
+expect_eq "dm devices after rlvm vgchange -an of $vg" "$(dm_devices)" ""
+run rlvm vgchange -ay "$vg"
+state "$SCRATCH/threads.state"
+expect_same "threads activate $vg differently from one thread" \
+    "$SCRATCH/serial.state" "$SCRATCH/threads.state"
+run lvm vgchange -an "$vg"
+expect_eq "dm devices after lvm vgchange -an" "$(dm_devices)" ""
+run lvm vgchange -ay "$vg"
+state "$SCRATCH/lvm-par.state"
+expect_same "rlvm (threads) and LVM2 activate $vg differently" \
+    "$SCRATCH/threads.state" "$SCRATCH/lvm-par.state"
+run rlvm vgchange -an "$vg"
+expect_eq "dm devices after rlvm vgchange -an of LVM2's $vg" "$(dm_devices)" ""
+[ ! -e "/dev/$vg" ] || [ -z "$(ls "/dev/$vg")" ] || fail "/dev/$vg still has: $(ls -l "/dev/$vg")"
+
+step "the kernel refuses one LV of $vg: it fails alone, nothing is left suspended"
+# tail's extents (1 MiB pe_start, then 2 MiB) now end beyond the loop device.
+run losetup -d "$loop"
+truncate -s 2M "$img"
+run losetup "$loop" "$img"
+try() {
+    echo "+ $*"
+    RC=0
+    OUT=$("$@" 2>&1) || RC=$?
+    [ -z "$OUT" ] || echo "$OUT"
+    echo "  (rc=$RC)"
+}
+try rlvm vgchange -ay "$vg"
+expect_eq "exit status of vgchange -ay with tail refused" "$RC" 5
+expect_eq "dm devices up (all but tail)" "$(dm_devices | wc -l)" 55
+dm_devices | grep -q "^$vg-tail\$" && fail "$vg-tail was left in the kernel"
+dmsetup info -c --noheadings --separator ' ' -o name,attr
+dmsetup info -c --noheadings --separator ' ' -o name,attr |
+    awk '$2 ~ /s|I/ {print; bad = 1} END {exit bad}' || fail "a device was left suspended or with an inactive table"
+for i in 0 17 39; do
+    [ -b "/dev/$vg/l$i" ] || fail "/dev/$vg/l$i missing after the partial activation"
+done
+run rlvm vgchange -an "$vg"
+expect_eq "dm devices at the end" "$(dm_devices)" ""
+run losetup -d "$loop"
 step "rlvm and LVM2 activate identically"
