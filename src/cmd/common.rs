@@ -457,6 +457,9 @@ impl Ctx {
     /// commit came since and LVs are not scanned (an activation may add
     /// them): what a command reads under a VG's lock after it picked the VG.
     fn rescan(&self) -> Result<Scan, CmdError> {
+        // No enumeration here: nothing remembered from an earlier one is
+        // used (the kernel may have changed since).
+        scan::forget_dm_uuids();
         let known = self.devices.borrow().clone();
         match known {
             Some(devs) if !self.conf.scan_lvs() => self.scan_devices(devs),
@@ -476,11 +479,9 @@ impl Ctx {
         if !result.vg_names().is_empty() {
             self.conf.note_vgs_seen();
         }
-        for w in result
-            .warnings
-            .iter()
-            .chain(&self.device_mismatches(&result))
-        {
+        let mismatches = self.device_mismatches(&result);
+        scan::forget_dm_uuids();
+        for w in result.warnings.iter().chain(&mismatches) {
             if self.warned.borrow_mut().insert(w.clone()) {
                 self.warn(w);
             }
@@ -509,7 +510,15 @@ impl Ctx {
             .map(|v| (v.name.clone(), v.id.as_raw_str().to_string()))
             .collect();
         for (name, id) in ids {
-            let used = scan::devices_used_by_vg(&self.conf, &id);
+            // The VG's PVs as the scan found them (no copy of the VG's
+            // metadata is loaded for a VG whose LVs sit on them).
+            let pvs: Vec<(u32, u32)> = found
+                .pvs
+                .iter()
+                .filter(|p| p.vg().is_some_and(|v| v.name == name))
+                .filter_map(|p| devno(&p.path))
+                .collect();
+            let used = scan::devices_used_by_vg(&self.conf, &id, &pvs);
             if used.is_empty() {
                 continue;
             }

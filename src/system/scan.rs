@@ -377,47 +377,134 @@ pub struct UsedDev {
     pub name: String,
 }
 
-/// The devices VG `vgid`'s active LVs use in the kernel: the slaves of
-/// every dm device whose UUID is `LVM-<vgid><lvid>[-layer]`, other than
-/// layers of the same VG (LVM2's `_index_dev_by_vgid_and_lvid` in
-/// dev-cache.c, read from the holders' side).
-pub fn devices_used_by_vg(conf: &LvmConf, vgid: &str) -> Vec<UsedDev> {
-    used_by_vg_in(conf, Path::new("/sys"), vgid)
+/// The devices VG `vgid`'s active LVs use in the kernel, other than its
+/// PVs (`pvs`, device numbers) and its own layers, with every device such
+/// an LV uses (PVs too): what LVM2's "Device mismatch" warning names
+/// (`_index_dev_by_vgid_and_lvid` in dev-cache.c indexes the same
+/// relation from the holders' side). Empty when every active LV of the VG
+/// sits on the VG's PVs.
+pub fn devices_used_by_vg(conf: &LvmConf, vgid: &str, pvs: &[(u32, u32)]) -> Vec<UsedDev> {
+    used_by_vg_in(conf, Path::new("/sys"), vgid, pvs)
 }
 
-fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str) -> Vec<UsedDev> {
-    let prefix = format!("LVM-{vgid}");
-    let block = sysfs.join("class/block");
+// Every dm device's UUID as the last enumeration (on this thread) read
+// it, until `forget_dm_uuids`: the mismatch check right after a scan
+// reads no UUID twice (1000 active LVs: 3000 system calls).
+/// (sysfs root, every dm device's (kname, UUID)).
+type DmUuids = Option<(PathBuf, Vec<(String, String)>)>;
+
+thread_local! {
+    static DM_UUIDS: std::cell::RefCell<DmUuids> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn remember_dm_uuids(sysfs: &Path, uuids: Vec<(String, String)>) {
+    DM_UUIDS.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), uuids)));
+}
+
+/// Drops what the last enumeration remembered: the kernel may change
+/// after it (the caller's scan and its checks are over).
+pub fn forget_dm_uuids() {
+    DM_UUIDS.with(|m| *m.borrow_mut() = None);
+}
+
+/// (kname, UUID) of every dm device: remembered, or read from sysfs.
+fn dm_uuids(sysfs: &Path) -> Vec<(String, String)> {
+    let remembered = DM_UUIDS.with(|m| {
+        m.borrow()
+            .as_ref()
+            .filter(|(root, _)| root == sysfs)
+            .map(|(_, list)| list.clone())
+    });
+    if let Some(list) = remembered {
+        return list;
+    }
     let Ok(rd) = std::fs::read_dir(sysfs.join("block")) else {
         return Vec::new();
+    };
+    rd.filter_map(Result::ok)
+        .filter_map(|e| {
+            let kname = e.file_name().into_string().ok()?;
+            let uuid = read_dm(&kname, &e.path(), "uuid")?;
+            Some((kname, uuid))
+        })
+        .collect()
+}
+
+fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str, pvs: &[(u32, u32)]) -> Vec<UsedDev> {
+    let prefix = format!("LVM-{vgid}");
+    let block = sysfs.join("class/block");
+    let uuids = dm_uuids(sysfs);
+    let own: HashMap<&str, &str> = uuids
+        .iter()
+        .filter(|(_, u)| u.starts_with(&prefix))
+        .map(|(k, u)| (k.as_str(), u.as_str()))
+        .collect();
+    if own.is_empty() {
+        return Vec::new();
+    }
+    // The VG's devices that use something else than a PV or each other:
+    // found from the other side, the holders of every other device (a
+    // handful: disks, partitions, loops, foreign dm devices), not the
+    // slaves of each of a thousand LV devices. Other VGs' LVs are looked
+    // at only with devices/scan_lvs (else none can be a PV here).
+    let other_lv =
+        |k: &str| !conf.scan_lvs() && uuids.iter().any(|(n, u)| n == k && u.starts_with("LVM-"));
+    let suspects: Vec<&str> = match std::fs::read_dir(&block) {
+        Ok(rd) => {
+            let mut found = std::collections::BTreeSet::new();
+            for e in rd.filter_map(Result::ok) {
+                let Ok(kname) = e.file_name().into_string() else {
+                    continue;
+                };
+                if own.contains_key(kname.as_str()) || other_lv(&kname) {
+                    continue;
+                }
+                let dir = block.join(&kname);
+                let devt = read_sys(&dir, "dev").and_then(|d| parse_devt(&d));
+                if devt.is_some_and(|d| pvs.contains(&d)) {
+                    continue;
+                }
+                let Ok(holders) = std::fs::read_dir(dir.join("holders")) else {
+                    continue;
+                };
+                for h in holders.filter_map(Result::ok) {
+                    if let Some((k, _)) =
+                        own.get_key_value(h.file_name().to_string_lossy().as_ref())
+                    {
+                        found.insert(*k);
+                    }
+                }
+            }
+            found.into_iter().collect()
+        }
+        // No class/block: every device of the VG is looked at.
+        Err(_) => own.keys().copied().collect(),
     };
     let mut out = Vec::new();
     // What a slave is, read once per slave: the LVs of a VG mostly sit
     // on the same few PVs (100 LVs on one disk: 3 sysfs reads, not 300).
     let mut slaves_seen: HashMap<String, Option<(u32, u32, String)>> = HashMap::new();
-    for e in rd.filter_map(Result::ok) {
-        let dir = e.path();
-        let Some(uuid) = read_dm(&e.file_name().to_string_lossy(), &dir, "uuid") else {
-            continue;
-        };
+    for kname in suspects {
+        let uuid = own[kname];
         let Some(lvid) = uuid.strip_prefix(&prefix).and_then(|rest| rest.get(..32)) else {
             continue;
         };
-        let Ok(slaves) = std::fs::read_dir(dir.join("slaves")) else {
+        let Ok(slaves) = std::fs::read_dir(sysfs.join("block").join(kname).join("slaves")) else {
             continue;
         };
         for s in slaves.filter_map(Result::ok) {
-            let kname = s.file_name().to_string_lossy().into_owned();
-            let slave = slaves_seen.entry(kname.clone()).or_insert_with(|| {
-                let sdir = block.join(&kname);
+            let skname = s.file_name().to_string_lossy().into_owned();
+            let slave = slaves_seen.entry(skname.clone()).or_insert_with(|| {
                 // A layer of the same VG is not a device the VG uses.
-                if read_dm(&kname, &sdir, "uuid").is_some_and(|u| u.starts_with(&prefix)) {
+                if own.contains_key(skname.as_str()) {
                     return None;
                 }
+                let sdir = block.join(&skname);
                 let (major, minor) = read_sys(&sdir, "dev").and_then(|d| parse_devt(&d))?;
-                let name = match read_dm(&kname, &sdir, "name") {
+                let name = match read_dm(&skname, &sdir, "name") {
                     Some(n) => conf.dev_dir().join("mapper").join(n),
-                    None => conf.dev_dir().join(&kname),
+                    None => conf.dev_dir().join(&skname),
                 };
                 Some((major, minor, name.display().to_string()))
             });
@@ -607,9 +694,13 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
         .collect();
     names.sort();
     let mut out = Vec::new();
+    let mut uuids = Vec::new();
     for name in names {
         let dir = block.join(&name);
         let dm_uuid = read_dm(&name, &dir, "uuid");
+        if let Some(u) = &dm_uuid {
+            uuids.push((name.clone(), u.clone()));
+        }
         if let (Some(u), Some(scan_lvs)) = (&dm_uuid, skip_lvs) {
             if lv_excluded(u, scan_lvs) {
                 continue;
@@ -653,6 +744,7 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
         out.push(disk);
         out.extend(parts);
     }
+    remember_dm_uuids(&roots.sysfs, uuids);
     Ok(out)
 }
 
@@ -935,7 +1027,13 @@ mod tests {
             &format!("LVM-{vgid}{lvid2}"),
             &["sdb"],
         );
-        let used = used_by_vg_in(&f.conf(&[]), &sys, &vgid);
+        // The kernel links each slave's holders back.
+        for h in ["dm-5", "dm-7"] {
+            fs::create_dir_all(sys.join("block/sdb/holders").join(h)).unwrap();
+        }
+        fs::create_dir_all(sys.join("block/dm-5/holders/dm-6")).unwrap();
+        // sdb is not a PV of the VG: both LVs use a device that is not.
+        let used = used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]);
         assert_eq!(used.len(), 2, "{used:?}");
         let mut lvids: Vec<&str> = used.iter().map(|u| u.lvid.as_str()).collect();
         lvids.sort();
@@ -944,7 +1042,17 @@ mod tests {
             assert_eq!((u.major, u.minor), (8, 16));
             assert!(u.name.ends_with("/dev/sdb"), "{}", u.name);
         }
-        assert!(used_by_vg_in(&f.conf(&[]), &sys, &"w".repeat(32)).is_empty());
+        assert!(used_by_vg_in(&f.conf(&[]), &sys, &"w".repeat(32), &[]).is_empty());
+        // sdb is the VG's PV: nothing to report, and no slave is read.
+        assert!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 16)]).is_empty());
+        // What an enumeration remembered is what the check uses (a
+        // device it did not see is not looked at), until forgotten.
+        remember_dm_uuids(&sys, vec![("dm-7".into(), format!("LVM-{vgid}{lvid2}"))]);
+        let used = used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]);
+        assert_eq!(used.len(), 1, "{used:?}");
+        assert_eq!(used[0].lvid, lvid2);
+        forget_dm_uuids();
+        assert_eq!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).len(), 2);
     }
 
     #[test]
