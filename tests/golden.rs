@@ -113,7 +113,7 @@ fn check_case(dir: &Path) {
                 state: LvKernelState::default(),
                 pv_devices: &h.pv_paths,
                 kernel_device: None,
-                kernel_read_ahead: None,
+                kernel_read_ahead: Default::default(),
             })
             .collect();
     let ours: Value =

@@ -78,7 +78,7 @@ pub fn lv_records<'a>(
                 state: facts.state,
                 pv_devices: devs,
                 kernel_device: facts.device,
-                kernel_read_ahead: facts.read_ahead,
+                kernel_read_ahead: crate::report::KernelReadAhead::of(facts.device),
             });
         }
     }

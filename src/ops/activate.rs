@@ -500,8 +500,6 @@ pub struct LvFacts {
     pub state: LvKernelState,
     /// (major, minor) of the LV's own device.
     pub device: Option<(u32, u32)>,
-    /// Read-ahead the kernel uses, in sectors.
-    pub read_ahead: Option<u64>,
 }
 
 /// The kernel's view of every LV in the VG (the kernel's devices are
@@ -521,11 +519,7 @@ pub fn lv_facts(dm: Option<&Dm>, vg: &Vg) -> BTreeMap<String, LvFacts> {
                     let state = lv_state_by(dm.kernel(), &find, vg, &lv.name);
                     let uuid = dm_uuid(&vg.id, &lv.id, None);
                     let device = find(&uuid).map(|d| (d.dev.major, d.dev.minor));
-                    LvFacts {
-                        state,
-                        device,
-                        read_ahead: device.and_then(kernel_read_ahead),
-                    }
+                    LvFacts { state, device }
                 }
                 _ => LvFacts::default(),
             };
@@ -575,17 +569,4 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
         }
     }
     failed
-}
-
-/// The read-ahead the kernel uses for a device, in sectors (what
-/// lvdisplay's "currently set to" shows), from sysfs.
-fn kernel_read_ahead((major, minor): (u32, u32)) -> Option<u64> {
-    use std::io::Read;
-    // One open, one read, one close (an attribute comes whole in the first
-    // read): this runs for every active LV of a report.
-    let path = format!("/sys/dev/block/{major}:{minor}/queue/read_ahead_kb");
-    let mut buf = [0u8; 64];
-    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
-    let kb: u64 = std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()?;
-    Some(kb * 2)
 }

@@ -148,7 +148,7 @@ pub fn lvdisplay(records: &[LvRecord<'_>], all: bool, units: Units) -> String {
             None => p("Read ahead sectors     auto".into()),
             Some(ra) => p(format!("Read ahead sectors     {ra}")),
         }
-        if let (true, Some(kra)) = (inkernel, r.kernel_read_ahead) {
+        if let (true, Some(kra)) = (inkernel, r.kernel_read_ahead.get()) {
             if Some(kra) != lv.read_ahead {
                 p(format!("- currently set to     {kra}"));
             }

@@ -169,7 +169,7 @@ pub fn lv_records<'a>(vg: &'a Vg, devs: &'a BTreeMap<String, String>) -> Vec<LvR
             state: Default::default(), // known = false: no device-mapper
             pv_devices: devs,
             kernel_device: None,
-            kernel_read_ahead: None,
+            kernel_read_ahead: Default::default(),
         })
         .collect()
 }

@@ -677,7 +677,7 @@ mod tests {
                 },
                 pv_devices: &devs,
                 kernel_device: None,
-                kernel_read_ahead: None,
+                kernel_read_ahead: Default::default(),
             })
             .collect();
         let out = report_lvs(&records, &ReportOptions::default()).unwrap();

@@ -85,7 +85,34 @@ pub struct LvRecord<'a> {
     /// Kernel major:minor of the LV's device when active.
     pub kernel_device: Option<(u32, u32)>,
     /// Read-ahead in sectors the kernel uses, when active.
-    pub kernel_read_ahead: Option<u64>,
+    pub kernel_read_ahead: KernelReadAhead,
+}
+
+/// The read-ahead (sectors) the kernel uses for an LV's device: read from
+/// sysfs the first time a report shows it, not for every active LV of
+/// every report (1000 active LVs: 3000 system calls for `lvs` that shows
+/// no read-ahead).
+#[derive(Clone, Debug, Default)]
+pub struct KernelReadAhead {
+    device: Option<(u32, u32)>,
+    value: std::cell::OnceCell<Option<u64>>,
+}
+
+impl KernelReadAhead {
+    /// That of the device `major:minor` (none: not active).
+    pub fn of(device: Option<(u32, u32)>) -> KernelReadAhead {
+        KernelReadAhead {
+            device,
+            value: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> Option<u64> {
+        *self.value.get_or_init(|| {
+            self.device
+                .and_then(|(major, minor)| crate::system::scan::kernel_read_ahead(major, minor))
+        })
+    }
 }
 
 /// Free space LVM2 reports for a metadata area (`pv_mda_free`,

@@ -300,7 +300,7 @@ pub fn lv_value_with<'a>(
         "lv_modules" => s(lv_modules(lv, facts).join(",")),
         "lv_kernel_major" => n(kdev.map(|d| d.0 as i64).unwrap_or(-1)),
         "lv_kernel_minor" => n(kdev.map(|d| d.1 as i64).unwrap_or(-1)),
-        "lv_kernel_read_ahead" => match (active, r.kernel_read_ahead) {
+        "lv_kernel_read_ahead" => match (active, r.kernel_read_ahead.get()) {
             (true, Some(ra)) => f.size(ra),
             _ => n(-1),
         },

@@ -522,6 +522,15 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str, pvs: &[(u32, u32)]) -
     out
 }
 
+/// The read-ahead the kernel uses for block device `major:minor`, in
+/// sectors (what `lvs -o lv_kernel_read_ahead` and lvdisplay's
+/// "currently set to" show), from sysfs.
+pub fn kernel_read_ahead(major: u32, minor: u32) -> Option<u64> {
+    let dir = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
+    let kb: u64 = read_sys(&dir, "queue/read_ahead_kb")?.parse().ok()?;
+    Some(kb * 2)
+}
+
 /// A sysfs attribute, trimmed; `None` if absent or empty. One open and
 /// one read: an attribute is shown whole by the first read (at most a
 /// page), so neither a stat to size a buffer nor a read of the end is
