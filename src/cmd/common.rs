@@ -449,6 +449,11 @@ impl Ctx {
 
     /// Scans every device the configuration lets LVM see.
     pub fn scan(&self) -> Result<Scan, CmdError> {
+        // Which dm devices are LVs, from one ioctl instead of a sysfs read
+        // per device.
+        if let Some(uuids) = crate::dm::kernel::list_knames_and_uuids() {
+            scan::seed_dm_uuids(uuids);
+        }
         let devs = scan::candidate_devices(&self.conf).map_err(failed)?;
         self.scan_devices(devs)
     }

@@ -64,6 +64,26 @@ fn dm_name(name: &str) -> Result<&DmName, KernelError> {
     DmName::new(name).map_err(|e| failed("name", name, e))
 }
 
+/// Every dm device's kernel name (`dm-<minor>`) and UUID, in one
+/// DM_LIST_DEVICES on a control fd of its own: what the device scan needs
+/// to know which devices are LVs (`system::scan::seed_dm_uuids`). `None`
+/// when device-mapper cannot be asked or the kernel returns no UUIDs.
+pub fn list_knames_and_uuids() -> Option<std::collections::HashMap<String, Option<String>>> {
+    let control = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_CLOEXEC)
+        .open("/dev/mapper/control")
+        .ok()?;
+    let listed = super::ioctl::list_devices(control.as_raw_fd()).ok()??;
+    Some(
+        listed
+            .into_iter()
+            .map(|(_, dev, uuid)| (format!("dm-{}", nix::sys::stat::minor(dev)), uuid))
+            .collect(),
+    )
+}
+
 impl DmKernel {
     /// Open /dev/mapper/control. `Unavailable` when the kernel has no
     /// device-mapper (or we may not use it).

@@ -398,6 +398,26 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// (sysfs root, dm kernel name → UUID) handed to the next enumeration.
+type Seeded = Option<(PathBuf, HashMap<String, Option<String>>)>;
+
+thread_local! {
+    static SEEDED: std::cell::RefCell<Seeded> = const { std::cell::RefCell::new(None) };
+}
+
+/// Every dm device's UUID (`None`: it has none) by kernel name
+/// (`dm-<minor>`), as the caller just listed them (one DM_LIST_DEVICES):
+/// the next enumeration of /sys on this thread takes them instead of
+/// reading each device's `dm/uuid` (1000 active LVs: 3000 system calls).
+/// A device it does not hold (created since) is read from sysfs.
+pub fn seed_dm_uuids(uuids: HashMap<String, Option<String>>) {
+    seed_dm_uuids_for(Path::new("/sys"), uuids);
+}
+
+fn seed_dm_uuids_for(sysfs: &Path, uuids: HashMap<String, Option<String>>) {
+    SEEDED.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), uuids)));
+}
+
 fn remember_dm_uuids(sysfs: &Path, uuids: Vec<(String, String)>) {
     DM_UUIDS.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), uuids)));
 }
@@ -704,9 +724,17 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
     names.sort();
     let mut out = Vec::new();
     let mut uuids = Vec::new();
+    // Seeded UUIDs are used once, for the root they were listed for.
+    let seeded = SEEDED
+        .with(|m| m.borrow_mut().take())
+        .filter(|(root, _)| *root == roots.sysfs)
+        .map(|(_, uuids)| uuids);
     for name in names {
         let dir = block.join(&name);
-        let dm_uuid = read_dm(&name, &dir, "uuid");
+        let dm_uuid = match seeded.as_ref().and_then(|s| s.get(&name)) {
+            Some(known) => known.clone(),
+            None => read_dm(&name, &dir, "uuid"),
+        };
         if let Some(u) = &dm_uuid {
             uuids.push((name.clone(), u.clone()));
         }
@@ -948,6 +976,34 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink("../../sdb", f.root.join("dev/disk/by-id/wwn-0x5000")).unwrap();
         f
+    }
+
+    /// UUIDs the caller listed (one ioctl) replace the sysfs reads of the
+    /// next enumeration, once; a device they lack is read from sysfs.
+    #[test]
+    fn seeded_dm_uuids_are_used_once() {
+        let f = standard();
+        let seed = |uuids: &[(&str, Option<&str>)]| {
+            seed_dm_uuids_for(
+                &f.roots().sysfs,
+                uuids
+                    .iter()
+                    .map(|(k, u)| (k.to_string(), u.map(str::to_string)))
+                    .collect(),
+            )
+        };
+        // dm-1 (luks) said to be an LV: left out; dm-0 not in the seed:
+        // read, an LV, left out as before.
+        seed(&[
+            ("dm-1", Some(&format!("LVM-{}", "b".repeat(64)))),
+            ("dm-2", None),
+        ]);
+        assert_eq!(f.scan(&[]), vec!["dev/loop0", "dev/sda1", "dev/sdb"]);
+        // Used once: the next scan reads sysfs again.
+        assert_eq!(
+            f.scan(&[]),
+            vec!["dev/loop0", "dev/sda1", "dev/sdb", "dev/mapper/luks"]
+        );
     }
 
     #[test]
