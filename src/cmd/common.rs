@@ -720,12 +720,33 @@ impl Ctx {
         let h = Hints::default();
         let settings = self.hint_settings(paths);
         let plan = h.plan(&settings);
-        let found = self.read_devices(paths);
+        let mut found = self.read_devices(paths);
         match plan {
             hints::Plan::Use(list) => {
+                let hinted = |p: &str| list.iter().any(|h| h.path == p);
+                // LVM2 reads only the hinted devices: a copy of a hinted PV
+                // on a device the hints do not name (dd skirts hint
+                // tracking) is never seen, so the hinted device is the PV,
+                // whatever the scan order, and no duplicate is reported.
+                let unseen: Vec<&str> = found
+                    .duplicates
+                    .iter()
+                    .filter_map(|d| match (hinted(&d.used), hinted(&d.unused)) {
+                        (false, true) => Some(d.used.as_str()),
+                        (true, false) => Some(d.unused.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                if !unseen.is_empty() {
+                    let seen: Vec<String> = paths
+                        .iter()
+                        .filter(|p| !unseen.contains(&p.as_str()))
+                        .cloned()
+                        .collect();
+                    found = self.read_devices(&seen);
+                }
                 // Duplicates LVM2 would have seen reading only the hinted
                 // devices.
-                let hinted = |p: &str| list.iter().any(|h| h.path == p);
                 let dups = found
                     .duplicates
                     .iter()
