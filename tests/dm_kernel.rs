@@ -369,6 +369,10 @@ fn snapshot_stack_tables_and_removal() {
         let fast = k.list_wanted(pick).unwrap();
         let slow = wanted_with_holders(k.list().unwrap(), pick);
         assert_eq!(fast, slow, "{:?} vs {:?}", names(&fast), names(&slow));
+        // Without holders: exactly the picked devices.
+        let mut picked = k.list().unwrap();
+        picked.retain(|d| pick(&d.name, d.uuid.as_deref()));
+        assert_eq!(k.list_picked(pick).unwrap(), picked);
     }
     let fast = names(&k.list_wanted(&|n, u| interest.wants(n, u)).unwrap());
     for n in [

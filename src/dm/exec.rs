@@ -155,6 +155,16 @@ pub trait Kernel {
     ) -> Result<Vec<KernelDevice>, KernelError> {
         Ok(wanted_with_holders(self.list()?, want))
     }
+    /// `list`, but only the devices `want` picks, without the devices
+    /// using them: what a report of one VG's LVs asks about.
+    fn list_picked(
+        &self,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<KernelDevice>, KernelError> {
+        let mut all = self.list()?;
+        all.retain(|d| want(&d.name, d.uuid.as_deref()));
+        Ok(all)
+    }
     /// One device, or `None` if it does not exist.
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError>;
     /// INFO status of the live table: `(start, length, type, status)`.

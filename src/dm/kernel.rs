@@ -85,6 +85,80 @@ pub fn list_knames_and_uuids() -> Option<std::collections::HashMap<String, Optio
 }
 
 impl DmKernel {
+    /// One DM_LIST_DEVICES with UUIDs, the devices `want` picks and, with
+    /// `holders`, those using them (from sysfs `/sys/dev/block/M:m/holders`,
+    /// where the kernel links every device a table uses), then a table
+    /// query for each kept device only. Without UUIDs in the listing
+    /// (kernel < 5.13) or without sysfs, from the full listing.
+    fn list_listed(
+        &self,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+        holders: bool,
+    ) -> Result<Vec<KernelDevice>, KernelError> {
+        let full = || {
+            let mut all = self.list()?;
+            if holders {
+                return Ok(super::exec::wanted_with_holders(all, want));
+            }
+            all.retain(|d| want(&d.name, d.uuid.as_deref()));
+            Ok(all)
+        };
+        let listed = match super::ioctl::list_devices(self.dm.file().as_raw_fd()) {
+            Ok(Some(l)) => l,
+            Ok(None) | Err(_) => return full(),
+        };
+        let num = |dev: u64| {
+            DevNum::new(
+                nix::sys::stat::major(dev) as u32,
+                nix::sys::stat::minor(dev) as u32,
+            )
+        };
+        let by_num: std::collections::HashMap<DevNum, usize> = listed
+            .iter()
+            .enumerate()
+            .map(|(i, (_, dev, _))| (num(*dev), i))
+            .collect();
+        let mut keep: Vec<bool> = listed
+            .iter()
+            .map(|(name, _, uuid)| want(name, uuid.as_deref()))
+            .collect();
+        // Without `holders` nothing is followed.
+        let mut todo: Vec<usize> = (0..listed.len()).filter(|&i| holders && keep[i]).collect();
+        while let Some(i) = todo.pop() {
+            let d = num(listed[i].1);
+            let dir = format!("/sys/dev/block/{}:{}/holders", d.major, d.minor);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return full();
+            };
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let Some(minor) = name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("dm-"))
+                    .and_then(|m| m.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                if let Some(&j) = by_num.get(&DevNum::new(d.major, minor)) {
+                    if !keep[j] {
+                        keep[j] = true;
+                        todo.push(j);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for ((name, _, _), k) in listed.iter().zip(keep) {
+            // A device may vanish between the list and the query.
+            if k {
+                if let Some(d) = self.device(name)? {
+                    out.push(d);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Open /dev/mapper/control. `Unavailable` when the kernel has no
     /// device-mapper (or we may not use it).
     pub fn open(udev_rules: bool) -> Result<DmKernel, KernelError> {
@@ -347,69 +421,22 @@ impl Kernel for DmKernel {
         Ok(out)
     }
 
-    /// One DM_LIST_DEVICES with UUIDs, the holders of the picked devices
-    /// from sysfs (`/sys/dev/block/M:m/holders`, where the kernel links
-    /// every device a table uses), then a table query for each kept
-    /// device only. Without UUIDs in the listing (kernel < 5.13) or
-    /// without sysfs, from the full listing.
+    /// One DM_LIST_DEVICES with UUIDs, the picked devices and those
+    /// using them, then a table query for each (`list_listed`).
     fn list_wanted(
         &self,
         want: &dyn Fn(&str, Option<&str>) -> bool,
     ) -> Result<Vec<KernelDevice>, KernelError> {
-        let full = || Ok(super::exec::wanted_with_holders(self.list()?, want));
-        let listed = match super::ioctl::list_devices(self.dm.file().as_raw_fd()) {
-            Ok(Some(l)) => l,
-            Ok(None) | Err(_) => return full(),
-        };
-        let num = |dev: u64| {
-            DevNum::new(
-                nix::sys::stat::major(dev) as u32,
-                nix::sys::stat::minor(dev) as u32,
-            )
-        };
-        let by_num: std::collections::HashMap<DevNum, usize> = listed
-            .iter()
-            .enumerate()
-            .map(|(i, (_, dev, _))| (num(*dev), i))
-            .collect();
-        let mut keep: Vec<bool> = listed
-            .iter()
-            .map(|(name, _, uuid)| want(name, uuid.as_deref()))
-            .collect();
-        let mut todo: Vec<usize> = (0..listed.len()).filter(|&i| keep[i]).collect();
-        while let Some(i) = todo.pop() {
-            let d = num(listed[i].1);
-            let dir = format!("/sys/dev/block/{}:{}/holders", d.major, d.minor);
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                return full();
-            };
-            for e in entries.flatten() {
-                let name = e.file_name();
-                let Some(minor) = name
-                    .to_str()
-                    .and_then(|n| n.strip_prefix("dm-"))
-                    .and_then(|m| m.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                if let Some(&j) = by_num.get(&DevNum::new(d.major, minor)) {
-                    if !keep[j] {
-                        keep[j] = true;
-                        todo.push(j);
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        for ((name, _, _), k) in listed.iter().zip(keep) {
-            // A device may vanish between the list and the query.
-            if k {
-                if let Some(d) = self.device(name)? {
-                    out.push(d);
-                }
-            }
-        }
-        Ok(out)
+        self.list_listed(want, true)
+    }
+
+    /// One DM_LIST_DEVICES with UUIDs, then a table query for each picked
+    /// device only (`list_listed`).
+    fn list_picked(
+        &self,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<KernelDevice>, KernelError> {
+        self.list_listed(want, false)
     }
 
     fn list_devnums(&self) -> Result<Vec<(String, DevNum)>, KernelError> {

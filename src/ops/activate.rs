@@ -508,7 +508,7 @@ pub struct LvFacts {
 /// reads as unknown.
 pub fn lv_facts(dm: Option<&Dm>, vg: &Vg) -> BTreeMap<String, LvFacts> {
     let top_of_vg = |_: &str, u: Option<&str>| u.is_some_and(|u| is_top_of_vg(u, &vg.id));
-    let devices = dm.and_then(|d| d.kernel().list_wanted(&top_of_vg).ok());
+    let devices = dm.and_then(|d| d.kernel().list_picked(&top_of_vg).ok());
     let index = devices.as_deref().map(by_uuid_index);
     let find = |u: &str| index.as_ref().and_then(|i| i.get(u).copied());
     vg.lvs

@@ -107,6 +107,12 @@ impl crate::dm::exec::Kernel for Killing {
     ) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
         self.inner.list_wanted(want)
     }
+    fn list_picked(
+        &self,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.inner.list_picked(want)
+    }
     fn info(
         &self,
         name: &str,
