@@ -11,27 +11,31 @@
 //! the first section of that name. Integers follow `strtoll(s, 0)`: `0x`
 //! hex, leading `0` octal, optional sign.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Int(i64),
     Float(f64),
-    Str(String),
-    Array(Vec<Value>),
+    /// Borrowed from the parsed text unless the text escaped something.
+    Str(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Item {
-    Value(Value),
-    Section(Section),
+pub enum Item<'a> {
+    Value(Value<'a>),
+    Section(Section<'a>),
 }
 
-/// A section: its items in file order.
+/// A section: its items in file order. Keys and strings borrow from the
+/// parsed text (a VG's metadata is parsed on every command: no allocation
+/// per token); [`Section::into_owned`] detaches a tree that must outlive it.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Section {
-    pub items: Vec<(String, Item)>,
+pub struct Section<'a> {
+    pub items: Vec<(Cow<'a, str>, Item<'a>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +46,7 @@ pub struct ConfigError {
 }
 
 /// Parse a whole config text into its top-level section.
-pub fn parse(text: &str) -> Result<Section, ConfigError> {
+pub fn parse(text: &str) -> Result<Section<'_>, ConfigError> {
     let mut p = Parser {
         text,
         s: text.as_bytes(),
@@ -55,11 +59,11 @@ pub fn parse(text: &str) -> Result<Section, ConfigError> {
 
 /// The section at `path` (non-empty) below `sec`, created if needed: the
 /// first component through `sections`, the index of `sec`'s own sections.
-fn child_section<'s>(
-    sec: &'s mut Section,
-    sections: &mut SectionIndex,
-    path: &[&str],
-) -> &'s mut Section {
+fn child_section<'s, 'a>(
+    sec: &'s mut Section<'a>,
+    sections: &mut SectionIndex<'a>,
+    path: &[&'a str],
+) -> &'s mut Section<'a> {
     let Some((first, rest)) = path.split_first() else {
         return sec;
     };
@@ -67,7 +71,7 @@ fn child_section<'s>(
         Some(i) => i,
         None => {
             sec.items
-                .push((first.to_string(), Item::Section(Section::default())));
+                .push((Cow::Borrowed(*first), Item::Section(Section::default())));
             sections.insert(sec, sec.items.len() - 1);
             sec.items.len() - 1
         }
@@ -83,16 +87,16 @@ fn child_section<'s>(
 /// are a few (an LV's segments), hashed beyond (a VG's thousands of LVs),
 /// so that neither pays for the other's structure.
 #[derive(Default)]
-struct SectionIndex {
+struct SectionIndex<'a> {
     list: Vec<usize>,
-    map: Option<HashMap<String, usize>>,
+    map: Option<HashMap<Cow<'a, str>, usize>>,
 }
 
 /// Sections searched in place before [`SectionIndex`] hashes them.
 const SMALL_INDEX: usize = 8;
 
-impl SectionIndex {
-    fn get(&self, sec: &Section, name: &str) -> Option<usize> {
+impl<'a> SectionIndex<'a> {
+    fn get(&self, sec: &Section<'a>, name: &str) -> Option<usize> {
         match &self.map {
             Some(m) => m.get(name).copied(),
             None => self.list.iter().copied().find(|&i| sec.items[i].0 == name),
@@ -100,7 +104,7 @@ impl SectionIndex {
     }
 
     /// Adds item `i` of `sec`, a section whose name is not indexed yet.
-    fn insert(&mut self, sec: &Section, i: usize) {
+    fn insert(&mut self, sec: &Section<'a>, i: usize) {
         match &mut self.map {
             Some(m) => {
                 m.insert(sec.items[i].0.clone(), i);
@@ -127,7 +131,7 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err<T>(&self, message: impl Into<String>) -> Result<T, ConfigError> {
         Err(ConfigError {
             line: self.line_at(self.pos),
@@ -173,7 +177,7 @@ impl Parser<'_> {
     }
 
     /// Items until `}` (depth > 0) or end of text (depth 0).
-    fn items(&mut self, sec: &mut Section, depth: usize) -> Result<(), ConfigError> {
+    fn items(&mut self, sec: &mut Section<'a>, depth: usize) -> Result<(), ConfigError> {
         if depth > MAX_DEPTH {
             return self.err("sections nested too deeply");
         }
@@ -212,7 +216,8 @@ impl Parser<'_> {
                         let idx = match sections.get(sec, &key) {
                             Some(i) => i,
                             None => {
-                                sec.items.push((key, Item::Section(Section::default())));
+                                sec.items
+                                    .push((Cow::Borrowed(key), Item::Section(Section::default())));
                                 sections.insert(sec, sec.items.len() - 1);
                                 sec.items.len() - 1
                             }
@@ -226,7 +231,7 @@ impl Parser<'_> {
                     Some(b'=') => {
                         self.skip();
                         let v = self.value(false)?;
-                        sec.items.push((key, Item::Value(v)));
+                        sec.items.push((Cow::Borrowed(key), Item::Value(v)));
                         continue;
                     }
                     _ => {
@@ -251,12 +256,13 @@ impl Parser<'_> {
                     self.skip();
                     let v = self.value(false)?;
                     let (last, parents) = path.split_last().unwrap_or((&"", &[]));
+                    let last = Cow::Borrowed(*last);
                     if parents.is_empty() {
-                        sec.items.push((last.to_string(), Item::Value(v)));
+                        sec.items.push((last, Item::Value(v)));
                     } else {
                         child_section(sec, &mut sections, parents)
                             .items
-                            .push((last.to_string(), Item::Value(v)));
+                            .push((last, Item::Value(v)));
                     }
                 }
                 _ => {
@@ -273,7 +279,7 @@ impl Parser<'_> {
         self.peek().map(char::from).unwrap_or(' ')
     }
 
-    fn key(&mut self) -> Result<String, ConfigError> {
+    fn key(&mut self) -> Result<&'a str, ConfigError> {
         let start = self.pos;
         while let Some(c) = self.peek() {
             if c.is_ascii_whitespace() || matches!(c, b'#' | b'=' | b'{' | b'}') {
@@ -284,14 +290,14 @@ impl Parser<'_> {
         self.utf8(start, self.pos)
     }
 
-    fn utf8(&self, a: usize, b: usize) -> Result<String, ConfigError> {
+    fn utf8(&self, a: usize, b: usize) -> Result<&'a str, ConfigError> {
         match self.text.get(a..b) {
-            Some(s) => Ok(s.to_string()),
+            Some(s) => Ok(s),
             None => self.err("invalid UTF-8"),
         }
     }
 
-    fn value(&mut self, in_array: bool) -> Result<Value, ConfigError> {
+    fn value(&mut self, in_array: bool) -> Result<Value<'a>, ConfigError> {
         match self.peek() {
             Some(b'[') if !in_array => {
                 self.bump();
@@ -343,7 +349,7 @@ impl Parser<'_> {
                     if rest[n] == b'"' {
                         let v = self.utf8(self.pos, self.pos + n)?;
                         self.pos += n + 1;
-                        return Ok(Value::Str(v));
+                        return Ok(Value::Str(Cow::Borrowed(v)));
                     }
                 }
                 let mut out = Vec::new();
@@ -364,7 +370,7 @@ impl Parser<'_> {
                     }
                 }
                 match String::from_utf8(out) {
-                    Ok(s) => Ok(Value::Str(s)),
+                    Ok(s) => Ok(Value::Str(Cow::Owned(s))),
                     Err(_) => self.err("invalid UTF-8 in string"),
                 }
             }
@@ -378,7 +384,7 @@ impl Parser<'_> {
                         Some(_) => {}
                     }
                 }
-                Ok(Value::Str(self.utf8(start, self.pos - 1)?))
+                Ok(Value::Str(Cow::Borrowed(self.utf8(start, self.pos - 1)?)))
             }
             Some(c) if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.') => {
                 let start = self.pos;
@@ -409,7 +415,7 @@ impl Parser<'_> {
                     }
                     self.bump();
                 }
-                Ok(Value::Str(self.utf8(start, self.pos)?))
+                Ok(Value::Str(Cow::Borrowed(self.utf8(start, self.pos)?)))
             }
             Some(_) => {
                 let start = self.pos;
@@ -430,7 +436,7 @@ impl Parser<'_> {
 
 /// `strtoll(tok, NULL, 0)` for whole tokens, or a float if the token has a
 /// `.` or an exponent (and is not hex).
-pub fn parse_number(tok: &str) -> Option<Value> {
+pub fn parse_number(tok: &str) -> Option<Value<'static>> {
     // The usual token, plain decimal digits (no sign, no leading 0): no
     // lowercased copy to make.
     let b = tok.as_bytes();
@@ -470,14 +476,25 @@ pub fn parse_number(tok: &str) -> Option<Value> {
     }
 }
 
-impl Section {
+impl<'a> Section<'a> {
+    /// The same tree owning all its keys and strings.
+    pub fn into_owned(self) -> Section<'static> {
+        Section {
+            items: self
+                .items
+                .into_iter()
+                .map(|(k, item)| (Cow::Owned(k.into_owned()), item.into_owned()))
+                .collect(),
+        }
+    }
+
     /// The first item directly in this section with key `key` (no path).
-    pub fn find(&self, key: &str) -> Option<&Item> {
+    pub fn find(&self, key: &str) -> Option<&Item<'a>> {
         self.items.iter().find(|(k, _)| k == key).map(|(_, i)| i)
     }
 
     /// The item at `path` (`a/b/c`). Like libdm, the first match wins.
-    pub fn get(&self, path: &str) -> Option<&Item> {
+    pub fn get(&self, path: &str) -> Option<&Item<'a>> {
         let mut parts = path.split('/').filter(|c| !c.is_empty()).peekable();
         let mut sec = self;
         while let Some(part) = parts.next() {
@@ -493,7 +510,7 @@ impl Section {
         None
     }
 
-    pub fn get_value(&self, path: &str) -> Option<&Value> {
+    pub fn get_value(&self, path: &str) -> Option<&Value<'a>> {
         match self.get(path)? {
             Item::Value(v) => Some(v),
             Item::Section(_) => None,
@@ -526,11 +543,11 @@ impl Section {
     /// another type (including an array holding a non-string).
     pub fn get_str_list(&self, path: &str) -> Option<Vec<&str>> {
         match self.get_value(path)? {
-            Value::Str(s) => Some(vec![s.as_str()]),
+            Value::Str(s) => Some(vec![s.as_ref()]),
             Value::Array(vals) => vals
                 .iter()
                 .map(|v| match v {
-                    Value::Str(s) => Some(s.as_str()),
+                    Value::Str(s) => Some(s.as_ref()),
                     _ => None,
                 })
                 .collect(),
@@ -538,7 +555,7 @@ impl Section {
         }
     }
 
-    pub fn get_section(&self, path: &str) -> Option<&Section> {
+    pub fn get_section(&self, path: &str) -> Option<&Section<'a>> {
         match self.get(path)? {
             Item::Section(s) => Some(s),
             Item::Value(_) => None,
@@ -547,7 +564,7 @@ impl Section {
 
     /// The section at `path`, created (and any value in the way replaced)
     /// if needed.
-    fn section_mut_create(&mut self, path: &[&str]) -> &mut Section {
+    fn section_mut_create(&mut self, path: &[&str]) -> &mut Section<'a> {
         let Some((first, rest)) = path.split_first() else {
             return self;
         };
@@ -558,8 +575,10 @@ impl Section {
         {
             Some(i) => i,
             None => {
-                self.items
-                    .push((first.to_string(), Item::Section(Section::default())));
+                self.items.push((
+                    Cow::Owned(first.to_string()),
+                    Item::Section(Section::default()),
+                ));
                 self.items.len() - 1
             }
         };
@@ -570,15 +589,15 @@ impl Section {
     }
 
     /// Replace the first item named `key` or append it.
-    fn put(&mut self, key: &str, item: Item) {
+    fn put(&mut self, key: &str, item: Item<'a>) {
         match self.items.iter_mut().find(|(k, _)| k == key) {
             Some((_, slot)) => *slot = item,
-            None => self.items.push((key.to_string(), item)),
+            None => self.items.push((Cow::Owned(key.to_string()), item)),
         }
     }
 
     /// Set the value at `path`, creating sections on the way.
-    pub fn set(&mut self, path: &str, value: Value) {
+    pub fn set(&mut self, path: &str, value: Value<'a>) {
         let parts: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
         if let Some((last, parents)) = parts.split_last() {
             self.section_mut_create(parents)
@@ -588,12 +607,34 @@ impl Section {
 
     /// Overlay `other` onto `self`: its values replace ours, sections merge
     /// recursively (`--config` overrides on top of `lvm.conf`).
-    pub fn merge_from(&mut self, other: &Section) {
+    pub fn merge_from(&mut self, other: &Section<'_>) {
         for (key, item) in &other.items {
             match item {
                 Item::Section(o) => self.section_mut_create(&[key]).merge_from(o),
-                Item::Value(v) => self.put(key, Item::Value(v.clone())),
+                Item::Value(v) => self.put(key, Item::Value(v.clone().into_owned())),
             }
+        }
+    }
+}
+
+impl Item<'_> {
+    /// The same item owning all its keys and strings.
+    pub fn into_owned(self) -> Item<'static> {
+        match self {
+            Item::Value(v) => Item::Value(v.into_owned()),
+            Item::Section(s) => Item::Section(s.into_owned()),
+        }
+    }
+}
+
+impl Value<'_> {
+    /// The same value owning its strings.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Int(i) => Value::Int(i),
+            Value::Float(f) => Value::Float(f),
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Array(vals) => Value::Array(vals.into_iter().map(Value::into_owned).collect()),
         }
     }
 }

@@ -229,11 +229,11 @@ fn import_parsed(text: &str) -> Result<(Vg, TextHeader), TextError> {
     }
     let header = TextHeader {
         description: match root.find("description") {
-            Some(Item::Value(Value::Str(s))) => s.clone(),
+            Some(Item::Value(Value::Str(s))) => s.to_string(),
             _ => String::new(),
         },
         creation_host: match root.find("creation_host") {
-            Some(Item::Value(Value::Str(s))) => s.clone(),
+            Some(Item::Value(Value::Str(s))) => s.to_string(),
             _ => String::new(),
         },
         creation_time: match root.find("creation_time") {
@@ -242,7 +242,7 @@ fn import_parsed(text: &str) -> Result<(Vg, TextHeader), TextError> {
         },
     };
     let Some((name, vgsec)) = root.items.iter().find_map(|(k, i)| match i {
-        Item::Section(s) => Some((k.as_str(), s)),
+        Item::Section(s) => Some((&**k, s)),
         Item::Value(_) => None,
     }) else {
         return invalid("Couldn't find volume group in file.");
@@ -290,7 +290,7 @@ fn first_duplicate_key<'s>(sec: &'s Section, at: &mut Vec<&'s str>) -> Option<&'
         sec.items
             .iter()
             .filter(|(_, i)| matches!(i, Item::Value(_)))
-            .map(|(k, _)| k.as_str())
+            .map(|(k, _)| &**k)
     };
     if sec.items.len() <= 16 {
         for (i, k) in values().enumerate() {
@@ -325,7 +325,7 @@ fn first_duplicate_key<'s>(sec: &'s Section, at: &mut Vec<&'s str>) -> Option<&'
 
 /// Typed reads from one section, with the object named in every error.
 struct Reader<'a> {
-    sec: &'a Section,
+    sec: &'a Section<'a>,
     what: What<'a>,
 }
 
@@ -403,7 +403,7 @@ impl Reader<'_> {
     fn str(&self, key: &str) -> Result<Option<String>, TextError> {
         match self.sec.find(key) {
             None => Ok(None),
-            Some(Item::Value(Value::Str(s))) => Ok(Some(s.clone())),
+            Some(Item::Value(Value::Str(s))) => Ok(Some(s.to_string())),
             Some(_) => invalid(format!(
                 "Invalid '{key}' for {}: expected a string.",
                 self.what
@@ -480,7 +480,7 @@ impl Importer {
     fn unknown_keys(&mut self, sec: &Section, known: &[&str], what: &dyn std::fmt::Display) {
         for (k, item) in &sec.items {
             let ok = match item {
-                Item::Value(_) => known.contains(&k.as_str()),
+                Item::Value(_) => known.contains(&&**k),
                 Item::Section(_) => false,
             };
             if !ok {
@@ -552,7 +552,7 @@ impl Importer {
         let mut pv_sec = None;
         let mut lv_sec = None;
         for (k, item) in &sec.items {
-            match (k.as_str(), item) {
+            match (&**k, item) {
                 ("physical_volumes", Item::Section(s)) if pv_sec.is_none() => pv_sec = Some(s),
                 ("logical_volumes", Item::Section(s)) if lv_sec.is_none() => lv_sec = Some(s),
                 (k, Item::Value(_)) if KNOWN.contains(&k) => {}
@@ -714,7 +714,7 @@ impl Importer {
                     next_le = next_le.saturating_add(seg.extent_count);
                     lv.segments.push(seg);
                 }
-                Item::Value(_) if KNOWN.contains(&key.as_str()) => {}
+                Item::Value(_) if KNOWN.contains(&&**key) => {}
                 Item::Value(_) => self.note(format!("unknown key '{key}' in {what}")),
             }
         }
@@ -856,7 +856,7 @@ fn stripe_areas(r: &Reader<'_>, count: u64) -> Result<Vec<StripeArea>, TextError
         .map(|pair| match pair {
             [Value::Str(pv), Value::Int(pe)] if *pe >= 0 && *pe <= u32::MAX as i64 => {
                 Ok(StripeArea {
-                    pv: pv.clone(),
+                    pv: pv.to_string(),
                     pe: *pe as u64,
                 })
             }

@@ -94,12 +94,12 @@ pub enum DeviceChoice {
 /// The merged configuration tree plus the environment LVM2 consults.
 #[derive(Debug, Clone)]
 pub struct LvmConf {
-    tree: Section,
+    tree: Section<'static>,
     /// lvm.conf, the tag files it names and lvmlocal.conf, merged: what
     /// `lvmconfig` shows without `--config`.
-    files_tree: Section,
+    files_tree: Section<'static>,
     /// The `--config` strings merged: what `lvmconfig --config` shows.
-    override_tree: Option<Section>,
+    override_tree: Option<Section<'static>>,
     system_dir: PathBuf,
     dev_dir: PathBuf,
     devices: DeviceChoice,
@@ -179,12 +179,12 @@ impl LvmConf {
 
     /// The configuration files merged (lvm.conf, tag files,
     /// lvmlocal.conf), without `--config`.
-    pub fn files_tree(&self) -> &Section {
+    pub fn files_tree(&self) -> &Section<'static> {
         &self.files_tree
     }
 
     /// The `--config` strings merged, when any was given.
-    pub fn override_tree(&self) -> Option<&Section> {
+    pub fn override_tree(&self) -> Option<&Section<'static>> {
         self.override_tree.as_ref()
     }
 
@@ -229,12 +229,12 @@ impl LvmConf {
     }
 
     /// The merged tree, for settings without a typed accessor.
-    pub fn tree(&self) -> &Section {
+    pub fn tree(&self) -> &Section<'static> {
         &self.tree
     }
 
     /// Generic lookup of any `section/key` path.
-    pub fn get(&self, path: &str) -> Option<&Value> {
+    pub fn get(&self, path: &str) -> Option<&Value<'static>> {
         self.tree.get_value(path)
     }
 
@@ -263,7 +263,7 @@ impl LvmConf {
     /// String setting, or `default` when unset or not a string.
     pub fn get_str(&self, path: &str, default: &str) -> String {
         match self.get(path) {
-            Some(Value::Str(s)) => s.clone(),
+            Some(Value::Str(s)) => s.to_string(),
             _ => default.to_string(),
         }
     }
@@ -272,12 +272,12 @@ impl LvmConf {
     /// as a one-element list (LVM2 accepts both). `None` when unset.
     pub fn get_str_list(&self, path: &str) -> Option<Vec<String>> {
         match self.get(path)? {
-            Value::Str(s) => Some(vec![s.clone()]),
+            Value::Str(s) => Some(vec![s.to_string()]),
             Value::Array(items) => Some(
                 items
                     .iter()
                     .filter_map(|v| match v {
-                        Value::Str(s) => Some(s.clone()),
+                        Value::Str(s) => Some(s.to_string()),
                         _ => None,
                     })
                     .collect(),
@@ -318,14 +318,14 @@ impl LvmConf {
             return Ok(None);
         };
         match v {
-            Value::Str(s) => Ok(Some(vec![s.clone()])),
+            Value::Str(s) => Ok(Some(vec![s.to_string()])),
             Value::Array(items) if items.is_empty() => Err(SettingError::EmptyList {
                 path: path.to_string(),
             }),
             Value::Array(items) => items
                 .iter()
                 .map(|i| match i {
-                    Value::Str(s) => Ok(s.clone()),
+                    Value::Str(s) => Ok(s.to_string()),
                     other => Err(wrong(other)),
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -524,7 +524,7 @@ impl LvmConf {
     /// backup/backup_dir (default `<system_dir>/backup`).
     pub fn backup_dir(&self) -> PathBuf {
         match self.get("backup/backup_dir") {
-            Some(Value::Str(s)) => PathBuf::from(s),
+            Some(Value::Str(s)) => PathBuf::from(&**s),
             _ => self.system_dir.join("backup"),
         }
     }
@@ -537,7 +537,7 @@ impl LvmConf {
     /// backup/archive_dir (default `<system_dir>/archive`).
     pub fn archive_dir(&self) -> PathBuf {
         match self.get("backup/archive_dir") {
-            Some(Value::Str(s)) => PathBuf::from(s),
+            Some(Value::Str(s)) => PathBuf::from(&**s),
             _ => self.system_dir.join("archive"),
         }
     }
@@ -622,7 +622,7 @@ impl LvmConf {
 }
 
 /// One configuration file parsed; `None` when it does not exist.
-fn load_file(path: &Path) -> Result<Option<Section>, ConfError> {
+fn load_file(path: &Path) -> Result<Option<Section<'static>>, ConfError> {
     let text = match super::files::read_text(path, super::files::MAX_CONFIG_FILE) {
         Ok(t) => t,
         Err(e) if e.is_not_found() => return Ok(None),
@@ -634,7 +634,7 @@ fn load_file(path: &Path) -> Result<Option<Section>, ConfError> {
         }
     };
     config::parse(&text)
-        .map(Some)
+        .map(|tree| Some(tree.into_owned()))
         .map_err(|source| ConfError::Parse {
             path: path.to_path_buf(),
             source,

@@ -418,7 +418,7 @@ fn name_and_seqno(text: &str) -> Option<(String, u32)> {
         },
         Item::Value(_) => 0,
     };
-    Some((name.clone(), seqno))
+    Some((name.to_string(), seqno))
 }
 
 /// The text up to its first NUL.
