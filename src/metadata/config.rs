@@ -213,7 +213,7 @@ impl<'a> Parser<'a> {
                 match self.bump() {
                     Some(b'{') => {
                         // `child_section` for one plain name, the key moved in.
-                        let idx = match sections.get(sec, &key) {
+                        let idx = match sections.get(sec, key) {
                             Some(i) => i,
                             None => {
                                 sec.items
