@@ -21,8 +21,9 @@
 #                        system calls by count and time, for finding where a tool waits
 #   BENCH_SMP=2, BENCH_PROFILE=release, BENCH_TIMEOUT=1800, RLVM=path, BENCH_LOG=path
 #                        as scripts/bench-merge.sh
-# Output: BENCH-CMD lines per measurement, then per command the median of each tool and the
-# ratio rlvm/LVM2 ("BENCH cmd=C lvs=N rlvm_ms=.. lvm2_ms=.. ratio=..").
+# Output: BENCH-CMD lines per measurement (wall ms, and the CPU the command used: user_ms,
+# sys_ms), then per command the median of each tool, the ratio rlvm/LVM2 and each tool's mean
+# CPU ms ("BENCH cmd=C lvs=N rlvm_ms=.. lvm2_ms=.. ratio=.. rlvm_cpu_ms=.. lvm2_cpu_ms=..").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -48,7 +49,10 @@ echo
 echo "=== command latency (rlvm: $RLVM; ratio = rlvm/LVM2; TCG guest, ${BENCH_SMP:-2} CPUs) ==="
 grep -h '^BENCH-CMD ' "$log" | awk '
     function field(k,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
-    { key = field("cmd") " " field("lvs"); t = field("tool"); v[key, t, ++n[key, t]] = field("ms") + 0; keys[key] = 1 }
+    {
+        key = field("cmd") " " field("lvs"); t = field("tool"); v[key, t, ++n[key, t]] = field("ms") + 0; keys[key] = 1
+        cpu[key, t] += field("user_ms") + field("sys_ms")
+    }
     function median(key, t,   i, j, m, a, x) {
         m = n[key, t]; if (!m) return -1
         for (i = 1; i <= m; i++) a[i] = v[key, t, i]
@@ -59,6 +63,8 @@ grep -h '^BENCH-CMD ' "$log" | awk '
         for (key in keys) {
             split(key, k, " "); r = median(key, "rlvm"); l = median(key, "lvm2"); b = median(key, "base")
             base = (b >= 0) ? sprintf(" base_ms=%s base_ratio=%s", b, (l > 0) ? sprintf("%.2f", b / l) : "n/a") : ""
-            printf "BENCH cmd=%s lvs=%s rlvm_ms=%s lvm2_ms=%s ratio=%s%s\n", k[1], k[2], r, l, (r >= 0 && l > 0) ? sprintf("%.2f", r / l) : "n/a", base
+            # mean CPU (user + system) per run, the rest of the wall time is waiting
+            c = sprintf(" rlvm_cpu_ms=%d lvm2_cpu_ms=%d", n[key, "rlvm"] ? cpu[key, "rlvm"] / n[key, "rlvm"] : -1, n[key, "lvm2"] ? cpu[key, "lvm2"] / n[key, "lvm2"] : -1)
+            printf "BENCH cmd=%s lvs=%s rlvm_ms=%s lvm2_ms=%s ratio=%s%s%s\n", k[1], k[2], r, l, (r >= 0 && l > 0) ? sprintf("%.2f", r / l) : "n/a", base, c
         }
     }' | sort

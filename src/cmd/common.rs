@@ -451,8 +451,13 @@ impl Ctx {
     pub fn scan(&self) -> Result<Scan, CmdError> {
         // Which dm devices are LVs, from one ioctl instead of a sysfs read
         // per device.
-        if let Some(uuids) = crate::dm::kernel::list_knames_and_uuids() {
-            scan::seed_dm_uuids(uuids);
+        if let Some(listed) = crate::dm::kernel::list_dm_devices() {
+            scan::seed_dm(
+                listed
+                    .into_iter()
+                    .map(|(kname, name, major, uuid)| (kname, scan::SeededDm { name, major, uuid }))
+                    .collect(),
+            );
         }
         let devs = scan::candidate_devices(&self.conf).map_err(failed)?;
         self.scan_devices(devs)

@@ -64,11 +64,15 @@ fn dm_name(name: &str) -> Result<&DmName, KernelError> {
     DmName::new(name).map_err(|e| failed("name", name, e))
 }
 
-/// Every dm device's kernel name (`dm-<minor>`) and UUID, in one
-/// DM_LIST_DEVICES on a control fd of its own: what the device scan needs
-/// to know which devices are LVs (`system::scan::seed_dm_uuids`). `None`
-/// when device-mapper cannot be asked or the kernel returns no UUIDs.
-pub fn list_knames_and_uuids() -> Option<std::collections::HashMap<String, Option<String>>> {
+/// (kernel name `dm-<minor>`, dm name, major, UUID) of a dm device.
+pub type ListedDm = (String, String, u32, Option<String>);
+
+/// Every dm device as a [`ListedDm`], in
+/// one DM_LIST_DEVICES on a control fd of its own: what the device scan
+/// needs to know which devices are LVs and which /dev entries name them
+/// (`system::scan::seed_dm`). `None` when device-mapper cannot be asked or
+/// the kernel returns no UUIDs.
+pub fn list_dm_devices() -> Option<Vec<ListedDm>> {
     let control = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -79,7 +83,10 @@ pub fn list_knames_and_uuids() -> Option<std::collections::HashMap<String, Optio
     Some(
         listed
             .into_iter()
-            .map(|(_, dev, uuid)| (format!("dm-{}", nix::sys::stat::minor(dev)), uuid))
+            .map(|(name, dev, uuid)| {
+                let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+                (format!("dm-{minor}"), name, major as u32, uuid)
+            })
             .collect(),
     )
 }

@@ -21,7 +21,7 @@
 //! * Not done (LVM2 does them by reading the devices): md, multipath and
 //!   firmware-RAID component detection, signature checks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -173,8 +173,8 @@ pub fn candidate_devices(conf: &LvmConf) -> Result<Vec<ScanDev>, ScanError> {
 
 /// [`candidate_devices`] against other sysfs/proc roots.
 pub fn candidate_devices_in(conf: &LvmConf, roots: &Roots) -> Result<Vec<ScanDev>, ScanError> {
-    let raw = enumerate(roots, Some(conf.scan_lvs()))?;
-    let judge = Judge::new(conf)?;
+    let (raw, left_out) = enumerate_leaving_out(roots, Some(conf.scan_lvs()))?;
+    let judge = Judge::new(conf, &left_out)?;
     Ok(raw
         .iter()
         .filter_map(|r| judge.judge(r, None, false).ok())
@@ -184,8 +184,8 @@ pub fn candidate_devices_in(conf: &LvmConf, roots: &Roots) -> Result<Vec<ScanDev
 /// Every block device the no-data filters accept, whatever the devices
 /// file and the regex filters say (lvmdevices looking for a PVID).
 pub fn all_devices(conf: &LvmConf) -> Result<Vec<ScanDev>, ScanError> {
-    let raw = enumerate(&Roots::default(), Some(conf.scan_lvs()))?;
-    let mut judge = Judge::new(conf)?;
+    let (raw, left_out) = enumerate_leaving_out(&Roots::default(), Some(conf.scan_lvs()))?;
+    let mut judge = Judge::new(conf, &left_out)?;
     judge.select = Select::File(DevicesFile::default());
     Ok(raw
         .iter()
@@ -236,7 +236,7 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
         .iter()
         .find(|r| r.major == major && r.minor == minor)
         .ok_or_else(not_found)?;
-    let judge = Judge::new(conf)?;
+    let judge = Judge::new(conf, &[])?;
     let mut dev = judge
         .judge(r, Some(arg), adds_devices(conf))
         .map_err(|reason| ScanError::Excluded {
@@ -248,13 +248,16 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
 }
 
 impl Judge {
-    fn new(conf: &LvmConf) -> Result<Judge, ScanError> {
+    /// `left_out`: the LV devices enumeration left out, whose /dev entries
+    /// need not be looked at for aliases.
+    fn new(conf: &LvmConf, left_out: &[LeftOut]) -> Result<Judge, ScanError> {
         // devices/pv_min_size is in KiB (default 2048, never below 512).
         let (min_kib, _) = super::blocksize::pv_min_size_kib(conf);
+        let skip = left_out_entries(conf.dev_dir(), left_out);
         Ok(Judge {
             conf: conf.clone(),
             select: select(conf)?,
-            aliases: collect_aliases(&conf.scan_dirs()),
+            aliases: collect_aliases(&conf.scan_dirs(), &skip),
             min_bytes: min_kib * 1024,
         })
     }
@@ -398,24 +401,37 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// (sysfs root, dm kernel name → UUID) handed to the next enumeration.
-type Seeded = Option<(PathBuf, HashMap<String, Option<String>>)>;
+/// A dm device as the caller listed it from the kernel.
+#[derive(Clone, Debug)]
+pub struct SeededDm {
+    /// Its dm name (`vg-lv`).
+    pub name: String,
+    /// Its device number's major (device-mapper's, the same for all).
+    pub major: u32,
+    /// Its dm UUID, `None` if it has none.
+    pub uuid: Option<String>,
+}
+
+/// (sysfs root, dm kernel name → what the kernel said) handed to the next
+/// enumeration.
+type Seeded = Option<(PathBuf, HashMap<String, SeededDm>)>;
 
 thread_local! {
     static SEEDED: std::cell::RefCell<Seeded> = const { std::cell::RefCell::new(None) };
 }
 
-/// Every dm device's UUID (`None`: it has none) by kernel name
-/// (`dm-<minor>`), as the caller just listed them (one DM_LIST_DEVICES):
-/// the next enumeration of /sys on this thread takes them instead of
-/// reading each device's `dm/uuid` (1000 active LVs: 3000 system calls).
+/// Every dm device by kernel name (`dm-<minor>`), as the caller just
+/// listed them (one DM_LIST_DEVICES): the next enumeration of /sys on this
+/// thread takes their UUIDs instead of reading each device's `dm/uuid`
+/// (1000 active LVs: 3000 system calls), and the /dev walk for aliases
+/// skips the entries that name LVs the scan leaves out (their dm names).
 /// A device it does not hold (created since) is read from sysfs.
-pub fn seed_dm_uuids(uuids: HashMap<String, Option<String>>) {
-    seed_dm_uuids_for(Path::new("/sys"), uuids);
+pub fn seed_dm(devices: HashMap<String, SeededDm>) {
+    seed_dm_for(Path::new("/sys"), devices);
 }
 
-fn seed_dm_uuids_for(sysfs: &Path, uuids: HashMap<String, Option<String>>) {
-    SEEDED.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), uuids)));
+fn seed_dm_for(sysfs: &Path, devices: HashMap<String, SeededDm>) {
+    SEEDED.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), devices)));
 }
 
 fn remember_dm_uuids(sysfs: &Path, uuids: Vec<(String, String)>) {
@@ -705,17 +721,35 @@ fn devt_key(d: &RawDev) -> u32 {
 /// exclude as LVs ([`lv_excluded`]) without reading more of them than
 /// their UUID: with 1000 active LVs, most of a command's system calls.
 fn enumerate(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDev>, ScanError> {
-    let mut out = enumerate_unsorted(roots, skip_lvs)?;
+    Ok(enumerate_leaving_out(roots, skip_lvs)?.0)
+}
+
+/// A dm device enumeration left out as an LV (`devices/scan_lvs`), with
+/// what the kernel listing said about it, if it was seeded.
+struct LeftOut {
+    kname: String,
+    known: Option<SeededDm>,
+}
+
+/// [`enumerate`], and the LV devices it left out.
+fn enumerate_leaving_out(
+    roots: &Roots,
+    skip_lvs: Option<bool>,
+) -> Result<(Vec<RawDev>, Vec<LeftOut>), ScanError> {
+    let (mut out, left_out) = enumerate_unsorted(roots, skip_lvs)?;
     out.sort_by_key(devt_key);
-    Ok(out)
+    Ok((out, left_out))
 }
 
 /// All kernel block devices: disks then their partitions, sorted by name.
-fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDev>, ScanError> {
+fn enumerate_unsorted(
+    roots: &Roots,
+    skip_lvs: Option<bool>,
+) -> Result<(Vec<RawDev>, Vec<LeftOut>), ScanError> {
     let block = roots.sysfs.join("block");
     let rd = match std::fs::read_dir(&block) {
         Ok(rd) => rd,
-        Err(_) => return enumerate_proc(roots),
+        Err(_) => return Ok((enumerate_proc(roots)?, Vec::new())),
     };
     let mut names: Vec<String> = rd
         .filter_map(Result::ok)
@@ -723,16 +757,18 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
         .collect();
     names.sort();
     let mut out = Vec::new();
+    let mut left_out = Vec::new();
     let mut uuids = Vec::new();
     // Seeded UUIDs are used once, for the root they were listed for.
     let seeded = SEEDED
         .with(|m| m.borrow_mut().take())
         .filter(|(root, _)| *root == roots.sysfs)
-        .map(|(_, uuids)| uuids);
+        .map(|(_, devices)| devices);
     for name in names {
         let dir = block.join(&name);
-        let dm_uuid = match seeded.as_ref().and_then(|s| s.get(&name)) {
-            Some(known) => known.clone(),
+        let known = seeded.as_ref().and_then(|s| s.get(&name));
+        let dm_uuid = match known {
+            Some(k) => k.uuid.clone(),
             None => read_dm(&name, &dir, "uuid"),
         };
         if let Some(u) = &dm_uuid {
@@ -740,6 +776,10 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
         }
         if let (Some(u), Some(scan_lvs)) = (&dm_uuid, skip_lvs) {
             if lv_excluded(u, scan_lvs) {
+                left_out.push(LeftOut {
+                    kname: name,
+                    known: known.cloned(),
+                });
                 continue;
             }
         }
@@ -782,7 +822,7 @@ fn enumerate_unsorted(roots: &Roots, skip_lvs: Option<bool>) -> Result<Vec<RawDe
         out.extend(parts);
     }
     remember_dm_uuids(&roots.sysfs, uuids);
-    Ok(out)
+    Ok((out, left_out))
 }
 
 /// `/proc/partitions`: "major minor #blocks(1KiB) name".
@@ -811,9 +851,40 @@ fn enumerate_proc(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
         .collect())
 }
 
+/// The /dev entries that name LV devices the scan left out, by the names
+/// device-mapper, udev and LVM give them: `dm-<minor>`, `mapper/<dm name>`,
+/// `<vg>/<lv>`, `block/<major>:<minor>`, `disk/by-id/dm-name-<dm name>`
+/// and `disk/by-id/dm-uuid-<uuid>`. Such an entry can only be an alias of
+/// a device the scan does not use: the alias walk need not stat it (with
+/// 1000 active LVs, 3000 of the walk's system calls). An entry of another
+/// name (a file system's by-uuid link) is still looked at.
+fn left_out_entries(dev_dir: &Path, left_out: &[LeftOut]) -> HashSet<PathBuf> {
+    let mut skip = HashSet::new();
+    for l in left_out {
+        skip.insert(dev_dir.join(&l.kname));
+        let Some(k) = &l.known else {
+            continue;
+        };
+        if let Some(minor) = l.kname.strip_prefix("dm-") {
+            skip.insert(dev_dir.join(format!("block/{}:{minor}", k.major)));
+        }
+        skip.insert(dev_dir.join("mapper").join(&k.name));
+        skip.insert(dev_dir.join(format!("disk/by-id/dm-name-{}", k.name)));
+        if let Some(u) = &k.uuid {
+            skip.insert(dev_dir.join(format!("disk/by-id/dm-uuid-{u}")));
+        }
+        if let Some((vg, lv, layer)) = crate::metadata::names::split_dm_name(&k.name) {
+            if layer.is_empty() {
+                skip.insert(dev_dir.join(vg).join(lv));
+            }
+        }
+    }
+    skip
+}
+
 /// Walk the scan directories (not following directory symlinks) and map
-/// every entry to the device it names.
-fn collect_aliases(dirs: &[PathBuf]) -> HashMap<AliasKey, Vec<String>> {
+/// every entry to the device it names; entries in `skip` are not looked at.
+fn collect_aliases(dirs: &[PathBuf], skip: &HashSet<PathBuf>) -> HashMap<AliasKey, Vec<String>> {
     let mut map: HashMap<AliasKey, Vec<String>> = HashMap::new();
     let mut stack: Vec<PathBuf> = dirs.to_vec();
     let mut seen_dirs = 0usize;
@@ -839,6 +910,9 @@ fn collect_aliases(dirs: &[PathBuf]) -> HashMap<AliasKey, Vec<String>> {
                 continue;
             }
             let p = e.path();
+            if skip.contains(&p) {
+                continue;
+            }
             let md = if t.is_block_device() {
                 std::fs::symlink_metadata(&p)
             } else if t.is_symlink() {
@@ -984,11 +1058,18 @@ mod tests {
     fn seeded_dm_uuids_are_used_once() {
         let f = standard();
         let seed = |uuids: &[(&str, Option<&str>)]| {
-            seed_dm_uuids_for(
+            seed_dm_for(
                 &f.roots().sysfs,
                 uuids
                     .iter()
-                    .map(|(k, u)| (k.to_string(), u.map(str::to_string)))
+                    .map(|(k, u)| {
+                        let known = SeededDm {
+                            name: format!("name-of-{k}"),
+                            major: 253,
+                            uuid: u.map(str::to_string),
+                        };
+                        (k.to_string(), known)
+                    })
                     .collect(),
             )
         };
@@ -1004,6 +1085,72 @@ mod tests {
             f.scan(&[]),
             vec!["dev/loop0", "dev/sda1", "dev/sdb", "dev/mapper/luks"]
         );
+    }
+
+    /// The alias walk does not look at the /dev entries that name LVs the
+    /// scan left out (by dm name, LV path, kernel name, by-id links), and
+    /// still finds every other alias, a file system's by-uuid link to such
+    /// an LV included.
+    #[test]
+    fn alias_walk_skips_entries_of_left_out_lvs() {
+        let d = tempfile::tempdir().unwrap();
+        let dev = d.path().join("dev");
+        for sub in ["mapper", "vg", "disk/by-id", "disk/by-uuid", "block"] {
+            fs::create_dir_all(dev.join(sub)).unwrap();
+        }
+        fs::write(dev.join("mapper/vg-lv"), "").unwrap();
+        fs::write(dev.join("dm-3"), "").unwrap();
+        fs::write(dev.join("sdb"), "").unwrap();
+        let link = |to: &str, at: &str| std::os::unix::fs::symlink(to, dev.join(at)).unwrap();
+        link("../mapper/vg-lv", "vg/lv");
+        link("../../mapper/vg-lv", "disk/by-id/dm-name-vg-lv");
+        link("../../mapper/vg-lv", "disk/by-id/dm-uuid-LVM-abc");
+        link("../../mapper/vg-lv", "disk/by-uuid/f00d");
+        link("../dm-3", "block/253:3");
+        link("../../sdb", "disk/by-id/wwn-0x1");
+        let left_out = [LeftOut {
+            kname: "dm-3".into(),
+            known: Some(SeededDm {
+                name: "vg-lv".into(),
+                major: 253,
+                uuid: Some("LVM-abc".into()),
+            }),
+        }];
+        let skip = left_out_entries(&dev, &left_out);
+        let names = |skip: &HashSet<PathBuf>, of: &str| {
+            let aliases = collect_aliases(std::slice::from_ref(&dev), skip);
+            let key = AliasKey::Path(fs::canonicalize(dev.join(of)).unwrap());
+            let mut got: Vec<String> = aliases
+                .get(&key)
+                .into_iter()
+                .flatten()
+                .map(|n| n.strip_prefix(dev.to_str().unwrap()).unwrap().to_string())
+                .collect();
+            got.sort();
+            got
+        };
+        assert_eq!(
+            names(&HashSet::new(), "mapper/vg-lv"),
+            [
+                "/disk/by-id/dm-name-vg-lv",
+                "/disk/by-id/dm-uuid-LVM-abc",
+                "/disk/by-uuid/f00d",
+                "/vg/lv"
+            ]
+        );
+        assert_eq!(names(&skip, "mapper/vg-lv"), ["/disk/by-uuid/f00d"]);
+        assert_eq!(names(&HashSet::new(), "dm-3"), ["/block/253:3"]);
+        assert!(names(&skip, "dm-3").is_empty());
+        assert_eq!(names(&skip, "sdb"), ["/disk/by-id/wwn-0x1"]);
+        // Without the kernel's word on it (not seeded), only the kernel
+        // name is known: the rest is walked.
+        let unseeded = [LeftOut {
+            kname: "dm-3".into(),
+            known: None,
+        }];
+        let skip = left_out_entries(&dev, &unseeded);
+        assert_eq!(skip, HashSet::from([dev.join("dm-3")]));
+        assert_eq!(names(&skip, "mapper/vg-lv").len(), 4);
     }
 
     #[test]
