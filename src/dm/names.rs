@@ -120,6 +120,22 @@ pub fn uuid_is_lv(uuid: &str, vg_id: &Id, lv_id: &Id) -> bool {
     uuid == base || uuid.strip_prefix(&base).is_some_and(|r| r.starts_with('-'))
 }
 
+/// (VG ID, LV ID) of the LV whose device (any layer) has dm UUID `uuid`
+/// (`LVM-<vg id><lv id>[-layer]`): `uuid_is_lv(uuid, v, l)` exactly when
+/// this is `Some((v, l))`, found without making a UUID per LV.
+pub fn lv_of_uuid(uuid: &str) -> Option<(Id, Id)> {
+    let rest = uuid.strip_prefix(UUID_PREFIX)?;
+    let (vg, rest) = (rest.get(..32)?, rest.get(32..)?);
+    let (lv, layer) = (rest.get(..32)?, rest.get(32..)?);
+    if !(layer.is_empty() || layer.starts_with('-')) {
+        return None;
+    }
+    Some((
+        Id::from_raw(vg.as_bytes()).ok()?,
+        Id::from_raw(lv.as_bytes()).ok()?,
+    ))
+}
+
 /// The LV ID in `uuid` if it is a device of VG `vg_id`
 /// (`LVM-<vg id><lv id>[-layer]`), whatever LV that is.
 pub fn lv_id_in_vg(uuid: &str, vg_id: &Id) -> Option<Id> {
@@ -199,6 +215,19 @@ mod tests {
         assert!(uuid_is_lv(&format!("{base}-cow"), &vg, &lv));
         assert!(uuid_is_lv(base, &vg, &lv));
         assert!(!uuid_is_lv(&format!("{base}x"), &vg, &lv));
+        // lv_of_uuid agrees with uuid_is_lv on each form.
+        for (u, owner) in [
+            (base.to_string(), Some((vg, lv))),
+            (format!("{base}-cow"), Some((vg, lv))),
+            (format!("{base}-real"), Some((vg, lv))),
+            (format!("{base}x"), None),
+            (base[..base.len() - 1].to_string(), None),
+            (base.replacen("LVM-", "CRYPT-", 1), None),
+            (String::new(), None),
+        ] {
+            assert_eq!(lv_of_uuid(&u), owner, "{u}");
+            assert_eq!(uuid_is_lv(&u, &vg, &lv), owner.is_some(), "{u}");
+        }
     }
 
     #[test]

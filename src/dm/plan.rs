@@ -34,7 +34,7 @@ use std::fmt;
 
 pub use super::error::PlanError;
 use super::names::{
-    dm_name, dm_uuid, is_layer_name, lv_id_in_vg, split_dm_name, uuid_is_lv, Layer,
+    dm_name, dm_uuid, is_layer_name, lv_id_in_vg, lv_of_uuid, split_dm_name, uuid_is_lv, Layer,
 };
 use super::state::KernelDevice;
 use super::target::{format_table, DevNum, DevRef, Target, TargetLine};
@@ -466,7 +466,8 @@ fn is_active(stack: &Stack, kernel: &[KernelDevice]) -> bool {
 fn owned(owners: &[(Id, Id)], d: &KernelDevice) -> bool {
     d.uuid
         .as_deref()
-        .is_some_and(|u| owners.iter().any(|(v, l)| uuid_is_lv(u, v, l)))
+        .and_then(lv_of_uuid)
+        .is_some_and(|o| owners.contains(&o))
 }
 
 fn open_visible<'a>(owners: &[(Id, Id)], kernel: &'a [KernelDevice]) -> Vec<&'a KernelDevice> {
@@ -582,38 +583,55 @@ pub fn plan_transition(
         }
     }
 
-    // Depth of each desired node: 0 for nodes on PVs only.
-    let deps = |n: &Node| -> Vec<String> {
-        n.table
-            .iter()
-            .flat_map(|l| l.target.devices())
-            .filter_map(|d| match d {
-                DevRef::Name(s) => Some(s.clone()),
-                DevRef::Num(_) => None,
-            })
-            .collect()
-    };
+    // The devices each desired node's table uses by name, made once (a
+    // VG-wide plan has thousands of nodes: nothing below is quadratic).
+    let node_deps: HashMap<&str, Vec<&str>> = desired
+        .iter()
+        .map(|n| {
+            let names = n
+                .table
+                .iter()
+                .flat_map(|l| l.target.devices())
+                .filter_map(|d| match d {
+                    DevRef::Name(s) => Some(s.as_str()),
+                    DevRef::Num(_) => None,
+                })
+                .collect();
+            (n.name.as_str(), names)
+        })
+        .collect();
+    let deps = |n: &Node| -> &[&str] { node_deps.get(n.name.as_str()).map_or(&[], |v| v) };
     for n in desired {
         for d in deps(n) {
-            if !want.contains_key(d.as_str()) && !k.contains_key(d.as_str()) {
+            if !want.contains_key(d) && !k.contains_key(d) {
                 return Err(PlanError::MissingDevice {
-                    name: d,
+                    name: d.to_string(),
                     user: n.name.clone(),
                 });
             }
         }
     }
+    // Depth of each desired node: 0 for nodes on PVs only. Passes until
+    // nothing changes (as deep as the deepest stack, a handful), at most
+    // one per node (a cycle, which no stack has, stops there).
     let mut level: HashMap<&str, usize> = HashMap::new();
     for _ in 0..=desired.len() {
+        let mut changed = false;
         for n in desired {
             let l = deps(n)
                 .iter()
-                .chain(n.after.iter())
-                .filter(|d| want.contains_key(d.as_str()))
-                .map(|d| level.get(d.as_str()).map_or(0, |x| x + 1))
+                .copied()
+                .chain(n.after.iter().map(String::as_str))
+                .filter(|d| want.contains_key(d))
+                .map(|d| level.get(d).map_or(0, |x| x + 1))
                 .max()
                 .unwrap_or(0);
-            level.insert(&n.name, l);
+            if level.insert(&n.name, l) != Some(l) {
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
     let mut up: Vec<&Node> = desired.iter().collect();
@@ -647,7 +665,11 @@ pub fn plan_transition(
         })
         .map(|n| n.name.as_str())
         .collect();
-    let has_parents = |name: &str| desired.iter().any(|p| deps(p).iter().any(|d| d == name));
+    let used_by_desired: HashSet<&str> = desired
+        .iter()
+        .flat_map(|p| deps(p).iter().copied())
+        .collect();
+    let has_parents = |name: &str| used_by_desired.contains(name);
     let preload_resume: HashSet<&str> = up
         .iter()
         .filter(|n| {
@@ -730,7 +752,7 @@ pub fn plan_transition(
                 continue;
             };
             let uses = |s: &&str| {
-                deps(n).iter().any(|d| d == s)
+                deps(n).contains(s)
                     || kd
                         .table
                         .iter()

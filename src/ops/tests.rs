@@ -759,3 +759,24 @@ fn vg_deactivation_takes_down_what_it_can_and_fails() {
     assert_eq!(names(&dm), HashSet::from(["vg-l2".to_string()]));
     nothing_suspended(&dm);
 }
+
+/// Not a test: `vgchange -ay` and `-an` of 1000 LVs against the recording
+/// kernel, for profiling the planning CPU (`valgrind --tool=callgrind` on
+/// `cargo test --release --lib -- --ignored thousand_lvs`).
+#[test]
+#[ignore]
+fn thousand_lvs_up_and_down() {
+    let (st, mut h, mut dm, _fake) = setup();
+    activate::deactivate_vg(&mut dm, &h.vg).unwrap();
+    let pv0 = h.vg.pvs[0].key.clone();
+    for i in 0..1000u64 {
+        h.vg.lvs.push(lv(
+            &format!("l{i}"),
+            true,
+            vec![linear(&pv0, 8 + i % 40, 1)],
+        ));
+    }
+    let a = activate::activate_vg(&mut dm, &st, &h, &Default::default(), false).unwrap();
+    assert!(a.failed.is_empty());
+    activate::deactivate_vg(&mut dm, &h.vg).unwrap();
+}
