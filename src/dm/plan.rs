@@ -38,7 +38,9 @@ use super::names::{
 };
 use super::state::KernelDevice;
 use super::target::{format_table, DevNum, DevRef, Target, TargetLine};
-use super::tree::{family_owners, family_root, lv_stack, Node, PvDevices, Stack};
+use super::tree::{
+    family_owners, family_root, lv_stack, lv_stack_in, Families, Node, PvDevices, Stack,
+};
 use crate::metadata::id::Id;
 use crate::metadata::model::Vg;
 
@@ -168,9 +170,11 @@ pub fn plan_activate_many(
     let mut nodes: Vec<Node> = Vec::new();
     let mut names: HashSet<String> = HashSet::new();
     let mut owners: Vec<(Id, Id)> = Vec::new();
+    let mut owner_set: HashSet<(Id, Id)> = HashSet::new();
     let mut refused = Vec::new();
+    let fams = Families::new(vg);
     for lv in lvs {
-        match lv_stack(vg, lv, pvs, kernel) {
+        match lv_stack_in(&fams, lv, pvs, kernel) {
             Ok(stack) => {
                 for n in stack.nodes {
                     // Two LVs of one family share its stack.
@@ -179,7 +183,7 @@ pub fn plan_activate_many(
                     }
                 }
                 for o in stack.owners {
-                    if !owners.contains(&o) {
+                    if owner_set.insert(o) {
                         owners.push(o);
                     }
                 }
@@ -329,9 +333,10 @@ pub fn plan_rename(
 ) -> Result<Vec<Op>, PlanError> {
     let root = family_root(before, old)?;
     let mut owners = family_owners(before, &root.name);
+    let family: HashSet<(Id, Id)> = owners.iter().copied().collect();
     if !kernel
         .iter()
-        .any(|d| owned(&owners, d) && !is_layer_name(&d.name))
+        .any(|d| owned(&family, d) && !is_layer_name(&d.name))
     {
         return Ok(vec![]);
     }
@@ -430,11 +435,13 @@ impl Interest {
 /// removed once nothing uses them, except while one is open (a leftover
 /// snapshot someone mounted stays until it is closed).
 fn with_leftovers(vg: &Vg, mut owners: Vec<(Id, Id)>, kernel: &[KernelDevice]) -> Vec<(Id, Id)> {
+    let known: HashSet<Id> = vg.lvs.iter().map(|l| l.id).collect();
+    let mut owned: HashSet<(Id, Id)> = owners.iter().copied().collect();
     for d in kernel {
         let Some(lv_id) = d.uuid.as_deref().and_then(|u| lv_id_in_vg(u, &vg.id)) else {
             continue;
         };
-        if vg.lvs.iter().any(|l| l.id == lv_id) || owners.contains(&(vg.id, lv_id)) {
+        if known.contains(&lv_id) || owned.contains(&(vg.id, lv_id)) {
             continue;
         }
         let open = kernel.iter().any(|x| {
@@ -446,6 +453,7 @@ fn with_leftovers(vg: &Vg, mut owners: Vec<(Id, Id)>, kernel: &[KernelDevice]) -
         });
         if !open {
             owners.push((vg.id, lv_id));
+            owned.insert((vg.id, lv_id));
         }
     }
     owners
@@ -463,7 +471,7 @@ fn is_active(stack: &Stack, kernel: &[KernelDevice]) -> bool {
         .any(|n| !is_layer_name(&n.name) && kernel.iter().any(|d| d.name == n.name))
 }
 
-fn owned(owners: &[(Id, Id)], d: &KernelDevice) -> bool {
+fn owned(owners: &HashSet<(Id, Id)>, d: &KernelDevice) -> bool {
     d.uuid
         .as_deref()
         .and_then(lv_of_uuid)
@@ -471,9 +479,10 @@ fn owned(owners: &[(Id, Id)], d: &KernelDevice) -> bool {
 }
 
 fn open_visible<'a>(owners: &[(Id, Id)], kernel: &'a [KernelDevice]) -> Vec<&'a KernelDevice> {
+    let owners: HashSet<(Id, Id)> = owners.iter().copied().collect();
     kernel
         .iter()
-        .filter(|d| owned(owners, d) && !is_layer_name(&d.name) && d.open_count > 0)
+        .filter(|d| owned(&owners, d) && !is_layer_name(&d.name) && d.open_count > 0)
         .collect()
 }
 
@@ -514,6 +523,7 @@ pub fn plan_transition(
     refresh: &[String],
 ) -> Result<Vec<Op>, PlanError> {
     let want: HashMap<&str, &Node> = desired.iter().map(|n| (n.name.as_str(), n)).collect();
+    let owners: HashSet<(Id, Id)> = owners.iter().copied().collect();
 
     // Renames: the kernel holds the desired UUID under another name, and
     // the desired name is free (or held by a device renamed away too).
@@ -683,7 +693,7 @@ pub fn plan_transition(
 
     let obsolete: Vec<&KernelDevice> = kernel
         .iter()
-        .filter(|d| owned(owners, d) && !want.contains_key(d.name.as_str()))
+        .filter(|d| owned(&owners, d) && !want.contains_key(d.name.as_str()))
         .collect();
     if let Some(d) = obsolete
         .iter()
@@ -783,7 +793,7 @@ pub fn plan_transition(
     // at a resume nor keep its devices busy (a second `snapshot` table on
     // the same COW is refused by the kernel while one is loaded).
     for d in kernel {
-        if d.inactive_table && (want.contains_key(d.name.as_str()) || owned(owners, d)) {
+        if d.inactive_table && (want.contains_key(d.name.as_str()) || owned(&owners, d)) {
             ops.push(Op::Clear {
                 name: d.name.clone(),
             });
@@ -886,10 +896,18 @@ fn remove_unused(
     live: &mut HashMap<String, Vec<DevNum>>,
     ops: &mut Vec<Op>,
 ) {
+    // How many live tables use each device (counted once: thousands of
+    // devices go in one plan).
+    let mut users: HashMap<DevNum, usize> = HashMap::new();
+    for refs in live.values() {
+        for r in refs {
+            *users.entry(*r).or_default() += 1;
+        }
+    }
     loop {
         let mut round: Vec<&KernelDevice> = left
             .iter()
-            .filter(|d| !live.values().any(|refs| refs.contains(&d.dev)))
+            .filter(|d| users.get(&d.dev).is_none_or(|&n| n == 0))
             .copied()
             .collect();
         if round.is_empty() {
@@ -898,12 +916,18 @@ fn remove_unused(
         round.sort_by(|a, b| {
             (table_priority(&b.table), &a.name).cmp(&(table_priority(&a.table), &b.name))
         });
+        let mut gone: HashSet<&str> = HashSet::new();
         for d in round {
             ops.push(Op::Remove {
                 name: d.name.clone(),
             });
-            live.remove(&d.name);
-            left.retain(|x| x.name != d.name);
+            for r in live.remove(&d.name).into_iter().flatten() {
+                if let Some(n) = users.get_mut(&r) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            gone.insert(d.name.as_str());
         }
+        left.retain(|x| !gone.contains(x.name.as_str()));
     }
 }

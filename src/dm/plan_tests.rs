@@ -1180,3 +1180,60 @@ fn plans_from_wanted_listing_are_plans_from_full_listing() {
     );
     assert_eq!(plan_update(&v1, &m, "lv", &pvs(), &full).unwrap(), ops);
 }
+
+/// The families index answers as the per-LV scans do: roots, owners,
+/// snapshots, device families and stacks, for an origin with two
+/// snapshots, a plain LV, a snapshot link, unknown names and other VGs.
+#[test]
+fn families_index_agrees_with_the_scans() {
+    use crate::dm::tree::{
+        family_of_device, family_owners, family_root, lv_stack, lv_stack_in, Families,
+    };
+    let mut vg = with_snapshot(
+        with_snapshot(base_vg(), "s1", 1, 0, false),
+        "s2",
+        2,
+        2,
+        true,
+    );
+    vg.lvs
+        .push(lv("plain", 5, vec![linear("pv0", 20, 1)], true));
+    let fams = Families::new(&vg);
+    let k = kernel();
+    let names: Vec<String> = vg
+        .lvs
+        .iter()
+        .map(|l| l.name.clone())
+        .chain(["nosuch".to_string()])
+        .collect();
+    for name in &names {
+        let scan = family_root(&vg, name);
+        let index = fams.root(name);
+        assert_eq!(
+            scan.as_ref().map(|r| &r.name).map_err(|e| e.to_string()),
+            index.as_ref().map(|r| &r.name).map_err(|e| e.to_string()),
+            "{name}"
+        );
+        if let Ok(root) = scan {
+            assert_eq!(family_owners(&vg, &root.name), fams.owners(root), "{name}");
+            assert_eq!(
+                vg.snapshots_of(&root.name),
+                fams.snapshots_of(&root.name),
+                "{name}"
+            );
+            let a = lv_stack(&vg, name, &pvs(), &k.list().unwrap()).unwrap();
+            let b = lv_stack_in(&fams, name, &pvs(), &k.list().unwrap()).unwrap();
+            assert_eq!(a.owners, b.owners, "{name}");
+            let nodes = |s: &crate::dm::tree::Stack| {
+                s.nodes.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>()
+            };
+            assert_eq!(nodes(&a), nodes(&b), "{name}");
+        }
+        for layer in [None, Some("real"), Some("cow")] {
+            let dev = crate::dm::names::dm_name("vg", name, layer);
+            assert_eq!(family_of_device(&vg, &dev), fams.of_device(&dev), "{dev}");
+        }
+    }
+    assert_eq!(fams.root("s2").unwrap().name, "lv");
+    assert_eq!(fams.of_device("other-lv"), None);
+}

@@ -27,7 +27,7 @@ use super::names::{dm_name, dm_uuid, Layer};
 use super::state::KernelDevice;
 use super::target::{DevNum, DevRef, Persistence, SnapshotArgs, Stripe, Target, TargetLine};
 use crate::metadata::id::Id;
-use crate::metadata::model::{Lv, LvRole, SegmentKind, Vg};
+use crate::metadata::model::{Lv, LvRole, SegmentKind, SnapshotRef, Vg};
 
 /// The device for each PV, by PV key (`pv0`, ...).
 pub type PvDevices = HashMap<String, DevNum>;
@@ -177,6 +177,81 @@ pub fn family_owners(vg: &Vg, root: &str) -> Vec<(Id, Id)> {
     v
 }
 
+/// The families of a VG's LVs, indexed once: what [`family_root`],
+/// [`family_owners`], `Vg::snapshots_of` and [`family_of_device`] answer by
+/// scanning the VG, for plans over every LV (`vgchange -ay|-an` of 1000
+/// LVs: a few scans per LV made these plans quadratic).
+pub struct Families<'a> {
+    vg: &'a Vg,
+    /// Each LV name's family root (`Err`: a snapshot link, no family).
+    roots: HashMap<&'a str, Result<&'a Lv, ()>>,
+    /// Each origin's snapshots, in metadata order.
+    snaps: HashMap<&'a str, Vec<SnapshotRef<'a>>>,
+}
+
+impl<'a> Families<'a> {
+    pub fn new(vg: &'a Vg) -> Families<'a> {
+        let mut snaps: HashMap<&str, Vec<SnapshotRef<'a>>> = HashMap::new();
+        let mut cow_origin: HashMap<&str, &Lv> = HashMap::new();
+        for s in vg.snapshots() {
+            cow_origin.entry(s.cow.name.as_str()).or_insert(s.origin);
+            snaps.entry(s.origin.name.as_str()).or_default().push(s);
+        }
+        let mut roots = HashMap::new();
+        for lv in &vg.lvs {
+            // The first LV of a name, as `Vg::lv` finds it.
+            roots.entry(lv.name.as_str()).or_insert_with(|| {
+                if lv.snapshot_segment().is_some() {
+                    Err(())
+                } else {
+                    Ok(cow_origin.get(lv.name.as_str()).copied().unwrap_or(lv))
+                }
+            });
+        }
+        Families { vg, roots, snaps }
+    }
+
+    /// [`family_root`].
+    pub fn root(&self, lv_name: &str) -> Result<&'a Lv, PlanError> {
+        match self.roots.get(lv_name) {
+            Some(Ok(root)) => Ok(root),
+            Some(Err(())) => Err(PlanError::Internal {
+                vg: self.vg.name.clone(),
+                lv: lv_name.to_string(),
+            }),
+            None => Err(PlanError::NoSuchLv {
+                vg: self.vg.name.clone(),
+                lv: lv_name.to_string(),
+            }),
+        }
+    }
+
+    /// `Vg::snapshots_of(origin)`.
+    pub fn snapshots_of(&self, origin: &str) -> &[SnapshotRef<'a>] {
+        self.snaps.get(origin).map_or(&[], |v| v)
+    }
+
+    /// [`family_owners`] of family root `root`.
+    pub fn owners(&self, root: &Lv) -> Vec<(Id, Id)> {
+        let mut v = vec![(self.vg.id, root.id)];
+        v.extend(
+            self.snapshots_of(&root.name)
+                .iter()
+                .map(|s| (self.vg.id, s.cow.id)),
+        );
+        v
+    }
+
+    /// [`family_of_device`].
+    pub fn of_device(&self, name: &str) -> Option<String> {
+        let s = super::names::split_dm_name(name);
+        if s.vg != self.vg.name {
+            return None;
+        }
+        self.root(&s.lv).ok().map(|r| r.name.clone())
+    }
+}
+
 /// The family (root LV's name) a dm device of `vg` belongs to, from its
 /// name: `vg-lv`, `vg-lv-real`, `vg-snap`, `vg-snap-cow` all give the
 /// origin's name. `None` for a device of another VG or of no LV of the
@@ -223,9 +298,20 @@ pub fn lv_stack(
     pvs: &PvDevices,
     kernel: &[KernelDevice],
 ) -> Result<Stack, PlanError> {
-    let root = family_root(vg, lv_name)?;
-    let owners = family_owners(vg, &root.name);
-    let snaps = vg.snapshots_of(&root.name);
+    lv_stack_in(&Families::new(vg), lv_name, pvs, kernel)
+}
+
+/// [`lv_stack`] with the VG's families indexed (a plan over many LVs).
+pub fn lv_stack_in(
+    fams: &Families<'_>,
+    lv_name: &str,
+    pvs: &PvDevices,
+    kernel: &[KernelDevice],
+) -> Result<Stack, PlanError> {
+    let vg = fams.vg;
+    let root = fams.root(lv_name)?;
+    let owners = fams.owners(root);
+    let snaps = fams.snapshots_of(&root.name);
     let top_name = dm_name(&vg.name, &root.name, None);
     let top_uuid = dm_uuid(&vg.id, &root.id, None);
     let table = lv_table(vg, root, pvs)?;
@@ -270,7 +356,7 @@ pub fn lv_stack(
     let mut origin_target = Target::SnapshotOrigin {
         origin: DevRef::Name(real_name.clone()),
     };
-    for s in &snaps {
+    for s in snaps {
         let cow_name = dm_name(&vg.name, &s.cow.name, Some(cow));
         // The COW is always writable: origin writes copy chunks into it
         // even when the snapshot itself is read-only.

@@ -4,7 +4,7 @@
 //! `snapshot-merge` table, so a deferred or scheduled merge starts; the
 //! outcome names the origins that merge, for the caller's pollers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::dm::error::PlanError;
 use crate::dm::names::{dm_name, dm_uuid, is_top_of_vg, lv_id_in_vg};
@@ -13,7 +13,7 @@ use crate::dm::plan::{self, Op};
 use crate::dm::query::{by_uuid_index, lv_state_by};
 use crate::dm::state::{KernelDevice, LvKernelState};
 use crate::dm::target::Target;
-use crate::dm::tree::{family_of_device, family_root};
+use crate::dm::tree::{family_of_device, family_root, Families};
 use crate::metadata::model::{LvRole, Vg};
 use crate::metadata::store::VgHandle;
 
@@ -49,11 +49,19 @@ pub struct Activated {
 /// What `ops` repairs of the state `before` that an interrupted command
 /// (kill -9, crash of the tool) left, in words for the user.
 fn repairs(vg: &Vg, before: &[KernelDevice], ops: &[Op]) -> Vec<String> {
-    let was = |name: &str| before.iter().find(|d| d.name == name);
-    let suspends = |name: &str| {
-        ops.iter()
-            .any(|o| matches!(o, Op::Suspend { name: n } if n == name))
-    };
+    // Indexed: a VG-wide plan has thousands of ops and devices.
+    let by_name: HashMap<&str, &KernelDevice> =
+        before.iter().map(|d| (d.name.as_str(), d)).collect();
+    let was = |name: &str| by_name.get(name).copied();
+    let suspended: HashSet<&str> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Op::Suspend { name } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let suspends = |name: &str| suspended.contains(name);
+    let known: HashSet<crate::metadata::id::Id> = vg.lvs.iter().map(|l| l.id).collect();
     let mut out = Vec::new();
     for op in ops {
         match op {
@@ -68,7 +76,7 @@ fn repairs(vg: &Vg, before: &[KernelDevice], ops: &[Op]) -> Vec<String> {
                 let leftover = was(name)
                     .and_then(|d| d.uuid.as_deref())
                     .and_then(|u| lv_id_in_vg(u, &vg.id))
-                    .is_some_and(|id| !vg.lvs.iter().any(|l| l.id == id));
+                    .is_some_and(|id| !known.contains(&id));
                 if leftover {
                     out.push(format!(
                         "Removing {name}, left over by an interrupted command."
@@ -116,7 +124,8 @@ fn run_families(
     before: &[KernelDevice],
     repaired: &mut Vec<String>,
 ) -> Result<(), FailedGroups> {
-    let groups = split_independent(ops, before, &|name| family_of_device(vg, name));
+    let fams = Families::new(vg);
+    let groups = split_independent(ops, before, &|name| fams.of_device(name));
     if groups.len() < MIN_PARALLEL_GROUPS {
         return run_repairing(dm, vg, ops, before, repaired).map_err(|e| vec![(ops.to_vec(), e)]);
     }
@@ -235,13 +244,11 @@ pub fn top_level_lvs(vg: &Vg) -> Vec<String> {
 
 /// Visible LVs of `vg` with a device in the kernel.
 pub fn active_count(vg: &Vg, devs: &[KernelDevice]) -> usize {
+    let uuids: HashSet<&str> = devs.iter().filter_map(|d| d.uuid.as_deref()).collect();
     vg.lvs
         .iter()
-        .filter(|l| vg.lv_is_visible(l))
-        .filter(|l| {
-            let u = dm_uuid(&vg.id, &l.id, None);
-            devs.iter().any(|d| d.uuid.as_deref() == Some(u.as_str()))
-        })
+        .zip(vg.visible_flags())
+        .filter(|(l, visible)| *visible && uuids.contains(dm_uuid(&vg.id, &l.id, None).as_str()))
         .count()
 }
 
