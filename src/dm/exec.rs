@@ -145,6 +145,15 @@ pub trait Kernel {
     fn list_devnums(&self) -> Result<Vec<(String, DevNum)>, KernelError> {
         Ok(self.list()?.into_iter().map(|d| (d.name, d.dev)).collect())
     }
+    /// Every device's name, number and UUID, without its table (one
+    /// DM_LIST_DEVICES on the real kernel).
+    fn list_ids(&self) -> Result<Vec<(String, DevNum, Option<String>)>, KernelError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .map(|d| (d.name, d.dev, d.uuid))
+            .collect())
+    }
     /// `list`, but only the devices `want` picks by name and UUID, and
     /// the devices using them (whose tables reference one of them,
     /// transitively): what a plan for a few LVs looks at, without a table

@@ -457,6 +457,28 @@ impl Kernel for DmKernel {
             .collect())
     }
 
+    fn list_ids(&self) -> Result<Vec<(String, DevNum, Option<String>)>, KernelError> {
+        match super::ioctl::list_devices(self.dm.file().as_raw_fd()) {
+            Ok(Some(listed)) => Ok(listed
+                .into_iter()
+                .map(|(name, dev, uuid)| {
+                    let num = DevNum::new(
+                        nix::sys::stat::major(dev) as u32,
+                        nix::sys::stat::minor(dev) as u32,
+                    );
+                    (name, num, uuid)
+                })
+                .collect()),
+            // No UUIDs from this kernel (< 5.13): a table query each.
+            Ok(None) => Ok(self
+                .list()?
+                .into_iter()
+                .map(|d| (d.name, d.dev, d.uuid))
+                .collect()),
+            Err(e) => Err(KernelError::Unavailable(e.to_string())),
+        }
+    }
+
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
         self.device(name)
     }

@@ -23,7 +23,7 @@ pub enum ReadAhead {
 
 /// The read-ahead for `lv`; `pv_read_ahead` gives the read-ahead (in
 /// sectors) of the PV whose key it is given. `None`: nothing to set.
-pub fn desired(lv: &Lv, pv_read_ahead: impl Fn(&str) -> Option<u64>) -> Option<ReadAhead> {
+pub fn desired(lv: &Lv, mut pv_read_ahead: impl FnMut(&str) -> Option<u64>) -> Option<ReadAhead> {
     if let Some(n) = lv.read_ahead {
         return Some(ReadAhead::Exact(n));
     }

@@ -235,10 +235,14 @@ pub fn may_activate(filter: &Filter, vg: &Vg, lv: &str, auto: bool) -> bool {
 /// The LVs `vgchange -ay` activates: visible plain LVs and origins (a
 /// snapshot comes with its origin's stack).
 pub fn top_level_lvs(vg: &Vg) -> Vec<String> {
+    // Roles and visibility of all LVs in one pass each (per LV, each
+    // scans the VG).
     vg.lvs
         .iter()
-        .filter(|l| vg.role(l) == LvRole::Plain && vg.lv_is_visible(l))
-        .map(|l| l.name.clone())
+        .zip(vg.roles())
+        .zip(vg.visible_flags())
+        .filter(|((_, role), visible)| *role == LvRole::Plain && *visible)
+        .map(|((l, _), _)| l.name.clone())
         .collect()
 }
 
@@ -255,9 +259,15 @@ pub fn active_count(vg: &Vg, devs: &[KernelDevice]) -> usize {
 /// Origins of `vg` that metadata says merge and whose live table is
 /// `snapshot-merge` (the merge runs in the kernel: something must poll).
 pub fn merging_origins(vg: &Vg, devs: &[KernelDevice]) -> Vec<String> {
+    let merging: HashSet<&str> = vg
+        .snapshots()
+        .into_iter()
+        .filter(|s| s.merging)
+        .map(|s| s.origin.name.as_str())
+        .collect();
     vg.lvs
         .iter()
-        .filter(|l| vg.merging_snapshot_of(&l.name).is_some())
+        .filter(|l| merging.contains(l.name.as_str()))
         .filter(|l| {
             let u = dm_uuid(&vg.id, &l.id, None);
             devs.iter().any(|d| {
@@ -548,27 +558,50 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
     // a full listing only when that name does not hold it: `lvcreate`
     // sets one or two LVs' read-ahead, not a query per device of the
     // system.
-    let mut all: Option<Vec<KernelDevice>> = None;
+    // Several LVs (vgchange -ay): every device's name, number and UUID in
+    // one listing, not an info query each.
+    let mut all: Option<HashMap<String, crate::dm::target::DevNum>> = (lvs.len() > 1)
+        .then(|| dm.kernel().list_ids().ok())
+        .flatten()
+        .map(|ids| {
+            ids.into_iter()
+                .filter_map(|(_, dev, uuid)| Some((uuid?, dev)))
+                .collect()
+        });
     let pvs = super::pv_devices(h);
+    // A PV's read-ahead, read once for all the LVs on it.
+    let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
     let mut failed = Vec::new();
     for name in lvs {
         let Some(lv) = h.vg.lv(name) else { continue };
         let uuid = dm_uuid(&h.vg.id, &lv.id, None);
-        let is_lv = |d: &KernelDevice| d.uuid.as_deref() == Some(uuid.as_str());
-        let dev = match dm.kernel().info(&dm_name(&h.vg.name, name, None)) {
-            Ok(Some(d)) if is_lv(&d) => d.dev,
-            _ => {
-                if all.is_none() {
-                    all = Some(dm.list().unwrap_or_default());
+        let listed = all.as_ref().map(|m| m.get(&uuid).copied());
+        let dev = match listed {
+            Some(Some(dev)) => dev,
+            Some(None) => continue,
+            None => match dm.kernel().info(&dm_name(&h.vg.name, name, None)) {
+                Ok(Some(d)) if d.uuid.as_deref() == Some(uuid.as_str()) => d.dev,
+                _ => {
+                    if all.is_none() {
+                        let ids = dm.kernel().list_ids().unwrap_or_default();
+                        all = Some(
+                            ids.into_iter()
+                                .filter_map(|(_, dev, uuid)| Some((uuid?, dev)))
+                                .collect(),
+                        );
+                    }
+                    match all.as_ref().and_then(|m| m.get(&uuid)) {
+                        Some(d) => *d,
+                        None => continue,
+                    }
                 }
-                match all.iter().flatten().find(|d| is_lv(d)) {
-                    Some(d) => d.dev,
-                    None => continue,
-                }
-            }
+            },
         };
-        let Some(ra) = readahead::desired(lv, |k| pvs.get(k).and_then(|d| readahead::read(*d)))
-        else {
+        let Some(ra) = readahead::desired(lv, |k| {
+            *pv_read_ahead
+                .entry(k.to_string())
+                .or_insert_with(|| pvs.get(k).and_then(|d| readahead::read(*d)))
+        }) else {
             continue;
         };
         if let Err(e) = readahead::set(dev, ra) {
