@@ -293,6 +293,10 @@ pub struct Transaction<'k> {
     nodes: &'k Nodes,
     devs: HashMap<String, DevNum>,
     journal: Vec<Done>,
+    /// Devices this transaction created (in `journal`): loading a table
+    /// into one needs no record of its previous (empty) table, as its
+    /// undo removes it.
+    created: HashSet<String>,
     /// Devices this transaction suspended and has not resumed or removed.
     held: BTreeSet<String>,
     /// A resume, remove or rename ran since the last udev wait.
@@ -324,6 +328,7 @@ impl<'k> Transaction<'k> {
             nodes,
             devs,
             journal: Vec::new(),
+            created: HashSet::new(),
             held: BTreeSet::new(),
             unsynced: false,
         }
@@ -339,6 +344,7 @@ impl<'k> Transaction<'k> {
                 op,
                 &mut self.devs,
                 &mut self.journal,
+                &mut self.created,
                 self.nodes,
             ) {
                 log::debug!("dm: {op} failed: {cause}; undoing");
@@ -357,6 +363,7 @@ impl<'k> Transaction<'k> {
     /// Undoes everything done so far; returns the undo's own errors.
     pub fn rollback(&mut self) -> Vec<KernelError> {
         let journal = std::mem::take(&mut self.journal);
+        self.created.clear();
         // What the undo renames back: held devices may get their old names.
         let mut candidates: BTreeSet<String> = std::mem::take(&mut self.held);
         for d in &journal {
@@ -478,6 +485,7 @@ fn step(
     op: &Op,
     devs: &mut HashMap<String, DevNum>,
     journal: &mut Vec<Done>,
+    created: &mut HashSet<String>,
     nodes: &Nodes,
 ) -> Result<(), KernelError> {
     match op {
@@ -490,6 +498,7 @@ fn step(
             let dev = k.create(name, uuid, *read_only, *minor)?;
             devs.insert(name.clone(), dev);
             journal.push(Done::Created(name.clone()));
+            created.insert(name.clone());
         }
         Op::Load {
             name,
@@ -497,14 +506,22 @@ fn step(
             read_only,
         } => {
             let resolved = resolve_table(table, devs)?;
-            let before = k
-                .info(name)?
-                .ok_or_else(|| KernelError::NotFound(name.clone()))?;
+            // A device made by this transaction has no table to restore
+            // (its undo removes it): no query for it (vgchange -ay of 1000
+            // LVs: 1000 status and table ioctls).
+            let (prev, prev_ro) = if created.contains(name) {
+                (Vec::new(), *read_only)
+            } else {
+                let before = k
+                    .info(name)?
+                    .ok_or_else(|| KernelError::NotFound(name.clone()))?;
+                (before.table, before.read_only)
+            };
             k.load(name, &resolved, *read_only)?;
             journal.push(Done::Loaded {
                 name: name.clone(),
-                prev: before.table,
-                prev_ro: before.read_only,
+                prev,
+                prev_ro,
             });
         }
         Op::Suspend { name } => {
