@@ -64,6 +64,14 @@ fn dm_name(name: &str) -> Result<&DmName, KernelError> {
     DmName::new(name).map_err(|e| failed("name", name, e))
 }
 
+/// A device number as the ioctl interface encodes it (`dev_t`).
+fn devnum(dev: u64) -> DevNum {
+    DevNum::new(
+        nix::sys::stat::major(dev) as u32,
+        nix::sys::stat::minor(dev) as u32,
+    )
+}
+
 /// (kernel name `dm-<minor>`, dm name, major, UUID) of a dm device.
 pub type ListedDm = (String, String, u32, Option<String>);
 
@@ -84,8 +92,8 @@ pub fn list_dm_devices() -> Option<Vec<ListedDm>> {
         listed
             .into_iter()
             .map(|(name, dev, uuid)| {
-                let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
-                (format!("dm-{minor}"), name, major as u32, uuid)
+                let d = devnum(dev);
+                (format!("dm-{}", d.minor), name, d.major, uuid)
             })
             .collect(),
     )
@@ -114,12 +122,7 @@ impl DmKernel {
             Ok(Some(l)) => l,
             Ok(None) | Err(_) => return full(),
         };
-        let num = |dev: u64| {
-            DevNum::new(
-                nix::sys::stat::major(dev) as u32,
-                nix::sys::stat::minor(dev) as u32,
-            )
-        };
+        let num = devnum;
         let by_num: std::collections::HashMap<DevNum, usize> = listed
             .iter()
             .enumerate()
@@ -461,13 +464,7 @@ impl Kernel for DmKernel {
         match super::ioctl::list_devices(self.dm.file().as_raw_fd()) {
             Ok(Some(listed)) => Ok(listed
                 .into_iter()
-                .map(|(name, dev, uuid)| {
-                    let num = DevNum::new(
-                        nix::sys::stat::major(dev) as u32,
-                        nix::sys::stat::minor(dev) as u32,
-                    );
-                    (name, num, uuid)
-                })
+                .map(|(name, dev, uuid)| (name, devnum(dev), uuid))
                 .collect()),
             // No UUIDs from this kernel (< 5.13): a table query each.
             Ok(None) => Ok(self
@@ -521,10 +518,7 @@ impl Kernel for DmKernel {
                 m,
             )
             .map_err(ioctl_failure)?;
-            return Ok(DevNum::new(
-                nix::sys::stat::major(h.dev) as u32,
-                nix::sys::stat::minor(h.dev) as u32,
-            ));
+            return Ok(devnum(h.dev));
         }
         let mut o = self.options(name);
         if read_only {

@@ -554,20 +554,19 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
     if dm.test_mode() {
         return vec![];
     }
-    // Each LV is looked up under its own name (one ioctl), and by UUID in
-    // a full listing only when that name does not hold it: `lvcreate`
-    // sets one or two LVs' read-ahead, not a query per device of the
-    // system.
-    // Several LVs (vgchange -ay): every device's name, number and UUID in
-    // one listing, not an info query each.
-    let mut all: Option<HashMap<String, crate::dm::target::DevNum>> = (lvs.len() > 1)
-        .then(|| dm.kernel().list_ids().ok())
-        .flatten()
-        .map(|ids| {
+    // One LV (`lvcreate`) is looked up under its own name (one ioctl), and
+    // by UUID in a listing only when that name does not hold it; several
+    // (`vgchange -ay`) are all found in one listing, not a query each.
+    // Device numbers by UUID, from one listing (`None`: it failed).
+    let by_uuid = || -> Option<HashMap<String, crate::dm::target::DevNum>> {
+        let ids = dm.kernel().list_ids().ok()?;
+        Some(
             ids.into_iter()
                 .filter_map(|(_, dev, uuid)| Some((uuid?, dev)))
-                .collect()
-        });
+                .collect(),
+        )
+    };
+    let mut all = if lvs.len() > 1 { by_uuid() } else { None };
     let pvs = super::pv_devices(h);
     // A PV's read-ahead, read once for all the LVs on it.
     let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
@@ -581,20 +580,13 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
             Some(None) => continue,
             None => match dm.kernel().info(&dm_name(&h.vg.name, name, None)) {
                 Ok(Some(d)) if d.uuid.as_deref() == Some(uuid.as_str()) => d.dev,
-                _ => {
-                    if all.is_none() {
-                        let ids = dm.kernel().list_ids().unwrap_or_default();
-                        all = Some(
-                            ids.into_iter()
-                                .filter_map(|(_, dev, uuid)| Some((uuid?, dev)))
-                                .collect(),
-                        );
-                    }
-                    match all.as_ref().and_then(|m| m.get(&uuid)) {
-                        Some(d) => *d,
-                        None => continue,
-                    }
-                }
+                _ => match all
+                    .get_or_insert_with(|| by_uuid().unwrap_or_default())
+                    .get(&uuid)
+                {
+                    Some(d) => *d,
+                    None => continue,
+                },
             },
         };
         let Some(ra) = readahead::desired(lv, |k| {
