@@ -11,8 +11,8 @@
 //! the first section of that name. Integers follow `strtoll(s, 0)`: `0x`
 //! hex, leading `0` octal, optional sign.
 
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -89,7 +89,7 @@ fn child_section<'s, 'a>(
 #[derive(Default)]
 struct SectionIndex<'a> {
     list: Vec<usize>,
-    map: Option<HashMap<Cow<'a, str>, usize>>,
+    map: Option<FxHashMap<Cow<'a, str>, usize>>,
 }
 
 /// Sections searched in place before [`SectionIndex`] hashes them.

@@ -5,6 +5,7 @@
 //! Pure data and pure queries; no I/O. Text conversion lives in
 //! `metadata::text`, invariants in `metadata::validate`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::id::Id;
@@ -28,16 +29,53 @@ pub enum ModelError {
     Unsupported { vg: String, why: String },
 }
 
+/// Every `status`/`flags` word LVM2 writes: a word read from metadata is
+/// held as one of these (no allocation per LV per word), any other word as
+/// its own string.
+const KNOWN_WORDS: &[&str] = &[
+    "READ",
+    "WRITE",
+    "VISIBLE",
+    "RESIZEABLE",
+    "ALLOCATABLE",
+    "EXPORTED",
+    "FIXED_MINOR",
+    "WRITE_LOCKED",
+    "MISSING",
+    "PVMOVE",
+    "LOCKED",
+    "CLUSTERED",
+    "SHARED",
+    "NOTSYNCED",
+    "REBUILD",
+    "WRITEMOSTLY",
+    "ACTIVATION_SKIP",
+    "ERROR_WHEN_FULL",
+    "NOAUTOACTIVATE",
+    "CACHE_VOL",
+    "PARTIAL",
+];
+
+/// `word` as a flag word: borrowed from [`KNOWN_WORDS`] when it is one.
+pub fn flag_word(word: &str) -> Cow<'static, str> {
+    match KNOWN_WORDS.iter().find(|k| **k == word) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(word.to_string()),
+    }
+}
+
 /// A status/flags word list as written in metadata (`status = ["READ", ...]`).
 ///
 /// Kept as words, not bits, so that round-tripping preserves exactly what
 /// LVM2 wrote; `text` rejects unknown `status` words on import as LVM2 does.
+/// Known words are static strings ([`flag_word`]): a VG of 1000 LVs is
+/// imported, cloned and exported several times per command.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Flags(pub Vec<String>);
+pub struct Flags(pub Vec<Cow<'static, str>>);
 
 impl Flags {
     pub fn new(words: &[&str]) -> Self {
-        Flags(words.iter().map(|w| w.to_string()).collect())
+        Flags(words.iter().map(|w| flag_word(w)).collect())
     }
     pub fn has(&self, word: &str) -> bool {
         self.0.iter().any(|w| w == word)
@@ -63,8 +101,8 @@ impl Flags {
         let at =
             rank(word).and_then(|r| self.0.iter().position(|w| rank(w).is_some_and(|x| x > r)));
         match at {
-            Some(i) => self.0.insert(i, word.to_string()),
-            None => self.0.push(word.to_string()),
+            Some(i) => self.0.insert(i, flag_word(word)),
+            None => self.0.push(flag_word(word)),
         }
     }
     pub fn clear(&mut self, word: &str) {
@@ -368,9 +406,8 @@ impl Vg {
     /// `role` of every LV, in `lvs` order, in one pass over the VG (the
     /// per-LV query scans the VG: quadratic for whole-VG loops).
     pub fn roles(&self) -> Vec<LvRole> {
-        let names: std::collections::HashSet<&str> =
-            self.lvs.iter().map(|l| l.name.as_str()).collect();
-        let cows: std::collections::HashSet<&str> = self
+        let names: rustc_hash::FxHashSet<&str> = self.lvs.iter().map(|l| l.name.as_str()).collect();
+        let cows: rustc_hash::FxHashSet<&str> = self
             .lvs
             .iter()
             .filter_map(|l| l.snapshot_segment())
@@ -393,11 +430,11 @@ impl Vg {
     /// `lv_is_visible` of every LV, in `lvs` order, in one pass over the VG
     /// (the per-LV query scans the VG: quadratic for whole-VG loops).
     pub fn visible_flags(&self) -> Vec<bool> {
-        let by_name: std::collections::HashMap<&str, &Lv> =
+        let by_name: rustc_hash::FxHashMap<&str, &Lv> =
             self.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
         // COW name -> (merging, origin's VISIBLE flag), first link wins as in
         // `snapshot_by_cow`; links whose origin or COW is missing define nothing.
-        let mut cows: std::collections::HashMap<&str, (bool, bool)> = Default::default();
+        let mut cows: rustc_hash::FxHashMap<&str, (bool, bool)> = Default::default();
         for link in &self.lvs {
             if let Some((origin, cow, _, merging)) = link.snapshot_segment() {
                 if let (Some(o), true) = (by_name.get(origin), by_name.contains_key(cow)) {
@@ -528,7 +565,7 @@ mod tests {
         f.set("WRITE");
         assert_eq!(f, Flags::new(&["READ", "WRITE", "VISIBLE"]));
         f.set("PVMOVE");
-        assert_eq!(f.0.last().map(String::as_str), Some("PVMOVE"));
+        assert_eq!(f.0.last().map(|w| &**w), Some("PVMOVE"));
         let mut vg = Flags::new(&["RESIZEABLE", "READ", "WRITE"]);
         vg.set("EXPORTED");
         assert_eq!(vg, Flags::new(&["EXPORTED", "RESIZEABLE", "READ", "WRITE"]));

@@ -15,10 +15,12 @@
 //! pvmove/lvmlockd status words) does not fail the import: it sets
 //! `Vg::unsupported` so the VG can be listed but is never written.
 
+use std::borrow::Cow;
+
 use super::config::{self, Item, Section, Value};
 use super::id::Id;
 pub use super::model::ALLOC_POLICIES;
-use super::model::{Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
+use super::model::{flag_word, Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
 use super::validate;
 
 pub const CONTENTS_VALUE: &str = "Text Format Volume Group";
@@ -109,14 +111,20 @@ fn write_unlocked(mut status: Flags, mut flags: Flags) -> (Flags, Flags) {
     (status, flags)
 }
 
-/// The written form of `status`/`flags` (see [`write_unlocked`]).
-fn write_locked(status: &Flags, flags: &Flags, locked: bool) -> (Flags, Flags) {
-    let (mut status, mut flags) = (status.clone(), flags.clone());
-    if locked && status.has("WRITE") {
-        status.clear("WRITE");
-        flags.set("WRITE_LOCKED");
+/// The written form of `status`/`flags` (see [`write_unlocked`]): the
+/// model's own lists unless the VG is write-locked.
+fn write_locked<'f>(
+    status: &'f Flags,
+    flags: &'f Flags,
+    locked: bool,
+) -> (Cow<'f, Flags>, Cow<'f, Flags>) {
+    if !(locked && status.has("WRITE")) {
+        return (Cow::Borrowed(status), Cow::Borrowed(flags));
     }
-    (status, flags)
+    let (mut status, mut flags) = (status.clone(), flags.clone());
+    status.clear("WRITE");
+    flags.set("WRITE_LOCKED");
+    (Cow::Owned(status), Cow::Owned(flags))
 }
 
 /// Whether VG `vg` is written with `WRITE_LOCKED` (LVM2's
@@ -125,20 +133,34 @@ fn vg_write_locked(vg: &Vg) -> bool {
     vg.system_id.as_deref().is_some_and(|s| !s.is_empty())
 }
 
-/// Words in LVM2's canonical order: known ones by table position, then any
-/// unknown words in their stored order. Duplicates are dropped.
-fn canonical_words<'a>(flags: &'a Flags, table: &[(&'a str, bool)]) -> Vec<&'a str> {
-    let mut out: Vec<&str> = table
-        .iter()
-        .filter(|(w, _)| flags.has(w))
-        .map(|(w, _)| *w)
-        .collect();
-    for w in &flags.0 {
-        if !table.iter().any(|(t, _)| t == w) && !out.contains(&w.as_str()) {
-            out.push(w);
+/// Words in LVM2's canonical order, written as a list: known ones by
+/// table position, then any unknown words in their stored order.
+/// Duplicates are dropped.
+struct CanonicalWords<'a>(&'a Flags, &'a [(&'a str, bool)]);
+
+impl Put for CanonicalWords<'_> {
+    fn put(&self, buf: &mut String) {
+        let CanonicalWords(flags, table) = *self;
+        let mut first = true;
+        let mut word = |buf: &mut String, w: &str| {
+            if !first {
+                buf.push_str(", ");
+            }
+            first = false;
+            Quoted(w).put(buf);
+        };
+        buf.push('[');
+        for (w, _) in table.iter().filter(|(w, _)| flags.has(w)) {
+            word(buf, w);
         }
+        for (i, w) in flags.0.iter().enumerate() {
+            let unknown = !table.iter().any(|(t, _)| t == w);
+            if unknown && !flags.0[..i].contains(w) {
+                word(buf, w);
+            }
+        }
+        buf.push(']');
     }
-    out
 }
 
 // ---------------------------------------------------------------------------
@@ -418,19 +440,31 @@ impl Reader<'_> {
     }
     /// A string list (`tags`, `flags`, `status`); absent is empty.
     fn list(&self, key: &str) -> Result<Vec<String>, TextError> {
-        match self.sec.find(key) {
-            None => Ok(Vec::new()),
-            Some(Item::Value(_)) => match self.sec.get_str_list(key) {
-                Some(v) => Ok(v.into_iter().map(String::from).collect()),
-                None => invalid(format!(
-                    "Invalid '{key}' for {}: expected a list of strings.",
-                    self.what
-                )),
-            },
-            Some(Item::Section(_)) => invalid(format!(
+        self.list_of(key, |s| s.to_string())
+    }
+    /// A string list, each string through `f` (one lookup of `key`, one
+    /// allocation for the list).
+    fn list_of<T>(&self, key: &str, f: impl Fn(&str) -> T) -> Result<Vec<T>, TextError> {
+        let bad = || {
+            invalid(format!(
                 "Invalid '{key}' for {}: expected a list of strings.",
                 self.what
-            )),
+            ))
+        };
+        match self.sec.find(key) {
+            None => Ok(Vec::new()),
+            Some(Item::Value(Value::Str(s))) => Ok(vec![f(s)]),
+            Some(Item::Value(Value::Array(vals))) => {
+                let mut out = Vec::with_capacity(vals.len());
+                for v in vals {
+                    match v {
+                        Value::Str(s) => out.push(f(s)),
+                        _ => return bad(),
+                    }
+                }
+                Ok(out)
+            }
+            Some(_) => bad(),
         }
     }
     fn id(&self) -> Result<Id, TextError> {
@@ -442,7 +476,7 @@ impl Reader<'_> {
         if self.sec.find("status").is_none() {
             return self.missing("status");
         }
-        let words = self.list("status")?;
+        let words = self.list_of("status", flag_word)?;
         for w in &words {
             // "PARTIAL" is still read from old backups (`read_flags`).
             let known = table.iter().any(|(t, _)| t == w) || (vg && w == "PARTIAL");
@@ -453,7 +487,7 @@ impl Reader<'_> {
         Ok(Flags(words))
     }
     fn flags(&self) -> Result<Flags, TextError> {
-        Ok(Flags(self.list("flags")?))
+        Ok(Flags(self.list_of("flags", flag_word)?))
     }
     fn alloc(&self) -> Result<Option<String>, TextError> {
         let a = self.str("allocation_policy")?;
@@ -491,7 +525,7 @@ impl Importer {
 
     fn words(&mut self, flags: &Flags, what: &dyn std::fmt::Display) {
         for w in &flags.0 {
-            if UNMODELLED_WORDS.contains(&w.as_str()) {
+            if UNMODELLED_WORDS.contains(&&**w) {
                 self.note(format!("{w} flag on {what}"));
             }
         }
@@ -937,7 +971,7 @@ struct Out {
     file: bool,
     /// Size comments made so far, by sectors: most LVs of a VG share a
     /// handful of sizes, and `%g` formatting is not cheap.
-    sizes: std::collections::HashMap<u64, String>,
+    sizes: rustc_hash::FxHashMap<u64, String>,
     /// The last `creation_time` comment made (LVs made together share it).
     last_time: Option<(u64, String)>,
 }
@@ -1103,7 +1137,7 @@ impl Out {
             buf: String::new(),
             indent: 0,
             file,
-            sizes: std::collections::HashMap::new(),
+            sizes: Default::default(),
             last_time: None,
         }
     }
@@ -1168,8 +1202,8 @@ impl Out {
         self.line("}");
     }
     fn flags(&mut self, status: &Flags, flags: &Flags, table: &[(&str, bool)]) {
-        put!(self, None; "status = ", List(&canonical_words(status, table)));
-        put!(self, None; "flags = ", List(&canonical_words(flags, table)));
+        put!(self, None; "status = ", CanonicalWords(status, table));
+        put!(self, None; "flags = ", CanonicalWords(flags, table));
     }
     fn tags(&mut self, tags: &[String]) {
         if !tags.is_empty() {

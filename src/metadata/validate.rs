@@ -6,7 +6,7 @@
 //! A subset (`check_references`) is also what LVM2 refuses on read, and
 //! `text::import_vg` applies it.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::model::{Lv, SegmentKind, Vg, ALLOC_POLICIES};
 
@@ -28,6 +28,7 @@ const MAX_TAG_LEN: usize = 1024;
 
 /// LV names reserved for LVM2's internal LVs (`apply_lvname_restrictions`).
 const RESERVED_LV_PREFIXES: &[&str] = &["snapshot", "pvmove"];
+/// Each starts with '_' (`check_lv_name` relies on it).
 const RESERVED_LV_SUBSTRINGS: &[&str] = &[
     "_cdata", "_cmeta", "_corig", "_cpool", "_cvol", "_wcorig", "_mlog", "_mimage", "_pmspare",
     "_rimage", "_rmeta", "_tdata", "_tmeta", "_vorigin", "_vdata", "_imeta", "_iorig",
@@ -91,6 +92,10 @@ pub fn check_lv_name(name: &str, snapshot_link: bool) -> Result<(), RuleError> {
             return Err(RuleError::ReservedPrefix(p));
         }
     }
+    // Every reserved substring starts with '_': most names have none.
+    if !name.contains('_') {
+        return Ok(());
+    }
     for s in RESERVED_LV_SUBSTRINGS {
         if name.contains(s) {
             return Err(RuleError::ReservedSubstring(s));
@@ -131,7 +136,7 @@ fn tags(tags: &[String], what: impl Fn() -> String) -> Result<(), ValidateError>
 /// must name existing origin and COW LVs.
 pub fn check_references(vg: &Vg) -> Result<(), ValidateError> {
     // (pv key) -> list of (first PE, length, LV name) to check overlaps.
-    let mut used: HashMap<&str, Vec<(u64, u64, &str)>> = HashMap::new();
+    let mut used: HashMap<&str, Vec<(u64, u64, &str)>> = HashMap::default();
     for lv in &vg.lvs {
         for (i, seg) in lv.segments.iter().enumerate() {
             match &seg.kind {
@@ -230,8 +235,8 @@ pub fn validate_vg(vg: &Vg) -> Result<(), ValidateError> {
         ));
     }
 
-    let mut keys = HashSet::new();
-    let mut ids = HashSet::new();
+    let mut keys = HashSet::default();
+    let mut ids = HashSet::default();
     for pv in &vg.pvs {
         if pv.key.is_empty() || pv.key.contains(char::is_whitespace) {
             return fail(format!("VG {name}: invalid PV key \"{}\".", pv.key));
@@ -248,8 +253,9 @@ pub fn validate_vg(vg: &Vg) -> Result<(), ValidateError> {
         tags(&pv.tags, || format!("PV {}", pv.key))?;
     }
 
-    let mut names = HashSet::new();
-    let mut lv_ids = HashSet::new();
+    let n = vg.lvs.len();
+    let mut names = HashSet::with_capacity_and_hasher(n, Default::default());
+    let mut lv_ids = HashSet::with_capacity_and_hasher(n, Default::default());
     for lv in &vg.lvs {
         let link = lv.snapshot_segment().is_some();
         check_lv_name(&lv.name, link)
@@ -352,8 +358,8 @@ fn check_snapshots(vg: &Vg) -> Result<(), ValidateError> {
         .filter(|l| l.snapshot_segment().is_some())
         .map(|l| l.name.as_str())
         .collect();
-    let mut cows: HashMap<&str, &str> = HashMap::new();
-    let mut merging: HashMap<&str, &str> = HashMap::new();
+    let mut cows: HashMap<&str, &str> = HashMap::default();
+    let mut merging: HashMap<&str, &str> = HashMap::default();
     for lv in &vg.lvs {
         let Some((origin, cow, chunk, is_merging)) = lv.snapshot_segment() else {
             continue;
@@ -408,6 +414,17 @@ fn check_snapshots(vg: &Vg) -> Result<(), ValidateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `check_lv_name` skips the substring search for names without '_'.
+    #[test]
+    fn reserved_substrings_start_with_underscore() {
+        assert!(RESERVED_LV_SUBSTRINGS.iter().all(|s| s.starts_with('_')));
+        assert_eq!(
+            check_lv_name("a_tmeta", false),
+            Err(RuleError::ReservedSubstring("_tmeta"))
+        );
+        assert_eq!(check_lv_name("tmeta", false), Ok(()));
+    }
 
     /// The rule messages are part of `validate_vg`'s errors: same words
     /// as when they were plain strings.
