@@ -26,7 +26,7 @@ fn setup() -> (MemOpener, Vec<String>, Vg) {
     h.commit(&opener, "create").unwrap();
     h.vg.tags.push("second".into());
     h.commit(&opener, "second").unwrap();
-    (opener, names, h.vg.clone())
+    (opener, names, (*h.vg).clone())
 }
 
 fn snapshot(o: &MemOpener) -> Vec<Vec<u8>> {
@@ -66,7 +66,7 @@ fn a_cut_commit_reads_back_old_or_new() {
         // Count the writes a clean commit makes on this PV.
         let probe = restore(&names, &images);
         let mut h = store::scan(&probe, &names).vg("vg0").unwrap();
-        h.vg = new.clone();
+        h.vg = new.clone().into();
         h.commit(&probe, "probe").unwrap();
         let writes = probe.devs[&names[victim]].write_calls();
         // Cut after every write call, and tear writes at many byte budgets
@@ -78,7 +78,7 @@ fn a_cut_commit_reads_back_old_or_new() {
             let o = restore(&names, &images);
             o.devs[&names[victim]].set_fault(Some(fault));
             let mut h = store::scan(&o, &names).vg("vg0").unwrap();
-            h.vg = new.clone();
+            h.vg = new.clone().into();
             let _ = h.commit(&o, "cut");
             // "Reboot": read everything back from the bytes.
             let after = restore(&names, &snapshot(&o));

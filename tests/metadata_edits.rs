@@ -555,7 +555,7 @@ fn check(
     // Read: exactly what the copy read says, and a sound VG.
     let copy_read = planted
         .iter()
-        .find(|t| text::import_vg(t).is_ok_and(|(v, _)| v == h.vg))
+        .find(|t| text::import_vg(t).is_ok_and(|(v, _)| v == *h.vg))
         .copied();
     let Some(copy_read) = copy_read else {
         return Err(TestCaseError::fail(format!(

@@ -128,7 +128,7 @@ fn as_activated(h: VgHandle, partial: bool) -> VgHandle {
         return h;
     }
     let mut p = h;
-    p.vg = crate::dm::tree::with_missing_as_error(&p.vg, &crate::ops::pv_devices(&p));
+    p.vg = crate::dm::tree::with_missing_as_error(&p.vg, &crate::ops::pv_devices(&p)).into();
     p
 }
 

@@ -203,7 +203,7 @@ pub fn pvchange(args: Vec<OsString>) -> Result<(), CmdError> {
             let vg = p
                 .vg()
                 .map(|v| v.name.clone())
-                .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name));
+                .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name.clone()));
             let used = vg.is_none() && marked_used(p);
             targets.push(Target {
                 name: arg.clone(),

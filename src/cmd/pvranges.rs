@@ -55,7 +55,7 @@ pub(crate) fn pv_args(
             pv.pe_count,
         );
         runs.extend(used);
-        let vg = masked.get_or_insert_with(|| h.vg.clone());
+        let vg = masked.get_or_insert_with(|| (*h.vg).clone());
         let mut segments = Vec::new();
         for (start, len) in outside(&runs, pv.pe_count) {
             segments.push(Segment {

@@ -107,7 +107,7 @@ pub fn pv_records<'a>(
         let in_vg = hs
             .iter()
             .find_map(|h| h.vg.pv_by_id(&info.id()).map(|p| (h, p)));
-        let vg = in_vg.map(|(h, p)| (&h.vg, p));
+        let vg = in_vg.map(|(h, p)| (&*h.vg, p));
         let vg_facts = in_vg.map(|(h, _)| vg_record(h, 0));
         // A PV of another host's VG is that VG's, not an orphan: it is
         // left out unless its VG is shown (--foreign), as in LVM2.

@@ -407,7 +407,7 @@ pub(crate) fn refuse_pv_in_a_vg(
     let in_vg = p
         .vg()
         .map(|v| v.name.clone())
-        .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name))
+        .or_else(|| found.vg_of_pv(&p.id()).map(|h| h.vg.name.clone()))
         .or_else(|| p.claimed_vg());
     match in_vg {
         Some(vg) if vg.is_empty() => Err(CmdError::Failed(format!(

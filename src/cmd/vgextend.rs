@@ -161,6 +161,7 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
         };
         let key = next_pv_key(&h);
         let (ba_start, ba_size) = pv_opts::ba_of(&info);
+        let extent_size = h.vg.extent_size;
         h.vg.pvs.push(Pv {
             key: key.clone(),
             id: info.id(),
@@ -172,7 +173,7 @@ pub fn vgextend(args: Vec<OsString>) -> Result<(), CmdError> {
             tags: Vec::new(),
             dev_size: Some(info.label.header.orphan_size_sectors(info.size)),
             pe_start: info.pe_start_sectors(),
-            pe_count: store::pe_count_for(&info, h.vg.extent_size),
+            pe_count: store::pe_count_for(&info, extent_size),
             ba_start,
             ba_size,
         });
@@ -332,7 +333,7 @@ fn remove_pv(ctx: &Ctx, h: &mut VgHandle, arg: &str, key: &str) -> Result<(), Cm
     super::vg::mdacopies::commit_balanced(ctx, h, false)?;
     if let (Some(info), false) = (info, ctx.common.test) {
         let ignored = balance::ignored_now([&info], &FileOpener).map_err(failed)?;
-        let mut alone = h.vg.clone();
+        let mut alone = (*h.vg).clone();
         alone.lvs.clear();
         alone.pvs = vec![pv];
         VgHandle::new_vg(alone, vec![info])

@@ -120,6 +120,18 @@ impl<'a> SectionIndex<'a> {
     }
 }
 
+/// The bytes that end a key or a bare word: white space, `#`, `=`, `{`, `}`.
+const ENDS_KEY: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_whitespace() || matches!(c, b'#' | b'=' | b'{' | b'}');
+        i += 1;
+    }
+    t
+};
+
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
 
@@ -163,7 +175,10 @@ impl<'a> Parser<'a> {
     fn skip(&mut self) {
         while let Some(&c) = self.s.get(self.pos) {
             if c.is_ascii_whitespace() {
-                self.pos += 1;
+                // Metadata indents with runs of tabs: take the whole run.
+                let rest = &self.s[self.pos + 1..];
+                let n = rest.iter().position(|c| !c.is_ascii_whitespace());
+                self.pos += 1 + n.unwrap_or(rest.len());
             } else if c == b'#' {
                 // Most of a stock lvm.conf is comments: find their ends with memchr.
                 self.pos = match memchr::memchr(b'\n', &self.s[self.pos..]) {
@@ -281,12 +296,9 @@ impl<'a> Parser<'a> {
 
     fn key(&mut self) -> Result<&'a str, ConfigError> {
         let start = self.pos;
-        while let Some(c) = self.peek() {
-            if c.is_ascii_whitespace() || matches!(c, b'#' | b'=' | b'{' | b'}') {
-                break;
-            }
-            self.bump();
-        }
+        let rest = &self.s[start..];
+        let n = rest.iter().position(|&c| ENDS_KEY[usize::from(c)]);
+        self.pos += n.unwrap_or(rest.len());
         self.utf8(start, self.pos)
     }
 
@@ -388,13 +400,11 @@ impl<'a> Parser<'a> {
             }
             Some(c) if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.') => {
                 let start = self.pos;
-                while let Some(c) = self.peek() {
-                    if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') {
-                        self.bump();
-                    } else {
-                        break;
-                    }
-                }
+                let rest = &self.s[start..];
+                let n = rest
+                    .iter()
+                    .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.')));
+                self.pos += n.unwrap_or(rest.len());
                 let Some(tok) = self.text.get(start..self.pos) else {
                     return self.err("invalid UTF-8");
                 };
@@ -408,14 +418,7 @@ impl<'a> Parser<'a> {
             // to white space, '#', '=', '{' or '}' (`system_id_source =
             // none`, as LVM2's test suite writes it).
             Some(c) if !matches!(c, b'=' | b'{' | b'}' | b',' | b']' | b'[') => {
-                let start = self.pos;
-                while let Some(c) = self.peek() {
-                    if c.is_ascii_whitespace() || matches!(c, b'#' | b'=' | b'{' | b'}') {
-                        break;
-                    }
-                    self.bump();
-                }
-                Ok(Value::Str(Cow::Borrowed(self.utf8(start, self.pos)?)))
+                Ok(Value::Str(Cow::Borrowed(self.key()?)))
             }
             Some(_) => {
                 let start = self.pos;
@@ -440,6 +443,9 @@ pub fn parse_number(tok: &str) -> Option<Value<'static>> {
     // The usual token, plain decimal digits (no sign, no leading 0): no
     // lowercased copy to make.
     let b = tok.as_bytes();
+    if b == b"0" {
+        return Some(Value::Int(0));
+    }
     if !b.is_empty() && b.len() <= 18 && b[0] != b'0' && b.iter().all(u8::is_ascii_digit) {
         let v = b.iter().fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
         return Some(Value::Int(v));

@@ -713,11 +713,50 @@ struct VgGroup<'a> {
     copies: Vec<(usize, usize)>,
 }
 
+/// A handle's working copy of its VG: shared with the scan's import (and
+/// the committed copy) until the first change, copied then (`Arc::make_mut`
+/// behind `DerefMut`). A report reads a VG of thousands of LVs without
+/// copying it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkingVg(Arc<Vg>);
+
+impl WorkingVg {
+    pub fn new(vg: Vg) -> WorkingVg {
+        WorkingVg(Arc::new(vg))
+    }
+    fn shared(vg: &Arc<Vg>) -> WorkingVg {
+        WorkingVg(Arc::clone(vg))
+    }
+    /// The VG itself (copied only if still shared).
+    pub fn into_inner(self) -> Vg {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl From<Vg> for WorkingVg {
+    fn from(vg: Vg) -> WorkingVg {
+        WorkingVg::new(vg)
+    }
+}
+
+impl std::ops::Deref for WorkingVg {
+    type Target = Vg;
+    fn deref(&self) -> &Vg {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WorkingVg {
+    fn deref_mut(&mut self) -> &mut Vg {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
 /// One VG as read: the winning metadata and where its PVs are.
 #[derive(Clone, Debug)]
 pub struct VgHandle {
     /// The working copy; commands change it and then `commit`.
-    pub vg: Vg,
+    pub vg: WorkingVg,
     /// Shared with the scan's import of that copy (no second deep copy
     /// of a VG of thousands of LVs per read).
     committed: Arc<Vg>,
@@ -1087,7 +1126,7 @@ impl Scan {
         let best_path = self.pvs[bpi].path.as_str();
         let best_mda = &self.pvs[bpi].mdas[bmi];
         let in_group = |pi: usize, mi: usize| group.copies.contains(&(pi, mi));
-        let vg = best.clone();
+        let vg: &Vg = best;
         let mut warnings: Vec<String> = Vec::new();
         let mut disagreeing = Vec::new();
         let mut mismatched = BTreeSet::new();
@@ -1123,7 +1162,7 @@ impl Scan {
                             pv.path,
                             i + 1
                         ));
-                        if v == &vg {
+                        if v == vg {
                             mismatched.insert(pv.path.clone());
                         } else {
                             disagreeing.push(pv.path.clone());
@@ -1204,9 +1243,15 @@ impl Scan {
                 vg.name
             ));
         }
-        let mut vg = vg;
-        for p in vg.pvs.iter_mut().filter(|p| reappeared.contains(&p.key)) {
-            p.flags.clear("MISSING");
+        // Shared with the scan's import unless reappeared PVs change it.
+        let mut vg = match best_mda.shared_vg() {
+            Some(shared) => WorkingVg::shared(shared),
+            None => WorkingVg::new(best.clone()),
+        };
+        if !reappeared.is_empty() {
+            for p in vg.pvs.iter_mut().filter(|p| reappeared.contains(&p.key)) {
+                p.flags.clear("MISSING");
+            }
         }
         let duplicates = self
             .duplicates
@@ -1217,7 +1262,7 @@ impl Scan {
         // The copy as read, unless reappeared PVs changed it above.
         let committed = match best_mda.shared_vg() {
             Some(shared) if reappeared.is_empty() => Arc::clone(shared),
-            _ => Arc::new(vg.clone()),
+            _ => Arc::new((*vg).clone()),
         };
         Ok(VgHandle {
             committed,
@@ -1294,7 +1339,7 @@ impl VgHandle {
             map.insert(p.key.clone(), info);
         }
         VgHandle {
-            vg,
+            vg: vg.into(),
             committed: Arc::new(committed),
             pv_paths,
             pvs: map,
@@ -1384,7 +1429,8 @@ impl VgHandle {
             next += 1;
             keys.insert(pv.key.clone(), key);
         }
-        for mut pv in from.vg.pvs {
+        let from_vg = from.vg.into_inner();
+        for mut pv in from_vg.pvs {
             let key = keys[&pv.key].clone();
             if let Some(path) = from.pv_paths.get(&pv.key) {
                 self.pv_paths.insert(key.clone(), path.clone());
@@ -1399,7 +1445,7 @@ impl VgHandle {
             pv.key = key;
             self.vg.pvs.push(pv);
         }
-        for mut lv in from.vg.lvs {
+        for mut lv in from_vg.lvs {
             while self.vg.lvs.iter().any(|l| l.id == lv.id) {
                 lv.id = Id::random();
             }
@@ -1524,7 +1570,7 @@ impl VgHandle {
         let text = text::export_disk(&new, &header);
         // Self-check: what we write must read back as exactly what we mean.
         let imported = match text::import_vg(&text) {
-            Ok((back, h)) if back == new => Arc::new((Arc::new(back), h)),
+            Ok((back, h)) if back == *new => Arc::new((Arc::new(back), h)),
             Ok((back, _)) => {
                 let diff = round_trip_difference(&new, &back);
                 return Err(CommitError::Store(StoreError::NoRoundTrip(diff)));

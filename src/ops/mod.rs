@@ -197,7 +197,7 @@ pub fn update(
         if let Err(e) = tx.run(tail) {
             let mut revert = before.clone();
             revert.seqno = h.vg.seqno;
-            h.vg = revert;
+            h.vg = revert.into();
             let what = match store.commit(h) {
                 Ok(()) => "Metadata reverted.".to_string(),
                 Err(e2) => format!("Failed to revert metadata: {e2}"),

@@ -243,6 +243,16 @@ fn transposed(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> Strin
     out
 }
 
+/// `n` spaces onto `out` (a column's padding), a slice at a time.
+fn push_spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
 fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
     if rows.is_empty() {
         return String::new();
@@ -287,11 +297,11 @@ fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
                 0
             };
             if right {
-                out.extend(std::iter::repeat_n(' ', pad));
+                push_spaces(&mut out, pad);
                 out.push_str(t);
             } else {
                 out.push_str(t);
-                out.extend(std::iter::repeat_n(' ', pad));
+                push_spaces(&mut out, pad);
             }
         }
         out.push('\n');

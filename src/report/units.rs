@@ -108,7 +108,7 @@ pub fn format_size(sectors: u64, units: Units, suffix: bool, style: SuffixStyle)
         let mut factor = base.pow(6);
         let mut idx = 0;
         while idx < 6 && bytes < factor {
-            factor /= base;
+            factor = div_rem(factor, base).0;
             idx += 1;
         }
         let letter = if idx < 6 {
@@ -161,7 +161,7 @@ pub fn format_size(sectors: u64, units: Units, suffix: bool, style: SuffixStyle)
 /// `100 * bytes / factor` has a fractional part of at least one half, so
 /// printing two decimals rounds up (`floor(d) != nearbyint(d)`).
 fn rounds_up(bytes: u128, factor: u128) -> bool {
-    let rem = (bytes * 100) % factor;
+    let rem = div_rem(bytes * 100, factor).1;
     rem * 2 >= factor && rem != 0
 }
 
@@ -170,15 +170,24 @@ fn rounds_up(bytes: u128, factor: u128) -> bool {
 fn fixed(bytes: u128, factor: u128, precision: usize) -> String {
     let scale = 10u128.pow(precision as u32);
     let num = bytes * scale;
-    let mut q = num / factor;
-    let rem = num % factor;
+    let (mut q, rem) = div_rem(num, factor);
     if rem * 2 > factor || (rem * 2 == factor && q % 2 == 1) {
         q += 1;
     }
     if precision == 0 {
         return q.to_string();
     }
-    format!("{}.{:0width$}", q / scale, q % scale, width = precision)
+    let (whole, frac) = div_rem(q, scale);
+    format!("{whole}.{frac:0precision$}")
+}
+
+/// `a / b` and `a % b`, in 64-bit arithmetic when both fit (every size a
+/// report prints; u128 division is a library call ten times as long).
+fn div_rem(a: u128, b: u128) -> (u128, u128) {
+    match (u64::try_from(a), u64::try_from(b)) {
+        (Ok(a), Ok(b)) if b != 0 => (u128::from(a / b), u128::from(a % b)),
+        _ => (a / b, a % b),
+    }
 }
 
 #[cfg(test)]
