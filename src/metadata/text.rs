@@ -141,6 +141,18 @@ struct CanonicalWords<'a>(&'a Flags, &'a [(&'a str, bool)]);
 impl Put for CanonicalWords<'_> {
     fn put(&self, buf: &mut String) {
         let CanonicalWords(flags, table) = *self;
+        // The usual list: known words, already in table order, each once.
+        let mut last = None;
+        let in_order = flags.0.iter().all(|w| {
+            let at = table.iter().position(|(t, _)| t == w);
+            let ok = at.is_some() && at > last;
+            last = at;
+            ok
+        });
+        if in_order {
+            List(&flags.0).put(buf);
+            return;
+        }
         let mut first = true;
         let mut word = |buf: &mut String, w: &str| {
             if !first {
@@ -321,10 +333,19 @@ fn first_duplicate_key<'s>(sec: &'s Section, at: &mut Vec<&'s str>) -> Option<&'
             .map(|(k, _)| &**k)
     };
     if sec.items.len() <= 16 {
+        // Each key with a cheap signature (length, first and last byte):
+        // only keys of equal signature are compared as strings.
+        let sig = |k: &str| {
+            let b = k.as_bytes();
+            (b.len(), b.first().copied(), b.last().copied())
+        };
+        let mut seen: [(&str, (usize, Option<u8>, Option<u8>)); 16] = [("", (0, None, None)); 16];
         for (i, k) in values().enumerate() {
-            if values().take(i).any(|p| p == k) {
+            let g = sig(k);
+            if seen[..i].iter().any(|(p, pg)| *pg == g && *p == k) {
                 return Some(k);
             }
+            seen[i] = (k, g);
         }
     } else {
         let mut keys: Vec<(&str, usize)> = values().enumerate().map(|(i, k)| (k, i)).collect();
@@ -1085,7 +1106,7 @@ impl Put for Quoted<'_> {
     fn put(&self, buf: &mut String) {
         buf.push('"');
         let mut rest = self.0;
-        while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
+        while let Some(i) = memchr::memchr2(b'"', b'\\', rest.as_bytes()) {
             buf.push_str(&rest[..i]);
             buf.push('\\');
             buf.push_str(&rest[i..i + 1]);
