@@ -337,9 +337,10 @@ fn first_duplicate_key<'s>(sec: &'s Section, at: &mut Vec<&'s str>) -> Option<&'
         // only keys of equal signature are compared as strings.
         let sig = |k: &str| {
             let b = k.as_bytes();
-            (b.len(), b.first().copied(), b.last().copied())
+            let edge = |c: Option<&u8>| u64::from(c.copied().unwrap_or(0));
+            (b.len() as u64) << 16 | edge(b.first()) << 8 | edge(b.last())
         };
-        let mut seen: [(&str, (usize, Option<u8>, Option<u8>)); 16] = [("", (0, None, None)); 16];
+        let mut seen: [(&str, u64); 16] = [("", 0); 16];
         for (i, k) in values().enumerate() {
             let g = sig(k);
             if seen[..i].iter().any(|(p, pg)| *pg == g && *p == k) {
