@@ -50,6 +50,9 @@ pub struct DmKernel {
     cookie: Option<Cookie>,
     /// A cookie could not be made: warned once, then no sync.
     cookie_failed: bool,
+    /// /dev/kmsg, kept open between loads and resumes (`kmsg_mark`): one
+    /// seek per ioctl instead of an open, a seek and a close.
+    kmsg: Option<Kmsg>,
 }
 
 fn failed(op: &'static str, name: &str, e: impl std::fmt::Display) -> KernelError {
@@ -180,6 +183,7 @@ impl DmKernel {
             low_priority: Default::default(),
             cookie: None,
             cookie_failed: false,
+            kmsg: None,
         })
     }
 
@@ -192,6 +196,16 @@ impl DmKernel {
 
     pub fn udev_sync(&self) -> bool {
         self.udev_sync
+    }
+
+    /// The kernel log from "now" on, for the reason of a failure of the
+    /// ioctl about to run: the handle's /dev/kmsg (opened on first use)
+    /// moved to the end. Put back into `self.kmsg` when the ioctl succeeds.
+    fn kmsg_mark(&mut self) -> Option<Kmsg> {
+        match self.kmsg.take() {
+            Some(mut k) => k.0.seek(SeekFrom::End(0)).ok().map(|_| k),
+            None => Kmsg::open(),
+        }
     }
 
     /// The error for a failed ioctl on `name`: libdm's wording, by device
@@ -548,11 +562,14 @@ impl Kernel for DmKernel {
         if ro {
             o = o.set_flags(DmFlags::DM_READONLY);
         }
-        let kmsg = Kmsg::open();
-        self.dm
-            .table_load(&id, &raw, o)
-            .map(|_| ())
-            .map_err(|e| self.crate_error("reload", name, true, e, kmsg))
+        let kmsg = self.kmsg_mark();
+        match self.dm.table_load(&id, &raw, o) {
+            Ok(_) => {
+                self.kmsg = kmsg;
+                Ok(())
+            }
+            Err(e) => Err(self.crate_error("reload", name, true, e, kmsg)),
+        }
     }
 
     fn clear(&mut self, name: &str) -> Result<(), KernelError> {
@@ -574,10 +591,14 @@ impl Kernel for DmKernel {
 
     fn resume(&mut self, name: &str) -> Result<(), KernelError> {
         dm_name(name)?;
-        let kmsg = Kmsg::open();
-        self.with_cookie(name, |fd, ev| super::ioctl::resume(fd, name, ev))
-            .map(|_| ())
-            .map_err(|e| self.ioctl_error("resume", name, true, Some(e), None, kmsg))
+        let kmsg = self.kmsg_mark();
+        match self.with_cookie(name, |fd, ev| super::ioctl::resume(fd, name, ev)) {
+            Ok(_) => {
+                self.kmsg = kmsg;
+                Ok(())
+            }
+            Err(e) => Err(self.ioctl_error("resume", name, true, Some(e), None, kmsg)),
+        }
     }
 
     fn remove(&mut self, name: &str) -> Result<(), KernelError> {

@@ -35,6 +35,40 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Directories this process made or found (`/dev/mapper`, `/dev/<vg>`):
+/// activating a VG of 1000 LVs asks for each once, not twice per LV. A
+/// directory removed (`try_remove`) is forgotten; one removed behind our
+/// back is made again when a node or link in it cannot be made.
+static KNOWN_DIRS: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn known_dirs() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<PathBuf>> {
+    KNOWN_DIRS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `create_dir_all(dir)`, once per process.
+fn ensure_dir(dir: &Path) -> io::Result<()> {
+    if known_dirs().contains(dir) {
+        return Ok(());
+    }
+    fs::create_dir_all(dir)?;
+    known_dirs().insert(dir.to_path_buf());
+    Ok(())
+}
+
+/// `make` in `dir`, made again first if `make` finds it gone.
+fn in_dir(dir: &Path, make: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    ensure_dir(dir)?;
+    match make() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            known_dirs().remove(dir);
+            ensure_dir(dir)?;
+            make()
+        }
+        r => r,
+    }
+}
+
 /// Who makes device nodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Nodes {
@@ -125,31 +159,34 @@ impl Nodes {
             return Ok(());
         };
         let node = mapper_path_in(root, name);
-        fs::create_dir_all(node.parent().unwrap_or(root))?;
         let want = makedev(dev.major.into(), dev.minor.into());
-        match fs::symlink_metadata(&node) {
-            Ok(m) if m.file_type().is_block_device() && m.rdev() == want => {}
-            Ok(_) => {
-                fs::remove_file(&node)?;
-                make_node(&node, want)?;
+        in_dir(node.parent().unwrap_or(root), || {
+            match fs::symlink_metadata(&node) {
+                Ok(m) if m.file_type().is_block_device() && m.rdev() == want => {}
+                Ok(_) => {
+                    fs::remove_file(&node)?;
+                    make_node(&node, want)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => make_node(&node, want)?,
+                Err(e) => return Err(e),
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => make_node(&node, want)?,
-            Err(e) => return Err(e),
-        }
+            Ok(())
+        })?;
         let s = split_dm_name(name);
         if !s.layer.is_empty() || s.lv.is_empty() {
             return Ok(());
         }
         let link = lv_path_in(root, &s.vg, &s.lv);
         let target = Path::new("..").join("mapper").join(name);
-        fs::create_dir_all(link.parent().unwrap_or(root))?;
-        match fs::read_link(&link) {
-            Ok(t) if t == target => return Ok(()),
-            Ok(_) => fs::remove_file(&link)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(_) => fs::remove_file(&link)?,
-        }
-        std::os::unix::fs::symlink(&target, &link)
+        in_dir(link.parent().unwrap_or(root), || {
+            match fs::read_link(&link) {
+                Ok(t) if t == target => return Ok(()),
+                Ok(_) => fs::remove_file(&link)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(_) => fs::remove_file(&link)?,
+            }
+            std::os::unix::fs::symlink(&target, &link)
+        })
     }
 
     pub fn try_remove(&self, name: &str) -> io::Result<()> {
@@ -169,7 +206,10 @@ impl Nodes {
                 fs::remove_file(&link)?;
             }
             // Only succeeds once the VG has no links left.
-            let _ = fs::remove_dir(root.join(&s.vg));
+            let dir = root.join(&s.vg);
+            if fs::remove_dir(&dir).is_ok() {
+                known_dirs().remove(&dir);
+            }
         }
         match fs::remove_file(mapper_path_in(root, name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -223,7 +263,10 @@ impl Nodes {
                     changed.push(format!("Removed stale link {}.", e.path().display()));
                 }
             }
-            let _ = fs::remove_dir(root.join(vg));
+            let dir = root.join(vg);
+            if fs::remove_dir(&dir).is_ok() {
+                known_dirs().remove(&dir);
+            }
         }
         Ok(changed)
     }

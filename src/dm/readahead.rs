@@ -59,11 +59,12 @@ fn path(dev: DevNum) -> String {
 
 /// The read-ahead the kernel uses for `dev`, in sectors.
 pub fn read(dev: DevNum) -> Option<u64> {
-    let kb: u64 = std::fs::read_to_string(path(dev))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    use std::io::Read;
+    // One read of a small buffer (open, read, close): `vgchange -ay`
+    // reads this for every LV it activates.
+    let mut buf = [0u8; 32];
+    let n = std::fs::File::open(path(dev)).ok()?.read(&mut buf).ok()?;
+    let kb: u64 = std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()?;
     Some(kb * 2)
 }
 
