@@ -16,6 +16,8 @@
 #   RLVM_BASE=path      a second rlvm build (say, before a change), run in the same boot as
 #                        tool "base" (BENCH_TOOLS then defaults to "rlvm base lvm2"); the
 #                        summary adds its median and its ratio to LVM2
+#   BENCH_DM_THREADS="1 8 16"  after the timed runs, rlvm's vgchange -ay/-an with each number
+#                        of kernel threads (RLVM_DM_THREADS): cmd vgchange_ay_tN, vgchange_an_tN
 #   BENCH_STRACE=1       after the timed runs, each command once more per tool under
 #                        `strace -f -c` (host's strace copied in): "STRACE" lines with the
 #                        system calls by count and time, for finding where a tool waits
@@ -31,7 +33,7 @@ cd "$repo"
 . scripts/vm/bench-lib.sh
 bench_init bench-commands
 envs=()
-for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE; do
+for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 if [ -n "${RLVM_BASE:-}" ]; then

@@ -11,6 +11,7 @@
 #   lvcreate      lvcreate -L 4m -n bench vg0      (then lvremove -f, untimed, same tool)
 #   lvcreate_s    lvcreate -s -L 8m -n bsnap vg0/lv0000   (then lvremove -f, untimed)
 #   vgchange_an   vgchange -an vg0
+# BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
 # Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
 # (RLVM_BASE on the host side), to compare two builds in the same boot.
 # Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M
@@ -109,6 +110,22 @@ while [ $r -le "$RUNS" ]; do
     done
     r=$((r + 1))
 done
+if [ -n "${BENCH_DM_THREADS:-}" ]; then
+    # rlvm's vgchange -ay/-an with each number of kernel threads (RLVM_DM_THREADS; the
+    # default is ops::dm::PARALLEL_THREADS), for choosing that default: cmd names
+    # vgchange_ay_tN / vgchange_an_tN, rlvm only.
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        for n in $BENCH_DM_THREADS; do
+            step "run $r: rlvm with $n kernel threads"
+            export RLVM_DM_THREADS=$n
+            timed rlvm $r "vgchange_ay_t$n" vgchange -ay vg0
+            timed rlvm $r "vgchange_an_t$n" vgchange -an vg0
+            unset RLVM_DM_THREADS
+        done
+        r=$((r + 1))
+    done
+fi
 if [ "${BENCH_STRACE:-0}" = 1 ]; then
     # One more pass per tool under strace -f -c -w (not timed: strace slows every call). Per
     # command the summary's total line and its ten most frequent calls, with the wall time
