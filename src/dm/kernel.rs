@@ -125,11 +125,10 @@ impl DmKernel {
             Ok(Some(l)) => l,
             Ok(None) | Err(_) => return full(),
         };
-        let num = devnum;
         let by_num: std::collections::HashMap<DevNum, usize> = listed
             .iter()
             .enumerate()
-            .map(|(i, (_, dev, _))| (num(*dev), i))
+            .map(|(i, (_, dev, _))| (devnum(*dev), i))
             .collect();
         let mut keep: Vec<bool> = listed
             .iter()
@@ -138,7 +137,7 @@ impl DmKernel {
         // Without `holders` nothing is followed.
         let mut todo: Vec<usize> = (0..listed.len()).filter(|&i| holders && keep[i]).collect();
         while let Some(i) = todo.pop() {
-            let d = num(listed[i].1);
+            let d = devnum(listed[i].1);
             let dir = format!("/sys/dev/block/{}:{}/holders", d.major, d.minor);
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 return full();

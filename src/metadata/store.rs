@@ -1259,11 +1259,9 @@ impl Scan {
             .filter(|d| vg.pv_by_id(&d.id).is_some())
             .cloned()
             .collect();
-        // The copy as read, unless reappeared PVs changed it above.
-        let committed = match best_mda.shared_vg() {
-            Some(shared) if reappeared.is_empty() => Arc::clone(shared),
-            _ => Arc::new((*vg).clone()),
-        };
+        // The copy as read, with reappeared PVs' changes above: the working
+        // copy itself, until a command changes that.
+        let committed = Arc::clone(&vg.0);
         Ok(VgHandle {
             committed,
             vg,

@@ -1558,6 +1558,24 @@ fn iso_time(t: u64) -> String {
 mod tests {
     use super::*;
 
+    /// `model::flag_word` keeps its own list of the words these tables
+    /// hold (the model cannot see the text format's tables): every word
+    /// rlvm reads or writes must be one of its static strings.
+    #[test]
+    fn every_table_word_is_a_static_flag_word() {
+        let words = VG_FLAGS
+            .iter()
+            .chain(PV_FLAGS)
+            .chain(LV_FLAGS)
+            .map(|(w, _)| *w);
+        for w in words
+            .chain(["PARTIAL"])
+            .chain(UNMODELLED_WORDS.iter().copied())
+        {
+            assert!(matches!(flag_word(w), Cow::Borrowed(_)), "{w}");
+        }
+    }
+
     /// creation-time.sh: a `creation_time` beyond i64 (32-bit LVM2 <
     /// 2.02.169) reads as LVM2 reads it, repaired to 2018-05-24 with a
     /// warning; other keys are untouched.
