@@ -92,8 +92,9 @@ fi
 
 if [ -x scripts/fuzz.sh ]; then
     # Seconds per fuzz target. The hard limit leaves room for installing
-    # cargo-fuzz and building the sanitizer builds on a fresh machine
-    # (about 10 minutes on 2 cores) plus every target's run.
+    # cargo-fuzz (~1 minute on 2 cores) and building the sanitizer builds on a
+    # fresh machine (~1.5 minutes: they build src/metadata alone, without the
+    # feature "cli"; the whole crate took 5) plus every target's run.
     budget=${RLVM_FUZZ_SECONDS:-30}
     targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -vc '^rlvm-fuzz$')
     stage "scripts/fuzz.sh (${budget}s x ${targets} targets)"
