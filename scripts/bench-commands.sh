@@ -24,8 +24,9 @@
 #   BENCH_SMP=2, BENCH_PROFILE=release, BENCH_TIMEOUT=1800, RLVM=path, BENCH_LOG=path
 #                        as scripts/bench-merge.sh
 # Output: BENCH-CMD lines per measurement (wall ms, and the CPU the command used: user_ms,
-# sys_ms), then per command the median of each tool, the ratio rlvm/LVM2 and each tool's mean
-# CPU ms ("BENCH cmd=C lvs=N rlvm_ms=.. lvm2_ms=.. ratio=.. rlvm_cpu_ms=.. lvm2_cpu_ms=..").
+# sys_ms; both from tests/vm/bench/mbench.c's `time`, fork to wait4, built here), then per
+# command the median of each tool, the ratio rlvm/LVM2 and each tool's mean CPU ms
+# ("BENCH cmd=C lvs=N rlvm_ms=.. lvm2_ms=.. ratio=.. rlvm_cpu_ms=.. lvm2_cpu_ms=..").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -44,7 +45,9 @@ if [ "${BENCH_STRACE:-0}" = 1 ]; then
     strace_bin=$(command -v strace) || { say "BENCH_STRACE=1: no strace on this host (apt-get install strace)"; exit 1; }
     envs+=(--bin "$strace_bin:/usr/bin/strace")
 fi
-bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 "${envs[@]}"
+bench_mbench
+bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 \
+    --bin "$tmp/mbench:/opt/rlvm/bin/mbench" "${envs[@]}"
 
 # 4. Summary: medians per tool and command, ratio rlvm/LVM2.
 echo

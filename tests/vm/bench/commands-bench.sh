@@ -14,7 +14,11 @@
 # BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
 # Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
 # (RLVM_BASE on the host side), to compare two builds in the same boot.
-# Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M
+# Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M user_ms=U sys_ms=S
+# Timing: `mbench time` (tests/vm/bench/mbench.c, shipped by the host script) measures from
+# its fork to wait4's return, with the command's own CPU from wait4's rusage. Without it, two
+# `date` processes bracket the command: each exec under TCG costs ~30 ms, so one of them lands
+# in every figure (a constant that weighs most on the faster tool's ratio) and both in the CPU.
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -32,6 +36,15 @@ tool() {
         base) /opt/rlvm-base/rlvm "$@" ;;
     esac
 }
+# The executable behind tool T (what mbench and strace start).
+tool_bin() {
+    case $1 in
+        rlvm) command -v rlvm ;;
+        lvm2) command -v lvm ;;
+        base) echo /opt/rlvm-base/rlvm ;;
+    esac
+}
+MBENCH=$(command -v mbench || true)
 quiet() { "$@" >"$SCRATCH/q.out" 2>&1 || { cat "$SCRATCH/q.out"; fail "command failed: $*"; }; }
 # Milliseconds on a monotonic clock: GNU date's nanoseconds when the image has GNU date,
 # else /proc/uptime (10 ms steps; busybox date has no %N).
@@ -53,6 +66,12 @@ children_cpu() {
 timed() {
     _t=$1 _r=$2 _c=$3
     shift 3
+    if [ -n "$MBENCH" ]; then
+        _m=$("$MBENCH" time "$SCRATCH/t.out" -- "$(tool_bin "$_t")" "$@") ||
+            { cat "$SCRATCH/t.out"; fail "$_t $*: failed"; }
+        echo "BENCH-CMD tool=$_t cmd=$_c lvs=$NLVS run=$_r $_m"
+        return
+    fi
     _cpu0=$(children_cpu)
     _a=$(ms_now)
     tool "$_t" "$@" >"$SCRATCH/t.out" 2>&1 || { cat "$SCRATCH/t.out"; fail "$_t $*: failed"; }
@@ -133,11 +152,7 @@ if [ "${BENCH_STRACE:-0}" = 1 ]; then
     straced() {
         _t=$1 _c=$2
         shift 2
-        case $_t in
-            rlvm) _bin=$(command -v rlvm) ;;
-            lvm2) _bin=$(command -v lvm) ;;
-            base) _bin=/opt/rlvm-base/rlvm ;;
-        esac
+        _bin=$(tool_bin "$_t")
         strace -f -c -w -S calls -o "$SCRATCH/st.out" "$_bin" "$@" >"$SCRATCH/t.out" 2>&1 ||
             { cat "$SCRATCH/t.out"; fail "$_t $* under strace: failed"; }
         awk -v t="$_t" -v c="$_c" '
