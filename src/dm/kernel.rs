@@ -159,16 +159,13 @@ impl DmKernel {
                 }
             }
         }
-        let mut out = Vec::new();
-        for ((name, _, _), k) in listed.iter().zip(keep) {
-            // A device may vanish between the list and the query.
-            if k {
-                if let Some(d) = self.device(name)? {
-                    out.push(d);
-                }
-            }
-        }
-        Ok(out)
+        let names: Vec<&str> = listed
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|((name, _, _), _)| name.as_str())
+            .collect();
+        devices_of(&self.dm, &names)
     }
 
     /// Open /dev/mapper/control. `Unavailable` when the kernel has no
@@ -362,40 +359,107 @@ impl DmKernel {
     }
 
     fn device(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
-        let n = dm_name(name)?;
-        let id = DevId::Name(n);
-        // One ioctl: the table query carries the device's info too (the
-        // kernel fills name, uuid, flags, open count and dev in every
-        // reply), so listing N devices costs N ioctls, not 2N.
-        let (info, raw) = match self.dm.table_status(
-            &id,
-            DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE),
-        ) {
-            Ok(r) => r,
-            Err(e) if is_enxio(&e) => return Ok(None),
-            Err(e) => return Err(failed("table", name, e)),
-        };
-        let flags = info.flags();
-        let table = raw
-            .iter()
-            .map(TargetLine::from_raw)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| KernelError::BadTable {
-                name: name.to_string(),
-                msg: e.to_string(),
-            })?;
-        let d = info.device();
-        Ok(Some(KernelDevice {
-            name: name.to_string(),
-            uuid: info.uuid().map(|u| u.to_string()),
-            dev: DevNum::new(d.major, d.minor),
-            table,
-            open_count: info.open_count(),
-            suspended: flags.contains(DmFlags::DM_SUSPEND),
-            read_only: flags.contains(DmFlags::DM_READONLY),
-            inactive_table: flags.contains(DmFlags::DM_INACTIVE_PRESENT),
-        }))
+        device_in(&self.dm, name)
     }
+}
+
+/// Devices asked about one by one on one thread before [`devices_of`]
+/// shares them out: making a thread costs about as much as a few ioctls.
+const DEVICES_PER_THREAD: usize = 16;
+
+/// At most this many query threads: the queries use CPU, not wait (unlike
+/// removals, `ops::dm::PARALLEL_THREADS`), so more threads than CPUs gain
+/// nothing; the number of CPUs decides below this.
+const MAX_QUERY_THREADS: usize = 8;
+
+/// The devices `names` (in that order; a device gone since it was listed
+/// is left out), one table query each. Many (`lvs` of a VG of 1000 active
+/// LVs) are queried from a few threads at once over the same control
+/// file: the kernel answers table queries under a shared lock, and on a
+/// machine with more than one CPU the ioctls and the parsing of their
+/// tables then overlap. The first error, in `names`' order, is returned.
+fn devices_of(dm: &DM, names: &[&str]) -> Result<Vec<KernelDevice>, KernelError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(names.len() / DEVICES_PER_THREAD)
+        .min(MAX_QUERY_THREADS);
+    let query = |names: &[&str]| -> Result<Vec<KernelDevice>, KernelError> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(d) = device_in(dm, name)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    };
+    if threads <= 1 {
+        return query(names);
+    }
+    let per = names.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        // A thread that cannot be made leaves its share to this one.
+        let handles: Vec<_> = names
+            .chunks(per)
+            .map(|chunk| {
+                let h = std::thread::Builder::new().spawn_scoped(s, move || query(chunk));
+                (chunk, h.ok())
+            })
+            .collect();
+        // Every thread is joined before any answer is used.
+        let parts: Vec<_> = handles
+            .into_iter()
+            .map(|(chunk, h)| match h {
+                Some(h) => h.join().unwrap_or_else(|_| {
+                    Err(KernelError::Unavailable(
+                        "a device-mapper query thread failed".to_string(),
+                    ))
+                }),
+                None => query(chunk),
+            })
+            .collect();
+        let mut out = Vec::with_capacity(names.len());
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
+    })
+}
+
+/// One device's info and live table (`None`: no such device).
+fn device_in(dm: &DM, name: &str) -> Result<Option<KernelDevice>, KernelError> {
+    let n = dm_name(name)?;
+    let id = DevId::Name(n);
+    // One ioctl: the table query carries the device's info too (the
+    // kernel fills name, uuid, flags, open count and dev in every
+    // reply), so listing N devices costs N ioctls, not 2N.
+    let (info, raw) = match dm.table_status(
+        &id,
+        DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE),
+    ) {
+        Ok(r) => r,
+        Err(e) if is_enxio(&e) => return Ok(None),
+        Err(e) => return Err(failed("table", name, e)),
+    };
+    let flags = info.flags();
+    let table = raw
+        .iter()
+        .map(TargetLine::from_raw)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| KernelError::BadTable {
+            name: name.to_string(),
+            msg: e.to_string(),
+        })?;
+    let d = info.device();
+    Ok(Some(KernelDevice {
+        name: name.to_string(),
+        uuid: info.uuid().map(|u| u.to_string()),
+        dev: DevNum::new(d.major, d.minor),
+        table,
+        open_count: info.open_count(),
+        suspended: flags.contains(DmFlags::DM_SUSPEND),
+        read_only: flags.contains(DmFlags::DM_READONLY),
+        inactive_table: flags.contains(DmFlags::DM_INACTIVE_PRESENT),
+    }))
 }
 
 /// device-mapper's block major from /proc/devices (what LVM2 stores as

@@ -132,7 +132,7 @@ impl VmBuilder {
     }
 
     /// Creates the VM's directory and disk files; boots nothing yet.
-    pub fn build(self, image: &'static Image) -> Result<Vm, VmError> {
+    pub fn build(mut self, image: &'static Image) -> Result<Vm, VmError> {
         let header = match &self.scenario {
             None if self.boot_files.is_some() => ScenarioHeader::default(),
             None => return err(format!("VM {}: no scenario", self.name)),
@@ -149,6 +149,10 @@ impl VmBuilder {
             .or(header.timeout)
             .unwrap_or(Duration::from_secs(300));
         let memory_mib = self.memory_mib.or(header.memory_mib).unwrap_or(512);
+        // The header's CPUs unless the test asked for more than one itself.
+        if self.cpus <= 1 {
+            self.cpus = header.cpus.unwrap_or(self.cpus).max(1);
+        }
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("vm")
@@ -181,10 +185,13 @@ impl VmBuilder {
 }
 
 /// Per-scenario defaults from a script's header line, e.g.
-/// `# vm: disks=3 size=64M timeout=120 memory=512`.
+/// `# vm: disks=3 size=64M timeout=120 memory=512 cpus=2`.
 #[derive(Debug, Default, PartialEq)]
 pub struct ScenarioHeader {
     pub disks: Option<usize>,
+    /// Guest CPUs (1 unless given): a scenario that tests what rlvm does on several
+    /// threads only when the machine has several CPUs asks for 2.
+    pub cpus: Option<u32>,
     pub disk_size: Option<u64>,
     pub timeout: Option<Duration>,
     pub memory_mib: Option<u32>,
@@ -208,6 +215,7 @@ impl ScenarioHeader {
                 }
                 "timeout" => h.timeout = value.parse().ok().map(Duration::from_secs),
                 "memory" => h.memory_mib = value.parse().ok(),
+                "cpus" => h.cpus = value.parse().ok(),
                 _ => {}
             }
         }
@@ -221,8 +229,9 @@ mod tests {
 
     #[test]
     fn scenario_header() {
-        let h = ScenarioHeader::parse("#!/bin/sh\n# vm: disks=2 size=128M timeout=60\n");
+        let h = ScenarioHeader::parse("#!/bin/sh\n# vm: disks=2 size=128M timeout=60 cpus=2\n");
         assert_eq!(h.disks, Some(2));
+        assert_eq!(h.cpus, Some(2));
         assert_eq!(h.disk_size, Some(128 * MIB));
         assert_eq!(h.timeout, Some(Duration::from_secs(60)));
         assert_eq!(

@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: disks=3 size=64M timeout=480
+# vm: disks=3 size=64M timeout=480 cpus=2
 # rlvm and real LVM2 activate the same VG identically: after `rlvm vgchange -ay` and after
 # `lvm vgchange -ay` the kernel holds the same devices (names, UUIDs) with the same tables
 # (major:minor numbers normalised to device names), and the same /dev links. Each tool
@@ -183,6 +183,25 @@ run lvm vgchange -ay "$vg"
 state "$SCRATCH/lvm-par.state"
 expect_same "rlvm (threads) and LVM2 activate $vg differently" \
     "$SCRATCH/threads.state" "$SCRATCH/lvm-par.state"
+# rlvm's lvs asks the kernel about these 46 devices from two threads (dm/kernel.rs
+# devices_of, 16 devices or more per thread): each LV's facts (its device number, open,
+# suspended) must land on its own row, as LVM2 reports them (stdout only: LVM2 warns on
+# stderr about the open descriptor 3).
+exec 3<"/dev/$vg/l5"
+run dmsetup suspend "$vg-l30"
+for c in "lvs -a -o +lv_active,lv_kernel_major,lv_kernel_minor,lv_device_open $vg" \
+    "lvs -o lv_name,lv_attr --select lv_name=l5||lv_name=l30 $vg"; do
+    # shellcheck disable=SC2086
+    expect_eq "report of $vg with l5 open and l30 suspended: $c" \
+        "$(rlvm $c 2>/dev/null | grep -v '^ *$' || true)" \
+        "$(lvm $c 2>/dev/null | grep -v '^ *$' || true)"
+done
+expect_eq "lv_attr of l5 (open)" "$(rlvm lvs --noheadings -o lv_attr "$vg/l5" | tr -d ' ')" \
+    "-wi-ao----"
+expect_eq "lv_attr of l30 (suspended)" "$(rlvm lvs --noheadings -o lv_attr "$vg/l30" | tr -d ' ')" \
+    "-wi-s-----"
+run dmsetup resume "$vg-l30"
+exec 3<&-
 run rlvm vgchange -an "$vg"
 expect_eq "dm devices after rlvm vgchange -an of LVM2's $vg" "$(dm_devices)" ""
 [ ! -e "/dev/$vg" ] || [ -z "$(ls "/dev/$vg")" ] || fail "/dev/$vg still has: $(ls -l "/dev/$vg")"
