@@ -34,4 +34,26 @@ lvm_arch=$(archived lvmi vg0 | sed 's/_[0-9]*-[0-9]*\.vg$/_N.vg/')
 rl_arch=$(archived rl vg0 | sed 's/_[0-9]*-[0-9]*\.vg$/_N.vg/')
 expect_eq "rlvm's vgrename archive as LVM2's (name, description)" "$lvm_arch" "$rl_arch"
 case $rl_arch in vg0_N.vg*"Created *before* executing"*) ;; *) fail "unexpected archive: $rl_arch" ;; esac
+# The archive a command writes holds the VG as it was before the command: LVM2 restores
+# the VG to that state from it. (rlvm makes the archive's text on a thread of its own while
+# it makes the new text, and writes it before anything of the new text.)
+rm -f "$LVMI_DIR"/archive/*
+rl lvcreate -an -Zn -L 4M -n after vg0
+arch=$(ls "$LVMI_DIR"/archive/*.vg)
+expect_eq "archives of one lvcreate" 1 "$(echo "$arch" | wc -l)"
+if grep -q '^[[:space:]]*after {' "$arch"; then fail "the archive holds the LV made after it"; fi
+lvmi vgcfgrestore -q -f "$arch" vg0
+expect_eq "LVM2 restored rlvm's archive: the VG before lvcreate" "bylvm keep" \
+    "$(lvm_field lvs -o lv_name vg0 | sort | xargs)"
+# An archive that cannot be written refuses the change: nothing of it is written.
+seq0=$(lvm_field vgs -o vg_seqno vg0 | xargs)
+rm -rf "$LVMI_DIR/archive"
+touch "$LVMI_DIR/archive"
+expect_rc 5 rl lvcreate -an -Zn -L 4M -n refused vg0
+expect_eq "seqno after a refused archive" "$seq0" "$(lvm_field vgs -o vg_seqno vg0 | xargs)"
+expect_eq "LVs after a refused archive" "bylvm keep" "$(lvm_field lvs -o lv_name vg0 | sort | xargs)"
+rm -f "$LVMI_DIR/archive"
+rl lvcreate -an -Zn -L 4M -n allowed vg0
+test -n "$(ls "$LVMI_DIR"/archive/*.vg)" || fail "no archive once the directory can be made"
+
 echo "PASS backup"
