@@ -914,51 +914,26 @@ impl Ctx {
             return Ok(());
         }
         self.devices.borrow_mut().take();
-        // The archive (the VG as committed) is written before anything of
-        // the new text, and a failed archive refuses the change (LVM2's
-        // `archive`; `-An` turns archiving off for one command). Its text is
-        // made on a thread of its own while the commit makes and checks the
-        // new text (a VG of 1000 LVs: two exports and an import), and
-        // written between the two. Filed under the name it was committed
-        // with (a vgrename's old name).
-        let archive = self
-            .conf
-            .archive_enabled()
-            .then(|| handle.committed_archive_job())
-            .flatten()
-            .map(|job| {
-                (
-                    handle.committed().name.clone(),
+        if self.conf.archive_enabled() {
+            if let Some(old) = handle.committed_archive_text() {
+                // A failed archive refuses the change (LVM2's `archive`;
+                // `-An` turns archiving off for one command). Filed under
+                // the name it was committed with (a vgrename's old name).
+                crate::system::backup::write_archive(
+                    &self.conf,
+                    &handle.committed().name,
                     handle.committed_seqno(),
-                    job,
-                )
-            });
+                    &old,
+                )?;
+            }
+        }
         let old_id = handle.committed().id;
-        let warnings = std::thread::scope(|s| {
-            let archive = archive.map(|(name, seqno, job)| {
-                let made = std::thread::Builder::new().spawn_scoped(s, {
-                    let job = job.clone();
-                    move || job.text()
-                });
-                (name, seqno, job, made.ok())
-            });
-            let write_archive = || -> Result<(), crate::ops::OpsError> {
-                let Some((name, seqno, job, made)) = archive else {
-                    return Ok(());
-                };
-                // A thread that could not be made or failed: made here.
-                let text = made
-                    .and_then(|h| h.join().ok())
-                    .unwrap_or_else(|| job.text());
-                crate::system::backup::write_archive(&self.conf, &name, seqno, &text)?;
-                Ok(())
-            };
-            handle.commit_prepared_around(&FileOpener, description, write_archive, between)
-        })
-        .map_err(|e| match e {
-            store::CommitError::Store(e) => e.into(),
-            store::CommitError::Between(e) => e,
-        })?;
+        let warnings = handle
+            .commit_around(&FileOpener, description, between)
+            .map_err(|e| match e {
+                store::CommitError::Store(e) => e.into(),
+                store::CommitError::Between(e) => e,
+            })?;
         for w in warnings {
             self.warn(w);
         }

@@ -1292,20 +1292,6 @@ impl Scan {
 }
 
 /// The header lines written with each commit.
-/// A VG's text in the file form (`vgcfgbackup`, archives), made when
-/// asked: the VG is shared, so the job can go to another thread.
-#[derive(Clone, Debug)]
-pub struct FileTextJob {
-    vg: Arc<Vg>,
-    header: TextHeader,
-}
-
-impl FileTextJob {
-    pub fn text(&self) -> String {
-        text::export_file(&self.vg, &self.header)
-    }
-}
-
 pub fn text_header(description: &str) -> TextHeader {
     TextHeader {
         description: description.to_string(),
@@ -1511,24 +1497,11 @@ impl VgHandle {
     }
 
     fn committed_text_described(&self, when: &str) -> Option<String> {
-        self.committed_described(when).map(|j| j.text())
-    }
-
-    /// [`Self::committed_archive_text`] to be made elsewhere (another
-    /// thread, while the commit prepares its own text): the committed VG
-    /// and its header, taken now.
-    pub fn committed_archive_job(&self) -> Option<FileTextJob> {
-        self.committed_described("before")
-    }
-
-    fn committed_described(&self, when: &str) -> Option<FileTextJob> {
         if self.committed.seqno == 0 {
             return None;
         }
-        Some(FileTextJob {
-            vg: Arc::clone(&self.committed),
-            header: text_header(&format!("Created *{when}* executing '{}'", command_line())),
-        })
+        let header = text_header(&format!("Created *{when}* executing '{}'", command_line()));
+        Some(text::export_file(&self.committed, &header))
     }
 
     /// Commits `self.vg` (seqno + 1) to every metadata area of every PV in
@@ -1559,21 +1532,6 @@ impl VgHandle {
         &mut self,
         opener: &dyn DevOpener,
         description: &str,
-        between: impl FnOnce() -> Result<(), E>,
-    ) -> Result<Vec<String>, CommitError<E>> {
-        self.commit_prepared_around(opener, description, || Ok(()), between)
-    }
-
-    /// [`Self::commit_around`] with `before_write`, which runs once the new
-    /// text is made and has passed its self-check, before anything is
-    /// written: an error from it (as from `between`) writes nothing. The
-    /// commands write the archive there, so that its text can be made
-    /// while this one is.
-    pub fn commit_prepared_around<E>(
-        &mut self,
-        opener: &dyn DevOpener,
-        description: &str,
-        before_write: impl FnOnce() -> Result<(), E>,
         between: impl FnOnce() -> Result<(), E>,
     ) -> Result<Vec<String>, CommitError<E>> {
         let mut warnings = Vec::new();
@@ -1617,7 +1575,6 @@ impl VgHandle {
             }
             Err(e) => return Err(CommitError::Store(StoreError::Unparsable(e))),
         };
-        before_write().map_err(CommitError::Between)?;
 
         // Phase 1: text into free space of every area (no header touched).
         struct Pending {
