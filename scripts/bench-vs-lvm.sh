@@ -8,7 +8,8 @@
 #   1. pvcreate --metadatasize 8m, vgcreate -s 4m (LVM2)
 #   2. write 1000 linear LVs + 4 snapshots in one go with vgcfgrestore
 #      (the metadata file is generated here from LVM2's own vgcfgbackup)
-#   3. time `lvs`, `vgs` and `lvcreate -an -Zn -L 4m` (the LV is removed,
+#   3. time `lvs`, `vgs`, `pvs -o +lv_name`, `lvdisplay -S lv_name=...` and
+#      `lvcreate -an -Zn -L 4m` (the LV is removed,
 #      untimed, before the next run) for both tools; print medians and the
 #      ratio rlvm/LVM2.
 #
@@ -211,6 +212,10 @@ compare() { # label lvm-prep lvm-cmd rlvm-prep rlvm-cmd
 
 compare lvs "" "$L lvs $VG" "" "$R lvs $VG"
 compare vgs "" "$L vgs $VG" "" "$R vgs $VG"
+# Reports that join PV segments with LVs, and a selection: both made a
+# value's facts by scanning the VG (quadratic in LVs) before stop 22.
+compare pvs+lv "" "$L pvs -o +lv_name $D0 $D1" "" "$R pvs -o +lv_name $D0 $D1"
+compare lvdisp-S "" "$L lvdisplay -S lv_name=lv0009 $VG" "" "$R lvdisplay -S lv_name=lv0009 $VG"
 compare lvcreate "$L lvremove -q -f $VG/x >/dev/null 2>&1 || true" \
     "$L lvcreate -q -an -Zn -L 4m -n x $VG" \
     "$R lvremove -q -f $VG/y >/dev/null 2>&1 || true" \

@@ -61,7 +61,7 @@ pub fn lv_records<'a>(
     for ((h, st), devs) in hs.iter().zip(states).zip(devs) {
         let picked = sel.map(|s| s.pick(&h.vg, true, false).lvs);
         // A set: a VG of thousands of LVs is not searched once per LV.
-        let picked: Option<std::collections::HashSet<&str>> = picked
+        let picked: Option<rustc_hash::FxHashSet<&str>> = picked
             .as_ref()
             .map(|p| p.iter().map(String::as_str).collect());
         for lv in &h.vg.lvs {
@@ -144,6 +144,7 @@ pub fn pv_records<'a>(
             label_size_sectors: info.label.header.orphan_size_sectors(info.size),
             devno: devno(&info.path),
             is_pv: true,
+            used_extents: Default::default(),
         });
     }
     for d in devices.unwrap_or(&[]) {
@@ -177,6 +178,7 @@ pub fn pv_records<'a>(
             label_size_sectors: if dup.is_some() { 0 } else { d.size_bytes / 512 },
             devno: Some((d.major, d.minor)),
             is_pv: dup.is_some(),
+            used_extents: Default::default(),
         });
     }
     // PVs of a VG that no device carries: listed as `[unknown]` with `m`,
@@ -209,6 +211,7 @@ pub fn pv_records<'a>(
                     label_size_sectors: 0,
                     devno: None,
                     is_pv: true,
+                    used_extents: Default::default(),
                 });
             }
         }

@@ -5,7 +5,7 @@
 
 use super::facts::{LvFacts, SnapIndex};
 use super::fields::{resolve, select_fields_from, FieldDef, Kind, Obj, ReportType, FIELDS};
-use super::join::{joined_value, pv_rows, Joined};
+use super::join::{joined_value, pv_rows, Indexes, Joined};
 use super::select::Selection;
 use super::units::Units;
 use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt, SortKey};
@@ -111,7 +111,7 @@ impl ReportOptions {
     }
 }
 
-type Row = Vec<Cell>;
+type Row<'a> = Vec<Cell<'a>>;
 
 fn sort_fields(
     opts: &ReportOptions,
@@ -140,9 +140,14 @@ fn sort_fields(
 
 /// Builds the table: `value(field, i)` for each of `n` objects, the rows
 /// the selection keeps, sorted.
-fn build<F>(n: usize, opts: &ReportOptions, rt: ReportType, value: F) -> Result<String, ReportError>
+fn build<'a, F>(
+    n: usize,
+    opts: &ReportOptions,
+    rt: ReportType,
+    value: F,
+) -> Result<String, ReportError>
 where
-    F: Fn(&str, usize) -> Cell,
+    F: Fn(&str, usize) -> Cell<'a>,
 {
     let mut fields = opts.fields(rt)?;
     let sort = sort_fields(opts, rt)?;
@@ -150,15 +155,15 @@ where
     let cell = |f: &FieldDef, i: usize| {
         let mut c = value(f.id, i);
         if opts.binary && f.kind == Kind::Bin {
-            c.text = match c.sort {
-                SortKey::Num(v) if v > 0.0 => "1".into(),
-                SortKey::Num(0.0) => "0".into(),
-                _ => "-1".into(),
-            };
+            c.text = std::borrow::Cow::Borrowed(match c.sort {
+                SortKey::Num(v) if v > 0.0 => "1",
+                SortKey::Num(0.0) => "0",
+                _ => "-1",
+            });
         }
         c
     };
-    let mut rows: Vec<(Row, Row)> = (0..n)
+    let mut rows: Vec<(Row<'a>, Row<'a>)> = (0..n)
         .filter(|&i| {
             selection
                 .as_ref()
@@ -173,7 +178,7 @@ where
         .collect();
     rows.sort_by(|a, b| {
         for (k, (_, desc)) in sort.iter().enumerate() {
-            let o = a.1[k].sort.compare(&b.1[k].sort);
+            let o = a.1[k].compare(&b.1[k]);
             let o = if *desc { o.reverse() } else { o };
             if o != std::cmp::Ordering::Equal {
                 return o;
@@ -181,7 +186,7 @@ where
         }
         std::cmp::Ordering::Equal
     });
-    let mut rows: Vec<Row> = rows.into_iter().map(|r| r.0).collect();
+    let mut rows: Vec<Row<'a>> = rows.into_iter().map(|r| r.0).collect();
     // Compaction: a column blank in every row is left out.
     let compact = opts.compact(rt);
     let keep: Vec<bool> = fields
@@ -224,7 +229,7 @@ fn shown(f: &FieldDef, text: &str, opts: &ReportOptions) -> String {
 
 /// `--rows`: a line per field, its heading then each object's value,
 /// never padded (as LVM2 prints them).
-fn transposed(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
+fn transposed(fields: &[&FieldDef], rows: &[Row<'_>], opts: &ReportOptions) -> String {
     if rows.is_empty() {
         return String::new();
     }
@@ -253,37 +258,45 @@ fn push_spaces(out: &mut String, mut n: usize) {
     }
 }
 
-fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
+fn columns(fields: &[&FieldDef], rows: &[Row<'_>], opts: &ReportOptions) -> String {
     if rows.is_empty() {
         return String::new();
     }
     let aligned = (opts.separator.is_none() && !opts.name_prefixes) || opts.aligned;
     let sep = opts.separator.as_deref().unwrap_or(" ");
-    // Each cell as printed: borrowed unless `--nameprefixes` adds to it.
-    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .zip(fields)
-                .map(|(c, f)| {
-                    if opts.name_prefixes {
-                        std::borrow::Cow::Owned(shown(f, &c.text, opts))
-                    } else {
-                        std::borrow::Cow::Borrowed(c.text.as_str())
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    // Each cell as printed: its text, or with `--nameprefixes` a copy
+    // with the field's name (no per-row copy of a plain report).
+    let prefixed: Vec<Vec<String>> = if opts.name_prefixes {
+        rows.iter()
+            .map(|r| {
+                r.iter()
+                    .zip(fields)
+                    .map(|(c, f)| shown(f, &c.text, opts))
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let text = |r: usize, i: usize| -> &str {
+        match prefixed.get(r) {
+            Some(p) => &p[i],
+            None => &rows[r][i].text,
+        }
+    };
     let widths: Vec<usize> = fields
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let w = rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+            let w = (0..rows.len())
+                .map(|r| text(r, i).chars().count())
+                .max()
+                .unwrap_or(0);
             w.max(f.width).max(f.heading.len())
         })
         .collect();
-    let mut out = String::new();
+    let width: usize = widths.iter().map(|w| w + sep.len()).sum();
+    let mut out = String::with_capacity((rows.len() + 1) * (width + 3));
     // Padded as `format!("{t:<w$}")` / `{t:>w$}` would: to `w` characters.
     let mut line = |cells: &mut dyn Iterator<Item = (&str, bool)>| {
         out.push_str("  ");
@@ -309,12 +322,12 @@ fn columns(fields: &[&FieldDef], rows: &[Row], opts: &ReportOptions) -> String {
     if opts.headings {
         line(&mut fields.iter().map(|f| (f.heading, false)));
     }
-    for r in &rows {
+    for r in 0..rows.len() {
         line(
-            &mut r
+            &mut fields
                 .iter()
-                .zip(fields)
-                .map(|(c, f)| (c.as_ref(), f.kind.right_aligned())),
+                .enumerate()
+                .map(|(i, f)| (text(r, i), f.kind.right_aligned())),
         );
     }
     out
@@ -333,7 +346,7 @@ fn json_str(s: &str) -> String {
     o
 }
 
-fn json(fields: &[&FieldDef], rows: &[Row], rt: ReportType) -> String {
+fn json(fields: &[&FieldDef], rows: &[Row<'_>], rt: ReportType) -> String {
     let mut out = String::new();
     out.push_str("  {\n      \"report\": [\n          {\n");
     out.push_str(&format!("              \"{}\": [\n", rt.json_key()));
@@ -460,10 +473,10 @@ fn vg_rows<'r, 'a>(
     rows
 }
 
-fn any_row(rows: &[Joined<'_, '_>], sel: &Selection) -> bool {
+fn any_row<'a>(rows: &[Joined<'_, 'a>], sel: &Selection, ix: &Indexes<'a>) -> bool {
     let f = ReportOptions::default().size_fmt();
     rows.iter()
-        .any(|row| sel.matches(&mut |fd| joined_value(fd, row, f)))
+        .any(|row| sel.matches(&mut |fd| joined_value(fd, row, f, ix)))
 }
 
 /// Which of `records` `sel` selects, for commands that act on the LVs a
@@ -473,6 +486,7 @@ pub fn selected_lvs(records: &[LvRecord<'_>], sel: &Selection) -> Result<Vec<boo
     if reads(Some(sel), &[Obj::Pv, Obj::PvSeg]) {
         return Err(ReportError::LvAndPvFields);
     }
+    let ix = Indexes::new(records);
     Ok(records
         .iter()
         .map(|r| {
@@ -488,7 +502,7 @@ pub fn selected_lvs(records: &[LvRecord<'_>], sel: &Selection) -> Result<Vec<boo
                     ..Default::default()
                 })
                 .collect();
-            any_row(&rows, sel)
+            any_row(&rows, sel, &ix)
         })
         .collect())
 }
@@ -502,20 +516,22 @@ pub fn selected_vgs(
     lvs: &[LvRecord<'_>],
     sel: &Selection,
 ) -> Vec<bool> {
+    let ix = Indexes::new(lvs);
     records
         .iter()
-        .map(|v| any_row(&vg_rows(v, pvs, lvs, sel), sel))
+        .map(|v| any_row(&vg_rows(v, pvs, lvs, sel), sel, &ix))
         .collect()
 }
 
 /// Which of `records` `sel` selects: a PV is selected when one of its
 /// segments (with the LV segment on it) is.
 pub fn selected_pvs(records: &[PvRecord<'_>], lvs: &[LvRecord<'_>], sel: &Selection) -> Vec<bool> {
+    let ix = Indexes::new(lvs);
     records
         .iter()
         .map(|p| {
             if reads(Some(sel), &[Obj::PvSeg, Obj::Lv, Obj::Seg]) {
-                any_row(&pv_rows(p, lvs), sel)
+                any_row(&pv_rows(p, lvs), sel, &ix)
             } else {
                 any_row(
                     &[Joined {
@@ -530,6 +546,7 @@ pub fn selected_pvs(records: &[PvRecord<'_>], lvs: &[LvRecord<'_>], sel: &Select
                         ..Default::default()
                     }],
                     sel,
+                    &ix,
                 )
             }
         })
@@ -630,9 +647,10 @@ pub fn report_pvs_with_lvs(
     let f = opts.size_fmt();
     if per_seg {
         let rows: Vec<Joined<'_, '_>> = records.iter().flat_map(|p| pv_rows(p, lvs)).collect();
+        let ix = Indexes::new(lvs);
         let by_id = |id: &str| FIELDS.iter().find(|d| d.id == id);
         return build(rows.len(), opts, rt, |id, i| match by_id(id) {
-            Some(fd) => joined_value(fd, &rows[i], f),
+            Some(fd) => joined_value(fd, &rows[i], f, &ix),
             None => pv_value(id, rows[i].pv.expect("a PV row").0, f),
         });
     }
@@ -708,6 +726,26 @@ mod tests {
         };
         let out = report_lvs(&records, &sep).unwrap();
         assert!(out.contains("  snap1 |25.15 | 8.00m\n"), "{out}");
+    }
+
+    /// `--nameprefixes` in columns: each value after its field's name,
+    /// one space apart, not padded (LVM2 2.03.16's layout).
+    #[test]
+    fn prefixed_columns_are_not_padded() {
+        let vg = example_vg();
+        let devs = BTreeMap::new();
+        let records = lv_records(&vg, &devs);
+        let opts = ReportOptions {
+            fields: vec!["lv_name,origin".into()],
+            headings: false,
+            name_prefixes: true,
+            ..Default::default()
+        };
+        let out = report_lvs(&records, &opts).unwrap();
+        assert_eq!(
+            out,
+            "  LVM2_LV_NAME='origin' LVM2_ORIGIN=''\n  LVM2_LV_NAME='snap1' LVM2_ORIGIN='origin'\n"
+        );
     }
 
     /// `--nameprefixes --rows`, compaction of blank columns (`-o#field`)

@@ -67,6 +67,7 @@ fn pv_records<'a>(vg: &'a Vg, devs: &BTreeMap<String, String>) -> Vec<PvRecord<'
                 label_size_sectors: f[2].parse::<u64>().unwrap() / 512,
                 devno: None,
                 is_pv: true,
+                used_extents: Default::default(),
             }
         })
         .filter(|r| r.vg.is_none() || devs.values().any(|d| *d == r.device))

@@ -4,10 +4,47 @@
 //! rows a selection on another object's fields is tested against (`vgs -S
 //! lv_name=x` keeps a VG when one of its LVs matches). Pure.
 
+use std::borrow::Cow;
+
+use super::facts::SnapIndex;
 use super::fields::{FieldDef, Obj};
-use super::values::{lv_value, pv_value, vg_value, Cell, SizeFmt, SortKey};
+use super::values::{lv_value, lv_value_with, pv_value, vg_value, Cell, SizeFmt, SortKey};
 use super::{LvRecord, PvRecord, VgRecord};
-use crate::metadata::model::{Segment, SegmentKind};
+use crate::metadata::model::{Segment, SegmentKind, Vg};
+
+/// The snapshot index of each VG of a report's LV records, made once per
+/// report. An LV value made without one indexes its whole VG for itself,
+/// which made `pvs -o +lv_name` and `--select` over many LVs quadratic.
+#[derive(Default)]
+pub struct Indexes<'a> {
+    vgs: Vec<(&'a Vg, SnapIndex<'a>)>,
+}
+
+impl<'a> Indexes<'a> {
+    pub fn new(lvs: &[LvRecord<'a>]) -> Self {
+        let mut vgs: Vec<(&'a Vg, SnapIndex<'a>)> = Vec::new();
+        for r in lvs {
+            if !vgs.iter().any(|(v, _)| std::ptr::eq(*v, r.vg)) {
+                vgs.push((r.vg, SnapIndex::new(r.vg)));
+            }
+        }
+        Indexes { vgs }
+    }
+
+    /// The value of LV (or segment) field `id` of `r`.
+    fn lv_value<'r>(
+        &self,
+        id: &str,
+        r: &'r LvRecord<'a>,
+        seg: Option<&'r Segment>,
+        f: SizeFmt,
+    ) -> Cell<'r> {
+        match self.vgs.iter().find(|(v, _)| std::ptr::eq(*v, r.vg)) {
+            Some((_, index)) => lv_value_with(id, r, &index.facts(r.lv), index, seg, f),
+            None => lv_value(id, r, seg, f),
+        }
+    }
+}
 
 /// A stretch of a PV's extents: used by one LV segment or free.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,15 +117,20 @@ pub struct Joined<'r, 'a> {
     pub lv: Option<(&'r LvRecord<'a>, Option<&'a Segment>)>,
 }
 
-fn blank() -> Cell {
+fn blank() -> Cell<'static> {
     Cell {
-        text: String::new(),
-        sort: SortKey::Str(String::new()),
+        text: Cow::Borrowed(""),
+        sort: SortKey::Text,
     }
 }
 
 /// The value of `f` in a joined row (blank when the row lacks its object).
-pub fn joined_value(f: &FieldDef, row: &Joined<'_, '_>, fmt: SizeFmt) -> Cell {
+pub fn joined_value<'r, 'a>(
+    f: &FieldDef,
+    row: &Joined<'r, 'a>,
+    fmt: SizeFmt,
+    ix: &Indexes<'a>,
+) -> Cell<'r> {
     match f.obj {
         Obj::PvSeg => match row.pv {
             Some((_, s)) => {
@@ -98,7 +140,7 @@ pub fn joined_value(f: &FieldDef, row: &Joined<'_, '_>, fmt: SizeFmt) -> Cell {
                     s.size
                 };
                 Cell {
-                    text: v.to_string(),
+                    text: v.to_string().into(),
                     sort: SortKey::Num(v as f64),
                 }
             }
@@ -111,11 +153,11 @@ pub fn joined_value(f: &FieldDef, row: &Joined<'_, '_>, fmt: SizeFmt) -> Cell {
         Obj::Vg => match (row.vg, row.pv, row.lv) {
             (Some(v), _, _) => vg_value(f.id, v, fmt),
             (None, Some((p, _)), _) => pv_value(f.id, p, fmt),
-            (None, None, Some((l, seg))) => lv_value(f.id, l, seg, fmt),
+            (None, None, Some((l, seg))) => ix.lv_value(f.id, l, seg, fmt),
             _ => blank(),
         },
         Obj::Lv | Obj::Seg => match row.lv {
-            Some((l, seg)) => lv_value(f.id, l, seg, fmt),
+            Some((l, seg)) => ix.lv_value(f.id, l, seg, fmt),
             None => blank(),
         },
     }
@@ -165,6 +207,7 @@ mod tests {
             label_size_sectors: 131072,
             devno: None,
             is_pv: true,
+            used_extents: Default::default(),
         };
         let segs = pv_segments(&pv, &lvs);
         let shape: Vec<(u64, u64, Option<&str>)> = segs

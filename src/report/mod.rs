@@ -224,4 +224,17 @@ pub struct PvRecord<'a> {
     pub devno: Option<(u32, u32)>,
     /// False for a device without a PV label, listed by `pvs -a`.
     pub is_pv: bool,
+    /// The extents LVs use on the PV, counted the first time a field
+    /// needs them (a scan of the VG's LVs: once per value made `pvs -o
+    /// +lv_name` quadratic in the number of LVs).
+    pub used_extents: std::cell::OnceCell<u64>,
+}
+
+impl PvRecord<'_> {
+    /// Extents of the PV that the VG's LVs use (0 for an orphan).
+    pub fn used_extents(&self) -> u64 {
+        *self
+            .used_extents
+            .get_or_init(|| self.vg.map_or(0, |(vg, pv)| vg.pe_used_on(&pv.key)))
+    }
 }

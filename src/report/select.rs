@@ -174,12 +174,12 @@ impl Selection {
     }
 
     /// Whether the row whose field values `value` gives is selected.
-    pub fn matches(&self, value: &mut dyn FnMut(&'static FieldDef) -> Cell) -> bool {
+    pub fn matches<'c>(&self, value: &mut dyn FnMut(&'static FieldDef) -> Cell<'c>) -> bool {
         eval(&self.root, value)
     }
 }
 
-fn eval(n: &Node, value: &mut dyn FnMut(&'static FieldDef) -> Cell) -> bool {
+fn eval<'c>(n: &Node, value: &mut dyn FnMut(&'static FieldDef) -> Cell<'c>) -> bool {
     match n {
         Node::And(v) => v.iter().all(|c| eval(c, value)),
         Node::Or(v) => v.iter().any(|c| eval(c, value)),
@@ -209,7 +209,7 @@ fn list_items(text: &str) -> Vec<&str> {
     text.split(',').filter(|s| !s.is_empty()).collect()
 }
 
-fn compare(c: &Cmp, cell: &Cell) -> bool {
+fn compare(c: &Cmp, cell: &Cell<'_>) -> bool {
     match (&c.value, c.field.kind) {
         (Operand::Regex(re), _) => re.is_match(&cell.text) == (c.op == Op::Match),
         (Operand::Str(s), Kind::StrList) => {
@@ -247,7 +247,7 @@ fn compare(c: &Cmp, cell: &Cell) -> bool {
                     order(c.op, have, *want)
                 }
             }
-            SortKey::Str(_) => false,
+            SortKey::Str(_) | SortKey::Text => false,
         },
         (Operand::Undef, _) => {
             let undef = matches!(cell.sort, SortKey::Num(v) if v < 0.0);
@@ -636,29 +636,29 @@ mod tests {
     use crate::report::fields::FieldDef;
 
     /// A row of named values for the tests: text and sort key per field id.
-    type Pair = (&'static str, &'static str, SortKey);
+    type Pair = (&'static str, &'static str, SortKey<'static>);
 
-    fn row(pairs: &[Pair]) -> impl FnMut(&'static FieldDef) -> Cell + '_ {
+    fn row(pairs: &[Pair]) -> impl FnMut(&'static FieldDef) -> Cell<'static> + '_ {
         move |f: &'static FieldDef| {
             pairs
                 .iter()
                 .find(|(id, _, _)| *id == f.id)
                 .map(|(_, t, k)| Cell {
-                    text: t.to_string(),
+                    text: (*t).into(),
                     sort: k.clone(),
                 })
                 .unwrap_or(Cell {
-                    text: String::new(),
-                    sort: SortKey::Str(String::new()),
+                    text: "".into(),
+                    sort: SortKey::Text,
                 })
         }
     }
 
     fn lv(name: &'static str, mib: f64, tags: &'static str, minor: f64) -> Vec<Pair> {
         vec![
-            ("lv_name", name, SortKey::Str(name.into())),
+            ("lv_name", name, SortKey::Text),
             ("lv_size", "", SortKey::Num(mib * 2048.0)),
-            ("lv_tags", tags, SortKey::Str(tags.into())),
+            ("lv_tags", tags, SortKey::Text),
             ("lv_minor", "", SortKey::Num(minor)),
             ("snap_percent", "", SortKey::Num(-1.0)),
         ]

@@ -79,15 +79,25 @@ fn long_1000(letter: char) -> &'static str {
     }
 }
 
-fn suffix_for(letter: char, style: SuffixStyle) -> String {
+fn suffix_for(letter: char, style: SuffixStyle) -> &'static str {
     match style {
-        SuffixStyle::Unit => letter.to_string(),
+        SuffixStyle::Unit => unit_letter(letter),
         SuffixStyle::Short => match letter {
-            'S' => " Se".to_string(),
-            'B' | 'b' => " B".to_string(),
-            c if c.is_ascii_lowercase() => long_1024(c).to_string(),
-            c => long_1000(c).to_string(),
+            'S' => " Se",
+            'B' | 'b' => " B",
+            c if c.is_ascii_lowercase() => long_1024(c),
+            c => long_1000(c),
         },
+    }
+}
+
+/// A unit letter as a string (every letter `--units` and the human
+/// sizes use).
+fn unit_letter(letter: char) -> &'static str {
+    const LETTERS: &str = "bBsSkKmMgGtTpPeEhHrR";
+    match LETTERS.find(letter) {
+        Some(i) => &LETTERS[i..i + 1],
+        None => "",
     }
 }
 
@@ -131,8 +141,11 @@ pub fn format_size(sectors: u64, units: Units, suffix: bool, style: SuffixStyle)
         if idx < 6 && matches!(u, 'r' | 'R') && rounds_up(bytes, factor) {
             prefix = "<";
         }
-        let sfx = suffix_for(letter, style);
-        return format!("{prefix}{}{sfx}", fixed(bytes, factor, precision));
+        let mut out = String::with_capacity(16);
+        out.push_str(prefix);
+        fixed(&mut out, bytes, factor, precision);
+        out.push_str(suffix_for(letter, style));
+        return out;
     }
     let (factor, letter, precision): (u128, char, usize) = match u {
         'b' | 'B' => (1, 'B', 0),
@@ -149,13 +162,16 @@ pub fn format_size(sectors: u64, units: Units, suffix: bool, style: SuffixStyle)
     let sfx = if suffix {
         suffix_for(letter, style)
     } else {
-        String::new()
+        ""
     };
     if sectors == 0 {
         return format!("0{sfx}");
     }
     let bytes = sectors as u128 * 512;
-    format!("{}{sfx}", fixed(bytes, factor, precision))
+    let mut out = String::with_capacity(16);
+    fixed(&mut out, bytes, factor, precision);
+    out.push_str(sfx);
+    out
 }
 
 /// `100 * bytes / factor` has a fractional part of at least one half, so
@@ -167,18 +183,21 @@ fn rounds_up(bytes: u128, factor: u128) -> bool {
 
 /// `bytes / factor` with `precision` decimals, rounded half to even like
 /// printf on the exact binary value (exact here: integer arithmetic).
-fn fixed(bytes: u128, factor: u128, precision: usize) -> String {
+fn fixed(out: &mut String, bytes: u128, factor: u128, precision: usize) {
+    use std::fmt::Write as _;
     let scale = 10u128.pow(precision as u32);
     let num = bytes * scale;
     let (mut q, rem) = div_rem(num, factor);
     if rem * 2 > factor || (rem * 2 == factor && q % 2 == 1) {
         q += 1;
     }
-    if precision == 0 {
-        return q.to_string();
-    }
-    let (whole, frac) = div_rem(q, scale);
-    format!("{whole}.{frac:0precision$}")
+    // Writing to a String cannot fail.
+    let _ = if precision == 0 {
+        write!(out, "{q}")
+    } else {
+        let (whole, frac) = div_rem(q, scale);
+        write!(out, "{whole}.{frac:0precision$}")
+    };
 }
 
 /// `a / b` and `a % b`, in 64-bit arithmetic when both fit (every size a

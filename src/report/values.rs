@@ -2,6 +2,7 @@
 //! PV record, with the value used to sort it. The rules follow LVM2's
 //! `lib/report/report.c` display functions. Pure.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::attr::{lv_attr_with, pv_attr, vg_attr};
@@ -11,26 +12,45 @@ use super::{LvRecord, PvRecord, VgRecord};
 use crate::dm::state::SnapshotStatus;
 use crate::metadata::model::{Segment, SegmentKind};
 
-/// One printed value and how it sorts.
+/// One printed value and how it sorts. The text borrows from the records
+/// where the value is a stored name or a fixed word (`lvs` of 1000 LVs made
+/// two copies of every name, one to print and one to sort by).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Cell {
-    pub text: String,
-    pub sort: SortKey,
+pub struct Cell<'a> {
+    pub text: Cow<'a, str>,
+    pub sort: SortKey<'a>,
 }
 
-#[derive(Clone, Debug, PartialEq, PartialOrd)]
-pub enum SortKey {
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortKey<'a> {
     Num(f64),
-    Str(String),
+    Str(Cow<'a, str>),
+    /// Sorts as a string: the cell's own text.
+    Text,
 }
 
-impl SortKey {
-    pub fn compare(&self, other: &SortKey) -> Ordering {
-        match (self, other) {
-            (SortKey::Num(a), SortKey::Num(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
-            (SortKey::Str(a), SortKey::Str(b)) => a.cmp(b),
-            (SortKey::Num(_), SortKey::Str(_)) => Ordering::Less,
-            (SortKey::Str(_), SortKey::Num(_)) => Ordering::Greater,
+/// What a cell sorts by, resolved.
+enum Key<'k> {
+    Num(f64),
+    Str(&'k str),
+}
+
+impl Cell<'_> {
+    /// The order of two cells of one field.
+    pub fn compare(&self, other: &Cell<'_>) -> Ordering {
+        match (self.key(), other.key()) {
+            (Key::Num(a), Key::Num(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+            (Key::Str(a), Key::Str(b)) => a.cmp(b),
+            (Key::Num(_), Key::Str(_)) => Ordering::Less,
+            (Key::Str(_), Key::Num(_)) => Ordering::Greater,
+        }
+    }
+
+    fn key(&self) -> Key<'_> {
+        match &self.sort {
+            SortKey::Num(v) => Key::Num(*v),
+            SortKey::Str(s) => Key::Str(s),
+            SortKey::Text => Key::Str(&self.text),
         }
     }
 }
@@ -43,39 +63,38 @@ pub struct SizeFmt {
 }
 
 impl SizeFmt {
-    fn size(&self, sectors: u64) -> Cell {
+    fn size(&self, sectors: u64) -> Cell<'static> {
         Cell {
-            text: format_size(sectors, self.units, self.suffix, SuffixStyle::Unit),
+            text: format_size(sectors, self.units, self.suffix, SuffixStyle::Unit).into(),
             sort: SortKey::Num(sectors as f64),
         }
     }
 }
 
-fn s(text: impl Into<String>) -> Cell {
-    let text = text.into();
+fn s<'a>(text: impl Into<Cow<'a, str>>) -> Cell<'a> {
     Cell {
-        sort: SortKey::Str(text.clone()),
-        text,
+        text: text.into(),
+        sort: SortKey::Text,
     }
 }
 
-fn n(v: i64) -> Cell {
+fn n(v: i64) -> Cell<'static> {
     Cell {
-        text: v.to_string(),
+        text: v.to_string().into(),
         sort: SortKey::Num(v as f64),
     }
 }
 
 /// A binary field: its word when set, blank when clear, `unknown` when
 /// the answer needs the kernel and the kernel could not be asked.
-fn bin(v: Option<bool>, word: &str) -> Cell {
+fn bin(v: Option<bool>, word: &'static str) -> Cell<'static> {
     let (text, k) = match v {
         Some(true) => (word, 1.0),
         Some(false) => ("", 0.0),
         None => ("unknown", -1.0),
     };
     Cell {
-        text: text.into(),
+        text: Cow::Borrowed(text),
         sort: SortKey::Num(k),
     }
 }
@@ -102,17 +121,17 @@ pub fn percent_text(num: u64, den: u64) -> (String, f64) {
     )
 }
 
-fn pct(v: Option<(u64, u64)>) -> Cell {
+fn pct(v: Option<(u64, u64)>) -> Cell<'static> {
     match v {
         Some((a, b)) => {
             let (text, k) = percent_text(a, b);
             Cell {
-                text,
+                text: text.into(),
                 sort: SortKey::Num(k),
             }
         }
         None => Cell {
-            text: String::new(),
+            text: Cow::Borrowed(""),
             sort: SortKey::Num(-1.0),
         },
     }
@@ -182,21 +201,26 @@ fn segment_pv_list(r: &LvRecord<'_>, seg: &Segment) -> String {
 ///
 /// Each call scans the VG for snapshot facts; reports over many LVs use
 /// `lv_value_with`.
-pub fn lv_value(id: &str, r: &LvRecord<'_>, seg: Option<&Segment>, f: SizeFmt) -> Cell {
+pub fn lv_value<'r>(
+    id: &str,
+    r: &'r LvRecord<'_>,
+    seg: Option<&'r Segment>,
+    f: SizeFmt,
+) -> Cell<'r> {
     let index = SnapIndex::new(r.vg);
     lv_value_with(id, r, &index.facts(r.lv), &index, seg, f)
 }
 
 /// `lv_value` with the LV's snapshot facts and its VG's `SnapIndex`
 /// computed once by the caller (`index` must be built from `r.vg`).
-pub fn lv_value_with<'a>(
+pub fn lv_value_with<'r>(
     id: &str,
-    r: &LvRecord<'a>,
-    facts: &LvFacts<'a>,
-    index: &SnapIndex<'a>,
-    seg: Option<&Segment>,
+    r: &'r LvRecord<'_>,
+    facts: &LvFacts<'r>,
+    index: &SnapIndex<'_>,
+    seg: Option<&'r Segment>,
     f: SizeFmt,
-) -> Cell {
+) -> Cell<'r> {
     let vg = r.vg;
     let lv = r.lv;
     let visible = facts.visible;
@@ -208,13 +232,10 @@ pub fn lv_value_with<'a>(
     let kdev = if active { r.kernel_device } else { None };
     match id {
         "lv_uuid" => s(lv.id.to_string()),
+        "lv_name" if visible => s(lv.name.as_str()),
         "lv_name" => Cell {
-            text: if visible {
-                lv.name.clone()
-            } else {
-                format!("[{}]", lv.name)
-            },
-            sort: SortKey::Str(lv.name.clone()),
+            text: format!("[{}]", lv.name).into(),
+            sort: SortKey::Str(Cow::Borrowed(&lv.name)),
         },
         "lv_full_name" => s(format!("{}/{}", vg.name, lv.name)),
         "lv_path" if visible => s(format!("/dev/{}/{}", vg.name, lv.name)),
@@ -249,7 +270,7 @@ pub fn lv_value_with<'a>(
             "merging",
         ),
         "lv_converting" | "lv_allocation_locked" => bin(Some(false), ""),
-        "lv_allocation_policy" => s(lv.allocation_policy.clone().unwrap_or("inherit".into())),
+        "lv_allocation_policy" => s(lv.allocation_policy.as_deref().unwrap_or("inherit")),
         "lv_fixed_minor" => bin(Some(lv.status.has("FIXED_MINOR")), "fixed minor"),
         "lv_skip_activation" => bin(
             Some(lv.flags.has("ACTIVATION_SKIP") || lv.status.has("ACTIVATION_SKIP")),
@@ -275,17 +296,14 @@ pub fn lv_value_with<'a>(
         "lv_minor" => n(lv.minor.unwrap_or(-1)),
         "lv_read_ahead" => match lv.read_ahead {
             None => Cell {
-                text: "auto".into(),
+                text: Cow::Borrowed("auto"),
                 sort: SortKey::Num(-1.0),
             },
             Some(ra) => f.size(ra),
         },
         "lv_size" => f.size(lv.extent_count() * ext),
         "seg_count" => n(lv.segments.len() as i64),
-        "origin" => s(cow
-            .as_ref()
-            .map(|c| c.origin.name.clone())
-            .unwrap_or_default()),
+        "origin" => s(cow.as_ref().map_or("", |c| c.origin.name.as_str())),
         "origin_uuid" => s(cow
             .as_ref()
             .map(|c| c.origin.id.to_string())
@@ -296,7 +314,7 @@ pub fn lv_value_with<'a>(
         },
         "lv_tags" => s(sorted_tags(&lv.tags)),
         "lv_time" => s(lv.creation_time.map(format_time).unwrap_or_default()),
-        "lv_host" => s(lv.creation_host.clone().unwrap_or_default()),
+        "lv_host" => s(lv.creation_host.as_deref().unwrap_or("")),
         "lv_modules" => s(lv_modules(lv, facts).join(",")),
         "lv_kernel_major" => n(kdev.map(|d| d.0 as i64).unwrap_or(-1)),
         "lv_kernel_minor" => n(kdev.map(|d| d.1 as i64).unwrap_or(-1)),
@@ -409,23 +427,23 @@ fn sorted_tags(tags: &[String]) -> String {
 }
 
 /// Value of VG field `id`.
-pub fn vg_value(id: &str, r: &VgRecord<'_>, f: SizeFmt) -> Cell {
+pub fn vg_value<'v>(id: &str, r: &VgRecord<'v>, f: SizeFmt) -> Cell<'v> {
     vg_value_with(id, r, f, None)
 }
 
 /// `vg_value`, reusing the VG's `SnapIndex` when the caller has one.
-fn vg_value_with<'a>(
+fn vg_value_with<'v>(
     id: &str,
-    r: &VgRecord<'a>,
+    r: &VgRecord<'v>,
     f: SizeFmt,
-    index: Option<&SnapIndex<'a>>,
-) -> Cell {
+    index: Option<&SnapIndex<'_>>,
+) -> Cell<'v> {
     let vg = r.vg;
     let ext = vg.extent_size;
     match id {
         "vg_fmt" => s("lvm2"),
         "vg_uuid" => s(vg.id.to_string()),
-        "vg_name" => s(vg.name.clone()),
+        "vg_name" => s(vg.name.as_str()),
         "vg_attr" => s(vg_attr(vg, r.missing_pvs > 0)),
         "vg_permissions" => s(if vg.status.has("WRITE") {
             "writeable"
@@ -440,16 +458,16 @@ fn vg_value_with<'a>(
         "vg_mda_copies" => match vg.metadata_copies {
             Some(c) if c > 0 => n(c as i64),
             _ => Cell {
-                text: "unmanaged".into(),
+                text: Cow::Borrowed("unmanaged"),
                 sort: SortKey::Num(-1.0),
             },
         },
-        "vg_allocation_policy" => s(vg.allocation_policy.clone().unwrap_or("normal".into())),
+        "vg_allocation_policy" => s(vg.allocation_policy.as_deref().unwrap_or("normal")),
         "vg_clustered" => bin(Some(vg.status.has("CLUSTERED")), "clustered"),
         "vg_shared" => bin(Some(false), "shared"),
         "vg_size" => f.size(vg.pe_total() * ext),
         "vg_free" => f.size(vg.pe_free() * ext),
-        "vg_sysid" | "vg_systemid" => s(vg.system_id.clone().unwrap_or_default()),
+        "vg_sysid" | "vg_systemid" => s(vg.system_id.as_deref().unwrap_or("")),
         "vg_extent_size" => f.size(ext),
         "vg_extent_count" => n(vg.pe_total() as i64),
         "vg_free_count" => n(vg.pe_free() as i64),
@@ -473,13 +491,13 @@ fn vg_value_with<'a>(
 }
 
 /// Value of PV (or VG) field `id`.
-pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
+pub fn pv_value<'r>(id: &str, r: &'r PvRecord<'_>, f: SizeFmt) -> Cell<'r> {
     let dev_sectors = r.dev_size_bytes / 512;
     if !r.is_pv {
         // A device without a PV label (`pvs -a`): LVM2 prints only its
         // name, size and a `---` attribute.
         return match id {
-            "pv_name" => s(r.device.clone()),
+            "pv_name" => s(r.device.as_str()),
             "dev_size" => f.size(dev_sectors),
             "pv_attr" => s("---"),
             "pv_major" => s(r.devno.map(|d| d.0.to_string()).unwrap_or_default()),
@@ -496,7 +514,7 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
     }
     let (size, free, used, pe, alloc) = match r.vg {
         Some((vg, pv)) => {
-            let used = vg.pe_used_on(&pv.key);
+            let used = r.used_extents();
             (
                 pv.pe_count * vg.extent_size,
                 pv.pe_count.saturating_sub(used) * vg.extent_size,
@@ -513,7 +531,7 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         "pv_fmt" => s("lvm2"),
         "pv_uuid" => s(r.pv_id.to_string()),
         "dev_size" => f.size(dev_sectors),
-        "pv_name" => s(r.device.clone()),
+        "pv_name" => s(r.device.as_str()),
         "pv_mda_free" => f.size(r.mda_free_bytes / 512),
         "pv_ext_vsn" => n(r.ext_version as i64),
         "pv_in_use" => bin(Some(r.vg.is_some() || r.ext_used), "used"),
@@ -526,14 +544,14 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         // file is in use), as LVM2 reports them: blank for an orphan.
         "pv_device_id" => s(r
             .vg
-            .and_then(|(_, p)| p.device_id.clone())
-            .or_else(|| r.vg.and(r.listed_id.as_ref()).map(|l| l.1.clone()))
-            .unwrap_or_default()),
+            .and_then(|(_, p)| p.device_id.as_deref())
+            .or_else(|| r.vg.and(r.listed_id.as_ref()).map(|l| l.1.as_str()))
+            .unwrap_or("")),
         "pv_device_id_type" => s(r
             .vg
-            .and_then(|(_, p)| p.device_id_type.clone())
-            .or_else(|| r.vg.and(r.listed_id.as_ref()).map(|l| l.0.clone()))
-            .unwrap_or_default()),
+            .and_then(|(_, p)| p.device_id_type.as_deref())
+            .or_else(|| r.vg.and(r.listed_id.as_ref()).map(|l| l.0.as_str()))
+            .unwrap_or("")),
         "pv_ba_start" => f.size(r.ba_sectors.0),
         "pv_ba_size" => f.size(r.ba_sectors.1),
         "pv_size" => f.size(size),
@@ -560,9 +578,9 @@ pub fn pv_value(id: &str, r: &PvRecord<'_>, f: SizeFmt) -> Cell {
         // LVM2 names no VG for an orphan, `[unknown]` for a PV a VG uses
         // (PV_EXT_USED) when that VG was not found.
         "vg_name" => s(match r.vg {
-            Some((v, _)) => v.name.clone(),
-            None if r.ext_used => super::UNKNOWN_DEVICE.to_string(),
-            None => String::new(),
+            Some((v, _)) => v.name.as_str(),
+            None if r.ext_used => super::UNKNOWN_DEVICE,
+            None => "",
         }),
         _ => match (r.vg, &r.vg_facts) {
             (Some((vg, _)), Some(facts)) if std::ptr::eq(vg, facts.vg) => vg_value(id, facts, f),
