@@ -26,9 +26,13 @@ fn snap_active(r: &LvRecord<'_>) -> bool {
 /// records in `records`; a COW not in `records` reads INACTIVE.
 pub fn lvdisplay(records: &[LvRecord<'_>], all: bool, units: Units) -> String {
     let mut out = String::new();
+    // Each LV's snapshot facts from one index per VG (asking the VG for
+    // them scans all its LVs: quadratic over a VG of many LVs).
+    let index = super::join::Indexes::new(records);
     for r in records {
         let (vg, lv) = (r.vg, r.lv);
-        if vg.role(lv) == LvRole::SnapshotLink || (!all && !vg.lv_is_visible(lv)) {
+        let facts = index.facts(r);
+        if facts.role == LvRole::SnapshotLink || (!all && !facts.visible) {
             continue;
         }
         let inkernel = r.state.known && r.state.active;
@@ -38,7 +42,7 @@ pub fn lvdisplay(records: &[LvRecord<'_>], all: bool, units: Units) -> String {
             out.push('\n');
         };
         p("--- Logical volume ---".into());
-        if vg.lv_is_visible(lv) {
+        if facts.visible {
             p(format!(
                 "LV Path                /dev/{}/{}",
                 vg.name, lv.name
@@ -62,8 +66,12 @@ pub fn lvdisplay(records: &[LvRecord<'_>], all: bool, units: Units) -> String {
             lv.creation_host.as_deref().unwrap_or(""),
             lv.creation_time.map(format_time).unwrap_or_default()
         ));
-        let snaps = vg.snapshots_of(&lv.name);
-        let cow = vg.snapshot_by_cow(&lv.name);
+        let snaps = if facts.is_origin() {
+            vg.snapshots_of(&lv.name)
+        } else {
+            Vec::new()
+        };
+        let cow = facts.cow;
         if !snaps.is_empty() {
             p("LV snapshot status     source of".into());
             for s in &snaps {

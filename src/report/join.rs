@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use super::facts::SnapIndex;
+use super::facts::{LvFacts, SnapIndex};
 use super::fields::{FieldDef, Obj};
 use super::values::{lv_value, lv_value_with, pv_value, vg_value, Cell, SizeFmt, SortKey};
 use super::{LvRecord, PvRecord, VgRecord};
@@ -29,6 +29,14 @@ impl<'a> Indexes<'a> {
             }
         }
         Indexes { vgs }
+    }
+
+    /// The snapshot facts of `r`'s LV.
+    pub fn facts(&self, r: &LvRecord<'a>) -> LvFacts<'a> {
+        match self.vgs.iter().find(|(v, _)| std::ptr::eq(*v, r.vg)) {
+            Some((_, index)) => index.facts(r.lv),
+            None => LvFacts::of(r.vg, r.lv),
+        }
     }
 
     /// The value of LV (or segment) field `id` of `r`.
