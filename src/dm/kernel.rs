@@ -427,20 +427,18 @@ fn devices_of(dm: &DM, names: &[&str]) -> Result<Vec<KernelDevice>, KernelError>
 
 /// One device's info and live table (`None`: no such device).
 fn device_in(dm: &DM, name: &str) -> Result<Option<KernelDevice>, KernelError> {
-    let n = dm_name(name)?;
-    let id = DevId::Name(n);
+    use super::ioctl;
+    dm_name(name)?;
     // One ioctl: the table query carries the device's info too (the
     // kernel fills name, uuid, flags, open count and dev in every
-    // reply), so listing N devices costs N ioctls, not 2N.
-    let (info, raw) = match dm.table_status(
-        &id,
-        DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE),
-    ) {
+    // reply), so listing N devices costs N ioctls, not 2N; asked with a
+    // buffer the size of the answer (`ioctl::table_status`).
+    let fd = dm.file().as_raw_fd();
+    let (h, raw) = match ioctl::table_status(fd, name, ioctl::DM_STATUS_TABLE_FLAG) {
         Ok(r) => r,
-        Err(e) if is_enxio(&e) => return Ok(None),
+        Err(Errno::ENXIO) => return Ok(None),
         Err(e) => return Err(failed("table", name, e)),
     };
-    let flags = info.flags();
     let table = raw
         .iter()
         .map(TargetLine::from_raw)
@@ -449,16 +447,15 @@ fn device_in(dm: &DM, name: &str) -> Result<Option<KernelDevice>, KernelError> {
             name: name.to_string(),
             msg: e.to_string(),
         })?;
-    let d = info.device();
     Ok(Some(KernelDevice {
         name: name.to_string(),
-        uuid: info.uuid().map(|u| u.to_string()),
-        dev: DevNum::new(d.major, d.minor),
+        uuid: ioctl::c_field(&h.uuid).map(str::to_string),
+        dev: devnum(h.dev),
         table,
-        open_count: info.open_count(),
-        suspended: flags.contains(DmFlags::DM_SUSPEND),
-        read_only: flags.contains(DmFlags::DM_READONLY),
-        inactive_table: flags.contains(DmFlags::DM_INACTIVE_PRESENT),
+        open_count: h.open_count,
+        suspended: h.flags & ioctl::DM_SUSPEND_FLAG != 0,
+        read_only: h.flags & ioctl::DM_READONLY_FLAG != 0,
+        inactive_table: h.flags & ioctl::DM_INACTIVE_PRESENT_FLAG != 0,
     }))
 }
 
@@ -485,11 +482,6 @@ fn errno_of(e: &DmError) -> Option<Errno> {
         DmError::Core(devicemapper::errors::Error::Ioctl(_, _, _, errno)) => Some(**errno),
         _ => None,
     }
-}
-
-fn is_enxio(e: &DmError) -> bool {
-    // The crate reports a missing device as an ioctl error with ENXIO.
-    errno_of(e) == Some(Errno::ENXIO)
 }
 
 impl Kernel for DmKernel {
@@ -597,23 +589,20 @@ impl Kernel for DmKernel {
             .map_err(ioctl_failure)?;
             return Ok(devnum(h.dev));
         }
-        let mut o = self.options(name);
-        if read_only {
-            o = o.set_flags(DmFlags::DM_READONLY);
-        }
-        let info =
-            self.dm
-                .device_create(dm_name(name)?, Some(u), o)
-                .map_err(|e| match errno_of(&e) {
-                    Some(errno) => ioctl_failure(errno),
-                    None => failed("create", name, e),
-                })?;
-        let d = info.device();
-        Ok(DevNum::new(d.major, d.minor))
+        // Our own DM_DEV_CREATE too: the crate's sends a 16 KiB buffer
+        // (zeroed here for every LV of `vgchange -ay`).
+        let h = super::ioctl::create(
+            self.dm.file().as_raw_fd(),
+            dm_name(name)?.to_string().as_str(),
+            u.to_string().as_str(),
+            read_only,
+        )
+        .map_err(ioctl_failure)?;
+        Ok(devnum(h.dev))
     }
 
     fn load(&mut self, name: &str, table: &[TargetLine], ro: bool) -> Result<(), KernelError> {
-        let id = DevId::Name(dm_name(name)?);
+        dm_name(name)?;
         let raw: Vec<_> = table.iter().map(TargetLine::to_raw).collect();
         if matches!(
             table.first().map(|l| &l.target),
@@ -621,17 +610,16 @@ impl Kernel for DmKernel {
         ) {
             self.low_priority.insert(name.to_string());
         }
-        let mut o = DmOptions::default();
-        if ro {
-            o = o.set_flags(DmFlags::DM_READONLY);
-        }
         let kmsg = self.kmsg_mark();
-        match self.dm.table_load(&id, &raw, o) {
+        // Our own DM_TABLE_LOAD: a buffer the size of the table (the
+        // crate's is 16 KiB, which the kernel copies in per LV).
+        let fd = self.dm.file().as_raw_fd();
+        match super::ioctl::table_load(fd, name, ro, &raw) {
             Ok(_) => {
                 self.kmsg = kmsg;
                 Ok(())
             }
-            Err(e) => Err(self.crate_error("reload", name, true, e, kmsg)),
+            Err(e) => Err(self.ioctl_error("reload", name, true, Some(e), None, kmsg)),
         }
     }
 
