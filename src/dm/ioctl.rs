@@ -21,8 +21,14 @@
 //! cookie per ioctl and blocks until udev's 95-dm-notify rule completes it
 //! whenever /run/udev/control exists. No `DmOptions` flag turns that off
 //! or defers it, and a wait in the middle of a transaction can deadlock
-//! (a suspended root, see `udev.rs`). Everything else (create, load,
-//! suspend, info, status) never waits and stays with the crate.
+//! (a suspended root, see `udev.rs`).
+//!
+//! Also DM_DEV_CREATE, DM_TABLE_LOAD and DM_TABLE_STATUS, the three that
+//! run once per LV in `vgchange -ay` and `lvs`: the crate sends every
+//! request in a buffer of at least 16 KiB, which it zeroes and the kernel
+//! copies in whole (`copy_params`; only the NO_PARAMS ioctls skip that);
+//! here each buffer is the size of its request, grown while the kernel
+//! answers DM_BUFFER_FULL. Suspend, info and the rest stay with the crate.
 //!
 //! What goes into `event_nr` follows libdm (libdm-common.c
 //! `dm_task_set_cookie`, libdm-iface.c): the udev flags in the high 16
