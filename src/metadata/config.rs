@@ -88,7 +88,10 @@ fn child_section<'s, 'a>(
 /// so that neither pays for the other's structure.
 #[derive(Default)]
 struct SectionIndex<'a> {
-    list: Vec<usize>,
+    /// The first `len` entries, while there are at most SMALL_INDEX (no
+    /// allocation for the section of every LV).
+    list: [usize; SMALL_INDEX],
+    len: usize,
     map: Option<FxHashMap<Cow<'a, str>, usize>>,
 }
 
@@ -99,7 +102,10 @@ impl<'a> SectionIndex<'a> {
     fn get(&self, sec: &Section<'a>, name: &str) -> Option<usize> {
         match &self.map {
             Some(m) => m.get(name).copied(),
-            None => self.list.iter().copied().find(|&i| sec.items[i].0 == name),
+            None => self.list[..self.len]
+                .iter()
+                .copied()
+                .find(|&i| sec.items[i].0 == name),
         }
     }
 
@@ -109,12 +115,15 @@ impl<'a> SectionIndex<'a> {
             Some(m) => {
                 m.insert(sec.items[i].0.clone(), i);
             }
+            None if self.len < SMALL_INDEX => {
+                self.list[self.len] = i;
+                self.len += 1;
+            }
             None => {
-                self.list.push(i);
-                if self.list.len() > SMALL_INDEX {
-                    let m = self.list.iter().map(|&j| (sec.items[j].0.clone(), j));
-                    self.map = Some(m.collect());
-                }
+                let small = self.list.iter().map(|&j| (sec.items[j].0.clone(), j));
+                let mut m: FxHashMap<Cow<'a, str>, usize> = small.collect();
+                m.insert(sec.items[i].0.clone(), i);
+                self.map = Some(m);
             }
         }
     }
@@ -131,6 +140,10 @@ const ENDS_KEY: [bool; 256] = {
     }
     t
 };
+
+/// Items a new section has room for before it grows: an LV's section has
+/// 7 (its keys and one segment), a segment's 5 or 6.
+const SECTION_ITEMS: usize = 8;
 
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
@@ -231,8 +244,12 @@ impl<'a> Parser<'a> {
                         let idx = match sections.get(sec, key) {
                             Some(i) => i,
                             None => {
-                                sec.items
-                                    .push((Cow::Borrowed(key), Item::Section(Section::default())));
+                                // Room for an LV's or a segment's keys: no
+                                // regrowth for the usual section.
+                                let child = Section {
+                                    items: Vec::with_capacity(SECTION_ITEMS),
+                                };
+                                sec.items.push((Cow::Borrowed(key), Item::Section(child)));
                                 sections.insert(sec, sec.items.len() - 1);
                                 sec.items.len() - 1
                             }

@@ -451,9 +451,14 @@ impl Reader<'_> {
         }
     }
     fn str(&self, key: &str) -> Result<Option<String>, TextError> {
+        Ok(self.str_ref(key)?.map(str::to_string))
+    }
+    /// A string value borrowed from the parsed text (no copy for a value
+    /// that is only looked at: an id, a segment type).
+    fn str_ref(&self, key: &str) -> Result<Option<&str>, TextError> {
         match self.sec.find(key) {
             None => Ok(None),
-            Some(Item::Value(Value::Str(s))) => Ok(Some(s.to_string())),
+            Some(Item::Value(Value::Str(s))) => Ok(Some(s)),
             Some(_) => invalid(format!(
                 "Invalid '{key}' for {}: expected a string.",
                 self.what
@@ -461,7 +466,10 @@ impl Reader<'_> {
         }
     }
     fn req_str(&self, key: &str) -> Result<String, TextError> {
-        match self.str(key)? {
+        Ok(self.req_str_ref(key)?.to_string())
+    }
+    fn req_str_ref(&self, key: &str) -> Result<&str, TextError> {
+        match self.str_ref(key)? {
             Some(s) => Ok(s),
             None => self.missing(key),
         }
@@ -496,7 +504,7 @@ impl Reader<'_> {
         }
     }
     fn id(&self) -> Result<Id, TextError> {
-        let s = self.req_str("id")?;
+        let s = self.req_str_ref("id")?;
         s.parse()
             .map_err(|e| TextError::Invalid(format!("Invalid id for {}: {e}.", self.what)))
     }
@@ -796,10 +804,10 @@ impl Importer {
         };
         let start_extent = r.u32("start_extent")?;
         let extent_count = r.u32("extent_count")?;
-        let type_name = r.req_str("type")?;
+        let type_name = r.req_str_ref("type")?;
         let tags = r.list("tags")?;
         let what = Short(What::Segment(key, lv));
-        let (kind, known): (SegmentKind, &[&str]) = match type_name.as_str() {
+        let (kind, known): (SegmentKind, &[&str]) = match type_name {
             "striped" => {
                 let count = r.u32("stripe_count")?;
                 if count == 0 {
