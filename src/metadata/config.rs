@@ -319,14 +319,14 @@ impl<'a> Parser<'a> {
     /// (a search of each key again was 3 % of reading a VG's metadata).
     fn key_and_slash(&mut self) -> Result<(&'a str, bool), ConfigError> {
         let start = self.pos;
+        let rest = &self.s[start..];
+        let mut n = 0;
         let mut slash = false;
-        while let Some(&c) = self.s.get(self.pos) {
-            if ENDS_KEY[usize::from(c)] {
-                break;
-            }
-            slash |= c == b'/';
-            self.pos += 1;
+        while n < rest.len() && !ENDS_KEY[usize::from(rest[n])] {
+            slash |= rest[n] == b'/';
+            n += 1;
         }
+        self.pos += n;
         Ok((self.utf8(start, self.pos)?, slash))
     }
 

@@ -755,19 +755,23 @@ impl Importer {
         };
         let what = Short(What::Lv(name));
         self.words(&lv.status, &what);
-        const KNOWN: &[&str] = &[
-            "id",
-            "status",
-            "flags",
-            "tags",
-            "creation_time",
-            "creation_host",
-            "allocation_policy",
-            "read_ahead",
-            "major",
-            "minor",
-            "segment_count",
-        ];
+        // The keys `_read_lv` reads (a match: no string compare per key
+        // unless the lengths agree).
+        let known = |key: &str| {
+            matches!(
+                key,
+                "id" | "status"
+                    | "flags"
+                    | "tags"
+                    | "creation_time"
+                    | "creation_host"
+                    | "allocation_policy"
+                    | "read_ahead"
+                    | "major"
+                    | "minor"
+                    | "segment_count"
+            )
+        };
         let mut next_le = 0u64;
         for (key, item) in &sec.items {
             match item {
@@ -784,7 +788,7 @@ impl Importer {
                     next_le = next_le.saturating_add(seg.extent_count);
                     lv.segments.push(seg);
                 }
-                Item::Value(_) if KNOWN.contains(&&**key) => {}
+                Item::Value(_) if known(key) => {}
                 Item::Value(_) => self.note(format!("unknown key '{key}' in {what}")),
             }
         }

@@ -8,7 +8,7 @@
 //! that one pass per VG, and `LvFacts` carries the answers for one LV
 //! through all of its fields. Pure.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::metadata::model::{Lv, LvRole, SnapshotRef, Vg};
 
@@ -61,7 +61,8 @@ impl<'a> SnapIndex<'a> {
         if !vg.lvs.iter().any(|l| l.snapshot_segment().is_some()) {
             return index;
         }
-        let mut names: HashMap<&'a str, &'a Lv> = HashMap::with_capacity(vg.lvs.len());
+        let mut names: HashMap<&'a str, &'a Lv> = HashMap::default();
+        names.reserve(vg.lvs.len());
         for lv in &vg.lvs {
             // `Vg::lv` finds the first LV of a name.
             names.entry(lv.name.as_str()).or_insert(lv);
