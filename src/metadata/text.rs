@@ -1011,7 +1011,7 @@ struct Out {
     file: bool,
     /// Size comments made so far, by sectors: most LVs of a VG share a
     /// handful of sizes, and `%g` formatting is not cheap.
-    sizes: rustc_hash::FxHashMap<u64, String>,
+    sizes: rustc_hash::FxHashMap<u64, std::rc::Rc<str>>,
     /// The last `creation_time` comment made (LVs made together share it).
     last_time: Option<(u64, String)>,
 }
@@ -1223,12 +1223,13 @@ impl Out {
             put!(self, None; key, " = ", value);
             return;
         }
+        // Shared, not copied: the same few comments on every LV.
         let comment = self
             .sizes
             .entry(sectors)
-            .or_insert_with(|| size_comment(sectors))
+            .or_insert_with(|| size_comment(sectors).into())
             .clone();
-        put!(self, Some(comment.as_str()); key, " = ", value);
+        put!(self, Some(&*comment); key, " = ", value);
     }
     fn nl(&mut self) {
         self.buf.push('\n');
