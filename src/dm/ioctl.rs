@@ -417,6 +417,11 @@ pub fn parse_target_specs(data: &[u8], count: u32) -> Option<Vec<TargetSpec>> {
         let line = data.get(at + SPEC..)?;
         let line = &line[..line.iter().position(|&c| c == 0)?];
         out.push((start, length, text(ty)?, text(line)?));
+        // Each record lies after the one before: a `next` pointing back
+        // would repeat records up to `count` times.
+        if next <= at {
+            return None;
+        }
         at = next;
     }
     Some(out)
@@ -618,6 +623,10 @@ mod tests {
         let mut bad = data.clone();
         bad[20..24].copy_from_slice(&u32::MAX.to_ne_bytes());
         assert_eq!(parse_target_specs(&bad, 2), None);
+        // A `next` back to the first record: refused, not read a billion times.
+        let mut back = data.clone();
+        back[20..24].copy_from_slice(&0u32.to_ne_bytes());
+        assert_eq!(parse_target_specs(&back, u32::MAX), None);
         assert_eq!(c_field(b"LVM-abc\0\0"), Some("LVM-abc"));
         assert_eq!(c_field(b"\0abc"), None);
     }

@@ -226,7 +226,9 @@ pub struct PvRecord<'a> {
     pub is_pv: bool,
     /// The extents LVs use on the PV, counted the first time a field
     /// needs them (a scan of the VG's LVs: once per value made `pvs -o
-    /// +lv_name` quadratic in the number of LVs).
+    /// +lv_name` quadratic in the number of LVs). Belongs to this `vg`:
+    /// a record made from another (`..pv`) for a different VG or PV must
+    /// start with a fresh `Default::default()`.
     pub used_extents: std::cell::OnceCell<u64>,
 }
 
