@@ -225,24 +225,17 @@ fn put_header(b: &mut [u64], hdr: DmIoctl) {
     }
 }
 
-/// DM_DEV_CREATE of `name` with the fixed number `major:minor`; the
-/// answer's `dev` is the number the kernel gave.
-pub fn create_persistent(
+/// DM_DEV_CREATE of `name` on the fixed number `dev` (major, minor) when
+/// given, else on one the kernel chooses; the answer's `dev` is the number
+/// the kernel gave (EBUSY if a fixed minor is taken).
+pub fn create(
     fd: RawFd,
     name: &str,
     uuid: &str,
     read_only: bool,
-    major: u32,
-    minor: u32,
+    dev: Option<(u32, u32)>,
 ) -> Result<DmIoctl, Errno> {
-    let mut b = build_create(name, uuid, read_only, Some((major, minor)));
-    run(fd, DM_DEV_CREATE_CMD, &mut b)
-}
-
-/// DM_DEV_CREATE of `name` on a number the kernel chooses (the answer's
-/// `dev`).
-pub fn create(fd: RawFd, name: &str, uuid: &str, read_only: bool) -> Result<DmIoctl, Errno> {
-    let mut b = build_create(name, uuid, read_only, None);
+    let mut b = build_create(name, uuid, read_only, dev);
     run(fd, DM_DEV_CREATE_CMD, &mut b)
 }
 
@@ -302,10 +295,30 @@ pub type Listed = (String, u64, Option<String>);
 /// until the answer fits). `None` from a kernel that does not return
 /// UUIDs (before 5.13): the caller asks each device instead.
 pub fn list_devices(fd: RawFd) -> Result<Option<Vec<Listed>>, Errno> {
-    let mut size = 64 * 1024;
+    run_growing(
+        fd,
+        DM_LIST_DEVICES_CMD,
+        "",
+        DM_UUID_FLAG,
+        64 * 1024,
+        |_, data| Ok(parse_name_list(data)),
+    )
+}
+
+/// Issue `cmd` for `name` with a buffer of `size` bytes first, four times
+/// larger while the kernel answers DM_BUFFER_FULL (up to 64 MiB), and
+/// hand the answer's header and data to `answer`.
+fn run_growing<T>(
+    fd: RawFd,
+    cmd: u8,
+    name: &str,
+    flags: u32,
+    mut size: usize,
+    answer: impl FnOnce(&DmIoctl, &[u8]) -> Result<T, Errno>,
+) -> Result<T, Errno> {
     loop {
-        let mut b = build_sized(size, "", DM_UUID_FLAG, 0, None);
-        let h = run(fd, DM_LIST_DEVICES_CMD, &mut b)?;
+        let mut b = build_sized(size, name, flags, 0, None);
+        let h = run(fd, cmd, &mut b)?;
         if h.flags & DM_BUFFER_FULL_FLAG != 0 {
             if size >= 64 << 20 {
                 return Err(Errno::ENOMEM);
@@ -315,9 +328,7 @@ pub fn list_devices(fd: RawFd) -> Result<Option<Vec<Listed>>, Errno> {
         }
         let bytes: &[u8] = bytemuck_bytes(&mut b);
         let end = (h.data_size as usize).min(bytes.len());
-        return Ok(parse_name_list(
-            bytes.get(h.data_start as usize..end).unwrap_or(&[]),
-        ));
+        return answer(&h, bytes.get(h.data_start as usize..end).unwrap_or(&[]));
     }
 }
 
@@ -377,23 +388,17 @@ pub fn table_status(
     name: &str,
     flags: u32,
 ) -> Result<(DmIoctl, Vec<TargetSpec>), Errno> {
-    let mut size = TABLE_BUF_SIZE;
-    loop {
-        let mut b = build_sized(size, name, flags, 0, None);
-        let h = run(fd, DM_TABLE_STATUS_CMD, &mut b)?;
-        if h.flags & DM_BUFFER_FULL_FLAG != 0 {
-            if size >= 64 << 20 {
-                return Err(Errno::ENOMEM);
-            }
-            size *= 4;
-            continue;
-        }
-        let bytes: &[u8] = bytemuck_bytes(&mut b);
-        let end = (h.data_size as usize).min(bytes.len());
-        let data = bytes.get(h.data_start as usize..end).unwrap_or(&[]);
-        let targets = parse_target_specs(data, h.target_count).ok_or(Errno::EPROTO)?;
-        return Ok((h, targets));
-    }
+    run_growing(
+        fd,
+        DM_TABLE_STATUS_CMD,
+        name,
+        flags,
+        TABLE_BUF_SIZE,
+        |h, data| {
+            let targets = parse_target_specs(data, h.target_count).ok_or(Errno::EPROTO)?;
+            Ok((*h, targets))
+        },
+    )
 }
 
 /// The `count` records of `struct dm_target_spec` in a status answer:

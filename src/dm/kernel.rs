@@ -490,14 +490,9 @@ impl Kernel for DmKernel {
             .dm
             .list_devices()
             .map_err(|e| KernelError::Unavailable(e.to_string()))?;
-        let mut out = Vec::new();
-        for (name, _, _) in names {
-            // A device may vanish between the list and the query.
-            if let Some(d) = self.device(&name.to_string())? {
-                out.push(d);
-            }
-        }
-        Ok(out)
+        let names: Vec<String> = names.iter().map(|(name, _, _)| name.to_string()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        devices_of(&self.dm, &names)
     }
 
     /// One DM_LIST_DEVICES with UUIDs, the picked devices and those
@@ -564,7 +559,7 @@ impl Kernel for DmKernel {
         read_only: bool,
         minor: Option<u32>,
     ) -> Result<DevNum, KernelError> {
-        let u = DmUuid::new(uuid).map_err(|e| failed("create", name, e))?;
+        DmUuid::new(uuid).map_err(|e| failed("create", name, e))?;
         // libdm's create task carries the name and the UUID.
         let ioctl_failure = |errno: Errno| {
             KernelError::Ioctl(Box::new(IoctlFailure {
@@ -576,26 +571,16 @@ impl Kernel for DmKernel {
                 kernel: vec![],
             }))
         };
-        if let Some(m) = minor {
-            // The crate cannot set the number: our own DM_DEV_CREATE.
-            let h = super::ioctl::create_persistent(
-                self.dm.file().as_raw_fd(),
-                dm_name(name)?.to_string().as_str(),
-                u.to_string().as_str(),
-                read_only,
-                dm_major(),
-                m,
-            )
-            .map_err(ioctl_failure)?;
-            return Ok(devnum(h.dev));
-        }
-        // Our own DM_DEV_CREATE too: the crate's sends a 16 KiB buffer
-        // (zeroed here for every LV of `vgchange -ay`).
+        dm_name(name)?;
+        // Our own DM_DEV_CREATE: the crate cannot set the number, and its
+        // request is a 16 KiB buffer (zeroed here for every LV of
+        // `vgchange -ay`).
         let h = super::ioctl::create(
             self.dm.file().as_raw_fd(),
-            dm_name(name)?.to_string().as_str(),
-            u.to_string().as_str(),
+            name,
+            uuid,
             read_only,
+            minor.map(|m| (dm_major(), m)),
         )
         .map_err(ioctl_failure)?;
         Ok(devnum(h.dev))

@@ -3,14 +3,14 @@
 //! `--rows`, compacted empty columns, `--reportformat json`), keeping the
 //! rows a `--select` selects, following libdm's `dm_report_output`. Pure.
 
-use super::facts::{LvFacts, SnapIndex};
+use super::facts::LvFacts;
 use super::fields::{resolve, select_fields_from, FieldDef, Kind, Obj, ReportType, FIELDS};
 use super::join::{joined_value, pv_rows, Indexes, Joined};
 use super::select::Selection;
 use super::units::Units;
-use super::values::{lv_value_with, pv_value, vg_value, Cell, SizeFmt, SortKey};
+use super::values::{pv_value, vg_value, Cell, SizeFmt, SortKey};
 use super::{LvRecord, PvRecord, ReportError, VgRecord};
-use crate::metadata::model::{LvRole, Vg};
+use crate::metadata::model::LvRole;
 
 /// The options of `lvs`/`vgs`/`pvs` that shape the output.
 #[derive(Clone, Debug)]
@@ -383,23 +383,11 @@ pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     let per_seg = fields.iter().chain(&selected).any(|f| f.obj == Obj::Seg);
     // Snapshot facts: one index per VG, one `LvFacts` per record, so no
     // field has to scan the VG (that made large VGs quadratic).
-    let mut indexes: Vec<SnapIndex<'_>> = vec![];
-    let mut index_vgs: Vec<&Vg> = vec![];
-    let mut facts: Vec<(usize, LvFacts<'_>)> = Vec::with_capacity(records.len());
-    for r in records {
-        let k = match index_vgs.iter().position(|v| std::ptr::eq(*v, r.vg)) {
-            Some(k) => k,
-            None => {
-                index_vgs.push(r.vg);
-                indexes.push(SnapIndex::new(r.vg));
-                indexes.len() - 1
-            }
-        };
-        facts.push((k, indexes[k].facts(r.lv)));
-    }
+    let ix = Indexes::new(records);
+    let facts: Vec<LvFacts<'_>> = records.iter().map(|r| ix.facts(r)).collect();
     let mut items: Vec<(usize, Option<usize>)> = vec![];
     for (i, r) in records.iter().enumerate() {
-        let lf = &facts[i].1;
+        let lf = &facts[i];
         if lf.role == LvRole::SnapshotLink {
             continue;
         }
@@ -416,15 +404,7 @@ pub fn report_lvs(records: &[LvRecord<'_>], opts: &ReportOptions) -> Result<Stri
     build(items.len(), opts, ReportType::Lvs, |id, k| {
         let (i, s) = items[k];
         let r = &records[i];
-        let (k, lf) = &facts[i];
-        lv_value_with(
-            id,
-            r,
-            lf,
-            &indexes[*k],
-            s.and_then(|s| r.lv.segments.get(s)),
-            f,
-        )
+        ix.lv_value_with(id, r, &facts[i], s.and_then(|s| r.lv.segments.get(s)), f)
     })
 }
 

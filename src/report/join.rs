@@ -31,11 +31,35 @@ impl<'a> Indexes<'a> {
         Indexes { vgs }
     }
 
+    /// The index of `vg`, if one of the records is in it.
+    fn index(&self, vg: &Vg) -> Option<&SnapIndex<'a>> {
+        self.vgs
+            .iter()
+            .find(|(v, _)| std::ptr::eq(*v, vg))
+            .map(|(_, index)| index)
+    }
+
     /// The snapshot facts of `r`'s LV.
     pub fn facts(&self, r: &LvRecord<'a>) -> LvFacts<'a> {
-        match self.vgs.iter().find(|(v, _)| std::ptr::eq(*v, r.vg)) {
-            Some((_, index)) => index.facts(r.lv),
+        match self.index(r.vg) {
+            Some(index) => index.facts(r.lv),
             None => LvFacts::of(r.vg, r.lv),
+        }
+    }
+
+    /// The value of LV (or segment) field `id` of `r`, whose facts are
+    /// `facts` (from [`Indexes::facts`]).
+    pub fn lv_value_with<'r>(
+        &self,
+        id: &str,
+        r: &'r LvRecord<'a>,
+        facts: &LvFacts<'r>,
+        seg: Option<&'r Segment>,
+        f: SizeFmt,
+    ) -> Cell<'r> {
+        match self.index(r.vg) {
+            Some(index) => lv_value_with(id, r, facts, index, seg, f),
+            None => lv_value(id, r, seg, f),
         }
     }
 
@@ -47,10 +71,7 @@ impl<'a> Indexes<'a> {
         seg: Option<&'r Segment>,
         f: SizeFmt,
     ) -> Cell<'r> {
-        match self.vgs.iter().find(|(v, _)| std::ptr::eq(*v, r.vg)) {
-            Some((_, index)) => lv_value_with(id, r, &index.facts(r.lv), index, seg, f),
-            None => lv_value(id, r, seg, f),
-        }
+        self.lv_value_with(id, r, &self.facts(r), seg, f)
     }
 }
 

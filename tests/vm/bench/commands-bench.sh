@@ -27,22 +27,18 @@ RUNS=${BENCH_RUNS:-3}
 NLVS=${BENCH_LVS:-100}
 TOOLS=${BENCH_TOOLS:-rlvm lvm2}
 
-tool() {
-    _t=$1
-    shift
-    case $_t in
-        rlvm) rlvm "$@" ;;
-        lvm2) lvm "$@" ;;
-        base) /opt/rlvm-base/rlvm "$@" ;;
-    esac
-}
-# The executable behind tool T (what mbench and strace start).
+# The executable behind tool T (what `tool`, mbench and strace start).
 tool_bin() {
     case $1 in
         rlvm) command -v rlvm ;;
         lvm2) command -v lvm ;;
         base) echo /opt/rlvm-base/rlvm ;;
     esac
+}
+tool() {
+    _bin=$(tool_bin "$1")
+    shift
+    "$_bin" "$@"
 }
 MBENCH=$(command -v mbench || true)
 quiet() { "$@" >"$SCRATCH/q.out" 2>&1 || { cat "$SCRATCH/q.out"; fail "command failed: $*"; }; }
