@@ -30,6 +30,7 @@ use nix::errno::Errno;
 
 use super::exec::{IoctlFailure, Kernel, KernelError};
 use super::ioctl::{DmIoctl, DM_UEVENT_GENERATED_FLAG};
+use super::memlock;
 use super::names::is_layer_name;
 use super::state::KernelDevice;
 use super::target::{DevNum, TargetLine};
@@ -619,10 +620,13 @@ impl Kernel for DmKernel {
     fn suspend(&mut self, name: &str) -> Result<(), KernelError> {
         let id = DevId::Name(dm_name(name)?);
         let o = self.options(name).set_flags(DmFlags::DM_SUSPEND);
-        self.dm
-            .device_suspend(&id, o)
-            .map(|_| ())
-            .map_err(|e| self.crate_error("suspend", name, true, e, None))
+        // Nothing of this process may need a read from `name` until its
+        // resume (`memlock`).
+        memlock::suspending(name);
+        self.dm.device_suspend(&id, o).map(|_| ()).map_err(|e| {
+            memlock::running(name);
+            self.crate_error("suspend", name, true, e, None)
+        })
     }
 
     fn resume(&mut self, name: &str) -> Result<(), KernelError> {
@@ -630,6 +634,7 @@ impl Kernel for DmKernel {
         let kmsg = self.kmsg_mark();
         match self.with_cookie(name, |fd, ev| super::ioctl::resume(fd, name, ev)) {
             Ok(_) => {
+                memlock::running(name);
                 self.kmsg = kmsg;
                 Ok(())
             }
@@ -640,7 +645,7 @@ impl Kernel for DmKernel {
     fn remove(&mut self, name: &str) -> Result<(), KernelError> {
         dm_name(name)?;
         self.with_cookie(name, |fd, ev| super::ioctl::remove(fd, name, ev))
-            .map(|_| ())
+            .map(|_| memlock::running(name))
             .map_err(|e| self.ioctl_error("remove", name, true, Some(e), None, None))
     }
 
@@ -650,7 +655,7 @@ impl Kernel for DmKernel {
         // The layer's udev flags go with it, as libdm's rename task
         // carries the node's flags.
         self.with_cookie(to, |fd, ev| super::ioctl::rename(fd, from, to, ev))
-            .map(|_| ())
+            .map(|_| memlock::renamed(from, to))
             .map_err(|e| self.ioctl_error("rename", from, false, Some(e), None, None))
     }
 

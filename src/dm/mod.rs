@@ -7,6 +7,7 @@ pub mod exec;
 pub mod fake;
 pub mod ioctl;
 pub mod kernel;
+pub mod memlock;
 pub mod names;
 pub mod nodes;
 pub mod parallel;

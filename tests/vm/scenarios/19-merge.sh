@@ -13,7 +13,10 @@
 #  5. a filesystem: merge started with the origin unmounted, mounted while merging (shows the
 #     snapshot's files at once), written to, fsck clean afterwards;
 #  6. interop: a merge scheduled by rlvm is finished by LVM2's activation and poller, and a
-#     merge LVM2 deferred is started and finished by rlvm's.
+#     merge LVM2 deferred is started and finished by rlvm's;
+#  7. rlvm run from a filesystem on the LV it suspends (the root's case), each of its pages read
+#     at first use: lvcreate -s, lvremove and the poller's finish of a merge return, nothing is
+#     left suspended.
 . "$RLVM_TEST_LIB"
 need_disks 3
 d1=$(disk 1)
@@ -252,4 +255,57 @@ echo 100 >"$throttle"
 expect_eq "no LV left" "$(rlvm lvs --noheadings -a vg0 | wc -l)" "0"
 expect_eq "no device left" "$(vg0_devices)" ""
 run lvm vgck vg0
+
+# rlvm run from the LV it suspends, as when it is installed on the root: its pages are read from
+# that LV when first needed, and one first needed between the suspend and the resume would wait
+# for a resume that never comes (the root frozen for good). The LV's read-ahead is off and the
+# page cache dropped, so every page is read on its own at first use. The command is killed if
+# it hangs, and the devices resumed, so the failure is reported instead of the VM freezing.
+self_run() {
+    echo 3 >/proc/sys/vm/drop_caches
+    echo "+ /mnt/self/rlvm $*"
+    timeout -s KILL 120 /mnt/self/rlvm "$@" && return 0
+    _rc=$?
+    for _d in $(dmsetup info -c --noheadings -o name,attr | awk -F: '$1 ~ /^vg0-/ && substr($2, 3, 1) == "s" {print $1}'); do
+        echo "resuming $_d, left suspended"
+        dmsetup resume "$_d" || true
+    done
+    fail "rlvm $* run from the LV it suspends: rc=$_rc (137: killed after hanging)"
+}
+step "rlvm installed on the LV it suspends: snapshot, merge and removal finish"
+if command -v mkfs.ext4 >/dev/null; then
+    run rlvm lvcreate -L 48M -n self vg0
+    run mkfs.ext4 -q -F /dev/vg0/self
+    mkdir -p /mnt/self
+    run mount /dev/vg0/self /mnt/self
+    run cp "$(command -v rlvm)" /mnt/self/rlvm
+    sync
+    run blockdev --setra 0 /dev/vg0/self
+    self_run lvcreate -s -L 8M -n selfsnap vg0/self
+    expect_eq "origin table" "$(dm_target vg0-self)" snapshot-origin
+    echo new >/mnt/self/after-snapshot
+    sync
+    self_run lvremove -y vg0/selfsnap
+    expect_eq "origin table after lvremove" "$(dm_target vg0-self)" linear
+    self_run lvcreate -s -L 8M -n selfsnap vg0/self
+    rm /mnt/self/after-snapshot
+    sync
+    # The merge as the boot runs it: started with the LV unmounted and no poller, the LV
+    # mounted while it merges, then the poller (run from the LV) finishes it: a suspend and
+    # resume of the mounted LV.
+    run umount /mnt/self
+    run rlvm lvconvert --merge --onactivate vg0/selfsnap
+    run rlvm lvchange --refresh --poll n vg0/self
+    expect_eq "origin table while merging" "$(dm_target vg0-self)" snapshot-merge
+    run mount /dev/vg0/self /mnt/self
+    run blockdev --setra 0 /dev/vg0/self
+    self_run lvpoll --polloperation merge -i 1 vg0/self
+    gone selfsnap 10
+    [ -f /mnt/self/after-snapshot ] || fail "the merge did not bring back the file removed after the snapshot"
+    expect_eq "origin table after the merge" "$(dm_target vg0-self)" linear
+    run umount /mnt/self
+    run rlvm lvremove -y vg0/self
+else
+    echo "mkfs.ext4 not in this image: step skipped"
+fi
 step "merge scenario passed"
