@@ -32,8 +32,8 @@ fn with_set<T>(f: impl FnOnce(&mut HashSet<String>) -> T) -> T {
     f(guard.get_or_insert_with(HashSet::new))
 }
 
-/// Lock every page before `name` is suspended (the first suspended device
-/// locks; the others only join the set).
+/// Lock the memory (module doc) before `name` is suspended: the first
+/// suspended device locks; the others only join the set.
 pub fn suspending(name: &str) {
     with_set(|set| {
         if set.is_empty() {
