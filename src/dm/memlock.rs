@@ -19,17 +19,16 @@
 //! The set is process-wide: the parallel activation's handles (one per
 //! thread) suspend and resume under the same lock.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use nix::sys::mman::{mlock, mlockall, munlockall, MlockAllFlags};
 
-static SUSPENDED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+static SUSPENDED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
-fn with_set<T>(f: impl FnOnce(&mut HashSet<String>) -> T) -> T {
+fn with_set<T>(f: impl FnOnce(&mut BTreeSet<String>) -> T) -> T {
     // A panic elsewhere while the lock was held leaves a usable set.
-    let mut guard = SUSPENDED.lock().unwrap_or_else(|p| p.into_inner());
-    f(guard.get_or_insert_with(HashSet::new))
+    f(&mut SUSPENDED.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
 /// Lock the memory (module doc) before `name` is suspended: the first
@@ -60,11 +59,6 @@ pub fn renamed(from: &str, to: &str) {
             set.insert(to.to_string());
         }
     })
-}
-
-/// Whether this process holds memory locked for a suspended device.
-pub fn locked() -> bool {
-    with_set(|set| !set.is_empty())
 }
 
 fn lock_all() {
@@ -134,6 +128,11 @@ fn unlock_all() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether this process holds memory locked for a suspended device.
+    fn locked() -> bool {
+        with_set(|set| !set.is_empty())
+    }
 
     /// The lock follows the set: held from the first suspend until the
     /// last device runs again, whatever the order and renames.
