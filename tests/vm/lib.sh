@@ -55,6 +55,12 @@ expect_eq() {
     [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
+# suspended_devices PREFIX: names of the dm devices starting with PREFIX that are suspended.
+suspended_devices() {
+    dmsetup info -c --noheadings -o name,attr |
+        awk -F: -v p="$1" 'index($1, p) == 1 && substr($2, 3, 1) == "s" {print $1}'
+}
+
 # sum FILE_OR_DEVICE [BYTES]: md5 of the first BYTES (default all) of it.
 sum() {
     if [ $# -ge 2 ]; then

@@ -151,8 +151,7 @@ expect_eq "table of vg0-s3 (length)" "$(dmsetup table vg0-s3 | cut -d' ' -f1-3)"
 expect_eq "size of /dev/vg0/origin" "$(blockdev --getsz /dev/vg0/origin)" "81920"
 expect_eq "origin's first 32 MiB" "$(head -c 33554432 /dev/vg0/origin | md5sum | cut -d' ' -f1)" "$(md5_of "$SCRATCH/bca")"
 expect_eq "s3's first 32 MiB" "$(head -c 33554432 /dev/vg0/s3 | md5sum | cut -d' ' -f1)" "$(md5_of "$SCRATCH/bca")"
-susp=$(dmsetup info -c --noheadings -o name,attr | awk -F: '$1 ~ /^vg0-/ && substr($2, 3, 1) == "s" {print $1}')
-expect_eq "suspended vg0 devices" "$susp" ""
+expect_eq "suspended vg0 devices" "$(suspended_devices vg0-)" ""
 expect_eq "lv_size of origin" "$(lv_field origin lv_size)" "40.00m"
 step "lvextend of the active snapshot's COW; origin reduce refused"
 run rlvm lvextend -L +4M vg0/s3

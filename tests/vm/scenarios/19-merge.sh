@@ -264,9 +264,12 @@ run lvm vgck vg0
 self_run() {
     echo 3 >/proc/sys/vm/drop_caches
     echo "+ /mnt/self/rlvm $*"
-    timeout -s KILL 120 /mnt/self/rlvm "$@" && return 0
-    _rc=$?
-    for _d in $(dmsetup info -c --noheadings -o name,attr | awk -F: '$1 ~ /^vg0-/ && substr($2, 3, 1) == "s" {print $1}'); do
+    timeout -s KILL 120 /mnt/self/rlvm "$@" && _rc=0 || _rc=$?
+    if [ "$_rc" = 0 ]; then
+        expect_eq "vg0 devices left suspended by rlvm $*" "$(suspended_devices vg0-)" ""
+        return 0
+    fi
+    for _d in $(suspended_devices vg0-); do
         echo "resuming $_d, left suspended"
         dmsetup resume "$_d" || true
     done
