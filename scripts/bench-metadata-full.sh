@@ -17,9 +17,9 @@
 #                 pairs) timed per tool (default 10)
 #   PVS=N         number of PVs (default 64)
 #   LVS=N         number of LVs (default 925)
-#   RLVM=path     rlvm binary (default: cargo build --release, then
+#   RLVM=path     rlvm binary (default: scripts/build-release.sh, then
 #                 $CARGO_TARGET_DIR/release/rlvm)
-#   NO_BUILD=1    skip `cargo build --release`
+#   NO_BUILD=1    skip scripts/build-release.sh
 #   KEEP_SHELL=1  after timing, open a shell with the setup in place (for perf)
 # Loop devices are detached and temp files removed on exit.
 
@@ -40,7 +40,7 @@ fi
 if [ -z "${RLVM:-}" ]; then
     target=${CARGO_TARGET_DIR:-$root/target}
     if [ -z "${NO_BUILD:-}" ]; then
-        (cd "$root" && cargo build --release --quiet)
+        "$root/scripts/build-release.sh" >/dev/null
     fi
     RLVM=$target/release/rlvm
 fi

@@ -17,9 +17,9 @@
 # Environment:
 #   RUNS=N        timed runs per command (default 10; 1 extra warm-up run)
 #   LVS=N         number of linear LVs (default 1000)
-#   RLVM=path     rlvm binary (default: cargo build --release, then
+#   RLVM=path     rlvm binary (default: scripts/build-release.sh, then
 #                 $CARGO_TARGET_DIR/release/rlvm)
-#   NO_BUILD=1    skip `cargo build --release`
+#   NO_BUILD=1    skip scripts/build-release.sh
 #   NO_HYPERFINE=1  use the built-in timing loop even if hyperfine exists
 # Loop devices are detached and temp files removed on exit.
 
@@ -40,7 +40,7 @@ fi
 if [ -z "${RLVM:-}" ]; then
     target=${CARGO_TARGET_DIR:-$root/target}
     if [ -z "${NO_BUILD:-}" ]; then
-        (cd "$root" && cargo build --release --quiet)
+        "$root/scripts/build-release.sh" >/dev/null
     fi
     RLVM=$target/release/rlvm
 fi

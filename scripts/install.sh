@@ -94,8 +94,8 @@ fi
 if [ -z "$BINARY" ]; then
     BINARY=$repo/target/release/rlvm
     if [ ! -x "$BINARY" ]; then
-        say "building rlvm (cargo build --release)"
-        (cd "$repo" && cargo build --release --bin rlvm)
+        say "building rlvm (scripts/build-release.sh)"
+        BINARY=$("$repo/scripts/build-release.sh")
     fi
 fi
 [ -x "$BINARY" ] || die "$BINARY is not an executable"

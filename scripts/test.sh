@@ -7,7 +7,8 @@
 #    and tests/boot.rs, which runs beside the others to use both cores). The VM tests are
 #    required here: without qemu or the test kernel they fail instead of skipping (run
 #    scripts/install-deps.sh first). RLVM_VM_TESTS=0 skips them, outside CI only.
-# 4. a bounded fuzz run, if scripts/fuzz.sh exists: RLVM_FUZZ_SECONDS (default 30) is the
+# 4. the release binary (scripts/build-release.sh): static on glibc Linux, runs
+# 5. a bounded fuzz run, if scripts/fuzz.sh exists: RLVM_FUZZ_SECONDS (default 30) is the
 #    budget per target, with a hard limit that covers installing and building. 30 s keeps
 #    the whole CI run inside its ~45 minute share (the corpus is not kept between CI runs;
 #    `scripts/fuzz.sh 600` is the long run for a parser change).
@@ -89,6 +90,19 @@ if [ "$RLVM_VM_TESTS" = 1 ]; then
         exit 1
     fi
 fi
+
+# The binary users install and the benchmarks time is built by scripts/build-release.sh
+# (optimised; static on glibc Linux): it must build, be what the script says, and run.
+stage "scripts/build-release.sh (the installed binary)"
+release_bin=$(scripts/build-release.sh)
+if rustc -vV | grep -q '^host: .*-linux-gnu'; then
+    if readelf -lW "$release_bin" | grep -q 'INTERP'; then
+        echo "test.sh: $release_bin is dynamically linked; build-release.sh should link it statically" >&2
+        exit 1
+    fi
+fi
+"$release_bin" version | grep -q 'rlvm version' ||
+    { echo "test.sh: $release_bin version failed" >&2; exit 1; }
 
 if [ -x scripts/fuzz.sh ]; then
     # Seconds per fuzz target. The hard limit leaves room for installing

@@ -29,11 +29,9 @@ bench_init() {
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     if [ -z "${RLVM:-}" ]; then
-        local profile=${BENCH_PROFILE:-release} cargo_profile
-        say "building rlvm (cargo build --profile $profile)"
-        case $profile in debug | dev) profile=debug cargo_profile=dev ;; *) cargo_profile=$profile ;; esac
-        cargo build --quiet --profile "$cargo_profile"
-        RLVM=${CARGO_TARGET_DIR:-$PWD/target}/$profile/rlvm
+        local profile=${BENCH_PROFILE:-release}
+        say "building rlvm (scripts/build-release.sh $profile: static where glibc allows)"
+        RLVM=$(scripts/build-release.sh "$profile")
     fi
     [ -x "$RLVM" ] || { say "no rlvm at $RLVM"; exit 1; }
 }
