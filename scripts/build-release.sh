@@ -23,9 +23,9 @@ profile=${1:-release}
 case $profile in debug | dev) cargo_profile=dev dir=debug ;; *) cargo_profile=$profile dir=$profile ;; esac
 
 flags=()
-host=$(rustc -vV | sed -n 's/^host: //p')
+host=$("${RUSTC:-rustc}" -vV | sed -n 's/^host: //p')
 case $host in
     *-linux-gnu*) [ "${RLVM_DYNAMIC:-0}" = 1 ] || flags=(-C target-feature=+crt-static -C relocation-model=static) ;;
 esac
-(cd "$repo" && cargo rustc --quiet --profile "$cargo_profile" --bin rlvm -- "${flags[@]}") >&2
+(cd "$repo" && "${CARGO:-cargo}" rustc --quiet --profile "$cargo_profile" --bin rlvm -- "${flags[@]}") >&2
 echo "${CARGO_TARGET_DIR:-$repo/target}/$dir/rlvm"

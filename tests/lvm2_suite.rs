@@ -165,23 +165,19 @@ fn timeout_scale() -> f64 {
         .unwrap_or(1.0)
 }
 
-/// `cargo build --release --bin rlvm`, as a user would build it.
+/// The release binary as users get it: `scripts/build-release.sh` (static on glibc Linux),
+/// which prints its path.
 fn release_rlvm() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let out = std::process::Command::new(cargo)
+    let out = std::process::Command::new(repo_root().join("scripts/build-release.sh"))
         .current_dir(repo_root())
-        .args(["build", "--release", "--bin", "rlvm"])
         .output()
-        .expect("run cargo");
+        .expect("run scripts/build-release.sh");
     assert!(
         out.status.success(),
-        "cargo build --release failed:\n{}",
+        "scripts/build-release.sh failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
-        .join("release/rlvm")
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// With real LVM2, what the run checks by default: the three merge scripts, enough to show

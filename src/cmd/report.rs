@@ -411,7 +411,14 @@ fn lvs_report(
     let _g = list_lock(ctx, &vg_names)?;
     let mut scan = ctx.scan()?;
     let (hs, mut ok) = handles(ctx, &mut scan, &vg_names, Exported::Refused, r.foreign);
-    let states: Vec<_> = hs.iter().map(|h| kernel_states(ctx, h)).collect();
+    // Only what the columns, sort keys and selection read is asked of the
+    // kernel: `lvs -o lv_name,lv_size` of a VG of 1000 active LVs makes no
+    // device-mapper query (one per LV otherwise).
+    let states: Vec<_> = if opts.reads_kernel(report::ReportType::Lvs) {
+        hs.iter().map(|h| kernel_states(ctx, h)).collect()
+    } else {
+        hs.iter().map(|_| KernelFacts::new()).collect()
+    };
     let devs = pv_device_maps(&hs);
     let records = lv_records(&hs, &devs, &states, Some(&sel));
     ok &= report_missing_lvs(ctx, &hs, &sel);

@@ -87,6 +87,22 @@ impl ReportOptions {
         };
         select_fields_from(&defaults, &self.fields, rt)
     }
+    /// Whether an LV report needs the kernel's view of the LVs: a field it
+    /// shows, sorts by or selects on reads it (`values::reads_kernel`). A
+    /// name that does not resolve counts as reading it (the report then
+    /// fails on it as before).
+    pub fn reads_kernel(&self, rt: ReportType) -> bool {
+        let (Ok(shown), Ok(sorted), Ok(selection)) =
+            (self.fields(rt), sort_fields(self, rt), self.selection(rt))
+        else {
+            return true;
+        };
+        shown
+            .into_iter()
+            .chain(sorted.into_iter().map(|(f, _)| f))
+            .chain(selection.map(|s| s.fields()).unwrap_or_default())
+            .any(super::values::reads_kernel)
+    }
     /// The fields to drop when blank in every row.
     fn compact(&self, rt: ReportType) -> Vec<&'static FieldDef> {
         let given: Vec<&str> = self
@@ -659,6 +675,38 @@ mod tests {
     use super::*;
     use crate::dm::state::{LvKernelState, SnapshotStatus};
     use crate::report::fixture::{example_vg, lv_records};
+
+    /// The kernel is asked for an LV report when a column, a sort key or
+    /// the selection needs it, and only then.
+    #[test]
+    fn lv_reports_read_the_kernel_only_for_kernel_fields() {
+        let rt = ReportType::Lvs;
+        let opts = |fields: &[&str], sort: &[&str], select: Option<&str>| ReportOptions {
+            fields: fields.iter().map(|s| s.to_string()).collect(),
+            sort: sort.iter().map(|s| s.to_string()).collect(),
+            select: select.map(str::to_string),
+            ..Default::default()
+        };
+        // lvs's default columns hold lv_attr and data_percent.
+        assert!(opts(&[], &[], None).reads_kernel(rt));
+        assert!(!opts(&["lv_name,lv_size,vg_name"], &[], None).reads_kernel(rt));
+        assert!(!opts(&["name,size,uuid,lv_tags,origin,devices"], &[], None).reads_kernel(rt));
+        assert!(!opts(&["lv_name"], &["-lv_size"], Some("lv_name=~a")).reads_kernel(rt));
+        assert!(!opts(&["lv_name,vg_attr,vg_free"], &[], None).reads_kernel(rt));
+        assert!(opts(&["lv_name,lv_attr"], &[], None).reads_kernel(rt));
+        assert!(opts(&["lv_name", "+lv_active"], &[], None).reads_kernel(rt));
+        assert!(opts(&["lv_name"], &["lv_kernel_major"], None).reads_kernel(rt));
+        assert!(opts(&["lv_name"], &[], Some("lv_active=active")).reads_kernel(rt));
+        assert!(opts(&["lv_all"], &[], None).reads_kernel(rt));
+        assert!(opts(&["no_such_field"], &[], None).reads_kernel(rt));
+        assert!(opts(&["lv_name"], &[], Some("(")).reads_kernel(rt));
+        // A configured default list that needs no kernel.
+        let configured = ReportOptions {
+            default_fields: Some("lv_name,lv_size".into()),
+            ..Default::default()
+        };
+        assert!(!configured.reads_kernel(rt));
+    }
 
     /// Percent columns are left-aligned like every non-number, non-size
     /// field in libdm (LVM2 prints `25.15 ` under `Data% `); sizes stay

@@ -196,6 +196,63 @@ fn segment_pv_list(r: &LvRecord<'_>, seg: &Segment) -> String {
     }
 }
 
+/// LV and segment fields whose value comes from the metadata alone, not
+/// from the kernel's view of the LV (`lv_value_with` reads no `r.state`,
+/// `r.kernel_device` or `r.kernel_read_ahead` for them): an `lvs` that
+/// shows, sorts and selects only these and VG fields asks device-mapper
+/// nothing, as LVM2 asks it only for fields that need it. Unit-tested:
+/// each gives the same value whatever the kernel says.
+const METADATA_ONLY: &[&str] = &[
+    "lv_uuid",
+    "lv_name",
+    "lv_full_name",
+    "lv_path",
+    "lv_dm_path",
+    "lv_layout",
+    "lv_role",
+    "lv_merging",
+    "lv_converting",
+    "lv_allocation_locked",
+    "lv_allocation_policy",
+    "lv_fixed_minor",
+    "lv_skip_activation",
+    "lv_autoactivation",
+    "lv_major",
+    "lv_minor",
+    "lv_read_ahead",
+    "lv_size",
+    "seg_count",
+    "origin",
+    "origin_uuid",
+    "origin_size",
+    "lv_tags",
+    "lv_time",
+    "lv_host",
+    "lv_modules",
+    "segtype",
+    "stripes",
+    "stripe_size",
+    "chunk_size",
+    "seg_start",
+    "seg_start_pe",
+    "seg_size",
+    "seg_size_pe",
+    "seg_tags",
+    "devices",
+];
+
+/// Whether an LV report's field `f` needs the kernel's view of the LV.
+/// VG fields in an LV report are the metadata's (`VgRecord::bare`); PV
+/// fields and anything not listed in `METADATA_ONLY` count as needing it.
+pub fn reads_kernel(f: &super::fields::FieldDef) -> bool {
+    use super::fields::Obj;
+    match f.obj {
+        Obj::Vg => false,
+        Obj::Lv | Obj::Seg => !METADATA_ONLY.contains(&f.id),
+        Obj::Pv | Obj::PvSeg => true,
+    }
+}
+
 /// Value of LV (or segment, or VG) field `id` for `r`; `seg` is the
 /// segment for per-segment rows (the first one otherwise).
 ///
@@ -632,6 +689,90 @@ mod tests {
         assert_eq!(modules(&cow.name), ["snapshot"]);
         assert!(modules("plain").is_empty());
         assert_eq!(modules("virt"), ["error", "zero"]);
+    }
+
+    /// Each field of `METADATA_ONLY` is a field, and gives the same text
+    /// and sort key for every LV of the example VG (origin, snapshots,
+    /// merging) whether the kernel could not be asked, says the LV is not
+    /// active, or says it is active, open, suspended, read-only, an
+    /// invalid snapshot or a merge, with a device number and read-ahead.
+    #[test]
+    fn metadata_only_fields_ignore_the_kernel() {
+        use crate::dm::state::LvKernelState;
+        use crate::report::fields::{resolve, ReportType};
+        let vg = crate::report::fixture::example_vg();
+        let devs = std::collections::BTreeMap::new();
+        let index = SnapIndex::new(&vg);
+        let states = [
+            LvKernelState::default(),
+            LvKernelState {
+                known: true,
+                ..Default::default()
+            },
+            LvKernelState {
+                known: true,
+                active: true,
+                open: true,
+                suspended: true,
+                read_only: true,
+                live_target: Some("snapshot-merge".into()),
+                snapshot: Some(SnapshotStatus::Invalid),
+            },
+            LvKernelState {
+                known: true,
+                active: true,
+                live_target: Some("snapshot".into()),
+                snapshot: Some(SnapshotStatus::Usage {
+                    allocated: 8,
+                    total: 64,
+                    metadata: Some(2),
+                }),
+                ..Default::default()
+            },
+        ];
+        for id in METADATA_ONLY {
+            let f = resolve(id, ReportType::Lvs).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert!(!reads_kernel(f), "{id}");
+            for lv in &vg.lvs {
+                let facts = index.facts(lv);
+                let seen: Vec<(String, String)> = states
+                    .iter()
+                    .enumerate()
+                    .map(|(i, st)| {
+                        let dev = (i > 1).then_some((253, 7));
+                        let r = LvRecord {
+                            vg: &vg,
+                            lv,
+                            state: st.clone(),
+                            pv_devices: &devs,
+                            kernel_device: dev,
+                            kernel_read_ahead: crate::report::KernelReadAhead::of(dev),
+                        };
+                        let f = SizeFmt {
+                            units: Units::default(),
+                            suffix: true,
+                        };
+                        let c = lv_value_with(id, &r, &facts, &index, None, f);
+                        (c.text.into_owned(), format!("{:?}", c.sort))
+                    })
+                    .collect();
+                assert!(
+                    seen.windows(2).all(|w| w[0] == w[1]),
+                    "{id} of {}: {seen:?}",
+                    lv.name
+                );
+            }
+        }
+        // And the fields that do read it are not taken for metadata.
+        for id in [
+            "lv_attr",
+            "lv_active",
+            "data_percent",
+            "lv_kernel_major",
+            "lv_device_open",
+        ] {
+            assert!(reads_kernel(resolve(id, ReportType::Lvs).unwrap()), "{id}");
+        }
     }
 
     #[test]

@@ -96,7 +96,11 @@ expect_eq "lv_attr of origin (LVM2-activated)" "$(rlvm lvs --noheadings -o lv_at
 expect_eq "lv_attr of snap (LVM2-activated)" "$(rlvm lvs --noheadings -o lv_attr "$vg/snap" | tr -d ' ')" "swi-a-s---"
 
 step "with active LVs, rlvm's reports equal LVM2's byte for byte"
+# The lvs lists of metadata-only fields (the second one sorted by size, selected on the
+# origin) are made without asking the kernel (report::values::METADATA_ONLY).
 for c in "lvs -a $vg" "lvs -a -o +lv_active,lv_dm_path,devices $vg" "vgs $vg" "pvs" \
+    "lvs -a -o lv_name,lv_size,origin,lv_uuid,devices,segtype,lv_role,lv_merging $vg" \
+    "lvs -a -o lv_name,vg_name,lv_size,lv_path,seg_count -O -lv_size,lv_name -S origin=origin $vg" \
     "lvdisplay $vg/snap" "lvdisplay $vg/origin $vg" "vgdisplay $vg"; do
     # shellcheck disable=SC2086
     expect_eq "report: $c" "$(rlvm $c 2>/dev/null | grep -v '^ *$' || true)" \
@@ -190,7 +194,8 @@ expect_same "rlvm (threads) and LVM2 activate $vg differently" \
 exec 3<"/dev/$vg/l5"
 run dmsetup suspend "$vg-l30"
 for c in "lvs -a -o +lv_active,lv_kernel_major,lv_kernel_minor,lv_device_open $vg" \
-    "lvs -o lv_name,lv_attr --select lv_name=l5||lv_name=l30 $vg"; do
+    "lvs -o lv_name,lv_attr --select lv_name=l5||lv_name=l30 $vg" \
+    "lvs -o lv_name,lv_size,lv_dm_path --select lv_name=l5||lv_name=l30 $vg"; do
     # shellcheck disable=SC2086
     expect_eq "report of $vg with l5 open and l30 suspended: $c" \
         "$(rlvm $c 2>/dev/null | grep -v '^ *$' || true)" \
