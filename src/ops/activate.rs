@@ -10,7 +10,7 @@ use crate::dm::error::PlanError;
 use crate::dm::names::{dm_name, dm_uuid, is_top_of_vg, lv_id_in_vg};
 use crate::dm::parallel::split_independent;
 use crate::dm::plan::{self, Op};
-use crate::dm::query::{by_uuid_index, lv_state_by};
+use crate::dm::query::{by_uuid_index, lv_state_of, Cows};
 use crate::dm::state::{KernelDevice, LvKernelState};
 use crate::dm::target::Target;
 use crate::dm::tree::{family_of_device, family_root, Families};
@@ -528,12 +528,13 @@ pub fn lv_facts(dm: Option<&Dm>, vg: &Vg) -> BTreeMap<String, LvFacts> {
     let devices = dm.and_then(|d| d.kernel().list_picked(&top_of_vg).ok());
     let index = devices.as_deref().map(by_uuid_index);
     let find = |u: &str| index.as_ref().and_then(|i| i.get(u).copied());
+    let cows = Cows::of(vg);
     vg.lvs
         .iter()
         .map(|lv| {
             let facts = match (dm, &devices) {
                 (Some(dm), Some(_)) => {
-                    let state = lv_state_by(dm.kernel(), &find, vg, &lv.name);
+                    let state = lv_state_of(dm.kernel(), &find, vg, lv, cows.of_lv(lv));
                     let uuid = dm_uuid(&vg.id, &lv.id, None);
                     let device = find(&uuid).map(|d| (d.dev.major, d.dev.minor));
                     LvFacts { state, device }
