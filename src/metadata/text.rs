@@ -645,7 +645,15 @@ impl Importer {
             }
         }
         if let Some(lv_sec) = lv_sec {
-            vg.lvs = self.lvs(&lv_sec.items)?;
+            for (key, item) in &lv_sec.items {
+                match item {
+                    Item::Section(s) => {
+                        let lv = self.lv(key, s)?;
+                        vg.lvs.push(lv);
+                    }
+                    Item::Value(_) => self.note(format!("unknown key '{key}' in logical_volumes")),
+                }
+            }
         }
         // What LVM2 refuses on read once all LVs are known: dangling
         // snapshot references, PE ranges outside a PV, overlapping areas.
@@ -654,58 +662,6 @@ impl Importer {
             vg.unsupported = Some(self.unsupported.join("; "));
         }
         Ok(vg)
-    }
-
-    /// The LVs of a `logical_volumes` section, in order. A VG of many LVs
-    /// is read in two halves at once (every command reads its VG, a commit
-    /// reads the new text back: at 1000 LVs this is a quarter of an
-    /// `lvcreate`), the second half by an importer of its own on another
-    /// thread; its notes follow the first half's. The same LVs, notes and
-    /// first error as one pass in order.
-    fn lvs(&mut self, items: &[(Cow<'_, str>, Item<'_>)]) -> Result<Vec<Lv>, TextError> {
-        /// Fewer LVs are read in one pass: a thread costs about as much as
-        /// reading a few LVs.
-        const TWO_THREADS_FROM: usize = 256;
-        fn pass(
-            imp: &mut Importer,
-            items: &[(Cow<'_, str>, Item<'_>)],
-        ) -> Result<Vec<Lv>, TextError> {
-            let mut out = Vec::with_capacity(items.len());
-            for (key, item) in items {
-                match item {
-                    Item::Section(s) => out.push(imp.lv(key, s)?),
-                    Item::Value(_) => imp.note(format!("unknown key '{key}' in logical_volumes")),
-                }
-            }
-            Ok(out)
-        }
-        if items.len() < TWO_THREADS_FROM {
-            return pass(self, items);
-        }
-        let (first, second) = items.split_at(items.len() / 2);
-        let later = || {
-            let mut imp = Importer {
-                unsupported: Vec::new(),
-            };
-            let lvs = pass(&mut imp, second);
-            (imp, lvs)
-        };
-        let (lvs, (imp, rest)) = std::thread::scope(|s| {
-            let job = std::thread::Builder::new().spawn_scoped(s, later);
-            let lvs = pass(self, first);
-            let rest = match job {
-                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                // No thread to be had: the second half here.
-                Err(_) => later(),
-            };
-            (lvs, rest)
-        });
-        let mut lvs = lvs?;
-        lvs.extend(rest?);
-        for n in imp.unsupported {
-            self.note(n);
-        }
-        Ok(lvs)
     }
 
     fn pv(&mut self, key: &str, sec: &Section) -> Result<Pv, TextError> {
@@ -1661,62 +1617,6 @@ mod tests {
         assert_eq!(back.lvs.len(), vg.lvs.len());
         let out = export_file(&back, &TextHeader::default());
         assert!(import_vg_repairing(&out).expect("import").2.is_empty());
-    }
-
-    /// A VG of many LVs is read in two halves on two threads: the same
-    /// LVs in the same order (the text written back is the text read),
-    /// the notes of both halves in text order, and the first error in
-    /// text order.
-    #[test]
-    fn many_lvs_read_in_two_halves_as_in_one_pass() {
-        let text = include_str!("../../tests/golden/cases/snapshots/backup.vg");
-        let (mut vg, header) = import_vg(text).expect("import");
-        let base = vg.lvs[0].clone();
-        for i in 0..600 {
-            let mut lv = base.clone();
-            lv.name = format!("many{i:04}");
-            lv.id = Id::random();
-            lv.segments = vec![Segment::new_virtual("zero", 0, 1)];
-            vg.lvs.push(lv);
-        }
-        let text = export_file(&vg, &header);
-        let (back, _) = import_vg(&text).expect("import of 600 LVs");
-        assert_eq!(back.lvs.len(), vg.lvs.len());
-        assert_eq!(export_file(&back, &header), text);
-        assert!(back.unsupported.is_none());
-
-        // Notes: an unmodelled word early, an unknown key and the same
-        // word again in the second half, another word late.
-        let edit = |text: &str, lv: &str, from: &str, to: &str| -> String {
-            let at = text.find(&format!("\t{lv} {{")).expect(lv);
-            let end = at + text[at..].find(from).expect(from);
-            format!("{}{to}{}", &text[..end], &text[end + from.len()..])
-        };
-        let noted = edit(&text, "many0010", "\"VISIBLE\"", "\"VISIBLE\", \"LOCKED\"");
-        let noted = edit(
-            &noted,
-            "many0400",
-            "segment_count",
-            "odd_key = 1\n\t\t\tsegment_count",
-        );
-        let noted = edit(&noted, "many0450", "\"VISIBLE\"", "\"VISIBLE\", \"LOCKED\"");
-        let noted = edit(&noted, "many0590", "\"VISIBLE\"", "\"VISIBLE\", \"PVMOVE\"");
-        let (vgn, _) = import_vg(&noted).expect("import with notes");
-        let notes = vgn.unsupported.expect("notes");
-        let at = |w: &str| notes.find(w).unwrap_or_else(|| panic!("{w} in {notes}"));
-        assert!(
-            at("LOCKED") < at("odd_key") && at("odd_key") < at("PVMOVE"),
-            "{notes}"
-        );
-        assert_eq!(notes.matches("LOCKED").count(), 2, "{notes}");
-
-        // Errors: the first in text order, whichever half holds it.
-        let late = edit(&text, "many0550", "id = \"", "id = \"broken");
-        let e = import_vg(&late).expect_err("bad id late").to_string();
-        assert!(e.contains("many0550"), "{e}");
-        let both = edit(&late, "many0020", "id = \"", "id = \"broken");
-        let e = import_vg(&both).expect_err("bad ids").to_string();
-        assert!(e.contains("many0020"), "{e}");
     }
 
     /// `error` and `zero` segments (lvcreate --type error|zero) are
