@@ -870,8 +870,15 @@ pub fn pvdisplay(args: Vec<OsString>) -> Result<(), CmdError> {
 
 /// Visible LVs whose device is open (vgdisplay's "Open LV").
 pub(super) fn open_lv_count(ctx: &Ctx, h: &VgHandle) -> u32 {
+    let visible: std::collections::HashSet<&str> =
+        h.vg.lvs
+            .iter()
+            .zip(h.vg.visible_flags())
+            .filter(|(_, v)| *v)
+            .map(|(l, _)| l.name.as_str())
+            .collect();
     kernel_states(ctx, h)
         .iter()
-        .filter(|(name, f)| f.state.open && h.vg.lv(name).is_some_and(|l| h.vg.lv_is_visible(l)))
+        .filter(|(name, f)| f.state.open && visible.contains(name.as_str()))
         .count() as u32
 }

@@ -345,8 +345,9 @@ fn remove_one(ctx: &Ctx, key: &select::VgKey, force: bool) -> Result<(), CmdErro
         .vg
         .lvs
         .iter()
-        .filter(|l| handle.vg.lv_is_visible(l))
-        .map(|l| l.name.clone())
+        .zip(handle.vg.visible_flags())
+        .filter(|(_, v)| *v)
+        .map(|(l, _)| l.name.clone())
         .collect();
     let had_lvs = !handle.vg.lvs.is_empty();
     if had_lvs {
