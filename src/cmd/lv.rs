@@ -465,7 +465,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         )));
     }
     if handle.vg.max_lv > 0 {
-        let visible = handle.vg.visible_flags().into_iter().filter(|v| *v).count() as u64;
+        let visible = handle.vg.visible_count() as u64;
         if visible >= handle.vg.max_lv {
             return Err(CmdError::Failed(format!(
                 "Maximum number of logical volumes ({}) reached in volume group {vg_name}",

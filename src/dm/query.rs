@@ -6,7 +6,7 @@ use super::names::dm_uuid;
 use super::state::{KernelDevice, LvKernelState};
 use super::status::{parse_status, SnapshotStatus, TargetStatus};
 use super::target::Target;
-use crate::metadata::model::{Lv, LvRole, SnapshotRef, Vg};
+use crate::metadata::model::{Lv, SnapshotRef, Vg};
 
 /// The kernel state of LV `lv`: its top device (found by UUID, as LVM2
 /// does), and the snapshot status of a COW's `vg-snap` device, or of a
@@ -51,10 +51,10 @@ pub fn lv_state_by<'d>(
             ..Default::default()
         };
     };
-    // A `snapshotN` link is no COW, whatever LV its segment names.
-    let cow_of = match vg.role(l) {
-        LvRole::Cow => vg.snapshot_by_cow(lv),
-        _ => None,
+    // A `snapshotN` link is no COW, whatever LV its segment names (`Vg::role`).
+    let cow_of = match l.snapshot_segment() {
+        Some(_) => None,
+        None => vg.snapshot_by_cow(lv),
     };
     lv_state_of(kernel, find, vg, l, cow_of.as_ref())
 }
@@ -119,16 +119,11 @@ pub fn lv_state_of<'d>(
 
 /// Each COW LV's snapshot, found in one pass over the VG, for
 /// `lv_state_of` over many LVs.
-pub struct Cows<'a>(std::collections::HashMap<&'a str, SnapshotRef<'a>>);
+pub struct Cows<'a>(rustc_hash::FxHashMap<&'a str, SnapshotRef<'a>>);
 
 impl<'a> Cows<'a> {
     pub fn of(vg: &'a Vg) -> Cows<'a> {
-        let mut map = std::collections::HashMap::new();
-        for s in vg.snapshots() {
-            // The first snapshot naming a COW, as `Vg::snapshot_by_cow`.
-            map.entry(s.cow.name.as_str()).or_insert(s);
-        }
-        Cows(map)
+        Cows(vg.snapshots_by_cow())
     }
 
     /// The snapshot whose COW `lv` is; None for any other LV, a

@@ -364,9 +364,41 @@ impl Vg {
     }
 
     /// Every snapshot in the VG (one per `snapshotN` LV whose origin and
-    /// COW exist).
+    /// COW exist), in metadata order. One pass: the origin and COW names
+    /// are looked up in an index of the LVs (the first LV of a name, as
+    /// `lv` finds it), not by a scan of the VG per link.
     pub fn snapshots(&self) -> Vec<SnapshotRef<'_>> {
-        self.snapshots_where(|_, _| true).collect()
+        if !self.lvs.iter().any(|l| l.snapshot_segment().is_some()) {
+            return Vec::new();
+        }
+        let mut names: rustc_hash::FxHashMap<&str, &Lv> = Default::default();
+        names.reserve(self.lvs.len());
+        for lv in &self.lvs {
+            names.entry(lv.name.as_str()).or_insert(lv);
+        }
+        self.lvs
+            .iter()
+            .filter_map(|link| {
+                let (origin, cow, chunk_size, merging) = link.snapshot_segment()?;
+                Some(SnapshotRef {
+                    link,
+                    cow: names.get(cow)?,
+                    origin: names.get(origin)?,
+                    chunk_size,
+                    merging,
+                })
+            })
+            .collect()
+    }
+    /// Every snapshot by its COW's name, from one pass (`snapshots`): what
+    /// `snapshot_by_cow` answers for each name, the first link naming a
+    /// COW winning.
+    pub fn snapshots_by_cow(&self) -> rustc_hash::FxHashMap<&str, SnapshotRef<'_>> {
+        let mut by_cow: rustc_hash::FxHashMap<&str, SnapshotRef<'_>> = Default::default();
+        for s in self.snapshots() {
+            by_cow.entry(s.cow.name.as_str()).or_insert(s);
+        }
+        by_cow
     }
     /// Snapshots whose origin is `origin`, in metadata order.
     pub fn snapshots_of(&self, origin: &str) -> Vec<SnapshotRef<'_>> {
@@ -426,6 +458,11 @@ impl Vg {
                 }
             })
             .collect()
+    }
+    /// How many LVs are visible (LVM2's `vg_visible_lvs`, what max_lv
+    /// counts), in one pass (`visible_flags`).
+    pub fn visible_count(&self) -> usize {
+        self.visible_flags().into_iter().filter(|v| *v).count()
     }
     /// `lv_is_visible` of every LV, in `lvs` order, in one pass over the VG
     /// (the per-LV query scans the VG: quadratic for whole-VG loops).

@@ -227,7 +227,7 @@ pub fn validate_vg(vg: &Vg) -> Result<(), ValidateError> {
         ));
     }
     // LVM2 counts visible LVs against max_lv (`vg_visible_lvs`).
-    let visible = vg.visible_flags().into_iter().filter(|v| *v).count() as u64;
+    let visible = vg.visible_count() as u64;
     if vg.max_lv > 0 && visible > vg.max_lv {
         return fail(format!(
             "VG {name}: {visible} visible LVs exceed max_lv {}.",

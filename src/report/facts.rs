@@ -57,35 +57,20 @@ pub struct SnapIndex<'a> {
 
 impl<'a> SnapIndex<'a> {
     pub fn new(vg: &'a Vg) -> Self {
-        let mut index = SnapIndex::default();
-        if !vg.lvs.iter().any(|l| l.snapshot_segment().is_some()) {
-            return index;
-        }
-        let mut names: HashMap<&'a str, &'a Lv> = HashMap::default();
-        names.reserve(vg.lvs.len());
-        for lv in &vg.lvs {
-            // `Vg::lv` finds the first LV of a name.
-            names.entry(lv.name.as_str()).or_insert(lv);
-        }
-        for link in &vg.lvs {
-            let Some((origin, cow, chunk_size, merging)) = link.snapshot_segment() else {
-                continue;
-            };
-            let (Some(&o), Some(&c)) = (names.get(origin), names.get(cow)) else {
-                continue;
-            };
-            index.by_cow.entry(cow).or_insert(SnapshotRef {
-                link,
-                cow: c,
-                origin: o,
-                chunk_size,
-                merging,
-            });
-            let e = index.by_origin.entry(origin).or_insert((0, false));
+        let snapshots = vg.snapshots();
+        let mut by_origin: HashMap<&'a str, (usize, bool)> = HashMap::default();
+        for s in &snapshots {
+            let e = by_origin
+                .entry(s.origin.name.as_str())
+                .or_insert((0, false));
             e.0 += 1;
-            e.1 |= merging;
+            e.1 |= s.merging;
         }
-        index
+        let mut by_cow: HashMap<&'a str, SnapshotRef<'a>> = HashMap::default();
+        for s in snapshots {
+            by_cow.entry(s.cow.name.as_str()).or_insert(s);
+        }
+        SnapIndex { by_cow, by_origin }
     }
 
     /// The facts for `lv`, an LV of this index's VG.

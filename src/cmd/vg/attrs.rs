@@ -35,7 +35,7 @@ fn must_be_resizeable(vg: &Vg, what: &str) -> Result<(), Refused> {
 /// `vgchange -l`: 0 is unlimited; never below the visible LVs.
 pub fn set_max_lv(vg: &mut Vg, max_lv: u64) -> Result<(), Refused> {
     must_be_resizeable(vg, "MaxLogicalVolume")?;
-    let visible = vg.visible_flags().into_iter().filter(|v| *v).count() as u64;
+    let visible = vg.visible_count() as u64;
     if max_lv > 0 && max_lv < visible {
         return refuse(format!(
             "MaxLogicalVolume is less than the current number {visible} of LVs for {}",
