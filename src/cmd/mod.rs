@@ -311,6 +311,7 @@ fn print_top_help() {
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
     common::reset_sigpipe();
     crate::system::files::raise_open_files_limit();
+    crate::system::files::one_malloc_arena();
     let invoked = args
         .first()
         .map(|a| {

@@ -398,25 +398,27 @@ fn devices_of(dm: &DM, names: &[&str]) -> Result<Vec<KernelDevice>, KernelError>
     }
     let per = names.len().div_ceil(threads);
     std::thread::scope(|s| {
-        // A thread that cannot be made leaves its share to this one.
-        let handles: Vec<_> = names
-            .chunks(per)
+        // The first share is this thread's; a thread that cannot be made
+        // leaves its share to this one too.
+        let mut chunks = names.chunks(per);
+        let first = chunks.next().unwrap_or_default();
+        let handles: Vec<_> = chunks
             .map(|chunk| {
                 let h = std::thread::Builder::new().spawn_scoped(s, move || query(chunk));
                 (chunk, h.ok())
             })
             .collect();
+        let first = query(first);
         // Every thread is joined before any answer is used.
-        let parts: Vec<_> = handles
-            .into_iter()
-            .map(|(chunk, h)| match h {
+        let parts: Vec<_> = std::iter::once(first)
+            .chain(handles.into_iter().map(|(chunk, h)| match h {
                 Some(h) => h.join().unwrap_or_else(|_| {
                     Err(KernelError::Unavailable(
                         "a device-mapper query thread failed".to_string(),
                     ))
                 }),
                 None => query(chunk),
-            })
+            }))
             .collect();
         let mut out = Vec::with_capacity(names.len());
         for part in parts {

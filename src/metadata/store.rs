@@ -160,17 +160,19 @@ fn sync_all(devs: &[(String, Box<dyn BlockDev>)]) -> Result<(), StoreError> {
         }
         return Ok(());
     }
+    // The first device is flushed on this thread while the others flush
+    // on threads of their own (a thread costs ~0.4 ms under emulation).
     let results: Vec<io::Result<()>> = std::thread::scope(|s| {
-        let handles: Vec<_> = devs
+        let handles: Vec<_> = devs[1..]
             .iter()
             .map(|(_, dev)| s.spawn(move || dev.sync()))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
+        let first = devs[0].1.sync();
+        std::iter::once(first)
+            .chain(handles.into_iter().map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(io::Error::other("flush thread panicked")))
-            })
+            }))
             .collect()
     });
     for ((path, _), r) in devs.iter().zip(results) {

@@ -110,6 +110,21 @@ pub fn raise_open_files_limit() {
     }
 }
 
+/// One malloc arena for every thread: glibc gives each new thread that
+/// allocates an arena of its own (a 64 MiB reservation mapped, trimmed
+/// and faulted in page by page), which costs more than the work a
+/// command's short-lived threads do (a flush, a few device queries, a
+/// family's activation). The threads wait in the kernel, not on the
+/// arena's lock.
+pub fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable of glibc's allocator, under the
+    // allocator's own lock; no memory is touched.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_ARENA_MAX, 1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

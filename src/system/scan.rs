@@ -401,6 +401,37 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// (sysfs root, kernel name → (device number, size in sectors)) of every
+/// device the last enumeration (on this thread) read, until
+/// `forget_dm_uuids`: the mismatch check reads no `dev` again and skips
+/// the holders of a device of no size (an unbound loop device: nothing
+/// can use it).
+type DevSizes = Option<(PathBuf, HashMap<String, ((u32, u32), u64)>)>;
+
+thread_local! {
+    static DEV_SIZES: std::cell::RefCell<DevSizes> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn remember_dev_sizes(sysfs: &Path, devs: &[RawDev]) {
+    let map = devs
+        .iter()
+        .map(|d| (d.kname.clone(), ((d.major, d.minor), d.size_sectors)))
+        .collect();
+    DEV_SIZES.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), map)));
+}
+
+/// What the last enumeration read of the devices under `sysfs`.
+fn dev_sizes(sysfs: &Path) -> HashMap<String, ((u32, u32), u64)> {
+    DEV_SIZES.with(|m| {
+        m.borrow()
+            .as_ref()
+            .filter(|(root, _)| root == sysfs)
+            .map(|(_, map)| map.clone())
+            .unwrap_or_default()
+    })
+}
+
 /// A dm device as the caller listed it from the kernel.
 #[derive(Clone, Debug)]
 pub struct SeededDm {
@@ -442,6 +473,7 @@ fn remember_dm_uuids(sysfs: &Path, uuids: Vec<(String, String)>) {
 /// after it (the caller's scan and its checks are over).
 pub fn forget_dm_uuids() {
     DM_UUIDS.with(|m| *m.borrow_mut() = None);
+    DEV_SIZES.with(|m| *m.borrow_mut() = None);
 }
 
 /// (kname, UUID) of every dm device: remembered, or read from sysfs.
@@ -486,6 +518,7 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str, pvs: &[(u32, u32)]) -
     // at only with devices/scan_lvs (else none can be a PV here).
     let other_lv =
         |k: &str| !conf.scan_lvs() && uuids.iter().any(|(n, u)| n == k && u.starts_with("LVM-"));
+    let known = dev_sizes(sysfs);
     let suspects: Vec<&str> = match std::fs::read_dir(&block) {
         Ok(rd) => {
             let mut found = std::collections::BTreeSet::new();
@@ -497,7 +530,11 @@ fn used_by_vg_in(conf: &LvmConf, sysfs: &Path, vgid: &str, pvs: &[(u32, u32)]) -
                     continue;
                 }
                 let dir = block.join(&kname);
-                let devt = read_sys(&dir, "dev").and_then(|d| parse_devt(&d));
+                let devt = match known.get(&kname) {
+                    Some((_, 0)) => continue,
+                    Some((devt, _)) => Some(*devt),
+                    None => read_sys(&dir, "dev").and_then(|d| parse_devt(&d)),
+                };
                 if devt.is_some_and(|d| pvs.contains(&d)) {
                     continue;
                 }
@@ -822,6 +859,7 @@ fn enumerate_unsorted(
         out.extend(parts);
     }
     remember_dm_uuids(&roots.sysfs, uuids);
+    remember_dev_sizes(&roots.sysfs, &out);
     Ok((out, left_out))
 }
 
@@ -1263,6 +1301,26 @@ mod tests {
         let used = used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]);
         assert_eq!(used.len(), 1, "{used:?}");
         assert_eq!(used[0].lvid, lvid2);
+        forget_dm_uuids();
+        assert_eq!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).len(), 2);
+        // A device the enumeration read as the VG's PV (its number from
+        // then, not from sysfs) or as of no size has no holders looked at.
+        let sdb = |devt: (u32, u32), size: u64| RawDev {
+            kname: "sdb".into(),
+            major: devt.0,
+            minor: devt.1,
+            size_sectors: size,
+            sys_dir: sys.join("block/sdb"),
+            parent_dir: None,
+            partitioned: false,
+            dm_uuid: None,
+        };
+        remember_dev_sizes(&sys, &[sdb((8, 0), 65536)]);
+        assert!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).is_empty());
+        remember_dev_sizes(&sys, &[sdb((8, 16), 0)]);
+        assert!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).is_empty());
+        remember_dev_sizes(&sys, &[sdb((8, 16), 65536)]);
+        assert_eq!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).len(), 2);
         forget_dm_uuids();
         assert_eq!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).len(), 2);
     }
