@@ -46,6 +46,17 @@ fn known_dirs() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<Pat
     KNOWN_DIRS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Nodes (by path) this process made or found right for a device number,
+/// with their links: `repair_vg` after an activation does not look again
+/// at what the activation itself just made (two system calls per LV). A
+/// node removed (`try_remove`) is forgotten.
+static MADE: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, DevNum>>> =
+    std::sync::Mutex::new(None);
+
+fn made() -> std::sync::MutexGuard<'static, Option<std::collections::HashMap<PathBuf, DevNum>>> {
+    MADE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// `create_dir_all(dir)`, once per process.
 fn ensure_dir(dir: &Path) -> io::Result<()> {
     if known_dirs().contains(dir) {
@@ -160,6 +171,7 @@ impl Nodes {
         };
         let node = mapper_path_in(root, name);
         let want = makedev(dev.major.into(), dev.minor.into());
+        made().get_or_insert_with(Default::default).remove(&node);
         in_dir(node.parent().unwrap_or(root), || {
             match fs::symlink_metadata(&node) {
                 Ok(m) if m.file_type().is_block_device() && m.rdev() == want => {}
@@ -173,20 +185,23 @@ impl Nodes {
             Ok(())
         })?;
         let s = split_dm_name(name);
-        if !s.layer.is_empty() || s.lv.is_empty() {
-            return Ok(());
+        if s.layer.is_empty() && !s.lv.is_empty() {
+            let link = lv_path_in(root, &s.vg, &s.lv);
+            let target = Path::new("..").join("mapper").join(name);
+            in_dir(link.parent().unwrap_or(root), || {
+                match fs::read_link(&link) {
+                    Ok(t) if t == target => return Ok(()),
+                    Ok(_) => fs::remove_file(&link)?,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(_) => fs::remove_file(&link)?,
+                }
+                std::os::unix::fs::symlink(&target, &link)
+            })?;
         }
-        let link = lv_path_in(root, &s.vg, &s.lv);
-        let target = Path::new("..").join("mapper").join(name);
-        in_dir(link.parent().unwrap_or(root), || {
-            match fs::read_link(&link) {
-                Ok(t) if t == target => return Ok(()),
-                Ok(_) => fs::remove_file(&link)?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(_) => fs::remove_file(&link)?,
-            }
-            std::os::unix::fs::symlink(&target, &link)
-        })
+        made()
+            .get_or_insert_with(Default::default)
+            .insert(node, dev);
+        Ok(())
     }
 
     pub fn try_remove(&self, name: &str) -> io::Result<()> {
@@ -196,6 +211,9 @@ impl Nodes {
         let Some(root) = &self.dev_dir else {
             return Ok(());
         };
+        if let Some(m) = made().as_mut() {
+            m.remove(&mapper_path_in(root, name));
+        }
         let s = split_dm_name(name);
         if s.layer.is_empty() && !s.lv.is_empty() {
             let link = lv_path_in(root, &s.vg, &s.lv);
@@ -230,6 +248,9 @@ impl Nodes {
         let mut changed = Vec::new();
         for (name, dev) in present {
             let node = mapper_path_in(root, name);
+            if made().as_ref().and_then(|m| m.get(&node)) == Some(dev) {
+                continue;
+            }
             let node_ok = fs::symlink_metadata(&node).is_ok_and(|m| {
                 m.file_type().is_block_device()
                     && m.rdev() == makedev(dev.major.into(), dev.minor.into())
@@ -381,5 +402,49 @@ mod tests {
             PathBuf::from("../mapper/my--vg-b--1")
         );
         assert!(!dir.path().join("my-vg/b-1-real").exists());
+    }
+
+    #[test]
+    fn repair_checks_what_this_process_did_not_make() {
+        if !am_root() {
+            eprintln!("skipped: mknod needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let n = Nodes::manual(dir.path());
+        n.try_add("vg-a", DevNum::new(253, 1)).unwrap();
+        n.try_add("vg-c", DevNum::new(253, 3)).unwrap();
+        // A node made by someone else, with a wrong number.
+        let b = dir.path().join("mapper/vg-b");
+        make_node(&b, makedev(253, 9)).unwrap();
+        let present = [
+            ("vg-a".to_string(), DevNum::new(253, 1)),
+            ("vg-b".to_string(), DevNum::new(253, 2)),
+        ];
+        let mut changed = n.repair_vg("vg", &present).unwrap();
+        changed.sort();
+        assert_eq!(
+            changed,
+            [
+                "Created device node for vg-b.",
+                "Removed stale device node for vg-c."
+            ]
+        );
+        assert_eq!(fs::symlink_metadata(&b).unwrap().rdev(), makedev(253, 2));
+        assert!(!dir.path().join("mapper/vg-c").exists());
+        // Made or repaired now: nothing to do; a node gone since it was
+        // removed here is made again.
+        assert!(n.repair_vg("vg", &present).unwrap().is_empty());
+        let present = [("vg-c".to_string(), DevNum::new(253, 3))];
+        let mut changed = n.repair_vg("vg", &present).unwrap();
+        changed.sort();
+        assert_eq!(
+            changed,
+            [
+                "Created device node for vg-c.",
+                "Removed stale device node for vg-a.",
+                "Removed stale device node for vg-b."
+            ]
+        );
     }
 }

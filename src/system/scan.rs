@@ -21,7 +21,7 @@
 //! * Not done (LVM2 does them by reading the devices): md, multipath and
 //!   firmware-RAID component detection, signature checks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -896,33 +896,42 @@ fn enumerate_proc(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
 /// a device the scan does not use: the alias walk need not stat it (with
 /// 1000 active LVs, 3000 of the walk's system calls). An entry of another
 /// name (a file system's by-uuid link) is still looked at.
-fn left_out_entries(dev_dir: &Path, left_out: &[LeftOut]) -> HashSet<PathBuf> {
-    let mut skip = HashSet::new();
+fn left_out_entries(dev_dir: &Path, left_out: &[LeftOut]) -> SkipSet {
+    let mut skip = SkipSet::default();
     for l in left_out {
-        skip.insert(dev_dir.join(&l.kname));
+        skip.insert(dev_dir.join(&l.kname).into());
         let Some(k) = &l.known else {
             continue;
         };
         if let Some(minor) = l.kname.strip_prefix("dm-") {
-            skip.insert(dev_dir.join(format!("block/{}:{minor}", k.major)));
+            skip.insert(dev_dir.join(format!("block/{}:{minor}", k.major)).into());
         }
-        skip.insert(dev_dir.join("mapper").join(&k.name));
-        skip.insert(dev_dir.join(format!("disk/by-id/dm-name-{}", k.name)));
+        skip.insert(dev_dir.join("mapper").join(&k.name).into());
+        skip.insert(
+            dev_dir
+                .join(format!("disk/by-id/dm-name-{}", k.name))
+                .into(),
+        );
         if let Some(u) = &k.uuid {
-            skip.insert(dev_dir.join(format!("disk/by-id/dm-uuid-{u}")));
+            skip.insert(dev_dir.join(format!("disk/by-id/dm-uuid-{u}")).into());
         }
         if let Some((vg, lv, layer)) = crate::metadata::names::split_dm_name(&k.name) {
             if layer.is_empty() {
-                skip.insert(dev_dir.join(vg).join(lv));
+                skip.insert(dev_dir.join(vg).join(lv).into());
             }
         }
     }
     skip
 }
 
+/// Paths the alias walk leaves alone, by their bytes: hashing a `Path`
+/// walks its components, and the walk looks up every entry of /dev,
+/// /dev/mapper and each VG's directory (hundreds with many active LVs).
+type SkipSet = rustc_hash::FxHashSet<std::ffi::OsString>;
+
 /// Walk the scan directories (not following directory symlinks) and map
 /// every entry to the device it names; entries in `skip` are not looked at.
-fn collect_aliases(dirs: &[PathBuf], skip: &HashSet<PathBuf>) -> HashMap<AliasKey, Vec<String>> {
+fn collect_aliases(dirs: &[PathBuf], skip: &SkipSet) -> HashMap<AliasKey, Vec<String>> {
     let mut map: HashMap<AliasKey, Vec<String>> = HashMap::new();
     let mut stack: Vec<PathBuf> = dirs.to_vec();
     let mut seen_dirs = 0usize;
@@ -948,7 +957,7 @@ fn collect_aliases(dirs: &[PathBuf], skip: &HashSet<PathBuf>) -> HashMap<AliasKe
                 continue;
             }
             let p = e.path();
-            if skip.contains(&p) {
+            if skip.contains(p.as_os_str()) {
                 continue;
             }
             let md = if t.is_block_device() {
@@ -1155,7 +1164,7 @@ mod tests {
             }),
         }];
         let skip = left_out_entries(&dev, &left_out);
-        let names = |skip: &HashSet<PathBuf>, of: &str| {
+        let names = |skip: &SkipSet, of: &str| {
             let aliases = collect_aliases(std::slice::from_ref(&dev), skip);
             let key = AliasKey::Path(fs::canonicalize(dev.join(of)).unwrap());
             let mut got: Vec<String> = aliases
@@ -1168,7 +1177,7 @@ mod tests {
             got
         };
         assert_eq!(
-            names(&HashSet::new(), "mapper/vg-lv"),
+            names(&SkipSet::default(), "mapper/vg-lv"),
             [
                 "/disk/by-id/dm-name-vg-lv",
                 "/disk/by-id/dm-uuid-LVM-abc",
@@ -1177,7 +1186,7 @@ mod tests {
             ]
         );
         assert_eq!(names(&skip, "mapper/vg-lv"), ["/disk/by-uuid/f00d"]);
-        assert_eq!(names(&HashSet::new(), "dm-3"), ["/block/253:3"]);
+        assert_eq!(names(&SkipSet::default(), "dm-3"), ["/block/253:3"]);
         assert!(names(&skip, "dm-3").is_empty());
         assert_eq!(names(&skip, "sdb"), ["/disk/by-id/wwn-0x1"]);
         // Without the kernel's word on it (not seeded), only the kernel
@@ -1187,7 +1196,10 @@ mod tests {
             known: None,
         }];
         let skip = left_out_entries(&dev, &unseeded);
-        assert_eq!(skip, HashSet::from([dev.join("dm-3")]));
+        assert_eq!(
+            skip,
+            SkipSet::from_iter([dev.join("dm-3").into_os_string()])
+        );
         assert_eq!(names(&skip, "mapper/vg-lv").len(), 4);
     }
 
