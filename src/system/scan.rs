@@ -311,12 +311,19 @@ impl Judge {
         };
         push(kpath.display().to_string());
         let mut keys = vec![AliasKey::Rdev(r.major, r.minor)];
-        for p in [&path, &kpath] {
+        // Whether `path` names something (a stat that succeeds does).
+        let mut path_found = false;
+        for (i, p) in [&path, &kpath].into_iter().enumerate() {
+            if i == 1 && kpath == path {
+                break;
+            }
             // A block node's aliases are all under its device number
             // (`collect_aliases` follows links to it); only the plain
             // files of fake trees need the resolved path, which costs a
             // readlink per path component.
-            if std::fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device()) {
+            let md = std::fs::metadata(p);
+            path_found |= i == 0 && md.is_ok();
+            if md.is_ok_and(|m| m.file_type().is_block_device()) {
                 continue;
             }
             if let Ok(c) = std::fs::canonicalize(p) {
@@ -332,12 +339,13 @@ impl Judge {
         // after the test's dev dir was made, with devices/scan = "/dev")
         // is named by a node the scan found, as LVM2's device cache names
         // it by its aliases.
-        let path = match path.symlink_metadata() {
-            Err(_) if dm_name.is_none() => names
+        let path = if dm_name.is_none() && !path_found && path.symlink_metadata().is_err() {
+            names
                 .iter()
                 .find(|n| Path::new(n).symlink_metadata().is_ok())
-                .map_or(path, PathBuf::from),
-            _ => path,
+                .map_or(path, PathBuf::from)
+        } else {
+            path
         };
         if let Some(t) = typed {
             if !names.iter().any(|n| n == t) {
