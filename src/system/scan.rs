@@ -904,42 +904,114 @@ fn enumerate_proc(roots: &Roots) -> Result<Vec<RawDev>, ScanError> {
 /// a device the scan does not use: the alias walk need not stat it (with
 /// 1000 active LVs, 3000 of the walk's system calls). An entry of another
 /// name (a file system's by-uuid link) is still looked at.
-fn left_out_entries(dev_dir: &Path, left_out: &[LeftOut]) -> SkipSet {
-    let mut skip = SkipSet::default();
+fn left_out_entries<'a>(dev_dir: &Path, left_out: &'a [LeftOut]) -> Skip<'a> {
+    let mut skip = Skip {
+        dev_dir: dev_dir.to_path_buf(),
+        ..Skip::default()
+    };
     for l in left_out {
-        skip.insert(dev_dir.join(&l.kname).into());
+        skip.knames.insert(&l.kname);
         let Some(k) = &l.known else {
             continue;
         };
-        if let Some(minor) = l.kname.strip_prefix("dm-") {
-            skip.insert(dev_dir.join(format!("block/{}:{minor}", k.major)).into());
+        if let Some(minor) = l.kname.strip_prefix("dm-").and_then(|m| m.parse().ok()) {
+            skip.devnos.insert((k.major, minor));
         }
-        skip.insert(dev_dir.join("mapper").join(&k.name).into());
-        skip.insert(
-            dev_dir
-                .join(format!("disk/by-id/dm-name-{}", k.name))
-                .into(),
-        );
+        skip.names.insert(&k.name);
         if let Some(u) = &k.uuid {
-            skip.insert(dev_dir.join(format!("disk/by-id/dm-uuid-{u}")).into());
+            skip.uuids.insert(u);
         }
         if let Some((vg, lv, layer)) = crate::metadata::names::split_dm_name(&k.name) {
             if layer.is_empty() {
-                skip.insert(dev_dir.join(vg).join(lv).into());
+                skip.lvs.entry(vg).or_default().insert(lv);
             }
         }
     }
     skip
 }
 
-/// Paths the alias walk leaves alone, by their bytes: hashing a `Path`
-/// walks its components, and the walk looks up every entry of /dev,
-/// /dev/mapper and each VG's directory (hundreds with many active LVs).
-type SkipSet = rustc_hash::FxHashSet<std::ffi::OsString>;
+/// The entries [`left_out_entries`] found, by directory and name (no path
+/// made per LV; a directory is placed once, its entries looked up by name
+/// alone). `Skip::default()` skips nothing.
+#[derive(Default)]
+struct Skip<'a> {
+    dev_dir: PathBuf,
+    /// `<dev>/<kernel name>`
+    knames: FxHashSet<&'a str>,
+    /// `<dev>/block/<major>:<minor>`
+    devnos: FxHashSet<(u32, u32)>,
+    /// `<dev>/mapper/<dm name>`, `<dev>/disk/by-id/dm-name-<dm name>`
+    names: FxHashSet<&'a str>,
+    /// `<dev>/disk/by-id/dm-uuid-<uuid>`
+    uuids: FxHashSet<&'a str>,
+    /// `<dev>/<vg>/<lv>`, by VG
+    lvs: rustc_hash::FxHashMap<String, FxHashSet<String>>,
+}
+
+/// Where a directory of the walk is, for [`Skip::skips`].
+enum SkipDir<'s> {
+    Dev,
+    Block,
+    Mapper,
+    ById,
+    Vg(&'s FxHashSet<String>),
+    Other,
+}
+
+type FxHashSet<T> = rustc_hash::FxHashSet<T>;
+
+impl Skip<'_> {
+    fn dir(&self, dir: &Path) -> SkipDir<'_> {
+        let Ok(rel) = dir.strip_prefix(&self.dev_dir) else {
+            return SkipDir::Other;
+        };
+        if self.dev_dir.as_os_str().is_empty() {
+            return SkipDir::Other;
+        }
+        let mut parts = rel.iter();
+        match (
+            parts.next().and_then(|p| p.to_str()),
+            parts.next(),
+            parts.next(),
+        ) {
+            (None, ..) => SkipDir::Dev,
+            (Some("block"), None, _) => SkipDir::Block,
+            (Some("mapper"), None, _) => SkipDir::Mapper,
+            (Some("disk"), Some(b), None) if b == "by-id" => SkipDir::ById,
+            (Some(vg), None, _) => self.lvs.get(vg).map_or(SkipDir::Other, SkipDir::Vg),
+            _ => SkipDir::Other,
+        }
+    }
+
+    /// Whether entry `name` of a directory placed by [`Skip::dir`] names
+    /// a left-out LV.
+    fn skips(&self, dir: &SkipDir, name: &std::ffi::OsStr) -> bool {
+        let Some(name) = name.to_str() else {
+            return false;
+        };
+        match dir {
+            SkipDir::Dev => self.knames.contains(name),
+            SkipDir::Block => name
+                .split_once(':')
+                .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                .is_some_and(|d| self.devnos.contains(&d)),
+            SkipDir::Mapper => self.names.contains(name),
+            SkipDir::ById => {
+                name.strip_prefix("dm-name-")
+                    .is_some_and(|n| self.names.contains(n))
+                    || name
+                        .strip_prefix("dm-uuid-")
+                        .is_some_and(|u| self.uuids.contains(u))
+            }
+            SkipDir::Vg(lvs) => lvs.contains(name),
+            SkipDir::Other => false,
+        }
+    }
+}
 
 /// Walk the scan directories (not following directory symlinks) and map
 /// every entry to the device it names; entries in `skip` are not looked at.
-fn collect_aliases(dirs: &[PathBuf], skip: &SkipSet) -> HashMap<AliasKey, Vec<String>> {
+fn collect_aliases(dirs: &[PathBuf], skip: &Skip) -> HashMap<AliasKey, Vec<String>> {
     let mut map: HashMap<AliasKey, Vec<String>> = HashMap::new();
     let mut stack: Vec<PathBuf> = dirs.to_vec();
     let mut seen_dirs = 0usize;
@@ -951,6 +1023,7 @@ fn collect_aliases(dirs: &[PathBuf], skip: &SkipSet) -> HashMap<AliasKey, Vec<St
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };
+        let placed = skip.dir(&dir);
         for e in rd.filter_map(Result::ok) {
             // The directory entry's type costs no syscall (DirEntry stats
             // only where the file system gives no type): directories are
@@ -964,10 +1037,10 @@ fn collect_aliases(dirs: &[PathBuf], skip: &SkipSet) -> HashMap<AliasKey, Vec<St
                 stack.push(e.path());
                 continue;
             }
-            let p = e.path();
-            if skip.contains(p.as_os_str()) {
+            if skip.skips(&placed, &e.file_name()) {
                 continue;
             }
+            let p = e.path();
             let md = if t.is_block_device() {
                 std::fs::symlink_metadata(&p)
             } else if t.is_symlink() {
@@ -1172,7 +1245,7 @@ mod tests {
             }),
         }];
         let skip = left_out_entries(&dev, &left_out);
-        let names = |skip: &SkipSet, of: &str| {
+        let names = |skip: &Skip, of: &str| {
             let aliases = collect_aliases(std::slice::from_ref(&dev), skip);
             let key = AliasKey::Path(fs::canonicalize(dev.join(of)).unwrap());
             let mut got: Vec<String> = aliases
@@ -1185,7 +1258,7 @@ mod tests {
             got
         };
         assert_eq!(
-            names(&SkipSet::default(), "mapper/vg-lv"),
+            names(&Skip::default(), "mapper/vg-lv"),
             [
                 "/disk/by-id/dm-name-vg-lv",
                 "/disk/by-id/dm-uuid-LVM-abc",
@@ -1194,7 +1267,7 @@ mod tests {
             ]
         );
         assert_eq!(names(&skip, "mapper/vg-lv"), ["/disk/by-uuid/f00d"]);
-        assert_eq!(names(&SkipSet::default(), "dm-3"), ["/block/253:3"]);
+        assert_eq!(names(&Skip::default(), "dm-3"), ["/block/253:3"]);
         assert!(names(&skip, "dm-3").is_empty());
         assert_eq!(names(&skip, "sdb"), ["/disk/by-id/wwn-0x1"]);
         // Without the kernel's word on it (not seeded), only the kernel
@@ -1204,10 +1277,9 @@ mod tests {
             known: None,
         }];
         let skip = left_out_entries(&dev, &unseeded);
-        assert_eq!(
-            skip,
-            SkipSet::from_iter([dev.join("dm-3").into_os_string()])
-        );
+        assert!(skip.skips(&skip.dir(&dev), "dm-3".as_ref()));
+        assert!(!skip.skips(&skip.dir(&dev), "dm-4".as_ref()));
+        assert!(!skip.skips(&skip.dir(&dev.join("mapper")), "vg-lv".as_ref()));
         assert_eq!(names(&skip, "mapper/vg-lv").len(), 4);
     }
 
