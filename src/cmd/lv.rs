@@ -210,6 +210,9 @@ fn persistent_args(
             "Please specify minor number with --minor when using -My.",
         ));
     }
+    if major.is_none() && minor.is_none() {
+        return Ok(Persistent::Unchanged);
+    }
     let dm_major = crate::dm::kernel::dm_major() as i64;
     if let Some(j) = major {
         ctx.warn(format!(

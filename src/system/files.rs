@@ -75,12 +75,14 @@ pub fn read_text(path: &Path, max: u64) -> Result<String, ReadError> {
             max,
         });
     }
-    read_bounded(file, path, max)
+    read_bounded(file, path, max, md.len())
 }
 
-/// Reads at most `max` bytes (the file may grow after the check).
-fn read_bounded(file: File, path: &Path, max: u64) -> Result<String, ReadError> {
-    let mut bytes = Vec::new();
+/// Reads at most `max` bytes (the file may grow after the check), into a
+/// buffer of the size the file had (`len`): one read for the whole file,
+/// not reads from 32 bytes up, each doubling (a stock lvm.conf is 100 KiB).
+fn read_bounded(file: File, path: &Path, max: u64, len: u64) -> Result<String, ReadError> {
+    let mut bytes = Vec::with_capacity(len.min(max) as usize + 1);
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|source| ReadError::Read {
