@@ -18,6 +18,12 @@
 #                        summary adds its median and its ratio to LVM2
 #   BENCH_DM_THREADS="1 8 16"  after the timed runs, rlvm's vgchange -ay/-an with each number
 #                        of kernel threads (RLVM_DM_THREADS): cmd vgchange_ay_tN, vgchange_an_tN
+#   BENCH_PERF=1         no timings: where rlvm spends its CPU, per command (BENCH_RUNS runs
+#                        each under `perf record -g` in the guest; needs the host's `perf`,
+#                        Debian's linux-perf, copied in with its libraries). rlvm is built
+#                        with frame pointers (target/fp); prints "PERF cmd=C children% self%
+#                        function" lines: each function's share of rlvm's samples with what
+#                        it calls (children) and alone (self)
 #   BENCH_STRACE=1       after the timed runs, each command once more per tool under
 #                        `strace -f -c` (host's strace copied in): "STRACE" lines with the
 #                        system calls by count and time, for finding where a tool waits
@@ -32,11 +38,20 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 . scripts/vm/bench-lib.sh
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+    perf_bin=$(command -v perf) || { say "BENCH_PERF=1: no perf on this host (apt-get install linux-perf)"; exit 1; }
+    if [ -z "${RLVM:-}" ]; then
+        # Frame pointers in rlvm's own code, so perf can walk its stacks.
+        RLVM=$(CARGO_TARGET_DIR="$repo/target/fp" RUSTFLAGS="-C force-frame-pointers=yes" \
+            scripts/build-release.sh "${BENCH_PROFILE:-release}")
+    fi
+fi
 bench_init bench-commands
 envs=()
-for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS; do
+for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS BENCH_PERF; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
+[ "${BENCH_PERF:-0}" != 1 ] || envs+=(--bin "$perf_bin:/usr/bin/perf")
 if [ -n "${RLVM_BASE:-}" ]; then
     envs+=(--bin "$RLVM_BASE:/opt/rlvm-base/rlvm")
     [ -n "${BENCH_TOOLS:-}" ] || envs+=(--env "BENCH_TOOLS=rlvm base lvm2")
@@ -48,6 +63,13 @@ fi
 bench_mbench
 bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 \
     --bin "$tmp/mbench:/opt/rlvm/bin/mbench" "${envs[@]}"
+
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+    echo
+    echo "=== where rlvm's CPU goes ($RLVM; % of its samples: with callees, alone) ==="
+    grep -h '^PERF ' "$log" || true
+    exit 0
+fi
 
 # 4. Summary: medians per tool and command, ratio rlvm/LVM2.
 echo

@@ -1569,113 +1569,129 @@ impl VgHandle {
         let header = text_header(&format!("Write from {}.", description));
         let text = text::export_disk(&new, &header);
         // Self-check: what we write must read back as exactly what we mean.
-        let imported = match text::import_vg(&text) {
-            Ok((back, h)) if back == *new => Arc::new((Arc::new(back), h)),
-            Ok((back, _)) => {
-                let diff = round_trip_difference(&new, &back);
-                return Err(CommitError::Store(StoreError::NoRoundTrip(diff)));
-            }
-            Err(e) => return Err(CommitError::Store(StoreError::Unparsable(e))),
-        };
-
-        // Phase 1: text into free space of every area (no header touched).
+        // The import runs on a thread of its own while the text is written
+        // and flushed (under emulation, most of a write's CPU), and is
+        // waited for before anything else happens: nothing reaches the
+        // kernel (`between`) or the committed slot unless it passed; a
+        // failure leaves the precommit slot dangling, as a failed
+        // `between` does.
         struct Pending {
             dev: usize,
             header: MdaHeader,
             locn: RawLocn,
         }
-        // Devices written to (text, header or label): only those are
-        // flushed, a PV whose areas are all ignored (--metadatacopies)
-        // has nothing to make durable.
-        let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
-        let mut pending: Vec<Pending> = Vec::new();
-        let mut labels: Vec<(String, Label)> = Vec::new();
-        let mut prepared: Option<mda::PreparedText> = None;
-        for p in &new.pvs {
-            let Some(info) = self.pvs.get(&p.key) else {
-                continue;
-            };
-            let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
-            let mut label = info.label.clone();
-            if label.header.ext_version < 2
-                || label.header.ext_flags & PV_EXT_USED == 0
-                || self.relabel.contains(&info.path)
-            {
-                label.header.ext_version = 2;
-                label.header.ext_flags |= PV_EXT_USED;
-                labels.push((info.path.clone(), label.clone()));
-            }
-            let mut touched = labels.last().is_some_and(|(path, _)| *path == info.path);
-            for locn in &label.header.metadata_areas {
-                if self.mismatched.contains(&info.path) && !self.repair {
-                    break;
-                }
-                let header = match mda::read_mda_header(dev.as_ref(), locn.offset) {
-                    Ok(h) => h,
-                    Err(e) => {
-                        warnings.push(format!(
-                            "Repairing metadata area at offset {} on {} ({e}).",
-                            locn.offset, info.path
-                        ));
-                        mda::init_mda(dev.as_ref(), locn.offset, locn.size)
-                            .map_err(mda_err(&info.path))?;
+        let (imported, devs, mut pending, labels) = std::thread::scope(|s| {
+            let check = std::thread::Builder::new()
+                .spawn_scoped(s, || round_trip(&text, &new))
+                .ok();
+            let written = (|| -> Result<_, StoreError> {
+                // Phase 1: text into free space of every area (no header touched).
+                // Devices written to (text, header or label): only those are
+                // flushed, a PV whose areas are all ignored (--metadatacopies)
+                // has nothing to make durable.
+                let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
+                let mut pending: Vec<Pending> = Vec::new();
+                let mut labels: Vec<(String, Label)> = Vec::new();
+                let mut prepared: Option<mda::PreparedText> = None;
+                for p in &new.pvs {
+                    let Some(info) = self.pvs.get(&p.key) else {
+                        continue;
+                    };
+                    let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
+                    let mut label = info.label.clone();
+                    if label.header.ext_version < 2
+                        || label.header.ext_flags & PV_EXT_USED == 0
+                        || self.relabel.contains(&info.path)
+                    {
+                        label.header.ext_version = 2;
+                        label.header.ext_flags |= PV_EXT_USED;
+                        labels.push((info.path.clone(), label.clone()));
+                    }
+                    let mut touched = labels.last().is_some_and(|(path, _)| *path == info.path);
+                    for locn in &label.header.metadata_areas {
+                        if self.mismatched.contains(&info.path) && !self.repair {
+                            break;
+                        }
+                        let header = match mda::read_mda_header(dev.as_ref(), locn.offset) {
+                            Ok(h) => h,
+                            Err(e) => {
+                                warnings.push(format!(
+                                    "Repairing metadata area at offset {} on {} ({e}).",
+                                    locn.offset, info.path
+                                ));
+                                mda::init_mda(dev.as_ref(), locn.offset, locn.size)
+                                    .map_err(mda_err(&info.path))?;
+                                touched = true;
+                                mda::read_mda_header(dev.as_ref(), locn.offset)
+                                    .map_err(mda_err(&info.path))?
+                            }
+                        };
+                        if header.slots[0].flags & mda::RAW_LOCN_IGNORED != 0 {
+                            continue;
+                        }
+                        let wrote_seqno = mda::read_text_head(dev.as_ref(), &header, 4096)
+                            .ok()
+                            .flatten()
+                            .and_then(|b| seqno_at_head(&b));
+                        if let Some(s) = wrote_seqno {
+                            if s != self.committed.seqno && !self.moved.contains(&info.path) {
+                                warnings.push(format!(
+                                    "updating old metadata to {} on {}",
+                                    new.seqno, info.path
+                                ));
+                            }
+                        }
+                        // Checked and checksummed once, for the first area written.
+                        let ready = match prepared.take() {
+                            Some(p) => p,
+                            None => mda::PreparedText::new(text.as_bytes())
+                                .map_err(mda_err(&info.path))?,
+                        };
+                        let locn = mda::write_prepared(dev.as_ref(), &header, &ready);
+                        prepared = Some(ready);
+                        let locn = locn.map_err(mda_err(&info.path))?;
                         touched = true;
-                        mda::read_mda_header(dev.as_ref(), locn.offset)
-                            .map_err(mda_err(&info.path))?
+                        pending.push(Pending {
+                            dev: devs.len(),
+                            header,
+                            locn,
+                        });
                     }
-                };
-                if header.slots[0].flags & mda::RAW_LOCN_IGNORED != 0 {
-                    continue;
-                }
-                let wrote_seqno = mda::read_text_head(dev.as_ref(), &header, 4096)
-                    .ok()
-                    .flatten()
-                    .and_then(|b| seqno_at_head(&b));
-                if let Some(s) = wrote_seqno {
-                    if s != self.committed.seqno && !self.moved.contains(&info.path) {
-                        warnings.push(format!(
-                            "updating old metadata to {} on {}",
-                            new.seqno, info.path
-                        ));
+                    if touched {
+                        devs.push((info.path.clone(), dev));
                     }
                 }
-                // Checked and checksummed once, for the first area written.
-                let ready = match prepared.take() {
-                    Some(p) => p,
-                    None => mda::PreparedText::new(text.as_bytes()).map_err(mda_err(&info.path))?,
-                };
-                let locn = mda::write_prepared(dev.as_ref(), &header, &ready);
-                prepared = Some(ready);
-                let locn = locn.map_err(mda_err(&info.path))?;
-                touched = true;
-                pending.push(Pending {
-                    dev: devs.len(),
-                    header,
-                    locn,
-                });
-            }
-            if touched {
-                devs.push((info.path.clone(), dev));
-            }
-        }
-        if pending.is_empty() {
-            return Err(StoreError::NoMetadataAreas(new.name.clone()).into());
-        }
-        for (path, label) in &labels {
-            if let Some((_, dev)) = devs.iter().find(|(p, _)| p == path) {
-                label::write_label(dev.as_ref(), label).map_err(label_err(path))?;
-            }
-        }
-        // Phase 2: precommit slot, then flush everything: one sync per
-        // device makes the new text (and the precommit slot, which no
-        // reader takes for the committed copy) durable before phase 3
-        // points the committed slot at it.
-        for p in &mut pending {
-            let (path, dev) = &devs[p.dev];
-            p.header.slots[1] = p.locn;
-            mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
-        }
-        sync_all(&devs)?;
+                if pending.is_empty() {
+                    return Err(StoreError::NoMetadataAreas(new.name.clone()));
+                }
+                for (path, label) in &labels {
+                    if let Some((_, dev)) = devs.iter().find(|(p, _)| p == path) {
+                        label::write_label(dev.as_ref(), label).map_err(label_err(path))?;
+                    }
+                }
+                // Phase 2: precommit slot, then flush everything: one sync per
+                // device makes the new text (and the precommit slot, which no
+                // reader takes for the committed copy) durable before phase 3
+                // points the committed slot at it.
+                for p in &mut pending {
+                    let (path, dev) = &devs[p.dev];
+                    p.header.slots[1] = p.locn;
+                    mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
+                }
+                sync_all(&devs)?;
+                Ok((devs, pending, labels))
+            })();
+            let imported = match check {
+                Some(h) => h.join().unwrap_or_else(|_| {
+                    Err(StoreError::NoRoundTrip(
+                        "the self-check's thread failed".to_string(),
+                    ))
+                }),
+                None => round_trip(&text, &new),
+            };
+            let (devs, pending, labels) = written?;
+            Ok::<_, StoreError>((imported?, devs, pending, labels))
+        })?;
         between().map_err(CommitError::Between)?;
         // Phase 3: committed slot; clear precommit; flush (one sync per
         // device: the commit is durable when this returns).
@@ -1740,6 +1756,24 @@ impl VgHandle {
 
 /// Names the first part of two VGs that differs (for the self-check's
 /// error message).
+/// The commit's self-check: `text` imported must be `new`; the import is
+/// what the cache keeps for the text.
+fn round_trip(text: &str, new: &Vg) -> Result<Arc<(Arc<Vg>, TextHeader)>, StoreError> {
+    #[cfg(test)]
+    if FAIL_ROUND_TRIP.lock().unwrap().as_deref() == Some(new.name.as_str()) {
+        return Err(StoreError::NoRoundTrip("made to fail".into()));
+    }
+    match text::import_vg(text) {
+        Ok((back, h)) if back == *new => Ok(Arc::new((Arc::new(back), h))),
+        Ok((back, _)) => Err(StoreError::NoRoundTrip(round_trip_difference(new, &back))),
+        Err(e) => Err(StoreError::Unparsable(e)),
+    }
+}
+
+/// Tests: the VG whose self-check fails (by name: tests run at once).
+#[cfg(test)]
+static FAIL_ROUND_TRIP: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 fn round_trip_difference(a: &Vg, b: &Vg) -> String {
     for (x, y) in a.pvs.iter().zip(&b.pvs) {
         if x != y {
@@ -2197,6 +2231,45 @@ mod tests {
             .vg("vg0")
             .unwrap();
         assert_eq!(back.vg.tags, ["t"]);
+    }
+
+    /// The self-check runs beside the writes of the text; when it fails,
+    /// `between` never runs and readers still see the committed VG.
+    #[test]
+    fn a_commit_whose_text_does_not_read_back_changes_nothing() {
+        let mut opener = MemOpener::default();
+        let mut infos = Vec::new();
+        for i in 0..2 {
+            let path = format!("/dev/rt{i}");
+            let d = opener.add(&path, vec![0u8; 8 << 20]);
+            infos.push(create_pv(&d, &path, Id::random(), &PvLayout::default()).unwrap());
+        }
+        let mut h = VgHandle::new_vg(new_vg("rtcheck", 2048, &infos), infos);
+        h.commit(&opener, "create").unwrap();
+        let mut h = scan(&opener, &opener.names()).vg("rtcheck").unwrap();
+        h.vg.tags.push("t".into());
+        *FAIL_ROUND_TRIP.lock().unwrap() = Some("rtcheck".into());
+        let mut ran = false;
+        let r = h.commit_around(&opener, "tag", || {
+            ran = true;
+            Ok::<(), ()>(())
+        });
+        *FAIL_ROUND_TRIP.lock().unwrap() = None;
+        assert!(
+            matches!(r, Err(CommitError::Store(StoreError::NoRoundTrip(_)))),
+            "{r:?}"
+        );
+        assert!(!ran, "between ran after a failed self-check");
+        let back = scan(&opener, &opener.names()).vg("rtcheck").unwrap();
+        assert!(back.vg.tags.is_empty());
+        assert_eq!(back.committed_seqno(), 1);
+        // The next commit writes over the dangling precommit slot.
+        let mut h = back;
+        h.vg.tags.push("u".into());
+        h.commit(&opener, "tag").unwrap();
+        let back = scan(&opener, &opener.names()).vg("rtcheck").unwrap();
+        assert_eq!(back.vg.tags, ["u"]);
+        assert_eq!(back.committed_seqno(), 2);
     }
 
     /// Two PVs with the same text: parsed once, both read the same VG.

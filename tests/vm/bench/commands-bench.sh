@@ -12,6 +12,7 @@
 #   lvcreate_s    lvcreate -s -L 8m -n bsnap vg0/lv0000   (then lvremove -f, untimed)
 #   vgchange_an   vgchange -an vg0
 # BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
+# BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below).
 # Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
 # (RLVM_BASE on the host side), to compare two builds in the same boot.
 # Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M user_ms=U sys_ms=S
@@ -111,6 +112,38 @@ quiet lvm vgcfgrestore -f "$SCRATCH/full.vg" vg0
 [ "$(lvm lvs --noheadings vg0 | wc -l)" = "$NLVS" ] || fail "setup: vg0 does not hold $NLVS LVs"
 echo "rlvm: $(rlvm version 2>&1 | head -n 1)"
 echo "lvm2: $(lvm version 2>&1 | head -n 1)"
+
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+    # Profiles instead of timings (scripts/bench-commands.sh BENCH_PERF=1): each command of
+    # rlvm (built with frame pointers) BENCH_RUNS times under `perf record -g` (10 kHz
+    # cpu-clock; its own LVs, so no lvremove lands in the profile), then perf's
+    # inclusive share of each function (--children) for the processes named rlvm:
+    # "PERF cmd=C children% self% symbol" lines, above 1 % of the samples.
+    export PAGER=cat
+    profile() {
+        _c=$1
+        shift
+        perf record -q -g -F 10000 -o "$SCRATCH/perf.$_c" -- sh -c "$*" >"$SCRATCH/q.out" 2>&1 ||
+            { cat "$SCRATCH/q.out"; fail "perf record of $_c failed"; }
+        perf report --stdio -i "$SCRATCH/perf.$_c" --comm rlvm --children --sort sym -g none \
+            --percent-limit 1 2>/dev/null | grep -v '^#' | grep . |
+            awk -v c="$_c" '{ printf "PERF cmd=%s %s %s", c, $1, $2; $1 = $2 = ""; print }'
+    }
+    loop="n=0; while [ \$n -lt $RUNS ]; do"
+    profile vgchange_ay rlvm vgchange -ay vg0
+    profile lvs "$loop rlvm lvs vg0; n=\$((n + 1)); done"
+    profile vgs "$loop rlvm vgs vg0; n=\$((n + 1)); done"
+    profile lvcreate "$loop rlvm lvcreate -L 4m -n bench\$n vg0; n=\$((n + 1)); done"
+    profile lvcreate_s "$loop rlvm lvcreate -s -L 8m -n bsnap\$n vg0/lv\$(printf %04d \$n); n=\$((n + 1)); done"
+    n=0
+    while [ $n -lt "$RUNS" ]; do
+        quiet rlvm lvremove -f "vg0/bsnap$n" "vg0/bench$n"
+        n=$((n + 1))
+    done
+    profile vgchange_an rlvm vgchange -an vg0
+    step "done"
+    exit 0
+fi
 
 r=1
 while [ $r -le "$RUNS" ]; do
