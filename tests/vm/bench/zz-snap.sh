@@ -113,9 +113,9 @@ echo "rlvm: $(rlvm version 2>&1 | head -n 1)"
 rlvm vgchange -ay vg0 >/dev/null
 i=1
 while [ $i -le 15 ]; do
-  for v in new base basearena; do
-    case $v in new) b=rlvm ;; *) b=/opt/rlvm-base/rlvm ;; esac
-    if [ $v = basearena ]; then export GLIBC_TUNABLES=glibc.malloc.arena_max=1; fi
+  for v in head nothread new2; do
+    case $v in head) b=rlvm ;; nothread) b=/opt/rlvm-base/rlvm ;; *) b=/opt/rlvm-third/rlvm ;; esac
+    
     m=$(mbench time $SCRATCH/o -- $b lvcreate -s -L 8m -n bsnap vg0/lv0000) || { cat $SCRATCH/o; exit 1; }
     unset GLIBC_TUNABLES
     echo "LVS v=$v run=$i $m"
