@@ -1523,6 +1523,112 @@ impl VgHandle {
         })
     }
 
+    /// Phases 1 and 2 of a commit: `text` (the export of `new`) into the
+    /// free space of every area (no header touched), labels that need it,
+    /// then the precommit slot and one flush per device written.
+    fn write_precommitted(
+        &self,
+        opener: &dyn DevOpener,
+        new: &Vg,
+        text: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Precommitted, StoreError> {
+        // Phase 1: text into free space of every area (no header touched).
+        // Devices written to (text, header or label): only those are
+        // flushed, a PV whose areas are all ignored (--metadatacopies)
+        // has nothing to make durable.
+        let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut labels: Vec<(String, Label)> = Vec::new();
+        let mut prepared: Option<mda::PreparedText> = None;
+        for p in &new.pvs {
+            let Some(info) = self.pvs.get(&p.key) else {
+                continue;
+            };
+            let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
+            let mut label = info.label.clone();
+            if label.header.ext_version < 2
+                || label.header.ext_flags & PV_EXT_USED == 0
+                || self.relabel.contains(&info.path)
+            {
+                label.header.ext_version = 2;
+                label.header.ext_flags |= PV_EXT_USED;
+                labels.push((info.path.clone(), label.clone()));
+            }
+            let mut touched = labels.last().is_some_and(|(path, _)| *path == info.path);
+            for locn in &label.header.metadata_areas {
+                if self.mismatched.contains(&info.path) && !self.repair {
+                    break;
+                }
+                let header = match mda::read_mda_header(dev.as_ref(), locn.offset) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        warnings.push(format!(
+                            "Repairing metadata area at offset {} on {} ({e}).",
+                            locn.offset, info.path
+                        ));
+                        mda::init_mda(dev.as_ref(), locn.offset, locn.size)
+                            .map_err(mda_err(&info.path))?;
+                        touched = true;
+                        mda::read_mda_header(dev.as_ref(), locn.offset)
+                            .map_err(mda_err(&info.path))?
+                    }
+                };
+                if header.slots[0].flags & mda::RAW_LOCN_IGNORED != 0 {
+                    continue;
+                }
+                let wrote_seqno = mda::read_text_head(dev.as_ref(), &header, 4096)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| seqno_at_head(&b));
+                if let Some(s) = wrote_seqno {
+                    if s != self.committed.seqno && !self.moved.contains(&info.path) {
+                        warnings.push(format!(
+                            "updating old metadata to {} on {}",
+                            new.seqno, info.path
+                        ));
+                    }
+                }
+                // Checked and checksummed once, for the first area written.
+                let ready = match prepared.take() {
+                    Some(p) => p,
+                    None => mda::PreparedText::new(text.as_bytes()).map_err(mda_err(&info.path))?,
+                };
+                let locn = mda::write_prepared(dev.as_ref(), &header, &ready);
+                prepared = Some(ready);
+                let locn = locn.map_err(mda_err(&info.path))?;
+                touched = true;
+                pending.push(Pending {
+                    dev: devs.len(),
+                    header,
+                    locn,
+                });
+            }
+            if touched {
+                devs.push((info.path.clone(), dev));
+            }
+        }
+        if pending.is_empty() {
+            return Err(StoreError::NoMetadataAreas(new.name.clone()));
+        }
+        for (path, label) in &labels {
+            if let Some((_, dev)) = devs.iter().find(|(p, _)| p == path) {
+                label::write_label(dev.as_ref(), label).map_err(label_err(path))?;
+            }
+        }
+        // Phase 2: precommit slot, then flush everything: one sync per
+        // device makes the new text (and the precommit slot, which no
+        // reader takes for the committed copy) durable before phase 3
+        // points the committed slot at it.
+        for p in &mut pending {
+            let (path, dev) = &devs[p.dev];
+            p.header.slots[1] = p.locn;
+            mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
+        }
+        sync_all(&devs)?;
+        Ok((devs, pending, labels))
+    }
+
     /// Commits `self.vg` in two halves around `between`, LVM2's
     /// `vg_write` / `vg_commit` split: the new text and the precommit slot
     /// are written and flushed, then `between` runs (the kernel's preload
@@ -1575,112 +1681,11 @@ impl VgHandle {
         // kernel (`between`) or the committed slot unless it passed; a
         // failure leaves the precommit slot dangling, as a failed
         // `between` does.
-        struct Pending {
-            dev: usize,
-            header: MdaHeader,
-            locn: RawLocn,
-        }
         let (imported, devs, mut pending, labels) = std::thread::scope(|s| {
             let check = std::thread::Builder::new()
                 .spawn_scoped(s, || round_trip(&text, &new))
                 .ok();
-            let written = (|| -> Result<_, StoreError> {
-                // Phase 1: text into free space of every area (no header touched).
-                // Devices written to (text, header or label): only those are
-                // flushed, a PV whose areas are all ignored (--metadatacopies)
-                // has nothing to make durable.
-                let mut devs: Vec<(String, Box<dyn BlockDev>)> = Vec::new();
-                let mut pending: Vec<Pending> = Vec::new();
-                let mut labels: Vec<(String, Label)> = Vec::new();
-                let mut prepared: Option<mda::PreparedText> = None;
-                for p in &new.pvs {
-                    let Some(info) = self.pvs.get(&p.key) else {
-                        continue;
-                    };
-                    let dev = opener.open(&info.path, true).map_err(io_err(&info.path))?;
-                    let mut label = info.label.clone();
-                    if label.header.ext_version < 2
-                        || label.header.ext_flags & PV_EXT_USED == 0
-                        || self.relabel.contains(&info.path)
-                    {
-                        label.header.ext_version = 2;
-                        label.header.ext_flags |= PV_EXT_USED;
-                        labels.push((info.path.clone(), label.clone()));
-                    }
-                    let mut touched = labels.last().is_some_and(|(path, _)| *path == info.path);
-                    for locn in &label.header.metadata_areas {
-                        if self.mismatched.contains(&info.path) && !self.repair {
-                            break;
-                        }
-                        let header = match mda::read_mda_header(dev.as_ref(), locn.offset) {
-                            Ok(h) => h,
-                            Err(e) => {
-                                warnings.push(format!(
-                                    "Repairing metadata area at offset {} on {} ({e}).",
-                                    locn.offset, info.path
-                                ));
-                                mda::init_mda(dev.as_ref(), locn.offset, locn.size)
-                                    .map_err(mda_err(&info.path))?;
-                                touched = true;
-                                mda::read_mda_header(dev.as_ref(), locn.offset)
-                                    .map_err(mda_err(&info.path))?
-                            }
-                        };
-                        if header.slots[0].flags & mda::RAW_LOCN_IGNORED != 0 {
-                            continue;
-                        }
-                        let wrote_seqno = mda::read_text_head(dev.as_ref(), &header, 4096)
-                            .ok()
-                            .flatten()
-                            .and_then(|b| seqno_at_head(&b));
-                        if let Some(s) = wrote_seqno {
-                            if s != self.committed.seqno && !self.moved.contains(&info.path) {
-                                warnings.push(format!(
-                                    "updating old metadata to {} on {}",
-                                    new.seqno, info.path
-                                ));
-                            }
-                        }
-                        // Checked and checksummed once, for the first area written.
-                        let ready = match prepared.take() {
-                            Some(p) => p,
-                            None => mda::PreparedText::new(text.as_bytes())
-                                .map_err(mda_err(&info.path))?,
-                        };
-                        let locn = mda::write_prepared(dev.as_ref(), &header, &ready);
-                        prepared = Some(ready);
-                        let locn = locn.map_err(mda_err(&info.path))?;
-                        touched = true;
-                        pending.push(Pending {
-                            dev: devs.len(),
-                            header,
-                            locn,
-                        });
-                    }
-                    if touched {
-                        devs.push((info.path.clone(), dev));
-                    }
-                }
-                if pending.is_empty() {
-                    return Err(StoreError::NoMetadataAreas(new.name.clone()));
-                }
-                for (path, label) in &labels {
-                    if let Some((_, dev)) = devs.iter().find(|(p, _)| p == path) {
-                        label::write_label(dev.as_ref(), label).map_err(label_err(path))?;
-                    }
-                }
-                // Phase 2: precommit slot, then flush everything: one sync per
-                // device makes the new text (and the precommit slot, which no
-                // reader takes for the committed copy) durable before phase 3
-                // points the committed slot at it.
-                for p in &mut pending {
-                    let (path, dev) = &devs[p.dev];
-                    p.header.slots[1] = p.locn;
-                    mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
-                }
-                sync_all(&devs)?;
-                Ok((devs, pending, labels))
-            })();
+            let written = self.write_precommitted(opener, &new, &text, &mut warnings);
             let imported = match check {
                 Some(h) => h.join().unwrap_or_else(|_| {
                     Err(StoreError::NoRoundTrip(
@@ -1756,6 +1761,21 @@ impl VgHandle {
 
 /// Names the first part of two VGs that differs (for the self-check's
 /// error message).
+/// An area written by a commit, waiting for its committed slot.
+struct Pending {
+    dev: usize,
+    header: MdaHeader,
+    locn: RawLocn,
+}
+
+/// What phases 1 and 2 of a commit wrote: the devices (to flush again),
+/// the areas, and the labels rewritten.
+type Precommitted = (
+    Vec<(String, Box<dyn BlockDev>)>,
+    Vec<Pending>,
+    Vec<(String, Label)>,
+);
+
 /// The commit's self-check: `text` imported must be `new`; the import is
 /// what the cache keeps for the text.
 fn round_trip(text: &str, new: &Vg) -> Result<Arc<(Arc<Vg>, TextHeader)>, StoreError> {
