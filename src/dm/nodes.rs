@@ -50,10 +50,10 @@ fn known_dirs() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<Pat
 /// with their links: `repair_vg` after an activation does not look again
 /// at what the activation itself just made (two system calls per LV). A
 /// node removed (`try_remove`) is forgotten.
-static MADE: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, DevNum>>> =
-    std::sync::Mutex::new(None);
+static MADE: std::sync::Mutex<std::collections::BTreeMap<PathBuf, DevNum>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-fn made() -> std::sync::MutexGuard<'static, Option<std::collections::HashMap<PathBuf, DevNum>>> {
+fn made() -> std::sync::MutexGuard<'static, std::collections::BTreeMap<PathBuf, DevNum>> {
     MADE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -171,7 +171,7 @@ impl Nodes {
         };
         let node = mapper_path_in(root, name);
         let want = makedev(dev.major.into(), dev.minor.into());
-        made().get_or_insert_with(Default::default).remove(&node);
+        made().remove(&node);
         in_dir(node.parent().unwrap_or(root), || {
             match fs::symlink_metadata(&node) {
                 Ok(m) if m.file_type().is_block_device() && m.rdev() == want => {}
@@ -198,9 +198,7 @@ impl Nodes {
                 std::os::unix::fs::symlink(&target, &link)
             })?;
         }
-        made()
-            .get_or_insert_with(Default::default)
-            .insert(node, dev);
+        made().insert(node, dev);
         Ok(())
     }
 
@@ -211,9 +209,7 @@ impl Nodes {
         let Some(root) = &self.dev_dir else {
             return Ok(());
         };
-        if let Some(m) = made().as_mut() {
-            m.remove(&mapper_path_in(root, name));
-        }
+        made().remove(&mapper_path_in(root, name));
         let s = split_dm_name(name);
         if s.layer.is_empty() && !s.lv.is_empty() {
             let link = lv_path_in(root, &s.vg, &s.lv);
@@ -248,7 +244,7 @@ impl Nodes {
         let mut changed = Vec::new();
         for (name, dev) in present {
             let node = mapper_path_in(root, name);
-            if made().as_ref().and_then(|m| m.get(&node)) == Some(dev) {
+            if made().get(&node) == Some(dev) {
                 continue;
             }
             let node_ok = fs::symlink_metadata(&node).is_ok_and(|m| {
