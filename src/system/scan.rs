@@ -311,25 +311,26 @@ impl Judge {
         };
         push(kpath.display().to_string());
         let mut keys = vec![AliasKey::Rdev(r.major, r.minor)];
-        // Whether `path` names something (a stat that succeeds does).
-        let mut path_found = false;
-        for (i, p) in [&path, &kpath].into_iter().enumerate() {
-            if i == 1 && kpath == path {
-                break;
-            }
-            // A block node's aliases are all under its device number
-            // (`collect_aliases` follows links to it); only the plain
-            // files of fake trees need the resolved path, which costs a
-            // readlink per path component.
-            let md = std::fs::metadata(p);
-            path_found |= i == 0 && md.is_ok();
-            if md.is_ok_and(|m| m.file_type().is_block_device()) {
-                continue;
+        // A block node's aliases are all under its device number
+        // (`collect_aliases` follows links to it); only the plain files of
+        // fake trees need the resolved path, which costs a readlink per
+        // path component.
+        let mut key_of = |p: &Path, md: &std::io::Result<std::fs::Metadata>| {
+            if md.as_ref().is_ok_and(|m| m.file_type().is_block_device()) {
+                return;
             }
             if let Ok(c) = std::fs::canonicalize(p) {
                 keys.push(AliasKey::Path(c));
             }
+        };
+        // The kernel name is the path of every device but a dm one: one stat.
+        let path_md = std::fs::metadata(&path);
+        key_of(&path, &path_md);
+        if kpath != path {
+            key_of(&kpath, &std::fs::metadata(&kpath));
         }
+        // Whether `path` names something (a stat that succeeds does).
+        let path_found = path_md.is_ok();
         for k in keys {
             for n in self.aliases.get(&k).into_iter().flatten() {
                 push(n.clone());
