@@ -271,12 +271,14 @@ fn offline_merge_power_cut() {
 }
 
 /// rlvm built with the `failpoints` feature (its own target directory, so the normal build
-/// never has them).
+/// never has them), without debug info: 22 MB instead of 89, so the guest can copy it to a
+/// small LV (kill-midop.sh) and every boot packs less.
 fn failpoints_rlvm() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let dir = repo_root().join("target/failpoints");
     let out = Command::new(cargo)
         .current_dir(repo_root())
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
         .args([
             "build",
             "--features",
@@ -360,9 +362,13 @@ fn kill_mid_operation() {
         .unwrap_or_else(|e| panic!("{e}"));
     let out = vm.boot().unwrap_or_else(|e| panic!("{e}"));
     out.assert_success();
-    // The counts (kills, kills mid-operation, recoveries), for the record.
     let console = std::fs::read_to_string(&out.console).unwrap_or_default();
-    if let Some(line) = console.lines().find(|l| l.starts_with("KILLS ")) {
+    // The counts (kills, kills mid-operation, recoveries) and the memory locked while a
+    // device was suspended, for the record.
+    for line in console
+        .lines()
+        .filter(|l| l.starts_with("KILLS ") || l.starts_with("rlvm from "))
+    {
         harness::shout(&format!("kill_mid_operation: {line}\n"));
     }
 }

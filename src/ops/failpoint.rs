@@ -6,7 +6,9 @@
 //! `RLVM_FAILPOINT=<name>` picks the place (names are
 //! `<operation>:<step>`, e.g. `merge-start:suspended`, printed by
 //! `RLVM_FAILPOINT=list`); `RLVM_FAILPOINT_MODE=error` returns an error
-//! there instead of dying.
+//! there instead of dying, `RLVM_FAILPOINT_MODE=report` prints how much of
+//! rlvm's memory is locked there (`failpoint: NAME: VmLck N kB`, from
+//! /proc/self/status) and goes on.
 
 use super::OpsError;
 
@@ -22,8 +24,19 @@ pub fn hit(name: &str) -> Result<(), OpsError> {
     if want != name {
         return Ok(());
     }
-    if std::env::var("RLVM_FAILPOINT_MODE").as_deref() == Ok("error") {
-        return Err(OpsError::Failpoint(name.to_string()));
+    match std::env::var("RLVM_FAILPOINT_MODE").as_deref() {
+        Ok("error") => return Err(OpsError::Failpoint(name.to_string())),
+        Ok("report") => {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let kb = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmLck:"))
+                .and_then(|v| v.split_whitespace().next())
+                .unwrap_or("?");
+            eprintln!("failpoint: {name}: VmLck {kb} kB");
+            return Ok(());
+        }
+        _ => {}
     }
     eprintln!("failpoint: {name}: killing rlvm");
     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);

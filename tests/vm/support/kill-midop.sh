@@ -9,7 +9,9 @@
 #   /dev/mapper node and /dev/vg0 link; origin and snapshot read their data; vgchange -an and
 #   -ay work; LVM2's vgck passes.
 # Then the VG is brought back to the base state (origin+snap, plain, all active) for the next.
-# Prints "KILLS total=.. mid=.. recovered=..".
+# Prints "KILLS total=.. mid=.. recovered=..". Last, what rlvm keeps locked in memory while
+# lvcreate -s has the origin suspended: nothing when its binary is on tmpfs without swap,
+# the binary when it is on a disk filesystem, everything with swap in use.
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -185,4 +187,42 @@ while :; do
     n=$((n + 1))
 done
 echo "KILLS total=$total mid=$mid recovered=$recovered"
+
+# What rlvm holds locked in memory while it has a device suspended (src/dm/memlock.rs): only
+# what a page fault could read from a device. The failpoint's report mode prints VmLck at the
+# point where lvcreate -s has the origin suspended.
+locked_while_suspended() {   # RLVM_BINARY
+    RLVM_FAILPOINT=create:suspended RLVM_FAILPOINT_MODE=report \
+        "$1" lvcreate -s -L 8M -n lk vg0/plain >"$SCRATCH/lk.out" 2>&1 ||
+        { cat "$SCRATCH/lk.out"; fail "lvcreate -s with the report failpoint failed"; }
+    q rlvm lvremove -f vg0/lk
+    sed -n 's/^failpoint: create:suspended: VmLck \([0-9]*\) kB$/\1/p' "$SCRATCH/lk.out"
+}
+step "memory locked while suspended: only what a fault could read from a device"
+rl=$(command -v rlvm)
+expect_eq "no swap in the test VM" "$(awk 'NR > 1' /proc/swaps | wc -l)" 0
+kb=$(locked_while_suspended "$rl")
+echo "rlvm from the initramfs ($(stat -f -c %T "$rl")), no swap: VmLck $kb kB"
+[ -n "$kb" ] || fail "no VmLck report at create:suspended"
+expect_eq "nothing locked for a binary in memory without swap" "$kb" 0
+# The same binary on a disk filesystem (busybox's mke2fs: ext2 on an LV) is locked whole.
+q rlvm lvcreate -L 28M -n lkfs vg0
+q busybox mke2fs -q /dev/vg0/lkfs
+mkdir -p /mnt/lk
+q mount -t ext2 /dev/vg0/lkfs /mnt/lk
+cp "$rl" /mnt/lk/rlvm
+kb=$(locked_while_suspended /mnt/lk/rlvm)
+echo "rlvm from ext2 on an LV, no swap: VmLck $kb kB"
+[ "${kb:-0}" -gt 1024 ] || fail "the binary on a disk filesystem was not locked: VmLck ${kb:-?} kB"
+q umount /mnt/lk
+q rlvm lvremove -f vg0/lkfs
+# With swap in use, anonymous memory could be paged out: everything is locked.
+q rlvm lvcreate -L 8M -n lkswap vg0
+q busybox mkswap /dev/vg0/lkswap
+q busybox swapon /dev/vg0/lkswap
+kb=$(locked_while_suspended "$rl")
+q busybox swapoff /dev/vg0/lkswap
+echo "rlvm from the initramfs, swap on: VmLck $kb kB"
+[ "${kb:-0}" -gt 0 ] || fail "nothing locked with swap in use: VmLck ${kb:-?} kB"
+q rlvm lvremove -f vg0/lkswap
 step "kill-midop passed"
