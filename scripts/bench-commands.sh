@@ -23,7 +23,10 @@
 #                        Debian's linux-perf, copied in with its libraries). rlvm is built
 #                        with frame pointers (target/fp); prints "PERF cmd=C children% self%
 #                        function" lines: each function's share of rlvm's samples with what
-#                        it calls (children) and alone (self)
+#                        it calls (children) and alone (self); then, per tool, vgchange -ay's
+#                        "CPUSHARE tool=T comm=C pct=P" (share of both CPUs' samples per
+#                        process, swapper = idle) and "SLEEP tool=T count=N frames=..."
+#                        (where its threads leave the CPU: kernel frames below schedule)
 #   BENCH_STRACE=1       after the timed runs, each command once more per tool under
 #                        `strace -f -c` (host's strace copied in): "STRACE" lines with the
 #                        system calls by count and time, for finding where a tool waits
@@ -68,6 +71,9 @@ if [ "${BENCH_PERF:-0}" = 1 ]; then
     echo
     echo "=== where rlvm's CPU goes ($RLVM; % of its samples: with callees, alone) ==="
     grep -h '^PERF ' "$log" || true
+    echo
+    echo "=== vgchange -ay beyond CPU: each process's share of both CPUs (swapper = idle), where the tool sleeps ==="
+    grep -h '^CPUSHARE \|^SLEEP ' "$log" || true
     exit 0
 fi
 

@@ -12,7 +12,8 @@
 #   lvcreate_s    lvcreate -s -L 8m -n bsnap vg0/lv0000   (then lvremove -f, untimed)
 #   vgchange_an   vgchange -an vg0
 # BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
-# BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below).
+# BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below), then for
+# each tool where vgchange -ay's wall time goes: CPU share per process, where it sleeps.
 # Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
 # (RLVM_BASE on the host side), to compare two builds in the same boot.
 # Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M user_ms=U sys_ms=S
@@ -141,6 +142,34 @@ if [ "${BENCH_PERF:-0}" = 1 ]; then
         n=$((n + 1))
     done
     profile vgchange_an rlvm vgchange -an vg0
+    # Where the wall time of vgchange -ay goes beyond CPU, for each tool: the share of
+    # all CPUs' samples per process name during the command (perf -a; "swapper" is idle
+    # CPU) and where the tool's threads sleep (sched_switch away from them, the first
+    # kernel frames below the scheduler, counted):
+    #   "CPUSHARE tool=T comm=C pct=P"   "SLEEP tool=T count=N frames=f1<f2<..."
+    for t in $TOOLS; do
+        _bin=$(tool_bin "$t")
+        perf record -q -a -F 5000 -o "$SCRATCH/perf.cpu" -- "$_bin" vgchange -ay vg0 \
+            >"$SCRATCH/q.out" 2>&1 || { cat "$SCRATCH/q.out"; fail "perf -a of $t vgchange -ay failed"; }
+        perf report --stdio -i "$SCRATCH/perf.cpu" --sort comm -g none 2>/dev/null |
+            awk -v t="$t" '/^#/ || NF < 2 { next } { p = $1; $1 = ""; sub(/^ /, ""); gsub(/ /, "_"); printf "CPUSHARE tool=%s comm=%s pct=%s\n", t, $0, p }' |
+            head -n 12
+        quiet "$_bin" vgchange -an vg0
+        perf record -q -a -g -e sched:sched_switch -o "$SCRATCH/perf.sw" -- "$_bin" vgchange -ay vg0 \
+            >"$SCRATCH/q.out" 2>&1 || { cat "$SCRATCH/q.out"; fail "perf sched_switch of $t vgchange -ay failed"; }
+        # A sample is a comm line, then its frames, innermost first; the tool's threads
+        # are named after it (rlvm, rlvm-dm; lvm).
+        perf script -i "$SCRATCH/perf.sw" -F comm,ip,sym 2>/dev/null | awk -v t="$t" '
+            function flush() { if (keep && s != "") c[s]++; keep = 0; s = ""; d = 0 }
+            /^[^ \t]/ { flush(); keep = ($1 ~ /^(rlvm|lvm)/); next }
+            NF < 2 { next }
+            { $1 = ""; f = substr($0, 2)
+              if (f ~ /^(__schedule|schedule|preempt_schedule|__cond_resched|schedule_timeout|schedule_preempt)/) next
+              if (d < 6) { s = s (s == "" ? "" : "<") f; d++ } }
+            END { flush(); for (k in c) printf "SLEEP tool=%s count=%d frames=%s\n", t, c[k], k }' |
+            sort -t= -k3 -rn | head -n 8
+        quiet "$_bin" vgchange -an vg0
+    done
     step "done"
     exit 0
 fi
