@@ -791,11 +791,6 @@ pub struct VgHandle {
     /// Devices whose label changes with the next commit (new PV UUIDs:
     /// `new_identity`).
     relabel: BTreeSet<String>,
-    /// PVs (keys) written outside the metadata since the last commit (a
-    /// new LV's first bytes zeroed) whose writes the next commit's phase-2
-    /// flush makes durable, before its committed slot names the LV
-    /// ([`VgHandle::flush_with_commit`]).
-    unflushed: BTreeSet<String>,
 }
 
 impl Scan {
@@ -1282,7 +1277,6 @@ impl Scan {
             repair: false,
             moved: BTreeSet::new(),
             relabel: BTreeSet::new(),
-            unflushed: BTreeSet::new(),
         })
     }
 
@@ -1357,7 +1351,6 @@ impl VgHandle {
             repair: false,
             moved: BTreeSet::new(),
             relabel: BTreeSet::new(),
-            unflushed: BTreeSet::new(),
         }
     }
 
@@ -1499,16 +1492,6 @@ impl VgHandle {
         self.committed_text_described("after")
     }
 
-    /// Has the next commit flush PV `key`'s device in its phase 2, with
-    /// the new text (even a PV without metadata areas): what was
-    /// written there before the commit (a new LV's zeroed start) is
-    /// durable before the committed slot points at the metadata that
-    /// makes it part of an LV, and before any `between` step (the
-    /// kernel's activation) reads it, at the cost of no flush of its own.
-    pub fn flush_with_commit(&mut self, key: &str) {
-        self.unflushed.insert(key.to_string());
-    }
-
     /// [`Self::committed_file_text`] for the archive written before a
     /// commit.
     pub fn committed_archive_text(&self) -> Option<String> {
@@ -1572,10 +1555,7 @@ impl VgHandle {
                 label.header.ext_flags |= PV_EXT_USED;
                 labels.push((info.path.clone(), label.clone()));
             }
-            // A device written outside the metadata is flushed with the
-            // text, whether or not it holds a metadata area.
-            let mut touched = labels.last().is_some_and(|(path, _)| *path == info.path)
-                || self.unflushed.contains(&p.key);
+            let mut touched = labels.last().is_some_and(|(path, _)| *path == info.path);
             for locn in &label.header.metadata_areas {
                 if self.mismatched.contains(&info.path) && !self.repair {
                     break;
@@ -1741,7 +1721,6 @@ impl VgHandle {
         }
         self.moved.clear();
         self.relabel.clear();
-        self.unflushed.clear();
         // The next read of this VG (the backup, another command step) finds
         // the text just written already imported.
         self.committed = Arc::clone(&imported.0);
@@ -2272,62 +2251,6 @@ mod tests {
             .vg("vg0")
             .unwrap();
         assert_eq!(back.vg.tags, ["t"]);
-    }
-
-    /// A PV written outside the metadata (a new LV's zeroed start) is
-    /// flushed by the next commit before any committed slot moves, even
-    /// a PV whose only area is ignored, which a commit leaves alone
-    /// otherwise; the commit after that does not flush it again.
-    #[test]
-    fn a_commit_flushes_the_pvs_written_before_it() {
-        let mut inner = MemOpener::default();
-        two_pv_vg(&mut inner, "zf");
-        let d1 = inner.devs["/dev/zf1"].clone();
-        let mut hdr = mda::read_mda_header(&d1, 4096).unwrap();
-        hdr.slots[0].flags |= mda::RAW_LOCN_IGNORED;
-        mda::write_mda_header(&d1, &hdr).unwrap();
-        let opener = LoggingOpener {
-            inner,
-            log: Default::default(),
-        };
-        let mut h = scan(&opener, &opener.inner.names()).vg("vg0").unwrap();
-        let key = h
-            .pv_paths
-            .iter()
-            .find(|(_, p)| *p == "/dev/zf1")
-            .map(|(k, _)| k.clone())
-            .unwrap();
-        let zero_at = 3 << 20;
-        opener
-            .open("/dev/zf1", true)
-            .unwrap()
-            .write_at(zero_at, &[0u8; 4096])
-            .unwrap();
-        h.flush_with_commit(&key);
-        h.vg.tags.push("t".into());
-        h.commit(&opener, "lvcreate").unwrap();
-        let log = std::mem::take(&mut *opener.log.lock().unwrap());
-        let zeroed = log
-            .iter()
-            .position(|(p, o)| p == "/dev/zf1" && *o == Some(zero_at))
-            .unwrap();
-        let flushed = log
-            .iter()
-            .enumerate()
-            .position(|(i, (p, o))| i > zeroed && p == "/dev/zf1" && o.is_none());
-        let committed = log
-            .iter()
-            .rposition(|(p, o)| p == "/dev/zf0" && *o == Some(4096))
-            .unwrap();
-        assert!(
-            flushed.is_some_and(|f| f < committed),
-            "no flush of /dev/zf1 between its write and the committed slot: {log:?}"
-        );
-        // Nothing left to flush: the next commit leaves /dev/zf1 alone.
-        h.vg.tags.push("u".into());
-        h.commit(&opener, "lvchange").unwrap();
-        let log = std::mem::take(&mut *opener.log.lock().unwrap());
-        assert!(!log.iter().any(|(p, _)| p == "/dev/zf1"), "{log:?}");
     }
 
     /// The self-check runs beside the writes of the text; when it fails,

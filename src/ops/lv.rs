@@ -15,14 +15,10 @@ use super::{update, Dm, OpsError, Storage};
 /// Writes zeros over the first `bytes` of an LV (LVM2's default `-Zy`
 /// wipes 4 KiB), or over the first chunks of a new COW so the kernel sees
 /// an empty exception store. Written on the PV where LE 0 lives, before
-/// any device-mapper device exists for the LV, and not flushed here: the
-/// commit that adds the LV flushes that PV with its new text (phase 2),
-/// before its committed slot names the LV and before the kernel reads
-/// the LV (`VgHandle::flush_with_commit`). One device flush less per
-/// lvcreate; a crash before that flush leaves the bytes in free space.
+/// any device-mapper device exists for the LV.
 pub fn zero_lv_start(
     store: &dyn Storage,
-    h: &mut VgHandle,
+    h: &VgHandle,
     lv: &str,
     bytes: u64,
 ) -> Result<(), OpsError> {
@@ -64,10 +60,8 @@ pub fn zero_lv_start(
     };
     let dev = store.open(path).map_err(wipe)?;
     dev.write_at(offset, &vec![0u8; len as usize])
-        .map_err(wipe)?;
-    let key = area.pv.clone();
-    h.flush_with_commit(&key);
-    Ok(())
+        .and_then(|_| dev.sync())
+        .map_err(wipe)
 }
 
 /// A window of a device: the bytes of a new LV's first area on its PV,
