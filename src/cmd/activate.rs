@@ -196,8 +196,14 @@ pub fn vgchange_activate_mode(
     }
     let out = act::activate_vg(&mut dm, ctx, &h, &filter(ctx), auto)?;
     report(ctx, vg_name, &out);
-    let all: Vec<String> = h.vg.lvs.iter().map(|l| l.name.clone()).collect();
-    read_ahead(ctx, &dm, &h, &all);
+    // The LVs this command brought up; one already active is left alone,
+    // as LVM2 leaves it.
+    for (lv, e) in act::apply_read_ahead_created(&dm, &h, &out.created) {
+        ctx.warn(format!(
+            "Failed to set read ahead of {}/{lv}: {e}",
+            h.vg.name
+        ));
+    }
     for (_, e) in &out.failed {
         ctx.error(e);
     }

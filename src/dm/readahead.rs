@@ -14,6 +14,12 @@ use std::io;
 use super::target::DevNum;
 use crate::metadata::model::{Lv, SegmentKind};
 
+/// The read-ahead, in sectors, of a device device-mapper has just created:
+/// a new disk's backing device starts at the kernel's `VM_READAHEAD_PAGES`
+/// (128 KiB), and a table only raises it (`disk_update_readahead`: at
+/// least twice the optimal I/O size).
+pub const NEW_DEVICE_SECTORS: u64 = 256;
+
 /// What is asked of the kernel, in sectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadAhead {

@@ -12,7 +12,7 @@ use crate::dm::parallel::split_independent;
 use crate::dm::plan::{self, Op};
 use crate::dm::query::{by_uuid_index, lv_state_of, Cows};
 use crate::dm::state::{KernelDevice, LvKernelState};
-use crate::dm::target::Target;
+use crate::dm::target::{DevNum, Target};
 use crate::dm::tree::{family_of_device, family_root, Families};
 use crate::metadata::model::{LvRole, Vg};
 use crate::metadata::store::VgHandle;
@@ -44,6 +44,11 @@ pub struct Activated {
     /// What an interrupted command had left that this one repaired
     /// (suspended devices, inactive tables, leftover devices, /dev nodes).
     pub repaired: Vec<String>,
+    /// LVs whose device (the LV's own, by UUID) this activation created,
+    /// with its device number (`vgchange -ay`): the read-ahead LVM2 sets
+    /// once a device is resumed is set for these, as LVM2 leaves an LV
+    /// that was already active alone.
+    pub created: Vec<(String, DevNum)>,
 }
 
 /// What `ops` repairs of the state `before` that an interrupted command
@@ -324,6 +329,7 @@ pub fn activate_vg(
     // and the others still come up. A plan that cannot be made at all:
     // every LV, LV by LV.
     let before = dm.list()?;
+    let existed: HashSet<&str> = before.iter().filter_map(|d| d.uuid.as_deref()).collect();
     let (plan, refused) = plan::plan_activate_many(&h.vg, &wanted, &pvs, &before);
     let retry: Option<HashSet<String>> = match plan {
         Err(_) => None,
@@ -359,7 +365,29 @@ pub fn activate_vg(
     out.repaired.extend(repair_nodes_in(dm, &h.vg, &devs)?);
     out.active = active_count(&h.vg, &devs);
     out.merging = merging_origins(&h.vg, &devs);
+    out.created = created_devices(&h.vg, &existed, &devs);
     Ok(out)
+}
+
+/// The LVs of `vg` whose own device is in `devs` but whose UUID was not
+/// among `existed`, with their device numbers.
+fn created_devices(
+    vg: &Vg,
+    existed: &HashSet<&str>,
+    devs: &[KernelDevice],
+) -> Vec<(String, DevNum)> {
+    let now: HashMap<&str, DevNum> = devs
+        .iter()
+        .filter_map(|d| Some((d.uuid.as_deref()?, d.dev)))
+        .collect();
+    vg.lvs
+        .iter()
+        .filter_map(|lv| {
+            let uuid = dm_uuid(&vg.id, &lv.id, None);
+            let dev = now.get(uuid.as_str())?;
+            (!existed.contains(uuid.as_str())).then(|| (lv.name.clone(), *dev))
+        })
+        .collect()
 }
 
 /// `vgchange -an` (and vgremove): every LV of the VG, refused while any is
@@ -544,6 +572,43 @@ pub fn lv_facts(dm: Option<&Dm>, vg: &Vg) -> BTreeMap<String, LvFacts> {
             (lv.name.clone(), facts)
         })
         .collect()
+}
+
+/// [`apply_read_ahead`] for the devices an activation just created
+/// (`Activated::created`): their numbers are known, and a device
+/// device-mapper has just made starts with at least
+/// [`readahead::NEW_DEVICE_SECTORS`], so an "at least" that asks no more
+/// than that is met without reading it (one sysfs read per LV less in
+/// `vgchange -ay`, on the command's main thread).
+pub fn apply_read_ahead_created(
+    dm: &Dm,
+    h: &VgHandle,
+    created: &[(String, DevNum)],
+) -> Vec<(String, std::io::Error)> {
+    use crate::dm::readahead::{self, ReadAhead};
+    if dm.test_mode() {
+        return vec![];
+    }
+    let pvs = super::pv_devices(h);
+    let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
+    let mut failed = Vec::new();
+    for (name, dev) in created {
+        let Some(lv) = h.vg.lv(name) else { continue };
+        let Some(ra) = readahead::desired(lv, |k| {
+            *pv_read_ahead
+                .entry(k.to_string())
+                .or_insert_with(|| pvs.get(k).and_then(|d| readahead::read(*d)))
+        }) else {
+            continue;
+        };
+        if matches!(ra, ReadAhead::AtLeast(n) if n <= readahead::NEW_DEVICE_SECTORS) {
+            continue;
+        }
+        if let Err(e) = readahead::set(*dev, ra) {
+            failed.push((name.clone(), e));
+        }
+    }
+    failed
 }
 
 /// Sets the kernel read-ahead of `lvs`' devices as LVM2 does once they

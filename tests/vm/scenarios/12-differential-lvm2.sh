@@ -40,6 +40,11 @@ state() {
         for l in "/dev/$vg"/*; do
             [ -L "$l" ] && echo "$l -> $(readlink -f "$l")"
         done | sort
+        # The read-ahead each tool leaves on each device (LVM2 sets it after the resume).
+        echo "# read_ahead_kb"
+        dmsetup info -c --noheadings --separator ' ' -o name,minor |
+            while read -r n mi; do echo "$n $(cat "/sys/block/dm-$mi/queue/read_ahead_kb")"; done |
+            sort
     } >"$1"
 }
 expect_same() {
