@@ -90,7 +90,12 @@ pub fn family(h: &VgHandle, lv: &str) -> Vec<String> {
 /// Sets the read-ahead of `lvs`' devices (LVM2 does after each resume);
 /// a refusal is a warning, as in LVM2.
 pub fn read_ahead(ctx: &Ctx, dm: &crate::ops::Dm, h: &VgHandle, lvs: &[String]) {
-    for (lv, e) in act::apply_read_ahead(dm, h, lvs) {
+    warn_read_ahead(ctx, h, act::apply_read_ahead(dm, h, lvs));
+}
+
+/// The warnings for the LVs whose read-ahead could not be set.
+fn warn_read_ahead(ctx: &Ctx, h: &VgHandle, failed: Vec<(String, std::io::Error)>) {
+    for (lv, e) in failed {
         ctx.warn(format!(
             "Failed to set read ahead of {}/{lv}: {e}",
             h.vg.name
@@ -198,12 +203,11 @@ pub fn vgchange_activate_mode(
     report(ctx, vg_name, &out);
     // The LVs this command brought up; one already active is left alone,
     // as LVM2 leaves it.
-    for (lv, e) in act::apply_read_ahead_created(&dm, &h, &out.created) {
-        ctx.warn(format!(
-            "Failed to set read ahead of {}/{lv}: {e}",
-            h.vg.name
-        ));
-    }
+    warn_read_ahead(
+        ctx,
+        &h,
+        act::apply_read_ahead_created(&dm, &h, &out.created),
+    );
     for (_, e) in &out.failed {
         ctx.error(e);
     }

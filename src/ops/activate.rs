@@ -376,16 +376,13 @@ fn created_devices(
     existed: &HashSet<&str>,
     devs: &[KernelDevice],
 ) -> Vec<(String, DevNum)> {
-    let now: HashMap<&str, DevNum> = devs
-        .iter()
-        .filter_map(|d| Some((d.uuid.as_deref()?, d.dev)))
-        .collect();
+    let now = by_uuid_index(devs);
     vg.lvs
         .iter()
         .filter_map(|lv| {
             let uuid = dm_uuid(&vg.id, &lv.id, None);
-            let dev = now.get(uuid.as_str())?;
-            (!existed.contains(uuid.as_str())).then(|| (lv.name.clone(), *dev))
+            let dev = now.get(uuid.as_str())?.dev;
+            (!existed.contains(uuid.as_str())).then(|| (lv.name.clone(), dev))
         })
         .collect()
 }
@@ -585,30 +582,10 @@ pub fn apply_read_ahead_created(
     h: &VgHandle,
     created: &[(String, DevNum)],
 ) -> Vec<(String, std::io::Error)> {
-    use crate::dm::readahead::{self, ReadAhead};
     if dm.test_mode() {
         return vec![];
     }
-    let pvs = super::pv_devices(h);
-    let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
-    let mut failed = Vec::new();
-    for (name, dev) in created {
-        let Some(lv) = h.vg.lv(name) else { continue };
-        let Some(ra) = readahead::desired(lv, |k| {
-            *pv_read_ahead
-                .entry(k.to_string())
-                .or_insert_with(|| pvs.get(k).and_then(|d| readahead::read(*d)))
-        }) else {
-            continue;
-        };
-        if matches!(ra, ReadAhead::AtLeast(n) if n <= readahead::NEW_DEVICE_SECTORS) {
-            continue;
-        }
-        if let Err(e) = readahead::set(*dev, ra) {
-            failed.push((name.clone(), e));
-        }
-    }
-    failed
+    set_read_ahead(h, created.iter().cloned(), true)
 }
 
 /// Sets the kernel read-ahead of `lvs`' devices as LVM2 does once they
@@ -616,7 +593,6 @@ pub fn apply_read_ahead_created(
 /// Best effort, as in LVM2 (a refused write changes nothing else): the
 /// LVs it failed for are returned, with why.
 pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, std::io::Error)> {
-    use crate::dm::readahead;
     if dm.test_mode() {
         return vec![];
     }
@@ -624,7 +600,7 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
     // by UUID in a listing only when that name does not hold it; several
     // (`vgchange -ay`) are all found in one listing, not a query each.
     // Device numbers by UUID, from one listing (`None`: it failed).
-    let by_uuid = || -> Option<HashMap<String, crate::dm::target::DevNum>> {
+    let by_uuid = || -> Option<HashMap<String, DevNum>> {
         let ids = dm.kernel().list_ids().ok()?;
         Some(
             ids.into_iter()
@@ -633,10 +609,7 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
         )
     };
     let mut all = if lvs.len() > 1 { by_uuid() } else { None };
-    let pvs = super::pv_devices(h);
-    // A PV's read-ahead, read once for all the LVs on it.
-    let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
-    let mut failed = Vec::new();
+    let mut devices = Vec::new();
     for name in lvs {
         let Some(lv) = h.vg.lv(name) else { continue };
         let uuid = dm_uuid(&h.vg.id, &lv.id, None);
@@ -655,6 +628,27 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
                 },
             },
         };
+        devices.push((name.clone(), dev));
+    }
+    set_read_ahead(h, devices, false)
+}
+
+/// Sets each LV's read-ahead on its device (`devices`: LV name, device
+/// number) as `dm::readahead` chooses it, a PV's read-ahead read once for
+/// all the LVs on it. `created`: the devices were just made by this
+/// command, so an "at least" of no more than
+/// [`readahead::NEW_DEVICE_SECTORS`] is met without reading the device.
+fn set_read_ahead(
+    h: &VgHandle,
+    devices: impl IntoIterator<Item = (String, DevNum)>,
+    created: bool,
+) -> Vec<(String, std::io::Error)> {
+    use crate::dm::readahead::{self, ReadAhead};
+    let pvs = super::pv_devices(h);
+    let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
+    let mut failed = Vec::new();
+    for (name, dev) in devices {
+        let Some(lv) = h.vg.lv(&name) else { continue };
         let Some(ra) = readahead::desired(lv, |k| {
             *pv_read_ahead
                 .entry(k.to_string())
@@ -662,8 +656,11 @@ pub fn apply_read_ahead(dm: &Dm, h: &VgHandle, lvs: &[String]) -> Vec<(String, s
         }) else {
             continue;
         };
+        if created && matches!(ra, ReadAhead::AtLeast(n) if n <= readahead::NEW_DEVICE_SECTORS) {
+            continue;
+        }
         if let Err(e) = readahead::set(dev, ra) {
-            failed.push((name.clone(), e));
+            failed.push((name, e));
         }
     }
     failed
