@@ -232,6 +232,14 @@ fn unlock_all() {
     }
 }
 
+/// How much of this process's memory is locked (VmLck of
+/// /proc/self/status), KiB; `None` when it cannot be read.
+pub fn locked_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmLck:"))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,11 +278,8 @@ mod tests {
         assert!(!locked());
     }
 
-    /// VmLck of this process, KiB.
     fn locked_kib() -> u64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmLck:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        super::locked_kib().expect("VmLck in /proc/self/status")
     }
 
     #[test]

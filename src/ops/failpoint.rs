@@ -27,12 +27,7 @@ pub fn hit(name: &str) -> Result<(), OpsError> {
     match std::env::var("RLVM_FAILPOINT_MODE").as_deref() {
         Ok("error") => return Err(OpsError::Failpoint(name.to_string())),
         Ok("report") => {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let kb = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmLck:"))
-                .and_then(|v| v.split_whitespace().next())
-                .unwrap_or("?");
+            let kb = crate::dm::memlock::locked_kib().map_or("?".to_string(), |k| k.to_string());
             eprintln!("failpoint: {name}: VmLck {kb} kB");
             return Ok(());
         }
