@@ -35,7 +35,10 @@
 # Output: BENCH-CMD lines per measurement (wall ms, and the CPU the command used: user_ms,
 # sys_ms; both from tests/vm/bench/mbench.c's `time`, fork to wait4, built here), then per
 # command the median of each tool, the ratio rlvm/LVM2 and each tool's mean CPU ms
-# ("BENCH cmd=C lvs=N rlvm_ms=.. lvm2_ms=.. ratio=.. rlvm_cpu_ms=.. lvm2_cpu_ms=..").
+# ("BENCH cmd=C lvs=N rlvm_ms=.. lvm2_ms=.. ratio=.. rlvm_cpu_ms=.. lvm2_cpu_ms=.."); for
+# vgchange -ay/-an also the kernel's floor: `mbench dmfloor` making (removing) as many bare
+# linear devices on 1, 2 and 16 threads, and the fastest one's ratio to LVM2 ("floor1_ms=..
+# floor2_ms=.. floor16_ms=.. floor_ratio=.."): what the kernel alone takes for that work.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -98,6 +101,14 @@ grep -h '^BENCH-CMD ' "$log" | awk '
             base = (b >= 0) ? sprintf(" base_ms=%s base_ratio=%s", b, (l > 0) ? sprintf("%.2f", b / l) : "n/a") : ""
             # mean CPU (user + system) per run, the rest of the wall time is waiting
             c = sprintf(" rlvm_cpu_ms=%d lvm2_cpu_ms=%d", n[key, "rlvm"] ? cpu[key, "rlvm"] / n[key, "rlvm"] : -1, n[key, "lvm2"] ? cpu[key, "lvm2"] / n[key, "lvm2"] : -1)
-            printf "BENCH cmd=%s lvs=%s rlvm_ms=%s lvm2_ms=%s ratio=%s%s%s\n", k[1], k[2], r, l, (r >= 0 && l > 0) ? sprintf("%.2f", r / l) : "n/a", base, c
+            # The kernel floor (vgchange only): the fastest of mbench dmfloor on 1, 2, 16 threads.
+            f = -1; floor = ""
+            for (i = 1; i <= 3; i++) {
+                th = (i == 1) ? 1 : (i == 2) ? 2 : 16; fm = median(key, "floor" th)
+                if (fm < 0) continue
+                floor = floor sprintf(" floor%d_ms=%s", th, fm); if (f < 0 || fm < f) f = fm
+            }
+            if (f >= 0) floor = floor sprintf(" floor_ratio=%s", (l > 0) ? sprintf("%.2f", f / l) : "n/a")
+            printf "BENCH cmd=%s lvs=%s rlvm_ms=%s lvm2_ms=%s ratio=%s%s%s%s\n", k[1], k[2], r, l, (r >= 0 && l > 0) ? sprintf("%.2f", r / l) : "n/a", base, c, floor
         }
     }' | sort

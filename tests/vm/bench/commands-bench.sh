@@ -11,6 +11,8 @@
 #   lvcreate      lvcreate -L 4m -n bench vg0      (then lvremove -f, untimed, same tool)
 #   lvcreate_s    lvcreate -s -L 8m -n bsnap vg0/lv0000   (then lvremove -f, untimed)
 #   vgchange_an   vgchange -an vg0
+# and, per run, the kernel's floor under vgchange -ay/-an (`mbench dmfloor`: NLVS linear
+# devices made with the three ioctls any tool needs, then removed, on 1, 2 and 16 threads).
 # BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
 # BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below), then for
 # each tool where vgchange -ay's wall time goes: CPU share per process, where it sleeps.
@@ -190,6 +192,20 @@ while [ $r -le "$RUNS" ]; do
         timed "$t" $r vgchange_an vgchange -an vg0
         [ "$(dmsetup ls | grep -c '^vg0-')" = 0 ] || fail "$t vgchange -an: devices left: $(dmsetup ls)"
     done
+    # The kernel's floor under vgchange -ay/-an of NLVS LVs: the same number of linear
+    # devices made and removed by `mbench dmfloor` (three ioctls up, one down, nothing
+    # else), on 1, 2 (the guest's CPUs) and 16 threads (rlvm's default, which overlaps the
+    # kernel's waits): tools floor1, floor2, floor16.
+    if [ -n "$MBENCH" ]; then
+        for n in 1 2 16; do
+            floor_up=$("$MBENCH" time "$SCRATCH/t.out" -- "$MBENCH" dmfloor up floor "$NLVS" $n "$d1") ||
+                { cat "$SCRATCH/t.out"; fail "mbench dmfloor up failed"; }
+            floor_down=$("$MBENCH" time "$SCRATCH/t.out" -- "$MBENCH" dmfloor down floor "$NLVS" $n) ||
+                { cat "$SCRATCH/t.out"; fail "mbench dmfloor down failed"; }
+            echo "BENCH-CMD tool=floor$n cmd=vgchange_ay lvs=$NLVS run=$r $floor_up"
+            echo "BENCH-CMD tool=floor$n cmd=vgchange_an lvs=$NLVS run=$r $floor_down"
+        done
+    fi
     r=$((r + 1))
 done
 if [ -n "${BENCH_DM_THREADS:-}" ]; then

@@ -43,6 +43,14 @@
  *       and page faults that read nothing, from wait4's rusage). For commands-bench.sh: timing a command with two `date` processes put
  *       about one exec (~30 ms under TCG) into every figure and counted both dates' CPU.
  *       Exits with CMD's status.
+ *   mbench dmfloor up|down PREFIX N THREADS [DEV]
+ *       The kernel's own cost of what vgchange -ay / -an must do per LV, with nothing else:
+ *       `up` makes N linear dm devices PREFIX-0000... (8 sectors of DEV each, at 8 * i),
+ *       each with DM_DEV_CREATE, DM_TABLE_LOAD and DM_DEV_SUSPEND (resume), the three ioctls
+ *       any tool needs to bring a device up; `down` removes them (DM_DEV_REMOVE). THREADS
+ *       threads share the devices (i modulo THREADS). No nodes, no metadata, no udev: the
+ *       floor under any tool's activation of N LVs in this kernel (commands-bench.sh times it
+ *       as tools "floor1" and "floor2").
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -50,6 +58,7 @@
 #include <fcntl.h>
 #include <linux/dm-ioctl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -499,6 +508,98 @@ static int do_time(int argc, char **argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* dmfloor: one ioctl on the control device; 0 or -1. */
+static int dm_call(int ctl, unsigned long req, const char *name, const char *uuid, const char *table)
+{
+    union {
+        struct dm_ioctl h;
+        char buf[4096];
+    } io;
+    memset(&io, 0, sizeof io);
+    io.h.version[0] = DM_VERSION_MAJOR;
+    io.h.data_size = sizeof io;
+    io.h.data_start = sizeof(struct dm_ioctl);
+    snprintf(io.h.name, sizeof io.h.name, "%s", name);
+    if (uuid)
+        snprintf(io.h.uuid, sizeof io.h.uuid, "%s", uuid);
+    if (table) {
+        struct dm_target_spec *t = (struct dm_target_spec *)(io.buf + io.h.data_start);
+        t->sector_start = 0;
+        t->length = 8;
+        snprintf(t->target_type, sizeof t->target_type, "linear");
+        char *params = (char *)(t + 1);
+        size_t len = strlen(table) + 1;
+        size_t next = (sizeof *t + len + 7) & ~(size_t)7;
+        memcpy(params, table, len);
+        t->next = (uint32_t)next;
+        io.h.target_count = 1;
+        io.h.data_size = (uint32_t)(io.h.data_start + next);
+    }
+    return ioctl(ctl, req, &io);
+}
+
+struct floor_job {
+    int up, nth, t, n;
+    const char *prefix, *dev;
+    int failed;
+};
+
+static void *floor_worker(void *arg)
+{
+    struct floor_job *j = arg;
+    int ctl = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+    if (ctl < 0) {
+        j->failed = 1;
+        return NULL;
+    }
+    for (int i = j->t; i < j->n; i += j->nth) {
+        char name[128], table[256];
+        snprintf(name, sizeof name, "%s-%04d", j->prefix, i);
+        if (j->up) {
+            snprintf(table, sizeof table, "%s %d", j->dev, 8 * i);
+            if (dm_call(ctl, DM_DEV_CREATE, name, name, NULL) ||
+                dm_call(ctl, DM_TABLE_LOAD, name, NULL, table) ||
+                dm_call(ctl, DM_DEV_SUSPEND, name, NULL, NULL)) {
+                fprintf(stderr, "mbench dmfloor: %s: %s\n", name, strerror(errno));
+                j->failed = 1;
+            }
+        } else if (dm_call(ctl, DM_DEV_REMOVE, name, NULL, NULL)) {
+            fprintf(stderr, "mbench dmfloor: remove %s: %s\n", name, strerror(errno));
+            j->failed = 1;
+        }
+    }
+    close(ctl);
+    return NULL;
+}
+
+static int do_dmfloor(int argc, char **argv)
+{
+    int up = argc >= 3 && !strcmp(argv[2], "up");
+    if (argc < 6 || (!up && strcmp(argv[2], "down")) || (up && argc < 7)) {
+        fprintf(stderr, "usage: mbench dmfloor up|down PREFIX N THREADS [DEV]\n");
+        return 2;
+    }
+    int n = atoi(argv[4]), nth = atoi(argv[5]);
+    if (n < 0 || nth < 1 || nth > 64) {
+        fprintf(stderr, "mbench dmfloor: bad N or THREADS\n");
+        return 2;
+    }
+    struct floor_job jobs[64];
+    pthread_t tids[64];
+    for (int t = 0; t < nth; t++) {
+        jobs[t] = (struct floor_job){ up, nth, t, n, argv[3], up ? argv[6] : NULL, 0 };
+        if (t > 0 && pthread_create(&tids[t], NULL, floor_worker, &jobs[t]))
+            die("pthread_create");
+    }
+    floor_worker(&jobs[0]);
+    int failed = jobs[0].failed;
+    for (int t = 1; t < nth; t++) {
+        pthread_join(tids[t], NULL);
+        failed |= jobs[t].failed;
+    }
+    return failed;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "now")) {
@@ -522,9 +623,12 @@ int main(int argc, char **argv)
         return do_cpu(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "time"))
         return do_time(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "dmfloor"))
+        return do_dmfloor(argc, argv);
     fprintf(stderr, "usage: mbench now | write DEV OFFSET INTERVAL_US OUT | scatter DEV OFFSET COUNT STRIDE |\n"
                     "       watch FILE INTERVAL_US OUT | span OUT T0 T1 | mergewait NAME INTERVAL_US |\n"
                     "       gap OUT T0 T1 | "
-                    "cpu OUT -- CMD ARGS... | time OUT -- CMD ARGS...\n");
+                    "cpu OUT -- CMD ARGS... | time OUT -- CMD ARGS... |\n"
+                    "       dmfloor up|down PREFIX N THREADS [DEV]\n");
     return 2;
 }
