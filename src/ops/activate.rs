@@ -14,7 +14,7 @@ use crate::dm::query::{by_uuid_index, lv_state_of, Cows};
 use crate::dm::state::{KernelDevice, LvKernelState};
 use crate::dm::target::{DevNum, Target};
 use crate::dm::tree::{family_of_device, family_root, Families};
-use crate::metadata::model::{LvRole, Vg};
+use crate::metadata::model::{Lv, LvRole, Vg};
 use crate::metadata::store::VgHandle;
 
 use super::merge::MergeError;
@@ -201,9 +201,10 @@ fn repair_nodes_in(dm: &Dm, vg: &Vg, devs: &[KernelDevice]) -> Result<Vec<String
 }
 
 /// LVM2's `volume_list` match: entries are `vg`, `vg/lv`, `@tag` (VG or
-/// LV tag) or `@*` (host tags: not supported, never matches).
-fn list_allows(list: &[String], vg: &Vg, lv: &str) -> bool {
-    let lv_tags = vg.lv(lv).map(|l| l.tags.clone()).unwrap_or_default();
+/// LV tag) or `@*` (host tags: not supported, never matches). `found`:
+/// the LV named `lv`, if the VG has it.
+fn list_allows(list: &[String], vg: &Vg, lv: &str, found: Option<&Lv>) -> bool {
+    let lv_tags: &[String] = found.map_or(&[], |l| &l.tags);
     list.iter().any(|e| {
         if let Some(tag) = e.strip_prefix('@') {
             vg.tags.iter().any(|t| t == tag) || lv_tags.iter().any(|t| t == tag)
@@ -217,24 +218,28 @@ fn list_allows(list: &[String], vg: &Vg, lv: &str) -> bool {
 
 /// Whether `lv` may be activated (`auto`: by `-aay`).
 pub fn may_activate(filter: &Filter, vg: &Vg, lv: &str, auto: bool) -> bool {
+    may_activate_found(filter, vg, lv, vg.lv(lv), auto)
+}
+
+/// [`may_activate`] with the LV already looked up (`found`; a VG-wide
+/// activation looks each LV up once, not once per question).
+fn may_activate_found(filter: &Filter, vg: &Vg, lv: &str, found: Option<&Lv>, auto: bool) -> bool {
     if let Some(list) = &filter.volume_list {
-        if !list_allows(list, vg, lv) {
+        if !list_allows(list, vg, lv, found) {
             return false;
         }
     }
     if auto {
-        if vg.flags.has("NOAUTOACTIVATE")
-            || vg.lv(lv).is_some_and(|l| l.flags.has("NOAUTOACTIVATE"))
-        {
+        if vg.flags.has("NOAUTOACTIVATE") || found.is_some_and(|l| l.flags.has("NOAUTOACTIVATE")) {
             return false;
         }
         if let Some(list) = &filter.auto_list {
-            if !list_allows(list, vg, lv) {
+            if !list_allows(list, vg, lv, found) {
                 return false;
             }
         }
     }
-    filter.ignore_activation_skip || !vg.lv(lv).is_some_and(|l| l.flags.has("ACTIVATION_SKIP"))
+    filter.ignore_activation_skip || !found.is_some_and(|l| l.flags.has("ACTIVATION_SKIP"))
 }
 
 /// The LVs `vgchange -ay` activates: visible plain LVs and origins (a
@@ -316,8 +321,10 @@ pub fn activate_vg(
     let pvs = store.pv_devices(h);
     let mut out = Activated::default();
     let mut wanted = Vec::new();
+    let by_name: HashMap<&str, &Lv> = h.vg.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
     for lv in top_level_lvs(&h.vg) {
-        if may_activate(filter, &h.vg, &lv, auto) {
+        let found = by_name.get(lv.as_str()).copied();
+        if may_activate_found(filter, &h.vg, &lv, found, auto) {
             wanted.push(lv);
         } else {
             out.skipped.push(lv);
@@ -647,8 +654,11 @@ fn set_read_ahead(
     let pvs = super::pv_devices(h);
     let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
     let mut failed = Vec::new();
+    let by_name: HashMap<&str, &Lv> = h.vg.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
     for (name, dev) in devices {
-        let Some(lv) = h.vg.lv(&name) else { continue };
+        let Some(lv) = by_name.get(name.as_str()).copied() else {
+            continue;
+        };
         let Some(ra) = readahead::desired(lv, |k| {
             *pv_read_ahead
                 .entry(k.to_string())

@@ -422,10 +422,13 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-fn remember_dev_sizes(sysfs: &Path, devs: &[RawDev]) {
+/// `no_size`: the devices enumeration passed over for having no size (their
+/// device numbers unread): known to be of size 0.
+fn remember_dev_sizes(sysfs: &Path, devs: &[RawDev], no_size: &[String]) {
     let map = devs
         .iter()
         .map(|d| (d.kname.clone(), ((d.major, d.minor), d.size_sectors)))
+        .chain(no_size.iter().map(|k| (k.clone(), ((0, 0), 0))))
         .collect();
     DEV_SIZES.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), map)));
 }
@@ -711,10 +714,25 @@ fn parse_devt(s: &str) -> Option<(u32, u32)> {
 }
 
 fn raw_from_sys(kname: &str, dir: &Path, parent: Option<&Path>) -> Option<RawDev> {
-    let (major, minor) = parse_devt(&read_sys(dir, "dev")?)?;
-    let size_sectors = read_sys(dir, "size")
+    raw_from_sys_sized(kname, dir, parent, None)
+}
+
+/// A device's size in sectors from sysfs; 0 if it cannot be read.
+fn sys_size(dir: &Path) -> u64 {
+    read_sys(dir, "size")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// [`raw_from_sys`] with the size already read (`Some`).
+fn raw_from_sys_sized(
+    kname: &str,
+    dir: &Path,
+    parent: Option<&Path>,
+    size: Option<u64>,
+) -> Option<RawDev> {
+    let (major, minor) = parse_devt(&read_sys(dir, "dev")?)?;
+    let size_sectors = size.unwrap_or_else(|| sys_size(dir));
     Some(RawDev {
         kname: kname.to_string(),
         major,
@@ -805,6 +823,7 @@ fn enumerate_unsorted(
     let mut out = Vec::new();
     let mut left_out = Vec::new();
     let mut uuids = Vec::new();
+    let mut no_size = Vec::new();
     // Seeded UUIDs are used once, for the root they were listed for.
     let seeded = SEEDED
         .with(|m| m.borrow_mut().take())
@@ -829,7 +848,21 @@ fn enumerate_unsorted(
                 continue;
             }
         }
-        let Some(mut disk) = raw_from_sys(&name, &dir, None) else {
+        // A disk of no size (an unbound loop device: most hosts have eight)
+        // is never a candidate: when candidates are enumerated its size is
+        // read first and nothing more (its `dev` neither).
+        let size = match skip_lvs {
+            Some(_) if dm_uuid.is_none() && !is_dm_name(&name) => {
+                let size = sys_size(&dir);
+                if size == 0 {
+                    no_size.push(name);
+                    continue;
+                }
+                Some(size)
+            }
+            _ => None,
+        };
+        let Some(mut disk) = raw_from_sys_sized(&name, &dir, None, size) else {
             continue;
         };
         disk.dm_uuid = dm_uuid;
@@ -868,7 +901,7 @@ fn enumerate_unsorted(
         out.extend(parts);
     }
     remember_dm_uuids(&roots.sysfs, uuids);
-    remember_dev_sizes(&roots.sysfs, &out);
+    remember_dev_sizes(&roots.sysfs, &out, &no_size);
     Ok((out, left_out))
 }
 
@@ -1408,11 +1441,14 @@ mod tests {
             partitioned: false,
             dm_uuid: None,
         };
-        remember_dev_sizes(&sys, &[sdb((8, 0), 65536)]);
+        remember_dev_sizes(&sys, &[sdb((8, 0), 65536)], &[]);
         assert!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).is_empty());
-        remember_dev_sizes(&sys, &[sdb((8, 16), 0)]);
+        remember_dev_sizes(&sys, &[sdb((8, 16), 0)], &[]);
         assert!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).is_empty());
-        remember_dev_sizes(&sys, &[sdb((8, 16), 65536)]);
+        // Passed over by enumeration for having no size (its number unread).
+        remember_dev_sizes(&sys, &[], &["sdb".to_string()]);
+        assert!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).is_empty());
+        remember_dev_sizes(&sys, &[sdb((8, 16), 65536)], &[]);
         assert_eq!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).len(), 2);
         forget_dm_uuids();
         assert_eq!(used_by_vg_in(&f.conf(&[]), &sys, &vgid, &[(8, 0)]).len(), 2);
