@@ -7,7 +7,6 @@
 //! files. Tests run one at a time (they share the disks) and remove every
 //! `rlvmtest-*` device they leave behind, even on failure.
 
-use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -228,12 +227,13 @@ macro_rules! require_dm {
     };
 }
 
-fn pv_map(disks: &Disks) -> HashMap<String, DevNum> {
+fn pv_map(disks: &Disks) -> rlvm::dm::tree::PvDevices {
     [
         ("pv0".to_string(), devnum(&disks.paths[0])),
         ("pv1".to_string(), devnum(&disks.paths[1])),
     ]
-    .into()
+    .into_iter()
+    .collect()
 }
 
 #[test]

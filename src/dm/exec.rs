@@ -17,7 +17,8 @@
 //! device suspended it does not wait at all (the cookie is dropped with
 //! the kernel handle).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeSet;
 
 use super::nodes::Nodes;
 use super::plan::Op;
@@ -328,7 +329,7 @@ impl<'k> Transaction<'k> {
             nodes,
             devs,
             journal: Vec::new(),
-            created: HashSet::new(),
+            created: HashSet::default(),
             held: BTreeSet::new(),
             unsynced: false,
         }
@@ -582,7 +583,7 @@ fn undo(
         })
         .collect();
     // Old device numbers of re-created devices, for restored tables.
-    let mut renumber: HashMap<DevNum, DevNum> = HashMap::new();
+    let mut renumber: HashMap<DevNum, DevNum> = HashMap::default();
     let mut suspended: Vec<String> = Vec::new();
     let remap = |t: &[TargetLine], renumber: &HashMap<DevNum, DevNum>| -> Vec<TargetLine> {
         t.iter()

@@ -50,10 +50,11 @@ fn known_dirs() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<Pat
 /// with their links: `repair_vg` after an activation does not look again
 /// at what the activation itself just made (two system calls per LV). A
 /// node removed (`try_remove`) is forgotten.
-static MADE: std::sync::Mutex<std::collections::BTreeMap<PathBuf, DevNum>> =
-    std::sync::Mutex::new(std::collections::BTreeMap::new());
+static MADE: std::sync::Mutex<rustc_hash::FxHashMap<PathBuf, DevNum>> = std::sync::Mutex::new(
+    rustc_hash::FxHashMap::with_hasher(rustc_hash::FxBuildHasher),
+);
 
-fn made() -> std::sync::MutexGuard<'static, std::collections::BTreeMap<PathBuf, DevNum>> {
+fn made() -> std::sync::MutexGuard<'static, rustc_hash::FxHashMap<PathBuf, DevNum>> {
     MADE.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -16,7 +16,7 @@
 //! has ended, and not at all if any group left a device suspended (a
 //! failed undo), as `Transaction` does for a single plan.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -80,7 +80,7 @@ pub fn split_independent(
         // Every op names at least one device.
         first_key.push(ids.first().copied());
     }
-    let mut group_of_root: HashMap<usize, usize> = HashMap::new();
+    let mut group_of_root: HashMap<usize, usize> = HashMap::default();
     let mut groups: Vec<Vec<Op>> = Vec::new();
     for (op, id) in ops.iter().zip(first_key) {
         let Some(id) = id else {

@@ -108,7 +108,9 @@ fn vg(lvs: u32, snaps: &[u32]) -> Vg {
 }
 
 fn pvs() -> PvDevices {
-    [("pv0".to_string(), DevNum::new(8, 16))].into()
+    [("pv0".to_string(), DevNum::new(8, 16))]
+        .into_iter()
+        .collect()
 }
 
 fn kernel(sectors: u64) -> RecordingKernel {

@@ -29,7 +29,8 @@
 //! pure rename changes no table, so nothing is loaded, suspended or
 //! resumed around it.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 pub use super::error::PlanError;
@@ -168,9 +169,9 @@ pub fn plan_activate_many(
     kernel: &[KernelDevice],
 ) -> (Result<Vec<Op>, PlanError>, Refused) {
     let mut nodes: Vec<Node> = Vec::new();
-    let mut names: HashSet<String> = HashSet::new();
+    let mut names: HashSet<String> = HashSet::default();
     let mut owners: Vec<(Id, Id)> = Vec::new();
-    let mut owner_set: HashSet<(Id, Id)> = HashSet::new();
+    let mut owner_set: HashSet<(Id, Id)> = HashSet::default();
     let mut refused = Vec::new();
     let fams = Families::new(vg);
     for lv in lvs {
@@ -343,7 +344,7 @@ pub fn plan_rename(
     // The stack's own lookups (merge state, open counts) go by name: give
     // it the kernel as it will be once renamed.
     let root_after = family_root(after, new)?;
-    let mut names: HashMap<String, String> = HashMap::new();
+    let mut names: HashMap<String, String> = HashMap::default();
     for (vg_id, lv_id) in family_owners(after, &root_after.name) {
         let Some(lv) = after.lvs.iter().find(|l| l.id == lv_id) else {
             continue;
@@ -624,7 +625,7 @@ pub fn plan_transition(
     // Depth of each desired node: 0 for nodes on PVs only. Passes until
     // nothing changes (as deep as the deepest stack, a handful), at most
     // one per node (a cycle, which no stack has, stops there).
-    let mut level: HashMap<&str, usize> = HashMap::new();
+    let mut level: HashMap<&str, usize> = HashMap::default();
     for _ in 0..=desired.len() {
         let mut changed = false;
         for n in desired {
@@ -898,7 +899,7 @@ fn remove_unused(
 ) {
     // How many live tables use each device (counted once: thousands of
     // devices go in one plan).
-    let mut users: HashMap<DevNum, usize> = HashMap::new();
+    let mut users: HashMap<DevNum, usize> = HashMap::default();
     for refs in live.values() {
         for r in refs {
             *users.entry(*r).or_default() += 1;
@@ -916,7 +917,7 @@ fn remove_unused(
         round.sort_by(|a, b| {
             (table_priority(&b.table), &a.name).cmp(&(table_priority(&a.table), &b.name))
         });
-        let mut gone: HashSet<&str> = HashSet::new();
+        let mut gone: HashSet<&str> = HashSet::default();
         for d in round {
             ops.push(Op::Remove {
                 name: d.name.clone(),

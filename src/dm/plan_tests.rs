@@ -114,7 +114,8 @@ fn pvs() -> PvDevices {
         ("pv0".to_string(), DevNum::new(8, 16)),
         ("pv1".to_string(), DevNum::new(8, 32)),
     ]
-    .into()
+    .into_iter()
+    .collect()
 }
 
 fn kernel() -> RecordingKernel {
@@ -202,7 +203,7 @@ fn striped_table() {
 #[test]
 fn missing_pv_refuses_partial() {
     let vg = base_vg();
-    let e = plan_activate(&vg, "lv", &PvDevices::new(), &[]).unwrap_err();
+    let e = plan_activate(&vg, "lv", &PvDevices::default(), &[]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "Refusing activation of partial LV vg/lv.  Use '--activationmode partial' to override."

@@ -20,7 +20,7 @@
 //! start tracking writes before their origin resumes; a merging
 //! snapshot's `error` table goes in after the `snapshot-merge` handover.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::error::PlanError;
 use super::names::{dm_name, dm_uuid, Layer};
@@ -191,13 +191,13 @@ pub struct Families<'a> {
 
 impl<'a> Families<'a> {
     pub fn new(vg: &'a Vg) -> Families<'a> {
-        let mut snaps: HashMap<&str, Vec<SnapshotRef<'a>>> = HashMap::new();
-        let mut cow_origin: HashMap<&str, &Lv> = HashMap::new();
+        let mut snaps: HashMap<&str, Vec<SnapshotRef<'a>>> = HashMap::default();
+        let mut cow_origin: HashMap<&str, &Lv> = HashMap::default();
         for s in vg.snapshots() {
             cow_origin.entry(s.cow.name.as_str()).or_insert(s.origin);
             snaps.entry(s.origin.name.as_str()).or_default().push(s);
         }
-        let mut roots = HashMap::new();
+        let mut roots = HashMap::default();
         for lv in &vg.lvs {
             // The first LV of a name, as `Vg::lv` finds it.
             roots.entry(lv.name.as_str()).or_insert_with(|| {

@@ -4,7 +4,8 @@
 //! `snapshot-merge` table, so a deferred or scheduled merge starts; the
 //! outcome names the origins that merge, for the caller's pollers.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 
 use crate::dm::error::PlanError;
 use crate::dm::names::{dm_name, dm_uuid, is_top_of_vg, lv_id_in_vg};
@@ -153,7 +154,7 @@ fn run_families(
 /// The families (root LV names) the failed groups touched; `None` when one
 /// touched a device of no known family (then every LV is to retry).
 fn failed_families(vg: &Vg, failed: &FailedGroups) -> Option<HashSet<String>> {
-    let mut out = HashSet::new();
+    let mut out = HashSet::default();
     for (ops, _) in failed {
         for op in ops {
             let mut names = vec![op.name()];
@@ -341,7 +342,7 @@ pub fn activate_vg(
     let retry: Option<HashSet<String>> = match plan {
         Err(_) => None,
         Ok(ops) => match run_families(dm, &h.vg, &ops, &before, &mut out.repaired) {
-            Ok(()) => Some(HashSet::new()),
+            Ok(()) => Some(HashSet::default()),
             Err(failed) => failed_families(&h.vg, &failed),
         },
     };
@@ -652,7 +653,7 @@ fn set_read_ahead(
 ) -> Vec<(String, std::io::Error)> {
     use crate::dm::readahead::{self, ReadAhead};
     let pvs = super::pv_devices(h);
-    let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::new();
+    let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::default();
     let mut failed = Vec::new();
     let by_name: HashMap<&str, &Lv> = h.vg.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
     for (name, dev) in devices {

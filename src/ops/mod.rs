@@ -126,7 +126,7 @@ pub trait Storage {
 
 /// Device numbers of the VG's PVs, from the paths the scan found.
 pub fn pv_devices(h: &VgHandle) -> PvDevices {
-    let mut out = PvDevices::new();
+    let mut out = PvDevices::default();
     for (key, path) in &h.pv_paths {
         if let Ok(st) = nix::sys::stat::stat(path.as_str()) {
             let rdev = st.st_rdev;

@@ -212,7 +212,7 @@ fn setup(active: bool) -> Setup {
     write_at(&paths[1], pe_offset(&h, 1, 0), &img);
 
     let mut k = RecordingKernel::new();
-    let mut devs = PvDevices::new();
+    let mut devs = PvDevices::default();
     for (i, key) in keys.iter().enumerate() {
         let d = DevNum::new(7, i as u32);
         k.add_disk(d, PV_BYTES / 512);

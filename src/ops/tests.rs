@@ -177,7 +177,7 @@ fn setup() -> (MemStorage, VgHandle, Dm, Fake) {
     let mut h = VgHandle::new_vg(vg, infos);
     h.commit(&opener, "setup").unwrap();
     let mut k = RecordingKernel::new();
-    let mut devs = PvDevices::new();
+    let mut devs = PvDevices::default();
     for (i, key) in keys.iter().enumerate() {
         let d = DevNum::new(8, 16 * (i as u32 + 1));
         k.add_disk(d, (PV_BYTES / 512) as u64);

@@ -182,7 +182,8 @@ mod tests {
             ("pv0".to_string(), DevNum::new(8, 16)),
             ("pv1".to_string(), DevNum::new(8, 32)),
         ]
-        .into()
+        .into_iter()
+        .collect()
     }
 
     fn active(vg: &Vg, lvs: &[&str]) -> RecordingKernel {
