@@ -363,6 +363,16 @@ impl Vg {
         })
     }
 
+    /// Every LV by name, the first LV of a name winning as in [`Vg::lv`]:
+    /// for loops over the VG that would otherwise call `lv` per LV.
+    pub fn lv_index(&self) -> rustc_hash::FxHashMap<&str, &Lv> {
+        let mut names: rustc_hash::FxHashMap<&str, &Lv> = Default::default();
+        names.reserve(self.lvs.len());
+        for lv in &self.lvs {
+            names.entry(lv.name.as_str()).or_insert(lv);
+        }
+        names
+    }
     /// Every snapshot in the VG (one per `snapshotN` LV whose origin and
     /// COW exist), in metadata order. One pass: the origin and COW names
     /// are looked up in an index of the LVs (the first LV of a name, as
@@ -371,11 +381,7 @@ impl Vg {
         if !self.lvs.iter().any(|l| l.snapshot_segment().is_some()) {
             return Vec::new();
         }
-        let mut names: rustc_hash::FxHashMap<&str, &Lv> = Default::default();
-        names.reserve(self.lvs.len());
-        for lv in &self.lvs {
-            names.entry(lv.name.as_str()).or_insert(lv);
-        }
+        let names = self.lv_index();
         self.lvs
             .iter()
             .filter_map(|link| {

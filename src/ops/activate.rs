@@ -322,7 +322,7 @@ pub fn activate_vg(
     let pvs = store.pv_devices(h);
     let mut out = Activated::default();
     let mut wanted = Vec::new();
-    let by_name: HashMap<&str, &Lv> = h.vg.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
+    let by_name = h.vg.lv_index();
     for lv in top_level_lvs(&h.vg) {
         let found = by_name.get(lv.as_str()).copied();
         if may_activate_found(filter, &h.vg, &lv, found, auto) {
@@ -655,7 +655,7 @@ fn set_read_ahead(
     let pvs = super::pv_devices(h);
     let mut pv_read_ahead: HashMap<String, Option<u64>> = HashMap::default();
     let mut failed = Vec::new();
-    let by_name: HashMap<&str, &Lv> = h.vg.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
+    let by_name = h.vg.lv_index();
     for (name, dev) in devices {
         let Some(lv) = by_name.get(name.as_str()).copied() else {
             continue;

@@ -852,7 +852,7 @@ fn enumerate_unsorted(
         // is never a candidate: when candidates are enumerated its size is
         // read first and nothing more (its `dev` neither).
         let size = match skip_lvs {
-            Some(_) if dm_uuid.is_none() && !is_dm_name(&name) => {
+            Some(_) if !is_dm_name(&name) => {
                 let size = sys_size(&dir);
                 if size == 0 {
                     no_size.push(name);

@@ -176,6 +176,17 @@ static int do_scatter(int argc, char **argv)
 
 static int64_t parse_s(const char *s);
 
+/* A zeroed dm ioctl buffer of SIZE bytes (header first) for device NAME, its data right
+ * after the header. */
+static void dm_io_init(struct dm_ioctl *h, size_t size, const char *name)
+{
+    memset(h, 0, size);
+    h->version[0] = DM_VERSION_MAJOR;
+    h->data_size = (uint32_t)size;
+    h->data_start = sizeof(struct dm_ioctl);
+    snprintf(h->name, sizeof h->name, "%s", name);
+}
+
 /* 1: merge complete, 0: still merging, 2: not snapshot-merge, -1: error. */
 static int merge_state(int ctl, const char *name)
 {
@@ -183,11 +194,7 @@ static int merge_state(int ctl, const char *name)
         struct dm_ioctl h;
         char buf[16384];
     } io;
-    memset(&io, 0, sizeof io);
-    io.h.version[0] = DM_VERSION_MAJOR;
-    io.h.data_size = sizeof io;
-    io.h.data_start = sizeof(struct dm_ioctl);
-    snprintf(io.h.name, sizeof io.h.name, "%s", name);
+    dm_io_init(&io.h, sizeof io, name);
     if (ioctl(ctl, DM_TABLE_STATUS, &io) < 0 || io.h.target_count < 1)
         return -1;
     struct dm_target_spec *t = (struct dm_target_spec *)(io.buf + io.h.data_start);
@@ -515,11 +522,7 @@ static int dm_call(int ctl, unsigned long req, const char *name, const char *uui
         struct dm_ioctl h;
         char buf[4096];
     } io;
-    memset(&io, 0, sizeof io);
-    io.h.version[0] = DM_VERSION_MAJOR;
-    io.h.data_size = sizeof io;
-    io.h.data_start = sizeof(struct dm_ioctl);
-    snprintf(io.h.name, sizeof io.h.name, "%s", name);
+    dm_io_init(&io.h, sizeof io, name);
     if (uuid)
         snprintf(io.h.uuid, sizeof io.h.uuid, "%s", uuid);
     if (table) {
