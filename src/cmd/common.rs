@@ -928,6 +928,7 @@ impl Ctx {
             }
         }
         let old_id = handle.committed().id;
+        handle.backup_ahead = self.conf.backup_enabled();
         let warnings = handle
             .commit_around(&FileOpener, description, between)
             .map_err(|e| match e {

@@ -298,8 +298,11 @@ pub fn list_devices(fd: RawFd) -> Result<Option<Vec<Listed>>, Errno> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     // The buffer that held the last answer: a command lists several times,
     // and a buffer far larger than the answer is zeroed (and faulted in)
-    // for nothing (16 KiB hold ~150 devices; 1000 take one growth once).
-    static FITTED: AtomicUsize = AtomicUsize::new(16 * 1024);
+    // for nothing. The first try holds ~600 devices (a record is a name,
+    // a UUID and 20 bytes: ~110 bytes for an LV): 1000 take one growth,
+    // once per command (a 16 KiB start took two, each a walk of every
+    // device by the kernel).
+    static FITTED: AtomicUsize = AtomicUsize::new(64 * 1024);
     let mut used = 0;
     let listed = run_growing(
         fd,

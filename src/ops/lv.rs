@@ -186,7 +186,7 @@ pub fn create(
     if ops.is_empty() {
         ops = plan::plan_activate(&h.vg, name, &pvs, &kernel)?;
     }
-    update(dm, store, h, before, &ops, "create").map_err(|e| match e {
+    update(dm, store, h, before, &ops, &kernel, "create").map_err(|e| match e {
         OpsError::Reverted { cause, what } => OpsError::Reverted {
             cause,
             what: format!(
@@ -230,7 +230,7 @@ pub fn remove(
         }
         _ => plan::plan_deactivate(before, target, &kernel)?,
     };
-    update(dm, store, h, before, &ops, "remove")
+    update(dm, store, h, before, &ops, &kernel, "remove")
 }
 
 /// lvrename: `h.vg` has the new names, `before` the old ones. The active
@@ -250,7 +250,7 @@ pub fn rename(
     };
     let kernel = dm.list_for(&[before, &h.vg], &[old, new])?;
     let ops = plan::plan_rename(before, &h.vg, old, new, &store.pv_devices(h), &kernel)?;
-    update(dm, store, h, before, &ops, "rename").map_err(|e| match e {
+    update(dm, store, h, before, &ops, &kernel, "rename").map_err(|e| match e {
         OpsError::Reverted { cause, what } => OpsError::Reverted {
             cause,
             what: format!(

@@ -157,7 +157,7 @@ pub fn start(
         });
     };
     let ops = plan::plan_update(&before, &h.vg, &origin, &store.pv_devices(h), &devs)?;
-    update(dm, store, h, &before, &ops, "merge-start")?;
+    update(dm, store, h, &before, &ops, &devs, "merge-start")?;
     if dm.test_mode() {
         return Ok(MergeStart::Started { origin });
     }
@@ -264,7 +264,7 @@ pub fn finish_merged(
         Some(dm) => {
             let kernel = dm.list_for(&[&before, &h.vg], &[origin])?;
             let ops = plan::plan_update(&before, &h.vg, origin, &store.pv_devices(h), &kernel)?;
-            update(dm, store, h, &before, &ops, "merge-finish")?;
+            update(dm, store, h, &before, &ops, &kernel, "merge-finish")?;
         }
         None => store.commit(h)?,
     }

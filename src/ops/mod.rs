@@ -36,6 +36,7 @@ pub mod vgrename;
 use crate::dm::error::PlanError;
 use crate::dm::exec::{commit_point, ExecError, KernelError, Transaction};
 use crate::dm::plan::Op;
+use crate::dm::state::KernelDevice;
 use crate::dm::target::DevNum;
 use crate::dm::tree::PvDevices;
 use crate::metadata::device::{BlockDev, FileDev};
@@ -158,18 +159,24 @@ pub fn reload_lv(
     };
     let kernel = dm.list_for(&[before, &h.vg], &[lv])?;
     let ops = crate::dm::plan::plan_update(before, &h.vg, lv, &store.pv_devices(h), &kernel)?;
-    update(dm, store, h, before, &ops, name)
+    update(dm, store, h, before, &ops, &kernel, name)
 }
 
 /// The one transaction order (module doc): `h.vg` is the new metadata,
 /// `before` the committed one, `ops` the plan from `before`'s kernel state
-/// to `h.vg`'s. `name` says which operation runs, for failpoints.
+/// to `h.vg`'s, made from `listed` (the devices the plan looked at, listed
+/// under the VG's lock by this command, which changed nothing since): the
+/// transaction starts from their names and numbers instead of listing
+/// every device again (three DM_LIST_DEVICES of a thousand devices). A
+/// device the plan names is one it found there or one it creates. `name`
+/// says which operation runs, for failpoints.
 pub fn update(
     dm: &mut Dm,
     store: &dyn Storage,
     h: &mut VgHandle,
     before: &Vg,
     ops: &[Op],
+    listed: &[KernelDevice],
     name: &str,
 ) -> Result<(), OpsError> {
     if dm.test_mode() {
@@ -178,7 +185,8 @@ pub fn update(
     let cut = commit_point(ops);
     let (head, tail) = ops.split_at(cut);
     dm.with_signals_held(|kernel, nodes| {
-        let mut tx = Transaction::new(kernel, nodes)?;
+        let devs = listed.iter().map(|d| (d.name.clone(), d.dev)).collect();
+        let mut tx = Transaction::with_devices(kernel, nodes, devs);
         let committed = store.commit_around(h, &mut || {
             failpoint::hit(&format!("{name}:precommitted"))?;
             tx.run(head)?;

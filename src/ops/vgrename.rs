@@ -30,7 +30,7 @@ pub fn rename_vg(
     if ops.is_empty() {
         return store.commit(h);
     }
-    update(dm, store, h, before, &ops, "vgrename").map_err(|e| match e {
+    update(dm, store, h, before, &ops, &kernel, "vgrename").map_err(|e| match e {
         OpsError::Reverted { cause, what } => OpsError::Reverted {
             cause,
             what: format!(

@@ -61,6 +61,9 @@ const MAGICS: &[Magic] = &[
     },
 ];
 
+/// What `detect` reads in one go from a device's start.
+const HEAD: u64 = 4096;
+
 /// A signature found on a device.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signature {
@@ -74,13 +77,25 @@ pub struct Signature {
 /// (vfat) was found. Read errors (short devices) just mean "not there".
 pub fn detect(dev: &dyn BlockDev) -> Vec<Signature> {
     let size = dev.size().unwrap_or(0);
+    // The first 4 KiB hold most magics and the DOS table's mark: one read
+    // for them (lvcreate looks at every new LV's start), one for each
+    // magic further in.
+    let mut head = vec![0u8; HEAD.min(size) as usize];
+    let head_ok = dev.read_at(0, &mut head).is_ok();
+    let bytes_at = |offset: u64, len: usize| -> Option<Vec<u8>> {
+        let end = offset.checked_add(len as u64)?;
+        if end > size {
+            return None;
+        }
+        if head_ok && end <= head.len() as u64 {
+            return Some(head[offset as usize..end as usize].to_vec());
+        }
+        let mut buf = vec![0u8; len];
+        dev.read_at(offset, &mut buf).ok().map(|()| buf)
+    };
     let mut found = Vec::new();
     for m in MAGICS {
-        if m.offset + m.bytes.len() as u64 > size {
-            continue;
-        }
-        let mut buf = vec![0u8; m.bytes.len()];
-        if dev.read_at(m.offset, &mut buf).is_ok() && buf == m.bytes {
+        if bytes_at(m.offset, m.bytes.len()).is_some_and(|b| b == m.bytes) {
             found.push(Signature {
                 name: m.name,
                 offset: m.offset,
@@ -88,10 +103,7 @@ pub fn detect(dev: &dyn BlockDev) -> Vec<Signature> {
             });
         }
     }
-    let mut mbr = [0u8; 2];
-    if size >= 512
-        && dev.read_at(510, &mut mbr).is_ok()
-        && mbr == [0x55, 0xAA]
+    if bytes_at(510, 2).is_some_and(|b| b == [0x55, 0xAA])
         && !found.iter().any(|s| s.name == "vfat" || s.name == "gpt")
     {
         found.push(Signature {
@@ -138,5 +150,26 @@ mod tests {
         let d = MemDev::new(4096);
         d.write_at(510, &[0x55, 0xAA]).unwrap();
         assert_eq!(detect(&d)[0].name, "dos");
+    }
+
+    /// Magics in the first 4 KiB come from one read, the others from their
+    /// own: both are found, and a device shorter than 4 KiB still shows
+    /// what it holds.
+    #[test]
+    fn magics_past_the_first_block_and_on_short_devices() {
+        let d = MemDev::new(1 << 20);
+        d.write_at(0, b"XFSB").unwrap();
+        d.write_at(32769, b"CD001").unwrap();
+        d.write_at(65600, b"_BHRfS_M").unwrap();
+        let names: Vec<_> = detect(&d).iter().map(|s| (s.name, s.offset)).collect();
+        assert_eq!(
+            names,
+            vec![("xfs", 0), ("btrfs", 65600), ("iso9660", 32769)]
+        );
+        let short = MemDev::new(2048);
+        short.write_at(0, b"LUKS\xba\xbe").unwrap();
+        short.write_at(510, &[0x55, 0xAA]).unwrap();
+        let names: Vec<_> = detect(&short).iter().map(|s| s.name).collect();
+        assert_eq!(names, vec!["crypto_LUKS", "dos"]);
     }
 }
