@@ -298,11 +298,11 @@ pub fn list_devices(fd: RawFd) -> Result<Option<Vec<Listed>>, Errno> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     // The buffer that held the last answer: a command lists several times,
     // and a buffer far larger than the answer is zeroed (and faulted in)
-    // for nothing. The first try holds ~600 devices (a record is a name,
-    // a UUID and 20 bytes: ~110 bytes for an LV): 1000 take one growth,
-    // once per command (a 16 KiB start took two, each a walk of every
-    // device by the kernel).
-    static FITTED: AtomicUsize = AtomicUsize::new(64 * 1024);
+    // for nothing. 16 KiB hold ~150 devices (a record is a name, a UUID
+    // and 20 bytes: ~110 bytes for an LV); a miss grows it sixteenfold,
+    // to ~2400 devices: 1000 devices take one growth once per command
+    // (fourfold took two, each a walk of every device by the kernel).
+    static FITTED: AtomicUsize = AtomicUsize::new(16 * 1024);
     let mut used = 0;
     let listed = run_growing(
         fd,
@@ -310,6 +310,7 @@ pub fn list_devices(fd: RawFd) -> Result<Option<Vec<Listed>>, Errno> {
         "",
         DM_UUID_FLAG,
         FITTED.load(Ordering::Relaxed),
+        16,
         |h, data| {
             used = h.data_size as usize;
             Ok(parse_name_list(data))
@@ -320,15 +321,16 @@ pub fn list_devices(fd: RawFd) -> Result<Option<Vec<Listed>>, Errno> {
     Ok(listed)
 }
 
-/// Issue `cmd` for `name` with a buffer of `size` bytes first, four times
-/// larger while the kernel answers DM_BUFFER_FULL (up to 64 MiB), and
-/// hand the answer's header and data to `answer`.
+/// Issue `cmd` for `name` with a buffer of `size` bytes first, `grow`
+/// times larger while the kernel answers DM_BUFFER_FULL (up to 64 MiB),
+/// and hand the answer's header and data to `answer`.
 fn run_growing<T>(
     fd: RawFd,
     cmd: u8,
     name: &str,
     flags: u32,
     mut size: usize,
+    grow: usize,
     answer: impl FnOnce(&DmIoctl, &[u8]) -> Result<T, Errno>,
 ) -> Result<T, Errno> {
     loop {
@@ -338,7 +340,7 @@ fn run_growing<T>(
             if size >= 64 << 20 {
                 return Err(Errno::ENOMEM);
             }
-            size *= 4;
+            size = (size * grow).min(64 << 20);
             continue;
         }
         let bytes: &[u8] = bytemuck_bytes(&mut b);
@@ -409,6 +411,7 @@ pub fn table_status(
         name,
         flags,
         TABLE_BUF_SIZE,
+        4,
         |h, data| {
             let targets = parse_target_specs(data, h.target_count).ok_or(Errno::EPROTO)?;
             Ok((*h, targets))
