@@ -473,8 +473,7 @@ impl Vg {
     /// `lv_is_visible` of every LV, in `lvs` order, in one pass over the VG
     /// (the per-LV query scans the VG: quadratic for whole-VG loops).
     pub fn visible_flags(&self) -> Vec<bool> {
-        let by_name: rustc_hash::FxHashMap<&str, &Lv> =
-            self.lvs.iter().map(|l| (l.name.as_str(), l)).collect();
+        let by_name = self.lv_index();
         // COW name -> (merging, origin's VISIBLE flag), first link wins as in
         // `snapshot_by_cow`; links whose origin or COW is missing define nothing.
         let mut cows: rustc_hash::FxHashMap<&str, (bool, bool)> = Default::default();

@@ -803,6 +803,9 @@ pub struct VgHandle {
 /// command otherwise spends after its last kernel step. Keyed by the
 /// committed copy itself (held, so its address is not reused); taken by
 /// `committed_file_text` of that copy, or replaced by the next commit.
+/// The thread only formats text in memory (no file is read, no device
+/// touched), so a suspend window it overlaps is covered by the process's
+/// memory lock as the main thread is (`dm::memlock`).
 type FileTextAhead = (Arc<Vg>, std::thread::JoinHandle<String>);
 static FILE_TEXT: std::sync::Mutex<Option<FileTextAhead>> = std::sync::Mutex::new(None);
 
