@@ -1728,7 +1728,7 @@ impl VgHandle {
             let (devs, pending, labels) = written?;
             Ok::<_, StoreError>((imported?, devs, pending, labels))
         })?;
-        if self.backup_ahead && imported.0.seqno != 0 {
+        if self.backup_ahead {
             let vg = Arc::clone(&imported.0);
             let spawned = std::thread::Builder::new().spawn(move || file_text(&vg, "after"));
             *FILE_TEXT.lock().unwrap_or_else(|e| e.into_inner()) =

@@ -82,20 +82,22 @@ pub fn detect(dev: &dyn BlockDev) -> Vec<Signature> {
     // magic further in.
     let mut head = vec![0u8; HEAD.min(size) as usize];
     let head_ok = dev.read_at(0, &mut head).is_ok();
-    let bytes_at = |offset: u64, len: usize| -> Option<Vec<u8>> {
-        let end = offset.checked_add(len as u64)?;
+    let holds = |offset: u64, want: &[u8]| -> bool {
+        let Some(end) = offset.checked_add(want.len() as u64) else {
+            return false;
+        };
         if end > size {
-            return None;
+            return false;
         }
         if head_ok && end <= head.len() as u64 {
-            return Some(head[offset as usize..end as usize].to_vec());
+            return head[offset as usize..end as usize] == *want;
         }
-        let mut buf = vec![0u8; len];
-        dev.read_at(offset, &mut buf).ok().map(|()| buf)
+        let mut buf = vec![0u8; want.len()];
+        dev.read_at(offset, &mut buf).is_ok() && buf == want
     };
     let mut found = Vec::new();
     for m in MAGICS {
-        if bytes_at(m.offset, m.bytes.len()).is_some_and(|b| b == m.bytes) {
+        if holds(m.offset, m.bytes) {
             found.push(Signature {
                 name: m.name,
                 offset: m.offset,
@@ -103,9 +105,7 @@ pub fn detect(dev: &dyn BlockDev) -> Vec<Signature> {
             });
         }
     }
-    if bytes_at(510, 2).is_some_and(|b| b == [0x55, 0xAA])
-        && !found.iter().any(|s| s.name == "vfat" || s.name == "gpt")
-    {
+    if holds(510, &[0x55, 0xAA]) && !found.iter().any(|s| s.name == "vfat" || s.name == "gpt") {
         found.push(Signature {
             name: "dos",
             offset: 510,
