@@ -1693,12 +1693,20 @@ impl VgHandle {
         // Keep LVs in the order the text lists them (LVM2 writes visible
         // LVs first), so memory and disk agree.
         let visible = new.visible_flags();
-        let (mut shown, hidden): (Vec<_>, Vec<_>) = std::mem::take(&mut new.lvs)
-            .into_iter()
-            .zip(visible)
-            .partition(|(_, v)| *v);
-        shown.extend(hidden);
-        new.lvs = shown.into_iter().map(|(lv, _)| lv).collect();
+        if visible.windows(2).any(|w| !w[0] && w[1]) {
+            let lvs = std::mem::take(&mut new.lvs);
+            let mut shown = Vec::with_capacity(lvs.len());
+            let mut hidden = Vec::new();
+            for (lv, v) in lvs.into_iter().zip(visible) {
+                if v {
+                    shown.push(lv);
+                } else {
+                    hidden.push(lv);
+                }
+            }
+            shown.extend(hidden);
+            new.lvs = shown;
+        }
         validate::validate_vg(&new).map_err(|source| StoreError::Invalid {
             vg: new.name.clone(),
             source,

@@ -645,6 +645,8 @@ impl Importer {
             }
         }
         if let Some(lv_sec) = lv_sec {
+            // Sized once: a VG of thousands of LVs is read on every command.
+            vg.lvs.reserve_exact(lv_sec.items.len());
             for (key, item) in &lv_sec.items {
                 match item {
                     Item::Section(s) => {
@@ -751,7 +753,9 @@ impl Importer {
             read_ahead,
             major: r.signed("major")?,
             minor: r.signed("minor")?,
-            segments: Vec::new(),
+            // As many as the text claims, within reason (a first push would
+            // take room for four: most LVs have one segment).
+            segments: Vec::with_capacity(segment_count.min(64) as usize),
         };
         let what = Short(What::Lv(name));
         self.words(&lv.status, &what);
@@ -926,20 +930,25 @@ fn stripe_areas(r: &Reader<'_>, count: u64) -> Result<Vec<StripeArea>, TextError
             r.what
         ));
     }
-    vals.chunks(2)
-        .map(|pair| match pair {
+    // Sized exactly (collecting through a Result would start at four).
+    let mut areas = Vec::with_capacity(vals.len() / 2);
+    for pair in vals.chunks(2) {
+        match pair {
             [Value::Str(pv), Value::Int(pe)] if *pe >= 0 && *pe <= u32::MAX as i64 => {
-                Ok(StripeArea {
+                areas.push(StripeArea {
                     pv: pv.to_string(),
                     pe: *pe as u64,
                 })
             }
-            _ => invalid(format!(
-                "Bad area array for {}: expected \"pvN\", <extent> pairs.",
-                r.what
-            )),
-        })
-        .collect()
+            _ => {
+                return invalid(format!(
+                    "Bad area array for {}: expected \"pvN\", <extent> pairs.",
+                    r.what
+                ))
+            }
+        }
+    }
+    Ok(areas)
 }
 
 // ---------------------------------------------------------------------------
@@ -989,14 +998,14 @@ pub fn export_file(vg: &Vg, header: &TextHeader) -> String {
 }
 
 pub fn export_disk_with(vg: &Vg, header: &TextHeader, gen: &Generator) -> String {
-    let mut f = Out::new(false);
+    let mut f = Out::for_vg(false, vg);
     f.vg(vg);
     f.header(header, gen);
     f.buf
 }
 
 pub fn export_file_with(vg: &Vg, header: &TextHeader, gen: &Generator) -> String {
-    let mut f = Out::new(true);
+    let mut f = Out::for_vg(true, vg);
     f.header(header, gen);
     f.vg(vg);
     f.buf
@@ -1172,6 +1181,16 @@ macro_rules! put {
 }
 
 impl Out {
+    /// A formatter for `vg`, its buffer sized for the text at once: an LV
+    /// takes 300-450 bytes (a growing buffer would copy a VG of thousands
+    /// of LVs several times; a large buffer's unused end is never touched).
+    fn for_vg(file: bool, vg: &Vg) -> Out {
+        let segments: usize = vg.lvs.iter().map(|lv| lv.segments.len()).sum();
+        let mut f = Out::new(file);
+        f.buf
+            .reserve(4096 + 512 * (vg.pvs.len() + vg.lvs.len() + segments));
+        f
+    }
     fn new(file: bool) -> Out {
         Out {
             buf: String::new(),
