@@ -1673,10 +1673,27 @@ impl VgHandle {
         description: &str,
         between: impl FnOnce() -> Result<(), E>,
     ) -> Result<Vec<String>, CommitError<E>> {
-        let mut warnings = Vec::new();
         self.check_no_duplicates()?;
         self.check_consistent()?;
-        let mut new = self.vg.clone();
+        // The working copy itself becomes the new VG (a copy of a VG of
+        // thousands of LVs per commit saved): it is back in `self.vg`
+        // whatever happens, changed only where a commit recomputes
+        // anyway (seqno, device hints, MISSING PVs, the LVs' order).
+        let mut new = std::mem::replace(&mut self.vg, WorkingVg::shared(&self.committed));
+        let done = self.commit_new(&mut new, opener, description, between);
+        self.vg = new;
+        done
+    }
+
+    /// [`Self::commit_around`] of `new`, the handle's working copy.
+    fn commit_new<E>(
+        &mut self,
+        new: &mut WorkingVg,
+        opener: &dyn DevOpener,
+        description: &str,
+        between: impl FnOnce() -> Result<(), E>,
+    ) -> Result<Vec<String>, CommitError<E>> {
+        let mut warnings = Vec::new();
         new.check_writable().map_err(StoreError::from)?;
         new.seqno = self.committed.seqno.wrapping_add(1).max(1);
         for pv in new.pvs.iter_mut() {
@@ -1773,7 +1790,6 @@ impl VgHandle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(text.into_bytes(), Ok(imported));
-        self.vg = new;
         Ok(warnings)
     }
 
