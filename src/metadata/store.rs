@@ -1724,12 +1724,13 @@ impl VgHandle {
             shown.extend(hidden);
             new.lvs = shown;
         }
-        validate::validate_vg(&new).map_err(|source| StoreError::Invalid {
+        let new: &Vg = new;
+        validate::validate_vg(new).map_err(|source| StoreError::Invalid {
             vg: new.name.clone(),
             source,
         })?;
         let header = text_header(&format!("Write from {}.", description));
-        let text = text::export_disk(&new, &header);
+        let text = text::export_disk(new, &header);
         // Self-check: what we write must read back as exactly what we mean.
         // The import runs on a thread of its own while the text is written
         // and flushed (under emulation, most of a write's CPU), and is
@@ -1739,16 +1740,16 @@ impl VgHandle {
         // `between` does.
         let (imported, devs, mut pending, labels) = std::thread::scope(|s| {
             let check = std::thread::Builder::new()
-                .spawn_scoped(s, || round_trip(&text, &new))
+                .spawn_scoped(s, || round_trip(&text, new))
                 .ok();
-            let written = self.write_precommitted(opener, &new, &text, &mut warnings);
+            let written = self.write_precommitted(opener, new, &text, &mut warnings);
             let imported = match check {
                 Some(h) => h.join().unwrap_or_else(|_| {
                     Err(StoreError::NoRoundTrip(
                         "the self-check's thread failed".to_string(),
                     ))
                 }),
-                None => round_trip(&text, &new),
+                None => round_trip(&text, new),
             };
             let (devs, pending, labels) = written?;
             Ok::<_, StoreError>((imported?, devs, pending, labels))
