@@ -339,10 +339,16 @@ pub fn activate_vg(
     let before = dm.list()?;
     let existed: HashSet<&str> = before.iter().filter_map(|d| d.uuid.as_deref()).collect();
     let (plan, refused) = plan::plan_activate_many(&h.vg, &wanted, &pvs, &before);
+    // The plan, when all of it ran: what the kernel holds now follows from
+    // `before` and it (`listed_after`).
+    let mut ran = None;
     let retry: Option<HashSet<String>> = match plan {
         Err(_) => None,
         Ok(ops) => match run_families(dm, &h.vg, &ops, &before, &mut out.repaired) {
-            Ok(()) => Some(HashSet::default()),
+            Ok(()) => {
+                ran = Some(ops);
+                Some(HashSet::default())
+            }
             Err(failed) => failed_families(&h.vg, &failed),
         },
     };
@@ -369,12 +375,81 @@ pub fn activate_vg(
     }
     // Nodes are repaired from the same listing the counts come from
     // (repairing /dev changes nothing in the kernel).
-    let devs = dm.list()?;
+    let devs = match &ran {
+        Some(ops) => listed_after(dm, &before, ops)?,
+        None => dm.list()?,
+    };
     out.repaired.extend(repair_nodes_in(dm, &h.vg, &devs)?);
     out.active = active_count(&h.vg, &devs);
     out.merging = merging_origins(&h.vg, &devs);
     out.created = created_devices(&h.vg, &existed, &devs);
     Ok(out)
+}
+
+/// The kernel's devices once `ops`, an activation plan made from `before`,
+/// ran without a failure, from one DM_LIST_DEVICES instead of a table
+/// query per device (a thousand LVs brought up: a thousand queries): a
+/// device keeps what `before` said of it, with the table the plan loaded
+/// and resumed (an activation plan resumes every device it loads; one
+/// that ran whole left nothing suspended or waiting in an inactive slot).
+/// A device neither in `before` nor loaded by the plan (another VG's,
+/// made meanwhile) is listed without a table. Plans that rename or clear
+/// are listed in full.
+pub(super) fn listed_after(
+    dm: &Dm,
+    before: &[KernelDevice],
+    ops: &[Op],
+) -> Result<Vec<KernelDevice>, super::KernelError> {
+    let mut loaded: HashMap<&str, (&[crate::dm::target::TargetLine], bool)> = HashMap::default();
+    for op in ops {
+        match op {
+            Op::Load {
+                name,
+                table,
+                read_only,
+            } => {
+                loaded.insert(name, (table, *read_only));
+            }
+            Op::Rename { .. } | Op::Clear { .. } => return dm.list(),
+            Op::Create { .. } | Op::Suspend { .. } | Op::Resume { .. } | Op::Remove { .. } => {}
+        }
+    }
+    let old: HashMap<&str, &KernelDevice> = before.iter().map(|d| (d.name.as_str(), d)).collect();
+    let ids = dm.list_ids()?;
+    // The plan names the devices its tables use; the kernel lists numbers.
+    let numbers = ids.iter().map(|(n, d, _)| (n.clone(), *d)).collect();
+    let mut tables: HashMap<&str, (Vec<crate::dm::target::TargetLine>, bool)> = HashMap::default();
+    for (name, (table, read_only)) in loaded {
+        match crate::dm::exec::resolve_table(table, &numbers) {
+            Ok(t) => tables.insert(name, (t, read_only)),
+            Err(_) => return dm.list(),
+        };
+    }
+    Ok(ids
+        .into_iter()
+        .map(|(name, dev, uuid)| {
+            let mut d = match old.get(name.as_str()) {
+                Some(&b) if b.dev == dev && b.uuid == uuid => b.clone(),
+                _ => KernelDevice {
+                    name,
+                    uuid,
+                    dev,
+                    table: Vec::new(),
+                    open_count: 0,
+                    suspended: false,
+                    read_only: false,
+                    inactive_table: false,
+                },
+            };
+            if let Some((table, read_only)) = tables.get(d.name.as_str()) {
+                d.table = table.clone();
+                d.read_only = *read_only;
+                d.suspended = false;
+                d.inactive_table = false;
+            }
+            d
+        })
+        .collect())
 }
 
 /// The LVs of `vg` whose own device is in `devs` but whose UUID was not

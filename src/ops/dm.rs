@@ -66,6 +66,14 @@ impl Dm {
         self.kernel.list()
     }
 
+    /// Every device's name, number and UUID, without its table (one
+    /// DM_LIST_DEVICES).
+    pub fn list_ids(
+        &self,
+    ) -> Result<Vec<(String, crate::dm::target::DevNum, Option<String>)>, KernelError> {
+        self.kernel.list_ids()
+    }
+
     /// The devices a plan for the families of `lvs` in `vgs` (the VG
     /// before and after a change) looks at (`plan::Interest`): on a system
     /// with a thousand active LVs, a table query for a handful of devices

@@ -780,3 +780,48 @@ fn thousand_lvs_up_and_down() {
     assert!(a.failed.is_empty());
     activate::deactivate_vg(&mut dm, &h.vg).unwrap();
 }
+
+/// What vgchange -ay takes for the kernel's devices after a plan that ran
+/// whole (`listed_after`: one listing, tables from `before` and the plan)
+/// is what a full listing says, for a VG brought up cold (origin, snapshot
+/// layers, a merging origin) and for one already up (nothing planned).
+#[test]
+fn listing_after_a_whole_plan_is_the_full_listing() {
+    let (st, mut h, mut dm, _fake) = setup();
+    merge::start(Some(&mut dm), &st, &mut h, "s1", true).unwrap();
+    let key = |d: &crate::dm::state::KernelDevice| {
+        (
+            d.name.clone(),
+            d.uuid.clone(),
+            d.dev,
+            d.table.clone(),
+            d.read_only,
+        )
+    };
+    for cold in [true, false] {
+        if cold {
+            activate::deactivate_vg(&mut dm, &h.vg).unwrap();
+        }
+        let h = st.reread();
+        let before = dm.list().unwrap();
+        let lvs = activate::top_level_lvs(&h.vg);
+        let (ops, refused) =
+            crate::dm::plan::plan_activate_many(&h.vg, &lvs, &st.pv_devices(&h), &before);
+        assert!(refused.is_empty());
+        let ops = ops.unwrap();
+        assert_eq!(ops.is_empty(), !cold);
+        let a = activate::activate_vg(&mut dm, &st, &h, &Default::default(), false).unwrap();
+        assert!(a.failed.is_empty());
+        assert_eq!(a.merging, ["lv"]);
+        let mut after: Vec<_> = activate::listed_after(&dm, &before, &ops)
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        let mut full: Vec<_> = dm.list().unwrap().iter().map(key).collect();
+        after.sort_by(|a, b| a.0.cmp(&b.0));
+        full.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(full.len() >= 4, "{full:?}");
+        assert_eq!(after, full);
+    }
+}
