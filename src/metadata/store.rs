@@ -795,6 +795,11 @@ pub struct VgHandle {
     /// its text (`committed_file_text`) on a thread of its own as soon as
     /// the new metadata passed its self-check (`FILE_TEXT`).
     pub backup_ahead: bool,
+    /// Devices written outside the metadata areas for the next commit (a
+    /// new LV's zeroed start, `flush_with_commit`): flushed with the
+    /// precommit's text, before the kernel or the committed slot is
+    /// touched.
+    flush_with_commit: BTreeSet<String>,
 }
 
 /// The backup-file text of a committed VG, being exported on a thread
@@ -1293,6 +1298,7 @@ impl Scan {
             repair: false,
             moved: BTreeSet::new(),
             relabel: BTreeSet::new(),
+            flush_with_commit: BTreeSet::new(),
             backup_ahead: false,
         })
     }
@@ -1375,6 +1381,7 @@ impl VgHandle {
             repair: false,
             moved: BTreeSet::new(),
             relabel: BTreeSet::new(),
+            flush_with_commit: BTreeSet::new(),
             backup_ahead: false,
         }
     }
@@ -1499,6 +1506,19 @@ impl VgHandle {
 
     pub fn pv_path(&self, key: &str) -> Option<&str> {
         self.pv_paths.get(key).map(|s| s.as_str())
+    }
+
+    /// Makes the next commit flush `path` with its precommit: what was
+    /// written there (a new LV's zeroed start, on the PV under it) is then
+    /// durable, and written back to the device under the kernel's dm
+    /// devices, before the kernel is changed or the committed slot points
+    /// at the new text, as a flush of its own right after the write would
+    /// make it, without the wait of a flush of its own (a block device's
+    /// fdatasync writes back every dirty page of the device, whatever
+    /// descriptor wrote it). Without a commit, nothing needs it: the bytes
+    /// are in no LV.
+    pub fn flush_with_commit(&mut self, path: &str) {
+        self.flush_with_commit.insert(path.to_string());
     }
 
     /// The last committed metadata.
@@ -1656,7 +1676,18 @@ impl VgHandle {
             p.header.slots[1] = p.locn;
             mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
+        // Devices written for this commit outside the areas ride on the
+        // same flush (`flush_with_commit`); phase 3 flushes only the
+        // areas' devices again.
+        let written = devs.len();
+        for path in &self.flush_with_commit {
+            if !devs.iter().any(|(p, _)| p == path) {
+                let dev = opener.open(path, true).map_err(io_err(path))?;
+                devs.push((path.clone(), dev));
+            }
+        }
         sync_all(&devs)?;
+        devs.truncate(written);
         Ok((devs, pending, labels))
     }
 
@@ -1754,6 +1785,7 @@ impl VgHandle {
             let (devs, pending, labels) = written?;
             Ok::<_, StoreError>((imported?, devs, pending, labels))
         })?;
+        self.flush_with_commit.clear();
         if self.backup_ahead {
             let vg = Arc::clone(&imported.0);
             let spawned = std::thread::Builder::new().spawn(move || file_text(&vg, "after"));
@@ -2313,6 +2345,49 @@ mod tests {
             .vg("vg0")
             .unwrap();
         assert_eq!(back.vg.tags, ["t"]);
+    }
+
+    /// A device written for a commit outside the areas (a new LV's zeroed
+    /// start, `flush_with_commit`) is flushed once, with the precommit,
+    /// before `between` runs; a device that also holds an area gets no
+    /// flush more than its two; the next commit flushes neither again.
+    #[test]
+    fn devices_written_for_a_commit_are_flushed_with_its_precommit() {
+        let mut inner = MemOpener::default();
+        two_pv_vg(&mut inner, "fw");
+        inner.add("/dev/fwother", vec![0u8; 1 << 20]);
+        let opener = LoggingOpener {
+            inner,
+            log: Default::default(),
+        };
+        let mut h = scan(&opener, &opener.inner.names()).vg("vg0").unwrap();
+        h.vg.tags.push("t".into());
+        h.flush_with_commit("/dev/fwother");
+        h.flush_with_commit("/dev/fw1");
+        opener.log.lock().unwrap().clear();
+        let mut at_between = None;
+        h.commit_around(&opener, "tag", || {
+            at_between = Some(opener.log.lock().unwrap().clone());
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        let syncs = |log: &[(String, Option<u64>)], dev: &str| {
+            log.iter().filter(|(p, o)| p == dev && o.is_none()).count()
+        };
+        let before = at_between.expect("between ran");
+        let log = opener.log.lock().unwrap().clone();
+        assert_eq!(syncs(&before, "/dev/fwother"), 1, "{before:?}");
+        assert_eq!(syncs(&log, "/dev/fwother"), 1, "{log:?}");
+        for dev in ["/dev/fw0", "/dev/fw1"] {
+            assert_eq!(syncs(&before, dev), 1, "{dev}: {before:?}");
+            assert_eq!(syncs(&log, dev), 2, "{dev}: {log:?}");
+        }
+        opener.log.lock().unwrap().clear();
+        h.vg.tags.push("u".into());
+        h.commit(&opener, "tag").unwrap();
+        let log = opener.log.lock().unwrap().clone();
+        assert_eq!(syncs(&log, "/dev/fwother"), 0, "{log:?}");
+        assert_eq!(syncs(&log, "/dev/fw1"), 2, "{log:?}");
     }
 
     /// A commit with `backup_ahead` exports the backup text beside the

@@ -15,10 +15,12 @@ use super::{update, Dm, OpsError, Storage};
 /// Writes zeros over the first `bytes` of an LV (LVM2's default `-Zy`
 /// wipes 4 KiB), or over the first chunks of a new COW so the kernel sees
 /// an empty exception store. Written on the PV where LE 0 lives, before
-/// any device-mapper device exists for the LV.
+/// any device-mapper device exists for the LV, and flushed by the commit
+/// that adds the LV, with its precommit (`VgHandle::flush_with_commit`):
+/// one flush fewer per lvcreate than a flush of its own.
 pub fn zero_lv_start(
     store: &dyn Storage,
-    h: &VgHandle,
+    h: &mut VgHandle,
     lv: &str,
     bytes: u64,
 ) -> Result<(), OpsError> {
@@ -60,8 +62,12 @@ pub fn zero_lv_start(
     };
     let dev = store.open(path).map_err(wipe)?;
     dev.write_at(offset, &vec![0u8; len as usize])
-        .and_then(|_| dev.sync())
-        .map_err(wipe)
+        .map_err(wipe)?;
+    // Durable, and on the device under the LV's dm device, with the
+    // commit's precommit flush, before the kernel sees the LV.
+    let path = path.to_string();
+    h.flush_with_commit(&path);
+    Ok(())
 }
 
 /// A window of a device: the bytes of a new LV's first area on its PV,
