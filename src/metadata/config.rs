@@ -47,14 +47,23 @@ pub struct ConfigError {
 
 /// Parse a whole config text into its top-level section.
 pub fn parse(text: &str) -> Result<Section<'_>, ConfigError> {
+    parse_noting_merges(text).map(|(root, _)| root)
+}
+
+/// [`parse`], and whether a section name was opened twice in one section
+/// (the parser merged the two: `a { ... } a { ... }`, or a path key such
+/// as `a/b = 1` beside `a { ... }`): only then can keys of two sections
+/// of VG metadata have become one section's.
+pub fn parse_noting_merges(text: &str) -> Result<(Section<'_>, bool), ConfigError> {
     let mut p = Parser {
         text,
         s: text.as_bytes(),
         pos: 0,
+        merged: false,
     };
     let mut root = Section::default();
     p.items(&mut root, 0)?;
-    Ok(root)
+    Ok((root, p.merged))
 }
 
 /// The section at `path` (non-empty) below `sec`, created if needed: the
@@ -154,6 +163,9 @@ struct Parser<'a> {
     text: &'a str,
     s: &'a [u8],
     pos: usize,
+    /// A section name was opened again (or a path key walked into a
+    /// section): see [`parse_noting_merges`].
+    merged: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -242,7 +254,10 @@ impl<'a> Parser<'a> {
                     Some(b'{') => {
                         // `child_section` for one plain name, the key moved in.
                         let idx = match sections.get(sec, key) {
-                            Some(i) => i,
+                            Some(i) => {
+                                self.merged = true;
+                                i
+                            }
                             None => {
                                 // Room for an LV's or a segment's keys: no
                                 // regrowth for the usual section.
@@ -278,6 +293,8 @@ impl<'a> Parser<'a> {
             if path.is_empty() {
                 return self.err(format!("invalid key '{key}'"));
             }
+            // Rare in metadata: counted as a merge whatever it walks into.
+            self.merged = true;
             self.skip();
             match self.bump() {
                 Some(b'{') => {
