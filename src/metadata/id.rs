@@ -60,6 +60,21 @@ impl FromStr for Id {
     /// 32 characters from the alphabet.
     fn from_str(s: &str) -> Result<Id, IdError> {
         let mut out = [0u8; ID_LEN];
+        // The form every ID is written in (6-4-4-4-4-4-6): each character
+        // from its fixed place, checked by table (an LV's ID is read twice
+        // per commit, a thousand LVs' on every command).
+        if let Ok(b) = <&[u8; DASHED_LEN]>::try_from(s.as_bytes()) {
+            if DASHES.iter().all(|&i| b[i] == b'-') {
+                for (o, &i) in out.iter_mut().zip(DASHED_SOURCE.iter()) {
+                    let c = b[i];
+                    if !ALPHABET_TABLE[usize::from(c)] {
+                        return Err(IdError::InvalidChar(c as char));
+                    }
+                    *o = c;
+                }
+                return Ok(Id(out));
+            }
+        }
         let mut n = 0usize;
         for b in s.bytes().filter(|&b| b != b'-') {
             if !in_alphabet(b) {
@@ -76,6 +91,35 @@ impl FromStr for Id {
         Ok(Id(out))
     }
 }
+
+/// Length of the dashed form, where its dashes are, and where each of
+/// the 32 characters is in it.
+const DASHED_LEN: usize = ID_LEN + 6;
+const DASHES: [usize; 6] = [6, 11, 16, 21, 26, 31];
+const DASHED_SOURCE: [usize; ID_LEN] = {
+    let mut t = [0usize; ID_LEN];
+    let (mut i, mut src) = (0, 0);
+    while i < ID_LEN {
+        if src == 6 || src == 11 || src == 16 || src == 21 || src == 26 || src == 31 {
+            src += 1;
+        }
+        t[i] = src;
+        i += 1;
+        src += 1;
+    }
+    t
+};
+
+/// [`in_alphabet`] by byte value.
+const ALPHABET_TABLE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < ID_ALPHABET.len() {
+        t[ID_ALPHABET[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Whether `c` is in [`ID_ALPHABET`] (ASCII letters and digits, `!`, `#`),
 /// without searching it.
@@ -114,6 +158,7 @@ mod tests {
     fn in_alphabet_is_the_alphabet() {
         for c in 0..=255u8 {
             assert_eq!(in_alphabet(c), ID_ALPHABET.contains(&c), "{c}");
+            assert_eq!(ALPHABET_TABLE[usize::from(c)], in_alphabet(c), "{c}");
         }
     }
 
@@ -132,6 +177,40 @@ mod tests {
             Err(IdError::InvalidChar('_'))
         );
         assert!("abc".parse::<Id>().is_err());
+    }
+
+    /// The dashed form (read whole) and any other placing of dashes
+    /// (read byte by byte) give the same ID or the same error.
+    #[test]
+    fn dashed_form_reads_as_any_other() {
+        let raw = "P0EYBOy6TL8mpVsIy77tr3GiNEIC4wDC";
+        for bad in [None, Some(0), Some(9), Some(31)] {
+            let mut r = raw.as_bytes().to_vec();
+            if let Some(i) = bad {
+                r[i] = b'%';
+            }
+            let r = String::from_utf8(r).unwrap();
+            let dashed = format!(
+                "{}-{}-{}-{}-{}-{}-{}",
+                &r[..6],
+                &r[6..10],
+                &r[10..14],
+                &r[14..18],
+                &r[18..22],
+                &r[22..26],
+                &r[26..]
+            );
+            let elsewhere = format!("{}-{}", &r[..3], &r[3..]);
+            assert_eq!(dashed.parse::<Id>(), elsewhere.parse::<Id>(), "{dashed}");
+            assert_eq!(dashed.parse::<Id>(), r.parse::<Id>(), "{dashed}");
+            assert_eq!(dashed.parse::<Id>().is_ok(), bad.is_none(), "{dashed}");
+        }
+        assert!("P0EYBO-y6TL-8mpV-sIy7-7tr3-GiNE-IC4wDCx"
+            .parse::<Id>()
+            .is_err());
+        assert!("P0EYBO-y6TL-8mpV-sIy7-7tr3-GiNE-IC4wD"
+            .parse::<Id>()
+            .is_err());
     }
 
     #[test]
