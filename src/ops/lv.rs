@@ -8,7 +8,7 @@ use crate::dm::names::dm_name;
 use crate::dm::plan;
 use crate::metadata::device::BlockDev;
 use crate::metadata::model::{LvRole, SegmentKind, Vg};
-use crate::metadata::store::VgHandle;
+use crate::metadata::store::{StoreError, VgHandle};
 
 use super::{update, Dm, OpsError, Storage};
 
@@ -17,12 +17,14 @@ use super::{update, Dm, OpsError, Storage};
 /// an empty exception store. Written on the PV where LE 0 lives, before
 /// any device-mapper device exists for the LV, and flushed by the commit
 /// that adds the LV, with its precommit (`VgHandle::flush_with_commit`):
-/// one flush fewer per lvcreate than a flush of its own.
+/// one flush fewer per lvcreate than a flush of its own. `flush_now`:
+/// flushed here (a write error of the zeros shows here).
 pub fn zero_lv_start(
     store: &dyn Storage,
     h: &mut VgHandle,
     lv: &str,
     bytes: u64,
+    flush_now: bool,
 ) -> Result<(), OpsError> {
     let Some(l) = h.vg.lv(lv) else {
         return Ok(());
@@ -63,6 +65,9 @@ pub fn zero_lv_start(
     let dev = store.open(path).map_err(wipe)?;
     dev.write_at(offset, &vec![0u8; len as usize])
         .map_err(wipe)?;
+    if flush_now {
+        return dev.sync().map_err(wipe);
+    }
     // Durable, and on the device under the LV's dm device, with the
     // commit's precommit flush, before the kernel sees the LV.
     let path = path.to_string();
@@ -176,12 +181,14 @@ pub fn create(
     zero: bool,
 ) -> Result<(), OpsError> {
     let snapshot = h.vg.snapshot_by_cow(name).map(|s| s.chunk_size);
-    if !dm.test_mode() {
-        match snapshot {
-            Some(chunk) => zero_lv_start(store, h, name, (2 * chunk * 512).max(4096))?,
-            None if zero => zero_lv_start(store, h, name, 4096)?,
-            None => {}
-        }
+    let zeroed = match snapshot {
+        _ if dm.test_mode() => None,
+        Some(chunk) => Some((2 * chunk * 512).max(4096)),
+        None if zero => Some(4096),
+        None => None,
+    };
+    if let Some(bytes) = zeroed {
+        zero_lv_start(store, h, name, bytes, false)?;
     }
     let pvs = store.pv_devices(h);
     let kernel = dm.list_for(&[before, &h.vg], &[name])?;
@@ -199,6 +206,17 @@ pub fn create(
                 "{what}\n  Aborting. Failed to activate new LV {}/{name}.",
                 before.name
             ),
+        },
+        // The precommit's flush failed: if the zeroed start is what could
+        // not be written (its writeback failed in that flush), say so as
+        // LVM2 does, by zeroing it again, flushed at once; nothing was
+        // committed either way.
+        OpsError::Store(StoreError::Io { .. }) => match zeroed {
+            Some(bytes) => match zero_lv_start(store, h, name, bytes, true) {
+                Err(wipe @ OpsError::Wipe { .. }) => wipe,
+                _ => e,
+            },
+            None => e,
         },
         e => e,
     })
