@@ -124,6 +124,8 @@ pub enum Fault {
     FailWriteAfterBytes(u64),
     /// The next `sync` fails (writes stay in place).
     FailSync,
+    /// The next `n` syncs fail (writes stay in place).
+    FailSyncs(u32),
 }
 
 /// The unit a torn [`MemDev`] write keeps or loses as a whole.
@@ -234,7 +236,7 @@ impl BlockDev for MemDev {
             Some(Fault::FailWriteAfterBytes(n)) => {
                 s.fault = Some(Fault::FailWriteAfterBytes(n - len as u64))
             }
-            Some(Fault::FailSync) | None => {}
+            Some(Fault::FailSync) | Some(Fault::FailSyncs(_)) | None => {}
         }
         s.data[start..start + len].copy_from_slice(&buf[..len]);
         if s.crashed {
@@ -249,9 +251,16 @@ impl BlockDev for MemDev {
         if s.crashed {
             return Err(injected());
         }
-        if s.fault == Some(Fault::FailSync) {
-            s.fault = None;
-            return Err(injected());
+        match s.fault {
+            Some(Fault::FailSync) => {
+                s.fault = None;
+                return Err(injected());
+            }
+            Some(Fault::FailSyncs(n)) => {
+                s.fault = (n > 1).then(|| Fault::FailSyncs(n - 1));
+                return Err(injected());
+            }
+            _ => {}
         }
         s.syncs += 1;
         Ok(())

@@ -433,6 +433,40 @@ fn create_activates_after_commit_and_reverts_when_the_kernel_refuses() {
     assert!(!names(&dm).contains("vg-new2"));
 }
 
+/// The new LV's zeroed start is flushed with the commit's precommit: a
+/// start that cannot be flushed fails as LVM2's "Failed to initialize"
+/// (LVM2's lvcreate-signature-wiping.sh), a flush that fails once keeps
+/// its own error; nothing is committed or left in the kernel either way.
+#[test]
+fn create_reports_a_zeroed_start_that_cannot_be_flushed() {
+    use crate::metadata::device::Fault;
+    let (st, mut h, mut dm, _fake) = setup();
+    let key = h.vg.pvs[0].key.clone();
+    let path = h.pv_path(&key).unwrap().to_string();
+    let dev = st.opener.devs[&path].clone();
+    let before = h.vg.clone();
+    h.vg.lvs.push(lv("new", true, vec![linear(&key, 20, 4)]));
+    dev.set_fault(Some(Fault::FailSyncs(2)));
+    let e = lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Failed to initialize logical volume vg/new at position 0"),
+        "{e}"
+    );
+    assert!(st.reread().vg.lv("new").is_none());
+    assert!(!names(&dm).contains("vg-new"));
+    dev.set_fault(Some(Fault::FailSync));
+    let e = lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap_err();
+    assert!(!e.to_string().contains("Failed to initialize"), "{e}");
+    assert!(e.to_string().contains("injected device fault"), "{e}");
+    assert!(st.reread().vg.lv("new").is_none());
+    assert!(!names(&dm).contains("vg-new"));
+    dev.set_fault(None);
+    lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap();
+    assert!(st.reread().vg.lv("new").is_some());
+    assert!(names(&dm).contains("vg-new"));
+}
+
 #[test]
 fn commit_point_cuts_after_suspends_or_after_preload() {
     use crate::dm::exec::commit_point;
