@@ -67,7 +67,7 @@ impl FromStr for Id {
             if DASHES.iter().all(|&i| b[i] == b'-') {
                 for (o, &i) in out.iter_mut().zip(DASHED_SOURCE.iter()) {
                     let c = b[i];
-                    if !ALPHABET_TABLE[usize::from(c)] {
+                    if !in_alphabet(c) {
                         return Err(IdError::InvalidChar(c as char));
                     }
                     *o = c;
@@ -98,10 +98,11 @@ const DASHED_LEN: usize = ID_LEN + 6;
 const DASHES: [usize; 6] = [6, 11, 16, 21, 26, 31];
 const DASHED_SOURCE: [usize; ID_LEN] = {
     let mut t = [0usize; ID_LEN];
-    let (mut i, mut src) = (0, 0);
+    let (mut i, mut src, mut dash) = (0, 0, 0);
     while i < ID_LEN {
-        if src == 6 || src == 11 || src == 16 || src == 21 || src == 26 || src == 31 {
+        if dash < DASHES.len() && src == DASHES[dash] {
             src += 1;
+            dash += 1;
         }
         t[i] = src;
         i += 1;
@@ -110,7 +111,7 @@ const DASHED_SOURCE: [usize; ID_LEN] = {
     t
 };
 
-/// [`in_alphabet`] by byte value.
+/// Whether each byte value is in [`ID_ALPHABET`].
 const ALPHABET_TABLE: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -124,7 +125,7 @@ const ALPHABET_TABLE: [bool; 256] = {
 /// Whether `c` is in [`ID_ALPHABET`] (ASCII letters and digits, `!`, `#`),
 /// without searching it.
 fn in_alphabet(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'!' || c == b'#'
+    ALPHABET_TABLE[usize::from(c)]
 }
 
 impl fmt::Display for Id {

@@ -1517,8 +1517,8 @@ impl VgHandle {
     /// fdatasync writes back every dirty page of the device, whatever
     /// descriptor wrote it). Without a commit, nothing needs it: the bytes
     /// are in no LV.
-    pub fn flush_with_commit(&mut self, path: &str) {
-        self.flush_with_commit.insert(path.to_string());
+    pub fn flush_with_commit(&mut self, path: String) {
+        self.flush_with_commit.insert(path);
     }
 
     /// The last committed metadata.
@@ -2362,8 +2362,8 @@ mod tests {
         };
         let mut h = scan(&opener, &opener.inner.names()).vg("vg0").unwrap();
         h.vg.tags.push("t".into());
-        h.flush_with_commit("/dev/fwother");
-        h.flush_with_commit("/dev/fw1");
+        h.flush_with_commit("/dev/fwother".into());
+        h.flush_with_commit("/dev/fw1".into());
         opener.log.lock().unwrap().clear();
         let mut at_between = None;
         h.commit_around(&opener, "tag", || {

@@ -70,8 +70,7 @@ pub fn zero_lv_start(
     }
     // Durable, and on the device under the LV's dm device, with the
     // commit's precommit flush, before the kernel sees the LV.
-    let path = path.to_string();
-    h.flush_with_commit(&path);
+    h.flush_with_commit(path.to_string());
     Ok(())
 }
 
