@@ -27,6 +27,10 @@
 #                        "CPUSHARE tool=T comm=C pct=P" (share of both CPUs' samples per
 #                        process, swapper = idle) and "SLEEP tool=T count=N frames=..."
 #                        (where its threads leave the CPU: kernel frames below schedule)
+#   BENCH_PHASES=1       no timings: where rlvm's lvcreate and lvcreate -s spend their wall
+#                        time, step by step (RLVM_PHASES, src/metadata/phase.rs): prints
+#                        "PHASE cmd=C step=FROM->TO median_ms=M runs=N" per step (steps in
+#                        the order they run; BENCH_RUNS runs each, the LVs active)
 #   BENCH_STRACE=1       after the timed runs, each command once more per tool under
 #                        `strace -f -c` (host's strace copied in): "STRACE" lines with the
 #                        system calls by count and time, for finding where a tool waits
@@ -54,7 +58,7 @@ if [ "${BENCH_PERF:-0}" = 1 ]; then
 fi
 bench_init bench-commands
 envs=()
-for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS BENCH_PERF; do
+for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS BENCH_PERF BENCH_PHASES; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 [ "${BENCH_PERF:-0}" != 1 ] || envs+=(--bin "$perf_bin:/usr/bin/perf")
@@ -70,6 +74,37 @@ bench_mbench
 bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 \
     --bin "$tmp/mbench:/opt/rlvm/bin/mbench" "${envs[@]}"
 
+if [ "${BENCH_PHASES:-0}" = 1 ]; then
+    echo
+    echo "=== where rlvm's lvcreate spends its time, step by step ($RLVM; median of each step) ==="
+    grep -h '^PHASE-' "$log" | awk '
+        {
+            c = substr($1, 7); k = c " " $2
+            if (k in last) {
+                step = last_name[k] "->" $4; key = c SUBSEP step
+                v[key, ++n[key]] = ($3 - last[k]) * 1000
+                if (!(key in seen)) { seen[key] = 1; order[c, ++steps[c]] = step }
+            }
+            last[k] = $3; last_name[k] = $4; cmds[c] = 1
+        }
+        function median(key,   i, j, m, a, x) {
+            m = n[key]
+            for (i = 1; i <= m; i++) a[i] = v[key, i]
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
+            return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+        }
+        END {
+            for (c in cmds) {
+                total = 0
+                for (i = 1; i <= steps[c]; i++) {
+                    key = c SUBSEP order[c, i]; m = median(key); total += m
+                    printf "PHASE cmd=%s step=%s median_ms=%.1f runs=%d\n", c, order[c, i], m, n[key]
+                }
+                printf "PHASE cmd=%s sum_of_medians_ms=%.1f\n", c, total
+            }
+        }'
+    exit 0
+fi
 if [ "${BENCH_PERF:-0}" = 1 ]; then
     echo
     echo "=== where rlvm's CPU goes ($RLVM; % of its samples: with callees, alone) ==="

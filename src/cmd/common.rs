@@ -449,6 +449,7 @@ impl Ctx {
 
     /// Scans every device the configuration lets LVM see.
     pub fn scan(&self) -> Result<Scan, CmdError> {
+        crate::metadata::phase::mark("args-conf-lock");
         // Which dm devices are LVs, from one ioctl instead of a sysfs read
         // per device.
         if let Some(listed) = crate::dm::kernel::list_dm_devices() {
@@ -459,7 +460,9 @@ impl Ctx {
                     .collect(),
             );
         }
+        crate::metadata::phase::mark("scan-dm-list");
         let devs = scan::candidate_devices(&self.conf).map_err(failed)?;
+        crate::metadata::phase::mark("scan-judged");
         self.scan_devices(devs)
     }
 
@@ -483,6 +486,7 @@ impl Ctx {
             .map(|d| d.path.to_string_lossy().into_owned())
             .collect();
         let mut result = self.scan_with_hints(&devs, &paths);
+        crate::metadata::phase::mark("scan-read-import");
         *self.devices.borrow_mut() = Some(devs);
         result.host = self.host.clone();
         result.check_dev_sizes = self.conf.get_bool("metadata/check_pv_device_sizes", true);
@@ -987,10 +991,12 @@ impl Ctx {
 
     /// Writes `/etc/lvm/backup/<vg>` from the committed metadata.
     pub fn backup(&self, handle: &VgHandle) {
+        crate::metadata::phase::mark("before-backup");
         if !self.conf.backup_enabled() || self.common.test {
             return;
         }
         if let Some(text) = handle.committed_file_text() {
+            crate::metadata::phase::mark("backup-text");
             if let Err(e) = crate::system::backup::write_backup(&self.conf, &handle.vg.name, &text)
             {
                 self.warn(format!(
@@ -998,6 +1004,7 @@ impl Ctx {
                     handle.vg.name
                 ));
             }
+            crate::metadata::phase::mark("backup-written");
         }
     }
 }

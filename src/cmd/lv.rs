@@ -462,6 +462,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
     let name = lv_name
         .clone()
         .unwrap_or_else(|| default_lv_name(&handle.vg));
+    crate::metadata::phase::mark("vg-loaded");
     if handle.vg.lv(&name).is_some() {
         return Err(CmdError::Failed(format!(
             "Logical Volume \"{name}\" already exists in volume group \"{vg_name}\""
@@ -656,6 +657,8 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         } else if !zero && origin_name.is_none() && virtual_type.is_none() {
             ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
         }
+
+        crate::metadata::phase::mark("checks");
         let mut dm = ctx.require_dm()?;
         if wipe && origin_name.is_none() && !ctx.common.test {
             let dev = format!("{}/{vg_name}/{name}", ctx.conf.dev_dir().display());
@@ -663,6 +666,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
                 ctx.print(format!("Wiping {sig} signature on {dev}."));
             }
         }
+        crate::metadata::phase::mark("dm-open-signatures");
         crate::ops::lv::create(&mut dm, &ctx, &mut handle, &before, &name, zero)?;
         let family = match &origin_name {
             Some(o) => activate::family(&handle, o),

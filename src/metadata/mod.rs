@@ -13,6 +13,7 @@ pub mod mda;
 pub mod mda_balance;
 pub mod model;
 pub mod names;
+pub mod phase;
 pub mod pvedit;
 pub mod pvlayout;
 pub mod snapshot;

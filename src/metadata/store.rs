@@ -1762,6 +1762,7 @@ impl VgHandle {
         })?;
         let header = text_header(&format!("Write from {}.", description));
         let text = text::export_disk(new, &header);
+        crate::metadata::phase::mark("validate-export");
         // Self-check: what we write must read back as exactly what we mean.
         // The import runs on a thread of its own while the text is written
         // and flushed (under emulation, most of a write's CPU), and is
@@ -1774,6 +1775,7 @@ impl VgHandle {
                 .spawn_scoped(s, || round_trip(&text, new))
                 .ok();
             let written = self.write_precommitted(opener, new, &text, &mut warnings);
+            crate::metadata::phase::mark("precommit-written-flushed");
             let imported = match check {
                 Some(h) => h.join().unwrap_or_else(|_| {
                     Err(StoreError::NoRoundTrip(
@@ -1783,6 +1785,7 @@ impl VgHandle {
                 None => round_trip(&text, new),
             };
             let (devs, pending, labels) = written?;
+            crate::metadata::phase::mark("self-check-joined");
             Ok::<_, StoreError>((imported?, devs, pending, labels))
         })?;
         self.flush_with_commit.clear();
@@ -1793,6 +1796,7 @@ impl VgHandle {
                 spawned.ok().map(|t| (Arc::clone(&imported.0), t));
         }
         between().map_err(CommitError::Between)?;
+        crate::metadata::phase::mark("kernel-between");
         // Phase 3: committed slot; clear precommit; flush (one sync per
         // device: the commit is durable when this returns).
         for p in &mut pending {
@@ -1801,6 +1805,7 @@ impl VgHandle {
             p.header.slots[1] = RawLocn::default();
             mda::put_mda_header(dev.as_ref(), &p.header).map_err(mda_err(path))?;
         }
+        crate::metadata::phase::mark("commit-slot-written");
         sync_all(&devs)?;
         for (key, info) in self.pvs.iter_mut() {
             if let Some((_, l)) = labels.iter().find(|(path, _)| *path == info.path) {

@@ -189,8 +189,10 @@ pub fn create(
     if let Some(bytes) = zeroed {
         zero_lv_start(store, h, name, bytes, false)?;
     }
+    crate::metadata::phase::mark("zeroed-start");
     let pvs = store.pv_devices(h);
     let kernel = dm.list_for(&[before, &h.vg], &[name])?;
+    crate::metadata::phase::mark("kernel-listing");
     let mut ops = match snapshot {
         Some(_) => plan::plan_add_snapshot(before, &h.vg, name, &pvs, &kernel)?,
         None => vec![],

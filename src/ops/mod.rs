@@ -183,6 +183,7 @@ pub fn update(
         return Ok(());
     }
     let cut = commit_point(ops);
+    crate::metadata::phase::mark("plan");
     let (head, tail) = ops.split_at(cut);
     dm.with_signals_held(|kernel, nodes| {
         let devs = listed.iter().map(|d| (d.name.clone(), d.dev)).collect();
@@ -216,6 +217,7 @@ pub fn update(
             });
         }
         failpoint::hit(&format!("{name}:resumed"))?;
+        crate::metadata::phase::mark("commit-synced-tail-ops");
         Ok(())
     })?;
     store.finished(h);

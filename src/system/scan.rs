@@ -174,7 +174,9 @@ pub fn candidate_devices(conf: &LvmConf) -> Result<Vec<ScanDev>, ScanError> {
 /// [`candidate_devices`] against other sysfs/proc roots.
 pub fn candidate_devices_in(conf: &LvmConf, roots: &Roots) -> Result<Vec<ScanDev>, ScanError> {
     let (raw, left_out) = enumerate_leaving_out(roots, Some(conf.scan_lvs()))?;
+    crate::metadata::phase::mark("scan-sys-block");
     let judge = Judge::new(conf, &left_out)?;
+    crate::metadata::phase::mark("scan-dev-aliases");
     Ok(raw
         .iter()
         .filter_map(|r| judge.judge(r, None, false).ok())

@@ -16,6 +16,9 @@
 # BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
 # BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below), then for
 # each tool where vgchange -ay's wall time goes: CPU share per process, where it sleeps.
+# BENCH_PHASES=1: no timings: rlvm's lvcreate and lvcreate -s, BENCH_RUNS times each with the
+# LVs active and RLVM_PHASES=1, their step marks (src/metadata/phase.rs) printed as
+# "PHASE-<cmd> <run> <seconds> <step>" lines for the host script to summarise.
 # Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
 # (RLVM_BASE on the host side), to compare two builds in the same boot.
 # Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M user_ms=U sys_ms=S
@@ -115,6 +118,22 @@ quiet lvm vgcfgrestore -f "$SCRATCH/full.vg" vg0
 [ "$(lvm lvs --noheadings vg0 | wc -l)" = "$NLVS" ] || fail "setup: vg0 does not hold $NLVS LVs"
 echo "rlvm: $(rlvm version 2>&1 | head -n 1)"
 echo "lvm2: $(lvm version 2>&1 | head -n 1)"
+
+if [ "${BENCH_PHASES:-0}" = 1 ]; then
+    # Where lvcreate's wall time goes, step by step (scripts/bench-commands.sh BENCH_PHASES=1).
+    quiet rlvm vgchange -ay vg0
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        [ -z "$UDEVADM" ] || "$UDEVADM" settle --timeout=120 >/dev/null 2>&1 || true
+        RLVM_PHASES=1 rlvm lvcreate -L 4m -n bench vg0 2>&1 >/dev/null | sed -n "s/^PHASE /PHASE-lvcreate $r /p"
+        quiet rlvm lvremove -f vg0/bench
+        [ -z "$UDEVADM" ] || "$UDEVADM" settle --timeout=120 >/dev/null 2>&1 || true
+        RLVM_PHASES=1 rlvm lvcreate -s -L 8m -n bsnap vg0/lv0000 2>&1 >/dev/null | sed -n "s/^PHASE /PHASE-lvcreate_s $r /p"
+        quiet rlvm lvremove -f vg0/bsnap
+        r=$((r + 1))
+    done
+    exit 0
+fi
 
 if [ "${BENCH_PERF:-0}" = 1 ]; then
     # Profiles instead of timings (scripts/bench-commands.sh BENCH_PERF=1): each command of
