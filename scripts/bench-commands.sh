@@ -57,6 +57,12 @@ if [ "${BENCH_PERF:-0}" = 1 ]; then
     fi
 fi
 bench_init bench-commands
+# The median of a[1..m] (sorted in place): the summaries' awk programs below begin with it.
+awk_median='
+    function median_of(a, m,   i, j, x) {
+        for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
+        return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }'
 envs=()
 for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS BENCH_PERF BENCH_PHASES; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
@@ -77,7 +83,7 @@ bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 \
 if [ "${BENCH_PHASES:-0}" = 1 ]; then
     echo
     echo "=== where rlvm's lvcreate spends its time, step by step ($RLVM; median of each step) ==="
-    grep -h '^PHASE-' "$log" | awk '
+    grep -h '^PHASE-' "$log" | awk "$awk_median"'
         {
             c = substr($1, 7); k = c " " $2
             if (k in last) {
@@ -87,11 +93,9 @@ if [ "${BENCH_PHASES:-0}" = 1 ]; then
             }
             last[k] = $3; last_name[k] = $4; cmds[c] = 1
         }
-        function median(key,   i, j, m, a, x) {
-            m = n[key]
-            for (i = 1; i <= m; i++) a[i] = v[key, i]
-            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
-            return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+        function median(key,   i, a) {
+            for (i = 1; i <= n[key]; i++) a[i] = v[key, i]
+            return median_of(a, n[key])
         }
         END {
             for (c in cmds) {
@@ -118,17 +122,16 @@ fi
 # 4. Summary: medians per tool and command, ratio rlvm/LVM2.
 echo
 echo "=== command latency (rlvm: $RLVM; ratio = rlvm/LVM2; TCG guest, ${BENCH_SMP:-2} CPUs) ==="
-grep -h '^BENCH-CMD ' "$log" | awk '
+grep -h '^BENCH-CMD ' "$log" | awk "$awk_median"'
     function field(k,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) return kv[2] } return "" }
     {
         key = field("cmd") " " field("lvs"); t = field("tool"); v[key, t, ++n[key, t]] = field("ms") + 0; keys[key] = 1
         cpu[key, t] += field("user_ms") + field("sys_ms")
     }
-    function median(key, t,   i, j, m, a, x) {
+    function median(key, t,   i, m, a) {
         m = n[key, t]; if (!m) return -1
         for (i = 1; i <= m; i++) a[i] = v[key, t, i]
-        for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
-        return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+        return median_of(a, m)
     }
     END {
         for (key in keys) {

@@ -657,7 +657,6 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         } else if !zero && origin_name.is_none() && virtual_type.is_none() {
             ctx.warn(format!("Logical volume {vg_name}/{name} not zeroed."));
         }
-
         crate::metadata::phase::mark("checks");
         let mut dm = ctx.require_dm()?;
         if wipe && origin_name.is_none() && !ctx.common.test {

@@ -1,8 +1,9 @@
 //! Step timestamps for finding where a command's time goes: with
 //! `RLVM_PHASES` set (non-empty), each [`mark`] prints `PHASE <seconds
 //! since the epoch> <step>` on stderr; otherwise a mark costs one load of
-//! a flag. `scripts/bench-phases.sh` runs `lvcreate` and `lvcreate -s`
-//! so in the test VM and prints the median time between each two marks.
+//! a flag. `BENCH_PHASES=1 scripts/bench-commands.sh` runs `lvcreate`
+//! and `lvcreate -s` so in the test VM and prints the median time between
+//! each two marks.
 //! Here, at the bottom layer, so that every layer may mark its steps.
 
 use std::sync::OnceLock;

@@ -121,15 +121,20 @@ echo "lvm2: $(lvm version 2>&1 | head -n 1)"
 
 if [ "${BENCH_PHASES:-0}" = 1 ]; then
     # Where lvcreate's wall time goes, step by step (scripts/bench-commands.sh BENCH_PHASES=1).
+    # phased RUN NAME LV ARGS...: rlvm ARGS with its step marks as "PHASE-NAME RUN ..." lines,
+    # once udev has settled; then LV is removed (untimed).
+    phased() {
+        _r=$1 _c=$2 _lv=$3
+        shift 3
+        [ -z "$UDEVADM" ] || "$UDEVADM" settle --timeout=120 >/dev/null 2>&1 || true
+        RLVM_PHASES=1 rlvm "$@" 2>&1 >/dev/null | sed -n "s/^PHASE /PHASE-$_c $_r /p"
+        quiet rlvm lvremove -f "$_lv"
+    }
     quiet rlvm vgchange -ay vg0
     r=1
     while [ $r -le "$RUNS" ]; do
-        [ -z "$UDEVADM" ] || "$UDEVADM" settle --timeout=120 >/dev/null 2>&1 || true
-        RLVM_PHASES=1 rlvm lvcreate -L 4m -n bench vg0 2>&1 >/dev/null | sed -n "s/^PHASE /PHASE-lvcreate $r /p"
-        quiet rlvm lvremove -f vg0/bench
-        [ -z "$UDEVADM" ] || "$UDEVADM" settle --timeout=120 >/dev/null 2>&1 || true
-        RLVM_PHASES=1 rlvm lvcreate -s -L 8m -n bsnap vg0/lv0000 2>&1 >/dev/null | sed -n "s/^PHASE /PHASE-lvcreate_s $r /p"
-        quiet rlvm lvremove -f vg0/bsnap
+        phased $r lvcreate vg0/bench lvcreate -L 4m -n bench vg0
+        phased $r lvcreate_s vg0/bsnap lvcreate -s -L 8m -n bsnap vg0/lv0000
         r=$((r + 1))
     done
     exit 0
