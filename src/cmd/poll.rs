@@ -2,13 +2,16 @@
 //! `lvconvert --merge` (progress bar on a terminal, LVM2's
 //! `vg/lv: Merged: N.NN%` lines otherwise), `lvpoll` (LVM2's hidden
 //! command, also what a detached poller runs), and starting detached
-//! pollers after activation. Each look re-reads the VG under its lock, as
-//! LVM2's polldaemon does; finishing takes the VG's write lock.
+//! pollers after activation. A full look re-reads the VG under its lock,
+//! as LVM2's polldaemon does at each look; while the kernel is seen
+//! merging, the looks between full ones glance at its status only
+//! (`FULL_LOOK_EVERY`). Finishing takes the VG's write lock.
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use nix::fcntl::Flock;
@@ -37,7 +40,21 @@ struct CmdSource<'a> {
     /// parse when the text is byte for byte the one already imported)
     /// instead of every block device and every text.
     last: Option<(Scan, u32)>,
+    /// The origin's device and when a full look last found the kernel
+    /// merging into it: until `FULL_LOOK_EVERY` has passed, looks are
+    /// glances at the kernel alone (`merge::glance`).
+    merging: Option<(merge::MergeDevice, Instant)>,
 }
+
+/// While a full look found the kernel merging, the looks after it, for
+/// this long, glance at the origin's status only (one ioctl; no lock, no
+/// reads of the PVs, no parse): a glance only reports progress, and
+/// anything but a running merge (done, invalid, failed, gone, another
+/// table) makes that look a full one, which decides as LVM2's poller
+/// does. A poller waiting on a long merge costs one ioctl a second, and
+/// still re-reads the VG under its lock this often (a renamed or removed
+/// VG is noticed as before).
+const FULL_LOOK_EVERY: Duration = Duration::from_secs(30);
 
 impl CmdSource<'_> {
     /// The VG, read under its lock as LVM2's polldaemon does at each look.
@@ -85,8 +102,20 @@ fn cmd_text(e: CmdError) -> String {
 
 impl MergeSource for CmdSource<'_> {
     fn check(&mut self) -> Result<MergeState, PollError> {
+        if let Some((dev, at)) = &self.merging {
+            if at.elapsed() < FULL_LOOK_EVERY {
+                if let Some(merged) = merge::glance(&self.dm, dev) {
+                    return Ok(MergeState::Merging { merged });
+                }
+            }
+        }
+        self.merging = None;
         let h = self.read_vg()?;
-        Ok(merge::check(&self.dm, &h.vg, &self.origin)?)
+        let st = merge::check(&self.dm, &h.vg, &self.origin)?;
+        if let MergeState::Merging { .. } = st {
+            self.merging = merge::MergeDevice::of(&h.vg, &self.origin).map(|d| (d, Instant::now()));
+        }
+        Ok(st)
     }
 
     fn finish(&mut self) -> Result<Finished, PollError> {
@@ -173,6 +202,7 @@ fn run_poller(
         claim_path,
         claim,
         last: None,
+        merging: None,
     };
     let stop = stop_flag();
     let bar = (output == Output::Bar && interval.shows_progress()).then(|| merge_bar(vg, origin));

@@ -179,6 +179,19 @@ pub trait Kernel {
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError>;
     /// INFO status of the live table: `(start, length, type, status)`.
     fn status(&self, name: &str) -> Result<Vec<(u64, u64, String, String)>, KernelError>;
+    /// `status` of the device `name` only if it carries `uuid`; `None`
+    /// when there is no such device or another device has that name (one
+    /// ioctl on the real kernel: the status reply carries the UUID).
+    fn status_if(
+        &self,
+        name: &str,
+        uuid: &str,
+    ) -> Result<Option<Vec<super::ioctl::TargetSpec>>, KernelError> {
+        match self.info(name)? {
+            Some(d) if d.uuid.as_deref() == Some(uuid) => self.status(name).map(Some),
+            _ => Ok(None),
+        }
+    }
     /// Create a device without a table; with `minor`, on that fixed
     /// minor (DM_PERSISTENT_DEV), failing if it is taken.
     fn create(

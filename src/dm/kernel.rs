@@ -564,6 +564,21 @@ impl Kernel for DmKernel {
             .map_err(|e| failed("status", name, e))
     }
 
+    fn status_if(
+        &self,
+        name: &str,
+        uuid: &str,
+    ) -> Result<Option<Vec<super::ioctl::TargetSpec>>, KernelError> {
+        use super::ioctl;
+        dm_name(name)?;
+        let fd = self.dm.file().as_raw_fd();
+        match ioctl::table_status(fd, name, ioctl::DM_NOFLUSH_FLAG) {
+            Ok((h, st)) if ioctl::c_field(&h.uuid) == Some(uuid) => Ok(Some(st)),
+            Ok(_) | Err(Errno::ENXIO) => Ok(None),
+            Err(e) => Err(failed("status", name, e)),
+        }
+    }
+
     fn create(
         &mut self,
         name: &str,

@@ -133,6 +133,13 @@ impl crate::dm::exec::Kernel for Killing {
     ) -> Result<Vec<(u64, u64, String, String)>, crate::dm::exec::KernelError> {
         self.inner.status(name)
     }
+    fn status_if(
+        &self,
+        name: &str,
+        uuid: &str,
+    ) -> Result<Option<Vec<crate::dm::ioctl::TargetSpec>>, crate::dm::exec::KernelError> {
+        self.inner.status_if(name, uuid)
+    }
     fn create(
         &mut self,
         name: &str,

@@ -213,6 +213,50 @@ pub fn check(dm: &Dm, vg: &Vg, origin: &str) -> Result<MergeState, MergeError> {
     }
 }
 
+/// The origin device of a merge a full look (`check`) found running, for
+/// the poller's glances between full looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeDevice {
+    name: String,
+    uuid: String,
+}
+
+impl MergeDevice {
+    /// `origin`'s top device in `vg` (its dm name and UUID).
+    pub fn of(vg: &Vg, origin: &str) -> Option<MergeDevice> {
+        let l = vg.lv(origin)?;
+        Some(MergeDevice {
+            name: crate::dm::names::dm_name(&vg.name, origin, None),
+            uuid: crate::dm::names::dm_uuid(&vg.id, &l.id, None),
+        })
+    }
+}
+
+/// A glance at the kernel only (one status ioctl, no lock, no metadata):
+/// the merged percentage, as `check` computes it, while `dev` still
+/// carries one `snapshot-merge` target that reports exceptions left.
+/// Anything else (device gone or renamed, another table, invalid, merge
+/// failed, finished, a failed query) is `None`, and the caller takes a
+/// full look, which decides: a glance never finishes, fails or ends a
+/// poll, it only reports progress.
+pub fn glance(dm: &Dm, dev: &MergeDevice) -> Option<f64> {
+    let st = dm.kernel().status_if(&dev.name, &dev.uuid).ok()??;
+    let [(_, _, ty, line)] = st.as_slice() else {
+        return None;
+    };
+    if ty != "snapshot-merge" {
+        return None;
+    }
+    match line.parse::<SnapshotStatus>().ok()? {
+        s @ SnapshotStatus::Usage {
+            allocated, total, ..
+        } if total > 0 && !s.merge_finished() => {
+            Some(100.0 - 100.0 * allocated as f64 / total as f64)
+        }
+        _ => None,
+    }
+}
+
 /// What `finish` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finished {

@@ -387,6 +387,34 @@ fn removing_a_merging_snapshot_is_refused_and_hidden_cow_not_activatable() {
 }
 
 #[test]
+fn a_glance_reports_what_check_reports_and_only_while_the_kernel_merges() {
+    let (st, mut h, mut dm, fake) = setup();
+    let dev = merge::MergeDevice::of(&h.vg, "lv").unwrap();
+    // Not merging yet: `snapshot-origin` is no merge to glance at.
+    assert_eq!(merge::glance(&dm, &dev), None);
+    merge::start(Some(&mut dm), &st, &mut h, "s1", false).unwrap();
+    fake.borrow_mut().snapshot_status = "48/4096 16".into();
+    let MergeState::Merging { merged } = merge::check(&dm, &h.vg, "lv").unwrap() else {
+        panic!("not merging")
+    };
+    assert_eq!(merge::glance(&dm, &dev), Some(merged));
+    // Another device under the origin's name (another UUID) is not it.
+    let mut other = h.vg.clone();
+    other.id = Id::random();
+    let stranger = merge::MergeDevice::of(&other, "lv").unwrap();
+    assert_eq!(merge::glance(&dm, &stranger), None);
+    // Finished, invalid, failed or unreadable: a full look must decide.
+    for s in ["16/4096 16", "Invalid", "Merge failed", "0/0 0", "junk"] {
+        fake.borrow_mut().snapshot_status = s.into();
+        assert_eq!(merge::glance(&dm, &dev), None, "{s}");
+    }
+    // Deactivated: the device is gone.
+    fake.borrow_mut().snapshot_status = "48/4096 16".into();
+    activate::deactivate_vg(&mut dm, &h.vg).unwrap();
+    assert_eq!(merge::glance(&dm, &dev), None);
+}
+
+#[test]
 fn poller_errors_tell_invalid_failed_and_not_merging_apart() {
     let (st, mut h, mut dm, fake) = setup();
     assert_eq!(

@@ -256,6 +256,49 @@ expect_eq "no LV left" "$(rlvm lvs --noheadings -a vg0 | wc -l)" "0"
 expect_eq "no device left" "$(vg0_devices)" ""
 run lvm vgck vg0
 
+step "a foreground poller between full looks: its progress is the kernel's, deactivation interrupts it, activation resumes the merge"
+# While the kernel merges, the poller's looks glance at the origin's status alone (a full look,
+# with the VG's lock and metadata, every 30 s): the progress it prints must still be the
+# kernel's, and a device gone under a glance must end the poll as a full look would. The merge
+# is held (its -cow device suspended) while the poller looks.
+run rlvm lvcreate -L 48M -n origin vg0
+run dd if="$SCRATCH/a" of=/dev/vg0/origin bs=1M oflag=direct conv=notrunc
+sum_z=$(md5_of /dev/vg0/origin)
+run rlvm lvcreate -s -L 44M -n z1 vg0/origin
+for _s in 0 8 16 24 32; do
+    dd if="$SCRATCH/b" of=/dev/vg0/origin bs=1M seek=$_s oflag=direct conv=notrunc 2>/dev/null
+done
+rlvm lvconvert --merge -i 1 vg0/z1 >"$SCRATCH/poll" 2>&1 &
+poller=$!
+_n=0
+until grep -q "Merging of volume vg0/z1 started" "$SCRATCH/poll"; do
+    _n=$((_n + 1))
+    [ "$_n" -le 300 ] && kill -0 "$poller" 2>/dev/null || { cat "$SCRATCH/poll"; fail "the merge did not start"; }
+    sleep 0.05
+done
+run dmsetup suspend --nolockfs vg0-z1-cow
+sleep 4.5
+# The kernel's figure while held, as LVM2 computes it: 100 - 100 * allocated / total.
+want=$(dmsetup status vg0-origin | awk '{ split($4, a, "/"); printf "%.2f", 100 - 100 * a[1] / a[2] }')
+got=$(sed -n 's/^  vg0\/origin: Merged: \([0-9.]*\)%$/\1/p' "$SCRATCH/poll" | tail -n 1)
+looks=$(grep -c 'Merged:' "$SCRATCH/poll")
+run dmsetup resume vg0-z1-cow
+run rlvm lvchange -an vg0/origin
+wait "$poller" && _rc=0 || _rc=$?
+cat "$SCRATCH/poll"
+[ "$looks" -ge 3 ] || fail "$looks progress lines while the merge was held 4.5 s at -i 1, want 3 or more"
+expect_eq "progress printed while held (the kernel's: $(dmsetup status vg0-origin 2>&1))" "$got" "$want"
+case $want in 0.00 | 100.00) fail "held at $want%: the hold missed the merge" ;; esac
+[ "$_rc" = 0 ] || fail "poller interrupted by deactivation: exit $_rc, want 0 (as LVM2)"
+grep -qF "vg0/origin: Interrupted: No longer active." "$SCRATCH/poll" || fail "no interruption line"
+expect_eq "origin inactive" "$(vg0_devices)" ""
+run rlvm vgchange -ay vg0
+gone z1 60
+expect_eq "origin rolled back after the resumed merge" "$(md5_of /dev/vg0/origin)" "$sum_z"
+expect_eq "origin target" "$(dm_target vg0-origin)" "linear"
+run lvm vgck vg0
+run rlvm lvremove -y vg0/origin
+
 # rlvm run from the LV it suspends, as when it is installed on the root: its pages are read from
 # that LV when first needed, and one first needed between the suspend and the resume would wait
 # for a resume that never comes (the root frozen for good). The LV's read-ahead is off and the
