@@ -119,10 +119,23 @@ pub trait MergeIo: Sync {
     fn sync_origin(&self) -> io::Result<()>;
 }
 
-/// A heap buffer aligned to `ALIGN`, zeroed.
+/// Buffers at least this big are their own mapping on huge-page
+/// boundaries, advised to be backed by transparent huge pages: a 4 MiB
+/// batch is 2 pages to fault in and pin for each direct I/O instead of
+/// 1024 (and no memset: the kernel's pages come zeroed).
+const HUGE: usize = 2 << 20;
+
+/// A buffer aligned to `ALIGN` (to `HUGE` when that big), zeroed.
 pub struct AlignedBuf {
     ptr: std::ptr::NonNull<u8>,
-    layout: std::alloc::Layout,
+    len: usize,
+    backing: Backing,
+}
+
+enum Backing {
+    Heap(std::alloc::Layout),
+    /// An anonymous mapping of this many bytes at `ptr`.
+    Mapped(usize),
 }
 
 // SAFETY: AlignedBuf owns its allocation exclusively, like a Vec<u8>.
@@ -130,36 +143,94 @@ unsafe impl Send for AlignedBuf {}
 
 impl AlignedBuf {
     pub fn new(len: usize) -> AlignedBuf {
-        let layout =
-            std::alloc::Layout::from_size_align(len.max(ALIGN), ALIGN).expect("buffer layout");
+        let len = len.max(ALIGN);
+        if len >= HUGE {
+            if let Some(b) = Self::mapped(len) {
+                return b;
+            }
+        }
+        let layout = std::alloc::Layout::from_size_align(len, ALIGN).expect("buffer layout");
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { std::alloc::alloc_zeroed(layout) };
         let ptr =
             std::ptr::NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-        AlignedBuf { ptr, layout }
+        AlignedBuf {
+            ptr,
+            len,
+            backing: Backing::Heap(layout),
+        }
+    }
+
+    /// `len` bytes in whole huge pages on a huge-page boundary: one
+    /// mapping a huge page larger, its unaligned head and tail unmapped.
+    /// `None` if the kernel refuses (the heap is used instead).
+    fn mapped(len: usize) -> Option<AlignedBuf> {
+        use nix::sys::mman::{madvise, mmap_anonymous, munmap, MapFlags, MmapAdvise, ProtFlags};
+        let size = len.checked_next_multiple_of(HUGE)?;
+        let total = size.checked_add(HUGE)?;
+        // SAFETY: a new private anonymous mapping anywhere the kernel
+        // chooses: no memory in use is touched.
+        let base = unsafe {
+            mmap_anonymous(
+                None,
+                std::num::NonZeroUsize::new(total)?,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+        }
+        .ok()?;
+        let addr = base.as_ptr() as usize;
+        let head = addr.next_multiple_of(HUGE) - addr;
+        let tail = total - head - size;
+        let at = |off: usize| std::ptr::NonNull::new((addr + off) as *mut std::ffi::c_void);
+        let start = at(head)?;
+        // SAFETY: the head and the tail are parts of the mapping just made
+        // outside [start, start + size), which nothing references.
+        unsafe {
+            if head > 0 {
+                let _ = munmap(base, head);
+            }
+            if tail > 0 {
+                let _ = munmap(at(head + size)?, tail);
+            }
+            // Advice only: without huge pages the buffer works the same.
+            let _ = madvise(start, size, MmapAdvise::MADV_HUGEPAGE);
+        }
+        Some(AlignedBuf {
+            ptr: start.cast(),
+            len,
+            backing: Backing::Mapped(size),
+        })
     }
 }
 
 impl std::ops::Deref for AlignedBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // SAFETY: ptr is valid for layout.size() initialised (zeroed) bytes
-        // owned by self.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }
+        // SAFETY: ptr is valid for len initialised (zeroed) bytes owned by
+        // self (len <= the allocation's or the mapping's size).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
 impl std::ops::DerefMut for AlignedBuf {
     fn deref_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in deref, and &mut self makes the access exclusive.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this very layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+        match self.backing {
+            // SAFETY: allocated in `new` with this very layout.
+            Backing::Heap(layout) => unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) },
+            Backing::Mapped(size) => {
+                // SAFETY: the mapping made in `mapped`, `size` bytes at ptr,
+                // referenced by nothing once self is dropped.
+                let _ = unsafe { nix::sys::mman::munmap(self.ptr.cast(), size) };
+            }
+        }
     }
 }
 

@@ -388,3 +388,19 @@ fn lv_io_reads_across_devices_and_writes_through_the_map() {
         "nothing beyond the LV written"
     );
 }
+
+#[test]
+fn buffers_are_zeroed_aligned_and_as_long_as_asked() {
+    for len in [1, 4096, 5000, HUGE - 1, HUGE, 4 << 20, (4 << 20) + 4096] {
+        let mut b = AlignedBuf::new(len);
+        assert_eq!(b.len(), len.max(ALIGN), "{len}");
+        let align = if b.len() >= HUGE { HUGE } else { ALIGN };
+        assert_eq!(b.as_ptr() as usize % align, 0, "{len}");
+        assert!(b.iter().all(|&x| x == 0), "{len}: not zeroed");
+        // Writable from end to end (a mapping cut short would fault).
+        let n = b.len();
+        b[0] = 1;
+        b[n - 1] = 2;
+        assert_eq!((b[0], b[n - 1]), (1, 2));
+    }
+}
