@@ -27,8 +27,8 @@
 #                        "CPUSHARE tool=T comm=C pct=P" (share of both CPUs' samples per
 #                        process, swapper = idle) and "SLEEP tool=T count=N frames=..."
 #                        (where its threads leave the CPU: kernel frames below schedule)
-#   BENCH_PHASES=1       no timings: where rlvm's lvcreate and lvcreate -s spend their wall
-#                        time, step by step (RLVM_PHASES, src/metadata/phase.rs): prints
+#   BENCH_PHASES=1       no timings: where rlvm's vgchange -an/-ay, lvcreate and lvcreate -s
+#                        spend their wall time, step by step (RLVM_PHASES, src/metadata/phase.rs): prints
 #                        "PHASE cmd=C step=FROM->TO median_ms=M runs=N" per step (steps in
 #                        the order they run; BENCH_RUNS runs each, the LVs active)
 #   BENCH_STRACE=1       after the timed runs, each command once more per tool under
@@ -82,7 +82,7 @@ bench_boot commands-bench tests/vm/bench/commands-bench.sh 2 2048 512 \
 
 if [ "${BENCH_PHASES:-0}" = 1 ]; then
     echo
-    echo "=== where rlvm's lvcreate spends its time, step by step ($RLVM; median of each step) ==="
+    echo "=== where rlvm's commands spend their time, step by step ($RLVM; median of each step) ==="
     grep -h '^PHASE-' "$log" | awk "$awk_median"'
         {
             c = substr($1, 7); k = c " " $2

@@ -201,6 +201,7 @@ pub fn vgchange_activate_mode(
     }
     let out = act::activate_vg(&mut dm, ctx, &h, &filter(ctx), auto)?;
     report(ctx, vg_name, &out);
+    crate::metadata::phase::mark("act-reported");
     // The LVs this command brought up; one already active is left alone,
     // as LVM2 leaves it.
     warn_read_ahead(
@@ -211,9 +212,11 @@ pub fn vgchange_activate_mode(
     for (_, e) in &out.failed {
         ctx.error(e);
     }
+    crate::metadata::phase::mark("act-read-ahead");
     if poll {
         poll::start_background(ctx, vg_name, &out.merging);
     }
+    crate::metadata::phase::mark("act-pollers");
     ctx.print(format!(
         "{} logical volume(s) in volume group \"{vg_name}\" now active",
         out.active

@@ -64,6 +64,8 @@ pub struct RecordingKernel {
     pub snapshot_status: String,
     /// Every `udev_wait`.
     pub udev_waits: Vec<UdevWait>,
+    /// How many times every device was listed (`list`).
+    pub listings: std::cell::Cell<usize>,
     /// Resume, remove and rename calls since the last `udev_wait`.
     uncovered: usize,
 }
@@ -194,6 +196,7 @@ impl Kernel for RecordingKernel {
         if self.unavailable {
             return Err(KernelError::Unavailable("no device-mapper (fake)".into()));
         }
+        self.listings.set(self.listings.get() + 1);
         Ok(self.devs.iter().map(|(n, d)| Self::view(n, d)).collect())
     }
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {

@@ -415,6 +415,29 @@ fn a_glance_reports_what_check_reports_and_only_while_the_kernel_merges() {
 }
 
 #[test]
+fn read_ahead_of_a_family_asks_by_name_and_of_many_lvs_lists_once() {
+    let (_st, h, dm, fake) = setup();
+    let family: Vec<String> = ["lv", "s1", "s2"].map(String::from).into();
+    let before = fake.borrow().listings.get();
+    activate::apply_read_ahead(&dm, &h, &family);
+    assert_eq!(
+        fake.borrow().listings.get(),
+        before,
+        "no listing of every device"
+    );
+    // Names that hold other devices (another VG's UUID): the UUIDs decide,
+    // from one listing for all of them.
+    let mut other = h.clone();
+    other.vg.id = Id::random();
+    activate::apply_read_ahead(&dm, &other, &family);
+    assert_eq!(fake.borrow().listings.get(), before + 1, "one listing");
+    // Many LVs: one listing for all of them.
+    let many: Vec<String> = std::iter::repeat_n("lv".to_string(), 9).collect();
+    activate::apply_read_ahead(&dm, &h, &many);
+    assert_eq!(fake.borrow().listings.get(), before + 2);
+}
+
+#[test]
 fn poller_errors_tell_invalid_failed_and_not_merging_apart() {
     let (st, mut h, mut dm, fake) = setup();
     assert_eq!(

@@ -16,8 +16,8 @@
 # BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
 # BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below), then for
 # each tool where vgchange -ay's wall time goes: CPU share per process, where it sleeps.
-# BENCH_PHASES=1: no timings: rlvm's lvcreate and lvcreate -s, BENCH_RUNS times each with the
-# LVs active and RLVM_PHASES=1, their step marks (src/metadata/phase.rs) printed as
+# BENCH_PHASES=1: no timings: rlvm's vgchange -an, vgchange -ay, lvcreate and lvcreate -s,
+# BENCH_RUNS times each (the last two with the LVs active) and RLVM_PHASES=1, their step marks (src/metadata/phase.rs) printed as
 # "PHASE-<cmd> <run> <seconds> <step>" lines for the host script to summarise.
 # Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
 # (RLVM_BASE on the host side), to compare two builds in the same boot.
@@ -128,11 +128,13 @@ if [ "${BENCH_PHASES:-0}" = 1 ]; then
         shift 3
         [ -z "$UDEVADM" ] || "$UDEVADM" settle --timeout=120 >/dev/null 2>&1 || true
         RLVM_PHASES=1 rlvm "$@" 2>&1 >/dev/null | sed -n "s/^PHASE /PHASE-$_c $_r /p"
-        quiet rlvm lvremove -f "$_lv"
+        [ "$_lv" = - ] || quiet rlvm lvremove -f "$_lv"
     }
     quiet rlvm vgchange -ay vg0
     r=1
     while [ $r -le "$RUNS" ]; do
+        phased $r vgchange_an - vgchange -an vg0
+        phased $r vgchange_ay - vgchange -ay vg0
         phased $r lvcreate vg0/bench lvcreate -L 4m -n bench vg0
         phased $r lvcreate_s vg0/bsnap lvcreate -s -L 8m -n bsnap vg0/lv0000
         r=$((r + 1))
