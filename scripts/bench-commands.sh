@@ -28,7 +28,8 @@
 #                        process, swapper = idle) and "SLEEP tool=T count=N frames=..."
 #                        (where its threads leave the CPU: kernel frames below schedule)
 #   BENCH_PHASES=1       no timings: where rlvm's vgchange -an/-ay, lvcreate and lvcreate -s
-#                        spend their wall time, step by step (RLVM_PHASES, src/metadata/phase.rs): prints
+#                        spend their wall time, step by step (RLVM_PHASES,
+#                        src/metadata/phase.rs): prints
 #                        "PHASE cmd=C step=FROM->TO median_ms=M runs=N" per step (steps in
 #                        the order they run; BENCH_RUNS runs each, the LVs active)
 #   BENCH_STRACE=1       after the timed runs, each command once more per tool under

@@ -74,10 +74,10 @@ pub const DM_PERSISTENT_DEV_FLAG: u32 = 1 << 3;
 /// On DM_TABLE_STATUS: each target's table line rather than its status.
 pub const DM_STATUS_TABLE_FLAG: u32 = 1 << 4;
 pub const DM_INACTIVE_PRESENT_FLAG: u32 = 1 << 6;
-/// On DM_TABLE_STATUS: do not flush (as libdm asks for status).
-pub const DM_NOFLUSH_FLAG: u32 = 1 << 11;
 /// The answer did not fit the buffer.
 pub const DM_BUFFER_FULL_FLAG: u32 = 1 << 8;
+/// On DM_TABLE_STATUS: do not flush (as libdm asks for status).
+pub const DM_NOFLUSH_FLAG: u32 = 1 << 11;
 /// On DM_LIST_DEVICES: put each device's UUID after its name.
 pub const DM_UUID_FLAG: u32 = 1 << 14;
 /// Per entry of the list: its UUID follows / it has none. Neither bit:

@@ -203,13 +203,26 @@ pub fn check(dm: &Dm, vg: &Vg, origin: &str) -> Result<MergeState, MergeError> {
             Err(ids(|vg, lv| MergeError::Invalid { vg, lv }))
         }
         Some(SnapshotStatus::MergeFailed) => Err(ids(|vg, lv| MergeError::Failed { vg, lv })),
-        Some(s @ SnapshotStatus::Usage { .. }) if s.merge_finished() => Ok(MergeState::Done),
-        Some(SnapshotStatus::Usage {
+        s => s
+            .as_ref()
+            .and_then(progress)
+            .ok_or_else(|| ids(|vg, lv| MergeError::QueryFailed { vg, lv })),
+    }
+}
+
+/// Where a `snapshot-merge` target's status says the merge stands: done
+/// when no exception is left, else merging with the merged percentage as
+/// LVM2 computes it; `None` for any other status (invalid, failed, no
+/// usable figures). One reading for `check` and `glance`.
+fn progress(s: &SnapshotStatus) -> Option<MergeState> {
+    match *s {
+        s if s.merge_finished() => Some(MergeState::Done),
+        SnapshotStatus::Usage {
             allocated, total, ..
-        }) if total > 0 => Ok(MergeState::Merging {
+        } if total > 0 => Some(MergeState::Merging {
             merged: 100.0 - 100.0 * allocated as f64 / total as f64,
         }),
-        _ => Err(ids(|vg, lv| MergeError::QueryFailed { vg, lv })),
+        _ => None,
     }
 }
 
@@ -247,12 +260,8 @@ pub fn glance(dm: &Dm, dev: &MergeDevice) -> Option<f64> {
     if ty != "snapshot-merge" {
         return None;
     }
-    match line.parse::<SnapshotStatus>().ok()? {
-        s @ SnapshotStatus::Usage {
-            allocated, total, ..
-        } if total > 0 && !s.merge_finished() => {
-            Some(100.0 - 100.0 * allocated as f64 / total as f64)
-        }
+    match progress(&line.parse().ok()?)? {
+        MergeState::Merging { merged } => Some(merged),
         _ => None,
     }
 }

@@ -2,10 +2,10 @@
 //! sleep. Each look goes through a `MergeSource` (the command's: VG lock,
 //! fresh metadata, `ops::merge::check`, or while the kernel merges, a
 //! glance at its status), time through a `Clock`, so the loop is tested
-//! with a fake of each. It sleeps between looks in slices
-//! short enough to notice a stop request (SIGTERM/SIGINT set `stop`) and
-//! never spins: the kernel goes on merging after a stop, and the next
-//! activation or `--poll y` picks the merge up.
+//! with a fake of each. It sleeps between looks in slices short enough to
+//! notice a stop request (SIGTERM/SIGINT set `stop`) and never spins: the
+//! kernel goes on merging after a stop, and the next activation or
+//! `--poll y` picks the merge up.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

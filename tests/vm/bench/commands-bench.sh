@@ -17,8 +17,9 @@
 # BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below), then for
 # each tool where vgchange -ay's wall time goes: CPU share per process, where it sleeps.
 # BENCH_PHASES=1: no timings: rlvm's vgchange -an, vgchange -ay, lvcreate and lvcreate -s,
-# BENCH_RUNS times each (the last two with the LVs active) and RLVM_PHASES=1, their step marks (src/metadata/phase.rs) printed as
-# "PHASE-<cmd> <run> <seconds> <step>" lines for the host script to summarise.
+# BENCH_RUNS times each (the last two with the LVs active) and RLVM_PHASES=1, their step
+# marks (src/metadata/phase.rs) printed as "PHASE-<cmd> <run> <seconds> <step>" lines for the
+# host script to summarise.
 # Tool "base" (BENCH_TOOLS="rlvm base lvm2") is a second rlvm binary at /opt/rlvm-base/rlvm
 # (RLVM_BASE on the host side), to compare two builds in the same boot.
 # Prints per measurement:  BENCH-CMD tool=T cmd=C lvs=N run=R ms=M user_ms=U sys_ms=S
