@@ -175,6 +175,11 @@ impl RegexFilter {
             Verdict::NoMatch
         }
     }
+
+    /// [`DeviceFilter::accepts_whatever_other_names`] for one list.
+    fn accepts_whatever_other_names<S: AsRef<str>>(&self, names: &[S]) -> bool {
+        self.rules.is_empty() || matches!(self.check(names), Verdict::Accepted(_))
+    }
 }
 
 fn parse_pattern(pat: &str) -> Result<Rule, PatternError> {
@@ -240,6 +245,15 @@ impl DeviceFilter {
     pub fn accepts<S: AsRef<str>>(&self, names: &[S]) -> bool {
         self.global_filter.check(names).passes() && self.filter.check(names).passes()
     }
+
+    /// Whether a device with these names and any others is used: both
+    /// lists accept one of these names (a name accepted accepts the
+    /// device, whatever the others say), or have no patterns. `true`
+    /// implies [`DeviceFilter::accepts`] of these names plus any more.
+    pub fn accepts_whatever_other_names<S: AsRef<str>>(&self, names: &[S]) -> bool {
+        self.global_filter.accepts_whatever_other_names(names)
+            && self.filter.accepts_whatever_other_names(names)
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +262,46 @@ mod tests {
 
     fn f(p: &[&str]) -> RegexFilter {
         RegexFilter::new(p).unwrap()
+    }
+
+    /// A verdict on some names is final only where a name is accepted by
+    /// both lists (or a list has no patterns): then no further name can
+    /// make the device rejected.
+    #[test]
+    fn verdict_on_some_names_is_final_only_when_accepted() {
+        let df = |g: &[&str], fl: &[&str]| DeviceFilter {
+            global_filter: f(g),
+            filter: f(fl),
+        };
+        let extra = ["/dev/disk/by-id/x", "/dev/sdz", "/dev/loop9", "/dev/vg/lv"];
+        let cases = [
+            (df(&[], &[]), true),
+            (df(&["a|.*|"], &[]), true),
+            (df(&[], &["a|^/dev/sd|", "r|.*|"]), true),
+            (df(&["r|loop|"], &["a|sda|"]), false),
+            (df(&[], &["r|^/dev/sda$|"]), false),
+            (df(&[], &["a|by-id|", "r|.*|"]), false),
+            (df(&["a|sda|", "r|.*|"], &["r|.*|"]), false),
+        ];
+        for (filter, settled) in &cases {
+            let names = ["/dev/sda", "/dev/block/8:0"];
+            assert_eq!(filter.accepts_whatever_other_names(&names), *settled);
+            // Settled: every longer list of names is accepted too.
+            for more in 0..=extra.len() {
+                let mut all: Vec<&str> = names.to_vec();
+                all.extend(&extra[..more]);
+                if *settled {
+                    assert!(filter.accepts(&all), "{all:?}");
+                }
+            }
+        }
+        // Not settled, and a further name decides the other way.
+        let open = df(&[], &["a|by-id|", "r|.*|"]);
+        assert!(!open.accepts(&["/dev/sda"]));
+        assert!(open.accepts(&["/dev/sda", "/dev/disk/by-id/x"]));
+        let open = df(&[], &["r|by-id|"]);
+        assert!(open.accepts(&["/dev/sda"]));
+        assert!(!open.accepts(&["/dev/sda", "/dev/disk/by-id/x"]));
     }
 
     /// The plain tests give what the regex gives, for literal patterns

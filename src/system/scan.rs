@@ -118,10 +118,16 @@ enum Select {
 }
 
 /// Everything needed to judge devices, built once per scan.
-struct Judge {
+struct Judge<'a> {
     conf: LvmConf,
     select: Select,
-    aliases: HashMap<AliasKey, Vec<String>>,
+    /// The /dev entries the alias walk need not look at.
+    skip: Skip<'a>,
+    /// Every device's aliases, from a walk of devices/scan made the first
+    /// time a device's names decide something its two paths do not
+    /// ([`Judge::judge`]): with filters that accept every candidate by its
+    /// path (or no filters), no walk at all.
+    aliases: std::cell::OnceCell<HashMap<AliasKey, Vec<String>>>,
     min_bytes: u64,
 }
 
@@ -249,19 +255,24 @@ pub fn resolve_device_in(arg: &str, conf: &LvmConf, roots: &Roots) -> Result<Sca
     Ok(dev)
 }
 
-impl Judge {
+impl<'a> Judge<'a> {
     /// `left_out`: the LV devices enumeration left out, whose /dev entries
     /// need not be looked at for aliases.
-    fn new(conf: &LvmConf, left_out: &[LeftOut]) -> Result<Judge, ScanError> {
+    fn new(conf: &LvmConf, left_out: &'a [LeftOut]) -> Result<Judge<'a>, ScanError> {
         // devices/pv_min_size is in KiB (default 2048, never below 512).
         let (min_kib, _) = super::blocksize::pv_min_size_kib(conf);
-        let skip = left_out_entries(conf.dev_dir(), left_out);
         Ok(Judge {
             conf: conf.clone(),
             select: select(conf)?,
-            aliases: collect_aliases(&conf.scan_dirs(), &skip),
+            skip: left_out_entries(conf.dev_dir(), left_out),
+            aliases: std::cell::OnceCell::new(),
             min_bytes: min_kib * 1024,
         })
+    }
+
+    fn aliases(&self) -> &HashMap<AliasKey, Vec<String>> {
+        self.aliases
+            .get_or_init(|| collect_aliases(&self.conf.scan_dirs(), &self.skip))
     }
 
     /// The device, or the reason (LVM2's words) it is not usable.
@@ -306,43 +317,57 @@ impl Judge {
         }
 
         let mut names: Vec<String> = vec![path.display().to_string()];
-        let mut push = |n: String| {
-            if !names.contains(&n) {
-                names.push(n);
-            }
-        };
-        push(kpath.display().to_string());
-        let mut keys = vec![AliasKey::Rdev(r.major, r.minor)];
-        // A block node's aliases are all under its device number
-        // (`collect_aliases` follows links to it); only the plain files of
-        // fake trees need the resolved path, which costs a readlink per
-        // path component.
-        let mut key_of = |p: &Path, md: &std::io::Result<std::fs::Metadata>| {
-            if md.as_ref().is_ok_and(|m| m.file_type().is_block_device()) {
-                return;
-            }
-            if let Ok(c) = std::fs::canonicalize(p) {
-                keys.push(AliasKey::Path(c));
-            }
-        };
+        if kpath != path {
+            names.push(kpath.display().to_string());
+        }
         // The kernel name is the path of every device but a dm one: one stat.
         let path_md = std::fs::metadata(&path);
-        key_of(&path, &path_md);
-        if kpath != path {
-            key_of(&kpath, &std::fs::metadata(&kpath));
-        }
         // Whether `path` names something (a stat that succeeds does).
         let path_found = path_md.is_ok();
-        for k in keys {
-            for n in self.aliases.get(&k).into_iter().flatten() {
-                push(n.clone());
+        let lost = dm_name.is_none() && !path_found && path.symlink_metadata().is_err();
+        // The aliases matter only where the two paths (and the typed name)
+        // leave the verdict open: a name accepted by both filters accepts
+        // the device whatever its other names say (LVM2's `_accept_p`).
+        let settled = match &self.select {
+            Select::Filters(f) => {
+                let known: Vec<&str> = names.iter().map(String::as_str).chain(typed).collect();
+                f.accepts_whatever_other_names(&known)
+            }
+            Select::File(_) => false,
+            Select::List(_) => true,
+        };
+        if lost || !settled {
+            let mut keys = vec![AliasKey::Rdev(r.major, r.minor)];
+            // A block node's aliases are all under its device number
+            // (`collect_aliases` follows links to it); only the plain files
+            // of fake trees need the resolved path, which costs a readlink
+            // per path component.
+            let mut key_of = |p: &Path, md: &std::io::Result<std::fs::Metadata>| {
+                if md.as_ref().is_ok_and(|m| m.file_type().is_block_device()) {
+                    return;
+                }
+                if let Ok(c) = std::fs::canonicalize(p) {
+                    keys.push(AliasKey::Path(c));
+                }
+            };
+            key_of(&path, &path_md);
+            if kpath != path {
+                key_of(&kpath, &std::fs::metadata(&kpath));
+            }
+            let aliases = self.aliases();
+            for k in keys {
+                for n in aliases.get(&k).into_iter().flatten() {
+                    if !names.contains(n) {
+                        names.push(n.clone());
+                    }
+                }
             }
         }
         // A device with no node under devices/dir (a loop device set up
         // after the test's dev dir was made, with devices/scan = "/dev")
         // is named by a node the scan found, as LVM2's device cache names
         // it by its aliases.
-        let path = if dm_name.is_none() && !path_found && path.symlink_metadata().is_err() {
+        let path = if lost {
             names
                 .iter()
                 .find(|n| Path::new(n).symlink_metadata().is_ok())
@@ -1348,6 +1373,59 @@ mod tests {
             f.scan(&["devices/global_filter=[\"r|loop|\", \"r|mapper|\"]"]),
             vec!["dev/sda1", "dev/sdb"]
         );
+    }
+
+    /// The /dev walk for aliases is made only when a device's paths leave
+    /// the filters' verdict open, and every verdict is the one the walk
+    /// gives.
+    #[test]
+    fn alias_walk_only_where_paths_leave_the_verdict_open() {
+        let f = standard();
+        let judged = |ov: &[&str]| -> (Vec<String>, bool) {
+            let conf = f.conf(ov);
+            let (raw, left_out) = enumerate_leaving_out(&f.roots(), Some(conf.scan_lvs())).unwrap();
+            let judge = Judge::new(&conf, &left_out).unwrap();
+            let used = raw
+                .iter()
+                .filter_map(|r| judge.judge(r, None, false).ok())
+                .map(|d| d.path.strip_prefix(&f.root).unwrap().display().to_string())
+                .collect();
+            (used, judge.aliases.get().is_some())
+        };
+        let v = |l: &[&str]| -> Vec<String> { l.iter().map(|s| s.to_string()).collect() };
+        let all = v(&["dev/loop0", "dev/sda1", "dev/sdb", "dev/mapper/luks"]);
+        // No patterns, or patterns accepting every path: no walk.
+        assert_eq!(judged(&[]), (all.clone(), false));
+        assert_eq!(
+            judged(&[
+                "devices/global_filter=[\"a|.*|\"]",
+                "devices/filter=[\"a|/dev/|\"]"
+            ]),
+            (all.clone(), false)
+        );
+        // A rejected path: an alias could still accept it (walk).
+        assert_eq!(
+            judged(&["devices/filter=[\"a|/dev/sd|\", \"r|.*|\"]"]),
+            (v(&["dev/sda1", "dev/sdb"]), true)
+        );
+        // A path no pattern matches: an alias could still reject it (walk).
+        assert_eq!(
+            judged(&["devices/filter=[\"r|wwn|\"]"]),
+            (v(&["dev/loop0", "dev/sda1", "dev/mapper/luks"]), true)
+        );
+        // Accepted only by an alias: found by the walk.
+        assert_eq!(
+            judged(&["devices/filter=[\"a|by-id/wwn-|\", \"r|.*|\"]"]),
+            (v(&["dev/sdb"]), true)
+        );
+        // A devices file names devices by their aliases: walk.
+        fs::write(f.root.join("etc/devices/system.devices"), "VERSION=1.1.1\n").unwrap();
+        let conf = f.conf(&["devices/use_devicesfile=1"]);
+        let judge = Judge::new(&conf, &[]).unwrap();
+        assert!(matches!(judge.select, Select::File(_)));
+        let raw = enumerate(&f.roots(), Some(false)).unwrap();
+        assert!(raw.iter().all(|r| judge.judge(r, None, false).is_err()));
+        assert!(judge.aliases.get().is_some());
     }
 
     #[test]
