@@ -353,6 +353,10 @@ pub struct Ctx {
     /// takes from them each metadata area whose header is unchanged, so a
     /// copy is read and checked once per command (`store::scan_reusing`).
     last_pvs: std::cell::RefCell<Vec<store::PvInfo>>,
+    /// The dm devices as the last scan listed them (one DM_LIST_DEVICES),
+    /// for [`Ctx::take_scan_listing`]; `None` after a rescan that made no
+    /// listing.
+    dm_listed: std::cell::RefCell<Option<Vec<crate::dm::ioctl::Listed>>>,
 }
 
 impl Ctx {
@@ -383,6 +387,7 @@ impl Ctx {
             warned: Default::default(),
             devices: Default::default(),
             last_pvs: Default::default(),
+            dm_listed: Default::default(),
             ignore_activation_skip: Default::default(),
             ignore_lock_failure: Default::default(),
         };
@@ -447,19 +452,30 @@ impl Ctx {
         }
     }
 
+    /// The dm devices as this command's last scan listed them, once: for
+    /// a command that scanned under its VG's lock and has changed nothing
+    /// in the kernel since, the listing its first kernel step would make
+    /// again (`ops::lv::create`). `None` if that scan made no listing.
+    pub fn take_scan_listing(&self) -> Option<Vec<crate::dm::ioctl::Listed>> {
+        self.dm_listed.borrow_mut().take()
+    }
+
     /// Scans every device the configuration lets LVM see.
     pub fn scan(&self) -> Result<Scan, CmdError> {
         crate::metadata::phase::mark("args-conf-lock");
         // Which dm devices are LVs, from one ioctl instead of a sysfs read
         // per device.
-        if let Some(listed) = crate::dm::kernel::list_dm_devices() {
+        let listed = crate::dm::kernel::list_dm_devices();
+        if let Some(listed) = &listed {
             scan::seed_dm(
                 listed
-                    .into_iter()
+                    .iter()
+                    .map(crate::dm::kernel::listed_dm)
                     .map(|(kname, name, major, uuid)| (kname, scan::SeededDm { name, major, uuid }))
                     .collect(),
             );
         }
+        *self.dm_listed.borrow_mut() = listed;
         crate::metadata::phase::mark("scan-dm-list");
         let devs = scan::candidate_devices(&self.conf).map_err(failed)?;
         crate::metadata::phase::mark("scan-judged");
@@ -475,7 +491,10 @@ impl Ctx {
         scan::forget_dm_uuids();
         let known = self.devices.borrow().clone();
         match known {
-            Some(devs) if !self.conf.scan_lvs() => self.scan_devices(devs),
+            Some(devs) if !self.conf.scan_lvs() => {
+                self.dm_listed.borrow_mut().take();
+                self.scan_devices(devs)
+            }
             _ => self.scan(),
         }
     }

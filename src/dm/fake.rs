@@ -199,6 +199,23 @@ impl Kernel for RecordingKernel {
         self.listings.set(self.listings.get() + 1);
         Ok(self.devs.iter().map(|(n, d)| Self::view(n, d)).collect())
     }
+    /// The devices `listed` names (as they are now), without a listing.
+    fn list_wanted_in(
+        &self,
+        listed: Vec<super::ioctl::Listed>,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<KernelDevice>, KernelError> {
+        if self.unavailable {
+            return Err(KernelError::Unavailable("no device-mapper (fake)".into()));
+        }
+        let all = self
+            .devs
+            .iter()
+            .filter(|(n, _)| listed.iter().any(|(l, _, _)| l == *n))
+            .map(|(n, d)| Self::view(n, d))
+            .collect();
+        Ok(super::exec::wanted_with_holders(all, want))
+    }
     fn info(&self, name: &str) -> Result<Option<KernelDevice>, KernelError> {
         if self.unavailable {
             return Err(KernelError::Unavailable("no device-mapper (fake)".into()));

@@ -84,22 +84,24 @@ pub type ListedDm = (String, String, u32, Option<String>);
 /// needs to know which devices are LVs and which /dev entries name them
 /// (`system::scan::seed_dm`). `None` when device-mapper cannot be asked or
 /// the kernel returns no UUIDs.
-pub fn list_dm_devices() -> Option<Vec<ListedDm>> {
+pub fn list_dm_devices() -> Option<Vec<super::ioctl::Listed>> {
     let control = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(nix::libc::O_CLOEXEC)
         .open("/dev/mapper/control")
         .ok()?;
-    let listed = super::ioctl::list_devices(control.as_raw_fd()).ok()??;
-    Some(
-        listed
-            .into_iter()
-            .map(|(name, dev, uuid)| {
-                let d = devnum(dev);
-                (format!("dm-{}", d.minor), name, d.major, uuid)
-            })
-            .collect(),
+    super::ioctl::list_devices(control.as_raw_fd()).ok()?
+}
+
+/// A device of [`list_dm_devices`] as the device scan names it.
+pub fn listed_dm((name, dev, uuid): &super::ioctl::Listed) -> ListedDm {
+    let d = devnum(*dev);
+    (
+        format!("dm-{}", d.minor),
+        name.clone(),
+        d.major,
+        uuid.clone(),
     )
 }
 
@@ -114,6 +116,17 @@ impl DmKernel {
         want: &dyn Fn(&str, Option<&str>) -> bool,
         holders: bool,
     ) -> Result<Vec<KernelDevice>, KernelError> {
+        self.list_listed_from(None, want, holders)
+    }
+
+    /// [`DmKernel::list_listed`] from `listed` when given (a listing this
+    /// process just made, [`list_dm_devices`]) instead of a new one.
+    fn list_listed_from(
+        &self,
+        listed: Option<Vec<super::ioctl::Listed>>,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+        holders: bool,
+    ) -> Result<Vec<KernelDevice>, KernelError> {
         let full = || {
             let mut all = self.list()?;
             if holders {
@@ -122,9 +135,12 @@ impl DmKernel {
             all.retain(|d| want(&d.name, d.uuid.as_deref()));
             Ok(all)
         };
-        let listed = match super::ioctl::list_devices(self.dm.file().as_raw_fd()) {
-            Ok(Some(l)) => l,
-            Ok(None) | Err(_) => return full(),
+        let listed = match listed {
+            Some(l) => l,
+            None => match super::ioctl::list_devices(self.dm.file().as_raw_fd()) {
+                Ok(Some(l)) => l,
+                Ok(None) | Err(_) => return full(),
+            },
         };
         let by_num: std::collections::HashMap<DevNum, usize> = listed
             .iter()
@@ -505,6 +521,15 @@ impl Kernel for DmKernel {
         want: &dyn Fn(&str, Option<&str>) -> bool,
     ) -> Result<Vec<KernelDevice>, KernelError> {
         self.list_listed(want, true)
+    }
+
+    /// `list_wanted` from a listing this process just made.
+    fn list_wanted_in(
+        &self,
+        listed: Vec<super::ioctl::Listed>,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<KernelDevice>, KernelError> {
+        self.list_listed_from(Some(listed), want, true)
     }
 
     /// One DM_LIST_DEVICES with UUIDs, then a table query for each picked

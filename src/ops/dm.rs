@@ -79,8 +79,24 @@ impl Dm {
     /// with a thousand active LVs, a table query for a handful of devices
     /// instead of for every one.
     pub fn list_for(&self, vgs: &[&Vg], lvs: &[&str]) -> Result<Vec<KernelDevice>, KernelError> {
+        self.list_for_in(None, vgs, lvs)
+    }
+
+    /// [`Dm::list_for`] from `listed` when given: the devices as the
+    /// command's scan listed them under the VG's lock, the kernel changed
+    /// by nothing of this command since (`Kernel::list_wanted_in`).
+    pub fn list_for_in(
+        &self,
+        listed: Option<Vec<crate::dm::ioctl::Listed>>,
+        vgs: &[&Vg],
+        lvs: &[&str],
+    ) -> Result<Vec<KernelDevice>, KernelError> {
         let interest = Interest::for_lvs(vgs, lvs);
-        self.kernel.list_wanted(&|n, u| interest.wants(n, u))
+        let want = |n: &str, u: Option<&str>| interest.wants(n, u);
+        match listed {
+            Some(l) => self.kernel.list_wanted_in(l, &want),
+            None => self.kernel.list_wanted(&want),
+        }
     }
 
     /// Runs `f` on the kernel with SIGINT, SIGHUP and SIGQUIT held back (as

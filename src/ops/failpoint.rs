@@ -115,6 +115,13 @@ impl crate::dm::exec::Kernel for Killing {
     ) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
         self.inner.list_wanted(want)
     }
+    fn list_wanted_in(
+        &self,
+        listed: Vec<crate::dm::ioctl::Listed>,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.inner.list_wanted_in(listed, want)
+    }
     fn list_picked(
         &self,
         want: &dyn Fn(&str, Option<&str>) -> bool,

@@ -170,7 +170,9 @@ pub fn wipe_signatures(
 /// snapshot, its `snapshotN` link); `before` is the VG without it. A
 /// snapshot's COW is always wiped (header and first metadata area); a
 /// plain LV when `zero`. If activation fails the new LV leaves the
-/// metadata again (LVM2 does the same).
+/// metadata again (LVM2 does the same). `listed`: the kernel's devices as
+/// the caller listed them under the VG's lock, nothing changed in the
+/// kernel since (`Dm::list_for_in`); `None` lists them.
 pub fn create(
     dm: &mut Dm,
     store: &dyn Storage,
@@ -178,6 +180,7 @@ pub fn create(
     before: &Vg,
     name: &str,
     zero: bool,
+    listed: Option<Vec<crate::dm::ioctl::Listed>>,
 ) -> Result<(), OpsError> {
     let snapshot = h.vg.snapshot_by_cow(name).map(|s| s.chunk_size);
     let zeroed = match snapshot {
@@ -191,7 +194,7 @@ pub fn create(
     }
     crate::metadata::phase::mark("zeroed-start");
     let pvs = store.pv_devices(h);
-    let kernel = dm.list_for(&[before, &h.vg], &[name])?;
+    let kernel = dm.list_for_in(listed, &[before, &h.vg], &[name])?;
     crate::metadata::phase::mark("kernel-listing");
     let mut ops = match snapshot {
         Some(_) => plan::plan_add_snapshot(before, &h.vg, name, &pvs, &kernel)?,

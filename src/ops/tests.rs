@@ -71,6 +71,13 @@ impl Kernel for Shared {
     fn list(&self) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
         self.0.borrow().list()
     }
+    fn list_wanted_in(
+        &self,
+        listed: Vec<crate::dm::ioctl::Listed>,
+        want: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Vec<crate::dm::state::KernelDevice>, crate::dm::exec::KernelError> {
+        self.0.borrow().list_wanted_in(listed, want)
+    }
     fn info(
         &self,
         name: &str,
@@ -468,7 +475,7 @@ fn create_activates_after_commit_and_reverts_when_the_kernel_refuses() {
     let before = h.vg.clone();
     let key = h.vg.pvs[0].key.clone();
     h.vg.lvs.push(lv("new", true, vec![linear(&key, 20, 4)]));
-    lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap();
+    lv::create(&mut dm, &st, &mut h, &before, "new", true, None).unwrap();
     assert_eq!(table_type(&dm, "vg-new").as_deref(), Some("linear"));
     assert!(st.reread().vg.lv("new").is_some());
     // Failing resume of the second new LV: metadata goes back.
@@ -476,12 +483,58 @@ fn create_activates_after_commit_and_reverts_when_the_kernel_refuses() {
     h.vg.lvs.push(lv("new2", true, vec![linear(&key, 30, 4)]));
     let base = fake.borrow().calls.len();
     fake.borrow_mut().fail_at = HashSet::from([base + 2]);
-    let e = lv::create(&mut dm, &st, &mut h, &before, "new2", true).unwrap_err();
+    let e = lv::create(&mut dm, &st, &mut h, &before, "new2", true, None).unwrap_err();
     assert!(e
         .to_string()
         .contains("Aborting. Failed to activate new LV vg/new2."));
     assert!(st.reread().vg.lv("new2").is_none());
     assert!(!names(&dm).contains("vg-new2"));
+}
+
+/// lvcreate hands the kernel step the listing its scan made: the plan is
+/// built from it (a device it does not name is not seen) and no listing
+/// is made for it.
+#[test]
+fn create_plans_from_the_listing_it_is_given() {
+    let (st, mut h, mut dm, fake) = setup();
+    let key = h.vg.pvs[0].key.clone();
+    let listing = |dm: &Dm| -> Vec<crate::dm::ioctl::Listed> {
+        names(dm).into_iter().map(|n| (n, 0, None)).collect()
+    };
+    // Without a listing: one listing of the kernel for the plan.
+    let before = h.vg.clone();
+    h.vg.lvs.push(lv("a", true, vec![linear(&key, 20, 4)]));
+    let n0 = fake.borrow().listings.get();
+    lv::create(&mut dm, &st, &mut h, &before, "a", true, None).unwrap();
+    let own = fake.borrow().listings.get() - n0;
+    assert!(own >= 1);
+    // With the scan's: one listing fewer, the same outcome.
+    let before = h.vg.clone();
+    h.vg.lvs.push(lv("b", true, vec![linear(&key, 30, 4)]));
+    let listed = listing(&dm);
+    let n0 = fake.borrow().listings.get();
+    lv::create(&mut dm, &st, &mut h, &before, "b", true, Some(listed)).unwrap();
+    assert_eq!(fake.borrow().listings.get() - n0, own - 1);
+    assert_eq!(table_type(&dm, "vg-b").as_deref(), Some("linear"));
+    assert!(st.reread().vg.lv("b").is_some());
+    // A device of the new LV's name the listing names makes the plan
+    // refuse it, as a listing of the kernel would; one it does not name
+    // is not seen by the plan (the create ioctl then refuses it).
+    let before = h.vg.clone();
+    h.vg.lvs.push(lv("c", true, vec![linear(&key, 40, 4)]));
+    let seen = |dm: &Dm, listed| {
+        dm.list_for_in(listed, &[&before, &h.vg], &["c"])
+            .unwrap()
+            .into_iter()
+            .map(|d| d.name)
+            .collect::<Vec<_>>()
+    };
+    fake.borrow_mut()
+        .create("vg-c", "LVM-stranger", false, None)
+        .unwrap();
+    assert_eq!(seen(&dm, Some(listing(&dm))), vec!["vg-c".to_string()]);
+    assert_eq!(seen(&dm, Some(Vec::new())), Vec::<String>::new());
+    assert_eq!(seen(&dm, None), vec!["vg-c".to_string()]);
 }
 
 /// The new LV's zeroed start is flushed with the commit's precommit: a
@@ -498,7 +551,7 @@ fn create_reports_a_zeroed_start_that_cannot_be_flushed() {
     let before = h.vg.clone();
     h.vg.lvs.push(lv("new", true, vec![linear(&key, 20, 4)]));
     dev.set_fault(Some(Fault::FailSyncs(2)));
-    let e = lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap_err();
+    let e = lv::create(&mut dm, &st, &mut h, &before, "new", true, None).unwrap_err();
     assert!(
         e.to_string()
             .starts_with("Failed to initialize logical volume vg/new at position 0"),
@@ -507,13 +560,13 @@ fn create_reports_a_zeroed_start_that_cannot_be_flushed() {
     assert!(st.reread().vg.lv("new").is_none());
     assert!(!names(&dm).contains("vg-new"));
     dev.set_fault(Some(Fault::FailSync));
-    let e = lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap_err();
+    let e = lv::create(&mut dm, &st, &mut h, &before, "new", true, None).unwrap_err();
     assert!(!e.to_string().contains("Failed to initialize"), "{e}");
     assert!(e.to_string().contains("injected device fault"), "{e}");
     assert!(st.reread().vg.lv("new").is_none());
     assert!(!names(&dm).contains("vg-new"));
     dev.set_fault(None);
-    lv::create(&mut dm, &st, &mut h, &before, "new", true).unwrap();
+    lv::create(&mut dm, &st, &mut h, &before, "new", true, None).unwrap();
     assert!(st.reread().vg.lv("new").is_some());
     assert!(names(&dm).contains("vg-new"));
 }
@@ -592,7 +645,7 @@ fn udev_is_waited_for_once_when_nothing_is_suspended_any_more() {
     h.vg.lvs.push(lv("s3", false, vec![linear(&key1, 4, 2)]));
     crate::metadata::snapshot::add_snapshot(&mut h.vg, "lv", "s3", 8).unwrap();
     one_udev_wait_at_the_end(&fake, "lvcreate -s", || {
-        lv::create(&mut dm, &st, &mut h, &before, "s3", true).unwrap()
+        lv::create(&mut dm, &st, &mut h, &before, "s3", true, None).unwrap()
     });
     assert!(fake.borrow().calls.iter().any(|c| c == "suspend vg-lv"));
 
