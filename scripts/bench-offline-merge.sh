@@ -15,6 +15,8 @@
 #                            reverse order; BENCH_CHANGE_MB <= BENCH_ORIGIN_MB / 2)
 #   BENCH_THREADS="1 2 4"    offline merge worker counts (requests in flight; rlvm's default: 2)
 #   BENCH_REPEAT=3           offline runs per thread count (medians)
+#   BENCH_FLUSH_MIB="32 0"   also per early-flush interval (RLVM_OFFLINE_FLUSH_MIB; 0: none;
+#                            unset: rlvm's default only), alternating; figures get _f<F>
 #   BENCH_DD_BS_MB=4         dd block size of the raw copy (MiB)
 #   BENCH_SMP=2              guest CPUs
 #   BENCH_PROFILE=release    cargo profile of rlvm
@@ -39,7 +41,7 @@ cd "$repo"
 bench_init bench-offline-merge
 bench_mbench
 envs=()
-for v in BENCH_CHUNKS BENCH_ORIGIN_MB BENCH_CHANGE_MB BENCH_PATTERN BENCH_THREADS BENCH_DD_BS_MB BENCH_REPEAT; do
+for v in BENCH_CHUNKS BENCH_ORIGIN_MB BENCH_CHANGE_MB BENCH_PATTERN BENCH_THREADS BENCH_FLUSH_MIB BENCH_DD_BS_MB BENCH_REPEAT; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 origin=${BENCH_ORIGIN_MB:-256}
@@ -71,7 +73,9 @@ grep -h '^BENCH-OFF \|^BENCH-OFFRUN ' "$log" | awk '
             c, raw[c] / kern[c], raw[c], rawsync[c], kern[c], field("mib"), field("pattern")
     }
     $1 == "BENCH-OFFRUN" {
-        c = field("chunk_k"); t = field("threads"); key = c SUBSEP t; keys[key] = 1
+        c = field("chunk_k"); t = field("threads"); f = field("flush_mib")
+        if (f != "" && f != "default") t = t "_f" f
+        key = c SUBSEP t; keys[key] = 1
         ratio[key] = ratio[key] " " field("raw_s") / field("copy_s")
         if (field("raw_sync_s") != "") sratio[key] = sratio[key] " " field("raw_sync_s") / field("copy_s")
         if (best[key] == "" || field("copy_s") + 0 < best[key] + 0) best[key] = field("copy_s")

@@ -216,8 +216,9 @@ fn merge_target(
     merge_one(ctx, &mut h, vg, lv, a.onactivate)
 }
 
-/// Engine settings; `RLVM_OFFLINE_THREADS` and `RLVM_OFFLINE_BATCH_KIB`
-/// override them (for scripts/bench-offline-merge.sh).
+/// Engine settings; `RLVM_OFFLINE_THREADS`, `RLVM_OFFLINE_BATCH_KIB` and
+/// `RLVM_OFFLINE_FLUSH_MIB` (0: no early flushes) override them (for
+/// scripts/bench-offline-merge.sh).
 fn engine_options() -> EngineOptions {
     let mut o = EngineOptions::default();
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
@@ -226,6 +227,9 @@ fn engine_options() -> EngineOptions {
     }
     if let Some(k) = env("RLVM_OFFLINE_BATCH_KIB").filter(|&k| k >= 4) {
         o.batch_bytes = (k << 10).min(256 << 20);
+    }
+    if let Some(m) = env("RLVM_OFFLINE_FLUSH_MIB") {
+        o.flush_every = (m.min(1 << 20) as u64) << 20;
     }
     o
 }
@@ -291,12 +295,13 @@ fn merge_offline(
     ctx.verbose(
         1,
         format!(
-            "{vg}/{origin}: copied {} bytes in {} reads and {} writes: copy and sync {copy:.3} s ({:.1} MiB/s; sync {:.3} s), command {secs:.3} s.",
+            "{vg}/{origin}: copied {} bytes in {} reads and {} writes: copy and sync {copy:.3} s ({:.1} MiB/s; sync {:.3} s), {} early flushes, command {secs:.3} s.",
             done.stats.bytes,
             done.stats.reads,
             done.stats.writes,
             mib / copy.max(1e-6),
-            done.stats.sync.as_secs_f64()
+            done.stats.sync.as_secs_f64(),
+            done.stats.early_flushes
         ),
     );
     ctx.print(format!(

@@ -88,6 +88,10 @@ pub struct EngineOptions {
     pub threads: usize,
     /// Largest batch (buffer per worker), in bytes.
     pub batch_bytes: usize,
+    /// Bytes copied between two early flushes of the origin, made while
+    /// the copy goes on (0: none, only the final one). See
+    /// [`copy_exceptions`].
+    pub flush_every: u64,
 }
 
 impl Default for EngineOptions {
@@ -95,6 +99,7 @@ impl Default for EngineOptions {
         EngineOptions {
             threads: 2,
             batch_bytes: 4 << 20,
+            flush_every: 32 << 20,
         }
     }
 }
@@ -105,9 +110,12 @@ pub struct CopyStats {
     pub bytes: u64,
     pub reads: u64,
     pub writes: u64,
-    /// Wall time of the copy and the origin's sync, and of the sync alone.
+    /// Wall time of the copy and the origin's sync, and of the (final)
+    /// sync alone.
     pub elapsed: std::time::Duration,
     pub sync: std::time::Duration,
+    /// Flushes made while the copy went on.
+    pub early_flushes: u64,
 }
 
 /// Where the engine reads the COW and writes the origin (LV byte offsets).
@@ -624,6 +632,16 @@ fn copy_batch(
 /// against the origin's size by `dm::cow::read_store`) from the COW to
 /// the origin, then syncs the origin. `progress(done, total)` is called
 /// on the caller's thread as batches complete.
+///
+/// Early flushes: every `opts.flush_every` bytes copied, a thread of its
+/// own flushes the origin's PVs while the workers go on (one flush at a
+/// time; signals that come during one are merged into the next). A cache
+/// flush makes durable what was written before it, so the final flush,
+/// made after every write has completed, has only the last stretch left
+/// to put on stable media instead of all of it: the destaging of a
+/// disk's (or a virtual disk's host's) write cache overlaps the copy.
+/// Durability is the final flush's alone, as before; an early flush
+/// only ever flushes more, and one that fails fails the copy.
 pub fn copy_exceptions(
     io: &dyn MergeIo,
     exc: &[Exception],
@@ -653,7 +671,20 @@ pub fn copy_exceptions(
     let first_err: Mutex<Option<io::Error>> = Mutex::new(None);
     let stats = Mutex::new(CopyStats::default());
     let (tx, rx) = mpsc::channel::<u64>();
+    let mut early_flush: io::Result<usize> = Ok(0);
     std::thread::scope(|s| {
+        // At most one signal waits while a flush runs: later ones merge.
+        let (flush_tx, flush_rx) = mpsc::sync_channel::<()>(1);
+        let flusher = (opts.flush_every > 0).then(|| {
+            s.spawn(move || -> io::Result<usize> {
+                let mut flushes = 0;
+                for () in flush_rx {
+                    io.sync_origin()?;
+                    flushes += 1;
+                }
+                Ok(flushes)
+            })
+        });
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, stop, first_err, stats, list) = (&next, &stop, &first_err, &stats, &list);
@@ -699,18 +730,33 @@ pub fn copy_exceptions(
         }
         drop(tx);
         let mut done = 0u64;
+        let mut flush_at = opts.flush_every;
         progress(0, total);
         for n in rx {
             done += n;
             progress(done, total);
+            // Not after the last batch: the final flush comes then.
+            if flusher.is_some() && done >= flush_at && done < total {
+                // Full: a flush is waiting already and will cover this.
+                let _ = flush_tx.try_send(());
+                flush_at = done + opts.flush_every;
+            }
+        }
+        drop(flush_tx);
+        if let Some(f) = flusher {
+            early_flush = f
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("flush thread panicked")));
         }
     });
     if let Some(e) = first_err.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
+    let early_flushes = early_flush?;
     let sync_start = std::time::Instant::now();
     io.sync_origin()?;
     let mut stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
+    stats.early_flushes = early_flushes as u64;
     stats.sync = sync_start.elapsed();
     stats.elapsed = started.elapsed();
     Ok(stats)

@@ -19,7 +19,14 @@ struct Mem {
     writes: Mutex<Vec<(u64, u64)>>,
     /// iovecs per read call.
     iovecs: Mutex<Vec<usize>>,
-    synced: Mutex<bool>,
+    /// Writes made when each sync came.
+    syncs: Mutex<Vec<usize>>,
+    /// A sync that fails (the early flushes' test).
+    fail_sync: bool,
+    /// Write number N waits (up to 10 s) for a sync to have come: shows
+    /// a flush made while writes are still to come.
+    hold_write: Option<usize>,
+    synced: std::sync::Condvar,
 }
 
 impl MergeIo for Mem {
@@ -43,6 +50,14 @@ impl MergeIo for Mem {
         Ok(())
     }
     fn write_origin(&self, off: u64, buf: &[u8]) -> io::Result<()> {
+        if self.hold_write == Some(self.writes.lock().unwrap().len()) {
+            let syncs = self.syncs.lock().unwrap();
+            let _ =
+                self.synced
+                    .wait_timeout_while(syncs, std::time::Duration::from_secs(10), |s| {
+                        s.is_empty()
+                    });
+        }
         let mut o = self.origin.lock().unwrap();
         let s = off as usize;
         o.get_mut(s..s + buf.len())
@@ -52,7 +67,12 @@ impl MergeIo for Mem {
         Ok(())
     }
     fn sync_origin(&self) -> io::Result<()> {
-        *self.synced.lock().unwrap() = true;
+        let writes = self.writes.lock().unwrap().len();
+        self.syncs.lock().unwrap().push(writes);
+        self.synced.notify_all();
+        if self.fail_sync {
+            return Err(io::Error::other("flush EIO"));
+        }
         Ok(())
     }
 }
@@ -70,6 +90,17 @@ fn run(
     origin_bytes: u64,
     opts: EngineOptions,
 ) -> (Mem, Vec<u8>, Vec<crate::dm::cow::Exception>, CopyStats) {
+    run_holding(cs, olds, origin_bytes, opts, None)
+}
+
+/// [`run`], write number `hold_write` waiting for a sync (`Mem`).
+fn run_holding(
+    cs: u64,
+    olds: &[u64],
+    origin_bytes: u64,
+    opts: EngineOptions,
+    hold_write: Option<usize>,
+) -> (Mem, Vec<u8>, Vec<crate::dm::cow::Exception>, CopyStats) {
     let cb = cs * 512;
     let chunks = 2 + olds.len() as u64 * 2 + 4;
     let (mut img, mut exc) = build_store(cs, olds, chunks * cb);
@@ -84,7 +115,10 @@ fn run(
         origin: Mutex::new(before.clone()),
         writes: Mutex::new(vec![]),
         iovecs: Mutex::new(vec![]),
-        synced: Mutex::new(false),
+        syncs: Mutex::new(vec![]),
+        fail_sync: false,
+        hold_write,
+        synced: Default::default(),
     };
     let mut last = (0, 0);
     let stats = copy_exceptions(&mem, &exc, cb, origin_bytes, opts, &mut |d, t| {
@@ -93,7 +127,16 @@ fn run(
     })
     .unwrap();
     assert_eq!(last.0, last.1, "progress ends at the total");
-    assert!(*mem.synced.lock().unwrap(), "origin synced");
+    let writes = mem.writes.lock().unwrap().len();
+    assert_eq!(
+        mem.syncs.lock().unwrap().last(),
+        Some(&writes),
+        "origin synced after every write"
+    );
+    assert_eq!(
+        mem.syncs.lock().unwrap().len() as u64,
+        stats.early_flushes + 1
+    );
     (mem, before, exc, stats)
 }
 
@@ -115,6 +158,7 @@ fn sequential_changes_coalesce_into_one_write_per_batch() {
     let opts = EngineOptions {
         threads: 3,
         batch_bytes: 1 << 20,
+        ..EngineOptions::default()
     };
     let (mem, before, exc, stats) = run(8, &olds, 2048 * 4096, opts);
     check(&mem, &before, &exc, 4096);
@@ -133,6 +177,7 @@ fn full_batches_of_small_chunks_read_in_one_call_with_few_iovecs() {
     let opts = EngineOptions {
         threads: 2,
         batch_bytes: 4 << 20,
+        ..EngineOptions::default()
     };
     let (mem, before, exc, stats) = run(8, &olds, 8192 * 4096, opts);
     check(&mem, &before, &exc, 4096);
@@ -152,6 +197,7 @@ fn scattered_changes_are_written_across_short_gaps() {
     let opts = EngineOptions {
         threads: 2,
         batch_bytes: 1 << 20,
+        ..EngineOptions::default()
     };
     let (mem, before, exc, stats) = run(8, &olds, 4096 * 4096, opts);
     check(&mem, &before, &exc, 4096);
@@ -207,6 +253,52 @@ fn a_failing_device_stops_the_copy_with_its_error() {
     assert_eq!(e.to_string(), "EIO");
 }
 
+/// Early flushes come while the copy goes on (not before anything was
+/// written, not after the last batch), the final one after every write;
+/// none with `flush_every` 0; a failing flush fails the copy.
+#[test]
+fn early_flushes_overlap_the_copy_and_the_last_flush_follows_every_write() {
+    let olds: Vec<u64> = (0..1024).collect();
+    let opts = |flush_every| EngineOptions {
+        threads: 1,
+        batch_bytes: 64 << 10,
+        flush_every,
+    };
+    // 4 MiB in 64 batches of 64 KiB, one worker: a flush signal every
+    // 1 MiB, at 1, 2 and 3 MiB (merged while one runs); the 40th write
+    // waits for the first flush, which comes after the 16th.
+    let (mem, before, exc, stats) = run_holding(8, &olds, 2048 * 4096, opts(1 << 20), Some(40));
+    check(&mem, &before, &exc, 4096);
+    assert_eq!(stats.writes, 64);
+    assert!((1..=3).contains(&stats.early_flushes), "{stats:?}");
+    let syncs = mem.syncs.lock().unwrap().clone();
+    assert!((16..=40).contains(&syncs[0]), "{syncs:?}");
+    assert!(
+        syncs[..syncs.len() - 1].iter().all(|&w| w < 64),
+        "{syncs:?}"
+    );
+    assert_eq!(syncs.last(), Some(&64));
+    let (mem, _, _, stats) = run(8, &olds, 2048 * 4096, opts(0));
+    assert_eq!(stats.early_flushes, 0);
+    assert_eq!(*mem.syncs.lock().unwrap(), vec![64]);
+    // A failing flush: the copy fails with its error.
+    let (img, mut exc) = build_store(8, &olds, 2100 * 4096);
+    exc.sort();
+    let mem = Mem {
+        cow: img,
+        origin: Mutex::new(vec![0; 2048 * 4096]),
+        writes: Mutex::new(vec![]),
+        iovecs: Mutex::new(vec![]),
+        syncs: Mutex::new(vec![]),
+        fail_sync: true,
+        hold_write: None,
+        synced: Default::default(),
+    };
+    let e =
+        copy_exceptions(&mem, &exc, 4096, 2048 * 4096, opts(1 << 20), &mut |_, _| {}).unwrap_err();
+    assert_eq!(e.to_string(), "flush EIO");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(60))]
     #[test]
@@ -215,11 +307,16 @@ proptest! {
         olds in proptest::collection::hash_set(0u64..600, 0..400),
         threads in 1usize..5,
         batch_chunks in 1usize..40,
+        flush_chunks in 0u64..50,
     ) {
         let cs = 8u64 << shift;
         let cb = cs * 512;
         let olds: Vec<u64> = olds.into_iter().collect();
-        let opts = EngineOptions { threads, batch_bytes: batch_chunks * cb as usize };
+        let opts = EngineOptions {
+            threads,
+            batch_bytes: batch_chunks * cb as usize,
+            flush_every: flush_chunks * cb,
+        };
         let (mem, before, exc, stats) = run(cs, &olds, 600 * cb, opts);
         check(&mem, &before, &exc, cb);
         prop_assert_eq!(stats.bytes, olds.len() as u64 * cb);

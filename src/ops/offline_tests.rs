@@ -277,6 +277,7 @@ fn run(s: &mut Setup, events: &mut Vec<OfflineEvent>) -> Result<offline::Offline
         copy::EngineOptions {
             threads: 2,
             batch_bytes: 64 << 10,
+            flush_every: 128 << 10,
         },
         false,
         &mut |e| events.push(e),

@@ -15,11 +15,12 @@
 #             copy+sync alone (its -v line); each preceded by raw copies on the same setup
 #             (raw_s, and raw_sync_s with conv=fsync, of its line), the pair to compare under
 #             the machine's load of the moment;
-#             BENCH_REPEAT runs per thread count.
+#             BENCH_REPEAT runs per thread count; with BENCH_FLUSH_MIB="32 0", each with
+#             those early-flush intervals (RLVM_OFFLINE_FLUSH_MIB; 0: none), alternating.
 # Every merged origin must read as A again (no byte but zero: md5 of hundreds of MiB takes a
 # minute under emulation). Lines for the host:
 #   BENCH-OFF chunk_k=C pattern=P mib=M raw_s=.. raw_sync_s=.. kernel_s=..
-#   BENCH-OFFRUN chunk_k=C threads=N rep=R raw_s=.. raw_sync_s=.. copy_s=.. (copy+sync) sync_s=.. cmd_s=..
+#   BENCH-OFFRUN chunk_k=C threads=N flush_mib=F rep=R raw_s=.. raw_sync_s=.. copy_s=.. (copy+sync) sync_s=.. cmd_s=..
 . "$RLVM_TEST_LIB"
 need_disks 2
 d1=$(disk 1)
@@ -31,6 +32,7 @@ PATTERN=${BENCH_PATTERN:-seq}
 THREADS=${BENCH_THREADS:-1 2 4}
 DD_BS_MB=${BENCH_DD_BS_MB:-4}
 REPEAT=${BENCH_REPEAT:-3}
+FLUSHES=${BENCH_FLUSH_MIB:-default}
 fast_polling
 # GNU dd when the image has it (iflag=direct as documented); busybox's otherwise.
 [ -x /opt/gnu/bin/dd ] && PATH=/opt/gnu/bin:$PATH
@@ -115,21 +117,25 @@ for c in $CHUNKS; do
     rep=1
     while [ $rep -le "$REPEAT" ]; do
         for t in $THREADS; do
-            step "chunk $c KiB: offline merge, $t thread(s), run $rep"
+          for f in $FLUSHES; do
+            step "chunk $c KiB: offline merge, $t thread(s), early flushes every $f MiB, run $rep"
             setup "$c"
             # A raw copy on this very setup, just before: the pair is measured under the
             # same load (this machine is shared; a run's speed drifts by 2x or more).
             rp=$(raw "")
             rps=$(raw ",fsync")
+            fl=""
+            [ "$f" = default ] || fl="RLVM_OFFLINE_FLUSH_MIB=$f"
             t0=$(now)
-            RLVM_OFFLINE_THREADS=$t rlvm lvconvert -v --merge --offline -i 0 vg0/snap >"$SCRATCH/off" 2>&1 ||
+            env $fl RLVM_OFFLINE_THREADS="$t" rlvm lvconvert -v --merge --offline -i 0 vg0/snap >"$SCRATCH/off" 2>&1 ||
                 { cat "$SCRATCH/off"; fail "offline merge"; }
             t1=$(now)
             grep "copied" "$SCRATCH/off" || true
             copy=$(sed -n 's/.*copy and sync \([0-9.]*\) s.*/\1/p' "$SCRATCH/off")
             sync_s=$(sed -n 's/.*; sync \([0-9.]*\) s).*/\1/p' "$SCRATCH/off")
-            echo "BENCH-OFFRUN chunk_k=$c threads=$t rep=$rep raw_s=$rp raw_sync_s=$rps copy_s=$copy sync_s=$sync_s cmd_s=$(secs "$t0" "$t1")"
+            echo "BENCH-OFFRUN chunk_k=$c threads=$t flush_mib=$f rep=$rep raw_s=$rp raw_sync_s=$rps copy_s=$copy sync_s=$sync_s cmd_s=$(secs "$t0" "$t1")"
             check_a "offline merge"
+          done
         done
         rep=$((rep + 1))
     done
