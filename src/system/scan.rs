@@ -121,8 +121,9 @@ enum Select {
 struct Judge<'a> {
     conf: LvmConf,
     select: Select,
-    /// The /dev entries the alias walk need not look at.
-    skip: Skip<'a>,
+    /// The LV devices enumeration left out: the /dev entries naming them
+    /// need not be looked at by the alias walk ([`left_out_entries`]).
+    left_out: &'a [LeftOut],
     /// Every device's aliases, from a walk of devices/scan made the first
     /// time a device's names decide something its two paths do not
     /// ([`Judge::judge`]): with filters that accept every candidate by its
@@ -264,15 +265,17 @@ impl<'a> Judge<'a> {
         Ok(Judge {
             conf: conf.clone(),
             select: select(conf)?,
-            skip: left_out_entries(conf.dev_dir(), left_out),
+            left_out,
             aliases: std::cell::OnceCell::new(),
             min_bytes: min_kib * 1024,
         })
     }
 
     fn aliases(&self) -> &HashMap<AliasKey, Vec<String>> {
-        self.aliases
-            .get_or_init(|| collect_aliases(&self.conf.scan_dirs(), &self.skip))
+        self.aliases.get_or_init(|| {
+            let skip = left_out_entries(self.conf.dev_dir(), self.left_out);
+            collect_aliases(&self.conf.scan_dirs(), &skip)
+        })
     }
 
     /// The device, or the reason (LVM2's words) it is not usable.
