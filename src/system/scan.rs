@@ -855,29 +855,28 @@ fn enumerate_unsorted(
     let mut uuids = Vec::new();
     let mut no_size = Vec::new();
     // Seeded UUIDs are used once, for the root they were listed for.
-    let seeded = SEEDED
+    let mut seeded = SEEDED
         .with(|m| m.borrow_mut().take())
         .filter(|(root, _)| *root == roots.sysfs)
         .map(|(_, devices)| devices);
     for name in names {
-        let dir = block.join(&name);
-        let known = seeded.as_ref().and_then(|s| s.get(&name));
-        let dm_uuid = match known {
+        // A seeded device is taken out of the map (each name comes once):
+        // an LV left out keeps it without a copy.
+        let known = seeded.as_mut().and_then(|s| s.remove(&name));
+        let dm_uuid = match &known {
             Some(k) => k.uuid.clone(),
-            None => read_dm(&name, &dir, "uuid"),
+            None => read_dm(&name, &block.join(&name), "uuid"),
         };
         if let Some(u) = &dm_uuid {
             uuids.push((name.clone(), u.clone()));
         }
         if let (Some(u), Some(scan_lvs)) = (&dm_uuid, skip_lvs) {
             if lv_excluded(u, scan_lvs) {
-                left_out.push(LeftOut {
-                    kname: name,
-                    known: known.cloned(),
-                });
+                left_out.push(LeftOut { kname: name, known });
                 continue;
             }
         }
+        let dir = block.join(&name);
         // A disk of no size (an unbound loop device: most hosts have eight)
         // is never a candidate: when candidates are enumerated its size is
         // read first and nothing more (its `dev` neither).
