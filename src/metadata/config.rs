@@ -45,6 +45,26 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// `a == b` for the short words of metadata (keys, flags): compared
+/// inline, byte by byte, instead of through libc's `memcmp`, whose call
+/// and set-up dominate for a dozen bytes (the importer compares keys some
+/// 20 times per LV: 5 % of a 1000-LV import's time went to `memcmp`).
+#[inline]
+pub fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 24 {
+        return a == b;
+    }
+    let mut diff = 0u8;
+    for i in 0..a.len() {
+        diff |= a[i] ^ b[i];
+    }
+    diff == 0
+}
+
 /// Parse a whole config text into its top-level section.
 pub fn parse(text: &str) -> Result<Section<'_>, ConfigError> {
     parse_noting_merges(text).map(|(root, _)| root)
@@ -541,7 +561,10 @@ impl<'a> Section<'a> {
 
     /// The first item directly in this section with key `key` (no path).
     pub fn find(&self, key: &str) -> Option<&Item<'a>> {
-        self.items.iter().find(|(k, _)| k == key).map(|(_, i)| i)
+        self.items
+            .iter()
+            .find(|(k, _)| key_eq(k, key))
+            .map(|(_, i)| i)
     }
 
     /// The item at `path` (`a/b/c`). Like libdm, the first match wins.
@@ -754,6 +777,32 @@ fn write_into(out: &mut String, section: &Section, indent: bool, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `key_eq` is `==`, short and long, equal lengths or not.
+    #[test]
+    fn key_eq_is_string_equality() {
+        let words = [
+            "",
+            "a",
+            "b",
+            "id",
+            "ie",
+            "status",
+            "statuz",
+            "segment_count",
+            "creation_time",
+            "creation_host",
+            "allocation_policy",
+            "allocation_policz",
+            "a_key_longer_than_twenty_four_bytes",
+            "a_key_longer_than_twenty_four_bytez",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(key_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn plain_decimal_numbers_take_the_short_way() {

@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use super::config::{self, Item, Section, Value};
+use super::config::{self, key_eq, Item, Section, Value};
 use super::id::Id;
 pub use super::model::ALLOC_POLICIES;
 use super::model::{flag_word, Flags, Lv, Pv, Segment, SegmentKind, StripeArea, Vg};
@@ -524,7 +524,7 @@ impl Reader<'_> {
         let words = self.list_of("status", flag_word)?;
         for w in &words {
             // "PARTIAL" is still read from old backups (`read_flags`).
-            let known = table.iter().any(|(t, _)| t == w) || (vg && w == "PARTIAL");
+            let known = table.iter().any(|(t, _)| key_eq(t, w)) || (vg && w == "PARTIAL");
             if !known {
                 return invalid(format!("Unknown status flag '{w}' in {}.", self.what));
             }
@@ -559,7 +559,7 @@ impl Importer {
     fn unknown_keys(&mut self, sec: &Section, known: &[&str], what: &dyn std::fmt::Display) {
         for (k, item) in &sec.items {
             let ok = match item {
-                Item::Value(_) => known.contains(&&**k),
+                Item::Value(_) => known.iter().any(|w| key_eq(w, k)),
                 Item::Section(_) => false,
             };
             if !ok {
@@ -768,22 +768,23 @@ impl Importer {
         };
         let what = Short(What::Lv(name));
         self.words(&lv.status, &what);
-        // The keys `_read_lv` reads (a match: no string compare per key
-        // unless the lengths agree).
+        // The keys `_read_lv` reads.
         let known = |key: &str| {
-            matches!(
-                key,
-                "id" | "status"
-                    | "flags"
-                    | "tags"
-                    | "creation_time"
-                    | "creation_host"
-                    | "allocation_policy"
-                    | "read_ahead"
-                    | "major"
-                    | "minor"
-                    | "segment_count"
-            )
+            [
+                "id",
+                "status",
+                "flags",
+                "tags",
+                "creation_time",
+                "creation_host",
+                "allocation_policy",
+                "read_ahead",
+                "major",
+                "minor",
+                "segment_count",
+            ]
+            .iter()
+            .any(|k| key_eq(k, key))
         };
         let mut next_le = 0u64;
         for (key, item) in &sec.items {

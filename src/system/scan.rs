@@ -835,7 +835,8 @@ fn enumerate_leaving_out(
     Ok((out, left_out))
 }
 
-/// All kernel block devices: disks then their partitions, sorted by name.
+/// All kernel block devices: each disk, in directory order, followed by
+/// its partitions ([`enumerate_leaving_out`] sorts them by number).
 fn enumerate_unsorted(
     roots: &Roots,
     skip_lvs: Option<bool>,
@@ -845,11 +846,11 @@ fn enumerate_unsorted(
         Ok(rd) => rd,
         Err(_) => return Ok((enumerate_proc(roots)?, Vec::new())),
     };
-    let mut names: Vec<String> = rd
+    // In directory order: the caller sorts the devices by number.
+    let names: Vec<String> = rd
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
-    names.sort();
     let mut out = Vec::new();
     let mut left_out = Vec::new();
     let mut uuids = Vec::new();
