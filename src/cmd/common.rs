@@ -470,8 +470,11 @@ impl Ctx {
             scan::seed_dm(
                 listed
                     .iter()
-                    .map(crate::dm::kernel::listed_dm)
-                    .map(|(kname, name, major, uuid)| (kname, scan::SeededDm { name, major, uuid }))
+                    .map(|(name, dev, uuid)| {
+                        let (kname, major) = crate::dm::kernel::kernel_name(*dev);
+                        let (name, uuid) = (name.clone(), uuid.clone());
+                        (kname, scan::SeededDm { name, major, uuid })
+                    })
                     .collect(),
             );
         }

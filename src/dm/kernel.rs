@@ -76,10 +76,7 @@ fn devnum(dev: u64) -> DevNum {
     )
 }
 
-/// (kernel name `dm-<minor>`, dm name, major, UUID) of a dm device.
-pub type ListedDm = (String, String, u32, Option<String>);
-
-/// Every dm device as a [`ListedDm`], in
+/// Every dm device (name, number, UUID), in
 /// one DM_LIST_DEVICES on a control fd of its own: what the device scan
 /// needs to know which devices are LVs and which /dev entries name them
 /// (`system::scan::seed_dm`). `None` when device-mapper cannot be asked or
@@ -94,15 +91,11 @@ pub fn list_dm_devices() -> Option<Vec<super::ioctl::Listed>> {
     super::ioctl::list_devices(control.as_raw_fd()).ok()?
 }
 
-/// A device of [`list_dm_devices`] as the device scan names it.
-pub fn listed_dm((name, dev, uuid): &super::ioctl::Listed) -> ListedDm {
-    let d = devnum(*dev);
-    (
-        format!("dm-{}", d.minor),
-        name.clone(),
-        d.major,
-        uuid.clone(),
-    )
+/// The kernel name (`dm-<minor>`) and major of a listed device number:
+/// what the device scan knows a dm device by.
+pub fn kernel_name(dev: u64) -> (String, u32) {
+    let d = devnum(dev);
+    (format!("dm-{}", d.minor), d.major)
 }
 
 impl DmKernel {

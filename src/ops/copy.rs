@@ -671,12 +671,12 @@ pub fn copy_exceptions(
     let first_err: Mutex<Option<io::Error>> = Mutex::new(None);
     let stats = Mutex::new(CopyStats::default());
     let (tx, rx) = mpsc::channel::<u64>();
-    let mut early_flush: io::Result<usize> = Ok(0);
+    let mut early_flush: io::Result<u64> = Ok(0);
     std::thread::scope(|s| {
         // At most one signal waits while a flush runs: later ones merge.
         let (flush_tx, flush_rx) = mpsc::sync_channel::<()>(1);
         let flusher = (opts.flush_every > 0).then(|| {
-            s.spawn(move || -> io::Result<usize> {
+            s.spawn(move || -> io::Result<u64> {
                 let mut flushes = 0;
                 for () in flush_rx {
                     io.sync_origin()?;
@@ -756,7 +756,7 @@ pub fn copy_exceptions(
     let sync_start = std::time::Instant::now();
     io.sync_origin()?;
     let mut stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
-    stats.early_flushes = early_flushes as u64;
+    stats.early_flushes = early_flushes;
     stats.sync = sync_start.elapsed();
     stats.elapsed = started.elapsed();
     Ok(stats)
