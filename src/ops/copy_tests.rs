@@ -266,17 +266,15 @@ fn early_flushes_overlap_the_copy_and_the_last_flush_follows_every_write() {
     };
     // 4 MiB in 64 batches of 64 KiB, one worker: a flush signal every
     // 1 MiB, at 1, 2 and 3 MiB (merged while one runs); the 40th write
-    // waits for the first flush, which comes after the 16th.
+    // waits for the first flush, which comes after the 16th. (A signal
+    // queued during a flush may be served after the last write: only
+    // the first early flush is bound to come while writes are to come.)
     let (mem, before, exc, stats) = run_holding(8, &olds, 2048 * 4096, opts(1 << 20), Some(40));
     check(&mem, &before, &exc, 4096);
     assert_eq!(stats.writes, 64);
     assert!((1..=3).contains(&stats.early_flushes), "{stats:?}");
     let syncs = mem.syncs.lock().unwrap().clone();
     assert!((16..=40).contains(&syncs[0]), "{syncs:?}");
-    assert!(
-        syncs[..syncs.len() - 1].iter().all(|&w| w < 64),
-        "{syncs:?}"
-    );
     assert_eq!(syncs.last(), Some(&64));
     let (mem, _, _, stats) = run(8, &olds, 2048 * 4096, opts(0));
     assert_eq!(stats.early_flushes, 0);
