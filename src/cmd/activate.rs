@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::metadata::id::Id;
-use crate::metadata::store::{Access, StoreError, VgHandle};
+use crate::metadata::store::VgHandle;
 use crate::ops::activate::{self as act, Filter};
 
 use super::common::{failed, parse, vg_arg, CmdError, CommonArgs, Ctx};
@@ -140,20 +140,29 @@ fn as_activated(h: VgHandle, partial: bool) -> VgHandle {
 /// The VG an activation works on: by UUID when the caller walked VGs by
 /// key (several may share a name). A deactivation may read a foreign VG
 /// whose LVs are active here, as LVM2 lets them be deactivated.
+///
+/// Under the VG's lock the devices the command's first scan enumerated are
+/// read again, not enumerated anew (`Ctx::rescan`: a dm listing, /sys/block
+/// and the filters saved, ~8 ms of `vgchange -ay` at 100 LVs in the test
+/// VM). A VG that read does not find, or finds with a PV missing, is looked
+/// for once more with a full scan, as LVM2 scans again when its cache
+/// disagrees with the metadata: a PV that another command added to the VG
+/// between the two scans, on a device the first one did not see, is found.
 fn read_vg(ctx: &Ctx, name: &str, id: Option<&Id>, on: bool) -> Result<VgHandle, CmdError> {
-    let scan = ctx.scan()?;
-    let Some(id) = id else {
-        return select::vg_to_activate(ctx, &scan, name, on).map_err(failed);
-    };
-    let read = scan.vg_by_key(name, id, Access::default());
-    if let (Err(StoreError::VgForeign { .. }), false) = (&read, on) {
-        let key = (name.to_string(), *id);
-        if let Some(h) = select::active_foreign(ctx, &scan, &key, Access::default()) {
-            select::warn_active_foreign(ctx, &h);
-            return Ok(h);
+    let quick = ctx.rescan()?;
+    let read = match select::read_to_activate(ctx, &quick, name, id, on) {
+        Ok(read) if read.0.missing.is_empty() => read,
+        _ => {
+            drop(quick);
+            let scan = ctx.scan()?;
+            select::read_to_activate(ctx, &scan, name, id, on).map_err(failed)?
         }
+    };
+    let (h, foreign) = read;
+    if foreign {
+        select::warn_active_foreign(ctx, &h);
     }
-    read.map_err(failed)
+    Ok(h)
 }
 
 /// `vgchange -a MODE VG` (and pvscan's autoactivation).

@@ -123,16 +123,38 @@ pub fn vg_to_activate(
     name: &str,
     on: bool,
 ) -> Result<VgHandle, StoreError> {
-    let read = scan.vg(name);
+    let (h, foreign) = read_to_activate(ctx, scan, name, None, on)?;
+    if foreign {
+        warn_active_foreign(ctx, &h);
+    }
+    Ok(h)
+}
+
+/// [`vg_to_activate`] by name, or by key when `id` is given (several VGs
+/// may share a name), without the warning: `true` with a foreign VG read
+/// for its active LVs, which the caller warns of once it keeps the read.
+pub fn read_to_activate(
+    ctx: &Ctx,
+    scan: &Scan,
+    name: &str,
+    id: Option<&Id>,
+    on: bool,
+) -> Result<(VgHandle, bool), StoreError> {
+    let read = match id {
+        Some(id) => scan.vg_by_key(name, id, Access::default()),
+        None => scan.vg(name),
+    };
     if let (Err(StoreError::VgForeign { .. }), false) = (&read, on) {
-        if let Ok(id) = scan.resolve_vg_name(name) {
-            if let Some(h) = active_foreign(ctx, scan, &(name.to_string(), id), Access::default()) {
-                warn_active_foreign(ctx, &h);
-                return Ok(h);
-            }
+        let id = match id {
+            Some(id) => Some(*id),
+            None => scan.resolve_vg_name(name).ok(),
+        };
+        let key = id.map(|id| (name.to_string(), id));
+        if let Some(h) = key.and_then(|k| active_foreign(ctx, scan, &k, Access::default())) {
+            return Ok((h, true));
         }
     }
-    read
+    read.map(|h| (h, false))
 }
 
 /// LVM2's warning when it uses a foreign VG for its active LVs.

@@ -8,7 +8,10 @@
 //! `RLVM_FAILPOINT=list`); `RLVM_FAILPOINT_MODE=error` returns an error
 //! there instead of dying, `RLVM_FAILPOINT_MODE=report` prints how much of
 //! rlvm's memory is locked there (`failpoint: NAME: VmLck N kB`, from
-//! /proc/self/status) and goes on.
+//! /proc/self/status) and goes on; `RLVM_FAILPOINT_MODE=wait` prints
+//! `failpoint: NAME: waiting` and holds rlvm there until the file named by
+//! `RLVM_FAILPOINT_GO` exists (at most 120 s), so that a test can change
+//! things under a command that is between two steps.
 
 use super::OpsError;
 
@@ -26,6 +29,19 @@ pub fn hit(name: &str) -> Result<(), OpsError> {
     }
     match std::env::var("RLVM_FAILPOINT_MODE").as_deref() {
         Ok("error") => return Err(OpsError::Failpoint(name.to_string())),
+        Ok("wait") => {
+            eprintln!("failpoint: {name}: waiting");
+            if let Some(go) = std::env::var_os("RLVM_FAILPOINT_GO") {
+                let go = std::path::Path::new(&go);
+                for _ in 0..12_000 {
+                    if go.exists() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+            return Ok(());
+        }
         Ok("report") => {
             let kb = crate::dm::memlock::locked_kib().map_or("?".to_string(), |k| k.to_string());
             eprintln!("failpoint: {name}: VmLck {kb} kB");

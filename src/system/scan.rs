@@ -511,6 +511,14 @@ fn remember_dm_uuids(sysfs: &Path, uuids: Vec<(String, String)>) {
     DM_UUIDS.with(|m| *m.borrow_mut() = Some((sysfs.to_path_buf(), uuids)));
 }
 
+/// Every dm device's (kernel name, UUID) from a listing of the kernel's
+/// devices, for the checks after a read of devices that were not
+/// enumerated again (`Ctx::rescan`): one ioctl instead of a sysfs read
+/// per dm device. Kept until `forget_dm_uuids`, as an enumeration's.
+pub fn remember_listed_dm_uuids(uuids: Vec<(String, String)>) {
+    remember_dm_uuids(Path::new("/sys"), uuids);
+}
+
 /// Drops what the last enumeration remembered: the kernel may change
 /// after it (the caller's scan and its checks are over).
 pub fn forget_dm_uuids() {

@@ -150,6 +150,9 @@ pub fn vgchange(args: Vec<OsString>) -> Result<(), CmdError> {
         }
         _ => false,
     };
+    // Tests: hold the command between its first scan and the VG locks
+    // (a failpoints build; nothing otherwise).
+    crate::ops::failpoint::hit("vgchange:selected").map_err(failed)?;
     for (name, id) in &keys {
         let one = (|| -> Result<(), CmdError> {
             if !props.is_empty() || copies.is_some() {

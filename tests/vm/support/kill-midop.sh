@@ -188,6 +188,56 @@ while :; do
 done
 echo "KILLS total=$total mid=$mid recovered=$recovered"
 
+# vgchange reads the VG under its lock from the devices its first (unlocked) scan found, not
+# from a new enumeration (src/cmd/activate.rs `read_vg`); a VG found there with a PV missing
+# is read again after a full scan. Shown here: a PV on a device that did not exist at the
+# first scan, added to the VG by other commands while vgchange is held between that scan and
+# its VG lock (failpoint vgchange:selected, wait mode), is found and its LV comes up.
+step "vgchange -ay: a PV added on a new device between its first scan and its VG lock"
+mkdir -p "$SCRATCH/etcl"
+sed 's/"a|^\/dev\/vd|", /"a|^\/dev\/vd|", "a|^\/dev\/loop|", /' /etc/lvm/lvm.conf >"$SCRATCH/etcl/lvm.conf"
+grep -q 'a|^/dev/loop|' "$SCRATCH/etcl/lvm.conf" || fail "could not widen the filter: $(grep filter /etc/lvm/lvm.conf)"
+(
+    export LVM_SYSTEM_DIR="$SCRATCH/etcl"
+    truncate -s 16M "$SCRATCH/r1.img" "$SCRATCH/r2.img"
+    l1=$(losetup -f)
+    q losetup "$l1" "$SCRATCH/r1.img"
+    q rlvm pvcreate -y "$l1"
+    q rlvm vgcreate vgr "$l1"
+    q rlvm lvcreate -an -Zn -L 4m -n a vgr
+    RLVM_FAILPOINT=vgchange:selected RLVM_FAILPOINT_MODE=wait RLVM_FAILPOINT_GO="$SCRATCH/go" \
+        rlvm vgchange -ay vgr >"$SCRATCH/race.out" 2>&1 &
+    pid=$!
+    n=0
+    until grep -q "failpoint: vgchange:selected: waiting" "$SCRATCH/race.out"; do
+        n=$((n + 1))
+        [ $n -le 300 ] || { cat "$SCRATCH/race.out"; fail "vgchange never reached vgchange:selected"; }
+        sleep 0.2
+    done
+    l2=$(losetup -f)
+    q losetup "$l2" "$SCRATCH/r2.img"
+    q rlvm pvcreate -y "$l2"
+    q rlvm vgextend vgr "$l2"
+    q rlvm lvcreate -an -Zn -L 4m -n b vgr "$l2"
+    touch "$SCRATCH/go"
+    wait $pid || { cat "$SCRATCH/race.out"; fail "vgchange -ay with a PV added under it failed"; }
+    grep -q '2 logical volume(s) in volume group "vgr" now active' "$SCRATCH/race.out" ||
+        { cat "$SCRATCH/race.out"; fail "vgchange -ay did not bring up both LVs"; }
+    if grep -qi 'missing\|find device\|partial' "$SCRATCH/race.out"; then
+        cat "$SCRATCH/race.out"; fail "vgchange -ay saw the VG incomplete"
+    fi
+    # vgr-b maps the new loop device.
+    set -- $(stat -L -c '%t %T' "$l2")
+    dmsetup table vgr-b >"$SCRATCH/race.table" || fail "vgr-b is not active"
+    grep -q " linear $((0x$1)):$((0x$2)) " "$SCRATCH/race.table" ||
+        fail "vgr-b is not on $l2 ($((0x$1)):$((0x$2))): $(cat "$SCRATCH/race.table")"
+    q rlvm vgchange -an vgr
+    q rlvm vgremove -f vgr
+    q losetup -d "$l1"
+    q losetup -d "$l2"
+)
+rm -f "$SCRATCH/go" "$SCRATCH/r1.img" "$SCRATCH/r2.img"
+
 # What rlvm holds locked in memory while it has a device suspended (src/dm/memlock.rs): only
 # what a page fault could read from a device. The failpoint's report mode prints VmLck at the
 # point where lvcreate -s has the origin suspended.
