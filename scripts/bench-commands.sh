@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench-commands.sh - command latency: rlvm against real LVM2 in the same test VM (qemu TCG,
-# stock Debian kernel, udev running), same VG of BENCH_LVS LVs, the tools alternating run by
-# run. A benchmark, not a test: no thresholds; only the ratios between the two tools in one
-# guest mean anything under software emulation (the metadata-only counterpart on loop devices
-# is scripts/bench-vs-lvm.sh).
+# stock Debian kernel; no udev unless BENCH_UDEV=1), same VG of BENCH_LVS LVs, the tools
+# alternating run by run. A benchmark, not a test: no thresholds; only the ratios between the
+# two tools in one guest mean anything under software emulation (the metadata-only
+# counterpart on loop devices is scripts/bench-vs-lvm.sh).
 #
 # Commands (guest side: tests/vm/bench/commands-bench.sh): vgchange -ay, lvs, vgs,
 # lvcreate -L 4m, lvcreate -s -L 8m, vgchange -an.
@@ -32,6 +32,13 @@
 #                        src/metadata/phase.rs): prints
 #                        "PHASE cmd=C step=FROM->TO median_ms=M runs=N" per step (steps in
 #                        the order they run; BENCH_RUNS runs each, the LVs active)
+#   BENCH_UDEV=1         both tools as on a Debian system: udevd running in the guest and
+#                        lvm.conf udev_sync = udev_rules = 1 (udev makes the nodes, commands
+#                        wait for their cookies; by default the guest has no udev and both
+#                        tools make /dev nodes themselves); after the timed runs each tool's
+#                        vgchange -ay/-an again with --noudevsync (cmd vgchange_ay_nosync,
+#                        vgchange_an_nosync) and the `udevadm settle` right after it (cmd
+#                        settle_after_ay, settle_after_an): how much is udev's own work
 #   BENCH_STRACE=1       after the timed runs, each command once more per tool under
 #                        `strace -f -c` (host's strace copied in): "STRACE" lines with the
 #                        system calls by count and time, for finding where a tool waits
@@ -65,7 +72,7 @@ awk_median='
         return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
     }'
 envs=()
-for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS BENCH_PERF BENCH_PHASES; do
+for v in BENCH_RUNS BENCH_LVS BENCH_TOOLS BENCH_STRACE BENCH_DM_THREADS BENCH_PERF BENCH_PHASES BENCH_UDEV; do
     [ -z "${!v:-}" ] || envs+=(--env "$v=${!v}")
 done
 [ "${BENCH_PERF:-0}" != 1 ] || envs+=(--bin "$perf_bin:/usr/bin/perf")

@@ -14,6 +14,10 @@
 # and, per run, the kernel's floor under vgchange -ay/-an (`mbench dmfloor`: NLVS linear
 # devices made with the three ioctls any tool needs, then removed, on 1, 2 and 16 threads).
 # BENCH_DM_THREADS="1 8 16": afterwards, rlvm's vgchange -ay/-an with each RLVM_DM_THREADS.
+# BENCH_UDEV=1: everything with udevd running and lvm.conf udev_sync = udev_rules = 1 (as on
+# a Debian system; by default the guest has no udev and both tools make the /dev nodes
+# themselves); afterwards each tool's vgchange -ay/-an with --noudevsync, then the time
+# `udevadm settle` still takes for their events (how much of the command is udev's work).
 # BENCH_PERF=1: perf profiles of rlvm's commands instead of timings (see below), then for
 # each tool where vgchange -ay's wall time goes: CPU share per process, where it sleeps.
 # BENCH_PHASES=1: no timings: rlvm's vgchange -an, vgchange -ay, lvcreate and lvcreate -s,
@@ -90,6 +94,27 @@ timed() {
     set -- $_cpu0 $_cpu1
     echo "BENCH-CMD tool=$_t cmd=$_c lvs=$NLVS run=$_r ms=$((_b - _a)) user_ms=$((($3 - $1) * 10)) sys_ms=$((($4 - $2) * 10))"
 }
+
+if [ "${BENCH_UDEV:-0}" = 1 ]; then
+    # Both tools as on a Debian system: udevd running (the image's, as 17-udev.sh starts it)
+    # and lvm.conf with udev_sync = 1, udev_rules = 1 (udev makes the /dev nodes, every
+    # command waits for its cookies), through LVM_SYSTEM_DIR for every command of both.
+    UDEVD=/lib/systemd/systemd-udevd
+    [ -x "$UDEVD" ] && [ -n "$UDEVADM" ] || fail "BENCH_UDEV=1: the image has no udev (scripts/install-deps.sh)"
+    unset DM_DISABLE_UDEV
+    export SYSTEMD_PAGER=cat SYSTEMD_COLORS=0 SYSTEMD_LOG_COLOR=0
+    mkdir -p "$SCRATCH/etc-udev"
+    sed -e 's/udev_sync = 0/udev_sync = 1/' -e 's/udev_rules = 0/udev_rules = 1/' \
+        -e 's/verify_udev_operations = 1/verify_udev_operations = 0/' \
+        /etc/lvm/lvm.conf >"$SCRATCH/etc-udev/lvm.conf"
+    grep -q 'udev_sync = 1' "$SCRATCH/etc-udev/lvm.conf" && grep -q 'udev_rules = 1' "$SCRATCH/etc-udev/lvm.conf" ||
+        fail "BENCH_UDEV=1: could not switch lvm.conf to udev: $(grep udev /etc/lvm/lvm.conf)"
+    export LVM_SYSTEM_DIR="$SCRATCH/etc-udev"
+    "$UDEVD" --daemon --resolve-names=early >"$SCRATCH/udevd.out" 2>&1 ||
+        { cat "$SCRATCH/udevd.out"; fail "udevd did not start"; }
+    "$UDEVADM" settle --timeout=60 || true
+    echo "udev: udevd running, lvm.conf udev_sync = 1, udev_rules = 1"
+fi
 
 step "setup: VG vg0 on $d1 $d2 with $NLVS inactive LVs (LVM2)"
 quiet lvm pvcreate -y "$d1" "$d2"
@@ -247,6 +272,29 @@ if [ -n "${BENCH_DM_THREADS:-}" ]; then
             timed rlvm $r "vgchange_ay_t$n" vgchange -ay vg0
             timed rlvm $r "vgchange_an_t$n" vgchange -an vg0
             unset RLVM_DM_THREADS
+        done
+        r=$((r + 1))
+    done
+fi
+if [ "${BENCH_UDEV:-0}" = 1 ]; then
+    # How much of vgchange -ay/-an is waiting for udev: each tool once more per run with
+    # --noudevsync (the ioctls, no wait for udev's rules; cmd vgchange_ay_nosync,
+    # vgchange_an_nosync), then the time udev still needs for those events
+    # (`udevadm settle` right after: cmd settle_after_ay, settle_after_an).
+    [ -n "$MBENCH" ] || fail "BENCH_UDEV=1 needs mbench in the guest"
+    settled() {
+        _m=$("$MBENCH" time "$SCRATCH/s.out" -- "$UDEVADM" settle --timeout=120) ||
+            { cat "$SCRATCH/s.out"; fail "udevadm settle failed"; }
+        echo "BENCH-CMD tool=$1 cmd=$2 lvs=$NLVS run=$3 $_m"
+    }
+    r=1
+    while [ $r -le "$RUNS" ]; do
+        for t in $TOOLS; do
+            step "run $r: $t without udev sync"
+            timed "$t" $r vgchange_ay_nosync vgchange -ay --noudevsync vg0
+            settled "$t" settle_after_ay $r
+            timed "$t" $r vgchange_an_nosync vgchange -an --noudevsync vg0
+            settled "$t" settle_after_an $r
         done
         r=$((r + 1))
     done
