@@ -641,7 +641,9 @@ fn copy_batch(
 /// to put on stable media instead of all of it: the destaging of a
 /// disk's (or a virtual disk's host's) write cache overlaps the copy.
 /// Durability is the final flush's alone, as before; an early flush
-/// only ever flushes more, and one that fails fails the copy.
+/// only ever flushes more, and one that fails fails the copy. No early
+/// flush starts once every batch is written (a signal queued during the
+/// previous flush would otherwise flush just before the final one).
 pub fn copy_exceptions(
     io: &dyn MergeIo,
     exc: &[Exception],
@@ -671,14 +673,21 @@ pub fn copy_exceptions(
     let first_err: Mutex<Option<io::Error>> = Mutex::new(None);
     let stats = Mutex::new(CopyStats::default());
     let (tx, rx) = mpsc::channel::<u64>();
+    // Set once every batch is written: a flush signal still queued then
+    // is dropped, as the final flush follows at once.
+    let all_written = AtomicBool::new(false);
     let mut early_flush: io::Result<u64> = Ok(0);
     std::thread::scope(|s| {
         // At most one signal waits while a flush runs: later ones merge.
         let (flush_tx, flush_rx) = mpsc::sync_channel::<()>(1);
+        let all_written = &all_written;
         let flusher = (opts.flush_every > 0).then(|| {
             s.spawn(move || -> io::Result<u64> {
                 let mut flushes = 0;
                 for () in flush_rx {
+                    if all_written.load(Ordering::Acquire) {
+                        continue;
+                    }
                     io.sync_origin()?;
                     flushes += 1;
                 }
@@ -734,6 +743,10 @@ pub fn copy_exceptions(
         progress(0, total);
         for n in rx {
             done += n;
+            if done >= total {
+                // A batch is sent only once all of its writes completed.
+                all_written.store(true, Ordering::Release);
+            }
             progress(done, total);
             // Not after the last batch: the final flush comes then.
             if flusher.is_some() && done >= flush_at && done < total {

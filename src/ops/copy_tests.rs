@@ -27,6 +27,17 @@ struct Mem {
     /// a flush made while writes are still to come.
     hold_write: Option<usize>,
     synced: std::sync::Condvar,
+    /// The first sync waits (up to 10 s) until the gate is opened.
+    hold_sync: bool,
+    gate: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Mem {
+    fn open_gate(&self) {
+        *self.gate.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
 }
 
 impl MergeIo for Mem {
@@ -68,8 +79,18 @@ impl MergeIo for Mem {
     }
     fn sync_origin(&self) -> io::Result<()> {
         let writes = self.writes.lock().unwrap().len();
-        self.syncs.lock().unwrap().push(writes);
+        let first = {
+            let mut syncs = self.syncs.lock().unwrap();
+            syncs.push(writes);
+            syncs.len() == 1
+        };
         self.synced.notify_all();
+        if self.hold_sync && first {
+            let gate = self.gate.lock().unwrap();
+            let _ =
+                self.opened
+                    .wait_timeout_while(gate, std::time::Duration::from_secs(10), |open| !*open);
+        }
         if self.fail_sync {
             return Err(io::Error::other("flush EIO"));
         }
@@ -119,6 +140,9 @@ fn run_holding(
         fail_sync: false,
         hold_write,
         synced: Default::default(),
+        hold_sync: false,
+        gate: Mutex::new(false),
+        opened: Default::default(),
     };
     let mut last = (0, 0);
     let stats = copy_exceptions(&mem, &exc, cb, origin_bytes, opts, &mut |d, t| {
@@ -291,10 +315,56 @@ fn early_flushes_overlap_the_copy_and_the_last_flush_follows_every_write() {
         fail_sync: true,
         hold_write: None,
         synced: Default::default(),
+        hold_sync: false,
+        gate: Mutex::new(false),
+        opened: Default::default(),
     };
     let e =
         copy_exceptions(&mem, &exc, 4096, 2048 * 4096, opts(1 << 20), &mut |_, _| {}).unwrap_err();
     assert_eq!(e.to_string(), "flush EIO");
+}
+
+/// A flush signal still queued when the last batch is written is
+/// dropped: the final flush follows at once, and an early flush then would
+/// flush the same writes twice.
+#[test]
+fn no_early_flush_starts_after_the_last_write() {
+    let olds: Vec<u64> = (0..1024).collect();
+    let (img, mut exc) = build_store(8, &olds, 2100 * 4096);
+    exc.sort();
+    // One worker, 64 batches of 64 KiB, a flush signal at 1, 2 and 3 MiB.
+    // The first flush begins by write 40 (which waits for it) and
+    // lasts until the progress reaches the total, so the signal sent at
+    // 2 MiB is still queued after the last write.
+    let mem = Mem {
+        cow: img,
+        origin: Mutex::new(vec![0; 2048 * 4096]),
+        writes: Mutex::new(vec![]),
+        iovecs: Mutex::new(vec![]),
+        syncs: Mutex::new(vec![]),
+        fail_sync: false,
+        hold_write: Some(40),
+        synced: Default::default(),
+        hold_sync: true,
+        gate: Mutex::new(false),
+        opened: Default::default(),
+    };
+    let opts = EngineOptions {
+        threads: 1,
+        batch_bytes: 64 << 10,
+        flush_every: 1 << 20,
+    };
+    let stats = copy_exceptions(&mem, &exc, 4096, 2048 * 4096, opts, &mut |done, total| {
+        if done == total {
+            mem.open_gate();
+        }
+    })
+    .unwrap();
+    let syncs = mem.syncs.lock().unwrap().clone();
+    assert_eq!(stats.early_flushes, 1, "{syncs:?}");
+    assert_eq!(syncs.len(), 2, "{syncs:?}");
+    assert!(syncs[0] <= 40, "{syncs:?}");
+    assert_eq!(syncs[1], 64, "{syncs:?}");
 }
 
 proptest! {
