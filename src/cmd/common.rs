@@ -256,7 +256,9 @@ pub fn parse<T: Parser>(name: &str, args: Vec<OsString>) -> Result<T, CmdError> 
     let matches = cmd
         .try_get_matches_from_mut(argv)
         .map_err(|e| clap_error(&cmd, e))?;
-    T::from_arg_matches(&matches).map_err(CmdError::Clap)
+    let parsed = T::from_arg_matches(&matches).map_err(CmdError::Clap);
+    crate::metadata::phase::mark("args");
+    parsed
 }
 
 /// clap's refusals that LVM2 words its own way: a value its type does
@@ -369,6 +371,7 @@ impl Ctx {
                 usage(e.to_string())
             }
         })?;
+        crate::metadata::phase::mark("conf-read");
         check_settings(&conf)?;
         conf.set_devices(choice, &command_name());
         let prefix = conf.log_prefix();
@@ -406,6 +409,7 @@ impl Ctx {
                 "TEST MODE: Metadata will NOT be updated and volumes will not be (de)activated.",
             );
         }
+        crate::metadata::phase::mark("ctx");
         Ok(ctx)
     }
 
@@ -662,6 +666,7 @@ impl Ctx {
             return Ok(not_held());
         }
         let taken = lock::lock_vg(&self.conf, vg, exclusive);
+        crate::metadata::phase::mark("locked");
         if let Err(e) = &taken {
             if e.is_unavailable() && !exclusive && self.ignore_lock_failure.get() {
                 return Ok(not_held());
