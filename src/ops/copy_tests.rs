@@ -34,6 +34,22 @@ struct Mem {
 }
 
 impl Mem {
+    /// `cow` over `origin`, nothing held, no sync failing.
+    fn new(cow: Vec<u8>, origin: Vec<u8>) -> Mem {
+        Mem {
+            cow,
+            origin: Mutex::new(origin),
+            writes: Mutex::new(vec![]),
+            iovecs: Mutex::new(vec![]),
+            syncs: Mutex::new(vec![]),
+            fail_sync: false,
+            hold_write: None,
+            synced: Default::default(),
+            hold_sync: false,
+            gate: Mutex::new(false),
+            opened: Default::default(),
+        }
+    }
     fn open_gate(&self) {
         *self.gate.lock().unwrap() = true;
         self.opened.notify_all();
@@ -132,17 +148,8 @@ fn run_holding(
     exc.sort();
     let before = pattern(origin_bytes as usize, 7);
     let mem = Mem {
-        cow: img,
-        origin: Mutex::new(before.clone()),
-        writes: Mutex::new(vec![]),
-        iovecs: Mutex::new(vec![]),
-        syncs: Mutex::new(vec![]),
-        fail_sync: false,
         hold_write,
-        synced: Default::default(),
-        hold_sync: false,
-        gate: Mutex::new(false),
-        opened: Default::default(),
+        ..Mem::new(img, before.clone())
     };
     let mut last = (0, 0);
     let stats = copy_exceptions(&mem, &exc, cb, origin_bytes, opts, &mut |d, t| {
@@ -307,17 +314,8 @@ fn early_flushes_overlap_the_copy_and_the_last_flush_follows_every_write() {
     let (img, mut exc) = build_store(8, &olds, 2100 * 4096);
     exc.sort();
     let mem = Mem {
-        cow: img,
-        origin: Mutex::new(vec![0; 2048 * 4096]),
-        writes: Mutex::new(vec![]),
-        iovecs: Mutex::new(vec![]),
-        syncs: Mutex::new(vec![]),
         fail_sync: true,
-        hold_write: None,
-        synced: Default::default(),
-        hold_sync: false,
-        gate: Mutex::new(false),
-        opened: Default::default(),
+        ..Mem::new(img, vec![0; 2048 * 4096])
     };
     let e =
         copy_exceptions(&mem, &exc, 4096, 2048 * 4096, opts(1 << 20), &mut |_, _| {}).unwrap_err();
@@ -337,17 +335,9 @@ fn no_early_flush_starts_after_the_last_write() {
     // lasts until the progress reaches the total, so the signal sent at
     // 2 MiB is still queued after the last write.
     let mem = Mem {
-        cow: img,
-        origin: Mutex::new(vec![0; 2048 * 4096]),
-        writes: Mutex::new(vec![]),
-        iovecs: Mutex::new(vec![]),
-        syncs: Mutex::new(vec![]),
-        fail_sync: false,
         hold_write: Some(40),
-        synced: Default::default(),
         hold_sync: true,
-        gate: Mutex::new(false),
-        opened: Default::default(),
+        ..Mem::new(img, vec![0; 2048 * 4096])
     };
     let opts = EngineOptions {
         threads: 1,
