@@ -676,6 +676,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
             None => vec![name.clone()],
         };
         activate::read_ahead(&ctx, &dm, &handle, &family);
+        crate::metadata::phase::mark("read-ahead");
     } else {
         // Without activation nothing is zeroed, whatever -Z says.
         if virtual_type.is_none() {
@@ -684,6 +685,7 @@ pub fn lvcreate(args: Vec<OsString>) -> Result<(), CmdError> {
         ctx.commit(&mut handle, &store::command_line())?;
     }
     ctx.print(format!("Logical volume \"{name}\" created."));
+    crate::metadata::phase::mark("printed");
     Ok(())
 }
 

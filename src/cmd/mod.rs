@@ -398,7 +398,9 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         eprintln!("  No such command '{name}'.  Try 'rlvm help'.");
         return EXIT_USAGE;
     };
-    match run(rest) {
+    let result = run(rest);
+    crate::metadata::phase::mark("returned");
+    match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
             let code = e.report();
